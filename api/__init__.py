@@ -1,0 +1,1 @@
+"""Web layer, store and CLI of the Social Return Matcher."""

@@ -1,0 +1,239 @@
+"""SQLModel tables: the store. Request/response schemas live in ``api/schemas.py``.
+
+Entities are keyed by their external ``ref`` (the interchange format's stable
+identifier) so imports are idempotent and links survive export/import round
+trips. List-valued fields are JSON columns: they are read whole, never queried
+by element in SQL (search goes through the engine's index).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def json_dict() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class EnterpriseRow(SQLModel, table=True):
+    __tablename__ = "enterprise"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, unique=True, max_length=100)
+    name: str = Field(index=True, max_length=300)
+    kvk: str | None = Field(default=None, index=True, max_length=8)
+    description: str = ""
+    cpv: list[str] = json_list()
+    municipality_code: str | None = Field(default=None, index=True, max_length=6)
+    postcode: str | None = Field(default=None, max_length=7)
+    lat: float
+    lon: float
+    service_radius_km: float = 30.0
+    target_groups: list[str] = json_list()
+    themes: list[str] = json_list()
+    placements_per_year: int = 0
+    purchasing_eur_per_year: float = 0.0
+    target_group_share: float | None = None
+    trade_income_share: float | None = None
+    # [{"scheme": "PSO", "level": "2", "valid_until": "2027-01-31"}]
+    certifications: list[dict[str, Any]] = json_list()
+    vetting_status: str = Field(default="pending", index=True, max_length=20)
+    vetted_by: str | None = None
+    vetted_on: date | None = None
+    vetting_valid_until: date | None = None
+    extra: dict[str, Any] = json_dict()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TenderRow(SQLModel, table=True):
+    __tablename__ = "tender"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, unique=True, max_length=200)
+    buyer: str = Field(index=True, max_length=300)
+    title: str = Field(max_length=500)
+    description: str = ""
+    cpv: list[str] = json_list()
+    contract_value_eur: float | None = None
+    start: date | None = None
+    end: date | None = None
+    municipality_code: str | None = Field(default=None, index=True, max_length=6)
+    postcode: str | None = Field(default=None, max_length=7)
+    lat: float | None = None
+    lon: float | None = None
+    nuts3: str | None = Field(default=None, max_length=5)
+    # The social-return clause, flattened (None percentage and amount: no clause).
+    sroi_percentage: float | None = None
+    sroi_amount_eur: float | None = None
+    sroi_basis: str = "contract_value"
+    sroi_labour_cost_eur: float | None = None
+    sroi_threshold_eur: float | None = None
+    sroi_cap_eur: float | None = None
+    sroi_target_groups: list[str] = json_list()
+    sroi_region_km: float | None = None
+    sroi_policy: str | None = None
+    reserved: bool = False
+    # Set by the OCDS/eForms importers when the percentage was found in free text;
+    # an officer confirms it (sroi_confirmed) before it counts as entered.
+    sroi_detected: bool = False
+    sroi_detected_sentence: str | None = None
+    sroi_confirmed: bool = True
+    social_signals: list[str] = json_list()
+    status: str = Field(default="published", max_length=20)  # draft | published
+    source: str = Field(default="interchange", max_length=20)  # interchange | form | ocds | eforms
+    extra: dict[str, Any] = json_dict()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChallengeRow(SQLModel, table=True):
+    __tablename__ = "challenge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, unique=True, max_length=100)
+    municipality_code: str = Field(index=True, max_length=6)
+    title: str = Field(max_length=500)
+    question: str = ""
+    themes: list[str] = json_list()
+    opened_on: date | None = None
+    deadline: date | None = None
+    budget_eur: float | None = None
+    max_partners: int = 3
+    # intake -> call -> pitch -> pilot -> evaluation -> closed
+    status: str = Field(default="intake", max_length=20)
+    extra: dict[str, Any] = json_dict()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ObligationRow(SQLModel, table=True):
+    __tablename__ = "obligation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(index=True, unique=True, max_length=100)
+    firm: str = Field(index=True, max_length=300)
+    tender_ref: str | None = Field(default=None, index=True, max_length=200)
+    amount_eur: float | None = None
+    due: date | None = None
+    buys: list[str] = json_list()
+    municipality_code: str | None = Field(default=None, max_length=6)
+    lat: float | None = None
+    lon: float | None = None
+    policy: str | None = None
+    status: str = Field(default="open", max_length=20)  # open | met | closed
+    extra: dict[str, Any] = json_dict()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CurationDecision(SQLModel, table=True):
+    """Append-only: a connector's accept/reject/pin/unpin of one proposed match.
+
+    The latest decision per (query_kind, query_ref, enterprise_ref) is the
+    current state; earlier ones stay for the audit trail and for learning.
+    """
+
+    __tablename__ = "curation_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    query_kind: str = Field(index=True, max_length=20)  # tender | challenge | obligation
+    query_ref: str = Field(index=True, max_length=200)
+    enterprise_ref: str = Field(index=True, max_length=100)
+    decision: str = Field(max_length=20)  # accept | reject | pin | unpin
+    reason: str = ""
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow, index=True)
+    rank: int | None = None
+    score: float | None = None
+    # Per-feature scores shown when the decision was made: the learning signal.
+    features: dict[str, float] = json_dict()
+    weight_set: str | None = None
+
+
+class VettingEvent(SQLModel, table=True):
+    """Append-only log of vetting changes; EnterpriseRow holds the current state."""
+
+    __tablename__ = "vetting_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_ref: str = Field(index=True, max_length=100)
+    status: str = Field(max_length=20)
+    valid_until: date | None = None
+    reason: str = ""
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AllocationRow(SQLModel, table=True):
+    """A planned or saved share of an obligation given to one enterprise."""
+
+    __tablename__ = "allocation"
+    __table_args__ = (UniqueConstraint("obligation_ref", "enterprise_ref", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_ref: str = Field(index=True, max_length=100)
+    enterprise_ref: str = Field(index=True, max_length=100)
+    kind: str = Field(default="purchase", max_length=20)  # purchase | placement
+    amount_eur: float = 0.0
+    credit_eur: float = 0.0
+    placements: int = 0
+    block: str | None = None  # building block key for placements
+    status: str = Field(default="planned", max_length=20)  # planned | committed
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """What was actually delivered against a plan (a firm's progress report)."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_ref: str = Field(index=True, max_length=100)
+    enterprise_ref: str = Field(index=True, max_length=100)
+    on: date
+    amount_eur: float = 0.0
+    credit_eur: float = 0.0
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WeightSetRow(SQLModel, table=True):
+    __tablename__ = "weight_set"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    version: int = 1
+    weights: dict[str, float] = json_dict()
+    active: bool = Field(default=False, index=True)
+    metrics: dict[str, Any] = json_dict()
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=200)
+    name: str = ""
+    password_hash: str
+    role: str = Field(max_length=20)  # officer | firm | connector | admin
+    # Officer: the buyer whose tenders they see; firm: the firm whose obligations they see.
+    organisation: str | None = Field(default=None, max_length=300)
+    api_token_hash: str | None = Field(default=None, index=True, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
