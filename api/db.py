@@ -38,9 +38,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-@lru_cache
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One engine (and pool) per URL per process."""
+    return make_engine(url)
+
+
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    # Read settings at each call so a changed DATABASE_URL (tests, CLI) takes effect.
+    return engine_for(get_settings().database_url)
 
 
 def get_session() -> Iterator[Session]:
