@@ -16,7 +16,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    # Timezone-aware: SQLModel stores aware datetimes (TIMESTAMPTZ on PostgreSQL).
+    return datetime.now(UTC)
 
 
 def json_list() -> Any:

@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DATABASE_URL ?= sqlite:///./sroi.db
+
+.PHONY: run test install bench lint typecheck fixtures clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Creates/migrates the database, loads the fixtures once (keeps your data after),
+# creates one demo account per role and serves on http://$(HOST):$(PORT).
+run: $(STAMP)
+	$(BIN)/sroi load-fixtures
+	$(BIN)/sroi demo-users
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check matcher api tests bench fixtures
+	$(BIN)/python -m pytest -n 2 -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check matcher api tests bench fixtures
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Benchmarks print tables; targets from the issues are shown beside the figures.
+bench: $(STAMP)
+	$(BIN)/python -m bench.bench_rank
+	$(BIN)/python -m bench.bench_allocate
+
+fixtures: $(STAMP)
+	$(BIN)/python -m fixtures.generate
+
+clean:
+	rm -rf $(VENV) sroi.db sroi.db-wal sroi.db-shm .pytest_cache .ruff_cache .mypy_cache

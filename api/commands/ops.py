@@ -1,0 +1,139 @@
+"""`sroi backup PATH` and `sroi restore PATH`.
+
+SQLite uses the online backup API, so a backup taken while the server writes is
+consistent. PostgreSQL uses pg_dump's custom format and pg_restore, the tools
+whose format every PostgreSQL operator already knows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from api.cli import CliError
+from api.db import normalise_url
+from api.settings import get_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("backup", help="write a consistent backup of the database to PATH")
+    p.add_argument("path", type=Path)
+    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    p.set_defaults(handler=cmd_backup)
+    r = sub.add_parser("restore", help="replace the database's contents with the backup at PATH")
+    r.add_argument("path", type=Path)
+    r.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    r.set_defaults(handler=cmd_restore)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return None
+    if not u.database or u.database == ":memory:":
+        raise CliError("cannot back up an in-memory SQLite database")
+    return Path(u.database)
+
+
+def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
+    u = make_url(url)
+    args = ["-h", u.host or "127.0.0.1", "-p", str(u.port or 5432)]
+    if u.username:
+        args += ["-U", u.username]
+    env = {}
+    if u.password:
+        env["PGPASSWORD"] = u.password
+    if not u.database:
+        raise CliError("DATABASE_URL names no database")
+    # A search_path given in the URL (tests use one schema each) limits the dump to it.
+    options = u.query.get("options")
+    schema = None
+    if isinstance(options, str) and "search_path=" in options:
+        schema = options.split("search_path=", 1)[1].split()[0]
+    if schema:
+        args += ["-n", schema]
+    return args + ["-d", u.database], env
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> None:
+    import os
+
+    if shutil.which(cmd[0]) is None:
+        raise CliError(f"{cmd[0]} is not installed; install the PostgreSQL client tools")
+    proc = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise CliError(f"{cmd[0]} failed: {proc.stderr.strip()}", status=1)
+
+
+def backup(url: str, path: Path, force: bool = False) -> None:
+    url = normalise_url(url)
+    if path.exists() and not force:
+        raise CliError(f"{path} exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    src_path = _sqlite_path(url)
+    if src_path is not None:
+        if not src_path.exists():
+            raise CliError(f"database file {src_path} does not exist")
+        tmp = path.with_suffix(path.suffix + ".partial")
+        src = sqlite3.connect(src_path)
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        tmp.replace(path)  # a failed backup never leaves a half file under PATH
+        return
+    args, env = _pg_args(url)
+    tmp = path.with_suffix(path.suffix + ".partial")
+    _run(["pg_dump", "-Fc", "--no-owner", "-f", str(tmp), *args], env)
+    tmp.replace(path)
+
+
+def restore(url: str, path: Path) -> None:
+    url = normalise_url(url)
+    if not path.exists():
+        raise CliError(f"backup {path} does not exist")
+    dst_path = _sqlite_path(url)
+    if dst_path is not None:
+        try:
+            src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            src.execute("select count(*) from sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CliError(f"{path} is not a SQLite backup: {exc}", status=1) from exc
+        dst = sqlite3.connect(dst_path)
+        try:
+            src.backup(dst)  # replaces the whole database atomically for other readers
+        finally:
+            dst.close()
+            src.close()
+        return
+    args, env = _pg_args(url)
+    _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+          *args, str(path)], env)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    backup(get_settings().database_url, args.path, force=args.force)
+    print(f"backup written to {args.path}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    if not args.yes:
+        import sys
+
+        if not sys.stdin.isatty():
+            raise CliError("restore replaces all data; pass --yes to confirm")
+        answer = input(f"Replace all data in the database with {args.path}? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes", "j", "ja"}:
+            print("restore cancelled; nothing changed")
+            return 1
+    restore(get_settings().database_url, args.path)
+    print(f"database restored from {args.path}")
+    return 0
