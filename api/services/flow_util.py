@@ -1,0 +1,43 @@
+"""Small helpers shared by the three users' flows (officer, firm, connector)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from api.settings import get_settings
+
+
+class FlowError(ValueError):
+    """A user-fixable error in one field: shown beside the field, or as JSON {message, field}.
+
+    ``message`` is a Dutch source string (translated by ``t()``); ``params`` fill its
+    ``{placeholders}`` after translation.
+    """
+
+    def __init__(self, field: str | None, message: str, status: int = 422, **params: Any) -> None:
+        super().__init__(message.format(**params) if params else message)
+        self.field = field
+        self.message = message
+        self.params = params
+        self.status = status
+
+
+class NotFound(FlowError):
+    def __init__(self, message: str = "Niet gevonden.", **params: Any) -> None:
+        super().__init__(None, message, 404, **params)
+
+
+def today() -> date:
+    """The reference date: settings.today when set (demos, tests), else the real date."""
+    configured = get_settings().today
+    if configured:
+        return date.fromisoformat(configured)
+    return date.today()
+
+
+def clamp_page(page: int | None, per_page: int | None, max_per_page: int = 200
+               ) -> tuple[int, int]:
+    p = max(1, int(page or 1))
+    n = min(max(1, int(per_page or 50)), max_per_page)
+    return p, n

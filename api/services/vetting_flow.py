@@ -1,0 +1,164 @@
+"""Vetting: the connector approves, rejects or extends an enterprise's listing.
+
+The current state lives on ``EnterpriseRow`` (vetting_status, vetted_by, vetted_on,
+vetting_valid_until); every change is also appended to ``VettingEvent`` — both in
+the same transaction, so the log never misses a change and never records one that
+did not happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from api.services.flow_util import FlowError, NotFound
+from api.tables import EnterpriseRow, VettingEvent, utcnow
+
+ACTIONS = ("vetted", "rejected", "pending")
+# A vetting without an explicit end is valid for a year; PSO certificates for two.
+DEFAULT_VALIDITY_DAYS = 365
+EXPIRY_WARNING_DAYS = 31
+
+
+@dataclass
+class VettingQueue:
+    pending: list[EnterpriseRow] = field(default_factory=list)
+    expiring: list[EnterpriseRow] = field(default_factory=list)
+    expired: list[EnterpriseRow] = field(default_factory=list)
+    # (enterprise, scheme, level, valid_until): certificates running out within a month
+    certs_expiring: list[tuple[EnterpriseRow, str, str | None, date]] = field(
+        default_factory=list
+    )
+
+    @property
+    def total(self) -> int:
+        return len(self.pending) + len(self.expiring) + len(self.expired)
+
+
+def _cert_date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def expiring_certificates(
+    row: EnterpriseRow, today: date, days: int = EXPIRY_WARNING_DAYS
+) -> list[tuple[str, str | None, date]]:
+    out = []
+    for c in row.certifications or []:
+        until = _cert_date(c.get("valid_until"))
+        if until is not None and today <= until <= today + timedelta(days=days):
+            out.append((str(c.get("scheme")), c.get("level"), until))
+    return out
+
+
+def queue(session: Session, today: date, limit: int = 200) -> VettingQueue:
+    """Pending, expiring within a month, expired; plus certificates running out."""
+    soon = today + timedelta(days=EXPIRY_WARNING_DAYS)
+    q = VettingQueue()
+    q.pending = list(session.exec(
+        select(EnterpriseRow).where(EnterpriseRow.vetting_status == "pending")
+        .order_by(col(EnterpriseRow.created_at), col(EnterpriseRow.id)).limit(limit)
+    ).all())
+    vetted_dated = (EnterpriseRow.vetting_status == "vetted") & (
+        col(EnterpriseRow.vetting_valid_until).is_not(None)
+    )
+    q.expiring = list(session.exec(
+        select(EnterpriseRow).where(
+            vetted_dated,
+            col(EnterpriseRow.vetting_valid_until) >= today,
+            col(EnterpriseRow.vetting_valid_until) <= soon,
+        ).order_by(col(EnterpriseRow.vetting_valid_until)).limit(limit)
+    ).all())
+    q.expired = list(session.exec(
+        select(EnterpriseRow).where(vetted_dated, col(EnterpriseRow.vetting_valid_until) < today)
+        .order_by(col(EnterpriseRow.vetting_valid_until)).limit(limit)
+    ).all())
+    # Certificates are a JSON list: read only vetted/pending rows that have any, in
+    # Python (JSON element queries differ between SQLite and PostgreSQL).
+    rows = session.exec(
+        select(EnterpriseRow).where(
+            or_(EnterpriseRow.vetting_status == "vetted", EnterpriseRow.vetting_status == "pending")
+        )
+    ).all()
+    for row in rows:
+        for scheme, level, until in expiring_certificates(row, today):
+            q.certs_expiring.append((row, scheme, level, until))
+    q.certs_expiring.sort(key=lambda x: (x[3], x[0].name))
+    return q
+
+
+def decide(
+    session: Session,
+    enterprise_ref: str,
+    status: str,
+    *,
+    by: str,
+    today: date,
+    reason: str = "",
+    valid_until: date | None = None,
+) -> tuple[EnterpriseRow, VettingEvent]:
+    """Set the vetting state and append the event, in one transaction."""
+    if status not in ACTIONS:
+        raise FlowError("status", "Kies goedkeuren, afwijzen of terugzetten naar in behandeling.")
+    reason = (reason or "").strip()
+    if status in ("rejected", "pending") and not reason:
+        raise FlowError("reason", "Geef een reden.")
+    if len(reason) > 2000:
+        raise FlowError("reason", "De reden is te lang (hoogstens 2000 tekens).")
+    if status == "vetted":
+        if valid_until is None:
+            valid_until = today + timedelta(days=DEFAULT_VALIDITY_DAYS)
+        if valid_until <= today:
+            raise FlowError("valid_until", "Geldig tot moet na vandaag liggen.")
+        if valid_until > today + timedelta(days=3 * 366):
+            raise FlowError("valid_until", "Een toetsing geldt hoogstens drie jaar.")
+    else:
+        valid_until = None
+    row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == enterprise_ref)).first()
+    if row is None:
+        raise NotFound("Onbekende onderneming.")
+    row.vetting_status = status
+    row.vetted_by = by
+    row.vetted_on = today
+    row.vetting_valid_until = valid_until
+    row.updated_at = utcnow()
+    event = VettingEvent(
+        enterprise_ref=enterprise_ref, status=status, valid_until=valid_until,
+        reason=reason, decided_by=by, decided_at=utcnow(),
+    )
+    session.add(row)
+    session.add(event)
+    session.commit()  # both or neither
+    session.refresh(row)
+    session.refresh(event)
+    return row, event
+
+
+def events(session: Session, enterprise_ref: str, limit: int = 50) -> list[VettingEvent]:
+    return list(session.exec(
+        select(VettingEvent).where(VettingEvent.enterprise_ref == enterprise_ref)
+        .order_by(col(VettingEvent.decided_at).desc(), col(VettingEvent.id).desc()).limit(limit)
+    ).all())
+
+
+def parse_date(raw: str | None, field_name: str = "valid_until") -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10 and raw[2] == "-" and raw[5] == "-":
+            d, m, y = raw.split("-")
+            return date(int(y), int(m), int(d))
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FlowError(field_name, "Vul een datum in als dd-mm-jjjj.") from None
