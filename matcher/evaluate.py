@@ -207,16 +207,19 @@ def _strip_accents(text: str) -> str:
 def _light_stem(token: str) -> str:
     """Strip one inflection ending so 'fietsen'/'fiets', 'gardens'/'garden' meet.
 
-    Deliberately crude (a baseline, not the engine's text model): only for tokens
-    long enough that the stem stays meaningful, and doubled final consonants are undone
-    ('bakken' -> 'bakk' -> 'bak').
+    Deliberately crude (a baseline, not the engine's text model): stems keep at
+    least four letters, and doubled final consonants are undone ('bakken' -> 'bak').
     """
-    for suf in _SUFFIXES:
-        if token.endswith(suf) and len(token) - len(suf) >= 4:
-            stem = token[: -len(suf)]
-            if len(stem) >= 2 and stem[-1] == stem[-2] and stem[-1] not in "aeiou":
-                stem = stem[:-1]
-            return stem
+    changed = True
+    while changed:  # to a fixpoint, so 'gardens' -> 'garden' -> 'gard' meets 'garden' -> 'gard'
+        changed = False
+        for suf in _SUFFIXES:
+            if token.endswith(suf) and len(token) - len(suf) >= 4:
+                token = token[: -len(suf)]
+                if token[-1] == token[-2] and token[-1] not in "aeiou":
+                    token = token[:-1]
+                changed = True
+                break
     return token
 
 
