@@ -1,0 +1,86 @@
+"""Target-group fit: does the enterprise employ the people the clause asks for?
+
+Groups form a small hierarchy: the Banenafspraak register covers Wajong, (former)
+Wsw and beschut werk; beschut werk is also a Participatiewet provision. A clause
+asking for a broad group is fully met by an enterprise working with one of its
+members (a Wajong employee counts as a Banenafspraak placement). A clause asking
+for a specific group is only partly met by an enterprise that names only the broad
+group: it may or may not employ that particular kind of person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.model import TARGET_GROUPS
+
+# child -> broader groups it belongs to (data, not logic: extend here).
+GROUP_PARENTS: Mapping[str, tuple[str, ...]] = {
+    "wajong": ("banenafspraak",),
+    "wsw": ("banenafspraak",),
+    "beschut_werk": ("banenafspraak", "participatiewet"),
+}
+# Credit when the enterprise names only a broader group than the clause asks for.
+PARTIAL_CREDIT = 0.5
+
+
+def credit(
+    asked: str, served: str, parents: Mapping[str, tuple[str, ...]] = GROUP_PARENTS
+) -> float:
+    """How well an enterprise serving ``served`` meets a clause asking ``asked``."""
+    if asked == served or asked in parents.get(served, ()):
+        return 1.0
+    if served in parents.get(asked, ()):
+        return PARTIAL_CREDIT
+    return 0.0
+
+
+class GroupFit:
+    """Precomputes, per enterprise, its credit for every vocabulary group (n x G),
+    so a query's fit is a column gather and a mean."""
+
+    def __init__(self, vocabulary: Sequence[str] = TARGET_GROUPS,
+                 parents: Mapping[str, tuple[str, ...]] = GROUP_PARENTS) -> None:
+        self.vocabulary = tuple(vocabulary)
+        self.parents = parents
+
+    def fit(self, groups: Sequence[Sequence[str]]) -> GroupFit:
+        self.col_ = {g: j for j, g in enumerate(self.vocabulary)}
+        self.M_ = np.vstack([self.row(gs) for gs in groups]) if groups else np.zeros(
+            (0, len(self.vocabulary)), dtype=np.float32)
+        return self
+
+    def row(self, served: Sequence[str]) -> NDArray[np.float32]:
+        r = np.zeros(len(self.vocabulary), dtype=np.float32)
+        for j, asked in enumerate(self.vocabulary):
+            r[j] = max((credit(asked, s, self.parents) for s in served), default=0.0)
+        return r
+
+    def score(self, asked: Sequence[str]) -> NDArray[np.float64]:
+        """Mean over the asked groups of each enterprise's credit, in [0, 1].
+        Unknown group names count as unmet (they cannot be verified)."""
+        cols = [self.col_[g] for g in dict.fromkeys(asked) if g in self.col_]
+        n_asked = len(dict.fromkeys(asked))
+        if n_asked == 0:
+            return np.ones(self.M_.shape[0])
+        if not cols:
+            return np.zeros(self.M_.shape[0])
+        return self.M_[:, cols].sum(axis=1, dtype=np.float64) / n_asked
+
+
+def explain_groups(asked: Sequence[str], served: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for a in dict.fromkeys(asked):
+        best = max(served, key=lambda s: credit(a, s), default=None)
+        if best is None or credit(a, best) == 0:
+            continue
+        if best == a:
+            out.append(f"works with target group '{a}'")
+        elif credit(a, best) == 1.0:
+            out.append(f"works with '{best}', which counts as '{a}'")
+        else:
+            out.append(f"works with '{best}', which may include '{a}'")
+    return out

@@ -1,0 +1,343 @@
+"""Ranking: per-feature scores, hard constraints, weighted sum, explanations.
+
+Flow for one query (a Tender, an Obligation or a Challenge, see ``query.py``):
+
+1. hard constraints (``constraints.feasible_mask``) select the candidates;
+2. per-feature scores in [0, 1] for every candidate: word TF-IDF, CPV, distance,
+   target groups, recognition, capacity (``FEATURES`` order);
+3. stage-1 score = weighted mean over the features that apply to this query
+   (a query without target groups does not dilute everyone's score with a
+   constant);
+4. the best ``shortlist`` candidates get the char n-gram feature too (too costly
+   for the whole registry) and are re-ordered by the full score;
+5. the top ``top_k`` come back as ``Match`` records with contributions and reasons.
+
+``feature_matrix`` exposes step 2 for learning weights; ``rank_many`` runs many
+queries with the text part as one blocked sparse product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from matcher.capacity import capacity_fit
+from matcher.certification import recognition
+from matcher.constraints import exclusions, feasible_mask, query_dot
+from matcher.cpv import explain_cpv
+from matcher.geo import distance_score, km_of_dot
+from matcher.groups import explain_groups
+from matcher.index import EnterpriseIndex
+from matcher.model import Challenge, Obligation, Tender
+from matcher.query import Query, as_query
+from matcher.weights import DEFAULT, FEATURES, WeightSet
+
+F_TEXT, F_CHAR, F_CPV, F_GEO, F_GROUPS, F_CERT, F_CAP = range(len(FEATURES))
+DEFAULT_SHORTLIST = 100
+
+
+@dataclass(frozen=True)
+class Match:
+    ref: str
+    name: str
+    score: float
+    rank: int
+    contributions: dict[str, float] = field(default_factory=dict)  # feature -> weighted value
+    features: dict[str, float] = field(default_factory=dict)  # feature -> raw score in [0, 1]
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "name": self.name, "score": round(self.score, 6),
+                "rank": self.rank,
+                "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
+                "features": {k: round(v, 6) for k, v in self.features.items()},
+                "reasons": list(self.reasons)}
+
+
+@dataclass
+class Ranked:
+    """Candidates of one query in final order, with their feature rows."""
+
+    query: Query
+    rows: NDArray[np.int64]
+    X: NDArray[np.float64]  # len(rows) x len(FEATURES)
+    score: NDArray[np.float64]
+    weights: NDArray[np.float64]  # effective weights (zero where a feature does not apply)
+    n_candidates: int
+
+
+def applicable(query: Query) -> NDArray[np.bool_]:
+    """Which features carry information for this query."""
+    a = np.ones(len(FEATURES), dtype=bool)
+    has_text = bool(query.text.strip())
+    a[F_TEXT] = a[F_CHAR] = has_text
+    a[F_CPV] = bool(query.cpv)
+    a[F_GEO] = query.has_location
+    a[F_GROUPS] = bool(query.target_groups)
+    a[F_CAP] = query.amount_eur is not None
+    return a
+
+
+def effective_weights(query: Query, weights: WeightSet) -> NDArray[np.float64]:
+    w = np.asarray(weights.vector(), dtype=np.float64) * applicable(query)
+    total = w.sum()
+    return w / total if total > 0 else w
+
+
+def query_text_vector(index: EnterpriseIndex, query: Query) -> sp.csr_matrix:
+    return index.word_.transform([query.text])
+
+
+def _base_features(
+    index: EnterpriseIndex,
+    query: Query,
+    rows: NDArray[np.int64],
+    text_all: NDArray[np.floating[Any]],
+    dot: NDArray[np.float64] | None,
+) -> NDArray[np.float64]:
+    """Every feature except char n-grams (filled with 0) for the given rows."""
+    X = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
+    if len(rows) == 0:
+        return X
+    X[:, F_TEXT] = np.clip(text_all[rows], 0.0, 1.0)
+    if query.cpv:
+        X[:, F_CPV] = index.cpv_.score(query.cpv, index.n_rows)[rows]
+    if dot is not None:
+        X[:, F_GEO] = distance_score(km_of_dot(dot[rows]), index.radius_km_[rows])
+    if query.target_groups:
+        X[:, F_GROUPS] = index.groups_.score(query.target_groups)[rows]
+    else:
+        X[:, F_GROUPS] = 1.0
+    X[:, F_CERT] = index.recognition_[rows]
+    X[:, F_CAP] = capacity_fit(index.remaining_eur_[rows], query.amount_eur)
+    return X
+
+
+def _char_feature(index: EnterpriseIndex, query: Query, rows: NDArray[np.int64]
+                  ) -> NDArray[np.float64]:
+    if len(rows) == 0 or not query.text.strip():
+        return np.zeros(len(rows))
+    return index.char_.similarity(query.text, index.text_.rows(rows))
+
+
+def _top(score: NDArray[np.float64], rows: NDArray[np.int64], k: int) -> NDArray[np.int64]:
+    """Positions of the k best scores, best first; ties broken by row for determinism."""
+    n = len(score)
+    if k <= 0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < n:
+        part = np.argpartition(-score, k - 1)[:k]
+    else:
+        part = np.arange(n)
+    order = np.lexsort((rows[part], -score[part]))
+    return part[order]
+
+
+def rank_query(
+    index: EnterpriseIndex,
+    query: Query,
+    weights: WeightSet = DEFAULT,
+    top_k: int | None = 20,
+    shortlist: int = DEFAULT_SHORTLIST,
+    text_all: NDArray[np.floating[Any]] | None = None,
+    extra_rows: Sequence[int] = (),
+) -> Ranked:
+    """Candidates in final order. ``top_k=None`` orders all candidates (shortlist
+    re-ranked by the full score, the rest by the stage-1 score after them).
+    ``extra_rows`` get the char feature even outside the shortlist (why_not)."""
+    dot = query_dot(index, query)
+    mask = feasible_mask(index, query, dot)
+    rows = np.flatnonzero(mask).astype(np.int64)
+    w = effective_weights(query, weights)
+    if text_all is None:
+        text_all = index.text_.dot(query_text_vector(index, query))
+    X = _base_features(index, query, rows, text_all, dot)
+    s1 = X @ w
+    k_short = len(rows) if top_k is None and shortlist <= 0 else max(shortlist, top_k or 0)
+    short = _top(s1, rows, min(k_short, len(rows)))
+    if w[F_CHAR] > 0:
+        todo = short
+        if extra_rows:
+            pos = np.flatnonzero(np.isin(rows, np.asarray(extra_rows)))
+            todo = np.union1d(short, pos)
+        X[todo, F_CHAR] = _char_feature(index, query, rows[todo])
+    score = s1 + w[F_CHAR] * X[:, F_CHAR]
+    head = short[np.lexsort((rows[short], -score[short]))]
+    if top_k is None:
+        rest_mask = np.ones(len(rows), dtype=bool)
+        rest_mask[head] = False
+        rest = np.flatnonzero(rest_mask)
+        rest = rest[np.lexsort((rows[rest], -score[rest]))]
+        order = np.concatenate([head, rest])
+    else:
+        order = head[:top_k]
+    return Ranked(query, rows[order], X[order], score[order], w, len(rows))
+
+
+# -- explanations ---------------------------------------------------------------------
+
+
+def _text_reason(index: EnterpriseIndex, qvec: sp.csr_matrix, row: int, n: int = 4) -> str | None:
+    r = index.text_.rows([row])
+    prod = r.multiply(qvec).tocsr()
+    if prod.nnz == 0:
+        return None
+    top = prod.indices[np.argsort(-prod.data)[:n]]
+    terms = ", ".join(f"'{index.terms_[j]}'" for j in top)
+    return f"description shares terms {terms}"
+
+
+def explain(index: EnterpriseIndex, query: Query, row: int,
+            qvec: sp.csr_matrix | None = None) -> list[str]:
+    """Human-readable reasons for one enterprise against one query."""
+    e = index.enterprise(row)
+    out: list[str] = []
+    if query.cpv:
+        out.extend(explain_cpv(query.cpv, e.cpv, index.cpv_decay))
+    if query.text.strip():
+        t = _text_reason(index, query_text_vector(index, query) if qvec is None else qvec, row)
+        if t:
+            out.append(t)
+    qu = query.unit()
+    if qu is not None:
+        dot = float(index.unit_[row] @ qu)
+        km = float(km_of_dot(dot))
+        out.append(f"{km:.1f} km from the place of work, within its "
+                   f"{index.radius_km_[row]:g} km service radius")
+    if query.target_groups:
+        out.extend(explain_groups(query.target_groups, e.target_groups))
+    _, cert_why = recognition(e, index.date_)
+    if cert_why:
+        out.append("recognised: " + "; ".join(cert_why))
+    rem, cap = index.remaining_eur_[row], index.capacity_eur_[row]
+    if query.amount_eur:
+        share = min(1.0, rem / query.amount_eur)
+        out.append(f"€{rem:,.0f} capacity left of €{cap:,.0f} per year: carries {share:.0%} "
+                   f"of the €{query.amount_eur:,.0f} due")
+    else:
+        out.append(f"€{rem:,.0f} capacity left of €{cap:,.0f} per year")
+    return out
+
+
+def to_matches(index: EnterpriseIndex, ranked: Ranked, with_reasons: bool = True
+               ) -> list[Match]:
+    qvec = query_text_vector(index, ranked.query) if with_reasons else None
+    out: list[Match] = []
+    w = ranked.weights
+    names = [f for f, wf in zip(FEATURES, w, strict=True) if wf > 0]
+    cols = [FEATURES.index(f) for f in names]
+    for pos, row in enumerate(ranked.rows.tolist()):
+        x = ranked.X[pos]
+        e = index.enterprise(row)
+        out.append(Match(
+            ref=e.ref, name=e.name, score=float(ranked.score[pos]), rank=pos + 1,
+            contributions={f: float(w[j] * x[j]) for f, j in zip(names, cols, strict=True)},
+            features={f: float(x[j]) for f, j in zip(names, cols, strict=True)},
+            reasons=explain(index, ranked.query, row, qvec) if with_reasons else [],
+        ))
+    return out
+
+
+# -- public API ----------------------------------------------------------------------
+
+
+def rank_tender(index: EnterpriseIndex, tender: Tender | Query, weights: WeightSet = DEFAULT,
+                top_k: int = 20) -> list[Match]:
+    """Best ``top_k`` feasible enterprises for a tender, best first, with reasons."""
+    return to_matches(index, rank_query(index, as_query(tender), weights, top_k))
+
+
+def candidates_for_obligation(
+    index: EnterpriseIndex, obligation: Obligation | Query, weights: WeightSet = DEFAULT,
+    top_k: int = 50, with_reasons: bool = False,
+) -> list[Match]:
+    """Best ``top_k`` feasible enterprises for an obligation (its codes and what the
+    firm buys, place, target groups, euros due). Reasons are off by default: the
+    planner asks for many obligations and explains only what it shows."""
+    return to_matches(index, rank_query(index, as_query(obligation), weights, top_k),
+                      with_reasons)
+
+
+def why_not(index: EnterpriseIndex, item: Tender | Obligation | Challenge | Query,
+            enterprise_ref: str, weights: WeightSet = DEFAULT) -> dict[str, Any]:
+    """Why an enterprise is or is not proposed: its hard-constraint failures, or its
+    rank and score among the candidates.
+
+    ``{"ref", "excluded": bool, "reason": str | None, "exclusions": [{code, reason,
+    reason_nl}], "rank": int | None, "score": float | None, "n_candidates": int}``
+    """
+    query = as_query(item)
+    row = index.row_of_.get(enterprise_ref)
+    if row is None:
+        raise KeyError(f"unknown enterprise {enterprise_ref!r}")
+    exc = exclusions(index, query, row)
+    if exc:
+        return {"ref": enterprise_ref, "excluded": True, "reason": "; ".join(x.reason for x in exc),
+                "exclusions": [x.as_dict() for x in exc], "rank": None, "score": None,
+                "n_candidates": int(feasible_mask(index, query).sum())}
+    ranked = rank_query(index, query, weights, top_k=None, extra_rows=[row])
+    pos = int(np.flatnonzero(ranked.rows == row)[0])
+    m = to_matches(index, Ranked(query, ranked.rows[pos:pos + 1], ranked.X[pos:pos + 1],
+                                 ranked.score[pos:pos + 1], ranked.weights, ranked.n_candidates))[0]
+    return {"ref": enterprise_ref, "excluded": False, "reason": None, "exclusions": [],
+            "rank": pos + 1, "score": float(ranked.score[pos]), "n_candidates": ranked.n_candidates,
+            "contributions": m.contributions, "features": m.features, "reasons": m.reasons}
+
+
+def feature_matrix(
+    index: EnterpriseIndex, query: Tender | Obligation | Challenge | Query,
+    refs: Sequence[str] | None = None,
+) -> tuple[list[str], NDArray[np.float64], tuple[str, ...]]:
+    """(refs, X[n, len(FEATURES)], FEATURES) of per-feature raw scores in [0, 1].
+
+    Rows are the query's feasible candidates (hard constraints applied), or the
+    given ``refs`` (known ones, constraints not applied: e.g. to re-score
+    enterprises a connector once judged). Every feature is computed for every
+    row, char n-grams included. Features that do not apply to this query
+    (``applicable(query)`` False) are constant columns: groups 1, capacity
+    1 (0 without capacity), others 0 — they carry no within-query information.
+    """
+    q = as_query(query)
+    dot = query_dot(index, q)
+    if refs is None:
+        rows = np.flatnonzero(feasible_mask(index, q, dot)).astype(np.int64)
+    else:
+        rows = np.array([index.row_of_[r] for r in refs if r in index.row_of_], dtype=np.int64)
+    text_all = index.text_.dot(query_text_vector(index, q))
+    X = _base_features(index, q, rows, text_all, dot)
+    X[:, F_CHAR] = _char_feature(index, q, rows)
+    return [index.refs_[i] for i in rows.tolist()], X, FEATURES
+
+
+def rank_many(
+    index: EnterpriseIndex,
+    items: Sequence[Tender | Obligation | Challenge | Query],
+    weights: WeightSet = DEFAULT,
+    top_k: int = 50,
+    block: int = 64,
+    shortlist: int = DEFAULT_SHORTLIST,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Top-``top_k`` rows and scores for many queries: (rows[m, k], scores[m, k]),
+    padded with -1 / NaN where a query has fewer candidates. Same scores as
+    ``rank_query``; the text part of each block of queries is one sparse
+    product (SciPy runs it threaded), the rest is per query and vectorised.
+    Map rows to refs with ``index.refs_``."""
+    queries = [as_query(x) for x in items]
+    m = len(queries)
+    out_rows = np.full((m, top_k), -1, dtype=np.int64)
+    out_score = np.full((m, top_k), np.nan)
+    for b0 in range(0, m, block):
+        qs = queries[b0:b0 + block]
+        Q = index.word_.transform([q.text for q in qs])
+        T = index.text_.dot_many(Q)
+        for j, q in enumerate(qs):
+            r = rank_query(index, q, weights, top_k, shortlist=shortlist, text_all=T[j])
+            k = len(r.rows)
+            out_rows[b0 + j, :k] = r.rows
+            out_score[b0 + j, :k] = r.score
+    return out_rows, out_score
