@@ -239,3 +239,37 @@ def test_cli_several_files_partial_and_json(
     assert main(["import-eforms", str(change)]) == 1
     assert "unsupported notice kind: change notice" in capsys.readouterr().out
     assert main(["import-eforms", str(tmp_path / "nope.xml")]) == 2
+
+
+# --- through to the engine --------------------------------------------------------------
+
+
+def test_imported_social_notice_ranks_enterprises(session: Session) -> None:
+    """A real PIN with social objectives, imported, converted and ranked by the engine."""
+    rank = pytest.importorskip("matcher.rank", reason="ranking engine not in this checkout")
+    from api.convert import tender_from_row
+    from matcher.index import EnterpriseIndex
+    from matcher.model import Capacity, Enterprise, Vetting
+
+    row_ = imported(session, "pin-rtl_24.xml")
+    assert "social-objective:opp" in row_.social_signals
+    tender = tender_from_row(row_)
+    assert tender.cpv == ("80110000",)
+
+    def enterprise(ref: str, cpv: str, description: str) -> Enterprise:
+        return Enterprise(
+            ref=ref, name=ref, description=description, cpv=(cpv,), lat=52.09, lon=5.11,
+            capacity=Capacity(placements_per_year=5, purchasing_eur_per_year=200_000),
+            vetting=Vetting(status="vetted"),
+        )
+
+    index = EnterpriseIndex.build([
+        enterprise("groen-werkt", "77310000", "Groenonderhoud met leerwerkplekken"),
+        enterprise("kinderopvang-samen", "80110000",
+                   "Voorschoolse educatie en kinderopvang met werkervaringsplaatsen"),
+        enterprise("schoon-sociaal", "90911200", "Schoonmaak door mensen met een beperking"),
+    ], reference_date=date(2024, 1, 1))
+    matches = rank.rank_tender(index, tender, top_k=3)
+    assert matches, "no enterprise ranked"
+    assert matches[0].ref == "kinderopvang-samen"
+    assert matches[0].score > (matches[1].score if len(matches) > 1 else 0.0)
