@@ -1,0 +1,178 @@
+"""Who sees what. Every page and endpoint that lists or opens a tender, obligation
+or enterprise goes through these helpers, so the rules live in one place.
+
+- officer: tenders whose ``buyer`` is their organisation (drafts included; other
+  buyers' tenders, drafts or not, are invisible); no obligations except those
+  under their own tenders.
+- firm: obligations whose ``firm`` is their organisation, and the tenders those
+  obligations belong to.
+- connector, admin: everything.
+- enterprises: connectors/admins see all; officers and firms see vetted ones only
+  (pending and rejected enterprises are the connectors' work queue).
+
+Another organisation's object answers 404, not 403: its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import HTTPException
+from sqlalchemy import false
+from sqlmodel import col, select
+
+from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
+from matcher.refdata import resolve_municipality
+
+SelectT = TypeVar("SelectT", bound=Any)
+
+SEES_ALL = ("connector", "admin")
+
+
+def sees_all(user: User) -> bool:
+    return user.role in SEES_ALL
+
+
+def _org(user: User) -> str:
+    return (user.organisation or "").strip()
+
+
+def visible_tenders(user: User, stmt: SelectT) -> SelectT:
+    """Restrict a ``select(TenderRow...)`` to the tenders ``user`` may see."""
+    if sees_all(user):
+        return stmt
+    org = _org(user)
+    if user.role == "officer" and org:
+        return stmt.where(TenderRow.buyer == org)
+    if user.role == "firm" and org:
+        own = select(ObligationRow.tender_ref).where(
+            ObligationRow.firm == org, col(ObligationRow.tender_ref).is_not(None))
+        return stmt.where(col(TenderRow.ref).in_(own))
+    return stmt.where(false())
+
+
+def visible_obligations(user: User, stmt: SelectT) -> SelectT:
+    """Restrict a ``select(ObligationRow...)`` to the obligations ``user`` may see."""
+    if sees_all(user):
+        return stmt
+    org = _org(user)
+    if user.role == "firm" and org:
+        return stmt.where(ObligationRow.firm == org)
+    if user.role == "officer" and org:
+        own = select(TenderRow.ref).where(TenderRow.buyer == org)
+        return stmt.where(col(ObligationRow.tender_ref).in_(own))
+    return stmt.where(false())
+
+
+def visible_enterprises(user: User, stmt: SelectT) -> SelectT:
+    if sees_all(user):
+        return stmt
+    return stmt.where(EnterpriseRow.vetting_status == "vetted")
+
+
+def can_see_tender(user: User, row: TenderRow | None, firm_tender_refs: set[str] | None = None
+                   ) -> bool:
+    """``firm_tender_refs``: the tender refs of the firm's obligations (firms only; the
+    caller passes them to avoid a query here; without them a firm sees no tender)."""
+    if row is None:
+        return False
+    if sees_all(user):
+        return True
+    org = _org(user)
+    if user.role == "officer":
+        return bool(org) and row.buyer == org
+    if user.role == "firm":
+        return bool(org) and firm_tender_refs is not None and row.ref in firm_tender_refs
+    return False
+
+
+def can_edit_tender(user: User, row: TenderRow) -> bool:
+    return sees_all(user) or (user.role == "officer" and can_see_tender(user, row))
+
+
+def can_see_obligation(user: User, row: ObligationRow | None,
+                       officer_tender_refs: set[str] | None = None) -> bool:
+    """``officer_tender_refs``: refs of the officer's own tenders (officers only)."""
+    if row is None:
+        return False
+    if sees_all(user):
+        return True
+    org = _org(user)
+    if user.role == "firm":
+        return bool(org) and row.firm == org
+    if user.role == "officer":
+        return (bool(org) and officer_tender_refs is not None
+                and row.tender_ref is not None and row.tender_ref in officer_tender_refs)
+    return False
+
+
+def can_edit_obligation(user: User, row: ObligationRow) -> bool:
+    return sees_all(user) or (user.role == "firm" and can_see_obligation(user, row))
+
+
+def can_see_enterprise(user: User, row: EnterpriseRow | None) -> bool:
+    if row is None:
+        return False
+    return sees_all(user) or row.vetting_status == "vetted"
+
+
+def officer_municipality_code(user: User) -> str | None:
+    """'Gemeente Utrecht' -> 'GM0344': the municipality an officer buys for, if any."""
+    org = _org(user)
+    if not org:
+        return None
+    for prefix in ("gemeente ", "gem. "):
+        if org.lower().startswith(prefix):
+            org = org[len(prefix):]
+            break
+    muni = resolve_municipality(org)
+    return muni.code if muni else None
+
+
+def firm_tender_refs(session: Any, user: User) -> set[str]:
+    """Tender refs of a firm's obligations (for ``can_see_tender``)."""
+    if user.role != "firm" or not _org(user):
+        return set()
+    rows = session.exec(select(ObligationRow.tender_ref).where(ObligationRow.firm == _org(user)))
+    return {r for r in rows if r}
+
+
+def officer_tender_refs(session: Any, user: User) -> set[str]:
+    if user.role != "officer" or not _org(user):
+        return set()
+    return set(session.exec(select(TenderRow.ref).where(TenderRow.buyer == _org(user))))
+
+
+def not_found(what: str = "Niet gevonden", field: str | None = None) -> HTTPException:
+    return HTTPException(status_code=404, detail={"message": what, "field": field})
+
+
+def get_tender_or_404(session: Any, user: User, ref: str) -> TenderRow:
+    row = session.exec(select(TenderRow).where(TenderRow.ref == ref)).first()
+    refs = firm_tender_refs(session, user) if user.role == "firm" else None
+    if not can_see_tender(user, row, refs):
+        raise not_found(f"Aanbesteding {ref!r} niet gevonden", "ref")
+    return row  # type: ignore[no-any-return]
+
+
+def get_obligation_or_404(session: Any, user: User, ref: str) -> ObligationRow:
+    row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
+    refs = officer_tender_refs(session, user) if user.role == "officer" else None
+    if not can_see_obligation(user, row, refs):
+        raise not_found(f"Verplichting {ref!r} niet gevonden", "ref")
+    return row  # type: ignore[no-any-return]
+
+
+def get_enterprise_or_404(session: Any, user: User, ref: str) -> EnterpriseRow:
+    row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == ref)).first()
+    if not can_see_enterprise(user, row):
+        raise not_found(f"Onderneming {ref!r} niet gevonden", "ref")
+    return row  # type: ignore[no-any-return]
+
+
+__all__ = [
+    "can_edit_obligation", "can_edit_tender", "can_see_enterprise", "can_see_obligation",
+    "can_see_tender", "firm_tender_refs", "get_enterprise_or_404", "get_obligation_or_404",
+    "get_tender_or_404", "not_found", "officer_municipality_code", "officer_tender_refs",
+    "sees_all", "visible_enterprises", "visible_obligations", "visible_tenders",
+]

@@ -1,0 +1,211 @@
+"""The web application: HTML pages (server-rendered) and the JSON API under /api/v1.
+
+Each module in ``ROUTE_MODULES`` may export ``router`` (pages) and/or
+``api_router`` (JSON, mounted under /api/v1). A module not written yet in this
+checkout is skipped, as api/cli.py does for commands.
+
+Errors: /api/* answers ``{"detail": {"message": ..., "field": ...}}``; pages answer
+an HTML error page. Neither ever shows a stack trace.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from api import i18n
+from api.deps import LoginRequired, is_api, login_redirect_url, render
+from api.security import LoginRateLimiter, session_middleware_options
+from api.settings import get_settings
+from api.templating import STATIC_DIR
+
+log = logging.getLogger("sroi.web")
+
+ROUTE_MODULES = (
+    "api.routes.auth",
+    "api.routes.home",
+    "api.routes.dashboard",
+    "api.routes.enterprises",
+    "api.routes.search",
+    "api.routes.imports",
+    "api.routes.tenders",
+    "api.routes.obligations",
+    "api.routes.curation",
+    "api.routes.vetting",
+    "api.routes.challenges",
+    "api.routes.weights",
+    "api.routes.tenders_api",
+    "api.routes.challenges_api",
+    "api.routes.obligations_api",
+)
+
+API_PREFIX = "/api/v1"
+
+# Scripts only from /static (no inline script); inline style attributes are used by SVG charts.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+
+STATUS_MESSAGES = {
+    400: "Ongeldig verzoek",
+    401: "Niet ingelogd",
+    403: "Geen toegang",
+    404: "Pagina niet gevonden",
+    405: "Methode niet toegestaan",
+    409: "Conflict met bestaande gegevens",
+    413: "Bestand te groot",
+    422: "Ongeldige invoer",
+    429: "Te veel verzoeken",
+    500: "Er ging iets mis aan onze kant",
+}
+
+
+def _include_routes(app: FastAPI) -> list[str]:
+    loaded = []
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # Not written yet in this checkout; any other missing module is a bug.
+            if exc.name != name:
+                raise
+            continue
+        if getattr(module, "router", None) is not None:
+            app.include_router(module.router)
+        if getattr(module, "api_router", None) is not None:
+            app.include_router(module.api_router, prefix=API_PREFIX)
+        loaded.append(name)
+    return loaded
+
+
+def _detail(detail: Any, status_code: int) -> dict[str, Any]:
+    """Normalise any HTTPException detail to {"message", "field"}."""
+    if isinstance(detail, dict) and "message" in detail:
+        return {"field": None, **detail}
+    # Starlette's own errors carry the English status phrase ("Not Found"): say it in Dutch.
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = None
+    if isinstance(detail, str) and detail and detail != phrase:
+        return {"message": detail, "field": None}
+    return {"message": STATUS_MESSAGES.get(status_code, "Fout"), "field": None}
+
+
+def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    # ("body", "cpv", 0) -> "cpv[0]"; ("query", "page") -> "page"
+    parts = [p for p in loc if p not in ("body", "query", "path", "header", "cookie", "form")]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or None
+
+
+def validation_detail(exc: RequestValidationError) -> dict[str, Any]:
+    errors = []
+    for err in exc.errors():
+        msg = str(err.get("msg", "ongeldige waarde"))
+        msg = msg.removeprefix("Value error, ")
+        errors.append({"message": msg, "field": _field_from_loc(err.get("loc", ()))})
+    first = errors[0] if errors else {"message": "Ongeldige invoer", "field": None}
+    return {"message": first["message"], "field": first["field"], "errors": errors}
+
+
+def _html_error(request: Request, status_code: int, message: str,
+                headers: dict[str, str] | None = None) -> Response:
+    try:
+        return render(request, "error.html",
+                      {"status_code": status_code, "message": message,
+                       "title": STATUS_MESSAGES.get(status_code, "Fout")},
+                      status_code=status_code, headers=headers)
+    except Exception:  # the error page itself failed: plain text, still no trace
+        log.exception("error page failed")
+        return Response(f"{status_code} {message}", status_code=status_code,
+                        media_type="text/plain; charset=utf-8", headers=headers)
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Social Return Matcher",
+        version="1.0",
+        description=(
+            "Matches vetted Dutch social enterprises to tenders' social-return (SROI) "
+            "obligations, municipal Challenges and firms' obligations.\n\n"
+            "Authenticate with `Authorization: Bearer <token>`; create a token on /account. "
+            "Errors are `{\"detail\": {\"message\": ..., \"field\": ...}}`."
+        ),
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.login_limiter = LoginRateLimiter(settings.login_rate_limit_per_minute)
+    app.add_middleware(SessionMiddleware, **session_middleware_options(settings))
+
+    @app.middleware("http")
+    async def _headers_and_lang(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.1f}"
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        # The language switch: ?lang=en sticks through a cookie (a preference, not a secret).
+        lang = request.query_params.get("lang")
+        if lang in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != lang:
+            response.set_cookie(i18n.LANG_COOKIE, lang, max_age=365 * 24 * 3600,
+                                samesite="lax", secure=get_settings().https, httponly=True)
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(login_redirect_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = _detail(exc.detail, exc.status_code)
+        headers = getattr(exc, "headers", None)
+        if is_api(request):
+            return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+        lang = i18n.request_lang(request)
+        message = i18n.translate(detail["message"], lang)
+        return _html_error(request, exc.status_code, message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        detail = validation_detail(exc)
+        if is_api(request):
+            return JSONResponse({"detail": detail}, status_code=422)
+        message = detail["message"] + (f" ({detail['field']})" if detail["field"] else "")
+        return _html_error(request, 422, message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = "Er ging iets mis aan onze kant. Probeer het later opnieuw."
+        if is_api(request):
+            return JSONResponse({"detail": {"message": message, "field": None}},
+                                status_code=500)
+        return _html_error(request, 500, message)
+
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.state.route_modules = _include_routes(app)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,185 @@
+"""Dutch UI by default, English through a switch; Dutch number and date conventions.
+
+Templates write Dutch text as ``{{ t("Ondernemingen") }}``. English lives in
+``api/translations/*.json`` as ``{dutch: english}`` maps, merged at load, so each
+team owns its own file (core.json, flows.json, ...) without merge conflicts. A
+missing translation falls back to the Dutch text: a gap shows Dutch, never a key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+
+from api.settings import get_settings
+
+LANGUAGES = ("nl", "en")
+LANG_COOKIE = "lang"
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+
+MONTHS = {
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+           "september", "oktober", "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+}
+MONTHS_SHORT = {
+    "nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
+
+Translator = Callable[..., str]
+
+
+@lru_cache(maxsize=1)
+def english() -> dict[str, str]:
+    """All ``{dutch: english}`` maps merged; files are read once per process."""
+    merged: dict[str, str] = {}
+    for path in sorted(TRANSLATIONS_DIR.glob("*.json")):
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        merged.update({str(k): str(v) for k, v in data.items()})
+    return merged
+
+
+def translate(text: str, lang: str, **params: Any) -> str:
+    """Translate Dutch ``text``; ``{name}`` placeholders are filled from ``params``."""
+    out = english().get(text, text) if lang == "en" else text
+    if params:
+        try:
+            out = out.format(**params)
+        except (KeyError, IndexError, ValueError):
+            # A translation with a wrong placeholder must not break the page.
+            out = text.format(**params)
+    return out
+
+
+def translator(lang: str) -> Translator:
+    def t(text: str, **params: Any) -> str:
+        return translate(text, lang, **params)
+
+    return t
+
+
+def request_lang(request: Request) -> str:
+    """?lang= wins (the switch), then the cookie, then the configured default."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in LANGUAGES:
+            return candidate
+    default = get_settings().default_language
+    return default if default in LANGUAGES else "nl"
+
+
+# --- number and date formatting (Dutch conventions) -------------------------------
+
+def _group(int_part: str) -> str:
+    # Thousands separated by dots: 1234567 -> 1.234.567
+    out = []
+    while len(int_part) > 3:
+        out.insert(0, int_part[-3:])
+        int_part = int_part[:-3]
+    out.insert(0, int_part)
+    return ".".join(out)
+
+
+def format_number(value: Any, decimals: int | None = None) -> str:
+    """1234.5 -> '1.234,5'. With decimals=None: whole numbers without decimals,
+    others with up to two (trailing zeros dropped)."""
+    if value is None or value == "":
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number) or math.isinf(number):
+        return "–"
+    strip = decimals is None
+    if decimals is None:
+        decimals = 0 if number == int(number) else 2
+    text = f"{abs(number):.{decimals}f}"
+    int_part, _, frac = text.partition(".")
+    if strip:
+        frac = frac.rstrip("0")
+    sign = "-" if number < 0 and float(text) != 0 else ""
+    return sign + _group(int_part) + ("," + frac if frac else "")
+
+
+def format_eur(value: Any, compact: bool = False, decimals: int | None = None) -> str:
+    """'€ 1.234.567,89'; compact: '€ 1,2 mln', '€ 3,4 mld', '€ 12.500'."""
+    if value is None or value == "":
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if compact:
+        for size, unit in ((1e9, "mld"), (1e6, "mln")):
+            if abs(number) >= size:
+                digits = 1 if abs(number) < 100 * size else 0
+                return f"€ {format_number(number / size, digits)} {unit}"
+        return f"€ {format_number(round(number), 0)}"
+    if decimals is None:
+        decimals = 0 if number == int(number) else 2
+    return f"€ {format_number(number, decimals)}"
+
+
+def format_pct(value: Any, decimals: int | None = None, fraction: bool = False) -> str:
+    """5 -> '5 %'; with fraction=True the value is a share (0.3 -> '30 %')."""
+    if value is None or value == "":
+        return "–"
+    try:
+        number = float(value) * (100 if fraction else 1)
+    except (TypeError, ValueError):
+        return str(value)
+    if decimals is None:
+        decimals = 0 if abs(number - round(number)) < 1e-9 else 1
+    return f"{format_number(number, decimals)} %"
+
+
+def format_km(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{format_number(number, 0 if number >= 10 else 1)} km"
+
+
+def format_date(value: Any, style: str = "long", lang: str = "nl") -> str:
+    """'23 november 2026' (long), '23 nov 2026' (medium) or '23-11-2026' (short)."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        moment = value
+        value = value.date()
+        if style == "datetime":
+            return f"{format_date(value, 'long', lang)} {moment:%H:%M}"
+    if not isinstance(value, date):
+        return str(value)
+    if style == "short":
+        return f"{value.day:02d}-{value.month:02d}-{value.year}"
+    months = MONTHS_SHORT if style == "medium" else MONTHS
+    names = months.get(lang, months["nl"])
+    return f"{value.day} {names[value.month - 1]} {value.year}"
+
+
+def month_label(year_month: str, lang: str = "nl") -> str:
+    """'2026-11' -> 'nov 2026'."""
+    try:
+        year, month = year_month.split("-")[:2]
+        return f"{MONTHS_SHORT.get(lang, MONTHS_SHORT['nl'])[int(month) - 1]} {year}"
+    except (ValueError, IndexError):
+        return year_month

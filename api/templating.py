@@ -1,0 +1,104 @@
+"""The one Jinja2 environment: templates/ at the project root, filters, globals.
+
+Filters follow Dutch conventions (see api/i18n.py). ``date_nl`` reads the page's
+language from the template context so month names follow the language switch.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from api import i18n
+from matcher.refdata import cpv_label, municipalities
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+# The request being rendered, so macros imported without "with context" still get the
+# page's language, CSRF token and URL (render() in api/deps.py sets these).
+current_request: ContextVar[Any] = ContextVar("current_request", default=None)
+current_lang: ContextVar[str] = ContextVar("current_lang", default="nl")
+current_csrf: ContextVar[str] = ContextVar("current_csrf", default="")
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+env = templates.env
+env.trim_blocks = True
+env.lstrip_blocks = True
+
+
+def _lang(ctx: Context) -> str:
+    return str(ctx.get("lang") or current_lang.get())
+
+
+@pass_context
+def _date_nl(ctx: Context, value: Any, style: str = "long") -> str:
+    return i18n.format_date(value, style, _lang(ctx))
+
+
+@pass_context
+def _month(ctx: Context, value: str) -> str:
+    return i18n.month_label(value, _lang(ctx))
+
+
+@pass_context
+def _cpv_label(ctx: Context, code: str) -> str:
+    return cpv_label(code, _lang(ctx))
+
+
+def _t(text: str, **params: Any) -> str:
+    """Global fallback for macros imported without context; pages get a per-request t."""
+    return i18n.translate(text, current_lang.get(), **params)
+
+
+class _CsrfToken:
+    """Renders as the current request's CSRF token (global fallback for macros)."""
+
+    def __str__(self) -> str:
+        return current_csrf.get()
+
+    def __html__(self) -> str:
+        return current_csrf.get()
+
+
+def _municipality(code: str | None) -> str:
+    if not code:
+        return "–"
+    muni = municipalities().get(code)
+    return muni.name if muni else code
+
+
+@pass_context
+def _url_with(ctx: Context, **changes: Any) -> str:
+    """The current URL with some query parameters changed (None removes one)."""
+    request = ctx.get("request") or current_request.get()
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    for key, value in changes.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, list | tuple):
+            params.extend((key, str(v)) for v in value)
+        else:
+            params.append((key, str(value)))
+    query = urlencode(params)
+    return request.url.path + ("?" + query if query else "")
+
+
+env.filters.update(
+    eur=i18n.format_eur,
+    num=i18n.format_number,
+    pct=i18n.format_pct,
+    km=i18n.format_km,
+    date_nl=_date_nl,
+    month=_month,
+    cpv_label=_cpv_label,
+    municipality=_municipality,
+)
+env.globals.update(url_with=_url_with, t=_t, csrf_token=_CsrfToken())
