@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
+from api.importers.ocds import parse_ocds
 from api.services.published import import_ocds_bytes
 from api.tables import TenderRow
 
@@ -330,3 +333,44 @@ def test_cli_exit_codes_and_json(
     assert main(["import-ocds", str(broken)]) == 1
     out = capsys.readouterr().out
     assert "file rejected" in out and "malformed JSON" in out
+
+
+# --- whatever a publisher puts where: reported, never a traceback -------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_value_anywhere_is_reported_not_raised(data: st.DataObject) -> None:
+    rel = tender_release()
+    paths = [p for p in _paths(rel) if p]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        node = rel
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = data.draw(_json)
+        except (KeyError, IndexError, TypeError):
+            continue
+    result = parse_ocds(as_bytes({"releases": [rel]}), "fuzz.json")
+    assert len(result.tenders) + len(result.rejected) + len(result.file_errors) >= 1
+    for item in result.rejected:
+        assert item.errors and all(e.reason for e in item.errors)

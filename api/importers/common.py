@@ -241,7 +241,7 @@ def resolve_place(
     codes = [c.strip().upper() for c in nuts_codes if isinstance(c, str) and c.strip()]
     dutch = [c for c in codes if c in nuts3_regions() and c != "NLZZZ"]
     level3 = [c for c in codes if _NUTS3_RE.match(c)]
-    place.nuts3 = (dutch or level3 or [None])[0]
+    place.nuts3 = (dutch or level3)[0] if (dutch or level3) else None
     foreign = bool(countries) and not any(
         c.strip().upper() in _NL_COUNTRIES for c in countries if isinstance(c, str)
     )

@@ -28,6 +28,7 @@ BT-775, BT-161, BT-300 (for the social-return text).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -197,7 +198,11 @@ def parse_eforms(data: bytes, filename: str) -> ParseResult:
                         "BT-04")
         result.rejected.append(ItemOutcome(loc, None, "rejected", [err]))
         return result
-    tender, errors = _tender(root, ref, loc, kind, notice_id, notice_type, form_type)
+    try:
+        tender, errors = _tender(root, ref, loc, kind, notice_id, notice_type, form_type)
+    except Exception as exc:  # an odd notice is reported, never a traceback
+        tender, errors = None, [ItemError(loc, f"could not read this notice "
+                                          f"({exc.__class__.__name__}: {exc})")]
     if errors or tender is None:
         result.rejected.append(ItemOutcome(loc, ref, "rejected", errors))
     else:
@@ -285,7 +290,8 @@ def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
             value_from = "BT-161" if value is not None else None
 
     # Period: earliest lot start to latest lot end (BT-536/537, BT-36).
-    starts, ends = [], []
+    starts: list[date] = []
+    ends: list[date] = []
     for node in [project, *(lp for _, lp in lot_projects)]:
         if node is None:
             continue
@@ -312,7 +318,10 @@ def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
     end = max(ends) if ends else None
 
     # Place of performance (BT-5071 NUTS, BT-5131 city, BT-5121 post code, BT-5141 country).
-    nuts, cities, postcodes, countries = [], [], [], []
+    nuts: list[str] = []
+    cities: list[str] = []
+    postcodes: list[str] = []
+    countries: list[str] = []
     for node in [project, *(lp for _, lp in lot_projects)]:
         if node is None:
             continue

@@ -168,7 +168,7 @@ def _record(rec: Any, where: str) -> Iterator[_Release | ItemError]:
             compiled = {**compiled, "ocid": ocid}
         yield _Release(compiled, f"{where_id}.compiledRelease")
         return
-    embedded = [r for r in rec.get("releases") or [] if isinstance(r, dict) and "url" not in r]
+    embedded = [r for r in _list(rec.get("releases")) if isinstance(r, dict) and "url" not in r]
     if not embedded:
         yield ItemError(where_id, "record has no compiledRelease and its releases are links "
                         "(url) that this importer does not fetch", "compiledRelease")
@@ -214,12 +214,21 @@ def parse_ocds(data: bytes, filename: str) -> ParseResult:
                 location = releases[0].location
         else:
             location = f"{filename}: ocid {ocid} ({len(releases)} releases merged)"
-        tender, errs = _tender(merged, ocid, location)
+        try:
+            tender, errs = _tender(merged, ocid, location)
+        except Exception as exc:  # one odd release never aborts the file
+            tender, errs = None, [ItemError(location, f"could not read this release "
+                                            f"({exc.__class__.__name__}: {exc})")]
         if errs or tender is None:
             result.rejected.append(ItemOutcome(location, ocid, "rejected", errs))
         else:
             result.tenders.append(tender)
     return result
+
+
+def _list(value: Any) -> list[Any]:
+    """An array as published, or empty when the publisher put something else there."""
+    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str | None:
@@ -243,8 +252,9 @@ def _strings(value: Any, depth: int = 0) -> Iterator[str]:
 
 
 def _buyer(r: dict[str, Any], tender: dict[str, Any]) -> str | None:
-    parties = [p for p in r.get("parties") or [] if isinstance(p, dict)]
-    buyer = r.get("buyer") if isinstance(r.get("buyer"), dict) else {}
+    parties = [p for p in _list(r.get("parties")) if isinstance(p, dict)]
+    raw = r.get("buyer")
+    buyer: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if _text(buyer.get("name")):
         return _text(buyer.get("name"))
     if buyer.get("id") is not None:
@@ -252,7 +262,7 @@ def _buyer(r: dict[str, Any], tender: dict[str, Any]) -> str | None:
             if p.get("id") == buyer.get("id") and _text(p.get("name")):
                 return _text(p.get("name"))
     for p in parties:
-        if "buyer" in (p.get("roles") or []) and _text(p.get("name")):
+        if "buyer" in _list(p.get("roles")) and _text(p.get("name")):
             return _text(p.get("name"))
     pe = tender.get("procuringEntity")
     if isinstance(pe, dict) and _text(pe.get("name")):
@@ -319,18 +329,18 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
 
     # CPV codes, item by item.
     cpv: list[str] = []
-    items = [i for i in tender.get("items") or [] if isinstance(i, dict)]
+    items = [i for i in _list(tender.get("items")) if isinstance(i, dict)]
     sources: list[tuple[str, Any]] = []
     if isinstance(tender.get("classification"), dict):
         sources.append(("tender.classification", tender["classification"]))
-    for n, c in enumerate(tender.get("additionalClassifications") or []):
+    for n, c in enumerate(_list(tender.get("additionalClassifications"))):
         sources.append((f"tender.additionalClassifications[{n}]", c))
-    for i, item in enumerate(tender.get("items") or []):
+    for i, item in enumerate(_list(tender.get("items"))):
         if not isinstance(item, dict):
             continue
         if isinstance(item.get("classification"), dict):
             sources.append((f"tender.items[{i}].classification", item["classification"]))
-        for n, c in enumerate(item.get("additionalClassifications") or []):
+        for n, c in enumerate(_list(item.get("additionalClassifications"))):
             sources.append((f"tender.items[{i}].additionalClassifications[{n}]", c))
     for where, c in sources:
         if not isinstance(c, dict) or str(c.get("scheme") or "").strip().upper() != "CPV":
@@ -350,7 +360,7 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
     postcodes: list[str] = []
     countries: list[str] = []
     for item in items:
-        for addr in item.get("deliveryAddresses") or []:
+        for addr in _list(item.get("deliveryAddresses")):
             if not isinstance(addr, dict):
                 continue
             for key, bucket in (("region", nuts), ("locality", cities), ("city", cities),
@@ -364,7 +374,7 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
                 continue
             gaz = dl.get("gazetteer")
             if isinstance(gaz, dict) and str(gaz.get("scheme") or "").upper().startswith("NUTS"):
-                nuts.extend(str(x) for x in gaz.get("identifiers") or [])
+                nuts.extend(str(x) for x in _list(gaz.get("identifiers")))
             if _text(dl.get("description")):
                 cities.append(str(dl["description"]).strip())
     place = resolve_place(nuts, cities, postcodes, countries)
@@ -372,12 +382,12 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
     # Social signals.
     signals: list[str] = []
     reserved = False
-    lots = [lot for lot in tender.get("lots") or [] if isinstance(lot, dict)]
+    lots = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
     scopes: list[dict[str, Any]] = [tender, *lots]
     for scope in scopes:
         if scope.get("hasSustainability") is True:
             signals.append("has-sustainability")
-        for s in scope.get("sustainability") or []:
+        for s in _list(scope.get("sustainability")):
             goal = s.get("goal") if isinstance(s, dict) else None
             if isinstance(goal, str) and goal.startswith("social"):
                 signals.append(f"social-objective:{_SOCIAL_GOALS.get(goal, goal)}")
@@ -397,7 +407,7 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
 
     sroi = detect_sroi_in([
         title, _text(tender.get("description")), *_strings(tender),
-        *_strings((r.get("planning") or {}).get("rationale")),
+        *_strings(r.get("planning")),
     ])
 
     if errors or title is None or buyer is None:
