@@ -67,6 +67,8 @@ NOT_FOUND = [
     "",
     "Social return. Prijs weegt voor 40% mee.",
     "Return on investment van 12% is verwacht.",
+    "Kandidaten uit de doelgroep social return worden voor 100% ingezet.",
+    "Wij rekenen 5% korting en hanteren social return.",
 ]
 
 
@@ -104,6 +106,15 @@ def test_threshold_and_cap() -> None:
     assert found is not None
     assert found.threshold_eur == 250_000
     assert found.cap_eur == 50_000
+
+
+def test_threshold_before_rate_and_cap_in_millions() -> None:
+    found = detect_sroi("De social return verplichting geldt voor opdrachten boven € 100.000 "
+                        "en bedraagt 5%.")
+    assert found is not None and found.percentage == 5 and found.threshold_eur == 100_000
+    found = detect_sroi("Social Return (SROI) bedraagt 5% van de loonsom, met een maximum van "
+                        "EUR 1,5 miljoen.")
+    assert found is not None and found.basis == "labour_cost" and found.cap_eur == 1_500_000
 
 
 def test_first_text_wins_across_fields() -> None:

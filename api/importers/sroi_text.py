@@ -121,7 +121,7 @@ _BASIS_RIGHT_AFTER = re.compile(
 )
 
 _MONEY = re.compile(
-    r"(?:€|eur(?:o)?\b)\s*(?P<num>\d{1,3}(?:[.\s]\d{3})+|\d+)(?:,(?:\d{1,2}|-))?"
+    r"(?:€|eur(?:o)?\b)\s*(?P<num>\d{1,3}(?:[.\s]\d{3})+|\d+(?:,\d+)?)(?:,(?:\d{1,2}|-))?"
     r"(?:\s*(?P<mult>miljoen|mln\.?|million|k\b|duizend))?",
     re.IGNORECASE,
 )
@@ -218,9 +218,11 @@ def _candidates(sentence: str) -> list[tuple[float, int, bool]]:
             value = _number(m.group("num"))
         except ValueError:
             continue
-        if not 0 < value <= 100:
+        tied = bool(_BASIS_RIGHT_AFTER.match(after))
+        # Above 50% only when tied to a basis: "100% ingezet" is not a rate.
+        if not 0 < value <= (100 if tied else 50):
             continue
-        out.append((value, m.start(), bool(_BASIS_RIGHT_AFTER.match(after))))
+        out.append((value, m.start(), tied))
     return out
 
 
