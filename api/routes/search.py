@@ -1,0 +1,76 @@
+"""JSON search: /api/v1/search (the enterprise facets) and /api/v1/cpv (type-ahead)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api import access
+from api.deps import ApiUser, SessionDep, api_error
+from api.schemas import ERROR_RESPONSES, CpvOut, SearchOut
+from api.services.cpv_search import search_cpv
+from api.services.enterprise_search import SearchParams, hit_to_dict, search
+from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
+from matcher.refdata import cpv_vocabulary
+
+api_router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
+
+
+@api_router.get("/search", response_model=SearchOut, summary="Faceted enterprise search")
+def search_enterprises(
+    user: ApiUser,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=200, description="Words in name/description/CPV")] = "",
+    cpv: Annotated[str, Query(max_length=20, description="CPV code or prefix, e.g. 909")] = "",
+    municipality: Annotated[str, Query(max_length=100, description="CBS code or name")] = "",
+    km: Annotated[float | None, Query(gt=0, le=500, description="Radius around municipality")]
+    = None,
+    target_group: Annotated[list[str] | None, Query()] = None,
+    certification: Annotated[list[str] | None, Query()] = None,
+    vetting: Annotated[list[str] | None, Query()] = None,
+    min_capacity_eur: Annotated[float | None, Query(ge=0)] = None,
+    sort: Literal["relevance", "name", "distance", "capacity"] = "relevance",
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, object]:
+    for name, values, allowed in (("target_group", target_group, TARGET_GROUPS),
+                                  ("certification", certification, CERTIFICATION_SCHEMES),
+                                  ("vetting", vetting, VETTING_STATUSES)):
+        for value in values or []:
+            if value not in allowed:
+                raise api_error(422, f"{value!r} is geen geldige waarde; kies uit: "
+                                     + ", ".join(allowed), name)
+    params = SearchParams(q=q, cpv=cpv, municipality=municipality, km=km,
+                          target_groups=target_group or [], certifications=certification or [],
+                          vetting=vetting or [], min_capacity_eur=min_capacity_eur, sort=sort,
+                          page=page, per_page=per_page)
+    result = search(session, params, restrict_vetted=not access.sees_all(user))
+    if result.errors:
+        field, message = next(iter(result.errors.items()))
+        raise api_error(422, message, field)
+    return {
+        "items": [hit_to_dict(h) for h in result.hits], "total": result.total, "page": page,
+        "per_page": per_page, "pages": max(1, math.ceil(result.total / per_page)),
+        "facets": {name: [{"value": v, "label": label, "count": n} for v, label, n in values]
+                   for name, values in result.facets.items()},
+    }
+
+
+@api_router.get("/cpv", response_model=CpvOut, summary="CPV codes by code prefix or words")
+def cpv_lookup(
+    q: Annotated[str, Query(min_length=1, max_length=100,
+                            description="Code prefix ('9091') or Dutch/English words")],
+    lang: Literal["nl", "en"] = "nl",
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> dict[str, object]:
+    # Public reference data: no login needed, so forms can suggest before anything else.
+    vocab = cpv_vocabulary()
+    items = []
+    for code in search_cpv(q, limit):
+        node = vocab[code]
+        items.append({"code": code, "label": node.label_nl if lang == "nl" else node.label_en,
+                      "label_nl": node.label_nl, "label_en": node.label_en,
+                      "level": node.level})
+    return {"items": items}
