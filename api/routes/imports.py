@@ -1,0 +1,172 @@
+"""Import page (upload interchange files) and the JSON import/export endpoints.
+
+Storing is the foundation's ``api.services.importing.import_files(session, files,
+on_duplicate)``; this module only carries files in and the report out. A file is
+imported whole or not at all, and every refused row comes back with its place and reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session, select
+
+from api import access
+from api.db import get_engine
+from api.deps import ApiUser, ConnectorUser, SessionDep, api_error, csrf_protect, render
+from api.importers.interchange import MAX_FILE_BYTES
+from api.schemas import ERROR_RESPONSES
+from api.serialize import challenge_dict, enterprise_dict, obligation_dict, tender_dict
+from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
+
+router = APIRouter(tags=["pages"])
+api_router = APIRouter(tags=["import/export"], responses=ERROR_RESPONSES)
+
+DUPLICATE_CHOICES = ("update", "skip", "error")
+MAX_FILES = 20
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def report_dict(report: Any) -> dict[str, Any]:
+    """The import report as plain JSON, whatever object the service returns."""
+    if hasattr(report, "to_dict"):
+        return _jsonable(report.to_dict())  # type: ignore[no-any-return]
+    data = _jsonable(report)
+    return data if isinstance(data, dict) else {"result": data}
+
+
+async def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
+    if not files or all(not (f.filename or "").strip() for f in files):
+        raise api_error(422, "Kies minstens één bestand", "files")
+    if len(files) > MAX_FILES:
+        raise api_error(422, f"Hoogstens {MAX_FILES} bestanden tegelijk", "files")
+    out = []
+    for upload in files:
+        data = await upload.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise api_error(413, f"{upload.filename} is groter dan "
+                                 f"{MAX_FILE_BYTES // (1024 * 1024)} MB", "files")
+        out.append((upload.filename or "upload", data))
+    return out
+
+
+def _run_import(session: Session, files: list[tuple[str, bytes]], on_duplicate: str
+                ) -> dict[str, Any]:
+    try:
+        importing = importlib.import_module("api.services.importing")
+    except ModuleNotFoundError as exc:
+        if exc.name != "api.services.importing":
+            raise
+        raise api_error(503, "Importeren is in deze versie nog niet beschikbaar") from exc
+    report = importing.import_files(session, files, on_duplicate)
+    return report_dict(report)
+
+
+@router.get("/import", include_in_schema=False)
+def import_page(request: Request, user: ConnectorUser) -> Response:
+    return render(request, "imports/import.html", {"report": None, "on_duplicate": "update",
+                                                   "choices": DUPLICATE_CHOICES})
+
+
+@router.post("/import", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def import_upload(
+    request: Request,
+    user: ConnectorUser,
+    session: SessionDep,
+    files: Annotated[list[UploadFile], File()],
+    on_duplicate: Annotated[str, Form()] = "update",
+) -> Response:
+    if on_duplicate not in DUPLICATE_CHOICES:
+        on_duplicate = "update"
+    error = None
+    report = None
+    try:
+        uploads = await _read_uploads(files)
+        report = _run_import(session, uploads, on_duplicate)
+    except Exception as exc:  # shown on the page beside the form, never as a trace
+        detail = getattr(exc, "detail", None)
+        if not isinstance(detail, dict):
+            raise
+        error = detail.get("message")
+    status = 200 if error is None else 422
+    return render(request, "imports/import.html", {
+        "report": report, "error": error, "on_duplicate": on_duplicate,
+        "choices": DUPLICATE_CHOICES}, status_code=status)
+
+
+@api_router.post("/import", summary="Import interchange files (JSON or CSV)")
+async def import_api(
+    user: ApiUser,
+    session: SessionDep,
+    files: Annotated[list[UploadFile], File(description="One or more interchange files")],
+    on_duplicate: Annotated[Literal["update", "skip", "error"], Form()] = "update",
+) -> dict[str, Any]:
+    if not access.sees_all(user):
+        raise api_error(403, "Alleen verbinders en beheerders kunnen importeren")
+    uploads = await _read_uploads(files)
+    return _run_import(session, uploads, on_duplicate)
+
+
+KIND_SOURCES = {
+    "enterprises": (EnterpriseRow, enterprise_dict, access.visible_enterprises),
+    "tenders": (TenderRow, tender_dict, access.visible_tenders),
+    "challenges": (ChallengeRow, challenge_dict, None),
+    "obligations": (ObligationRow, obligation_dict, access.visible_obligations),
+}
+
+
+def export_document(user: User, kinds: list[str]) -> Any:
+    """Stream one interchange JSON document (kinds in order), scoped to what user may see.
+
+    Its own session: the stream outlives the request's session dependency."""
+    with Session(get_engine()) as session:
+        yield from _export_rows(session, user, kinds)
+
+
+def _export_rows(session: Session, user: User, kinds: list[str]) -> Any:
+    yield "{"
+    for i, kind in enumerate(kinds):
+        table, to_dict, visible = KIND_SOURCES[kind]
+        stmt = select(table).order_by(table.ref)  # type: ignore[attr-defined]
+        if visible is not None:
+            stmt = visible(user, stmt)
+        yield ("," if i else "") + f"\n  {json.dumps(kind)}: ["
+        first = True
+        for row in session.exec(stmt.execution_options(yield_per=500)):
+            yield ("\n    " if first else ",\n    ") + json.dumps(to_dict(row),
+                                                               ensure_ascii=False)
+            first = False
+        yield "\n  ]"
+    yield "\n}\n"
+
+
+@api_router.get("/export", summary="Export as one interchange JSON document",
+                response_class=StreamingResponse,
+                responses={200: {"content": {"application/json": {}}}})
+def export_api(
+    user: ApiUser,
+    kind: Annotated[list[Literal["enterprises", "tenders", "challenges", "obligations"]] | None,
+                    Query(description="Limit to these kinds (repeatable)")] = None,
+) -> StreamingResponse:
+    kinds = [k for k in KIND_SOURCES if not kind or k in kind]
+    stamp = date.today().isoformat()
+    disposition = f'attachment; filename="sroi-{stamp}.json"'
+    return StreamingResponse(export_document(user, kinds), media_type="application/json",
+                             headers={"Content-Disposition": disposition})
