@@ -72,6 +72,8 @@ STATUS_MESSAGES = {
 
 def _include_routes(app: FastAPI) -> list[str]:
     loaded = []
+    # Page paths, for the navigation to hide links to pages not mounted in this checkout.
+    page_paths: set[str] = set()
     for name in ROUTE_MODULES:
         try:
             module = importlib.import_module(name)
@@ -82,9 +84,11 @@ def _include_routes(app: FastAPI) -> list[str]:
             continue
         if getattr(module, "router", None) is not None:
             app.include_router(module.router)
+            page_paths.update(getattr(r, "path", "") for r in module.router.routes)
         if getattr(module, "api_router", None) is not None:
             app.include_router(module.api_router, prefix=API_PREFIX)
         loaded.append(name)
+    app.state.page_paths = page_paths
     return loaded
 
 

@@ -204,11 +204,8 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
 
 
 def _mounted_paths(request: Request) -> set[str]:
-    paths = getattr(request.app.state, "page_paths", None)
-    if paths is None:
-        paths = {getattr(r, "path", "") for r in request.app.routes}
-        request.app.state.page_paths = paths
-    return paths  # type: ignore[no-any-return]
+    # Filled by api.app.create_app from the routers it included.
+    return getattr(request.app.state, "page_paths", None) or set()
 
 
 def nav_for(request: Request, user: User | None, lang: str) -> list[dict[str, Any]]:

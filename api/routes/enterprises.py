@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 from api import access
 from api.crud import Resource, build_router
 from api.deps import ConnectorUser, CurrentUser, SessionDep, csrf_protect, flash, render
-from api.i18n import request_lang
+from api.i18n import request_lang, translator
 from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_dict, enterprise_out
 from api.services.enterprise_search import (
@@ -51,6 +51,10 @@ TARGET_GROUP_NL = {
     "bol": "BOL", "vso_pro": "Vso/pro-schoolverlaters", "50plus": "50-plussers",
 }
 VETTING_NL = {"vetted": "Gescreend", "pending": "In behandeling", "rejected": "Afgewezen"}
+# Stored codes shown in tables, by their Dutch word (translated by t()).
+LABELS = {"purchase": "Inkoop", "placement": "Plaatsing", "planned": "Gepland",
+          "committed": "Toegezegd", "accept": "Geaccepteerd", "pin": "Vastgezet",
+          "tender": "Aanbesteding", "challenge": "Challenge", "obligation": "Verplichting"}
 PER_PAGE = 20
 
 
@@ -104,11 +108,13 @@ def enterprise_search_page(request: Request, user: CurrentUser, session: Session
     result = search(session, params, restrict_vetted=not access.sees_all(user))
     errors.update(result.errors)
     lang = request_lang(request)
+    t = translator(lang)
+    errors = {k: t(v) for k, v in errors.items()}
     facets = {
-        "target_group": [(v, TARGET_GROUP_NL.get(v, v), n)
+        "target_group": [(v, t(TARGET_GROUP_NL.get(v, v)), n)
                          for v, _, n in result.facets["target_group"]],
         "certification": result.facets["certification"],
-        "vetting": [(v, VETTING_NL.get(v, v), n) for v, _, n in result.facets["vetting"]],
+        "vetting": [(v, t(VETTING_NL.get(v, v)), n) for v, _, n in result.facets["vetting"]],
         "cpv_division": [(v, cpv_label(v + "000000", lang) if label != v else v, n)
                          for v, label, n in result.facets["cpv_division"]],
         "municipality": result.facets["municipality"],
@@ -228,9 +234,11 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
         select(DeliveryRow.obligation_ref, func.sum(DeliveryRow.credit_eur))
         .where(DeliveryRow.enterprise_ref == ref).group_by(DeliveryRow.obligation_ref)).all())
 
+    t = translator(request_lang(request))
     alloc_rows = [{
         "obligation": a.obligation_ref, "href": f"/obligations/{a.obligation_ref}",
-        "firm": obligations[a.obligation_ref].firm, "kind": a.kind, "status": a.status,
+        "firm": obligations[a.obligation_ref].firm, "kind": t(LABELS.get(a.kind, a.kind)),
+        "status": t(LABELS.get(a.status, a.status)),
         "amount_eur": a.amount_eur, "credit_eur": a.credit_eur, "placements": a.placements,
         "delivered_eur": deliveries.get(a.obligation_ref, 0.0),
     } for a in allocations if a.obligation_ref in obligations]
@@ -241,8 +249,10 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
         if target is None:
             continue
         title = getattr(target, "title", None) or getattr(target, "firm", d.query_ref)
-        match_rows.append({"kind": d.query_kind, "ref": d.query_ref, "title": title,
-                           "href": f"/{d.query_kind}s/{d.query_ref}", "decision": d.decision,
+        match_rows.append({"kind": t(LABELS.get(d.query_kind, d.query_kind)),
+                           "ref": d.query_ref, "title": title,
+                           "href": f"/{d.query_kind}s/{d.query_ref}",
+                           "decision": t(LABELS.get(d.decision, d.decision)),
                            "decided_at": d.decided_at, "decided_by": d.decided_by,
                            "score": d.score})
     committed = committed_by_enterprise(session).get(ref, 0.0)
@@ -268,7 +278,8 @@ def enterprise_delete(ref: str, request: Request, user: ConnectorUser, session: 
         return RedirectResponse(f"/enterprises/{ref}", status_code=303)
     session.delete(row)
     session.commit()
-    flash(request, f"Onderneming {row.name} is verwijderd.")
+    t = translator(request_lang(request))
+    flash(request, t("Onderneming {name} is verwijderd.", name=row.name))
     return RedirectResponse("/enterprises", status_code=303)
 
 

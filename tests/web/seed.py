@@ -8,7 +8,7 @@ and one user per role (plus a second officer and firm for the access tests).
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
@@ -123,7 +123,7 @@ def seed(session: Session, n_enterprises: int = 60) -> None:
         kind, qref = ("obligation", oref)
         session.add(CurationDecision(query_kind=kind, query_ref=qref, enterprise_ref=eref,
                                      decision="accept", decided_by="connector@test.nl",
-                                     decided_at=datetime(2026, 1 + i, 10, tzinfo=UTC) + timedelta(hours=i),
+                                     decided_at=datetime(2026, 1 + i, 10, i, tzinfo=UTC),
                                      rank=1, score=0.8))
         session.add(CurationDecision(query_kind="tender", query_ref="T-UTR-1",
                                      enterprise_ref=eref, decision="accept",

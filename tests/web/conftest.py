@@ -1,0 +1,79 @@
+"""Web fixtures: an app on the test database (SQLite and PostgreSQL), seeded, and clients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tests.web.seed import PASSWORD, USERS, seed
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def app(use_db: str, db_engine: Engine, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from api import settings as api_settings
+
+    monkeypatch.setenv("LOGIN_RATE_LIMIT_PER_MINUTE", "5")
+    monkeypatch.setenv("TODAY", "2026-06-01")
+    api_settings.get_settings.cache_clear()
+    with Session(db_engine) as session:
+        seed(session)
+    from api.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+def csrf_of(client: TestClient, path: str = "/login") -> str:
+    match = CSRF_RE.search(client.get(path).text)
+    assert match, f"no csrf_token on {path}"
+    return match.group(1)
+
+
+def do_login(client: TestClient, who: str, password: str = PASSWORD, next: str = "/"):  # type: ignore[no-untyped-def]
+    email = USERS[who][0] if who in USERS else who
+    token = csrf_of(client)
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": token, "next": next})
+
+
+@pytest.fixture
+def login(client: TestClient) -> Callable[[str], TestClient]:
+    def _login(who: str) -> TestClient:
+        r = do_login(client, who)
+        assert r.status_code == 303, r.text[:500]
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api_token(app) -> Callable[[str], dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Authorization headers with a fresh API token for a seeded user (written directly)."""
+    from sqlmodel import select
+
+    from api.db import get_engine
+    from api.security import new_api_token
+    from api.tables import User
+
+    def _headers(who: str) -> dict[str, str]:
+        token, digest = new_api_token()
+        with Session(get_engine()) as session:
+            user = session.exec(select(User).where(User.email == USERS[who][0])).one()
+            user.api_token_hash = digest
+            session.add(user)
+            session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return _headers

@@ -1,0 +1,88 @@
+"""Dutch formatting, the language switch and translation coverage of the core templates."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dutch_number_formatting() -> None:
+    assert i18n.format_eur(1234567.89) == "€ 1.234.567,89"
+    assert i18n.format_eur(2500) == "€ 2.500"
+    assert i18n.format_eur(1234567, compact=True) == "€ 1,2 mln"
+    assert i18n.format_eur(3_400_000_000, compact=True) == "€ 3,4 mld"
+    assert i18n.format_eur(12_499.6, compact=True) == "€ 12.500"
+    assert i18n.format_eur(None) == "–"
+    assert i18n.format_number(1234.5) == "1.234,5"
+    assert i18n.format_number(-1234567) == "-1.234.567"
+    assert i18n.format_number(0.125, 2) == "0,13" or i18n.format_number(0.125, 2) == "0,12"
+    assert i18n.format_pct(5) == "5 %"
+    assert i18n.format_pct(2.5) == "2,5 %"
+    assert i18n.format_pct(0.3, fraction=True) == "30 %"
+    assert i18n.format_km(12.34) == "12 km"
+    assert i18n.format_km(2.25) == "2,2 km" or i18n.format_km(2.25) == "2,3 km"
+
+
+def test_dates() -> None:
+    d = date(2026, 11, 23)
+    assert i18n.format_date(d) == "23 november 2026"
+    assert i18n.format_date(d, "short") == "23-11-2026"
+    assert i18n.format_date(d, lang="en") == "23 November 2026"
+    assert i18n.format_date("2026-03-01", "medium") == "1 mrt 2026"
+
+
+def test_translation_falls_back_to_dutch() -> None:
+    assert i18n.translate("Ondernemingen", "en") == "Enterprises"
+    assert i18n.translate("Een zin zonder vertaling", "en") == "Een zin zonder vertaling"
+    assert i18n.translate("Welkom, {name}", "en", name="Ada") == "Welcome, Ada"
+    assert i18n.translate("Welkom, {name}", "nl", name="Ada") == "Welkom, Ada"
+
+
+CORE_TEMPLATES = ["base.html", "_macros.html", "error.html", "home.html", "dashboard.html",
+                  "auth/login.html", "auth/logout.html", "auth/account.html",
+                  "enterprises/search.html", "enterprises/detail.html", "imports/import.html"]
+
+
+def test_core_templates_are_translated() -> None:
+    english = json.loads((ROOT / "api/translations/core.json").read_text(encoding="utf-8"))
+    missing = set()
+    for name in CORE_TEMPLATES:
+        text = (ROOT / "templates" / name).read_text(encoding="utf-8")
+        for match in re.finditer(r"""\bt\(\s*(["'])(.+?)\1""", text):
+            if match.group(2) not in english:
+                missing.add(match.group(2))
+    assert not missing, f"add to api/translations/core.json: {sorted(missing)}"
+
+
+@pytest.mark.postgres
+def test_language_switch(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    login("officer")
+    nl = client.get("/")
+    assert '<html lang="nl">' in nl.text
+    assert "Ondernemingen" in nl.text
+    en = client.get("/?lang=en")
+    assert '<html lang="en">' in en.text
+    assert "Enterprises" in en.text
+    assert en.cookies.get("lang") == "en" or client.cookies.get("lang") == "en"
+    # The choice sticks through the cookie.
+    assert "Enterprises" in client.get("/enterprises").text
+    back = client.get("/enterprises?lang=nl")
+    assert "Ondernemingen" in back.text
+
+
+@pytest.mark.postgres
+def test_pages_use_dutch_numbers(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    login("connector")
+    page = client.get("/enterprises/E-001").text
+    assert "€ 60.000" in page  # purchasing capacity of E-001
+    dash = client.get("/dashboard").text
+    assert "€" in dash and "<svg" in dash
