@@ -81,7 +81,7 @@ def request_lang(request: Request) -> str:
 
 def _group(int_part: str) -> str:
     # Thousands separated by dots: 1234567 -> 1.234.567
-    out = []
+    out: list[str] = []
     while len(int_part) > 3:
         out.insert(0, int_part[-3:])
         int_part = int_part[:-3]

@@ -25,6 +25,19 @@ DEMO_OFFICER_ORG = "Gemeente Utrecht"
 DEMO_FIRM_FALLBACK = "Bouwbedrijf De Vries B.V."
 
 
+def _ensure_schema() -> None:
+    """Migrate to head like `sroi init-db` (idempotent): create_all would leave a
+    database Alembic no longer recognises."""
+    try:
+        from api.commands.db import init_db
+    except ModuleNotFoundError as exc:
+        if exc.name != "api.commands.db":
+            raise
+        SQLModel.metadata.create_all(get_engine())
+    else:
+        init_db()
+
+
 def _error(message: str) -> int:
     print(f"sroi: {message}", file=sys.stderr)
     return 2
@@ -96,9 +109,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             password = getpass.getpass("Password: ")
     if len(password) < 8:
         return _error("password must be at least 8 characters")
-    engine = get_engine()
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
+    _ensure_schema()
+    with Session(get_engine()) as session:
         created = upsert_user(session, args.email, args.role, args.organisation, password,
                               name=args.name or "")
     print(f"{'created' if created else 'updated'} {args.email.lower()} ({args.role}"
@@ -107,9 +119,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_users(args: argparse.Namespace) -> int:
-    engine = get_engine()
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
+    _ensure_schema()
+    with Session(get_engine()) as session:
         accounts = demo_accounts(session)
         print(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
         for email, role, org, name in accounts:

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from api import access
@@ -71,19 +72,20 @@ def compute(session: Session, user: User, lang: str) -> dict[str, list[dict[str,
 
     # Current state of each (kind, query, enterprise): the latest decision counts.
     latest: dict[tuple[str, str, str], tuple[Any, str]] = {}
-    for kind, qref, eref, decision, at in session.exec(
-            select(CurationDecision.query_kind, CurationDecision.query_ref,
-                   CurationDecision.enterprise_ref, CurationDecision.decision,
-                   CurationDecision.decided_at)
+    # SQLAlchemy's select: sqlmodel's is typed for at most four columns.
+    for kind, qref, eref, decision, at in session.execute(
+            sa_select(col(CurationDecision.query_kind), col(CurationDecision.query_ref),
+                      col(CurationDecision.enterprise_ref), col(CurationDecision.decision),
+                      col(CurationDecision.decided_at))
             .where(col(CurationDecision.decision).in_(("accept", "reject", "unpin", "pin")))
             .order_by(col(CurationDecision.decided_at), col(CurationDecision.id))):
         latest[(kind, qref, eref)] = (at, decision)
     accepted = [(k, at) for k, (at, d) in latest.items()
                 if d in ("accept", "pin") and _in_scope(scope, k[0], k[1])]
 
-    delivery_stmt = select(DeliveryRow.obligation_ref, DeliveryRow.on, DeliveryRow.credit_eur,
-                           DeliveryRow.amount_eur)
-    alloc_stmt = select(AllocationRow.obligation_ref, AllocationRow.credit_eur)
+    delivery_stmt = select(col(DeliveryRow.obligation_ref), col(DeliveryRow.on),
+                           col(DeliveryRow.credit_eur), col(DeliveryRow.amount_eur))
+    alloc_stmt = select(col(AllocationRow.obligation_ref), col(AllocationRow.credit_eur))
     if scope.obligations is not None:
         delivery_stmt = delivery_stmt.where(
             col(DeliveryRow.obligation_ref).in_(scope.obligations or {""}))
@@ -131,7 +133,7 @@ def compute(session: Session, user: User, lang: str) -> dict[str, list[dict[str,
                         "credit_eur": round(by_month_credit[m]["credit"], 2),
                         "invoiced_eur": round(by_month_credit[m]["amount"], 2)}
                        for m in months]
-    by_municipality = sorted(
+    by_municipality: list[dict[str, Any]] = sorted(
         ({"municipality": code, "name": munis[code].name if code in munis else t("Onbekend"),
           "matches": int(v["matches"]), "credit_eur": round(v["credit"], 2),
           "planned_credit_eur": round(v["planned"], 2)} for code, v in by_muni.items()),
@@ -150,7 +152,7 @@ def compute(session: Session, user: User, lang: str) -> dict[str, list[dict[str,
         s["n"] += 1
         s["capacity"] += float(capacity or 0.0)
         s["committed"] += min(committed.get(ref, 0.0), float(capacity or 0.0))
-    capacity_by_sector = sorted(
+    capacity_by_sector: list[dict[str, Any]] = sorted(
         ({"division": d, "sector": cpv_label(d + "000000", lang) if d != "??" else "?",
           "enterprises": int(v["n"]), "capacity_eur": round(v["capacity"], 2),
           "committed_eur": round(v["committed"], 2),

@@ -94,7 +94,7 @@ def params_from_query(request: Request, per_page: int = PER_PAGE) -> tuple[Searc
         certifications=[v for v in qp.getlist("cert") if v in CERTIFICATION_SCHEMES],
         vetting=[v for v in qp.getlist("vetting") if v in VETTING_NL],
         min_capacity_eur=min_cap,
-        sort=qp.get("sort") if qp.get("sort") in SORTS else "relevance",
+        sort=str(qp.get("sort")) if qp.get("sort") in SORTS else "relevance",
         page=page,
         per_page=per_page,
     )
@@ -244,8 +244,9 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
     } for a in allocations if a.obligation_ref in obligations]
     match_rows = []
     for d in decisions:
-        target: Any = {"tender": tenders, "challenge": challenges,
-                       "obligation": obligations}.get(d.query_kind, {}).get(d.query_ref)
+        pools: dict[str, dict[str, Any]] = {"tender": tenders, "challenge": challenges,
+                                            "obligation": obligations}
+        target = pools.get(d.query_kind, {}).get(d.query_ref)
         if target is None:
             continue
         title = getattr(target, "title", None) or getattr(target, "firm", d.query_ref)

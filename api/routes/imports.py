@@ -124,7 +124,7 @@ async def import_api(
     return _run_import(session, uploads, on_duplicate)
 
 
-KIND_SOURCES = {
+KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {
     "enterprises": (EnterpriseRow, enterprise_dict, access.visible_enterprises),
     "tenders": (TenderRow, tender_dict, access.visible_tenders),
     "challenges": (ChallengeRow, challenge_dict, None),
@@ -144,7 +144,7 @@ def _export_rows(session: Session, user: User, kinds: list[str]) -> Any:
     yield "{"
     for i, kind in enumerate(kinds):
         table, to_dict, visible = KIND_SOURCES[kind]
-        stmt = select(table).order_by(table.ref)  # type: ignore[attr-defined]
+        stmt: Any = select(table).order_by(table.ref)
         if visible is not None:
             stmt = visible(user, stmt)
         yield ("," if i else "") + f"\n  {json.dumps(kind)}: ["

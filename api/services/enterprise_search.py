@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.settings import get_settings
 from api.tables import AllocationRow, EnterpriseRow
@@ -86,11 +86,11 @@ _cache: dict[str, tuple[tuple[Any, ...], list[Item]]] = {}
 
 
 def _load_items(session: Session) -> list[Item]:
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)
     # The vetted count is in the stamp because a vetting change may not bump updated_at.
     stamp = tuple(session.exec(
         select(func.count(), func.max(EnterpriseRow.updated_at), func.max(EnterpriseRow.id),
-               func.sum(case((EnterpriseRow.vetting_status == "vetted", 1), else_=0)))
+               func.sum(case((col(EnterpriseRow.vetting_status) == "vetted", 1), else_=0)))
         .select_from(EnterpriseRow)).one())
     with _cache_lock:
         hit = _cache.get(url)
