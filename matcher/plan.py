@@ -68,7 +68,10 @@ class PlanRow:
     obligation: str
     enterprise: str
     kind: str  # "purchase" | "placement"
-    amount_eur: float  # invoiced euros (0 for placements: no invoice)
+    # Purchases: invoiced euros. Placements: their notional value (= credit_eur; there is
+    # no invoice), so capacity bookkeeping in euros counts a place like the ranking's
+    # capacity feature does.
+    amount_eur: float
     credit_eur: float
     placements: int
     block: str | None
@@ -231,7 +234,7 @@ class FulfilmentPlanner:
             if count > 0:
                 credit = round(count * o.credit_per_unit, 2)
                 placed_credit += credit
-                rows.append(PlanRow(obligation, c.enterprise, "placement", 0.0, credit, count,
+                rows.append(PlanRow(obligation, c.enterprise, "placement", credit, credit, count,
                                     c.block, c.fit))
         # Purchases are re-derived exactly rather than read off the solver, whose values
         # sit within a feasibility tolerance (cents) of the truth. With placements fixed,

@@ -1,0 +1,123 @@
+"""What each enterprise has already promised: the store's side of capacity.
+
+Two sources of commitment:
+
+* saved allocations (``AllocationRow``) with status ``committed`` or ``planned`` for
+  obligations that are still ``open`` — their ``amount_eur`` (for a placement, its
+  notional credited value: there is no invoice);
+* accepted tender matches: the latest ``CurationDecision`` per
+  (``tender``, tender ref, enterprise ref) with decision ``accept``. Until an allocation
+  exists for that tender (for any obligation under it), each accepted enterprise carries
+  the tender's due amount split evenly among the accepted enterprises — a connector's
+  accept is a promise even before the firm's plan is saved.
+
+A tender whose obligations are all closed carries nothing: its work is done.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from api.convert import tender_from_row
+from api.tables import AllocationRow, CurationDecision, ObligationRow, TenderRow
+from matcher.valuation import obligation_due_amount
+
+COMMITTING_STATUSES = ("committed", "planned")
+
+
+@dataclass
+class Commitments:
+    """Per enterprise ref: euros (all kinds), purchase euros, placements."""
+
+    eur: dict[str, float] = field(default_factory=dict)
+    # Against purchasing capacity: purchases plus accepted-tender shares (whose kind is not
+    # known yet; counting them against euros is the cautious choice).
+    purchase_eur: dict[str, float] = field(default_factory=dict)
+    placements: dict[str, int] = field(default_factory=dict)
+    # Credited euros already committed per obligation (status 'committed' only).
+    committed_credit: dict[str, float] = field(default_factory=dict)
+
+
+def commitments(
+    session: Session,
+    *,
+    replanning: Iterable[str] = (),
+    statuses: Iterable[str] = COMMITTING_STATUSES,
+) -> Commitments:
+    """All commitments; ``planned`` rows of the obligations in ``replanning`` are left out
+    (they are about to be replaced), their ``committed`` rows stay."""
+    replan = set(replanning)
+    wanted = set(statuses)
+    ob_rows = session.exec(select(ObligationRow.ref, ObligationRow.tender_ref,
+                                  ObligationRow.status)).all()
+    open_refs = {ref for ref, _, status in ob_rows if status == "open"}
+    tenders_of: dict[str, list[str]] = defaultdict(list)  # tender -> obligation statuses
+    tender_of_ob: dict[str, str] = {}
+    for ref, tref, status in ob_rows:
+        if tref:
+            tenders_of[tref].append(status)
+            tender_of_ob[ref] = tref
+
+    out = Commitments()
+    eur: dict[str, float] = defaultdict(float)
+    purchase: dict[str, float] = defaultdict(float)
+    places: dict[str, int] = defaultdict(int)
+    credit: dict[str, float] = defaultdict(float)
+    tenders_with_allocation: set[str] = set()
+    for a in session.exec(select(AllocationRow)).all():
+        tref = tender_of_ob.get(a.obligation_ref)
+        if tref:
+            tenders_with_allocation.add(tref)
+        if a.obligation_ref not in open_refs or a.status not in wanted:
+            continue
+        if a.status == "planned" and a.obligation_ref in replan:
+            continue
+        eur[a.enterprise_ref] += float(a.amount_eur or 0.0)
+        if a.kind == "placement":
+            places[a.enterprise_ref] += int(a.placements or 0)
+        else:
+            purchase[a.enterprise_ref] += float(a.amount_eur or 0.0)
+        if a.status == "committed":
+            credit[a.obligation_ref] += float(a.credit_eur or 0.0)
+
+    # Latest decision per (tender, enterprise): later rows overwrite earlier ones.
+    latest: dict[tuple[str, str], str] = {}
+    for d in session.exec(
+        select(CurationDecision)
+        .where(CurationDecision.query_kind == "tender")
+        .order_by(col(CurationDecision.decided_at), col(CurationDecision.id))
+    ).all():
+        latest[(d.query_ref, d.enterprise_ref)] = d.decision
+    accepted: dict[str, list[str]] = defaultdict(list)
+    for (tref, eref), decision in latest.items():
+        if decision == "accept":
+            accepted[tref].append(eref)
+    pending = [
+        t for t in accepted
+        if t not in tenders_with_allocation
+        and (t not in tenders_of or any(s == "open" for s in tenders_of[t]))
+    ]
+    if pending:
+        for trow in session.exec(select(TenderRow).where(col(TenderRow.ref).in_(pending))).all():
+            due = obligation_due_amount(tender_from_row(trow))
+            if due <= 0:
+                continue
+            share = due / len(accepted[trow.ref])
+            for eref in accepted[trow.ref]:
+                eur[eref] += share
+                purchase[eref] += share
+
+    out.eur = dict(eur)
+    out.purchase_eur = dict(purchase)
+    out.placements = dict(places)
+    out.committed_credit = dict(credit)
+    return out
+
+
+def committed_eur(session: Session) -> dict[str, float]:
+    """Euros each enterprise has already committed (see the module docstring)."""
+    return commitments(session).eur
