@@ -1,0 +1,199 @@
+"""`sroi import`, `sroi export`, `sroi load-fixtures`: interchange files in and out.
+
+    sroi import FILE… [--on-duplicate ask|merge|keep-both] [--json]
+    sroi export [--format json|csv] [--kind enterprises …] [-o PATH]
+    sroi load-fixtures [--path FILE]
+
+Exit status: 0 all imported; 1 a file was rejected or holds likely duplicates (or the
+database cannot be reached); 2 usage error (e.g. a missing file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from api.cli import CliError
+from api.importers.interchange import KINDS
+
+MAX_ISSUES_SHOWN = 50
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sroi_fixtures.json"
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "import", help="import interchange files (JSON or CSV)",
+        description="Import interchange files (shared/interchange.md): JSON documents or "
+        "CSV files of one kind each. Each file is imported whole or not at all; every "
+        "problem is listed with its row or JSON path, field and fix. A directory imports "
+        "its *.json and *.csv files.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--on-duplicate", choices=("ask", "merge", "keep-both"), default="ask",
+                   help="likely duplicate enterprises (same KvK, near-identical name nearby): "
+                   "ask = reject the file and list them (default); merge = update the existing "
+                   "enterprise; keep-both = keep both")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(handler=run_import)
+
+    e = subparsers.add_parser(
+        "export", help="export the data as interchange JSON or CSV",
+        description="Write the store as an interchange document (JSON) or as CSV files, "
+        "one per kind. Re-importing the output gives the same data.")
+    e.add_argument("--format", choices=("json", "csv"), default="json")
+    e.add_argument("--kind", action="append", choices=KINDS, metavar="KIND",
+                   help=f"only this kind ({', '.join(KINDS)}); repeatable; default all")
+    e.add_argument("-o", "--output", metavar="PATH",
+                   help="file (JSON, or CSV of one kind) or directory (CSV: <kind>.csv each); "
+                   "default standard output")
+    e.set_defaults(handler=run_export)
+
+    f = subparsers.add_parser(
+        "load-fixtures", help="create/migrate the database and load the demo fixtures once",
+        description="Run init-db, then import the fixtures only if the database has no "
+        "enterprises yet (your data is never overwritten).")
+    f.add_argument("--path", default=str(FIXTURES), help="fixtures file (default %(default)s)")
+    f.set_defaults(handler=run_load_fixtures)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _session() -> Any:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+    from sqlmodel import Session
+
+    from api.db import get_engine
+
+    engine = get_engine()
+    try:
+        with engine.connect() as conn:
+            has_tables = inspect(conn).has_table("enterprise")
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise CliError(f"cannot reach the database: {reason} (check DATABASE_URL)",
+                       status=1) from exc
+    if not has_tables:
+        raise CliError("the database has no tables yet; run `sroi init-db` first", status=1)
+    return Session(engine)
+
+
+def _expand(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(str(x) for x in p.iterdir()
+                           if x.is_file() and x.suffix.lower() in (".json", ".csv"))
+            if not found:
+                raise CliError(f"{raw}: directory has no .json or .csv files")
+            out.extend(found)
+        elif not p.exists():
+            raise CliError(f"{raw}: no such file")
+        elif not p.is_file():
+            raise CliError(f"{raw}: not a file")
+        else:
+            out.append(raw)
+    return out
+
+
+def print_report(report: Any, out: Any = None) -> None:
+    out = out or sys.stdout
+    for f in report.files:
+        head = "imported" if f.ok else "NOT imported"
+        print(f"{f.file}: {head}", file=out)
+        for line in f.summary_lines():
+            if f.ok:
+                print(f"  {line}", file=out)
+        if f.ok and f.vetting_events:
+            print(f"  vetting changes logged: {f.vetting_events}", file=out)
+        for d in f.duplicates:
+            mark = {"ask": "likely duplicate", "merged": "merged", "kept both": "kept both"}
+            print(f"  {mark.get(d.action, d.action)}: {d.describe()}", file=out)
+        if not f.ok:
+            for issue in f.issues[:MAX_ISSUES_SHOWN]:
+                print(f"  {issue}", file=out)
+            if len(f.issues) > MAX_ISSUES_SHOWN:
+                print(f"  … and {len(f.issues) - MAX_ISSUES_SHOWN} more (--json lists all)",
+                      file=out)
+            print(f"  {f.summary_lines()[0]}", file=out)
+    if report.has_duplicates:
+        print("Likely duplicates were found; nothing is merged without your say. Re-run with "
+              "--on-duplicate merge (update the existing enterprise, keep its ref) or "
+              "--on-duplicate keep-both.", file=out)
+
+
+# ------------------------------------------------------------------ commands
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from api.services.importing import import_paths
+
+    paths = _expand(args.files)
+    with _session() as session:
+        report = import_paths(session, paths, args.on_duplicate)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_report(report)
+    return 0 if report.ok else 1
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from api.services.exporting import dumps, export_csv, export_document
+
+    kinds = [k for k in KINDS if k in (args.kind or KINDS)]
+    with _session() as session:
+        if args.format == "json":
+            text = dumps(export_document(session, kinds))
+            if args.output:
+                Path(args.output).write_text(text, encoding="utf-8")
+                print(f"wrote {args.output}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
+            return 0
+        if args.output and (Path(args.output).is_dir() or len(kinds) > 1):
+            out_dir = Path(args.output)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for kind in kinds:
+                target = out_dir / f"{kind}.csv"
+                target.write_text(export_csv(session, kind), encoding="utf-8")
+                print(f"wrote {target}", file=sys.stderr)
+            return 0
+        if len(kinds) > 1:
+            raise CliError("CSV holds one kind per file: give --kind KIND, or -o DIRECTORY "
+                           "for one file per kind")
+        text = export_csv(session, kinds[0])
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    return 0
+
+
+def run_load_fixtures(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from api.commands.db import init_db
+    from api.services.importing import import_paths
+    from api.tables import EnterpriseRow
+
+    print(init_db())
+    with _session() as session:
+        count = session.exec(select(func.count()).select_from(EnterpriseRow)).one()[0]
+        if count:
+            print(f"fixtures already loaded, keeping your data ({count} enterprises)")
+            return 0
+        path = Path(args.path)
+        if not path.is_file():
+            print(f"no fixtures at {path}; the database stays empty (import your own data "
+                  "with `sroi import FILE`)")
+            return 0
+        # Demo data is curated: near-identical names in it are meant as separate entries.
+        report = import_paths(session, [str(path)], "keep-both")
+    print_report(report)
+    return 0 if report.ok else 1

@@ -1,0 +1,155 @@
+"""Likely duplicate enterprises: same KvK number under another ref, or nearly the same
+name (legal forms and filler words removed) in the same municipality or within a few km.
+
+Names are compared with rapidfuzz after normalising: ``token_set_ratio`` alone scores 100
+whenever one name's words are a subset of the other's ("Groen" vs "Groen Werkt Utrecht"),
+so the score is the mean of ``token_set_ratio`` and ``token_sort_ratio``.
+
+Candidate pairs are blocked on each name's two rarest tokens (``shared/performance.md``:
+a 100k-name scan in seconds instead of all pairs in minutes, ~99.7 % recall).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from matcher.refdata import fold
+
+NAME_THRESHOLD = 90.0
+NEAR_KM = 10.0
+
+# Legal forms and filler words, as folded text (see matcher.refdata.fold).
+_LEGAL = re.compile(
+    r"\b(?:b ?v|n ?v|u ?a|w ?a|v ?o ?f|c ?v|bv i ?o|i ?o|stichting|stg|cooperatie(?:ve)?|"
+    r"vereniging|holding|eenmanszaak|de|het|een|en|van|voor|the|and|of)\b"
+)
+
+
+def normalise_name(name: str) -> str:
+    """'Stichting De Groene Fietsenmaker B.V.' -> 'groene fietsenmaker'."""
+    folded = fold(name)
+    stripped = re.sub(r"\s+", " ", _LEGAL.sub(" ", folded)).strip()
+    return stripped or folded
+
+
+def name_score(a: str, b: str) -> float:
+    """Similarity of two *normalised* names, 0–100."""
+    return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2.0
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An enterprise as far as duplicate detection is concerned."""
+
+    ref: str
+    name: str
+    kvk: str | None
+    municipality: str | None
+    lat: float | None
+    lon: float | None
+    where: str = "database"  # or the place in the file: "row 7", "enterprises[2]"
+
+
+@dataclass(frozen=True)
+class Match:
+    new: Candidate
+    other: Candidate
+    reason: str  # "kvk" | "name"
+    score: float
+
+    def describe(self) -> str:
+        if self.reason == "kvk":
+            why = f"same KvK number {self.new.kvk}"
+        else:
+            why = f"names {self.score:.0f}% alike, same area"
+        other_where = "in the database" if self.other.where == "database" else \
+            f"at {self.other.where}"
+        return (f"{self.new.where} {self.new.ref!r} ({self.new.name}) looks like "
+                f"{self.other.ref!r} ({self.other.name}) {other_where}: {why}")
+
+
+def _near(a: Candidate, b: Candidate) -> bool:
+    if a.municipality and a.municipality == b.municipality:
+        return True
+    if None in (a.lat, a.lon, b.lat, b.lon):
+        return False
+    return haversine_km(a.lat, a.lon, b.lat, b.lon) <= NEAR_KM  # type: ignore[arg-type]
+
+
+class NameIndex:
+    """Inverted index over normalised names, for blocking on rare tokens."""
+
+    def __init__(self, candidates: Sequence[Candidate]) -> None:
+        self.candidates = list(candidates)
+        self.norm = [normalise_name(c.name) for c in self.candidates]
+        self.tokens = [sorted(set(n.split())) for n in self.norm]
+        self.df: Counter[str] = Counter()
+        for toks in self.tokens:
+            self.df.update(toks)
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        for i, toks in enumerate(self.tokens):
+            for t in toks:
+                self.postings[t].append(i)
+
+    def rare_tokens(self, tokens: Iterable[str], k: int = 2) -> list[str]:
+        return sorted(tokens, key=lambda t: (self.df.get(t, 0), t))[:k]
+
+    def block(self, i: int) -> set[int]:
+        """Indices sharing one of name i's two rarest tokens."""
+        out: set[int] = set()
+        for t in self.rare_tokens(self.tokens[i]):
+            out.update(self.postings.get(t, ()))
+        out.discard(i)
+        return out
+
+
+def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
+                    threshold: float = NAME_THRESHOLD) -> list[Match]:
+    """Likely duplicates of each ``new`` enterprise among ``existing`` and the ``new`` ones
+    before it (in order). One Match per pair, best reason first (KvK, then name score)."""
+    allc = list(existing) + list(new)
+    n_existing = len(existing)
+    index = NameIndex(allc)
+    by_kvk: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(allc):
+        if c.kvk:
+            by_kvk[c.kvk].append(i)
+    out: list[Match] = []
+    for j in range(len(new)):
+        i = n_existing + j
+        me = allc[i]
+        found: dict[int, Match] = {}
+        if me.kvk:
+            for o in by_kvk[me.kvk]:
+                if o < i and allc[o].ref != me.ref:
+                    found[o] = Match(me, allc[o], "kvk", 100.0)
+        for o in index.block(i):
+            if o >= i or o in found or allc[o].ref == me.ref:
+                continue
+            other = allc[o]
+            if not _near(me, other):
+                continue
+            score = name_score(index.norm[i], index.norm[o])
+            if score >= threshold:
+                found[o] = Match(me, other, "name", score)
+        out.extend(sorted(found.values(), key=lambda m: (m.reason != "kvk", -m.score)))
+    return out
+
+
+def scan_registry(candidates: Sequence[Candidate],
+                  threshold: float = NAME_THRESHOLD) -> list[Match]:
+    """Every likely duplicate pair within one list (e.g. the whole registry)."""
+    return find_duplicates(candidates, [], threshold)

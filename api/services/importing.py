@@ -1,0 +1,540 @@
+"""Store interchange files: ``import_files(session, [(name, bytes), …])``.
+
+Transactions: **each file is its own transaction**. A file is validated completely
+(including its references into the database and the duplicate check) before anything is
+written, then written and committed; a file with any problem writes nothing and leaves the
+database exactly as it was before that file. Other files of the same call are still
+imported and reported. Note that this commits the session (once per imported file).
+
+Files are processed in dependency order — files with tenders first, files holding only
+obligations last — so obligations may refer to tenders in another file of the same call;
+the report keeps the order the files were given in.
+
+Idempotent by ``ref``: importing the same file twice changes nothing the second time
+(counts: created / updated / unchanged). An update replaces the entity's fields with the
+file's, except that an absent ``vetting`` keeps the current vetting and absent store-only
+keys in ``extra`` (``status``, ``reserved``…) keep their current values; ``extra`` keys
+``merged_refs`` are kept. Every vetting change appends a ``VettingEvent``.
+
+Duplicate enterprises (a new ref with the KvK number of another enterprise, or a nearly
+identical name in the same area; see ``api.services.duplicates``):
+
+* ``ask`` (default): the file is rejected, listing every likely pair, asking to re-run with
+  ``merge`` or ``keep-both``. Nothing is ever merged silently.
+* ``merge``: the newcomer updates the existing enterprise under its existing ref (fields the
+  newcomer gives overwrite, others stay); the newcomer's ref is recorded in
+  ``extra["merged_refs"]`` and later imports of that ref update the same enterprise.
+* ``keep-both``: both are kept as separate enterprises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from typing import Any, Literal
+
+from sqlalchemy import String, cast, select
+from sqlmodel import Session, SQLModel
+
+from api.importers.interchange import (
+    KINDS,
+    Issue,
+    ParsedFile,
+    Record,
+    dangling_tender_issue,
+    obligation_amount_issue,
+    parse_file,
+    tender_amount_problem,
+)
+from api.services.duplicates import Candidate, Match, find_duplicates
+from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, VettingEvent
+
+OnDuplicate = Literal["ask", "merge", "keep-both"]
+ON_DUPLICATE: tuple[str, ...] = ("ask", "merge", "keep-both")
+ROW_CLASSES: dict[str, type[SQLModel]] = {
+    "enterprises": EnterpriseRow, "tenders": TenderRow, "challenges": ChallengeRow,
+    "obligations": ObligationRow,
+}
+VETTING_COLUMNS = ("vetting_status", "vetted_by", "vetted_on", "vetting_valid_until")
+# Interchange field -> the enterprise columns it sets (for merging given fields only).
+ENTERPRISE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name",), "kvk": ("kvk",), "description": ("description",), "cpv": ("cpv",),
+    "municipality": ("municipality_code", "lat", "lon"), "postcode": ("postcode",),
+    "lat": ("lat", "lon"), "lon": ("lat", "lon"), "service_radius_km": ("service_radius_km",),
+    "target_groups": ("target_groups",), "themes": ("themes",),
+    "capacity": ("placements_per_year", "purchasing_eur_per_year"),
+    "target_group_share": ("target_group_share",),
+    "trade_income_share": ("trade_income_share",), "certifications": ("certifications",),
+    "vetting": VETTING_COLUMNS, "extra": ("extra",),
+}
+CHUNK = 500
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------ report
+
+
+@dataclass
+class KindCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.merged
+
+    def describe(self) -> str:
+        parts = [f"{self.created} created", f"{self.updated} updated"]
+        if self.unchanged:
+            parts.append(f"{self.unchanged} unchanged")
+        if self.merged:
+            parts.append(f"{self.merged} merged into existing")
+        return ", ".join(parts)
+
+
+@dataclass
+class DuplicatePair:
+    incoming_ref: str
+    incoming_name: str
+    incoming_location: str
+    existing_ref: str
+    existing_name: str
+    existing_location: str  # "database" or the place in this file
+    reason: str  # "kvk" | "name"
+    score: float
+    action: str  # "ask" | "merged" | "kept both"
+
+    @classmethod
+    def from_match(cls, m: Match, action: str) -> DuplicatePair:
+        return cls(m.new.ref, m.new.name, m.new.where, m.other.ref, m.other.name,
+                   m.other.where, m.reason, round(m.score, 1), action)
+
+    def describe(self) -> str:
+        why = "same KvK number" if self.reason == "kvk" else f"names {self.score:.0f}% alike"
+        other = "in the database" if self.existing_location == "database" else \
+            f"at {self.existing_location}"
+        return (f"{self.incoming_location} {self.incoming_ref!r} ({self.incoming_name}) looks "
+                f"like {self.existing_ref!r} ({self.existing_name}) {other}: {why}, same area")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "message": self.describe()}
+
+
+@dataclass
+class FileReport:
+    file: str
+    status: str = "imported"  # imported | rejected | duplicates
+    counts: dict[str, KindCounts] = field(default_factory=lambda: {k: KindCounts() for k in KINDS})
+    issues: list[Issue] = field(default_factory=list)
+    duplicates: list[DuplicatePair] = field(default_factory=list)
+    vetting_events: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "imported"
+
+    def summary_lines(self) -> list[str]:
+        if self.status == "imported":
+            kinds = [f"{k}: {c.describe()}" for k, c in self.counts.items() if c.total()]
+            return kinds or ["nothing to import (no records)"]
+        if self.status == "duplicates":
+            return [f"not imported: {len(self.duplicates)} likely duplicate enterprise(s); "
+                    "re-run with --on-duplicate merge (update the existing enterprise) or "
+                    "--on-duplicate keep-both"]
+        return [f"not imported: {len(self.issues)} problem(s); the database is unchanged "
+                "by this file"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "status": self.status,
+            "counts": {k: {"created": c.created, "updated": c.updated,
+                           "unchanged": c.unchanged, "merged": c.merged}
+                       for k, c in self.counts.items()},
+            "issues": [i.to_dict() for i in self.issues],
+            "duplicates": [d.to_dict() for d in self.duplicates],
+            "vetting_events": self.vetting_events,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class ImportReport:
+    files: list[FileReport]
+    on_duplicate: str = "ask"
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.files)
+
+    @property
+    def has_duplicates(self) -> bool:
+        return any(f.status == "duplicates" for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "on_duplicate": self.on_duplicate,
+                "files": [f.to_dict() for f in self.files]}
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def import_files(session: Session, files: Sequence[tuple[str, bytes]],
+                 on_duplicate: OnDuplicate = "ask") -> ImportReport:
+    """Parse, validate and store each file in its own transaction (see module docstring)."""
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
+    reports = [FileReport(name) for name, _ in files]
+    parsed: list[ParsedFile] = []
+    for (name, data), report in zip(files, reports, strict=True):
+        start = time.perf_counter()
+        try:
+            pf = parse_file(name, data)
+        except Exception as exc:  # a bug in the parser must not lose the other files
+            pf = ParsedFile(name=name, format="unknown")
+            pf.issues.append(Issue(name, "", None,
+                                   f"unexpected error while reading: {exc.__class__.__name__}",
+                                   "please report this file to the maintainers"))
+        report.seconds += time.perf_counter() - start
+        parsed.append(pf)
+
+    def order(i: int) -> int:
+        recs = parsed[i].records
+        if recs["tenders"]:
+            return 0
+        if recs["obligations"] and not any(recs[k] for k in KINDS if k != "obligations"):
+            return 2
+        return 1
+
+    for i in sorted(range(len(files)), key=order):
+        start = time.perf_counter()
+        _import_one(session, parsed[i], reports[i], on_duplicate)
+        reports[i].seconds += time.perf_counter() - start
+    return ImportReport(reports, on_duplicate)
+
+
+def import_paths(session: Session, paths: Sequence[str],
+                 on_duplicate: OnDuplicate = "ask") -> ImportReport:
+    """``import_files`` for files on disk; a file over the size limit is not even read."""
+    from pathlib import Path
+
+    from api.importers.interchange import MAX_FILE_BYTES
+
+    files: list[tuple[str, bytes]] = []
+    too_big: dict[int, int] = {}
+    for i, p in enumerate(paths):
+        size = Path(p).stat().st_size
+        if size > MAX_FILE_BYTES:
+            too_big[i] = size
+            files.append((p, b""))
+        else:
+            files.append((p, Path(p).read_bytes()))
+    report = import_files(session, [f for i, f in enumerate(files) if i not in too_big],
+                          on_duplicate)
+    out: list[FileReport] = []
+    it = iter(report.files)
+    for i, (name, _) in enumerate(files):
+        if i in too_big:
+            out.append(FileReport(name, status="rejected", issues=[Issue(
+                name, "", None,
+                f"file is too large ({too_big[i] / 1e6:.0f} MB; at most "
+                f"{MAX_FILE_BYTES // 2**20} MB)",
+                "split it into several files (each is imported on its own)")]))
+        else:
+            out.append(next(it))
+    return ImportReport(out, on_duplicate)
+
+
+def _import_one(session: Session, pf: ParsedFile, report: FileReport,
+                on_duplicate: OnDuplicate) -> None:
+    if pf.issues:
+        report.status = "rejected"
+        report.issues = list(pf.issues)
+        return
+    try:
+        issues = _check_references(session, pf)
+        if issues:
+            report.status = "rejected"
+            report.issues = issues
+            session.rollback()
+            return
+        plan = _plan_enterprises(session, pf, on_duplicate)
+        if plan.matches and on_duplicate == "ask":
+            report.status = "duplicates"
+            report.duplicates = [DuplicatePair.from_match(m, "ask") for m in plan.matches]
+            session.rollback()
+            return
+        action = "merged" if on_duplicate == "merge" else "kept both"
+        report.duplicates = [DuplicatePair.from_match(m, action) for m in plan.matches]
+        _write(session, pf, plan, report)
+        session.commit()
+    except Exception as exc:
+        session.rollback()
+        report.status = "rejected"
+        report.counts = {k: KindCounts() for k in KINDS}
+        report.vetting_events = 0
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        report.issues = [Issue(pf.name, "", None,
+                               f"database error, nothing from this file was stored: "
+                               f"{exc.__class__.__name__}: {detail[0] if detail else ''}",
+                               "try again; if it persists, report it")]
+
+
+# ------------------------------------------------------------------ lookups
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+def _rows_by_ref(session: Session, cls: Any, refs: Iterable[str]) -> dict[str, Any]:
+    wanted = sorted(set(refs))
+    out: dict[str, Any] = {}
+    for chunk in _chunks(wanted):
+        for row in session.exec(select(cls).where(cls.ref.in_(chunk))).scalars():
+            out[row.ref] = row
+    return out
+
+
+def _check_references(session: Session, pf: ParsedFile) -> list[Issue]:
+    """Obligations' tenders that are not in the file must be in the database."""
+    in_file = {r.ref for r in pf.records["tenders"]}
+    outside = [r for r in pf.records["obligations"]
+               if r.values.get("tender_ref") and r.values["tender_ref"] not in in_file]
+    if not outside:
+        return []
+    tenders = _rows_by_ref(session, TenderRow, [r.values["tender_ref"] for r in outside])
+    issues: list[Issue] = []
+    for rec in outside:
+        row = tenders.get(rec.values["tender_ref"])
+        if row is None:
+            issues.append(dangling_tender_issue(pf.name, rec))
+            continue
+        if rec.values.get("amount_eur") is None:
+            problem = tender_amount_problem(
+                {c: getattr(row, c) for c in ("sroi_percentage", "sroi_amount_eur", "sroi_basis",
+                                              "sroi_labour_cost_eur", "contract_value_eur")})
+            if problem:
+                issues.append(obligation_amount_issue(pf.name, rec, problem))
+    return issues
+
+
+# ------------------------------------------------------------------ enterprises
+
+
+@dataclass
+class _EnterprisePlan:
+    existing: dict[str, EnterpriseRow]  # by ref, for refs in the file and merge targets
+    alias: dict[str, str]  # incoming ref -> ref it updates (merged earlier or now)
+    matches: list[Match]
+
+
+def _merged_aliases(session: Session) -> dict[str, str]:
+    """merged ref -> the enterprise it was merged into."""
+    out: dict[str, str] = {}
+    stmt = select(EnterpriseRow.ref, EnterpriseRow.extra).where(
+        cast(EnterpriseRow.extra, String).like("%merged_refs%"))
+    for ref, extra in session.exec(stmt).all():
+        for m in (extra or {}).get("merged_refs", []) or []:
+            out[str(m)] = ref
+    return out
+
+
+def _plan_enterprises(session: Session, pf: ParsedFile,
+                      on_duplicate: OnDuplicate) -> _EnterprisePlan:
+    recs = pf.records["enterprises"]
+    if not recs:
+        return _EnterprisePlan({}, {}, [])
+    existing = _rows_by_ref(session, EnterpriseRow, [r.ref for r in recs])
+    aliases = _merged_aliases(session)
+    alias = {r.ref: aliases[r.ref] for r in recs if r.ref not in existing and r.ref in aliases}
+    new = [r for r in recs if r.ref not in existing and r.ref not in alias]
+    matches: list[Match] = []
+    if new:
+        cols = (EnterpriseRow.ref, EnterpriseRow.name, EnterpriseRow.kvk,
+                EnterpriseRow.municipality_code, EnterpriseRow.lat, EnterpriseRow.lon)
+        in_file = {r.ref for r in recs}
+        db = [Candidate(ref, name, kvk, muni, lat, lon)
+              for ref, name, kvk, muni, lat, lon in session.exec(select(*cols)).all()
+              if ref not in in_file]
+        # Enterprises of this file that already exist are "existing" too (their new values).
+        db += [_candidate(r) for r in recs if r.ref in existing]
+        matches = find_duplicates([_candidate(r) for r in new], db)
+        if on_duplicate == "merge":
+            best: dict[str, Match] = {}
+            for m in matches:  # first match per newcomer is its best (KvK, then score)
+                best.setdefault(m.new.ref, m)
+            for r in new:
+                m = best.get(r.ref)
+                if m is not None:
+                    target = m.other.ref
+                    alias[r.ref] = alias.get(target, target)
+            targets = [t for t in alias.values() if t not in existing]
+            existing.update(_rows_by_ref(session, EnterpriseRow, targets))
+    return _EnterprisePlan(existing, alias, matches)
+
+
+def _candidate(r: Record) -> Candidate:
+    v = r.values
+    return Candidate(r.ref, v["name"], v.get("kvk"), v.get("municipality_code"), v.get("lat"),
+                     v.get("lon"), r.location)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, datetime) or isinstance(b, datetime):
+        return a == b
+    if isinstance(a, float | int) and isinstance(b, float | int) and \
+            not isinstance(a, bool) and not isinstance(b, bool):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+def _apply(row: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for key, value in values.items():
+        if not _same(getattr(row, key), value):
+            setattr(row, key, value)
+            changed = True
+    return changed
+
+
+def _vetting_state(obj: Any) -> tuple[Any, ...]:
+    if isinstance(obj, dict):
+        return tuple(obj.get(c) for c in VETTING_COLUMNS)
+    return tuple(getattr(obj, c) for c in VETTING_COLUMNS)
+
+
+def _vetting_event(ref: str, values: dict[str, Any], file: str) -> VettingEvent:
+    on: date | None = values.get("vetted_on")
+    decided_at = datetime.combine(on, dtime(12, 0), tzinfo=UTC) if on else _now()
+    return VettingEvent(
+        enterprise_ref=ref, status=values["vetting_status"],
+        valid_until=values.get("vetting_valid_until"),
+        reason=f"imported from {file}",
+        decided_by=(values.get("vetted_by") or f"import of {file}")[:200],
+        decided_at=decided_at,
+    )
+
+
+def _merge_values(rec: Record) -> dict[str, Any]:
+    """Only the columns the record actually gives (for merging into another enterprise)."""
+    cols: set[str] = set()
+    for f in rec.given:
+        cols.update(ENTERPRISE_FIELD_COLUMNS.get(f, ()))
+    return {k: v for k, v in rec.values.items() if k in cols}
+
+
+def _with_merged_ref(extra: dict[str, Any] | None, merged: str | None,
+                     keep_from: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = dict(extra or {})
+    refs = list((keep_from or {}).get("merged_refs", []) or [])
+    for r in out.get("merged_refs", []) or []:
+        if r not in refs:
+            refs.append(r)
+    if merged and merged not in refs:
+        refs.append(merged)
+    if refs:
+        out["merged_refs"] = sorted(refs)
+    return out
+
+
+def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
+                       report: FileReport) -> None:
+    counts = report.counts["enterprises"]
+    created: dict[str, EnterpriseRow] = {}
+    for rec in pf.records["enterprises"]:
+        target = plan.alias.get(rec.ref)
+        if target is not None:
+            row = plan.existing.get(target) or created.get(target)
+            if row is None:  # target vanished meanwhile; treat as new
+                target = None
+            else:
+                values = _merge_values(rec)
+                before_vet = _vetting_state(row)
+                extra_given = values.pop("extra", None)
+                new_extra = dict(row.extra or {})
+                if extra_given:
+                    new_extra.update(extra_given)
+                new_extra = _with_merged_ref(new_extra, rec.ref, row.extra)
+                changed = _apply(row, values)
+                if new_extra != (row.extra or {}):
+                    row.extra = new_extra
+                    changed = True
+                if "vetting" in rec.given and _vetting_state(row) != before_vet:
+                    session.add(_vetting_event(row.ref, rec.values, pf.name))
+                    report.vetting_events += 1
+                if changed:
+                    row.updated_at = _now()
+                    session.add(row)
+                # A newcomer folded into another enterprise counts as merged; a ref merged
+                # earlier counts as an update/unchanged of its enterprise.
+                if rec.ref in {m.new.ref for m in plan.matches}:
+                    counts.merged += 1
+                elif changed:
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+                continue
+        row = plan.existing.get(rec.ref)
+        if row is None:
+            row = EnterpriseRow(**{**rec.values, "extra": _with_merged_ref(rec.values["extra"],
+                                                                            None)})
+            session.add(row)
+            created[rec.ref] = row
+            counts.created += 1
+            if "vetting" in rec.given and _vetting_state(rec.values) != (
+                    "pending", None, None, None):
+                session.add(_vetting_event(rec.ref, rec.values, pf.name))
+                report.vetting_events += 1
+            continue
+        before_vet = _vetting_state(row)
+        values = dict(rec.values)
+        values["extra"] = _with_merged_ref(values["extra"], None, row.extra)
+        changed = _apply(row, values)
+        if "vetting" in rec.given and _vetting_state(row) != before_vet:
+            session.add(_vetting_event(rec.ref, rec.values, pf.name))
+            report.vetting_events += 1
+        if changed:
+            row.updated_at = _now()
+            session.add(row)
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+
+
+def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport) -> None:
+    recs = pf.records[kind]
+    if not recs:
+        return
+    cls = ROW_CLASSES[kind]
+    existing = _rows_by_ref(session, cls, [r.ref for r in recs])
+    counts = report.counts[kind]
+    for rec in recs:
+        row = existing.get(rec.ref)
+        if row is None:
+            session.add(cls(**rec.values))
+            counts.created += 1
+        elif _apply(row, rec.values):
+            row.updated_at = _now()
+            session.add(row)
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+
+
+def _write(session: Session, pf: ParsedFile, plan: _EnterprisePlan, report: FileReport) -> None:
+    _write_enterprises(session, pf, plan, report)
+    for kind in ("tenders", "challenges", "obligations"):
+        _write_plain(session, pf, kind, report)
+    session.flush()
