@@ -29,7 +29,8 @@ Solvers
   nothing is allowed. Flows are integers in ``unit_eur`` (capacities rounded *down*, so the
   result is always feasible) and costs are ``w`` scaled to integers by ``cost_scale``.
   Integer data on a bipartite network gives an integral LP optimum (total unimodularity), so
-  the only gaps to the LP are those two roundings. 1.7 s on 500k edges with binding capacity.
+  the only gaps to the LP are those two roundings. ≈ 2 s on 500k edges with binding
+  capacity (bench/README.md).
 * ``"highs"`` — SciPy ``linprog`` (HiGHS) on the LP itself: the reference, and the fallback
   when shares vary along both sides (a generalised flow). Interior point by default: when
   capacity binds, dual simplex took 272 s on the benchmark where IPM took 18 s.
@@ -118,8 +119,8 @@ def _validate(
 def _finish(p: _Problem, amount: NDArray[np.float64], solver: str, t0: float) -> AllocationResult:
     amount = np.maximum(amount, 0.0)
     credit = amount * p.share
-    got = np.bincount(p.obl, weights=credit, minlength=p.demand.size)
-    used = np.bincount(p.ent, weights=amount, minlength=p.capacity.size)
+    got = np.bincount(p.obl, weights=credit, minlength=p.demand.size).astype(np.float64)
+    used = np.bincount(p.ent, weights=amount, minlength=p.capacity.size).astype(np.float64)
     return AllocationResult(
         amount_eur=amount,
         credit_eur=credit,

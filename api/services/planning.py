@@ -322,12 +322,14 @@ def save_plan(
             raise NotFound("Onbekende onderneming {ref}.", ref=ent)
         if (ent, kind) in committed:
             continue
-        a = merged.get((ent, kind))
-        if a is None:
+        found = merged.get((ent, kind))
+        if found is None:
             a = AllocationRow(obligation_ref=ref, enterprise_ref=ent, kind=kind,
                               block=_row_value(r, "block"), status="planned")
             merged[(ent, kind)] = a
             saved.append(a)
+        else:
+            a = found
         a.amount_eur += float(_row_value(r, "amount_eur", 0.0) or 0.0)
         a.credit_eur += float(_row_value(r, "credit_eur", 0.0) or 0.0)
         a.placements += int(_row_value(r, "placements", 0) or 0)
