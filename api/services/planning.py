@@ -81,7 +81,7 @@ def _policy(name: str | None, obligation_ref: str) -> Policy:
     try:
         return load_policy(name or DEFAULT_POLICY)
     except PolicyError as exc:
-        raise PlanningError("Verplichting {ref}: {error}", ref=obligation_ref,
+        raise PlanningError("{ref}: {error}", ref=obligation_ref,
                             error=str(exc)) from None
 
 
