@@ -170,6 +170,10 @@ def allocate_all(
     and placements (capacity x the value of one full-time year under its most cautious
     block, credited one for one). Placement credit is rounded to whole places afterwards
     per enterprise (largest remainders first, never above its free places).
+
+    A node's value per place is taken under the policy of the first obligation that lists
+    the enterprise; with obligations under different policies that is an approximation
+    (and mixed purchase shares on one node send the solve to HiGHS, see matcher.allocate).
     """
     on = on or today()
     rows = session.exec(select(ObligationRow).where(ObligationRow.status == "open")
