@@ -24,7 +24,6 @@ accepts ``labour_cost_eur`` (the labour-cost basis needs it; the store has the c
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import math
@@ -188,14 +187,16 @@ class ParsedFile:
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    hits = difflib.get_close_matches(str(word).lower(), [c.lower() for c in choices], n=1,
-                                     cutoff=0.6)
-    if not hits:
-        return None
+    """The most similar choice by edit distance (for "did you mean"), or None."""
+    from rapidfuzz.distance import Levenshtein
+
+    best, best_score = None, 0.0
+    w = str(word).lower()
     for c in choices:
-        if c.lower() == hits[0]:
-            return c
-    return None
+        score = Levenshtein.normalized_similarity(w, c.lower())
+        if score > best_score:
+            best, best_score = c, score
+    return best if best_score >= 0.5 else None
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -377,8 +377,8 @@ def _plan_enterprises(session: Session, pf: ParsedFile,
                 if m is not None:
                     target = m.other.ref
                     alias[r.ref] = alias.get(target, target)
-            targets = [t for t in alias.values() if t not in existing]
-            existing.update(_rows_by_ref(session, EnterpriseRow, targets))
+    targets = [t for t in alias.values() if t not in existing]
+    existing.update(_rows_by_ref(session, EnterpriseRow, targets))
     return _EnterprisePlan(existing, alias, matches)
 
 
