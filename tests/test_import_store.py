@@ -99,7 +99,8 @@ def test_failing_file_leaves_database_as_before_and_others_still_import(
         session: Session) -> None:
     assert import_files(session, sample()[:1]).ok
     before = snapshot(session)
-    good = ("good.json", js(enterprises=[ent("E-900", "Fietsherstel Noord", municipality="Zwolle")]))
+    good = ("good.json",
+            js(enterprises=[ent("E-900", "Fietsherstel Noord", municipality="Zwolle")]))
     bad = ("bad.json", js(enterprises=[ent("E-001", "Renamed"),  # would update E-001 …
                                        ent("E-901", "X", cpv=["123"])]))  # … but this is bad
     report = import_files(session, [bad, good])
