@@ -28,7 +28,9 @@ from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, Us
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["import/export"], responses=ERROR_RESPONSES)
 
-DUPLICATE_CHOICES = ("update", "skip", "error")
+# api.services.importing's choices for a likely duplicate enterprise (new ref, same KvK
+# or nearly the same name nearby): reject the file and ask, merge, or keep both.
+DUPLICATE_CHOICES = ("ask", "merge", "keep-both")
 MAX_FILES = 20
 
 
@@ -81,7 +83,7 @@ def _run_import(session: Session, files: list[tuple[str, bytes]], on_duplicate: 
 
 @router.get("/import", include_in_schema=False)
 def import_page(request: Request, user: ConnectorUser) -> Response:
-    return render(request, "imports/import.html", {"report": None, "on_duplicate": "update",
+    return render(request, "imports/import.html", {"report": None, "on_duplicate": "ask",
                                                    "choices": DUPLICATE_CHOICES})
 
 
@@ -91,10 +93,10 @@ async def import_upload(
     user: ConnectorUser,
     session: SessionDep,
     files: Annotated[list[UploadFile], File()],
-    on_duplicate: Annotated[str, Form()] = "update",
+    on_duplicate: Annotated[str, Form()] = "ask",
 ) -> Response:
     if on_duplicate not in DUPLICATE_CHOICES:
-        on_duplicate = "update"
+        on_duplicate = "ask"
     error = None
     report = None
     try:
@@ -105,7 +107,7 @@ async def import_upload(
         if not isinstance(detail, dict):
             raise
         error = detail.get("message")
-    status = 200 if error is None else 422
+    status = 200 if error is None and (report or {}).get("ok", True) else 422
     return render(request, "imports/import.html", {
         "report": report, "error": error, "on_duplicate": on_duplicate,
         "choices": DUPLICATE_CHOICES}, status_code=status)
@@ -116,7 +118,9 @@ async def import_api(
     user: ApiUser,
     session: SessionDep,
     files: Annotated[list[UploadFile], File(description="One or more interchange files")],
-    on_duplicate: Annotated[Literal["update", "skip", "error"], Form()] = "update",
+    on_duplicate: Annotated[Literal["ask", "merge", "keep-both"], Form(
+        description="A likely duplicate enterprise: reject the file (ask), merge, keep both")]
+    = "ask",
 ) -> dict[str, Any]:
     if not access.sees_all(user):
         raise api_error(403, "Alleen verbinders en beheerders kunnen importeren")
@@ -124,11 +128,19 @@ async def import_api(
     return _run_import(session, uploads, on_duplicate)
 
 
+try:  # the same documents as `sroi export` writes, when the exporter is present
+    from api.services.exporting import challenge_doc, enterprise_doc, obligation_doc, tender_doc
+except ModuleNotFoundError as exc:  # pragma: no cover - older checkout
+    if exc.name != "api.services.exporting":
+        raise
+    enterprise_doc, tender_doc = enterprise_dict, tender_dict
+    challenge_doc, obligation_doc = challenge_dict, obligation_dict
+
 KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {
-    "enterprises": (EnterpriseRow, enterprise_dict, access.visible_enterprises),
-    "tenders": (TenderRow, tender_dict, access.visible_tenders),
-    "challenges": (ChallengeRow, challenge_dict, None),
-    "obligations": (ObligationRow, obligation_dict, access.visible_obligations),
+    "enterprises": (EnterpriseRow, enterprise_doc, access.visible_enterprises),
+    "tenders": (TenderRow, tender_doc, access.visible_tenders),
+    "challenges": (ChallengeRow, challenge_doc, None),
+    "obligations": (ObligationRow, obligation_doc, access.visible_obligations),
 }
 
 

@@ -64,7 +64,7 @@ def _load_data(db_url: str) -> dict[str, str]:
             except ModuleNotFoundError:
                 import_files = None
             if import_files is not None:
-                import_files(session, [(fixtures.name, fixtures.read_bytes())], "update")
+                import_files(session, [(fixtures.name, fixtures.read_bytes())], "keep-both")
                 session.commit()
                 loaded = True
         if not loaded:

@@ -1,0 +1,66 @@
+"""Import page and /api/v1/import (over api.services.importing), /api/v1/export round trip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import csrf_of
+
+pytest.importorskip("api.services.importing")
+pytestmark = pytest.mark.postgres
+
+DOC = {"enterprises": [{
+    "ref": "E-IMP-1", "name": "Import Schoon", "description": "Schoonmaak met statushouders.",
+    "cpv": ["90911200"], "municipality": "Zwolle",
+    "capacity": {"placements_per_year": 2, "purchasing_eur_per_year": 40000},
+}]}
+BAD = {"enterprises": [{**DOC["enterprises"][0], "ref": "E-IMP-2", "cpv": ["123"]}]}
+
+
+def test_api_import_and_report(client: TestClient,
+                               api_token: Callable[[str], dict[str, str]]) -> None:
+    h = api_token("connector")
+    files = [("files", ("ok.json", json.dumps(DOC), "application/json")),
+             ("files", ("bad.json", json.dumps(BAD), "application/json"))]
+    r = client.post("/api/v1/import", headers=h, files=files, data={"on_duplicate": "ask"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    ok, bad = report["files"]
+    assert ok["status"] == "imported"
+    assert ok["counts"]["enterprises"]["created"] == 1
+    assert bad["status"] == "rejected"
+    issue = bad["issues"][0]
+    assert issue["location"].startswith("enterprises[0]") and issue["reason"]
+    got = client.get("/api/v1/enterprises/E-IMP-1", headers=h)
+    assert got.status_code == 200 and got.json()["municipality"] == "GM0193"
+    # Officers may not import.
+    r = client.post("/api/v1/import", headers=api_token("officer"), files=files[:1])
+    assert r.status_code == 403
+
+
+def test_import_page(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    login("connector")
+    token = csrf_of(client, "/import")
+    r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"},
+                    files=[("files", ("bad.json", json.dumps(BAD), "application/json"))])
+    assert r.status_code == 422
+    assert "geweigerd" in r.text and "bad.json" in r.text
+    r = client.post("/import", data={"on_duplicate": "ask"},
+                    files=[("files", ("ok.json", json.dumps(DOC), "application/json"))])
+    assert r.status_code == 403  # no CSRF token
+
+
+def test_export_round_trip(client: TestClient,
+                           api_token: Callable[[str], dict[str, str]]) -> None:
+    h = api_token("connector")
+    doc = client.get("/api/v1/export?kind=enterprises", headers=h).json()
+    assert len(doc["enterprises"]) == 60
+    r = client.post("/api/v1/import", headers=h, data={"on_duplicate": "ask"},
+                    files=[("files", ("all.json", json.dumps(doc), "application/json"))])
+    counts = r.json()["files"][0]["counts"]["enterprises"]
+    assert r.json()["ok"], r.json()
+    assert counts["created"] == 0 and counts["unchanged"] + counts["updated"] == 60
