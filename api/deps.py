@@ -249,6 +249,8 @@ def render(
         "t": i18n.translator(lang),
         "csrf_token": csrf_token(request),
         "nav": nav_for(request, user, lang),
+        # Paths of the mounted pages: link only to pages this checkout has.
+        "mounted": _mounted_paths(request),
         "flashes": pop_flashes(request),
         "role_label": (i18n.translate(ROLE_LABELS.get(user.role, user.role), lang)
                        if user else None),
