@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from matcher.model import Challenge, Enterprise, Tender
+from matcher.capacity import capacity_eur
+from matcher.model import RESERVED_MIN_TARGET_GROUP_SHARE, Challenge, Enterprise, Tender
 
 Query = Tender | Challenge
 Ranker = Callable[[Query], Sequence[str]]
@@ -410,8 +411,10 @@ def constraint_violations(
 
     Checked independently of the engine, as an audit: vetting (vetted and
     unexpired on ``on``), distance to the place of performance within the
-    enterprise's service radius and within the clause's ``region_km``, and some
-    capacity left (placements, or purchasing euros beyond what is committed).
+    enterprise's service radius and within the clause's ``region_km``, some
+    capacity left (purchasing euros plus placements valued as in
+    ``matcher.capacity``, beyond what is committed), and for a reserved
+    (article 20) contract at least 30 % target-group staff.
     """
     out: list[str] = []
     if e.vetting.status != "vetted":
@@ -426,9 +429,12 @@ def constraint_violations(
             if dist > q.sroi.region_km + 1e-9:
                 out.append("outside region_km")
     committed = (committed_eur or {}).get(e.ref, 0.0)
-    purchasing_left = e.capacity.purchasing_eur_per_year - committed
-    if e.capacity.placements_per_year <= 0 and purchasing_left <= 0:
+    if capacity_eur(e) - committed <= 0:
         out.append("no capacity left")
+    if isinstance(q, Tender) and q.sroi is not None and q.sroi.reserved:
+        share = e.target_group_share
+        if share is None or share < RESERVED_MIN_TARGET_GROUP_SHARE:
+            out.append("reserved share too low")
     return out
 
 

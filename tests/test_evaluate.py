@@ -239,6 +239,12 @@ def test_constraint_violations() -> None:
                                  {"c": 5000.0}) == ["no capacity left"]
     assert constraint_violations(ent("c", placements=0, purchasing=5000.0), t, TODAY,
                                  {"c": 1000.0}) == []
+    # a placement is worth capacity too (valued in euros by matcher.capacity)
+    assert constraint_violations(ent("c", placements=1, purchasing=0.0), t, TODAY,
+                                 {"c": 1000.0}) == []
+    reserved = Tender(ref="T-r", buyer="b", title="t", cpv=("90911200",), lat=UTRECHT[0],
+                      lon=UTRECHT[1], sroi=SroiClause(percentage=5.0, reserved=True))
+    assert constraint_violations(ent("r"), reserved, TODAY) == ["reserved share too low"]
 
 
 # --------------------------------------------------------------------------- evaluate

@@ -1,0 +1,223 @@
+"""`sroi evaluate`, `sroi learn`, `sroi weights list|rollback`: ranking quality and weights.
+
+- ``sroi evaluate LABELS.json [--json]``: NDCG@5, NDCG@10, P@5, R@20 and hard-constraint
+  violations in the top 10 for the engine, BM25 and CPV overlap, overall and per kind.
+- ``sroi learn [--min-decisions N] [--json]``: learn weights from the curation log; the
+  new version becomes active only when it ranks held-out decisions better.
+- ``sroi weights list [--json]`` / ``sroi weights rollback VERSION``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from api.cli import CliError
+
+DEFAULT_MIN_DECISIONS = 30
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="measure ranking quality on relevance labels (engine vs baselines)",
+        description="Rank every labelled tender and Challenge with the engine (active weight "
+        "set), BM25 over descriptions and CPV-code overlap; print NDCG@5, NDCG@10, P@5, R@20 "
+        "and how many of each top 10 break a hard constraint, overall and per kind. "
+        'Labels: {"queries": [{"tender": "T-1", "relevant": {"E-1": 3}}, ...]}, grades 0-3.',
+    )
+    p.add_argument("labels", metavar="LABELS.json", help="relevance labels file")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--on", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="reference date for vetting and certificates (default today)")
+    p.set_defaults(handler=run_evaluate)
+
+    p = subparsers.add_parser(
+        "learn",
+        help="learn scoring weights from connectors' decisions",
+        description="Fit the scoring weights on the curation log (accept/pin preferred over "
+        "reject and over shown-but-undecided), test them on held-out queries, save them as "
+        "a new weight-set version and make it active only if its held-out NDCG@10 beats the "
+        "active set's.",
+    )
+    p.add_argument("--min-decisions", type=int, default=DEFAULT_MIN_DECISIONS, metavar="N",
+                   help=f"do nothing below N decisions (default {DEFAULT_MIN_DECISIONS})")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=run_learn)
+
+    p = subparsers.add_parser("weights", help="list weight-set versions or roll back to one",
+                              description="Weight-set versions: list them, or make an "
+                              "earlier one active again.")
+    wsub = p.add_subparsers(dest="weights_command", metavar="ACTION")
+    lp = wsub.add_parser("list", help="every version, newest first, the active one marked")
+    lp.add_argument("--json", action="store_true", help="print as JSON")
+    lp.set_defaults(handler=run_weights_list)
+    rp = wsub.add_parser("rollback", help="make VERSION the active weight set")
+    rp.add_argument("version", type=int, metavar="VERSION")
+    rp.set_defaults(handler=run_weights_rollback)
+    p.set_defaults(handler=lambda args: _usage(p))
+
+
+def _usage(p: argparse.ArgumentParser) -> int:
+    p.print_help(sys.stderr)
+    return 2
+
+
+@contextmanager
+def _session() -> Iterator[Any]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlmodel import Session
+
+    from api.db import get_engine
+
+    try:
+        with Session(get_engine()) as session:
+            yield session
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise CliError(f"database error: {reason} (run `sroi init-db` first, check "
+                       "DATABASE_URL)", status=1) from exc
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def read_labels(path: str) -> Any:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file", status=2) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path}: cannot read: {exc}", status=2) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column "
+                       f"{exc.colno}", status=2) from None
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from api.services.evaluation import run_evaluation
+    from matcher.evaluate import LabelError, format_table
+
+    doc = read_labels(args.labels)
+    on = args.on or date.today()
+    with _session() as session:
+        try:
+            reports = run_evaluation(session, doc, on=on)
+        except LabelError as exc:
+            lines = str(exc).splitlines()
+            more = f"\n  ... and {len(lines) - 20} more" if len(lines) > 20 else ""
+            raise CliError(f"{args.labels}: invalid labels:\n  " + "\n  ".join(lines[:20])
+                           + more, status=1) from None
+    if args.json:
+        out = {
+            "labels": args.labels, "on": on.isoformat(),
+            "rankers": {name: rep.summary() for name, rep in reports.items()},
+            "per_query": {name: [{"kind": r.kind, "ref": r.ref, **r.metrics,
+                                  "violations@10": r.violation_count,
+                                  "top10": r.ranked[:10]} for r in rep.queries]
+                          for name, rep in reports.items()},
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"ranking quality on {args.labels} (reference date {on.isoformat()})\n")
+        print(format_table(reports), end="")
+        engine = reports.get("engine")
+        if engine is not None:
+            reasons = engine.aggregate()["violation_reasons"]
+            if reasons:
+                print(f"\nengine violations: {reasons}")
+        for name, rep in reports.items():
+            if name != "engine" and rep.aggregate()["violation_reasons"]:
+                print(f"{name} violations: {rep.aggregate()['violation_reasons']}")
+    return 0
+
+
+# --------------------------------------------------------------------------- learn
+
+
+def run_learn(args: argparse.Namespace) -> int:
+    from api.services.weights import engine_shown_candidates, learn_from_log
+
+    if args.min_decisions < 1:
+        raise CliError("--min-decisions must be at least 1", status=2)
+    with _session() as session:
+        result = learn_from_log(session, args.min_decisions,
+                                shown=engine_shown_candidates(session))
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print(result.message)
+        if result.weights:
+            before = result.active_before.get("weights", {})
+            print(f"\n{'feature':<15}{'active':>10}{'learnt':>10}")
+            for f, w in result.weights.items():
+                print(f"{f:<15}{before.get(f, 0.0):>10.3f}{w:>10.3f}")
+            print(f"\n{result.decisions} decisions, {result.queries} queries "
+                  f"({result.train_queries} to learn, {result.heldout_queries} held out), "
+                  f"{result.pairs} preference pairs")
+    if result.status == "too_few":
+        if args.json:
+            return 1
+        raise CliError(result.message, status=1)
+    return 0
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def run_weights_list(args: argparse.Namespace) -> int:
+    from api.services.weights import active_weights, history
+
+    with _session() as session:
+        rows = history(session)
+        active = active_weights(session)
+    if args.json:
+        print(json.dumps({"active": active.to_dict(), "versions": rows}, indent=2))
+        return 0
+    if not rows:
+        print(f"no saved weight sets; the engine's default is in use: "
+              f"{dict(active.to_dict()['weights'])}")
+        return 0
+    for r in rows:
+        mark = "*" if r["active"] else " "
+        ndcg = r["metrics"].get("heldout_ndcg@10")
+        weights = " ".join(f"{f}={w:.2f}" for f, w in r["weights"].items())
+        print(f"{mark} v{r['version']:<4} {r['name']:<10} {(r['created_at'] or '')[:19]}  "
+              f"held-out NDCG@10 {_fmt(ndcg)}")
+        print(f"        {weights}")
+        if r["note"]:
+            print(f"        {r['note']}")
+    return 0
+
+
+def run_weights_rollback(args: argparse.Namespace) -> int:
+    from api.services.weights import WeightsError, rollback
+
+    with _session() as session:
+        try:
+            row = rollback(session, args.version)
+        except WeightsError as exc:
+            raise CliError(str(exc), status=1) from None
+        print(f"weight set {row.name} v{row.version} is active again")
+    return 0
+
