@@ -1,0 +1,126 @@
+"""`sroi evaluate` end to end on a small store: table, JSON, label errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from api.cli import main
+from api.services.importing import import_files
+
+VETTED = {"status": "vetted", "by": "connector", "on": "2026-01-10", "valid_until": "2027-12-31"}
+
+
+def enterprise(ref: str, name: str, description: str, cpv: list[str], municipality: str,
+               **extra: Any) -> dict[str, Any]:
+    return {"ref": ref, "name": name, "description": description, "cpv": cpv,
+            "municipality": municipality, "vetting": VETTED,
+            "capacity": {"placements_per_year": 2, "purchasing_eur_per_year": 50000},
+            **extra}
+
+
+def store_doc() -> dict[str, Any]:
+    clean = "Schoonmaak van kantoren en scholen door mensen met afstand tot de arbeidsmarkt."
+    return {
+        "enterprises": [
+            enterprise("E-1", "Schoon Utrecht", clean, ["90911200"], "GM0344"),
+            enterprise("E-2", "Glans Zeist", clean + " Ook glasbewassing.", ["90911300"],
+                       "GM0355"),
+            # Not vetted: text and codes fit perfectly, but it may never be proposed.
+            {**enterprise("E-3", "Poets Utrecht", clean, ["90911200"], "GM0344"),
+             "vetting": {"status": "pending"}},
+            # Vetted but in Groningen: far outside its 30 km radius of Utrecht.
+            enterprise("E-4", "Schoon Noord", clean, ["90911200"], "GM0014"),
+            # Vetted, near, but all capacity gone (none declared).
+            {**enterprise("E-5", "Schoonmaak Nul", clean, ["90911200"], "GM0344"),
+             "capacity": {"placements_per_year": 0, "purchasing_eur_per_year": 0}},
+            enterprise("E-6", "Groen Utrecht", "Groenonderhoud van parken en plantsoenen; "
+                       "we werken met statushouders.", ["77310000"], "GM0344",
+                       themes=["eenzaamheid", "groen"]),
+        ],
+        "tenders": [
+            {"ref": "T-1", "buyer": "Gemeente Utrecht", "title": "Schoonmaak kantoren",
+             "description": "Schoonmaak van kantoren van de gemeente.", "cpv": ["90911200"],
+             "contract_value_eur": 400000, "municipality": "GM0344",
+             "sroi": {"percentage": 5}},
+        ],
+        "challenges": [
+            {"ref": "C-1", "municipality": "GM0344", "title": "Groene ontmoetingsplekken",
+             "question": "Hoe maken we van parken plekken tegen eenzaamheid?",
+             "themes": ["eenzaamheid", "groen"], "opened_on": "2026-05-01"},
+        ],
+    }
+
+
+LABELS = {"queries": [
+    {"tender": "T-1", "relevant": {"E-1": 3, "E-2": 2}},
+    {"challenge": "C-1", "relevant": {"E-6": 3}},
+]}
+
+
+@pytest.fixture
+def store(use_db: str) -> str:
+    from api.db import get_engine
+
+    with Session(get_engine()) as s:
+        report = import_files(s, [("store.json", json.dumps(store_doc()).encode())],
+                              on_duplicate="keep-both")
+        assert report.ok, report.to_dict()
+    return use_db
+
+
+def write(tmp_path: Path, doc: Any, name: str = "labels.json") -> str:
+    p = tmp_path / name
+    p.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
+    return str(p)
+
+
+def test_evaluate_table_and_json(store: str, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, LABELS)
+    assert main(["evaluate", path, "--on", "2026-06-01"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("overall (2 queries)", "tender (1 queries)", "challenge (1 queries)",
+                   "NDCG@10", "violations@10", "engine", "BM25", "CPV-overlap"):
+        assert needle in out
+
+    assert main(["evaluate", path, "--on", "2026-06-01", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    engine, bm25, cpv = (res["rankers"][k]["overall"] for k in ("engine", "BM25", "CPV-overlap"))
+    assert engine["violations@10"] == 0
+    # The baselines know nothing of vetting, distance or capacity: E-3, E-4, E-5 get in.
+    assert bm25["violations@10"] >= 3 and cpv["violations@10"] >= 3
+    assert set(cpv["violation_reasons"]) >= {"unvetted", "outside service radius",
+                                             "no capacity left"}
+    top = {q["ref"]: q["top10"] for q in res["per_query"]["engine"]}
+    assert top["T-1"][:2] == ["E-1", "E-2"]
+    assert not {"E-3", "E-4", "E-5"} & set(top["T-1"])
+    assert engine["ndcg@10"] > bm25["ndcg@10"] and engine["ndcg@10"] > cpv["ndcg@10"]
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "needle"),
+    [
+        ("{not json", 2, "not valid JSON"),
+        ({"queries": [{"tender": "T-1", "relevant": {"E-999": 3}}]}, 1,
+         "unknown enterprise ref 'E-999'"),
+        ({"queries": [{"tender": "T-404", "relevant": {"E-1": 3}}]}, 1, "unknown tender ref"),
+        ({"queries": [{"tender": "T-1", "relevant": {"E-1": 7}}]}, 1, "grade must be 0-3"),
+        ({"queries": "all"}, 1, '"queries"'),
+    ],
+)
+def test_evaluate_label_errors(store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               content: Any, status: int, needle: str) -> None:
+    assert main(["evaluate", write(tmp_path, content)]) == status
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_evaluate_missing_file(store: str, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(tmp_path / "nope.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
