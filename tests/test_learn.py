@@ -273,3 +273,27 @@ def test_cli_learn_list_rollback(use_db: str, capsys: pytest.CaptureFixture[str]
     assert main(["weights", "rollback", "9"]) == 1
     err = capsys.readouterr().err
     assert "no weight set version 9" in err and "Traceback" not in err
+
+
+def test_shown_but_undecided_candidates_come_from_the_engine(use_db: str) -> None:
+    from api.db import get_engine
+    from api.services.importing import import_files
+    from api.services.weights import engine_shown_candidates, latest_decisions
+    from tests.test_evaluate_cli import store_doc
+
+    with Session(get_engine()) as s:
+        assert import_files(s, [("s.json", json.dumps(store_doc()).encode())],
+                            on_duplicate="keep-both").ok
+        # The connector accepted the engine's second proposal and left the first undecided.
+        s.add(CurationDecision(query_kind="tender", query_ref="T-1", enterprise_ref="E-2",
+                               decision="accept", decided_by="c", rank=2,
+                               features={f: 0.5 for f in FEATURES}))
+        s.commit()
+        from datetime import date
+
+        shown = engine_shown_candidates(s, on=date(2026, 6, 1))
+        (group,) = preference_groups(latest_decisions(s), shown)
+    assert group.refs == ["E-2", "E-1"]
+    assert group.labels.tolist() == [1.0, 0.0]
+    assert group.X[1, FEATURES.index("cpv")] == pytest.approx(1.0)  # exact CPV match, re-scored
+    assert group.usable

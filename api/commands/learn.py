@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("labels", metavar="LABELS.json", help="relevance labels file")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--on", type=_date, default=None, metavar="YYYY-MM-DD",
-                   help="reference date for vetting and certificates (default today)")
+                   help="reference date for vetting and certificates (default TODAY or today)")
     p.set_defaults(handler=run_evaluate)
 
     p = subparsers.add_parser(
@@ -115,11 +115,11 @@ def read_labels(path: str) -> Any:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from api.services.evaluation import run_evaluation
+    from api.services.evaluation import reference_date, run_evaluation
     from matcher.evaluate import LabelError, format_table
 
     doc = read_labels(args.labels)
-    on = args.on or date.today()
+    on = args.on or reference_date()
     with _session() as session:
         try:
             reports = run_evaluation(session, doc, on=on)

@@ -39,6 +39,14 @@ class Store:
     committed_eur: dict[str, float]
 
 
+def reference_date() -> date:
+    """Settings' TODAY (reproducible demos and tests) or the real date."""
+    from api.settings import get_settings
+
+    today = get_settings().today
+    return date.fromisoformat(today) if today else date.today()
+
+
 def committed_eur(session: Session) -> dict[str, float]:
     """Euros per enterprise already committed to obligations (capacity no longer free)."""
     try:  # the store's own accounting, when that service exists in this checkout
@@ -108,7 +116,7 @@ def run_evaluation(
 
     store = load_store(session)
     labelled = validate_labels(labels_doc, store)
-    on = on or date.today()
+    on = on or reference_date()
     ws = weights or active_weights(session)
     rankers: dict[str, Ranker] = {
         ENGINE: engine_ranker(store.enterprises, on, store.committed_eur, ws, top_k)

@@ -348,7 +348,7 @@ def engine_shown_candidates(session: Session, on: date | None = None) -> ShownCa
         obligation_from_row,
         tender_from_row,
     )
-    from api.services.evaluation import committed_eur
+    from api.services.evaluation import committed_eur, reference_date
     from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow
     from matcher.index import EnterpriseIndex
     from matcher.query import as_query
@@ -360,7 +360,7 @@ def engine_shown_candidates(session: Session, on: date | None = None) -> ShownCa
     def index() -> EnterpriseIndex:
         if "index" not in state:
             ents = [enterprise_from_row(r) for r in session.exec(select(EnterpriseRow))]
-            state["index"] = EnterpriseIndex.build(ents, reference_date=on or date.today(),
+            state["index"] = EnterpriseIndex.build(ents, reference_date=on or reference_date(),
                                                    committed_eur=committed_eur(session))
         return state["index"]
 
