@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
@@ -559,7 +560,7 @@ def _enterprise(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     v["placements_per_year"] = int(placements or 0)
     v["purchasing_eur_per_year"] = float(purchasing or 0.0)
     for key in ("target_group_share", "trade_income_share"):
-        share = c.run(lambda key=key: c.opt_number(d, key, minimum=0, maximum=1))
+        share = c.run(partial(c.opt_number, d, key, minimum=0, maximum=1))
         v[key] = float(share) if share is not None else None
     v["certifications"] = c.run(lambda: _certifications(c, d), [])
     vet = c.run(lambda: c.obj(d, "vetting", VETTING_FIELDS))
@@ -604,7 +605,7 @@ def _certifications(c: _Checker, d: dict[str, Any]) -> list[dict[str, Any]]:
             if level not in CERTIFICATION_LEVELS:
                 c.error(p + ("level",), f"{_short(level_raw)} is not a certification level",
                         "use one of: " + ", ".join(CERTIFICATION_LEVELS) + ", or leave it empty")
-        valid = c.run(lambda p=p, item=item: c.opt_date(item, "valid_until", p))
+        valid = c.run(partial(c.opt_date, item, "valid_until", p))
         if len(c.parsed.issues) > before:
             bad = True
             continue
@@ -668,7 +669,7 @@ def _tender(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
            "region_km": {"minimum": 0, "exclusive_min": True},
            "labour_cost_eur": {"minimum": 0}}
     for key, kw in num.items():
-        got = c.run(lambda key=key, kw=kw: c.opt_number(sroi, key, p, **kw))
+        got = c.run(partial(c.opt_number, sroi, key, p, **kw))
         v[f"sroi_{key}"] = float(got) if got is not None else None
     basis = sroi.get("basis")
     v["sroi_basis"] = "contract_value"

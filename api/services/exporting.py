@@ -143,14 +143,15 @@ def obligation_doc(row: ObligationRow) -> dict[str, Any]:
     return d
 
 
-ROWS = {"enterprises": (EnterpriseRow, enterprise_doc), "tenders": (TenderRow, tender_doc),
-        "challenges": (ChallengeRow, challenge_doc),
-        "obligations": (ObligationRow, obligation_doc)}
+ROWS: dict[str, tuple[Any, Any]] = {
+    "enterprises": (EnterpriseRow, enterprise_doc), "tenders": (TenderRow, tender_doc),
+    "challenges": (ChallengeRow, challenge_doc), "obligations": (ObligationRow, obligation_doc),
+}
 
 
 def export_kind(session: Session, kind: str) -> list[dict[str, Any]]:
     cls, to_doc = ROWS[kind]
-    rows = session.exec(select(cls).order_by(cls.ref)).scalars()  # type: ignore[attr-defined]
+    rows = session.execute(select(cls).order_by(cls.ref)).scalars()
     return [to_doc(r) for r in rows]
 
 

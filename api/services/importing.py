@@ -37,7 +37,7 @@ from datetime import time as dtime
 from typing import Any, Literal
 
 from sqlalchemy import String, and_, cast, insert, or_, select, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from api.importers.interchange import (
     KINDS,
@@ -316,7 +316,7 @@ def _rows_by_ref(session: Session, cls: Any, refs: Iterable[str]) -> dict[str, A
     wanted = sorted(set(refs))
     out: dict[str, Any] = {}
     for chunk in _chunks(wanted):
-        for row in session.exec(select(cls).where(cls.ref.in_(chunk))).scalars():
+        for row in session.execute(select(cls).where(cls.ref.in_(chunk))).scalars():
             out[row.ref] = row
     return out
 
@@ -357,9 +357,9 @@ class _EnterprisePlan:
 def _merged_aliases(session: Session) -> dict[str, str]:
     """merged ref -> the enterprise it was merged into."""
     out: dict[str, str] = {}
-    stmt = select(EnterpriseRow.ref, EnterpriseRow.extra).where(
-        cast(EnterpriseRow.extra, String).like("%merged_refs%"))
-    for ref, extra in session.exec(stmt).all():
+    stmt = select(col(EnterpriseRow.ref), col(EnterpriseRow.extra)).where(
+        cast(col(EnterpriseRow.extra), String).like("%merged_refs%"))
+    for ref, extra in session.execute(stmt).all():
         for m in (extra or {}).get("merged_refs", []) or []:
             out[str(m)] = ref
     return out
@@ -386,9 +386,9 @@ def _plan_enterprises(session: Session, pf: ParsedFile,
             for m in matches:  # first match per newcomer is its best (KvK, then score)
                 best.setdefault(m.new.ref, m)
             for r in new:
-                m = best.get(r.ref)
-                if m is not None:
-                    target = m.other.ref
+                hit = best.get(r.ref)
+                if hit is not None:
+                    target = hit.other.ref
                     alias[r.ref] = alias.get(target, target)
     targets = [t for t in alias.values() if t not in existing]
     existing.update(_rows_by_ref(session, EnterpriseRow, targets))
@@ -404,28 +404,29 @@ def _area_candidates(session: Session, new: Sequence[Record]) -> list[Candidate]
     """Stored enterprises that could duplicate a newcomer: same KvK, same municipality or
     nearby (duplicates by name must be in the same area). For a small file only those are
     read; for a large one the whole registry (blocking then keeps the comparison fast)."""
-    cols = (EnterpriseRow.ref, EnterpriseRow.name, EnterpriseRow.kvk,
-            EnterpriseRow.municipality_code, EnterpriseRow.lat, EnterpriseRow.lon)
-    stmt = select(*cols)
+    stmt = select(col(EnterpriseRow.ref), col(EnterpriseRow.name), col(EnterpriseRow.kvk),
+                  col(EnterpriseRow.municipality_code), col(EnterpriseRow.lat),
+                  col(EnterpriseRow.lon))
     if len(new) <= _AREA_QUERY_MAX:
         conds: list[Any] = []
         kvks = sorted({r.values["kvk"] for r in new if r.values.get("kvk")})
         if kvks:
-            conds.append(EnterpriseRow.kvk.in_(kvks))  # type: ignore[union-attr]
+            conds.append(col(EnterpriseRow.kvk).in_(kvks))
         munis = sorted({r.values["municipality_code"] for r in new
                         if r.values.get("municipality_code")})
         if munis:
-            conds.append(EnterpriseRow.municipality_code.in_(munis))  # type: ignore[union-attr]
+            conds.append(col(EnterpriseRow.municipality_code).in_(munis))
         for r in new:
             lat, lon = r.values.get("lat"), r.values.get("lon")
             if lat is not None and lon is not None:
-                conds.append(and_(EnterpriseRow.lat.between(lat - _BOX_LAT, lat + _BOX_LAT),
-                                  EnterpriseRow.lon.between(lon - _BOX_LON, lon + _BOX_LON)))
+                conds.append(and_(
+                    col(EnterpriseRow.lat).between(lat - _BOX_LAT, lat + _BOX_LAT),
+                    col(EnterpriseRow.lon).between(lon - _BOX_LON, lon + _BOX_LON)))
         if not conds:
             return []
         stmt = stmt.where(or_(*conds))
     return [Candidate(ref, name, kvk, muni, lat, lon)
-            for ref, name, kvk, muni, lat, lon in session.exec(stmt).all()]
+            for ref, name, kvk, muni, lat, lon in session.execute(stmt).all()]
 
 
 def _candidate(r: Record) -> Candidate:
@@ -570,8 +571,8 @@ def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
             else:
                 counts.unchanged += 1
             continue
-        row = plan.existing.get(rec.ref)
-        if row is None:
+        current = plan.existing.get(rec.ref)
+        if current is None:
             values = {**rec.values, "extra": _with_merged_ref(rec.values["extra"], None)}
             created[rec.ref] = _full_row(EnterpriseRow, values, now)
             counts.created += 1
@@ -579,15 +580,15 @@ def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
                     "pending", None, None, None):
                 log(rec.ref, rec.values)
             continue
-        before_vet = _vetting_state(row)
+        before_vet = _vetting_state(current)
         values = dict(rec.values)
-        values["extra"] = _with_merged_ref(values["extra"], None, row.extra)
-        changed = _apply(row, values)
-        if "vetting" in rec.given and _vetting_state(row) != before_vet:
+        values["extra"] = _with_merged_ref(values["extra"], None, current.extra)
+        changed = _apply(current, values)
+        if "vetting" in rec.given and _vetting_state(current) != before_vet:
             log(rec.ref, rec.values)
         if changed:
-            row.updated_at = now
-            session.add(row)
+            current.updated_at = now
+            session.add(current)
             counts.updated += 1
         else:
             counts.unchanged += 1
