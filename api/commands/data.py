@@ -143,6 +143,14 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    try:
+        return _export(args)
+    except OSError as exc:
+        where = exc.filename or args.output
+        raise CliError(f"cannot write {where}: {exc.strerror or exc}", status=1) from exc
+
+
+def _export(args: argparse.Namespace) -> int:
     from api.services.exporting import dumps, export_csv, export_document
 
     kinds = [k for k in KINDS if k in (args.kind or KINDS)]

@@ -222,31 +222,36 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
 
 def import_paths(session: Session, paths: Sequence[str],
                  on_duplicate: OnDuplicate = "ask") -> ImportReport:
-    """``import_files`` for files on disk; a file over the size limit is not even read."""
+    """``import_files`` for files on disk; a file over the size limit is not even read, and
+    one that cannot be read is reported like any rejected file."""
     from pathlib import Path
 
     from api.importers.interchange import MAX_FILE_BYTES
 
     files: list[tuple[str, bytes]] = []
-    too_big: dict[int, int] = {}
+    unread: dict[int, Issue] = {}
     for i, p in enumerate(paths):
-        size = Path(p).stat().st_size
-        if size > MAX_FILE_BYTES:
-            too_big[i] = size
+        try:
+            size = Path(p).stat().st_size
+            if size > MAX_FILE_BYTES:
+                unread[i] = Issue(
+                    p, "", None, f"file is too large ({size / 1e6:.0f} MB; at most "
+                    f"{MAX_FILE_BYTES // 2**20} MB)",
+                    "split it into several files (each is imported on its own)")
+                files.append((p, b""))
+            else:
+                files.append((p, Path(p).read_bytes()))
+        except OSError as exc:
+            unread[i] = Issue(p, "", None, f"cannot read the file: {exc.strerror or exc}",
+                              "check the path and its permissions")
             files.append((p, b""))
-        else:
-            files.append((p, Path(p).read_bytes()))
-    report = import_files(session, [f for i, f in enumerate(files) if i not in too_big],
+    report = import_files(session, [f for i, f in enumerate(files) if i not in unread],
                           on_duplicate)
     out: list[FileReport] = []
     it = iter(report.files)
     for i, (name, _) in enumerate(files):
-        if i in too_big:
-            out.append(FileReport(name, status="rejected", issues=[Issue(
-                name, "", None,
-                f"file is too large ({too_big[i] / 1e6:.0f} MB; at most "
-                f"{MAX_FILE_BYTES // 2**20} MB)",
-                "split it into several files (each is imported on its own)")]))
+        if i in unread:
+            out.append(FileReport(name, status="rejected", issues=[unread[i]]))
         else:
             out.append(next(it))
     return ImportReport(out, on_duplicate)
