@@ -124,3 +124,22 @@ def test_evaluate_missing_file(store: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", str(tmp_path / "nope.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_evaluate_with_a_saved_version(store: str, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from api.db import get_engine
+    from api.services.weights import save_version
+
+    path = write(tmp_path, LABELS)
+    assert main(["evaluate", path, "--weights", "5"]) == 1
+    assert "no weight set version 5" in capsys.readouterr().err
+    with Session(get_engine()) as s:
+        # Recognition alone (nobody here is certified: all tie) ranks worse than the default.
+        save_version(s, {"certification": 1.0})
+    assert main(["evaluate", path, "--on", "2026-06-01", "--weights", "2", "--json"]) == 0
+    only_cert = json.loads(capsys.readouterr().out)["rankers"]["engine"]["overall"]
+    assert main(["evaluate", path, "--on", "2026-06-01", "--json"]) == 0
+    active = json.loads(capsys.readouterr().out)["rankers"]["engine"]["overall"]
+    assert only_cert["violations@10"] == 0
+    assert only_cert["ndcg@10"] < active["ndcg@10"]

@@ -43,6 +43,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--on", type=_date, default=None, metavar="YYYY-MM-DD",
                    help="reference date for vetting and certificates (default TODAY or today)")
+    p.add_argument("--weights", type=int, default=None, metavar="VERSION",
+                   help="rank with this saved weight-set version instead of the active one")
     p.set_defaults(handler=run_evaluate)
 
     p = subparsers.add_parser(
@@ -121,8 +123,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     doc = read_labels(args.labels)
     on = args.on or reference_date()
     with _session() as session:
+        weights = None
+        if args.weights is not None:
+            from api.services.weights import WeightsError, weights_of_version
+
+            try:
+                weights = weights_of_version(session, args.weights)
+            except WeightsError as exc:
+                raise CliError(str(exc), status=1) from None
         try:
-            reports = run_evaluation(session, doc, on=on)
+            reports = run_evaluation(session, doc, on=on, weights=weights)
         except LabelError as exc:
             lines = str(exc).splitlines()
             more = f"\n  ... and {len(lines) - 20} more" if len(lines) > 20 else ""

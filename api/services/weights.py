@@ -146,6 +146,14 @@ def save_version(
     return row
 
 
+def weights_of_version(session: Session, version: int) -> WeightSet:
+    row = session.exec(select(WeightSetRow).where(WeightSetRow.version == version)).first()
+    if row is None:
+        known = ", ".join(str(r.version) for r in list_versions(session)) or "none"
+        raise WeightsError(f"no weight set version {version} (saved versions: {known})")
+    return row_to_weightset(row)
+
+
 def rollback(session: Session, version: int) -> WeightSetRow:
     """Make an earlier (or any saved) version the active set again."""
     ensure_default(session)
