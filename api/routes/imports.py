@@ -128,6 +128,43 @@ async def import_api(
     return _run_import(session, uploads, on_duplicate)
 
 
+PUBLISHED_FORMATS = ("ocds", "eforms")
+
+
+@api_router.post(
+    "/import/{fmt}",
+    summary="Import published tenders (OCDS or eForms)",
+    description=(
+        "`ocds`: release packages, record packages or JSON Lines of releases; `eforms`: one UBL "
+        "XML notice per file (PIN, CN, CAN). Tenders are created or updated by OCID / "
+        "procedure id. Every refused item is reported with its place and reason. Without "
+        "`partial` a file with any refused item writes nothing; with `partial=true` the valid "
+        "items are written. A detected Dutch social-return percentage is marked `detected` "
+        "with the sentence it came from, for an officer to confirm."),
+    responses={200: {"content": {"application/json": {"example": {
+        "ok": True, "files": [{"file": "release.json", "format": "ocds", "partial": False,
+                               "written": True, "created": 1, "updated": 0, "unchanged": 0,
+                               "stale": 0, "rejected": 0, "items": []}]}}}}},
+)
+async def import_published_api(
+    fmt: Literal["ocds", "eforms"],
+    user: ApiUser,
+    session: SessionDep,
+    files: Annotated[list[UploadFile], File(description="One or more published tender files")],
+    partial: Annotated[bool, Form(description="Write the valid items of a file that also "
+                                               "holds refused ones")] = False,
+) -> dict[str, Any]:
+    if user.role not in ("officer", "connector", "admin"):
+        raise api_error(403, "Alleen inkopers, verbinders en beheerders kunnen aanbestedingen "
+                             "importeren")
+    from api.services.published import import_eforms_bytes, import_ocds_bytes
+
+    importer = import_ocds_bytes if fmt == "ocds" else import_eforms_bytes
+    uploads = await _read_uploads(files)
+    reports = [importer(session, data, name, partial) for name, data in uploads]
+    return {"ok": all(r.ok for r in reports), "files": [_jsonable(r.to_dict()) for r in reports]}
+
+
 try:  # the same documents as `sroi export` writes, when the exporter is present
     from api.services.exporting import challenge_doc, enterprise_doc, obligation_doc, tender_doc
 except ModuleNotFoundError as exc:  # pragma: no cover - older checkout

@@ -1,0 +1,79 @@
+"""POST /api/v1/import/{ocds,eforms}: real published files through the API, per-item reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import SHARED_DATA
+from tests.test_import_ocds import in_euro
+
+pytestmark = pytest.mark.postgres
+
+OCDS = SHARED_DATA / "ocds" / "ocds_fictional_example_1.1_release_package.json"
+EFORMS = SHARED_DATA / "eforms"
+
+Headers = Callable[[str], dict[str, str]]
+
+
+def _upload(name: str, data: bytes, mime: str) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (name, data, mime))]
+
+
+def test_ocds_release_package_through_api(client: TestClient, api_token: Headers) -> None:
+    h = api_token("connector")
+    # The worked example as published is in GBP: refused with its reason, nothing written.
+    r = client.post("/api/v1/import/ocds", headers=h,
+                    files=_upload(OCDS.name, OCDS.read_bytes(), "application/json"))
+    assert r.status_code == 200, r.text
+    (gbp,) = r.json()["files"]
+    assert gbp["written"] is False and gbp["rejected"] == 1
+    assert "GBP" in json.dumps(gbp["items"])
+    data = json.dumps(in_euro(json.loads(OCDS.read_bytes()))).encode()
+    r = client.post("/api/v1/import/ocds", headers=h,
+                    files=_upload(OCDS.name, data, "application/json"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    (report,) = body["files"]
+    assert report["format"] == "ocds" and report["written"] is True
+    assert report["created"] >= 1
+    ocid = json.loads(data)["releases"][0]["ocid"]
+    got = client.get(f"/api/v1/tenders/{ocid}", headers=h)
+    assert got.status_code == 200, got.text
+    assert got.json()["cpv"], "CPV codes from items[].classification"
+    # Idempotent by OCID: the same file again creates nothing.
+    again = client.post("/api/v1/import/ocds", headers=h,
+                        files=_upload(OCDS.name, data, "application/json")).json()
+    assert again["files"][0]["created"] == 0
+
+
+def test_eforms_notice_and_broken_file(client: TestClient, api_token: Headers) -> None:
+    h = api_token("connector")
+    good = (EFORMS / "cn-social_24.xml").read_bytes()
+    files = _upload("cn-social_24.xml", good, "application/xml")
+    files += _upload("broken.xml", b"<not-a-notice", "application/xml")
+    r = client.post("/api/v1/import/eforms", headers=h, files=files)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ok, broken = body["files"]
+    assert body["ok"] is False
+    assert ok["written"] is True and ok["created"] == 1
+    assert broken["written"] is False and broken["created"] == 0
+    assert broken["file_errors"] or any(i["errors"] for i in broken["items"])
+
+
+def test_published_import_access_and_validation(client: TestClient, api_token: Headers) -> None:
+    data = OCDS.read_bytes()
+    r = client.post("/api/v1/import/ocds", headers=api_token("firm"),
+                    files=_upload(OCDS.name, data, "application/json"))
+    assert r.status_code == 403
+    assert r.json()["detail"]["message"]
+    r = client.post("/api/v1/import/csv", headers=api_token("connector"),
+                    files=_upload(OCDS.name, data, "application/json"))
+    assert r.status_code == 422
+    assert r.json()["detail"]["field"] == "fmt"
+    r = client.post("/api/v1/import/ocds", files=_upload(OCDS.name, data, "application/json"))
+    assert r.status_code == 401
