@@ -199,7 +199,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/vetting", "Screening", ("connector", "admin")),
     ("/dashboard", "Dashboard", ROLES),
     ("/import", "Import", ("connector", "admin")),
-    ("/weights", "Gewichten", ("admin",)),
+    ("/weights", "Gewichten", ("connector", "admin")),
 ]
 
 
