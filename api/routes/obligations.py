@@ -1,0 +1,736 @@
+"""The large firm's flow: its obligations, the engine's fulfilment plan, progress.
+
+Pages (firm: its own obligations; officer: those under its own tenders, read-only;
+connector/admin: all):
+
+* ``/obligations`` — the list with what is due, planned and delivered (+ CSV).
+* ``/obligations/{ref}`` — the plan (the engine's proposal when nothing is saved yet, or on
+  request), which the firm can adjust (amounts, places, remove a row, add a row),
+  recalculate and save (``planning.save_plan``); then progress: deliveries recorded with
+  ``progress.record_delivery`` and a chart of delivered against planned credit.
+
+JSON (under /api/v1): ``GET/PUT /obligations/{ref}/plan`` and
+``GET/POST /obligations/{ref}/deliveries``. Credits are always computed here from the
+policy's building blocks, never taken from the client.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, func, or_, select
+
+from api import access
+from api.convert import enterprise_from_row, obligation_from_row
+from api.deps import (
+    ApiUser,
+    CurrentUser,
+    SessionDep,
+    api_error,
+    csrf_protect,
+    flash,
+    render,
+)
+from api.i18n import month_label, request_lang, translator
+from api.routes.enterprises import csv_response
+from api.schemas import ERROR_RESPONSES
+from api.services import progress
+from api.services.capacity import commitments
+from api.services.flow_util import FlowError, today
+from api.services.planning import plan_for_obligation, save_plan
+from api.services.tender_form import NumberError, fmt_number_input, parse_number
+from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
+from matcher.model import Obligation
+from matcher.valuation import (
+    DEFAULT_POLICY,
+    Policy,
+    PolicyError,
+    credit_for_placement,
+    load_policy,
+    placement_block,
+    purchase_share,
+)
+
+router = APIRouter(tags=["pages"])
+api_router = APIRouter(tags=["obligations"], responses=ERROR_RESPONSES)
+
+PER_PAGE = 20
+KIND_NL = {"purchase": "Inkoop", "placement": "Plaatsing"}
+STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
+             "planned": "Gepland", "committed": "Toegezegd"}
+# A proposed placement is valued as one full-time place for a year (as the engine does).
+PLACEMENT_HOURS = 36.0
+PLACEMENT_MONTHS = 12.0
+MAX_ROWS = 100
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _policy(ob: Obligation) -> Policy:
+    try:
+        return load_policy(ob.policy or DEFAULT_POLICY)
+    except PolicyError:
+        return load_policy(DEFAULT_POLICY)
+
+
+def _tender(session: Session, row: ObligationRow) -> TenderRow | None:
+    return progress.tender_of(session, row)
+
+
+def _enterprise_rows(session: Session, refs: set[str]) -> dict[str, EnterpriseRow]:
+    if not refs:
+        return {}
+    return {e.ref: e for e in session.exec(
+        select(EnterpriseRow).where(col(EnterpriseRow.ref).in_(refs)))}
+
+
+@dataclass
+class PlanLine:
+    """One row of a plan as typed or proposed, with its computed credit and errors."""
+
+    enterprise: str
+    kind: str = "purchase"
+    amount_raw: str = ""
+    placements_raw: str = ""
+    name: str = ""
+    amount_eur: float = 0.0
+    placements: int = 0
+    credit_eur: float = 0.0
+    block: str | None = None
+    block_label: str = ""
+    fit: float | None = None
+    share: float | None = None
+    errors: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"enterprise": self.enterprise, "name": self.name, "kind": self.kind,
+                "amount_eur": round(self.amount_eur, 2), "credit_eur": round(self.credit_eur, 2),
+                "placements": self.placements, "block": self.block,
+                "fit": None if self.fit is None else round(self.fit, 4)}
+
+
+def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Policy,
+                lines: list[PlanLine], on: date) -> list[PlanLine]:
+    """Check each line and compute its credit under ``policy`` (in place; returns lines).
+
+    A purchase is credited at the policy's share for the enterprise's valid certificates;
+    a placement as ``placements`` full-time places for a year under the most cautious
+    building block for the enterprise's target groups. Both are bounded by the capacity
+    the enterprise has left after its commitments elsewhere.
+    """
+    ents = _enterprise_rows(session, {ln.enterprise for ln in lines if ln.enterprise})
+    used = commitments(session, replanning=[row.ref])
+    seen: set[tuple[str, str]] = set()
+    for ln in lines:
+        def err(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
+            _ln.errors.setdefault(name, (msg, params))
+
+        ent = ents.get(ln.enterprise)
+        if not ln.enterprise:
+            err("enterprise", "Kies een onderneming.")
+            continue
+        if ent is None or ent.vetting_status != "vetted":
+            err("enterprise", "Onbekende of niet gescreende onderneming {ref}.", ref=ln.enterprise)
+            continue
+        ln.name = ent.name
+        if ln.kind not in KIND_NL:
+            err("kind", "Kies inkoop of plaatsing.")
+            continue
+        if (ln.enterprise, ln.kind) in seen:
+            err("enterprise", "Deze onderneming staat al met deze soort in het plan.")
+            continue
+        seen.add((ln.enterprise, ln.kind))
+        engine_ent = enterprise_from_row(ent)
+        if ln.kind == "purchase":
+            try:
+                amount = parse_number(ln.amount_raw)
+            except NumberError:
+                err("amount", "Vul een bedrag in, bijvoorbeeld 12.500 of 1250,50.")
+                continue
+            if amount is None or amount <= 0:
+                err("amount", "Vul het inkoopbedrag (excl. btw) in.")
+                continue
+            share = purchase_share(policy, engine_ent, on)
+            free = max(0.0, ent.purchasing_eur_per_year - used.purchase_eur.get(ent.ref, 0.0))
+            ln.amount_eur, ln.share = round(amount, 2), share
+            ln.credit_eur = round(amount * share, 2)
+            if amount > free + 0.005:
+                err("amount", "Meer dan de vrije inkoopcapaciteit ({free}).",
+                    free=f"€ {fmt_number_input(round(free, 2))}")
+        else:
+            try:
+                n_raw = parse_number(ln.placements_raw)
+            except NumberError:
+                n_raw = math.nan
+            if n_raw is None or not math.isfinite(n_raw) or n_raw < 1 or n_raw != int(n_raw):
+                err("placements", "Vul een heel aantal plaatsingen in (1 of meer).")
+                continue
+            n = int(n_raw)
+            block = placement_block(policy, engine_ent.target_groups, prefer=ob.target_groups)
+            if block is None:
+                err("kind", "De doelgroepen van deze onderneming tellen niet mee als plaatsing "
+                            "onder deze waarderingstabel.")
+                continue
+            per = credit_for_placement(policy, block, PLACEMENT_HOURS, PLACEMENT_MONTHS)
+            free_places = max(0, ent.placements_per_year - used.placements.get(ent.ref, 0))
+            ln.placements, ln.block = n, block.key
+            ln.block_label = block.label_nl
+            ln.credit_eur = ln.amount_eur = round(n * per, 2)
+            if n > free_places:
+                err("placements", "Meer dan de vrije plaatsingen ({free}).", free=free_places)
+    return lines
+
+
+def lines_from_plan(session: Session, row: ObligationRow, lines_in: list[Any]) -> list[PlanLine]:
+    out = []
+    for r in lines_in:
+        out.append(PlanLine(
+            enterprise=r.enterprise, kind=r.kind,
+            amount_raw=fmt_number_input(r.amount_eur) if r.kind == "purchase" else "",
+            placements_raw=str(r.placements) if r.kind == "placement" else "",
+            amount_eur=r.amount_eur, credit_eur=r.credit_eur, placements=r.placements,
+            block=r.block, fit=getattr(r, "fit", None)))
+    return out
+
+
+def lines_from_allocations(rows: list[AllocationRow]) -> list[PlanLine]:
+    return [PlanLine(enterprise=a.enterprise_ref, kind=a.kind,
+                     amount_raw=fmt_number_input(a.amount_eur) if a.kind == "purchase" else "",
+                     placements_raw=str(a.placements) if a.kind == "placement" else "",
+                     amount_eur=a.amount_eur, credit_eur=a.credit_eur, placements=a.placements,
+                     block=a.block) for a in rows]
+
+
+def lines_from_form(form: Any) -> list[PlanLine]:
+    """Rows ``rows-{i}-*`` (unless ``rows-{i}-remove`` is ticked) and the ``new-*`` row."""
+    try:
+        n = min(int(str(form.get("n_rows") or 0)), MAX_ROWS)
+    except ValueError:
+        n = 0
+    lines = []
+    prefixes = [f"rows-{i}-" for i in range(n)] + ["new-"]
+    for p in prefixes:
+        if form.get(p + "remove"):
+            continue
+        ent = str(form.get(p + "enterprise") or "").strip()
+        amount = str(form.get(p + "amount") or "").strip()
+        places = str(form.get(p + "placements") or "").strip()
+        if p == "new-" and not (ent or amount or places):
+            continue
+        ent = ent.split(" ")[0] if " — " in ent else ent  # "E-001 — Name" from the datalist
+        lines.append(PlanLine(enterprise=ent, kind=str(form.get(p + "kind") or "purchase"),
+                              amount_raw=amount, placements_raw=places))
+    return lines
+
+
+@dataclass
+class Overview:
+    row: ObligationRow
+    ob: Obligation
+    policy: Policy
+    tender: TenderRow | None
+    allocations: list[AllocationRow]
+    committed_credit: float
+    planned_credit: float
+
+    @property
+    def due_eur(self) -> float:
+        return float(self.ob.amount_eur or 0.0)
+
+
+def overview(session: Session, row: ObligationRow) -> Overview:
+    tender = _tender(session, row)
+    ob = obligation_from_row(row, tender)
+    allocs = progress.allocations(session, row.ref)
+    return Overview(
+        row=row, ob=ob, policy=_policy(ob), tender=tender, allocations=allocs,
+        committed_credit=round(sum(a.credit_eur for a in allocs if a.status == "committed"), 2),
+        planned_credit=round(sum(a.credit_eur for a in allocs if a.status != "committed"), 2),
+    )
+
+
+def progress_series(session: Session, ov: Overview) -> tuple[progress.ProgressSeries,
+                                                             list[DeliveryRow]]:
+    on = today()
+    delivered = progress.deliveries(session, ov.row.ref)
+    start, end = progress.period_of(ov.row, ov.tender, on)
+    planned_total = ov.committed_credit + ov.planned_credit
+    return progress.series(planned_total, ov.due_eur, delivered, start, end, on), delivered
+
+
+def _msg(t: Any, err: tuple[str, dict[str, Any]]) -> str:
+    return str(t(err[0], **err[1]))
+
+
+# ---------------------------------------------------------------- pages
+
+
+def _list_rows(session: Session, user: User, q: str, status: str
+               ) -> tuple[Any, Any]:
+    stmt = access.visible_obligations(user, select(ObligationRow))
+    count = access.visible_obligations(user, select(func.count()).select_from(ObligationRow))
+    if q:
+        cond = or_(col(ObligationRow.ref).ilike(f"%{q}%"), col(ObligationRow.firm).ilike(f"%{q}%"),
+                   col(ObligationRow.tender_ref).ilike(f"%{q}%"))
+        stmt, count = stmt.where(cond), count.where(cond)
+    if status in STATUS_NL:
+        stmt = stmt.where(ObligationRow.status == status)
+        count = count.where(ObligationRow.status == status)
+    return stmt.order_by(col(ObligationRow.ref)), count
+
+
+def _summaries(session: Session, rows: list[ObligationRow]) -> list[dict[str, Any]]:
+    refs = {r.ref for r in rows} or {""}
+    trefs = {r.tender_ref for r in rows if r.tender_ref} or {""}
+    tenders = {t.ref: t for t in session.exec(
+        select(TenderRow).where(col(TenderRow.ref).in_(trefs)))}
+    planned = dict(session.exec(
+        select(AllocationRow.obligation_ref, func.sum(AllocationRow.credit_eur))
+        .where(col(AllocationRow.obligation_ref).in_(refs))
+        .group_by(AllocationRow.obligation_ref)).all())
+    delivered = dict(session.exec(
+        select(DeliveryRow.obligation_ref, func.sum(DeliveryRow.credit_eur))
+        .where(col(DeliveryRow.obligation_ref).in_(refs))
+        .group_by(DeliveryRow.obligation_ref)).all())
+    out = []
+    for r in rows:
+        tender = tenders.get(r.tender_ref or "")
+        due = obligation_from_row(r, tender).amount_eur
+        done = float(delivered.get(r.ref) or 0.0)
+        out.append({
+            "ref": r.ref, "href": f"/obligations/{r.ref}", "firm": r.firm,
+            "tender_ref": r.tender_ref, "tender_title": tender.title if tender else None,
+            "due_eur": due, "planned_eur": float(planned.get(r.ref) or 0.0),
+            "delivered_eur": done, "delivered_share": (done / due) if due else None,
+            "due": r.due, "status": r.status,
+        })
+    return out
+
+
+@router.get("/obligations", include_in_schema=False)
+def obligation_list(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    qp = request.query_params
+    q = (qp.get("q") or "").strip()[:100]
+    status = qp.get("status") or ""
+    try:
+        page = max(1, int(qp.get("page") or 1))
+    except ValueError:
+        page = 1
+    stmt, count = _list_rows(session, user, q, status)
+    total = int(session.exec(count).one())
+    rows = list(session.exec(stmt.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all())
+    t = translator(request_lang(request))
+    items = _summaries(session, rows)
+    for it in items:
+        it["status_label"] = t(STATUS_NL.get(it["status"], it["status"]))
+    export = "/obligations/export.csv" + ("?" + request.url.query if request.url.query else "")
+    return render(request, "obligations/list.html", {
+        "items": items, "total": total, "page": page, "per_page": PER_PAGE, "q": q,
+        "status": status, "statuses": STATUS_NL, "export_url": export,
+    })
+
+
+CSV_COLUMNS = ("ref", "firm", "tender_ref", "tender_title", "due_eur", "planned_eur",
+               "delivered_eur", "due", "status")
+
+
+@router.get("/obligations/export.csv", include_in_schema=False)
+def obligation_list_csv(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    qp = request.query_params
+    stmt, _ = _list_rows(session, user, (qp.get("q") or "").strip()[:100], qp.get("status") or "")
+    rows = _summaries(session, list(session.exec(stmt).all()))
+    return csv_response(rows, CSV_COLUMNS, "verplichtingen.csv")
+
+
+def _enterprise_options(session: Session) -> list[tuple[str, str]]:
+    return [(r, n) for r, n in session.exec(
+        select(EnterpriseRow.ref, EnterpriseRow.name)
+        .where(EnterpriseRow.vetting_status == "vetted")
+        .order_by(col(EnterpriseRow.name)).limit(500)).all()]
+
+
+def _detail(request: Request, session: Session, user: User, row: ObligationRow, *,
+            lines: list[PlanLine] | None = None, proposal: bool = False,
+            delivery: dict[str, Any] | None = None,
+            delivery_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    t = translator(request_lang(request))
+    ov = overview(session, row)
+    on = today()
+    editable = access.can_edit_obligation(user, row)
+    committed = [a for a in ov.allocations if a.status == "committed"]
+    planned = [a for a in ov.allocations if a.status != "committed"]
+    explanation = None
+    unmet_engine = None
+    if lines is None:
+        if proposal or not planned:
+            plan = plan_for_obligation(session, row.ref, on=on)
+            lines = price_lines(session, row, ov.ob, ov.policy,
+                                lines_from_plan(session, row, list(plan.rows)), on)
+            for ln in lines:  # the engine's own figures stand (it may round differently)
+                ln.errors.clear()
+            fits = {(r.enterprise, r.kind): r for r in plan.rows}
+            for ln in lines:
+                src = fits.get((ln.enterprise, ln.kind))
+                if src is not None:
+                    ln.credit_eur, ln.amount_eur, ln.fit = src.credit_eur, src.amount_eur, src.fit
+            explanation, unmet_engine = plan.explanation, plan.unmet_eur
+            proposal = True
+        else:
+            lines = price_lines(session, row, ov.ob, ov.policy,
+                                lines_from_allocations(planned), on)
+            for ln in lines:  # saved rows keep their saved credit
+                ln.errors.clear()
+    series, delivered = progress_series(session, ov)
+    ents = _enterprise_rows(session, {a.enterprise_ref for a in ov.allocations}
+                            | {ln.enterprise for ln in lines}
+                            | {d.enterprise_ref for d in delivered})
+    for ln in lines:
+        if not ln.name and ln.enterprise in ents:
+            ln.name = ents[ln.enterprise].name
+    plan_credit = round(sum(ln.credit_eur for ln in lines if not ln.errors), 2)
+    total_credit = round(ov.committed_credit + plan_credit, 2)
+    unmet = round(max(0.0, ov.due_eur - total_credit), 2)
+    upto = [v for v in series.delivered if v is not None]
+    chart_labels = [month_label(m, request_lang(request)) for m in series.months]
+    block_opts = [(k, b.label_nl) for k, b in ov.policy.blocks.items() if b.kind != "activity"]
+    block_opts += [(k, b.label_nl) for k, b in ov.policy.blocks.items() if b.kind == "activity"]
+    tender_visible = ov.tender is not None and access.can_see_tender(
+        user, ov.tender, access.firm_tender_refs(session, user) if user.role == "firm" else None)
+    line_rows = [{
+        "i": i, "line": ln, "errors": {k: _msg(t, v) for k, v in ln.errors.items()},
+    } for i, ln in enumerate(lines)]
+    d = delivery or {"kind": "purchase", "on": on.isoformat()}
+    return render(request, "obligations/detail.html", {
+        "o": row, "ov": ov, "tender": ov.tender if tender_visible else None,
+        "tender_ref": row.tender_ref, "editable": editable, "committed": committed,
+        "line_rows": line_rows, "proposal": proposal, "explanation": explanation,
+        "unmet_engine": unmet_engine, "plan_credit": plan_credit, "total_credit": total_credit,
+        "unmet": unmet, "ents": ents, "kind_labels": KIND_NL, "status_labels": STATUS_NL,
+        "enterprise_options": _enterprise_options(session) if editable else [],
+        "series": series, "chart_labels": chart_labels, "delivered_values": upto,
+        "deliveries": list(reversed(delivered)), "block_options": block_opts,
+        "delivery": d, "delivery_errors": delivery_errors or {},
+        "has_errors": any(ln.errors for ln in lines), "today": on,
+        "plan_purchase": sum(ln.amount_eur for ln in lines if ln.kind == "purchase"),
+        "plan_places": sum(ln.placements for ln in lines if ln.kind == "placement"),
+        "plan_partners": len({ln.enterprise for ln in lines}),
+    }, status_code=status_code)
+
+
+def _row_or_404(session: Session, user: User, ref: str) -> ObligationRow:
+    return access.get_obligation_or_404(session, user, ref)
+
+
+def _edit_or_403(user: User, row: ObligationRow) -> None:
+    if not access.can_edit_obligation(user, row):
+        raise api_error(403, "Alleen de opdrachtnemer zelf (of een verbinder) kan het plan "
+                             "wijzigen", None)
+
+
+@router.get("/obligations/{ref}", include_in_schema=False)
+def obligation_page(ref: str, request: Request, user: CurrentUser, session: SessionDep
+                    ) -> Response:
+    row = _row_or_404(session, user, ref)
+    return _detail(request, session, user, row,
+                   proposal=request.query_params.get("voorstel") == "1")
+
+
+@router.post("/obligations/{ref}/plan", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+async def obligation_plan_post(ref: str, request: Request, user: CurrentUser,
+                               session: SessionDep) -> Response:
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    form = await request.form()
+    lines = lines_from_form(form)
+    ov = overview(session, row)
+    price_lines(session, row, ov.ob, ov.policy, lines, today())
+    action = str(form.get("action") or "save")
+    t = translator(request_lang(request))
+    if any(ln.errors for ln in lines):
+        return _detail(request, session, user, row, lines=lines, status_code=422)
+    if action != "save":
+        return _detail(request, session, user, row, lines=lines)
+    save_plan(session, row.ref, [ln.as_dict() for ln in lines])
+    flash(request, t("Het plan is opgeslagen: {n} regel(s).", n=len(lines)))
+    return RedirectResponse(f"/obligations/{ref}#plan", status_code=303)
+
+
+def _delivery_input(data: dict[str, Any]) -> progress.DeliveryInput:
+    """Raises FlowError on a field that cannot be read."""
+    def num(name: str) -> float:
+        try:
+            value = parse_number(str(data.get(name) or ""))
+        except NumberError:
+            raise FlowError(name, "Vul een getal in, bijvoorbeeld 1250,50.") from None
+        return value or 0.0
+
+    raw_on = str(data.get("on") or "").strip()
+    try:
+        on = date.fromisoformat(raw_on)
+    except ValueError:
+        try:
+            d, m, y = raw_on.split("-")
+            on = date(int(y), int(m), int(d))
+        except ValueError:
+            raise FlowError("on", "Vul een datum in als dd-mm-jjjj.") from None
+    ent = str(data.get("enterprise_ref") or "").strip()
+    ent = ent.split(" ")[0] if " — " in ent else ent
+    kind = str(data.get("kind") or "purchase")
+    return progress.DeliveryInput(
+        enterprise_ref=ent, on=on, kind=kind,
+        amount_eur=num("amount_eur") if kind == "purchase" else 0.0,
+        block=str(data.get("block") or "") or None,
+        hours_per_week=num("hours_per_week") if kind == "placement" else 0.0,
+        months=num("months") if kind == "placement" else 0.0,
+        note=str(data.get("note") or ""))
+
+
+@router.post("/obligations/{ref}/deliveries", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+async def obligation_delivery_post(ref: str, request: Request, user: CurrentUser,
+                                   session: SessionDep) -> Response:
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    form = await request.form()
+    data = {k: str(form.get(k) or "") for k in ("enterprise_ref", "on", "kind", "amount_eur",
+                                                 "block", "hours_per_week", "months", "note")}
+    t = translator(request_lang(request))
+    try:
+        saved = progress.record_delivery(session, row, _delivery_input(data), today())
+    except FlowError as exc:
+        errors = {exc.field or "note": str(t(exc.message, **exc.params))}
+        return _detail(request, session, user, row, delivery=data, delivery_errors=errors,
+                       status_code=422)
+    flash(request, t("Levering vastgelegd: {credit} social return.",
+                     credit=f"€ {fmt_number_input(saved.credit_eur)}"))
+    return RedirectResponse(f"/obligations/{ref}#voortgang", status_code=303)
+
+
+@router.get("/obligations/{ref}/deliveries.csv", include_in_schema=False)
+def obligation_deliveries_csv(ref: str, user: CurrentUser, session: SessionDep) -> Response:
+    row = _row_or_404(session, user, ref)
+    rows = [{"on": d.on.isoformat(), "enterprise_ref": d.enterprise_ref,
+             "amount_eur": d.amount_eur, "credit_eur": d.credit_eur, "note": d.note}
+            for d in progress.deliveries(session, row.ref)]
+    return csv_response(rows, ("on", "enterprise_ref", "amount_eur", "credit_eur", "note"),
+                        f"leveringen-{row.ref}.csv")
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+class PlanRowOut(BaseModel):
+    enterprise: str
+    name: str
+    kind: Literal["purchase", "placement"]
+    amount_eur: float = Field(description="Invoiced euros (purchase) or the notional value "
+                                          "of the places (placement)")
+    credit_eur: float = Field(description="Social return credited under the policy")
+    placements: int
+    block: str | None = Field(None, description="Building block of a placement")
+    fit: float | None = None
+    status: Literal["proposed", "planned", "committed"] = "proposed"
+
+
+class PlanOut(BaseModel):
+    obligation: str
+    policy: str
+    due_eur: float
+    committed_credit_eur: float
+    credit_eur: float = Field(description="Committed plus this plan's credit")
+    unmet_eur: float
+    met: bool
+    explanation: str | None = None
+    rows: list[PlanRowOut]
+    committed: list[PlanRowOut]
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "obligation": "O-1", "policy": "utrecht-2024", "due_eur": 120000.0,
+        "committed_credit_eur": 50000.0, "credit_eur": 120000.0, "unmet_eur": 0.0, "met": True,
+        "explanation": "Due €70,000: met. ...",
+        "rows": [{"enterprise": "E-036", "name": "Schoonwerk Utrecht 36", "kind": "placement",
+                  "amount_eur": 60000.0, "credit_eur": 60000.0, "placements": 2,
+                  "block": "participatiewet_lt2", "fit": 0.66, "status": "proposed"}],
+        "committed": []}})
+
+
+class PlanRowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enterprise: str = Field(examples=["E-036"], max_length=100)
+    kind: Literal["purchase", "placement"] = "purchase"
+    amount_eur: float | None = Field(None, ge=0, description="Purchases: invoice euros "
+                                                             "(excl. VAT)", examples=[10000])
+    placements: int | None = Field(None, ge=0, le=10000, description="Placements: full-time "
+                                                                      "places for a year")
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"rows": [
+        {"enterprise": "E-036", "kind": "placement", "placements": 2},
+        {"enterprise": "E-036", "kind": "purchase", "amount_eur": 10000}]}})
+    rows: list[PlanRowIn] = Field(max_length=MAX_ROWS)
+
+
+def _plan_out(ov: Overview, lines: list[PlanLine], status: str,
+              explanation: str | None) -> dict[str, Any]:
+    credit = round(ov.committed_credit + sum(ln.credit_eur for ln in lines), 2)
+    unmet = round(max(0.0, ov.due_eur - credit), 2)
+    committed = [a for a in ov.allocations if a.status == "committed"]
+    return {
+        "obligation": ov.row.ref, "policy": ov.policy.name, "due_eur": round(ov.due_eur, 2),
+        "committed_credit_eur": ov.committed_credit, "credit_eur": credit, "unmet_eur": unmet,
+        "met": unmet <= 0, "explanation": explanation,
+        "rows": [{**ln.as_dict(), "status": status} for ln in lines],
+        "committed": [{"enterprise": a.enterprise_ref, "name": "", "kind": a.kind,
+                       "amount_eur": a.amount_eur, "credit_eur": a.credit_eur,
+                       "placements": a.placements, "block": a.block, "fit": None,
+                       "status": "committed"} for a in committed],
+    }
+
+
+def _names(session: Session, out: dict[str, Any]) -> dict[str, Any]:
+    refs = {r["enterprise"] for r in out["rows"] + out["committed"]}
+    ents = _enterprise_rows(session, refs)
+    for r in out["rows"] + out["committed"]:
+        r["name"] = ents[r["enterprise"]].name if r["enterprise"] in ents else r["name"]
+    return out
+
+
+@api_router.get("/obligations/{ref}/plan", response_model=PlanOut,
+                summary="The engine's fulfilment plan proposal for an obligation")
+def plan_get(ref: str, user: ApiUser, session: SessionDep,
+             saved: Annotated[bool, Query(description="Return the saved plan instead of a "
+                                                      "new proposal")] = False
+             ) -> dict[str, Any]:
+    """Which enterprises, how many euros of purchases or which placements, the credit each
+    yields under the policy's building blocks, and the total against what is due. Nothing
+    is saved; ``PUT`` the rows (adjusted or not) to save them."""
+    row = _row_or_404(session, user, ref)
+    ov = overview(session, row)
+    if saved:
+        lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
+        return _names(session, _plan_out(ov, lines, "planned", None))
+    plan = plan_for_obligation(session, row.ref, on=today())
+    lines = lines_from_plan(session, row, list(plan.rows))
+    return _names(session, _plan_out(ov, lines, "proposed", plan.explanation))
+
+
+@api_router.put("/obligations/{ref}/plan", response_model=PlanOut,
+                summary="Save a (possibly adjusted) fulfilment plan")
+def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict[str, Any]:
+    """Replaces the obligation's planned rows (committed rows stay). Credits are computed
+    from the policy; a row over the enterprise's free capacity is refused with its field
+    (``rows[i].amount_eur`` / ``rows[i].placements``)."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    ov = overview(session, row)
+    lines = [PlanLine(enterprise=r.enterprise, kind=r.kind,
+                      amount_raw="" if r.amount_eur is None else repr(float(r.amount_eur)),
+                      placements_raw="" if r.placements is None else str(r.placements))
+             for r in body.rows]
+    price_lines(session, row, ov.ob, ov.policy, lines, today())
+    for i, ln in enumerate(lines):
+        if ln.errors:
+            name, (msg, params) = next(iter(ln.errors.items()))
+            api_name = {"amount": "amount_eur"}.get(name, name)
+            raise api_error(422, msg.format(**params), f"rows[{i}].{api_name}")
+    save_plan(session, row.ref, [ln.as_dict() for ln in lines])
+    ov = overview(session, row)
+    saved = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
+    return _names(session, _plan_out(ov, saved, "planned", None))
+
+
+class DeliveryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "purchase",
+         "amount_eur": 12500},
+        {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "placement",
+         "block": "participatiewet_lt2", "hours_per_week": 32, "months": 6}]})
+    enterprise_ref: str = Field(max_length=100)
+    on: date
+    kind: Literal["purchase", "placement"] = "purchase"
+    amount_eur: float = Field(0.0, ge=0, description="Purchase: invoice excl. VAT")
+    block: str | None = Field(None, description="Placement: building block key of the policy")
+    hours_per_week: float = Field(0.0, ge=0)
+    months: float = Field(0.0, ge=0)
+    note: str = Field("", max_length=1000)
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    obligation_ref: str
+    enterprise_ref: str
+    on: date
+    amount_eur: float
+    credit_eur: float = Field(description="Credited under the policy, computed by the server")
+    note: str
+
+
+class ProgressOut(BaseModel):
+    months: list[str]
+    planned: list[float]
+    delivered: list[float | None]
+    planned_total: float
+    delivered_total: float
+    due_eur: float
+    start: date
+    end: date
+
+
+class DeliveriesPage(BaseModel):
+    items: list[DeliveryOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    progress: ProgressOut
+
+
+def _delivery_out(d: DeliveryRow) -> dict[str, Any]:
+    return {"id": d.id, "obligation_ref": d.obligation_ref, "enterprise_ref": d.enterprise_ref,
+            "on": d.on, "amount_eur": d.amount_eur, "credit_eur": d.credit_eur, "note": d.note}
+
+
+@api_router.get("/obligations/{ref}/deliveries", response_model=DeliveriesPage,
+                summary="Deliveries recorded against an obligation, with progress")
+def deliveries_get(
+    ref: str, user: ApiUser, session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Newest first; ``progress`` is the monthly cumulative planned and delivered credit."""
+    row = _row_or_404(session, user, ref)
+    ov = overview(session, row)
+    series, delivered = progress_series(session, ov)
+    items = list(reversed(delivered))
+    start = (page - 1) * per_page
+    return {"items": [_delivery_out(d) for d in items[start:start + per_page]],
+            "total": len(items), "page": page, "per_page": per_page,
+            "pages": max(1, math.ceil(len(items) / per_page)), "progress": series.as_dict()}
+
+
+@api_router.post("/obligations/{ref}/deliveries", response_model=DeliveryOut, status_code=201,
+                 summary="Record a delivery (a purchase or a placement)")
+def deliveries_post(ref: str, body: DeliveryIn, user: ApiUser, session: SessionDep
+                    ) -> dict[str, Any]:
+    """The credit is computed from the obligation's policy: a purchase at the share for the
+    enterprise's certificates on that date, a placement by building block, hours and months."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    data = progress.DeliveryInput(
+        enterprise_ref=body.enterprise_ref, on=body.on, kind=body.kind,
+        amount_eur=body.amount_eur, block=body.block, hours_per_week=body.hours_per_week,
+        months=body.months, note=body.note)
+    try:
+        saved = progress.record_delivery(session, row, data, today())
+    except FlowError as exc:
+        raise api_error(exc.status, str(exc), exc.field) from None
+    return _delivery_out(saved)
