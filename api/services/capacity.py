@@ -47,10 +47,14 @@ def commitments(
     *,
     replanning: Iterable[str] = (),
     statuses: Iterable[str] = COMMITTING_STATUSES,
+    excluding_tenders: Iterable[str] = (),
 ) -> Commitments:
     """All commitments; ``planned`` rows of the obligations in ``replanning`` are left out
-    (they are about to be replaced), their ``committed`` rows stay."""
+    (they are about to be replaced), their ``committed`` rows stay. Accepted-match shares
+    of the tenders in ``excluding_tenders`` are left out too (a tender's own match list
+    must not count its own accepts against the enterprises it is ranking)."""
     replan = set(replanning)
+    skip_tenders = set(excluding_tenders)
     wanted = set(statuses)
     ob_rows = session.exec(select(ObligationRow.ref, ObligationRow.tender_ref,
                                   ObligationRow.status)).all()
@@ -98,7 +102,7 @@ def commitments(
             accepted[tref].append(eref)
     pending = [
         t for t in accepted
-        if t not in tenders_with_allocation
+        if t not in tenders_with_allocation and t not in skip_tenders
         and (t not in tenders_of or any(s == "open" for s in tenders_of[t]))
     ]
     if pending:

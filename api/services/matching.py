@@ -1,0 +1,408 @@
+"""Matching from the store: the one entry point the pages, the JSON API and the CLI share.
+
+* :func:`get_index` — the engine's ``EnterpriseIndex`` over the whole registry, with the
+  euros each enterprise has already committed (``api.services.capacity``), cached per
+  database URL. A cheap change token (a handful of aggregates: counts, latest
+  ``updated_at`` and ids of enterprises, allocations, obligations, tenders and tender
+  curation decisions, plus the reference date) decides whether the cache is still good.
+  When only commitments changed, the cached index is copied with new committed euros
+  (no refit); when enterprises changed, it is rebuilt. :func:`invalidate` drops it.
+* :func:`match_tender`, :func:`match_obligation`, :func:`match_challenge` — ranked
+  results as :class:`MatchList` / :class:`ChallengeMatches` (JSON-ready ``as_dict``).
+* :func:`why_not` — why an enterprise is or is not proposed for a tender, obligation or
+  Challenge (``matcher.rank.why_not``'s dict).
+* :func:`tender_feasibility` — can the region bear the tender's social-return demand
+  (``api.services.feasibility.assess``)?
+
+A query's own commitments never count against the enterprises it ranks: a tender's list
+leaves out its own accepted matches, an obligation's leaves out its own ``planned``
+allocation rows (as ``api.services.planning`` does). The cached index is shared between
+requests: treat it as read-only (copy it before ``set_committed``/``add_or_update``).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from api.convert import (
+    challenge_from_row,
+    enterprise_from_row,
+    obligation_from_row,
+    tender_from_row,
+)
+from api.services.capacity import commitments
+from api.services.feasibility import CandidateCapacity, Feasibility, assess, contract_years
+from api.services.flow_util import FlowError, NotFound, today
+from api.tables import (
+    AllocationRow,
+    ChallengeRow,
+    CurationDecision,
+    EnterpriseRow,
+    ObligationRow,
+    TenderRow,
+)
+from matcher.challenge import ChallengeMatcher, Coalition
+from matcher.constraints import feasible_mask
+from matcher.geo import haversine_km
+from matcher.index import EnterpriseIndex
+from matcher.model import Capacity, Enterprise, Vetting
+from matcher.query import Query, from_challenge, from_obligation, from_tender
+from matcher.rank import Match, rank_query, to_matches
+from matcher.rank import why_not as engine_why_not
+from matcher.valuation import obligation_due_amount
+from matcher.weights import WeightSet
+
+KINDS = ("tender", "obligation", "challenge")
+MAX_TOP_K = 500
+
+
+# ------------------------------------------------------------------ views
+
+
+@dataclass(frozen=True)
+class MatchView:
+    rank: int
+    ref: str
+    name: str
+    municipality: str | None
+    score: float
+    contributions: dict[str, float]
+    features: dict[str, float]
+    reasons: list[str]
+    distance_km: float | None
+    remaining_eur: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank, "ref": self.ref, "name": self.name,
+            "municipality": self.municipality, "score": round(self.score, 6),
+            "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
+            "features": {k: round(v, 6) for k, v in self.features.items()},
+            "reasons": list(self.reasons),
+            "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
+            "remaining_eur": round(self.remaining_eur, 2),
+        }
+
+
+@dataclass(frozen=True)
+class MatchList:
+    kind: str
+    ref: str
+    results: list[MatchView]
+    n_candidates: int  # enterprises passing the hard constraints
+    n_excluded: int  # enterprises in the registry failing at least one
+    weights: str  # "name vN" of the weight set that scored them
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ref": self.ref,
+                "results": [m.as_dict() for m in self.results],
+                "n_candidates": self.n_candidates, "n_excluded": self.n_excluded,
+                "weights": self.weights}
+
+
+@dataclass(frozen=True)
+class CoalitionView:
+    members: list[MatchView]
+    score: float
+    reasons: list[str]
+    capacity_eur: float
+    coverage: float = 0.0
+    parts: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"members": [m.as_dict() for m in self.members],
+                "refs": [m.ref for m in self.members],
+                "score": round(self.score, 6), "reasons": list(self.reasons),
+                "capacity_eur": round(self.capacity_eur, 2), "coverage": round(self.coverage, 6),
+                "parts": {k: round(v, 6) for k, v in self.parts.items()}}
+
+
+@dataclass(frozen=True)
+class ChallengeMatches:
+    results: MatchList  # diversified (maximal marginal relevance)
+    coalitions: list[CoalitionView]
+    max_partners: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.results.as_dict(),
+                "coalitions": [c.as_dict() for c in self.coalitions],
+                "max_partners": self.max_partners}
+
+
+# ------------------------------------------------------------------ index cache
+
+_lock = threading.Lock()
+# url -> (enterprise token, commitments token, reference date, index)
+_cache: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], date, EnterpriseIndex]] = {}
+
+
+def invalidate() -> None:
+    """Drop every cached index (call after writes the change token might not see)."""
+    with _lock:
+        _cache.clear()
+
+
+def _url(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
+
+
+def _tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(enterprise token, commitments token): a few aggregates in one round trip."""
+    E, A, Ob, T, D = EnterpriseRow, AllocationRow, ObligationRow, TenderRow, CurationDecision
+
+    def agg(c: Any) -> Any:
+        return sa_select(c).scalar_subquery()
+
+    def n_where(c: Any, value: str) -> Any:
+        return func.sum(case((c == value, 1), else_=0))
+
+    row = session.execute(sa_select(
+        agg(func.count(col(E.id))), agg(func.max(E.updated_at)), agg(func.max(E.id)),
+        # Vetting and capacity changes may not bump updated_at.
+        agg(n_where(E.vetting_status, "vetted")), agg(func.max(E.vetting_valid_until)),
+        agg(func.min(E.vetting_valid_until)),
+        agg(func.sum(E.purchasing_eur_per_year + E.placements_per_year)),
+        agg(func.count(col(A.id))), agg(func.max(A.updated_at)), agg(func.max(A.id)),
+        agg(func.sum(A.amount_eur)), agg(n_where(A.status, "committed")),
+        agg(func.count(col(Ob.id))), agg(func.max(Ob.updated_at)),
+        agg(n_where(Ob.status, "open")),
+        agg(func.count(col(T.id))), agg(func.max(T.updated_at)),
+        agg(func.count(col(D.id))), agg(func.max(D.id)),
+    )).one()
+    vals = tuple(str(v) if v is not None else None for v in row)
+    return vals[:7], vals[7:]
+
+
+def _placeholder() -> Enterprise:
+    return Enterprise(ref="\x00empty", name="leeg", description="leeg register", cpv=(),
+                      lat=0.0, lon=0.0,
+                      capacity=Capacity(), vetting=Vetting())
+
+
+def _build(session: Session, on: date, committed: Mapping[str, float]) -> EnterpriseIndex:
+    ents = [enterprise_from_row(r) for r in
+            session.exec(select(EnterpriseRow).order_by(col(EnterpriseRow.id))).all()]
+    if not ents:
+        # An empty registry: fit on one placeholder and tombstone it, so every caller gets
+        # a working index with no candidates.
+        index = EnterpriseIndex.build([_placeholder()], reference_date=on)
+        index.remove(_placeholder().ref)
+        return index
+    return EnterpriseIndex.build(ents, reference_date=on, committed_eur=dict(committed))
+
+
+def get_index(session: Session) -> EnterpriseIndex:
+    """The ranking index over the whole registry with committed euros, cached per
+    database URL; reference date: ``settings.today`` (else the real date)."""
+    url = _url(session)
+    on = today()
+    ent_token, com_token = _tokens(session)
+    with _lock:
+        hit = _cache.get(url)
+    if hit is not None and hit[0] == ent_token and hit[2] == on:
+        if hit[1] == com_token:
+            return hit[3]
+        # Only commitments changed: same fit, new committed euros (O(n), no refit).
+        index = copy.copy(hit[3])
+        index.set_committed(commitments(session).eur)
+    else:
+        index = _build(session, on, commitments(session).eur)
+    with _lock:
+        _cache[url] = (ent_token, com_token, on, index)
+    return index
+
+
+def _with_committed(index: EnterpriseIndex, committed: Mapping[str, float]) -> EnterpriseIndex:
+    """A shallow copy of the shared index with other committed euros."""
+    out = copy.copy(index)
+    out.set_committed(dict(committed))
+    return out
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _weights(session: Session) -> WeightSet:
+    from api.services.weights import active_weights
+
+    return active_weights(session)
+
+
+def _weights_label(ws: WeightSet) -> str:
+    return f"{ws.name} v{ws.version}"
+
+
+def _tender_row(session: Session, ref: str) -> TenderRow:
+    row = session.exec(select(TenderRow).where(TenderRow.ref == ref)).first()
+    if row is None:
+        raise NotFound("Onbekende aanbesteding {ref}.", ref=ref)
+    return row
+
+
+def _obligation_row(session: Session, ref: str) -> ObligationRow:
+    row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
+    if row is None:
+        raise NotFound("Onbekende verplichting {ref}.", ref=ref)
+    return row
+
+
+def _challenge_row(session: Session, ref: str) -> ChallengeRow:
+    row = session.exec(select(ChallengeRow).where(ChallengeRow.ref == ref)).first()
+    if row is None:
+        raise NotFound("Onbekende Challenge {ref}.", ref=ref)
+    return row
+
+
+def _check_top_k(top_k: int) -> int:
+    if not 1 <= int(top_k) <= MAX_TOP_K:
+        raise FlowError("top_k", "Aantal resultaten moet tussen 1 en {max} liggen.",
+                        max=MAX_TOP_K)
+    return int(top_k)
+
+
+def _tender_index(session: Session, ref: str) -> EnterpriseIndex:
+    index = get_index(session)
+    own = session.exec(select(func.count()).select_from(CurationDecision).where(
+        CurationDecision.query_kind == "tender", CurationDecision.query_ref == ref)).one()
+    if own:
+        index = _with_committed(index, commitments(session, excluding_tenders=[ref]).eur)
+    return index
+
+
+def _obligation_index(session: Session, ref: str) -> EnterpriseIndex:
+    index = get_index(session)
+    own = session.exec(select(func.count()).select_from(AllocationRow).where(
+        AllocationRow.obligation_ref == ref, AllocationRow.status == "planned")).one()
+    if own:
+        index = _with_committed(index, commitments(session, replanning=[ref]).eur)
+    return index
+
+
+def _query(session: Session, kind: str, ref: str) -> tuple[Query, EnterpriseIndex]:
+    if kind == "tender":
+        return from_tender(tender_from_row(_tender_row(session, ref))), _tender_index(session, ref)
+    if kind == "obligation":
+        row = _obligation_row(session, ref)
+        tender = None
+        if row.tender_ref:
+            tender = session.exec(
+                select(TenderRow).where(TenderRow.ref == row.tender_ref)).first()
+        return (from_obligation(obligation_from_row(row, tender)),
+                _obligation_index(session, ref))
+    if kind == "challenge":
+        return from_challenge(challenge_from_row(_challenge_row(session, ref))), get_index(session)
+    raise FlowError("kind", "Onbekende soort {kind}: kies tender, obligation of challenge.",
+                    kind=kind)
+
+
+# ------------------------------------------------------------------ views from engine
+
+
+def _view(index: EnterpriseIndex, query: Query, m: Match, rank: int | None = None
+          ) -> MatchView:
+    e = index.enterprise(m.ref)
+    km = None
+    if query.lat is not None and query.lon is not None:
+        km = haversine_km(query.lat, query.lon, e.lat, e.lon)
+    return MatchView(
+        rank=m.rank if rank is None else rank, ref=m.ref, name=m.name,
+        municipality=e.municipality, score=float(m.score), contributions=dict(m.contributions),
+        features=dict(m.features), reasons=list(m.reasons), distance_km=km,
+        remaining_eur=float(index.remaining_eur_[index.row_of_[m.ref]]),
+    )
+
+
+def _match_list(session: Session, kind: str, ref: str, top_k: int) -> MatchList:
+    top_k = _check_top_k(top_k)
+    query, index = _query(session, kind, ref)
+    ws = _weights(session)
+    ranked = rank_query(index, query, ws, top_k=top_k)
+    views = [_view(index, query, m) for m in to_matches(index, ranked)]
+    return MatchList(kind=kind, ref=ref, results=views, n_candidates=ranked.n_candidates,
+                     n_excluded=len(index) - ranked.n_candidates, weights=_weights_label(ws))
+
+
+def match_tender(session: Session, ref: str, top_k: int = 20) -> MatchList:
+    """The best ``top_k`` vetted enterprises for a tender's social-return clause."""
+    return _match_list(session, "tender", ref, top_k)
+
+
+def match_obligation(session: Session, ref: str, top_k: int = 20) -> MatchList:
+    """The best ``top_k`` enterprises for a firm's obligation."""
+    return _match_list(session, "obligation", ref, top_k)
+
+
+def match_challenge(session: Session, ref: str, top_k: int = 10,
+                    matcher: ChallengeMatcher | None = None) -> ChallengeMatches:
+    """Diversified results and coalitions (up to the Challenge's ``max_partners``)."""
+    top_k = _check_top_k(top_k)
+    ch = challenge_from_row(_challenge_row(session, ref))
+    index = get_index(session)
+    ws = _weights(session)
+    m = copy.copy(matcher) if matcher is not None else ChallengeMatcher()
+    m.weights, m.top_k = ws, top_k
+    m.fit(index, ch)
+    query = m.query_
+    results = MatchList(
+        kind="challenge", ref=ref, results=[_view(index, query, r) for r in m.results_],
+        n_candidates=m.n_candidates_, n_excluded=len(index) - m.n_candidates_,
+        weights=_weights_label(ws),
+    )
+    coalitions = [_coalition_view(index, m, query, c) for c in m.coalitions_]
+    return ChallengeMatches(results=results, coalitions=coalitions,
+                            max_partners=m.max_partners_)
+
+
+def _coalition_view(index: EnterpriseIndex, m: ChallengeMatcher, query: Query,
+                    c: Coalition) -> CoalitionView:
+    members = [_view(index, query, x) for x in m.member_matches(index, c)]
+    return CoalitionView(members=members, score=c.score, reasons=list(c.reasons),
+                         capacity_eur=c.capacity_eur, coverage=c.coverage, parts=dict(c.parts))
+
+
+def why_not(session: Session, kind: str, ref: str, enterprise_ref: str) -> dict[str, Any]:
+    """Why ``enterprise_ref`` is or is not proposed for the ``kind`` query ``ref``:
+    ``matcher.rank.why_not``'s dict plus ``kind``, ``query_ref`` and ``name``."""
+    query, index = _query(session, kind, ref)
+    if enterprise_ref not in index:
+        raise NotFound("Onbekende onderneming {ref}.", ref=enterprise_ref)
+    out = engine_why_not(index, query, enterprise_ref, _weights(session))
+    out["name"] = index.enterprise(enterprise_ref).name
+    out["kind"] = kind
+    out["query_ref"] = ref
+    return out
+
+
+def tender_feasibility(session: Session, ref: str) -> Feasibility:
+    """Can the region bear this tender's social return? The candidates are the
+    enterprises passing the tender's hard constraints other than remaining capacity
+    (an enterprise fully booked elsewhere still shows as capacity that is committed),
+    with the euros they committed elsewhere."""
+    row = _tender_row(session, ref)
+    tender = tender_from_row(row)
+    query = from_tender(tender)
+    committed = commitments(session, excluding_tenders=[ref]).eur
+    free = _with_committed(get_index(session), {})  # remaining = full capacity
+    mask = feasible_mask(free, query)
+    cands: list[CandidateCapacity] = []
+    for i in mask.nonzero()[0].tolist():
+        e = free.enterprise(int(i))
+        km = None
+        if query.lat is not None and query.lon is not None:
+            km = haversine_km(query.lat, query.lon, e.lat, e.lon)
+        cands.append(CandidateCapacity(
+            ref=e.ref, name=e.name, capacity_eur=float(free.capacity_eur_[i]),
+            committed_eur=float(committed.get(e.ref, 0.0)), distance_km=km,
+        ))
+    due = obligation_due_amount(tender) if tender.sroi is not None else None
+    return assess(due, cands, years=contract_years(tender.start, tender.end),
+                  region_km=tender.sroi.region_km if tender.sroi else None)

@@ -1,0 +1,434 @@
+"""Challenges: diverse answers and coalitions of complementary enterprises.
+
+A municipal Challenge asks an open question ("fewer lonely elderly people in the
+village centres") under a few themes. Municipalities are advised to let several
+providers try *different* approaches at once, so the answer is not the ten best
+near-copies of one idea but:
+
+1. **a diversified ranking**: candidates are ranked by fit to the question and
+   themes (``matcher.query.from_challenge`` + ``matcher.rank.rank_query``, hard
+   constraints included, so an unvetted enterprise never appears), then re-ordered
+   by maximal marginal relevance (MMR)::
+
+       pick argmax_i  lambda * fit(i) - (1 - lambda) * max_{j picked} sim(i, j)
+
+   where ``sim`` compares two enterprises by their description (word TF-IDF
+   cosine), their CPV codes (the index's hierarchy-aware similarity, symmetrised)
+   and their target groups (cosine of the group-credit rows);
+2. **coalitions** of 2..``max_partners`` enterprises that together cover more of
+   the Challenge's themes than any one of them, work differently (low mutual
+   similarity) and bring enough capacity. A beam search over the best
+   ``coalition_pool`` candidates keeps it bounded: at most
+   ``beam_width * coalition_pool`` extensions per size.
+
+Theme coverage of one enterprise for one theme is in [0, 1]: 1 when the theme is
+one of its own themes or appears (spaces ignored, so "groen onderhoud" meets
+"groenonderhoud") in its name/themes/description; otherwise the share of the
+theme's word stems its text contains.
+
+Configuration lives in the constructor; ``fit(index, challenge)`` leaves its
+results in attributes ending in ``_``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.index import EnterpriseIndex
+from matcher.model import Challenge, Enterprise
+from matcher.query import Query, from_challenge
+from matcher.rank import Match, Ranked, rank_query, to_matches
+from matcher.refdata import fold
+from matcher.text import Analyzer
+from matcher.weights import DEFAULT, WeightSet
+
+# How the enterprise-to-enterprise similarity is made (weights sum to 1).
+SIMILARITY_WEIGHTS: Mapping[str, float] = {"text": 0.5, "cpv": 0.3, "groups": 0.2}
+# How a coalition is scored (renormalised over the parts that apply).
+COALITION_WEIGHTS: Mapping[str, float] = {
+    "coverage": 0.4, "fit": 0.3, "complementarity": 0.2, "capacity": 0.1,
+}
+
+
+@dataclass(frozen=True)
+class Coalition:
+    """A proposed group of enterprises answering a Challenge together."""
+
+    refs: tuple[str, ...]
+    names: tuple[str, ...]
+    score: float
+    coverage: float  # share of the themes the members cover together, in [0, 1]
+    fit: float  # mean fit of the members to the question
+    complementarity: float  # 1 - mean pairwise similarity
+    capacity_eur: float  # combined remaining capacity per year
+    parts: dict[str, float] = field(default_factory=dict)  # score part -> weighted value
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.refs)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "refs": list(self.refs), "names": list(self.names), "score": round(self.score, 6),
+            "coverage": round(self.coverage, 6), "fit": round(self.fit, 6),
+            "complementarity": round(self.complementarity, 6),
+            "capacity_eur": round(self.capacity_eur, 2),
+            "parts": {k: round(v, 6) for k, v in self.parts.items()},
+            "reasons": list(self.reasons),
+        }
+
+
+# -- pairwise similarity and theme coverage (pure helpers, tested directly) ------------
+
+
+def _sym_cpv(index: EnterpriseIndex, a: Sequence[str], b: Sequence[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return 0.5 * (index.cpv_.pair(a, b) + index.cpv_.pair(b, a))
+
+
+def similarity_matrix(
+    index: EnterpriseIndex,
+    rows: Sequence[int] | NDArray[np.int64],
+    weights: Mapping[str, float] = SIMILARITY_WEIGHTS,
+) -> NDArray[np.float64]:
+    """Similarity in [0, 1] between the enterprises at ``rows`` (symmetric, 1 on the
+    diagonal): weighted text cosine, CPV similarity and target-group cosine."""
+    rows = np.asarray(rows, dtype=np.int64)
+    n = len(rows)
+    if n == 0:
+        return np.zeros((0, 0))
+    total = sum(weights.values()) or 1.0
+    S = np.zeros((n, n))
+    if weights.get("text", 0) > 0:
+        T = index.text_.rows(rows)
+        S += weights["text"] * np.clip((T @ T.T).toarray(), 0.0, 1.0)
+    if weights.get("cpv", 0) > 0:
+        codes = [index.enterprise(int(r)).cpv for r in rows]
+        C = np.zeros((n, n))
+        for i in range(n):
+            for j in range(i + 1, n):
+                C[i, j] = C[j, i] = _sym_cpv(index, codes[i], codes[j])
+            C[i, i] = 1.0 if codes[i] else 0.0
+        S += weights["cpv"] * C
+    if weights.get("groups", 0) > 0:
+        G = np.asarray(index.groups_.M_[rows], dtype=np.float64)
+        norm = np.linalg.norm(G, axis=1)
+        nz = norm > 0
+        Gn = np.zeros_like(G)
+        Gn[nz] = G[nz] / norm[nz, None]
+        S += weights["groups"] * np.clip(Gn @ Gn.T, 0.0, 1.0)
+    S /= total
+    np.fill_diagonal(S, 1.0)
+    return np.clip(S, 0.0, 1.0)
+
+
+class _ThemeCoverage:
+    """Coverage of themes by enterprises (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._an = Analyzer(ngram_max=1)
+
+    def matrix(self, enterprises: Sequence[Enterprise], themes: Sequence[str]
+               ) -> NDArray[np.float64]:
+        M = np.zeros((len(enterprises), len(themes)))
+        t_fold = [fold(t) for t in themes]
+        t_flat = [t.replace(" ", "") for t in t_fold]
+        t_stems = [set(self._an.stems(t)) for t in themes]
+        for i, e in enumerate(enterprises):
+            own = {fold(t) for t in e.themes}
+            doc = " ".join([e.name, " ".join(e.themes), e.description])
+            flat = fold(doc).replace(" ", "")
+            stems = set(self._an.stems(doc))
+            for j in range(len(themes)):
+                if not t_flat[j]:
+                    continue
+                if t_fold[j] in own or t_flat[j] in flat:
+                    M[i, j] = 1.0
+                elif t_stems[j]:
+                    M[i, j] = len(t_stems[j] & stems) / len(t_stems[j])
+        return M
+
+
+def theme_coverage(enterprises: Sequence[Enterprise], themes: Sequence[str]
+                   ) -> NDArray[np.float64]:
+    """len(enterprises) x len(themes) coverage in [0, 1]."""
+    return _ThemeCoverage().matrix(enterprises, themes)
+
+
+def mmr_order(relevance: NDArray[np.float64], sim: NDArray[np.float64], k: int,
+              lambda_: float) -> list[int]:
+    """Positions picked by maximal marginal relevance, best first (ties: lower position)."""
+    n = len(relevance)
+    k = min(k, n)
+    picked: list[int] = []
+    if k <= 0:
+        return picked
+    max_sim = np.zeros(n)
+    free = np.ones(n, dtype=bool)
+    for _ in range(k):
+        val = lambda_ * relevance - (1.0 - lambda_) * max_sim
+        val = np.where(free, val, -np.inf)
+        i = int(np.argmax(val))  # first maximum: the better-ranked one wins ties
+        picked.append(i)
+        free[i] = False
+        max_sim = np.maximum(max_sim, sim[i])
+    return picked
+
+
+# -- the estimator ---------------------------------------------------------------------
+
+
+class ChallengeMatcher:
+    """Diversified ranking and coalitions for one Challenge.
+
+    Parameters
+    ----------
+    weights: the feature weight set used for fit to the question (``rank_query``).
+    top_k: how many diversified results to return.
+    pool: how many best-fitting candidates MMR chooses from.
+    lambda_mmr: 1 = pure fit, 0 = pure diversity.
+    max_partners: largest coalition (None: the Challenge's own ``max_partners``).
+    n_coalitions: how many coalitions to propose.
+    coalition_pool: how many best-fitting candidates coalitions are built from.
+    beam_width: coalitions kept per size during the search.
+    max_member_similarity: two members more similar than this are near-copies, not
+        partners: such a coalition is not proposed.
+    min_relative_fit: a coalition member must fit the question at least this share of
+        the best candidate's fit (an unrelated enterprise is "complementary" to
+        everyone, but no answer to the question).
+    similarity_weights, coalition_weights: see the module constants.
+
+    Learned state after ``fit``: ``query_``, ``ranked_`` (the relevance ranking of the
+    pool), ``n_candidates_``, ``similarity_`` (pool x pool), ``order_`` (pool positions
+    in diversified order), ``results_`` (list of ``Match``, scores = fit), ``themes_``,
+    ``coverage_`` (pool x themes), ``max_partners_``, ``coalitions_``.
+    """
+
+    def __init__(
+        self,
+        weights: WeightSet = DEFAULT,
+        top_k: int = 10,
+        pool: int = 50,
+        lambda_mmr: float = 0.7,
+        max_partners: int | None = None,
+        n_coalitions: int = 5,
+        coalition_pool: int = 12,
+        beam_width: int = 10,
+        max_member_similarity: float = 0.8,
+        min_relative_fit: float = 0.5,
+        similarity_weights: Mapping[str, float] = SIMILARITY_WEIGHTS,
+        coalition_weights: Mapping[str, float] = COALITION_WEIGHTS,
+    ) -> None:
+        self.weights = weights
+        self.top_k = top_k
+        self.pool = pool
+        self.lambda_mmr = lambda_mmr
+        self.max_partners = max_partners
+        self.n_coalitions = n_coalitions
+        self.coalition_pool = coalition_pool
+        self.beam_width = beam_width
+        self.max_member_similarity = max_member_similarity
+        self.min_relative_fit = min_relative_fit
+        self.similarity_weights = similarity_weights
+        self.coalition_weights = coalition_weights
+
+    def _check(self) -> None:
+        if self.top_k < 0 or self.pool < 0:
+            raise ValueError("top_k and pool must be >= 0")
+        if not 0.0 <= self.lambda_mmr <= 1.0:
+            raise ValueError(f"lambda_mmr must be in [0, 1], got {self.lambda_mmr}")
+        if self.max_partners is not None and self.max_partners < 1:
+            raise ValueError(f"max_partners must be >= 1, got {self.max_partners}")
+
+    def fit(self, index: EnterpriseIndex, challenge: Challenge | Query) -> ChallengeMatcher:
+        self._check()
+        if isinstance(challenge, Query):
+            query = challenge
+            limit = self.max_partners
+        else:
+            query = from_challenge(challenge)
+            limit = self.max_partners or challenge.max_partners
+        self.query_: Query = query
+        self.max_partners_: int = max(1, int(limit or 3))
+        pool = max(self.pool, self.top_k, self.coalition_pool)
+        ranked = rank_query(index, query, self.weights, top_k=pool)
+        self.ranked_: Ranked = ranked
+        self.n_candidates_: int = ranked.n_candidates
+        rows = ranked.rows
+        self.similarity_: NDArray[np.float64] = similarity_matrix(
+            index, rows, self.similarity_weights)
+        ents = [index.enterprise(int(r)) for r in rows]
+        self.themes_: tuple[str, ...] = tuple(dict.fromkeys(t for t in query.themes if t.strip()))
+        self.coverage_: NDArray[np.float64] = theme_coverage(ents, self.themes_)
+        self.remaining_eur_: NDArray[np.float64] = np.asarray(
+            index.remaining_eur_[rows], dtype=np.float64)
+
+        # 1. Diversified ranking.
+        self.order_: list[int] = mmr_order(ranked.score, self.similarity_, self.top_k,
+                                           self.lambda_mmr)
+        base = to_matches(index, Ranked(query, rows[self.order_], ranked.X[self.order_],
+                                        ranked.score[self.order_], ranked.weights,
+                                        ranked.n_candidates))
+        self.results_: list[Match] = [
+            self._with_diversity_reason(m, k, ents) for k, m in enumerate(base)]
+
+        # 2. Coalitions.
+        budget = getattr(challenge, "budget_eur", None)
+        self.coalitions_: list[Coalition] = self._coalitions(ents, budget)
+        return self
+
+    def member_matches(self, index: EnterpriseIndex, coalition: Coalition) -> list[Match]:
+        """The members of a coalition as ``Match`` records (fit, contributions, reasons),
+        in the coalition's order; ``rank`` is their place in the fit ranking."""
+        pos_of = {index.refs_[int(r)]: p for p, r in enumerate(self.ranked_.rows)}
+        pos = np.array([pos_of[ref] for ref in coalition.refs], dtype=np.int64)
+        r = self.ranked_
+        ms = to_matches(index, Ranked(r.query, r.rows[pos], r.X[pos], r.score[pos], r.weights,
+                                      r.n_candidates))
+        return [Match(ref=m.ref, name=m.name, score=m.score, rank=int(p) + 1,
+                      contributions=m.contributions, features=m.features, reasons=m.reasons)
+                for m, p in zip(ms, pos.tolist(), strict=True)]
+
+    # -- diversified results -------------------------------------------------------
+
+    def _with_diversity_reason(self, m: Match, k: int, ents: Sequence[Enterprise]) -> Match:
+        reasons = list(m.reasons)
+        pos = self.order_[k]
+        if self.themes_:
+            got = [t for t, c in zip(self.themes_, self.coverage_[pos], strict=True) if c >= 0.5]
+            if got:
+                reasons.insert(0, "covers the Challenge's theme(s) "
+                               + ", ".join(f"'{t}'" for t in got))
+        if k > 0:
+            before = self.order_[:k]
+            j = before[int(np.argmax(self.similarity_[pos, before]))]
+            s = float(self.similarity_[pos, j])
+            reasons.append(f"a different approach: similarity {s:.0%} to the closest result "
+                           f"above it ({ents[j].name})")
+        return Match(ref=m.ref, name=m.name, score=m.score, rank=k + 1,
+                     contributions=m.contributions, features=m.features, reasons=reasons)
+
+    # -- coalitions ----------------------------------------------------------------
+
+    def _score(self, members: tuple[int, ...], budget: float | None
+               ) -> tuple[float, dict[str, float], float, float, float, float]:
+        idx = list(members)
+        fit = float(np.mean(self.ranked_.score[idx]))
+        if len(idx) > 1:
+            sub = self.similarity_[np.ix_(idx, idx)]
+            m = len(idx)
+            comp = 1.0 - float((sub.sum() - np.trace(sub)) / (m * (m - 1)))
+        else:
+            comp = 0.0
+        cap = float(self.remaining_eur_[idx].sum())
+        parts_raw: dict[str, float] = {"fit": fit, "complementarity": comp}
+        coverage = 0.0
+        if self.themes_:
+            coverage = float(self.coverage_[idx].max(axis=0).mean())
+            parts_raw["coverage"] = coverage
+        if budget:
+            parts_raw["capacity"] = min(1.0, cap / budget)
+        w = {k: float(self.coalition_weights.get(k, 0.0)) for k in parts_raw}
+        total = sum(w.values()) or 1.0
+        parts = {k: w[k] / total * v for k, v in parts_raw.items()}
+        return sum(parts.values()), parts, coverage, fit, comp, cap
+
+    def _admissible(self, members: tuple[int, ...], new: int, budget: float | None) -> bool:
+        """A new member must not be a near-copy of a member, and must add something:
+        theme coverage, or capacity still missing for the budget (or, for a
+        Challenge without themes or budget, simply a different approach)."""
+        idx = list(members)
+        if float(self.similarity_[new, idx].max()) > self.max_member_similarity:
+            return False
+        if self.themes_:
+            before = self.coverage_[idx].max(axis=0)
+            if np.any(self.coverage_[new] > before + 1e-9):
+                return True
+        if budget:
+            have = float(self.remaining_eur_[idx].sum())
+            if have < budget:
+                return True
+        return not self.themes_ and not budget
+
+    def _coalitions(self, ents: Sequence[Enterprise], budget: float | None) -> list[Coalition]:
+        n = min(self.coalition_pool, len(ents))
+        if n:
+            floor = self.min_relative_fit * float(self.ranked_.score[0])
+            # Scores are in descending order: the eligible members are a prefix.
+            n = int(np.sum(self.ranked_.score[:n] >= floor - 1e-12))
+        size_max = min(self.max_partners_, n)
+        if size_max < 2 or self.n_coalitions <= 0:
+            return []
+        found: dict[tuple[int, ...], float] = {}
+        beam: list[tuple[int, ...]] = [(i,) for i in range(n)]
+        for _size in range(2, size_max + 1):
+            grown: dict[tuple[int, ...], float] = {}
+            for members in beam:
+                for new in range(n):
+                    if new in members:
+                        continue
+                    key = tuple(sorted((*members, new)))
+                    if key in grown or not self._admissible(members, new, budget):
+                        continue
+                    grown[key] = self._score(key, budget)[0]
+            if not grown:
+                break
+            best = sorted(grown.items(), key=lambda kv: (-kv[1], kv[0]))
+            beam = [k for k, _ in best[: self.beam_width]]
+            found.update(best)
+        ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [self._coalition(k, ents, budget) for k, _ in ranked[: self.n_coalitions]]
+
+    def _coalition(self, members: tuple[int, ...], ents: Sequence[Enterprise],
+                   budget: float | None) -> Coalition:
+        # Members in order of fit (best first).
+        order = tuple(sorted(members, key=lambda i: (-self.ranked_.score[i], i)))
+        score, parts, coverage, fit, comp, cap = self._score(order, budget)
+        reasons: list[str] = []
+        if self.themes_:
+            cov = self.coverage_[list(order)]
+            best_single = float(cov.mean(axis=1).max())
+            covered = []
+            for j, t in enumerate(self.themes_):
+                who = int(np.argmax(cov[:, j]))
+                if cov[who, j] >= 0.5:
+                    covered.append(f"'{t}' ({ents[order[who]].name})")
+            n_cov = len(covered)
+            text = f"together cover {n_cov} of {len(self.themes_)} themes"
+            if covered:
+                text += ": " + ", ".join(covered)
+            if coverage > best_single + 1e-9:
+                text += f" (best single member: {best_single:.0%})"
+            reasons.append(text)
+        reasons.append(f"different approaches: members are on average {1 - comp:.0%} alike")
+        cpv_div = [sorted({c[:2] for c in ents[i].cpv}) for i in order]
+        if any(cpv_div) and len({tuple(d) for d in cpv_div}) > 1:
+            reasons.append("different kinds of work: CPV divisions "
+                           + " / ".join(",".join(d) or "-" for d in cpv_div))
+        reasons.append(f"mean fit to the question {fit:.2f}")
+        if budget:
+            reasons.append(f"€{cap:,.0f} capacity left together per year against a budget "
+                           f"of €{budget:,.0f} ({min(1.0, cap / budget):.0%} covered)")
+        else:
+            reasons.append(f"€{cap:,.0f} capacity left together per year")
+        return Coalition(
+            refs=tuple(ents[i].ref for i in order), names=tuple(ents[i].name for i in order),
+            score=score, coverage=coverage, fit=fit, complementarity=comp, capacity_eur=cap,
+            parts=parts, reasons=reasons,
+        )
+
+
+def match_challenge(
+    index: EnterpriseIndex, challenge: Challenge, weights: WeightSet = DEFAULT,
+    top_k: int = 10, **params: Any,
+) -> tuple[list[Match], list[Coalition]]:
+    """Diversified results and coalitions for one Challenge (see ``ChallengeMatcher``)."""
+    m = ChallengeMatcher(weights=weights, top_k=top_k, **params).fit(index, challenge)
+    return m.results_, m.coalitions_

@@ -1,0 +1,227 @@
+"""Challenge matching: MMR diversification and coalitions, on cases known by construction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pytest
+
+from matcher.challenge import (
+    ChallengeMatcher,
+    match_challenge,
+    mmr_order,
+    similarity_matrix,
+    theme_coverage,
+)
+from matcher.index import EnterpriseIndex
+from matcher.model import Capacity, Challenge, Enterprise, Vetting
+
+ON = date(2026, 3, 1)
+UTRECHT = (52.0907, 5.1214)
+VETTED = Vetting("vetted", "test", date(2025, 1, 1), date(2027, 1, 1))
+
+
+def ent(ref: str, description: str, **kw: Any) -> Enterprise:
+    base = Enterprise(
+        ref=ref, name=kw.pop("name", f"Onderneming {ref}"), description=description,
+        cpv=kw.pop("cpv", ("85300000",)), lat=UTRECHT[0], lon=UTRECHT[1],
+        service_radius_km=50.0, target_groups=("participatiewet",),
+        capacity=Capacity(1, 50_000.0), vetting=VETTED,
+    )
+    return replace(base, **kw)
+
+
+def filler() -> list[Enterprise]:
+    """Unrelated enterprises: realistic document frequencies for the TF-IDF."""
+    topics = [
+        ("schoonmaak van kantoren en scholen", ("90911200",)),
+        ("drukwerk en grafische vormgeving", ("79800000",)),
+        ("fietsenreparatie en fietsverhuur", ("50000000",)),
+        ("ICT-beheer en het wissen van datadragers", ("72000000",)),
+    ]
+    return [ent(f"F-{i}", f"{t} in de regio, team {i}", cpv=c, themes=("werk",))
+            for i, (t, c) in enumerate(topics * 2)]
+
+
+def challenge(**kw: Any) -> Challenge:
+    base = Challenge(
+        ref="CH-1", municipality="GM0344", title="Eenzaamheid onder ouderen",
+        question="Hoe bereiken we eenzame ouderen in de wijk en brengen we ze samen?",
+        themes=("eenzaamheid", "ouderen"), lat=UTRECHT[0], lon=UTRECHT[1], max_partners=3,
+    )
+    return replace(base, **kw)
+
+
+LONELY_A = ("Eenzame ouderen in de wijk samen laten eten in een wijkrestaurant: samen koken "
+            "tegen eenzaamheid")
+# Near-copy of A: same text (bar one rare word), codes and groups.
+LONELY_A2 = LONELY_A + " en ontmoeting"
+# A different approach to the same question: transport, not meals.
+LONELY_B = "Vervoer naar dagactiviteiten met een buurtbus, tegen eenzaamheid"
+
+
+def index_of(ents: list[Enterprise]) -> EnterpriseIndex:
+    return EnterpriseIndex.build(ents, reference_date=ON)
+
+
+def test_mmr_order_on_a_constructed_matrix() -> None:
+    rel = np.array([0.9, 0.89, 0.6])
+    sim = np.array([[1.0, 0.99, 0.1], [0.99, 1.0, 0.1], [0.1, 0.1, 1.0]])
+    assert mmr_order(rel, sim, 3, lambda_=1.0) == [0, 1, 2]  # pure relevance
+    assert mmr_order(rel, sim, 2, lambda_=0.7) == [0, 2]  # the near-copy waits
+    assert mmr_order(rel, sim, 5, lambda_=0.7) == [0, 2, 1]  # k > n: all, once each
+    assert mmr_order(rel, sim, 0, lambda_=0.7) == []
+
+
+def test_similarity_matrix_near_copies_high_different_approaches_low() -> None:
+    a = ent("A", LONELY_A, cpv=("55300000",))
+    a2 = ent("A2", LONELY_A2, cpv=("55300000",))
+    b = ent("B", LONELY_B, cpv=("60130000",), target_groups=("50plus",))
+    idx = index_of([a, a2, b, *filler()])
+    S = similarity_matrix(idx, [0, 1, 2])
+    np.testing.assert_allclose(S, S.T)
+    np.testing.assert_allclose(np.diag(S), 1.0)
+    assert S[0, 1] > 0.85
+    assert S[0, 2] < 0.4 and S[1, 2] < 0.4
+    assert np.all((S >= 0) & (S <= 1))
+
+
+def test_mmr_keeps_only_one_of_two_near_identical_enterprises_in_the_top_two() -> None:
+    a = ent("A", LONELY_A, cpv=("55300000",))
+    a2 = ent("A2", LONELY_A2, cpv=("55300000",))
+    b = ent("B", LONELY_B, cpv=("60130000",))
+    idx = index_of([a, a2, b, *filler()])
+    ch = challenge()
+    plain = ChallengeMatcher(top_k=20, lambda_mmr=1.0).fit(idx, ch)
+    plain_top2 = {m.ref for m in plain.results_[:2]}
+    assert plain_top2 == {"A", "A2"}, "construction: the two copies fit best"
+    m = ChallengeMatcher(top_k=3).fit(idx, ch)
+    top2 = [r.ref for r in m.results_[:2]]
+    assert "B" in top2 and len({"A", "A2"} & set(top2)) == 1
+    assert [r.rank for r in m.results_] == [1, 2, 3]
+    # Scores stay the fit to the question, not the MMR value.
+    fit = {r.ref: r.score for r in plain.results_}
+    assert all(r.score == pytest.approx(fit[r.ref]) for r in m.results_)
+    assert any("different approach" in t for t in m.results_[1].reasons)
+    assert m.results_[0].contributions and "text" in m.results_[0].contributions
+
+
+def test_theme_coverage_own_theme_compound_and_partial() -> None:
+    e1 = ent("1", "wij doen groen onderhoud", themes=("armoede",))
+    e2 = ent("2", "vervoer")
+    cov = theme_coverage([e1, e2], ["Armoede", "groenonderhoud", "vervoer ouderen"])
+    assert cov[0, 0] == 1.0  # own theme, folded
+    assert cov[0, 1] == 1.0  # spaces ignored
+    assert cov[1, 2] == pytest.approx(0.5)  # one of two stems
+    assert cov[1, 0] == 0.0
+
+
+def _two_theme_registry() -> list[Enterprise]:
+    return [
+        ent("G", "Groenonderhoud van parken en plantsoenen door mensen met een "
+            "afstand tot de arbeidsmarkt", cpv=("77310000",), themes=("groen",)),
+        ent("G2", "Groenonderhoud en snoeien van parken en plantsoenen door mensen met een "
+            "afstand tot de arbeidsmarkt", cpv=("77310000",), themes=("groen",)),
+        ent("K", "Catering en maaltijden koken voor de buurt, een buurtkeuken",
+            cpv=("55520000",), themes=("maaltijden",)),
+        ent("P", "Pending enterprise doing both parks and meals: groen en maaltijden",
+            cpv=("77310000",), themes=("groen", "maaltijden"),
+            vetting=Vetting("pending")),
+        *filler(),
+    ]
+
+
+def test_coalition_covers_two_themes_no_single_enterprise_covers() -> None:
+    idx = index_of(_two_theme_registry())
+    ch = challenge(title="Groene buurtmaaltijden", question="Een groene wijk waar mensen "
+                   "samen eten: parken onderhouden en maaltijden voor de buurt",
+                   themes=("groen", "maaltijden"), max_partners=2)
+    m = ChallengeMatcher().fit(idx, ch)
+    single = m.coverage_.mean(axis=1)
+    assert single.max() < 1.0, "construction: no single vetted enterprise covers both"
+    best = m.coalitions_[0]
+    assert set(best.refs) in ({"G", "K"}, {"G2", "K"})
+    assert best.coverage == pytest.approx(1.0)
+    assert best.size == 2
+    assert any("cover 2 of 2 themes" in r for r in best.reasons)
+    # Two near-copies never form a coalition: they add nothing to each other.
+    assert all(set(c.refs) != {"G", "G2"} for c in m.coalitions_)
+    # The pending enterprise (covers both themes alone) never appears anywhere.
+    assert "P" not in {r.ref for r in m.results_}
+    assert all("P" not in c.refs for c in m.coalitions_)
+    d = best.as_dict()
+    assert d["refs"] == list(best.refs) and d["reasons"] == best.reasons
+
+
+@pytest.mark.parametrize("limit", [2, 3])
+def test_max_partners_respected(limit: int) -> None:
+    # Four enterprises, each covering one of four themes: the best coalition wants all four.
+    themes = ("vervoer", "maaltijden", "groen", "taal")
+    texts = {
+        "vervoer": ("Vervoer van ouderen met een buurtbus", ("60130000",)),
+        "maaltijden": ("Maaltijden koken in een buurtkeuken", ("55520000",)),
+        "groen": ("Groen onderhouden in parken", ("77310000",)),
+        "taal": ("Taal leren met vrijwilligers, taalcafé", ("80000000",)),
+    }
+    ents = [ent(t.upper(), d, cpv=c, themes=(t,)) for t, (d, c) in texts.items()]
+    idx = index_of([*ents, *filler()])
+    ch = challenge(themes=themes, question="vervoer, maaltijden, groen en taal in de wijk",
+                   max_partners=4)
+    m = ChallengeMatcher(max_partners=limit).fit(idx, ch)
+    assert m.max_partners_ == limit
+    assert m.coalitions_
+    assert all(2 <= c.size <= limit for c in m.coalitions_)
+    assert m.coalitions_[0].size == limit  # more partners, more themes covered
+    assert m.coalitions_[0].coverage == pytest.approx(limit / 4)
+    # Without an override the Challenge's own max_partners applies.
+    m4 = ChallengeMatcher().fit(idx, ch)
+    assert m4.max_partners_ == 4 and m4.coalitions_[0].size == 4
+    assert m4.coalitions_[0].coverage == pytest.approx(1.0)
+
+
+def test_max_partners_one_means_no_coalitions() -> None:
+    idx = index_of(_two_theme_registry())
+    m = ChallengeMatcher().fit(idx, challenge(themes=("groen", "maaltijden"), max_partners=1))
+    assert m.coalitions_ == []
+    assert m.results_
+
+
+def test_budget_counts_combined_capacity() -> None:
+    # No themes: a partner joins only to bring capacity the budget still needs.
+    small = [ent(f"S{i}", d, cpv=c, capacity=Capacity(0, 30_000.0)) for i, (d, c) in
+             enumerate([(LONELY_A, ("55300000",)), (LONELY_B, ("60130000",))])]
+    idx = index_of([*small, *filler()])
+    ch = challenge(themes=(), budget_eur=50_000.0, max_partners=3)
+    m = ChallengeMatcher().fit(idx, ch)
+    best = m.coalitions_[0]
+    assert set(best.refs) == {"S0", "S1"}
+    assert best.capacity_eur == pytest.approx(60_000.0)
+    assert best.parts["capacity"] > 0
+    assert any("budget of €50,000" in r for r in best.reasons)
+
+
+def test_unvetted_and_expired_never_in_results() -> None:
+    a = ent("A", LONELY_A, cpv=("55300000",))
+    x = ent("X", LONELY_A, cpv=("55300000",), vetting=Vetting("rejected"))
+    y = ent("Y", LONELY_B, vetting=Vetting("vetted", "t", date(2024, 1, 1), date(2025, 1, 1)))
+    idx = index_of([a, x, y, *filler()])
+    results, coalitions = match_challenge(idx, challenge(), top_k=20)
+    refs = {r.ref for r in results}
+    assert "A" in refs and not refs & {"X", "Y"}
+    assert all(not set(c.refs) & {"X", "Y"} for c in coalitions)
+
+
+def test_invalid_configuration_is_rejected() -> None:
+    idx = index_of(filler())
+    with pytest.raises(ValueError, match="lambda_mmr"):
+        ChallengeMatcher(lambda_mmr=1.5).fit(idx, challenge())
+    with pytest.raises(ValueError, match="max_partners"):
+        ChallengeMatcher(max_partners=0).fit(idx, challenge())
+
+
+def test_empty_registry() -> None:
+    m = ChallengeMatcher().fit(index_of([]), challenge())
+    assert m.results_ == [] and m.coalitions_ == [] and m.n_candidates_ == 0
