@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +32,17 @@ from numpy.typing import NDArray
 from matcher.refdata import cpv_ancestors, cpv_label, cpv_vocabulary
 
 
-def cpv_path(code: str) -> list[str]:
+@lru_cache(maxsize=16384)
+def _cpv_path(code: str) -> tuple[str, ...]:
+    return tuple(_cpv_path_uncached(code))
+
+
+def cpv_path(code: str) -> tuple[str, ...]:
+    """The code then its ancestors, nearest first (cached)."""
+    return _cpv_path(code)
+
+
+def _cpv_path_uncached(code: str) -> list[str]:
     """The code then its ancestors, nearest first. Unknown codes fall back to
     their digit prefixes (division "45" -> "45000000"), so a code missing from
     the vocabulary still meets its division."""
@@ -73,6 +84,10 @@ class CpvIndex:
         self.depth_: dict[str, NDArray[np.int64]] = {
             k: np.asarray(v, dtype=np.int64) for k, v in self._depth.items()
         }
+        # decay ** depth, precomputed: pow over long posting lists is the costly part.
+        self.value_: dict[str, NDArray[np.float64]] = {
+            k: self.decay ** v.astype(np.float64) for k, v in self.depth_.items()
+        }
         del self._rows, self._depth
         self.codes_: list[tuple[str, ...]] = [tuple(c) for c in codes]
         return self
@@ -109,7 +124,7 @@ class CpvIndex:
             if r is None or len(r) == 0:
                 continue
             # Rows are unique within one node's list, so fancy assignment is exact.
-            vals = self.decay ** (up + self.depth_[node]).astype(np.float64)
+            vals = self.value_[node] if up == 0 else self.value_[node] * self.decay**up
             out[r] = np.maximum(out[r], vals)
 
     def score(self, codes: Sequence[str], n_rows: int | None = None) -> NDArray[np.float64]:
@@ -153,6 +168,7 @@ class CpvIndex:
         for node, d in self._nodes_of(codes).items():
             self.rows_[node] = np.append(self.rows_.get(node, np.zeros(0, np.int64)), i)
             self.depth_[node] = np.append(self.depth_.get(node, np.zeros(0, np.int64)), d)
+            self.value_[node] = np.append(self.value_.get(node, np.zeros(0)), self.decay**d)
         self.codes_[i] = tuple(codes)
         self.n_rows_ = max(self.n_rows_, i + 1)
 
@@ -170,6 +186,7 @@ class CpvIndex:
             keep = r != i
             self.rows_[node] = r[keep]
             self.depth_[node] = self.depth_[node][keep]
+            self.value_[node] = self.value_[node][keep]
 
 
 def best_match(

@@ -59,16 +59,19 @@ class GroupFit:
             r[j] = max((credit(asked, s, self.parents) for s in served), default=0.0)
         return r
 
-    def score(self, asked: Sequence[str]) -> NDArray[np.float64]:
-        """Mean over the asked groups of each enterprise's credit, in [0, 1].
-        Unknown group names count as unmet (they cannot be verified)."""
+    def score(self, asked: Sequence[str],
+              rows: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+        """Mean over the asked groups of each enterprise's credit, in [0, 1]
+        (for ``rows`` only, when given). Unknown group names count as unmet
+        (they cannot be verified)."""
+        M = self.M_ if rows is None else self.M_[rows]
         cols = [self.col_[g] for g in dict.fromkeys(asked) if g in self.col_]
         n_asked = len(dict.fromkeys(asked))
         if n_asked == 0:
-            return np.ones(self.M_.shape[0])
+            return np.ones(M.shape[0])
         if not cols:
-            return np.zeros(self.M_.shape[0])
-        return self.M_[:, cols].sum(axis=1, dtype=np.float64) / n_asked
+            return np.zeros(M.shape[0])
+        return M[:, cols].sum(axis=1, dtype=np.float64) / n_asked
 
 
 def explain_groups(asked: Sequence[str], served: Sequence[str]) -> list[str]:

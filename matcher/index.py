@@ -47,12 +47,15 @@ class EnterpriseIndex:
         max_df: float = 0.9,
         cpv_decay: float = 0.6,
         placement_eur: float = PLACEMENT_EUR,
+        query_drop: float = 0.02,
     ) -> None:
         self.reference_date = reference_date
         self.min_df = min_df
         self.max_df = max_df
         self.cpv_decay = cpv_decay
         self.placement_eur = placement_eur
+        # Share of a query's squared norm its commonest terms may lose (text.prune_common_terms).
+        self.query_drop = query_drop
 
     @classmethod
     def build(
@@ -97,6 +100,9 @@ class EnterpriseIndex:
         for t, j in self.word_.vocabulary_.items():
             self.terms_[j] = t
         self.char_ = CharShortlist().fit(self.word_)
+        self.postings_ = self.text_.postings
+        # Char-vector norms per row, computed on first use (shortlists repeat rows).
+        self.char_norm_ = np.full(n, np.nan)
 
         self.cpv_ = CpvIndex(decay=self.cpv_decay).fit([e.cpv for e in ents])
         self.groups_ = GroupFit().fit([e.target_groups for e in ents])
@@ -157,6 +163,7 @@ class EnterpriseIndex:
         self.alive_[i] = True
         doc = enterprise_document(e.name, e.themes, e.description)
         self.text_.set_row(i, self.word_.transform([doc]))
+        self.char_norm_[i] = np.nan
         self.cpv_.set_row(i, e.cpv)
         self.groups_.M_[i] = self.groups_.row(e.target_groups)
         self.lat_[i], self.lon_[i] = e.lat, e.lon
@@ -181,7 +188,7 @@ class EnterpriseIndex:
                                                                dtype=self.groups_.M_.dtype)])
         self.unit_ = np.vstack([self.unit_, np.zeros((1, 3))])
         for name in ("lat_", "lon_", "radius_km_", "cos_radius_", "recognition_", "share_",
-                     "capacity_eur_", "committed_eur_", "remaining_eur_"):
+                     "capacity_eur_", "committed_eur_", "remaining_eur_", "char_norm_"):
             setattr(self, name, np.append(getattr(self, name), 0.0))
         self.vetting_ok_ = np.append(self.vetting_ok_, False)
 
@@ -198,6 +205,17 @@ class EnterpriseIndex:
     def compact(self) -> None:
         """Fold patched text rows into the bulk matrices (O(nnz); run off-peak)."""
         self.text_.compact()
+        self.postings_ = self.text_.postings
+
+    def char_norms(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Char-vector norms of rows, filling the cache for rows not seen yet."""
+        norms = self.char_norm_[rows]
+        todo = np.isnan(norms)
+        if todo.any():
+            fresh = self.char_.row_norms(self.text_.rows(rows[todo]))
+            self.char_norm_[rows[todo]] = fresh
+            norms[todo] = fresh
+        return norms
 
     # -- access --------------------------------------------------------------------
 

@@ -4,12 +4,16 @@ Flow for one query (a Tender, an Obligation or a Challenge, see ``query.py``):
 
 1. hard constraints (``constraints.feasible_mask``) select the candidates;
 2. per-feature scores in [0, 1] for every candidate: word TF-IDF, CPV, distance,
-   target groups, recognition, capacity (``FEATURES`` order);
+   target groups, recognition, capacity (``FEATURES`` order). The word TF-IDF of
+   this registry-wide pass uses the query vector without its commonest terms
+   (``text.prune_common_terms``: at most ``index.query_drop`` of its squared
+   norm, a large share of the posting entries);
 3. stage-1 score = weighted mean over the features that apply to this query
    (a query without target groups does not dilute everyone's score with a
    constant);
-4. the best ``shortlist`` candidates get the char n-gram feature too (too costly
-   for the whole registry) and are re-ordered by the full score;
+4. the best ``shortlist`` candidates get the exact word cosine and the char
+   n-gram feature (too costly for the whole registry) and are re-ordered by the
+   full score, so every reported score and feature is exact;
 5. the top ``top_k`` come back as ``Match`` records with contributions and reasons.
 
 ``feature_matrix`` exposes step 2 for learning weights; ``rank_many`` runs many
@@ -35,6 +39,7 @@ from matcher.groups import explain_groups
 from matcher.index import EnterpriseIndex
 from matcher.model import Challenge, Obligation, Tender
 from matcher.query import Query, as_query
+from matcher.text import prune_common_terms
 from matcher.weights import DEFAULT, FEATURES, WeightSet
 
 F_TEXT, F_CHAR, F_CPV, F_GEO, F_GROUPS, F_CERT, F_CAP = range(len(FEATURES))
@@ -89,8 +94,15 @@ def effective_weights(query: Query, weights: WeightSet) -> NDArray[np.float64]:
     return w / total if total > 0 else w
 
 
-def query_text_vector(index: EnterpriseIndex, query: Query) -> sp.csr_matrix:
-    return index.word_.transform([query.text])
+def query_text_vector(index: EnterpriseIndex, query: Query, prune: bool = True
+                      ) -> sp.csr_matrix:
+    """The query's word TF-IDF vector; with ``prune``, its commonest terms dropped
+    (``index.query_drop``, see ``text.prune_common_terms``) — for the registry-wide
+    stage-1 pass only: shortlisted rows get the exact cosine (``rank_query``)."""
+    q = index.word_.transform([query.text])
+    if prune:
+        q = prune_common_terms(q, index.postings_, index.query_drop)
+    return q
 
 
 def _base_features(
@@ -110,7 +122,7 @@ def _base_features(
     if dot is not None:
         X[:, F_GEO] = distance_score(km_of_dot(dot[rows]), index.radius_km_[rows])
     if query.target_groups:
-        X[:, F_GROUPS] = index.groups_.score(query.target_groups)[rows]
+        X[:, F_GROUPS] = index.groups_.score(query.target_groups, rows)
     else:
         X[:, F_GROUPS] = 1.0
     X[:, F_CERT] = index.recognition_[rows]
@@ -118,11 +130,12 @@ def _base_features(
     return X
 
 
-def _char_feature(index: EnterpriseIndex, query: Query, rows: NDArray[np.int64]
-                  ) -> NDArray[np.float64]:
+def _char_feature(index: EnterpriseIndex, query: Query, rows: NDArray[np.int64],
+                  word_rows: sp.csr_matrix | None = None) -> NDArray[np.float64]:
     if len(rows) == 0 or not query.text.strip():
         return np.zeros(len(rows))
-    return index.char_.similarity(query.text, index.text_.rows(rows))
+    W = index.text_.rows(rows) if word_rows is None else word_rows
+    return index.char_.similarity(query.text, W, index.char_norms(rows))
 
 
 def _top(score: NDArray[np.float64], rows: NDArray[np.int64], k: int) -> NDArray[np.int64]:
@@ -149,7 +162,9 @@ def rank_query(
 ) -> Ranked:
     """Candidates in final order. ``top_k=None`` orders all candidates (shortlist
     re-ranked by the full score, the rest by the stage-1 score after them).
-    ``extra_rows`` get the char feature even outside the shortlist (why_not)."""
+    ``extra_rows`` get the stage-2 text features (exact word cosine, char
+    n-grams) even outside the shortlist (why_not). ``text_all``: precomputed
+    stage-1 word scores for every row (``rank_many``)."""
     dot = query_dot(index, query)
     mask = feasible_mask(index, query, dot)
     rows = np.flatnonzero(mask).astype(np.int64)
@@ -160,13 +175,21 @@ def rank_query(
     s1 = X @ w
     k_short = len(rows) if top_k is None and shortlist <= 0 else max(shortlist, top_k or 0)
     short = _top(s1, rows, min(k_short, len(rows)))
-    if w[F_CHAR] > 0:
+    score = s1
+    if w[F_TEXT] > 0 or w[F_CHAR] > 0:
         todo = short
-        if extra_rows:
+        if len(extra_rows):
             pos = np.flatnonzero(np.isin(rows, np.asarray(extra_rows)))
             todo = np.union1d(short, pos)
-        X[todo, F_CHAR] = _char_feature(index, query, rows[todo])
-    score = s1 + w[F_CHAR] * X[:, F_CHAR]
+        # Stage 2 on the shortlist: the exact word cosine (stage 1 may have used a
+        # pruned query vector) and the char n-gram feature, from one row slice.
+        W = index.text_.rows(rows[todo])
+        q_full = query_text_vector(index, query, prune=False)
+        X[todo, F_TEXT] = np.clip(np.asarray((W @ q_full.T).toarray()).ravel(), 0.0, 1.0)
+        if w[F_CHAR] > 0:
+            X[todo, F_CHAR] = _char_feature(index, query, rows[todo], W)
+        score = s1.copy()
+        score[todo] = X[todo] @ w
     head = short[np.lexsort((rows[short], -score[short]))]
     if top_k is None:
         rest_mask = np.ones(len(rows), dtype=bool)
@@ -183,12 +206,13 @@ def rank_query(
 
 
 def _text_reason(index: EnterpriseIndex, qvec: sp.csr_matrix, row: int, n: int = 4) -> str | None:
-    r = index.text_.rows([row])
-    prod = r.multiply(qvec).tocsr()
-    if prod.nnz == 0:
+    cols, vals = index.text_.row_arrays(row)
+    common, qi, ri = np.intersect1d(qvec.indices, cols, assume_unique=True, return_indices=True)
+    if len(common) == 0:
         return None
-    top = prod.indices[np.argsort(-prod.data)[:n]]
-    terms = ", ".join(f"'{index.terms_[j]}'" for j in top)
+    contrib = qvec.data[qi] * vals[ri]
+    top = common[np.argsort(-contrib, kind="stable")[:n]]
+    terms = ", ".join(f"'{index.terms_[j]}'" for j in top.tolist())
     return f"description shares terms {terms}"
 
 
@@ -200,7 +224,9 @@ def explain(index: EnterpriseIndex, query: Query, row: int,
     if query.cpv:
         out.extend(explain_cpv(query.cpv, e.cpv, index.cpv_decay))
     if query.text.strip():
-        t = _text_reason(index, query_text_vector(index, query) if qvec is None else qvec, row)
+        if qvec is None:
+            qvec = query_text_vector(index, query, prune=False)
+        t = _text_reason(index, qvec, row)
         if t:
             out.append(t)
     qu = query.unit()
@@ -226,7 +252,7 @@ def explain(index: EnterpriseIndex, query: Query, row: int,
 
 def to_matches(index: EnterpriseIndex, ranked: Ranked, with_reasons: bool = True
                ) -> list[Match]:
-    qvec = query_text_vector(index, ranked.query) if with_reasons else None
+    qvec = query_text_vector(index, ranked.query, prune=False) if with_reasons else None
     out: list[Match] = []
     w = ranked.weights
     names = [f for f, wf in zip(FEATURES, w, strict=True) if wf > 0]
@@ -308,7 +334,7 @@ def feature_matrix(
         rows = np.flatnonzero(feasible_mask(index, q, dot)).astype(np.int64)
     else:
         rows = np.array([index.row_of_[r] for r in refs if r in index.row_of_], dtype=np.int64)
-    text_all = index.text_.dot(query_text_vector(index, q))
+    text_all = index.text_.dot(query_text_vector(index, q, prune=False))  # exact, every row
     X = _base_features(index, q, rows, text_all, dot)
     X[:, F_CHAR] = _char_feature(index, q, rows)
     return [index.refs_[i] for i in rows.tolist()], X, FEATURES
@@ -333,7 +359,7 @@ def rank_many(
     out_score = np.full((m, top_k), np.nan)
     for b0 in range(0, m, block):
         qs = queries[b0:b0 + block]
-        Q = index.word_.transform([q.text for q in qs])
+        Q = sp.vstack([query_text_vector(index, q) for q in qs], format="csr")
         T = index.text_.dot_many(Q)
         for j, q in enumerate(qs):
             r = rank_query(index, q, weights, top_k, shortlist=shortlist, text_all=T[j])

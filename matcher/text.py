@@ -27,8 +27,11 @@ import numpy as np
 import scipy.sparse as sp
 import snowballstemmer
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
-from sklearn.preprocessing import normalize
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    HashingVectorizer,
+    TfidfTransformer,
+)
 
 from matcher.refdata import fold
 
@@ -50,6 +53,25 @@ STOPWORDS_EN: frozenset[str] = frozenset(
 STOPWORDS: frozenset[str] = STOPWORDS_NL | STOPWORDS_EN
 
 _SPLIT = re.compile(r"\s+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def fast_fold(text: str) -> str:
+    """``refdata.fold`` with an ASCII fast path (most text): accent stripping walks
+    every character in Python, which dominated short-query analysis."""
+    if text.isascii():
+        return _NON_ALNUM.sub(" ", text.lower()).strip()
+    return fold(text)
+
+
+def _dutch_stemmer() -> snowballstemmer.stemmer:
+    """The classic Snowball Dutch stemmer. snowballstemmer 3 renamed it
+    ``dutch_porter`` and gave the name ``dutch`` to a Kraaij-Pohlmann variant that
+    strips "ge-" inside words: "gevelreiniging" -> "velrein", "gebouwen" -> "bouw",
+    and "begeleiding" (coaching, a core word here) -> "beleid" (policy)."""
+    if "dutch_porter" in snowballstemmer.algorithms():
+        return snowballstemmer.stemmer("dutch_porter")
+    return snowballstemmer.stemmer("dutch")
 
 
 class Analyzer:
@@ -62,13 +84,13 @@ class Analyzer:
     def __init__(self, ngram_max: int = 2, min_token_len: int = 2) -> None:
         self.ngram_max = ngram_max
         self.min_token_len = min_token_len
-        self._stemmer = snowballstemmer.stemmer("dutch")
+        self._stemmer = _dutch_stemmer()
         self._cache: dict[str, str | None] = {}
 
     def stems(self, doc: str) -> list[str]:
         cache = self._cache
         out: list[str] = []
-        for tok in _SPLIT.split(fold(doc)):
+        for tok in _SPLIT.split(fast_fold(doc)):
             st = cache.get(tok, "")
             if st == "":
                 if len(tok) < self.min_token_len or tok in STOPWORDS or tok.isdigit():
@@ -95,7 +117,16 @@ def enterprise_document(name: str, themes: Iterable[str], description: str) -> s
 
 
 class WordTfidf:
-    """TF-IDF over stemmed word 1–2-grams (a thin, configured TfidfVectorizer).
+    """TF-IDF over stemmed word 1–2-grams (sklearn's ``CountVectorizer`` and
+    ``TfidfTransformer`` with a vocabulary rule of its own).
+
+    ``min_df`` prunes **bigrams** seen in fewer documents; unigrams are kept at
+    any document frequency. A word only one enterprise uses is the most
+    distinctive thing about it (its speciality: "gevelreiniging"); pruning it
+    made such enterprises invisible to a tender asking for exactly that, and
+    left their rows without char n-grams. Bigrams seen once add many columns and
+    entries but no recall (their words are unigram columns). ``max_df`` drops
+    terms in more than that share of documents, both kinds.
 
     Parameters are in the constructor, learned state in attributes ending in ``_``.
     """
@@ -105,30 +136,35 @@ class WordTfidf:
         self.max_df = max_df
         self.sublinear_tf = sublinear_tf
 
-    def _make(self, min_df: int) -> TfidfVectorizer:
-        self.analyzer_ = Analyzer()
-        return TfidfVectorizer(
-            analyzer=self.analyzer_,
-            min_df=min_df,
-            max_df=self.max_df,
-            sublinear_tf=self.sublinear_tf,
-            dtype=np.float32,
-        )
-
     def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        # min_df cannot exceed the corpus size (tiny registries in tests/demos).
-        min_df = min(self.min_df, max(1, len(docs)))
-        if len(docs) < 10:
-            min_df = 1
-        self.vectorizer_ = self._make(min_df)
+        self.analyzer_ = Analyzer()
+        counts = CountVectorizer(analyzer=self.analyzer_, dtype=np.float32)
         try:
-            X = self.vectorizer_.fit_transform(docs)
-        except ValueError:
-            # max_df pruned everything (e.g. two identical documents): keep all terms.
-            self.vectorizer_.set_params(max_df=1.0)
-            X = self.vectorizer_.fit_transform(docs)
-        self.vocabulary_: dict[str, int] = self.vectorizer_.vocabulary_
-        self.idf_: NDArray[np.float64] = self.vectorizer_.idf_
+            C = sp.csr_matrix(counts.fit_transform(docs))
+            raw: dict[str, int] = counts.vocabulary_
+        except ValueError:  # no terms at all (empty or stopword-only documents)
+            C = sp.csr_matrix((len(docs), 0), dtype=np.float32)
+            raw = {}
+        n_docs = len(docs)
+        terms = np.empty(len(raw), dtype=object)
+        for t, j in raw.items():
+            terms[j] = t
+        df = np.bincount(C.indices, minlength=len(raw))
+        is_bigram = np.fromiter((" " in t for t in terms), dtype=bool, count=len(terms))
+        # min_df cannot exceed the corpus size (tiny registries in tests/demos).
+        min_df = 1 if n_docs < 10 else min(self.min_df, n_docs)
+        keep = (df >= np.where(is_bigram, min_df, 1)) & (df <= self.max_df * n_docs)
+        if n_docs and not keep.any():
+            # max_df pruned everything (e.g. identical documents): keep all terms.
+            keep = df >= np.where(is_bigram, min_df, 1)
+        cols = np.flatnonzero(keep)
+        cols = cols[np.argsort(terms[cols].astype(str), kind="stable")]  # alphabetical, as sklearn
+        C = sp.csr_matrix(C[:, cols])
+        self.vocabulary_: dict[str, int] = {str(terms[j]): k for k, j in enumerate(cols.tolist())}
+        tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf)
+        X = tfidf.fit_transform(C) if C.shape[1] else C
+        self.idf_: NDArray[np.float64] = (np.asarray(tfidf.idf_, dtype=np.float64)
+                                          if C.shape[1] else np.zeros(0))
         return sp.csr_matrix(X, dtype=np.float32)
 
     def fit(self, docs: Sequence[str]) -> WordTfidf:
@@ -136,7 +172,32 @@ class WordTfidf:
         return self
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        return sp.csr_matrix(self.vectorizer_.transform(docs), dtype=np.float32)
+        """TF-IDF rows of new documents under the fitted vocabulary and IDF (terms
+        outside the vocabulary are ignored), L2-normalised."""
+        V = len(self.vocabulary_)
+        if len(docs) == 0:
+            return sp.csr_matrix((0, V), dtype=np.float32)
+        return sp.csr_matrix(sp.vstack([self.transform_one(d) for d in docs], format="csr"))
+
+    def transform_one(self, doc: str) -> sp.csr_matrix:
+        """One document's row (1 x V). Plain Python: sklearn's per-call validation
+        costs more than the work for one short query."""
+        vocab = self.vocabulary_
+        counts: dict[int, int] = {}
+        for t in self.analyzer_(doc):
+            j = vocab.get(t)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        V = len(vocab)
+        if not counts:
+            return sp.csr_matrix((1, V), dtype=np.float32)
+        cols = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+        tf = np.array([counts[j] for j in cols.tolist()], dtype=np.float64)
+        if self.sublinear_tf:
+            tf = 1.0 + np.log(tf)
+        w = tf * self.idf_[cols]
+        w /= np.linalg.norm(w)
+        return sp.csr_matrix((w.astype(np.float32), cols, np.array([0, len(cols)])), shape=(1, V))
 
 
 class CharShortlist:
@@ -176,31 +237,113 @@ class CharShortlist:
         """Char vector of a query: its stems' n-grams weighted by the word IDF
         (words unseen in the registry get the highest IDF: they are rare)."""
         stems = self.word_.analyzer_.stems(text)
-        if not stems:
-            return sp.csr_matrix((1, self.n_features), dtype=np.float32)
-        uniq, counts = np.unique(np.array(stems, dtype=object), return_counts=True)
+        counts: dict[str, int] = {}
+        for st in stems:
+            counts[st] = counts.get(st, 0) + 1
         vocab, idf = self.word_.vocabulary_, self.word_.idf_
-        w = np.array(
-            [(1.0 + np.log(c)) * (idf[vocab[s]] if s in vocab else self.max_idf_)
-             for s, c in zip(uniq, counts, strict=True)],
-            dtype=np.float32,
-        )
-        H = self.hasher_.transform(list(uniq))
-        v = sp.csr_matrix(w[None, :] @ H, dtype=np.float32)
-        return sp.csr_matrix(normalize(v), dtype=np.float32)
+        V = len(vocab)
+        cols: list[int] = []
+        w: list[float] = []
+        oov: list[tuple[str, float]] = []
+        for st, c in counts.items():
+            j = vocab.get(st)
+            tf = 1.0 + float(np.log(c))
+            if j is None:
+                oov.append((st, tf * self.max_idf_))
+            else:
+                cols.append(j)
+                w.append(tf * float(idf[j]))
+        order = np.argsort(cols)
+        qv = sp.csr_matrix(
+            (np.asarray(w, dtype=np.float32)[order], np.asarray(cols, dtype=np.int32)[order],
+             np.array([0, len(cols)])), shape=(1, V))
+        v = qv @ self.T_
+        if oov:
+            H = self._hash_oov([st for st, _ in oov])
+            v = v + sp.csr_matrix(np.array([x for _, x in oov], dtype=np.float32)[None, :]) @ H
+        return _l2_rows(sp.csr_matrix(v))
+
+    def _hash_oov(self, stems: list[str]) -> sp.csr_matrix:
+        # Cached: the hasher's per-call validation costs more than the hashing.
+        cache: dict[str, sp.csr_matrix] = self.__dict__.setdefault("_oov_cache", {})
+        missing = [st for st in stems if st not in cache]
+        if missing:
+            for st, row in zip(missing, self.hasher_.transform(missing), strict=True):
+                if len(cache) < 100_000:
+                    cache[st] = sp.csr_matrix(row, dtype=np.float32)
+                else:
+                    return sp.csr_matrix(self.hasher_.transform(stems), dtype=np.float32)
+        return sp.csr_matrix(sp.vstack([cache[st] for st in stems], format="csr"))
 
     def rows_vectors(self, word_rows: sp.csr_matrix) -> sp.csr_matrix:
-        return sp.csr_matrix(normalize(word_rows @ self.T_), dtype=np.float32)
+        """Char vectors (L2-normalised) of word-matrix rows."""
+        return _l2_rows(sp.csr_matrix(word_rows @ self.T_))
 
-    def similarity(self, text: str, word_rows: sp.csr_matrix) -> NDArray[np.float64]:
-        """Cosine in [0, 1] between the query text and each given word-matrix row."""
+    def row_norms(self, word_rows: sp.csr_matrix) -> NDArray[np.float64]:
+        """Norms of the rows' (unnormalised) char vectors ``word_rows @ T_``."""
+        M = sp.csr_matrix(word_rows @ self.T_)
+        sq = M.multiply(M).sum(axis=1)
+        return np.sqrt(np.asarray(sq, dtype=np.float64).ravel())
+
+    def similarity(self, text: str, word_rows: sp.csr_matrix,
+                   norms: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """Cosine in [0, 1] between the query text and each given word-matrix row.
+
+        Computed as ``(W @ (T @ q)) / ||W @ T||``: projecting the query onto the
+        vocabulary terms first costs one pass over ``T``, and the row norms can be
+        cached by the caller (``norms``), so no row's char vector is materialised.
+        """
         if word_rows.shape[0] == 0:
             return np.zeros(0)
         q = self.query_vector(text)
         if q.nnz == 0:
             return np.zeros(word_rows.shape[0])
-        C = self.rows_vectors(word_rows)
-        return np.clip(np.asarray((C @ q.T).toarray()).ravel(), 0.0, 1.0)
+        qd = np.zeros(self.n_features, dtype=np.float32)
+        qd[q.indices] = q.data
+        # Dense query: a sparse one would make SciPy build a 2**18-row index.
+        per_term = np.asarray(self.T_ @ qd, dtype=np.float64)
+        num = np.asarray(word_rows @ per_term, dtype=np.float64).ravel()
+        if norms is None:
+            norms = self.row_norms(word_rows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sim = np.where(norms > 0, num / norms, 0.0)
+        return np.clip(sim, 0.0, 1.0)
+
+
+def _l2_rows(M: sp.csr_matrix) -> sp.csr_matrix:
+    """Row-normalise a CSR matrix in place (zero rows stay zero)."""
+    sq = np.add.reduceat(M.data.astype(np.float64) ** 2, M.indptr[:-1]) if M.nnz else np.zeros(0)
+    lens = np.diff(M.indptr)
+    norms = np.zeros(M.shape[0])
+    nz = lens > 0
+    norms[nz] = np.sqrt(sq[nz]) if M.nnz else 0.0
+    scale = np.repeat(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0), lens)
+    M.data = (M.data * scale).astype(np.float32)
+    return M
+
+
+def prune_common_terms(
+    q: sp.csr_matrix, postings: NDArray[np.int64], drop: float = 0.02
+) -> sp.csr_matrix:
+    """Drop the query's most common terms while they hold at most ``drop`` of its
+    squared norm.
+
+    Query time follows the posting entries touched, and the longest posting
+    lists belong to the commonest terms, which IDF has already made nearly
+    weightless. Dropping them changes cosines by at most ``sqrt(drop)`` times the
+    document's weight on those same common terms (small for the same reason), and
+    in return skips a large share of the postings. ``drop=0`` is exact.
+    """
+    if drop <= 0 or q.nnz == 0:
+        return q
+    cols, vals = q.indices, q.data
+    order = np.argsort(-postings[cols], kind="stable")
+    share = np.cumsum(vals[order].astype(np.float64) ** 2) / float(np.dot(vals, vals))
+    n_drop = int(np.searchsorted(share, drop, side="right"))
+    if n_drop == 0:
+        return q
+    keep = np.sort(order[n_drop:])
+    return sp.csr_matrix((vals[keep], cols[keep], np.array([0, len(keep)])), shape=q.shape)
 
 
 class PatchableRows:
@@ -227,6 +370,11 @@ class PatchableRows:
         self._side_rows: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
 
     @property
+    def postings(self) -> NDArray[np.int64]:
+        """Posting-list length per column (bulk rows; patched rows are few)."""
+        return np.diff(self.csc.indptr).astype(np.int64)
+
+    @property
     def n_patched(self) -> int:
         return len(self._patch)
 
@@ -251,7 +399,8 @@ class PatchableRows:
         if q.nnz:
             cols = q.indices
             sub = self.csc[:, cols]
-            out[: self.n_bulk] = sub @ q.data.astype(np.float64)
+            # float32 query: an f64 one would make SciPy upcast (copy) every posting.
+            out[: self.n_bulk] = sub @ q.data.astype(np.float32)
             if len(self._side_rows):
                 out[self._side_rows] = (self._side @ q.T).toarray().ravel()
         return out
@@ -271,6 +420,14 @@ class PatchableRows:
             (self.csc.data, self.csc.indices, self.csc.indptr),
             shape=(self.n_cols, self.n_bulk),
         )
+
+    def row_arrays(self, i: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """(column indices, values) of one row, without building a sparse matrix."""
+        r = self._patch.get(i)
+        if r is not None:
+            return r.indices, r.data
+        a, b = self.csr.indptr[i], self.csr.indptr[i + 1]
+        return self.csr.indices[a:b], self.csr.data[a:b]
 
     def rows(self, idx: NDArray[np.int64] | Sequence[int]) -> sp.csr_matrix:
         idx = np.asarray(idx, dtype=np.int64)
