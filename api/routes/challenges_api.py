@@ -2,6 +2,10 @@
 
 Challenges are public calls, so every user may read them; connectors and admins
 write, and an officer may write the Challenges of their own municipality.
+
+A status changed through PATCH is appended to the Challenge's status history, as on
+the board (``api.routes.challenges``, which also serves ``/{ref}/matches`` and
+``/{ref}/status`` and is mounted first so ``/{ref:path}`` here does not swallow them).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from sqlmodel import Session
 
 from api import access
 from api.crud import Resource, build_router
+from api.routes.challenges import record_crud_status_change
 from api.schemas import ChallengeIn, ChallengeOut, ChallengePatch
 from api.serialize import challenge_dict, challenge_out
 from api.tables import ChallengeRow, User
@@ -52,6 +57,6 @@ resource = Resource(
     schema_patch=ChallengePatch, schema_out=ChallengeOut, label="Challenge",
     to_interchange=challenge_dict, to_out=challenge_out, visible=_visible,
     can_see=_can_see, check_write=_check_write, check_delete=_check_delete,
-    search_columns=("ref", "title"),
+    search_columns=("ref", "title"), after_write=record_crud_status_change,
 )
 api_router = build_router(resource)

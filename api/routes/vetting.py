@@ -1,0 +1,328 @@
+"""Vetting (connector, admin): the queue of enterprises to screen, decisions, history, CSV.
+
+GET  /vetting                    pending enterprises; vettings and certificates running out
+                                 within a month (flagged); expired vettings
+GET  /vetting/export.csv         the same queue as CSV
+GET  /vetting/{ref}              one enterprise: decision form and its vetting history
+GET  /vetting/{ref}/history.csv  its history as CSV
+POST /vetting/{ref}              approve / reject / back to pending, with validity and reason
+
+JSON: POST /api/v1/vetting/{enterprise_ref}, GET /api/v1/vetting/queue,
+GET /api/v1/vetting/{enterprise_ref}/events. Decisions go through
+``api.services.vetting_flow.decide`` (state + append-only VettingEvent in one
+transaction); nothing here edits or deletes an event.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
+
+from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
+from api.i18n import request_lang, translator
+from api.routes.enterprises import TARGET_GROUP_NL, VETTING_NL, csv_response
+from api.schemas import ERROR_RESPONSES
+from api.services import vetting_flow
+from api.services.flow_util import FlowError, today
+from api.tables import EnterpriseRow, VettingEvent
+
+router = APIRouter(tags=["pages"])
+api_router = APIRouter(prefix="/vetting", tags=["vetting"], responses=ERROR_RESPONSES)
+
+FLAG_NL = {
+    "pending": "Wacht op screening",
+    "expiring": "Screening verloopt binnen een maand",
+    "expired": "Screening verlopen",
+    "cert_expiring": "Keurmerk verloopt binnen een maand",
+}
+QUEUE_COLUMNS = ("flag", "ref", "name", "municipality", "vetting_status",
+                 "vetting_valid_until", "days_left", "certificate", "certificate_valid_until")
+HISTORY_COLUMNS = ("id", "decided_at", "decided_by", "enterprise_ref", "status", "valid_until",
+                   "reason")
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def queue_rows(q: vetting_flow.VettingQueue, on: date) -> list[dict[str, Any]]:
+    """One flat row per item of the queue (pages, CSV and JSON share it)."""
+    rows: list[dict[str, Any]] = []
+
+    def base(flag: str, e: EnterpriseRow) -> dict[str, Any]:
+        until = e.vetting_valid_until
+        return {"flag": flag, "ref": e.ref, "name": e.name,
+                "municipality": e.municipality_code, "vetting_status": e.vetting_status,
+                "vetting_valid_until": _iso(until),
+                "days_left": (until - on).days if until else None,
+                "certificate": None, "certificate_valid_until": None}
+
+    rows += [base("pending", e) for e in q.pending]
+    rows += [base("expiring", e) for e in q.expiring]
+    rows += [base("expired", e) for e in q.expired]
+    for e, scheme, level, until in q.certs_expiring:
+        row = base("cert_expiring", e)
+        row.update(certificate=f"{scheme} {level}".strip() if level else scheme,
+                   certificate_valid_until=until.isoformat(), days_left=(until - on).days)
+        rows.append(row)
+    return rows
+
+
+def _event_dict(ev: VettingEvent) -> dict[str, Any]:
+    return {"id": ev.id, "enterprise_ref": ev.enterprise_ref, "status": ev.status,
+            "valid_until": _iso(ev.valid_until), "reason": ev.reason,
+            "decided_by": ev.decided_by, "decided_at": _iso(ev.decided_at)}
+
+
+def _enterprise_state(e: EnterpriseRow) -> dict[str, Any]:
+    return {"ref": e.ref, "name": e.name, "vetting_status": e.vetting_status,
+            "vetted_by": e.vetted_by, "vetted_on": _iso(e.vetted_on),
+            "vetting_valid_until": _iso(e.vetting_valid_until)}
+
+
+def _enterprise(session: Any, ref: str) -> EnterpriseRow:
+    row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == ref)).first()
+    if row is None:
+        raise api_error(404, f"Onderneming {ref!r} niet gevonden", "ref")
+    return row  # type: ignore[no-any-return]
+
+
+# --- pages ------------------------------------------------------------------------------
+
+@router.get("/vetting", include_in_schema=False)
+def vetting_page(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
+    on = today()
+    q = vetting_flow.queue(session, on)
+    return render(request, "vetting/index.html", {
+        "q": q, "on": on, "default_until": on + timedelta(days=vetting_flow.DEFAULT_VALIDITY_DAYS),
+        "soon": on + timedelta(days=vetting_flow.EXPIRY_WARNING_DAYS),
+        "vetting_labels": VETTING_NL, "tg_labels": TARGET_GROUP_NL,
+    })
+
+
+@router.get("/vetting/export.csv", include_in_schema=False)
+def vetting_csv(user: ConnectorUser, session: SessionDep) -> Response:
+    on = today()
+    return csv_response(queue_rows(vetting_flow.queue(session, on, limit=10_000), on),
+                        QUEUE_COLUMNS, "screening.csv")
+
+
+def _detail(request: Request, session: Any, row: EnterpriseRow, *, errors: dict[str, str]
+            | None = None, form: dict[str, str] | None = None, status_code: int = 200
+            ) -> Response:
+    on = today()
+    certs = []
+    for cert in row.certifications or []:
+        until = vetting_flow._cert_date(cert.get("valid_until"))
+        certs.append({**cert, "until": until,
+                      "expired": bool(until and until < on),
+                      "expiring": bool(until and on <= until <= on + timedelta(
+                          days=vetting_flow.EXPIRY_WARNING_DAYS))})
+    until = row.vetting_valid_until
+    default_until = on + timedelta(days=vetting_flow.DEFAULT_VALIDITY_DAYS)
+    return render(request, "vetting/detail.html", {
+        "e": row, "events": vetting_flow.events(session, row.ref, limit=200), "certs": certs,
+        "on": on, "days_left": (until - on).days if until else None,
+        "errors": errors or {},
+        "form": form or {"status": "vetted", "valid_until": default_until.isoformat(),
+                         "reason": ""},
+        "vetting_labels": VETTING_NL, "tg_labels": TARGET_GROUP_NL,
+    }, status_code=status_code)
+
+
+@router.get("/vetting/{ref}", include_in_schema=False)
+def vetting_detail(ref: str, request: Request, user: ConnectorUser, session: SessionDep
+                   ) -> Response:
+    return _detail(request, session, _enterprise(session, ref))
+
+
+@router.get("/vetting/{ref}/history.csv", include_in_schema=False)
+def vetting_history_csv(ref: str, user: ConnectorUser, session: SessionDep) -> Response:
+    row = _enterprise(session, ref)
+    events = [_event_dict(ev) for ev in vetting_flow.events(session, row.ref, limit=100_000)]
+    return csv_response(events, HISTORY_COLUMNS, f"screening-{row.ref}.csv")
+
+
+def _safe_next(value: str | None, default: str) -> str:
+    # Only back to our own vetting pages: never an open redirect.
+    if value and value.startswith("/vetting") and "//" not in value and "\\" not in value:
+        return value
+    return default
+
+
+@router.post("/vetting/{ref}", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def vetting_decide(ref: str, request: Request, user: ConnectorUser, session: SessionDep
+                         ) -> Response:
+    row = _enterprise(session, ref)
+    data = await request.form()
+    form = {k: str(data.get(k) or "").strip() for k in ("status", "valid_until", "reason")}
+    t = translator(request_lang(request))
+    try:
+        valid_until = vetting_flow.parse_date(form["valid_until"])
+        row, event = vetting_flow.decide(
+            session, ref, form["status"], by=user.email, today=today(),
+            reason=form["reason"], valid_until=valid_until)
+    except FlowError as exc:
+        session.rollback()
+        message = t(exc.message, **exc.params)
+        flash(request, t("Niet opgeslagen: {message}", message=message), "error")
+        return _detail(request, session, _enterprise(session, ref),
+                       errors={exc.field or "status": message}, form=form, status_code=422)
+    if event.status == "vetted":
+        flash(request, t("{name} is goedgekeurd, geldig tot {until}.", name=row.name,
+                         until=event.valid_until.strftime("%d-%m-%Y")
+                         if event.valid_until else "–"))
+    elif event.status == "rejected":
+        flash(request, t("{name} is afgewezen.", name=row.name))
+    else:
+        flash(request, t("{name} staat weer in behandeling.", name=row.name))
+    return RedirectResponse(_safe_next(str(data.get("next") or ""), f"/vetting/{ref}"),
+                            status_code=303)
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+class VettingIn(BaseModel):
+    status: Literal["vetted", "rejected", "pending"] = Field(
+        description="vetted = approve, rejected = reject, pending = back to the queue")
+    valid_until: date | None = Field(
+        None, description="End of the vetting (vetted only); default one year from today")
+    reason: str = Field("", max_length=2000,
+                        description="Why; required when rejecting or resetting to pending")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"status": "vetted", "valid_until": "2027-06-30",
+         "reason": "KvK en PSO-certificaat gezien"},
+        {"status": "rejected", "reason": "Geen mensen uit de doelgroepen in dienst"},
+    ]})
+
+
+class VettingEventOut(BaseModel):
+    id: int | None
+    enterprise_ref: str
+    status: str
+    valid_until: date | None
+    reason: str
+    decided_by: str
+    decided_at: datetime | None
+
+
+class EnterpriseVetting(BaseModel):
+    ref: str
+    name: str
+    vetting_status: str
+    vetted_by: str | None
+    vetted_on: date | None
+    vetting_valid_until: date | None
+
+
+class VettingOut(BaseModel):
+    enterprise: EnterpriseVetting
+    event: VettingEventOut
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "enterprise": {"ref": "E-0042", "name": "Groenwerk Utrecht", "vetting_status": "vetted",
+                       "vetted_by": "verbinder@gemeente.nl", "vetted_on": "2026-06-01",
+                       "vetting_valid_until": "2027-06-30"},
+        "event": {"id": 17, "enterprise_ref": "E-0042", "status": "vetted",
+                  "valid_until": "2027-06-30", "reason": "KvK en PSO-certificaat gezien",
+                  "decided_by": "verbinder@gemeente.nl",
+                  "decided_at": "2026-06-01T09:30:00+00:00"}}})
+
+
+class QueueItem(BaseModel):
+    flag: Literal["pending", "expiring", "expired", "cert_expiring"]
+    ref: str
+    name: str
+    municipality: str | None
+    vetting_status: str
+    vetting_valid_until: date | None
+    days_left: int | None
+    certificate: str | None
+    certificate_valid_until: date | None
+
+
+class QueuePage(BaseModel):
+    items: list[QueueItem]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    counts: dict[str, int] = Field(description="Number of items per flag")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "items": [{"flag": "expiring", "ref": "E-0042", "name": "Groenwerk Utrecht",
+                   "municipality": "GM0344", "vetting_status": "vetted",
+                   "vetting_valid_until": "2026-06-20", "days_left": 19, "certificate": None,
+                   "certificate_valid_until": None}],
+        "total": 1, "page": 1, "per_page": 50, "pages": 1,
+        "counts": {"pending": 0, "expiring": 1, "expired": 0, "cert_expiring": 0}}})
+
+
+class EventsPage(BaseModel):
+    items: list[VettingEventOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+@api_router.get("/queue", response_model=QueuePage, summary="The vetting queue")
+def api_queue(
+    user: ConnectorUser, session: SessionDep,
+    flag: Annotated[Literal["pending", "expiring", "expired", "cert_expiring"] | None,
+                    Query(description="Only this kind of item")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Pending enterprises, vettings expiring within a month, expired vettings and
+    certificates expiring within a month, flagged."""
+    on = today()
+    rows = queue_rows(vetting_flow.queue(session, on, limit=10_000), on)
+    counts = {f: sum(1 for r in rows if r["flag"] == f) for f in FLAG_NL}
+    if flag:
+        rows = [r for r in rows if r["flag"] == flag]
+    total = len(rows)
+    return {"items": rows[(page - 1) * per_page: page * per_page], "total": total,
+            "page": page, "per_page": per_page, "pages": max(1, math.ceil(total / per_page)),
+            "counts": counts}
+
+
+@api_router.get("/{enterprise_ref}/events", response_model=EventsPage,
+                summary="Vetting history of one enterprise")
+def api_events(
+    enterprise_ref: str, user: ConnectorUser, session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Newest first. The log is append-only: there is no route to edit or delete an event."""
+    row = _enterprise(session, enterprise_ref)
+    events = vetting_flow.events(session, row.ref, limit=100_000)
+    total = len(events)
+    return {"items": [_event_dict(e) for e in events[(page - 1) * per_page: page * per_page]],
+            "total": total, "page": page, "per_page": per_page,
+            "pages": max(1, math.ceil(total / per_page))}
+
+
+@api_router.post("/{enterprise_ref}", response_model=VettingOut,
+                 summary="Approve, reject or re-queue an enterprise")
+def api_decide(enterprise_ref: str, body: VettingIn, request: Request, user: ConnectorUser,
+               session: SessionDep) -> dict[str, Any]:
+    """Sets the enterprise's vetting state and appends a vetting event, in one transaction.
+    Rejecting needs a reason; approving without ``valid_until`` makes it valid for a year."""
+    _enterprise(session, enterprise_ref)
+    t = translator(request_lang(request))
+    try:
+        row, event = vetting_flow.decide(
+            session, enterprise_ref, body.status, by=user.email, today=today(),
+            reason=body.reason, valid_until=body.valid_until)
+    except FlowError as exc:
+        session.rollback()
+        raise api_error(exc.status, t(exc.message, **exc.params), exc.field) from None
+    return {"enterprise": _enterprise_state(row), "event": _event_dict(event)}
