@@ -1,0 +1,232 @@
+"""The officer's flow: tenders list, the requirements form (errors beside the fields, input
+kept), matches with reasons and the feasibility verdict; access, CSRF, delete with
+confirmation, the JSON API and page timings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.db import get_engine
+from api.tables import TenderRow
+from tests.web.conftest import CSRF_RE
+
+matching = pytest.importorskip("api.services.matching",
+                               reason="api/services/matching.py is not in this checkout")
+
+GOOD = {
+    "title": "Schoonmaak scholen", "description": "Schoonmaak van basisscholen",
+    "cpv": "90911200", "contract_value_eur": "2.000.000", "start": "2026-09-01",
+    "end": "2028-08-31", "municipality": "Utrecht", "clause_kind": "percentage",
+    "sroi_percentage": "5", "sroi_basis": "contract_value", "action": "publish",
+}
+
+
+def _csrf(text: str) -> str:
+    m = CSRF_RE.search(text)
+    assert m
+    return m.group(1)
+
+
+def _error_of(page: str, name: str) -> str:
+    m = re.search(rf'id="f-{name}-err">([^<]+)<', page)
+    assert m, f"no error beside {name}"
+    return m.group(1)
+
+
+def test_officer_sees_only_own_tenders(client: TestClient, login: Any) -> None:
+    login("officer")
+    page = client.get("/tenders")
+    assert page.status_code == 200
+    assert "Schoonmaak stadskantoren" in page.text and "Catering raadhuis" in page.text
+    assert "Beveiliging evenementen" not in page.text
+    assert 'href="/tenders/new"' in page.text
+    rows = list(csv.DictReader(io.StringIO(client.get("/tenders/export.csv").text
+                                           .lstrip("\ufeff"))))
+    assert sorted(r["ref"] for r in rows) == ["T-UTR-1", "T-UTR-2", "T-UTR-3"]
+    assert {r["due_eur"] for r in rows if r["ref"] == "T-UTR-1"} == {"120000.0"}
+    assert "Catering" not in client.get("/tenders?status=published").text
+    assert client.get("/tenders/T-AMS-1").status_code == 404
+    assert client.get("/tenders/T-AMS-1/edit").status_code == 404
+
+
+def test_other_officer_gets_404_and_firm_reads_its_tender(client: TestClient,
+                                                          login: Any) -> None:
+    login("officer2")
+    assert client.get("/tenders/T-UTR-1").status_code == 404
+    token = _csrf(client.get("/tenders").text)
+    assert client.post("/tenders/T-UTR-1/edit", data={**GOOD, "csrf_token": token}
+                       ).status_code == 404
+    assert client.post("/tenders/T-UTR-3/delete", data={"csrf_token": token}
+                       ).status_code == 404
+    client.post("/logout", data={"csrf_token": token})
+    login("firm")
+    page = client.get("/tenders/T-UTR-1")  # the tender of the firm's own obligation
+    assert page.status_code == 200 and 'href="/tenders/T-UTR-1/edit"' not in page.text
+    assert client.get("/tenders/T-UTR-3").status_code == 404
+    assert client.get("/tenders/new").status_code == 403
+
+
+def test_new_tender_errors_beside_fields_then_fix(client: TestClient, login: Any) -> None:
+    login("officer")
+    form = client.get("/tenders/new")
+    assert form.status_code == 200
+    assert "data-cpv-picker" in form.text and "/static/cpv-picker.js" in form.text
+    token = _csrf(form.text)
+    bad = {**GOOD, "cpv": "9999", "contract_value_eur": "twee miljoen",
+           "municipality": "Utrect", "end": "2025-01-01", "sroi_target_groups": ["wajong"],
+           "csrf_token": token}
+    r = client.post("/tenders/new", data=bad)
+    assert r.status_code == 422
+    assert "Onbekende CPV-code: 9999" in _error_of(r.text, "cpv")
+    assert "Vul een getal in" in _error_of(r.text, "contract_value_eur")
+    assert "Bedoelde u" in _error_of(r.text, "municipality")
+    assert "vóór de begindatum" in _error_of(r.text, "end")
+    # Everything typed is still there.
+    assert 'value="Schoonmaak scholen"' in r.text and 'value="twee miljoen"' in r.text
+    assert 'value="Utrect"' in r.text and 'value="9999"' in r.text
+    assert re.search(r'value="wajong" checked', r.text)
+    with Session(get_engine()) as s:
+        assert s.exec(select(TenderRow).where(TenderRow.title == "Schoonmaak scholen")
+                      ).first() is None
+
+    ok = client.post("/tenders/new", data={**GOOD, "sroi_target_groups": ["participatiewet"],
+                                           "csrf_token": token})
+    assert ok.status_code == 303
+    url = ok.headers["location"]
+    with Session(get_engine()) as s:
+        row = s.exec(select(TenderRow).where(TenderRow.title == "Schoonmaak scholen")).one()
+    assert url == f"/tenders/{row.ref}"
+    assert row.buyer == "Gemeente Utrecht" and row.status == "published"
+    assert row.contract_value_eur == 2_000_000 and row.municipality_code == "GM0344"
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Aanbesteding opgeslagen" in page.text
+    assert re.search(r'id="obligation-eur">€ 100\.000<', page.text)  # 5 % of € 2 mln
+    assert "5 % van de opdrachtwaarde € 2.000.000" in page.text
+    assert 'id="verdict-label">Haalbaar<' in page.text and "<svg" in page.text
+    table = page.text.split('id="match-table"', 1)[1]
+    assert table.count('href="/enterprises/E-') >= 3
+    assert "Reiniging van gebouwen" in table and "(exact)" in table  # the code matched
+    assert "km" in table and "Participatiewet" in table
+
+
+def test_draft_needs_less_and_csrf_is_required(client: TestClient, login: Any) -> None:
+    login("officer")
+    token = _csrf(client.get("/tenders/new").text)
+    assert client.post("/tenders/new", data={**GOOD}).status_code == 403  # no token
+    draft = client.post("/tenders/new", data={"title": "Idee: fietsenstalling",
+                                              "action": "draft", "csrf_token": token})
+    assert draft.status_code == 303
+    page = client.get(draft.headers["location"])
+    assert "Concept" in page.text and "opgeslagen als concept" in page.text
+    publish = client.post("/tenders/new", data={"title": "Idee", "action": "publish",
+                                                "csrf_token": token})
+    assert publish.status_code == 422
+    assert "Kies ten minste één CPV-code" in _error_of(publish.text, "cpv")
+
+
+def test_edit_keeps_values_and_delete_asks_first(client: TestClient, login: Any) -> None:
+    login("officer")
+    edit = client.get("/tenders/T-UTR-2/edit")
+    assert edit.status_code == 200 and 'value="Groenonderhoud parken"' in edit.text
+    assert 'value="900000"' in edit.text
+    token = _csrf(edit.text)
+    r = client.post("/tenders/T-UTR-2/edit", data={**GOOD, "title": "Groenonderhoud parken 2",
+                                                   "cpv": "77310000", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/tenders/T-UTR-2"
+    assert "Groenonderhoud parken 2" in client.get("/tenders/T-UTR-2").text
+
+    detail = client.get("/tenders/T-UTR-3")
+    assert 'class="confirm-delete"' in detail.text  # the button sits behind a confirmation
+    assert 'action="/tenders/T-UTR-3/delete"' in detail.text
+    assert client.post("/tenders/T-UTR-3/delete").status_code == 403  # no token
+    gone = client.post("/tenders/T-UTR-3/delete", data={"csrf_token": token})
+    assert gone.status_code == 303 and gone.headers["location"] == "/tenders"
+    assert client.get("/tenders/T-UTR-3").status_code == 404
+    # A tender with obligations cannot be deleted: the firms' plans hang on it.
+    assert 'action="/tenders/T-UTR-1/delete"' not in client.get("/tenders/T-UTR-1").text
+    kept = client.post("/tenders/T-UTR-1/delete", data={"csrf_token": token})
+    assert kept.status_code == 303
+    assert "verplichtingen" in client.get("/tenders/T-UTR-1").text
+    assert client.get("/tenders/T-UTR-1").status_code == 200
+
+
+def test_connector_enters_buyer(client: TestClient, login: Any) -> None:
+    login("connector")
+    form = client.get("/tenders/new")
+    assert 'name="buyer"' in form.text
+    token = _csrf(form.text)
+    r = client.post("/tenders/new", data={**GOOD, "csrf_token": token})
+    assert r.status_code == 422 and "aanbestedende dienst" in _error_of(r.text, "buyer")
+    ok = client.post("/tenders/new", data={**GOOD, "buyer": "Gemeente Zwolle",
+                                           "csrf_token": token})
+    assert ok.status_code == 303
+    assert "GEMEENTE-ZWOLLE" in ok.headers["location"]
+
+
+def test_matches_and_feasibility_api(client: TestClient, api_token: Any) -> None:
+    headers = api_token("officer")
+    r = client.get("/api/v1/tenders/T-UTR-1/matches?top=6&per_page=4", headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == 6 and len(body["items"]) == 4 and body["pages"] == 2
+    first = body["items"][0]
+    assert first["rank"] == 1 and first["matched_cpv"][0]["requested"] == "90911200"
+    assert first["distance_km"] is not None and first["remaining_eur"] >= 0
+    assert [i["rank"] for i in client.get("/api/v1/tenders/T-UTR-1/matches?top=6&per_page=4"
+                                          "&page=2", headers=headers).json()["items"]] == [5, 6]
+    feas = client.get("/api/v1/tenders/T-UTR-1/feasibility", headers=headers)
+    assert feas.status_code == 200
+    f = feas.json()
+    assert f["verdict"] in ("feasible", "tight", "infeasible") and f["due_eur"] == 120000.0
+    assert f["label"] and f["capacity_eur"] >= f["free_eur"]
+
+    bad = client.get("/api/v1/tenders/T-UTR-1/matches?top=0", headers=headers)
+    assert bad.status_code == 422 and bad.json()["detail"]["field"] == "top"
+    other = api_token("officer2")
+    for path in ("/api/v1/tenders/T-UTR-1/matches", "/api/v1/tenders/T-UTR-1/feasibility"):
+        nf = client.get(path, headers=other)
+        assert nf.status_code == 404 and nf.json()["detail"]["field"] == "ref"
+    assert client.get("/api/v1/tenders/T-UTR-1/matches").status_code == 401
+    # The CRUD routes still answer beside the new ones.
+    assert client.get("/api/v1/tenders/T-UTR-1", headers=headers).json()["ref"] == "T-UTR-1"
+
+
+def test_openapi_documents_the_flows(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    for path in ("/api/v1/tenders/{ref}/matches", "/api/v1/tenders/{ref}/feasibility",
+                 "/api/v1/obligations/{ref}/plan", "/api/v1/obligations/{ref}/deliveries"):
+        assert path in spec["paths"], path
+    assert "put" in spec["paths"]["/api/v1/obligations/{ref}/plan"]
+    assert "example" in spec["components"]["schemas"]["MatchesOut"]
+
+
+def test_english_labels(client: TestClient, login: Any) -> None:
+    login("officer")
+    page = client.get("/tenders/T-UTR-1?lang=en")
+    assert "Feasibility" in page.text and "Feasible" in page.text
+    assert "Social return obligation" in page.text
+    assert "New tender" in client.get("/tenders?lang=en").text
+
+
+def _best_ms(client: TestClient, path: str, runs: int = 4) -> float:
+    times = []
+    for _ in range(runs):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        times.append(float(r.headers["server-timing"].split("dur=")[1]))
+    return min(times)
+
+
+def test_pages_render_fast(client: TestClient, login: Any) -> None:
+    login("officer")
+    for path in ("/tenders", "/tenders/new", "/tenders/T-UTR-1", "/tenders/T-UTR-1/edit"):
+        assert _best_ms(client, path) < 150, path
