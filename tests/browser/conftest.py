@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,10 @@ def _load_data(db_url: str) -> dict[str, str]:
             if import_files is not None:
                 import_files(session, [(fixtures.name, fixtures.read_bytes())], "keep-both")
                 session.commit()
+                # The interchange data has no activity; the dashboard charts need some.
+                from fixtures.activity import add_demo_activity
+
+                add_demo_activity(session, until=date.fromisoformat(TODAY))
                 loaded = True
         if not loaded:
             from tests.web.seed import seed
