@@ -55,6 +55,9 @@ def register(subparsers: Any) -> None:
         description="Run init-db, then import the fixtures only if the database has no "
         "enterprises yet (your data is never overwritten).")
     f.add_argument("--path", default=str(FIXTURES), help="fixtures file (default %(default)s)")
+    f.add_argument("--no-demo-activity", action="store_true",
+                   help="with the default fixtures, skip the demo activity (a few committed "
+                   "allocations, deliveries and accepted matches that fill the dashboard)")
     f.set_defaults(handler=run_load_fixtures)
 
 
@@ -203,5 +206,25 @@ def run_load_fixtures(args: argparse.Namespace) -> int:
             return 0
         # Demo data is curated: near-identical names in it are meant as separate entries.
         report = import_paths(session, [str(path)], "keep-both")
-    print_report(report)
+        print_report(report)
+        if report.ok and path.resolve() == FIXTURES.resolve() and not args.no_demo_activity:
+            made = _demo_activity(session)
+            print(f"demo activity: {made} committed allocation(s) with deliveries and "
+                  "accepted matches")
     return 0 if report.ok else 1
+
+
+def _demo_activity(session: Any) -> int:
+    """fixtures/activity.py beside the default fixtures (the repository's, not a package:
+    the fixtures are demo data, not part of the installed product)."""
+    import importlib.util
+
+    from api.services.flow_util import today
+
+    spec = importlib.util.spec_from_file_location("sroi_demo_activity",
+                                                  FIXTURES.parent / "activity.py")
+    if spec is None or spec.loader is None:
+        return 0
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.add_demo_activity(session, until=today()))
