@@ -5,12 +5,16 @@ village centres") under a few themes. Municipalities are advised to let several
 providers try *different* approaches at once, so the answer is not the ten best
 near-copies of one idea but:
 
-1. **a diversified ranking**: candidates are ranked by fit to the question and
-   themes (``matcher.query.from_challenge`` + ``matcher.rank.rank_query``, hard
-   constraints included, so an unvetted enterprise never appears), then re-ordered
-   by maximal marginal relevance (MMR)::
+1. **a diversified ranking**: candidates are ranked by fit to the question
+   (``matcher.query.from_challenge`` + ``matcher.rank.rank_query`` with the active
+   weights, hard constraints included, so an unvetted enterprise never appears),
+   blended with the share of the Challenge's themes they cover::
 
-       pick argmax_i  lambda * fit(i) - (1 - lambda) * max_{j picked} sim(i, j)
+       rel(i) = (1 - theme_weight) * rank_score(i) + theme_weight * theme_fit(i)
+
+   then re-ordered by maximal marginal relevance (MMR)::
+
+       pick argmax_i  lambda * rel(i) - (1 - lambda) * max_{j picked} sim(i, j)
 
    where ``sim`` compares two enterprises by their description (word TF-IDF
    cosine), their CPV codes (the index's hierarchy-aware similarity, symmetrised)
@@ -50,6 +54,7 @@ from matcher.weights import DEFAULT, WeightSet
 # How the enterprise-to-enterprise similarity is made (weights sum to 1).
 SIMILARITY_WEIGHTS: Mapping[str, float] = {"text": 0.5, "cpv": 0.3, "groups": 0.2}
 # How a coalition is scored (renormalised over the parts that apply).
+_ANALYZER = Analyzer(ngram_max=1)  # stems are cached per word: keep one
 COALITION_WEIGHTS: Mapping[str, float] = {
     "coverage": 0.4, "fit": 0.3, "complementarity": 0.2, "capacity": 0.1,
 }
@@ -87,12 +92,6 @@ class Coalition:
 # -- pairwise similarity and theme coverage (pure helpers, tested directly) ------------
 
 
-def _sym_cpv(index: EnterpriseIndex, a: Sequence[str], b: Sequence[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return 0.5 * (index.cpv_.pair(a, b) + index.cpv_.pair(b, a))
-
-
 def similarity_matrix(
     index: EnterpriseIndex,
     rows: Sequence[int] | NDArray[np.int64],
@@ -110,13 +109,14 @@ def similarity_matrix(
         T = index.text_.rows(rows)
         S += weights["text"] * np.clip((T @ T.T).toarray(), 0.0, 1.0)
     if weights.get("cpv", 0) > 0:
-        codes = [index.enterprise(int(r)).cpv for r in rows]
+        # One inverted-index pass per pool member (not a Python loop over pairs), then
+        # symmetrised: CpvIndex.score is "how well do these codes answer the query's".
         C = np.zeros((n, n))
-        for i in range(n):
-            for j in range(i + 1, n):
-                C[i, j] = C[j, i] = _sym_cpv(index, codes[i], codes[j])
-            C[i, i] = 1.0 if codes[i] else 0.0
-        S += weights["cpv"] * C
+        for i, r in enumerate(rows.tolist()):
+            codes = index.enterprise(int(r)).cpv
+            if codes:
+                C[i] = index.cpv_.score(codes, index.n_rows)[rows]
+        S += weights["cpv"] * 0.5 * (C + C.T)
     if weights.get("groups", 0) > 0:
         G = np.asarray(index.groups_.M_[rows], dtype=np.float64)
         norm = np.linalg.norm(G, axis=1)
@@ -132,8 +132,9 @@ def similarity_matrix(
 class _ThemeCoverage:
     """Coverage of themes by enterprises (see the module docstring)."""
 
-    def __init__(self) -> None:
-        self._an = Analyzer(ngram_max=1)
+    def __init__(self, analyzer: Analyzer | None = None) -> None:
+        # The index's own analyzer has every registry word's stem cached already.
+        self._an = analyzer or _ANALYZER
 
     def matrix(self, enterprises: Sequence[Enterprise], themes: Sequence[str]
                ) -> NDArray[np.float64]:
@@ -156,10 +157,10 @@ class _ThemeCoverage:
         return M
 
 
-def theme_coverage(enterprises: Sequence[Enterprise], themes: Sequence[str]
-                   ) -> NDArray[np.float64]:
+def theme_coverage(enterprises: Sequence[Enterprise], themes: Sequence[str],
+                   analyzer: Analyzer | None = None) -> NDArray[np.float64]:
     """len(enterprises) x len(themes) coverage in [0, 1]."""
-    return _ThemeCoverage().matrix(enterprises, themes)
+    return _ThemeCoverage(analyzer).matrix(enterprises, themes)
 
 
 def mmr_order(relevance: NDArray[np.float64], sim: NDArray[np.float64], k: int,
@@ -193,7 +194,9 @@ class ChallengeMatcher:
     weights: the feature weight set used for fit to the question (``rank_query``).
     top_k: how many diversified results to return.
     pool: how many best-fitting candidates MMR chooses from.
-    lambda_mmr: 1 = pure fit, 0 = pure diversity.
+    lambda_mmr: 1 = pure relevance, 0 = pure diversity.
+    theme_weight: share of relevance that is theme coverage (the rest is the weighted
+        feature score of ``rank_query``); 0 for a Challenge without themes.
     max_partners: largest coalition (None: the Challenge's own ``max_partners``).
     n_coalitions: how many coalitions to propose.
     coalition_pool: how many best-fitting candidates coalitions are built from.
@@ -205,10 +208,11 @@ class ChallengeMatcher:
         everyone, but no answer to the question).
     similarity_weights, coalition_weights: see the module constants.
 
-    Learned state after ``fit``: ``query_``, ``ranked_`` (the relevance ranking of the
-    pool), ``n_candidates_``, ``similarity_`` (pool x pool), ``order_`` (pool positions
-    in diversified order), ``results_`` (list of ``Match``, scores = fit), ``themes_``,
-    ``coverage_`` (pool x themes), ``max_partners_``, ``coalitions_``.
+    Learned state after ``fit``: ``query_``, ``ranked_`` (the pool, best relevance
+    first), ``relevance_``, ``n_candidates_``, ``similarity_`` (pool x pool), ``order_``
+    (pool positions in diversified order), ``results_`` (list of ``Match``, score =
+    relevance, a ``themes`` contribution added), ``themes_``, ``coverage_`` (pool x
+    themes), ``theme_fit_``, ``max_partners_``, ``coalitions_``.
     """
 
     def __init__(
@@ -217,6 +221,7 @@ class ChallengeMatcher:
         top_k: int = 10,
         pool: int = 50,
         lambda_mmr: float = 0.7,
+        theme_weight: float = 0.3,
         max_partners: int | None = None,
         n_coalitions: int = 5,
         coalition_pool: int = 12,
@@ -230,6 +235,7 @@ class ChallengeMatcher:
         self.top_k = top_k
         self.pool = pool
         self.lambda_mmr = lambda_mmr
+        self.theme_weight = theme_weight
         self.max_partners = max_partners
         self.n_coalitions = n_coalitions
         self.coalition_pool = coalition_pool
@@ -244,6 +250,8 @@ class ChallengeMatcher:
             raise ValueError("top_k and pool must be >= 0")
         if not 0.0 <= self.lambda_mmr <= 1.0:
             raise ValueError(f"lambda_mmr must be in [0, 1], got {self.lambda_mmr}")
+        if not 0.0 <= self.theme_weight <= 1.0:
+            raise ValueError(f"theme_weight must be in [0, 1], got {self.theme_weight}")
         if self.max_partners is not None and self.max_partners < 1:
             raise ValueError(f"max_partners must be >= 1, got {self.max_partners}")
 
@@ -259,23 +267,33 @@ class ChallengeMatcher:
         self.max_partners_: int = max(1, int(limit or 3))
         pool = max(self.pool, self.top_k, self.coalition_pool)
         ranked = rank_query(index, query, self.weights, top_k=pool)
-        self.ranked_: Ranked = ranked
         self.n_candidates_: int = ranked.n_candidates
-        rows = ranked.rows
+        self.themes_: tuple[str, ...] = tuple(dict.fromkeys(t for t in query.themes if t.strip()))
+        ents = [index.enterprise(int(r)) for r in ranked.rows]
+        an = getattr(index.word_, "analyzer_", None)
+        coverage = theme_coverage(ents, self.themes_, an if isinstance(an, Analyzer) else None)
+        # Relevance: fit to the question (the weighted features), blended with the share
+        # of the Challenge's themes covered; the pool is re-ordered by it.
+        self.theme_weight_: float = self.theme_weight if self.themes_ else 0.0
+        theme_fit = coverage.mean(axis=1) if self.themes_ else np.zeros(len(ents))
+        relevance = (1.0 - self.theme_weight_) * ranked.score + self.theme_weight_ * theme_fit
+        perm = np.lexsort((ranked.rows, -relevance))
+        self.ranked_: Ranked = Ranked(query, ranked.rows[perm], ranked.X[perm],
+                                      ranked.score[perm], ranked.weights, ranked.n_candidates)
+        self.relevance_: NDArray[np.float64] = relevance[perm]
+        self.coverage_: NDArray[np.float64] = coverage[perm]
+        self.theme_fit_: NDArray[np.float64] = theme_fit[perm]
+        ents = [ents[i] for i in perm.tolist()]
+        rows = self.ranked_.rows
         self.similarity_: NDArray[np.float64] = similarity_matrix(
             index, rows, self.similarity_weights)
-        ents = [index.enterprise(int(r)) for r in rows]
-        self.themes_: tuple[str, ...] = tuple(dict.fromkeys(t for t in query.themes if t.strip()))
-        self.coverage_: NDArray[np.float64] = theme_coverage(ents, self.themes_)
         self.remaining_eur_: NDArray[np.float64] = np.asarray(
             index.remaining_eur_[rows], dtype=np.float64)
 
         # 1. Diversified ranking.
-        self.order_: list[int] = mmr_order(ranked.score, self.similarity_, self.top_k,
+        self.order_: list[int] = mmr_order(self.relevance_, self.similarity_, self.top_k,
                                            self.lambda_mmr)
-        base = to_matches(index, Ranked(query, rows[self.order_], ranked.X[self.order_],
-                                        ranked.score[self.order_], ranked.weights,
-                                        ranked.n_candidates))
+        base = self._matches(index, np.asarray(self.order_, dtype=np.int64))
         self.results_: list[Match] = [
             self._with_diversity_reason(m, k, ents) for k, m in enumerate(base)]
 
@@ -284,17 +302,31 @@ class ChallengeMatcher:
         self.coalitions_: list[Coalition] = self._coalitions(ents, budget)
         return self
 
-    def member_matches(self, index: EnterpriseIndex, coalition: Coalition) -> list[Match]:
-        """The members of a coalition as ``Match`` records (fit, contributions, reasons),
-        in the coalition's order; ``rank`` is their place in the fit ranking."""
-        pos_of = {index.refs_[int(r)]: p for p, r in enumerate(self.ranked_.rows)}
-        pos = np.array([pos_of[ref] for ref in coalition.refs], dtype=np.int64)
+    def _matches(self, index: EnterpriseIndex, pos: NDArray[np.int64]) -> list[Match]:
+        """Pool positions as ``Match`` records: score = relevance, contributions = the
+        feature contributions scaled by (1 - theme_weight) plus ``themes``."""
         r = self.ranked_
         ms = to_matches(index, Ranked(r.query, r.rows[pos], r.X[pos], r.score[pos], r.weights,
                                       r.n_candidates))
-        return [Match(ref=m.ref, name=m.name, score=m.score, rank=int(p) + 1,
-                      contributions=m.contributions, features=m.features, reasons=m.reasons)
-                for m, p in zip(ms, pos.tolist(), strict=True)]
+        tw = self.theme_weight_
+        out: list[Match] = []
+        for m, p in zip(ms, pos.tolist(), strict=True):
+            contributions = {k: (1.0 - tw) * v for k, v in m.contributions.items()}
+            features = dict(m.features)
+            if tw > 0:
+                contributions["themes"] = tw * float(self.theme_fit_[p])
+                features["themes"] = float(self.theme_fit_[p])
+            out.append(Match(ref=m.ref, name=m.name, score=float(self.relevance_[p]),
+                             rank=int(p) + 1, contributions=contributions, features=features,
+                             reasons=m.reasons))
+        return out
+
+    def member_matches(self, index: EnterpriseIndex, coalition: Coalition) -> list[Match]:
+        """The members of a coalition as ``Match`` records (fit, contributions, reasons),
+        in the coalition's order; ``rank`` is their place in the relevance ranking."""
+        pos_of = {index.refs_[int(r)]: p for p, r in enumerate(self.ranked_.rows)}
+        return self._matches(index, np.array([pos_of[ref] for ref in coalition.refs],
+                                             dtype=np.int64))
 
     # -- diversified results -------------------------------------------------------
 
@@ -320,7 +352,7 @@ class ChallengeMatcher:
     def _score(self, members: tuple[int, ...], budget: float | None
                ) -> tuple[float, dict[str, float], float, float, float, float]:
         idx = list(members)
-        fit = float(np.mean(self.ranked_.score[idx]))
+        fit = float(np.mean(self.relevance_[idx]))
         if len(idx) > 1:
             sub = self.similarity_[np.ix_(idx, idx)]
             m = len(idx)
@@ -360,9 +392,9 @@ class ChallengeMatcher:
     def _coalitions(self, ents: Sequence[Enterprise], budget: float | None) -> list[Coalition]:
         n = min(self.coalition_pool, len(ents))
         if n:
-            floor = self.min_relative_fit * float(self.ranked_.score[0])
+            floor = self.min_relative_fit * float(self.relevance_[0])
             # Scores are in descending order: the eligible members are a prefix.
-            n = int(np.sum(self.ranked_.score[:n] >= floor - 1e-12))
+            n = int(np.sum(self.relevance_[:n] >= floor - 1e-12))
         size_max = min(self.max_partners_, n)
         if size_max < 2 or self.n_coalitions <= 0:
             return []
@@ -389,7 +421,7 @@ class ChallengeMatcher:
     def _coalition(self, members: tuple[int, ...], ents: Sequence[Enterprise],
                    budget: float | None) -> Coalition:
         # Members in order of fit (best first).
-        order = tuple(sorted(members, key=lambda i: (-self.ranked_.score[i], i)))
+        order = tuple(sorted(members, key=lambda i: (-self.relevance_[i], i)))
         score, parts, coverage, fit, comp, cap = self._score(order, budget)
         reasons: list[str] = []
         if self.themes_:

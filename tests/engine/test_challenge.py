@@ -60,7 +60,7 @@ LONELY_A = ("Eenzame ouderen in de wijk samen laten eten in een wijkrestaurant: 
 # Near-copy of A: same text (bar one rare word), codes and groups.
 LONELY_A2 = LONELY_A + " en ontmoeting"
 # A different approach to the same question: transport, not meals.
-LONELY_B = "Vervoer naar dagactiviteiten met een buurtbus, tegen eenzaamheid"
+LONELY_B = "Vervoer van ouderen naar dagactiviteiten met een buurtbus, tegen eenzaamheid"
 
 
 def index_of(ents: list[Enterprise]) -> EnterpriseIndex:
@@ -106,7 +106,27 @@ def test_mmr_keeps_only_one_of_two_near_identical_enterprises_in_the_top_two() -
     fit = {r.ref: r.score for r in plain.results_}
     assert all(r.score == pytest.approx(fit[r.ref]) for r in m.results_)
     assert any("different approach" in t for t in m.results_[1].reasons)
-    assert m.results_[0].contributions and "text" in m.results_[0].contributions
+    top = m.results_[0]
+    assert top.contributions and "text" in top.contributions
+    # Relevance = (1 - theme_weight) * feature score + theme_weight * theme coverage.
+    assert top.features["themes"] == 1.0  # A names both themes
+    assert sum(top.contributions.values()) == pytest.approx(top.score)
+    assert top.contributions["themes"] == pytest.approx(0.3)
+
+
+def test_theme_coverage_lifts_relevance() -> None:
+    # Same text fit, but only T names the Challenge's theme "armoede".
+    t = ent("T", "Budgetcoaching en schuldhulp voor gezinnen", themes=("armoede",))
+    u = ent("U", "Budgetcoaching en schuldhulp voor gezinnen")
+    idx = index_of([t, u, *filler()])
+    ch = challenge(title="Schulden", question="Hoe helpen we gezinnen met schulden?",
+                   themes=("armoede",))
+    plain = ChallengeMatcher(theme_weight=0.0, lambda_mmr=1.0).fit(idx, ch)
+    assert plain.results_[0].score == pytest.approx(plain.ranked_.score[0])
+    assert "themes" not in plain.results_[0].contributions
+    m = ChallengeMatcher(lambda_mmr=1.0).fit(idx, ch)
+    assert m.results_[0].ref == "T" and m.results_[0].features["themes"] == 1.0
+    assert m.results_[0].reasons[0] == "covers the Challenge's theme(s) 'armoede'"
 
 
 def test_theme_coverage_own_theme_compound_and_partial() -> None:
