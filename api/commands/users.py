@@ -9,12 +9,12 @@ import re
 import sys
 from pathlib import Path
 
-from sqlmodel import Session, SQLModel, func, select
+from sqlmodel import Session, SQLModel, case, col, func, select
 
 import api.tables  # noqa: F401  (registers the tables for create_all)
 from api.db import get_engine
 from api.security import hash_password
-from api.tables import ObligationRow, User
+from api.tables import AllocationRow, ObligationRow, User
 
 ROLES = ("officer", "firm", "connector", "admin")
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sroi_fixtures.json"
@@ -69,9 +69,16 @@ def upsert_user(session: Session, email: str, role: str, organisation: str | Non
 
 def demo_firm(session: Session) -> str:
     """A firm that has obligations: from the database, else the fixtures file."""
+    # Most obligations first; among equals, one with allocations (the demo activity), so
+    # the demo firm's plan and progress pages have something to show.
+    active = select(AllocationRow.obligation_ref).distinct()
     row = session.exec(
-        select(ObligationRow.firm, func.count()).group_by(ObligationRow.firm)
-        .order_by(func.count().desc(), ObligationRow.firm).limit(1)
+        select(ObligationRow.firm, func.count(), func.max(case(
+            (col(ObligationRow.ref).in_(active), 1), else_=0)))
+        .group_by(ObligationRow.firm)
+        .order_by(func.count().desc(), func.max(case(
+            (col(ObligationRow.ref).in_(active), 1), else_=0)).desc(), ObligationRow.firm)
+        .limit(1)
     ).first()
     if row:
         return str(row[0])
