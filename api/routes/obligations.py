@@ -16,6 +16,7 @@ policy's building blocks, never taken from the client.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,6 +48,7 @@ from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
 from matcher.model import Obligation
+from matcher.plan import Plan
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
@@ -78,6 +80,24 @@ def _policy(ob: Obligation) -> Policy:
         return load_policy(ob.policy or DEFAULT_POLICY)
     except PolicyError:
         return load_policy(DEFAULT_POLICY)
+
+
+def propose(session: Session, row: ObligationRow, on: date) -> Plan:
+    """The engine's plan, on the shared cached ranking index when the matching service is
+    there (building the index is most of the cost), else on a fresh one."""
+    index = None
+    try:
+        from api.services import matching
+    except ModuleNotFoundError:
+        matching = None  # type: ignore[assignment]
+    if matching is not None:
+        index = matching.get_index(session)
+        has_planned = session.exec(select(func.count()).select_from(AllocationRow).where(
+            AllocationRow.obligation_ref == row.ref, AllocationRow.status == "planned")).one()
+        if has_planned:  # its own planned rows are about to be replaced: not committed
+            index = copy.copy(index)
+            index.set_committed(commitments(session, replanning=[row.ref]).eur)
+    return plan_for_obligation(session, row.ref, on=on, index=index)
 
 
 def _tender(session: Session, row: ObligationRow) -> TenderRow | None:
@@ -370,23 +390,15 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
     unmet_engine = None
     if lines is None:
         if proposal or not planned:
-            plan = plan_for_obligation(session, row.ref, on=on)
-            lines = price_lines(session, row, ov.ob, ov.policy,
-                                lines_from_plan(session, row, list(plan.rows)), on)
-            for ln in lines:  # the engine's own figures stand (it may round differently)
-                ln.errors.clear()
-            fits = {(r.enterprise, r.kind): r for r in plan.rows}
-            for ln in lines:
-                src = fits.get((ln.enterprise, ln.kind))
-                if src is not None:
-                    ln.credit_eur, ln.amount_eur, ln.fit = src.credit_eur, src.amount_eur, src.fit
+            plan = propose(session, row, on)
+            lines = lines_from_plan(session, row, list(plan.rows))
             explanation, unmet_engine = plan.explanation, plan.unmet_eur
             proposal = True
-        else:
-            lines = price_lines(session, row, ov.ob, ov.policy,
-                                lines_from_allocations(planned), on)
-            for ln in lines:  # saved rows keep their saved credit
-                ln.errors.clear()
+        else:  # saved rows keep their saved credit
+            lines = lines_from_allocations(planned)
+        for ln in lines:
+            if ln.block and ln.block in ov.policy.blocks:
+                ln.block_label = ov.policy.blocks[ln.block].label_nl
     series, delivered = progress_series(session, ov)
     ents = _enterprise_rows(session, {a.enterprise_ref for a in ov.allocations}
                             | {ln.enterprise for ln in lines}
@@ -618,7 +630,7 @@ def plan_get(ref: str, user: ApiUser, session: SessionDep,
     if saved:
         lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
         return _names(session, _plan_out(ov, lines, "planned", None))
-    plan = plan_for_obligation(session, row.ref, on=today())
+    plan = propose(session, row, today())
     lines = lines_from_plan(session, row, list(plan.rows))
     return _names(session, _plan_out(ov, lines, "proposed", plan.explanation))
 
