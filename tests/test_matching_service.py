@@ -219,3 +219,14 @@ def test_empty_registry(session: Session) -> None:
     ml = matching.match_tender(session, "T-1")
     assert ml.results == [] and ml.n_candidates == 0 and ml.n_excluded == 0
     assert matching.tender_feasibility(session, "T-1").verdict == "infeasible"
+
+
+def test_index_with_committed_copies_the_shared_index(store: Session) -> None:
+    shared = matching.get_index(store)
+    mine = matching.index_with_committed(store, {"E-CLEAN": 50_000})
+    assert mine is not shared and mine.word_ is shared.word_
+    assert mine.remaining_eur_[mine.row_of_["E-CLEAN"]] == pytest.approx(10_000)
+    assert shared.remaining_eur_[shared.row_of_["E-CLEAN"]] == pytest.approx(60_000)
+    other_day = matching.index_with_committed(store, {}, on=date(2030, 1, 1))
+    assert other_day.word_ is not shared.word_ and other_day.date_ == date(2030, 1, 1)
+    assert not other_day.vetting_ok_.any()  # every vetting expired by 2030

@@ -228,6 +228,16 @@ def _with_committed(index: EnterpriseIndex, committed: Mapping[str, float]) -> E
     return out
 
 
+def index_with_committed(session: Session, committed: Mapping[str, float],
+                         on: date | None = None) -> EnterpriseIndex:
+    """The index with a caller's own committed euros (e.g. leaving out the planned rows
+    of obligations being replanned): a copy of the cached index when ``on`` is the
+    reference date (no refit), a fresh build for any other date."""
+    if on is None or on == today():
+        return _with_committed(get_index(session), committed)
+    return _build(session, on, committed)
+
+
 # ------------------------------------------------------------------ loading
 
 

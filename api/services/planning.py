@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
-from api.convert import enterprise_from_row, obligation_from_row
+from api.convert import obligation_from_row
 from api.services.capacity import Commitments, commitments
 from api.services.flow_util import FlowError, NotFound, today
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
@@ -92,15 +92,12 @@ def _obligation(session: Session, row: ObligationRow) -> Obligation:
     return obligation_from_row(row, tender)
 
 
-def _enterprises(session: Session) -> list[Enterprise]:
-    return [enterprise_from_row(r) for r in
-            session.exec(select(EnterpriseRow).order_by(col(EnterpriseRow.id))).all()]
-
-
 def build_index(session: Session, on: date, committed: Mapping[str, float]) -> EnterpriseIndex:
-    """The ranking index over the whole registry, with euros already committed."""
-    return EnterpriseIndex.build(_enterprises(session), reference_date=on,
-                                 committed_eur=dict(committed))
+    """The ranking index over the whole registry, with euros already committed
+    (the shared cached index of ``api.services.matching`` when ``on`` is today)."""
+    from api.services.matching import index_with_committed
+
+    return index_with_committed(session, committed, on)
 
 
 def get_obligation_row(session: Session, ref: str) -> ObligationRow:
