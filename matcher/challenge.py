@@ -427,15 +427,19 @@ class ChallengeMatcher:
         if self.themes_:
             cov = self.coverage_[list(order)]
             best_single = float(cov.mean(axis=1).max())
-            covered = []
+            covered, partly = [], []
             for j, t in enumerate(self.themes_):
                 who = int(np.argmax(cov[:, j]))
-                if cov[who, j] >= 0.5:
+                c = float(cov[who, j])
+                if c >= 0.5:
                     covered.append(f"'{t}' ({ents[order[who]].name})")
-            n_cov = len(covered)
-            text = f"together cover {n_cov} of {len(self.themes_)} themes"
+                elif c > 0:
+                    partly.append(f"'{t}' {c:.0%} ({ents[order[who]].name})")
+            text = f"together cover {len(covered)} of {len(self.themes_)} themes"
             if covered:
                 text += ": " + ", ".join(covered)
+            if partly:
+                text += "; partly " + ", ".join(partly)
             if coverage > best_single + 1e-9:
                 text += f" (best single member: {best_single:.0%})"
             reasons.append(text)
