@@ -10,9 +10,9 @@ code as file imports (``api.importers.interchange``), so both give the same erro
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -30,6 +30,7 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Malformed body (not JSON, bad encoding)"},
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
     403: {"model": ErrorResponse, "description": "Not allowed for your role"},
     404: {"model": ErrorResponse, "description": "Not found (or not yours)"},
@@ -46,9 +47,26 @@ class Page(BaseModel, Generic[T]):
     pages: int
 
 
+def _iso_date(value: Any) -> Any:
+    # JSON has no date type: only an ISO string (or a date from Python) is a date; strict
+    # mode below would otherwise let 0 pass as 1970-01-01 (lax mode reads Unix time).
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+    raise ValueError("expected an ISO date string (YYYY-MM-DD)")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class _In(BaseModel):
     # Unknown keys are an error, as in the interchange format: a typo must not pass.
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a wrong JSON type ("5" for a number, 1 for a string) is refused, not coerced.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- nested ------------------------------------------------------------------------
@@ -61,14 +79,14 @@ class Capacity(_In):
 class Certification(_In):
     scheme: str = Field(examples=["PSO"])
     level: str | None = Field(None, examples=["2"])
-    valid_until: date | None = None
+    valid_until: IsoDate | None = None
 
 
 class Vetting(_In):
     status: str = Field(examples=["vetted"])
     by: str | None = None
-    on: date | None = None
-    valid_until: date | None = None
+    on: IsoDate | None = None
+    valid_until: IsoDate | None = None
 
 
 class SroiClause(_In):
@@ -187,8 +205,8 @@ class TenderFields(_In):
     description: str | None = None
     cpv: list[str] | None = None
     contract_value_eur: float | None = None
-    start: date | None = None
-    end: date | None = None
+    start: IsoDate | None = None
+    end: IsoDate | None = None
     municipality: str | None = None
     postcode: str | None = None
     lat: float | None = None
@@ -249,8 +267,8 @@ class ChallengeFields(_In):
     title: str | None = None
     question: str | None = None
     themes: list[str] | None = None
-    opened_on: date | None = None
-    deadline: date | None = None
+    opened_on: IsoDate | None = None
+    deadline: IsoDate | None = None
     budget_eur: float | None = None
     max_partners: int | None = None
     extra: dict[str, Any] | None = None
@@ -302,7 +320,7 @@ class ObligationFields(_In):
     firm: str | None = None
     tender: str | None = None
     amount_eur: float | None = None
-    due: date | None = None
+    due: IsoDate | None = None
     buys: list[str] | None = None
     municipality: str | None = None
     lat: float | None = None

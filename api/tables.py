@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 
@@ -238,3 +238,23 @@ class User(SQLModel, table=True):
     organisation: str | None = Field(default=None, max_length=300)
     api_token_hash: str | None = Field(default=None, index=True, max_length=128)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- append-only audit tables ------------------------------------------------------------
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete a row of an audit log."""
+
+
+APPEND_ONLY: tuple[type[SQLModel], ...] = (CurationDecision, VettingEvent)
+
+
+def _refuse_change(mapper: Any, connection: Any, target: Any) -> None:
+    raise AppendOnlyError(
+        f"{target.__tablename__} is append-only: record a new row instead of changing "
+        f"or deleting row {target.id}")
+
+
+for _cls in APPEND_ONLY:
+    event.listen(_cls, "before_update", _refuse_change)
+    event.listen(_cls, "before_delete", _refuse_change)

@@ -1,8 +1,13 @@
-"""`sroi backup PATH` and `sroi restore PATH`.
+"""`sroi backup PATH`, `sroi restore PATH` and `sroi audit-export`.
 
 SQLite uses the online backup API, so a backup taken while the server writes is
 consistent. PostgreSQL uses pg_dump's custom format and pg_restore, the tools
 whose format every PostgreSQL operator already knows.
+
+`sroi audit-export curation|vetting [-o PATH]` writes an audit log (the connectors'
+curation decisions, or the vetting changes) as CSV, oldest first. Both logs are
+append-only: no route changes or deletes them and the ORM refuses to
+(``api.tables.APPEND_ONLY``), so an export is the whole history.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ import argparse
 import shutil
 import sqlite3
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -29,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r.add_argument("path", type=Path)
     r.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     r.set_defaults(handler=cmd_restore)
+    a = sub.add_parser("audit-export",
+                       help="write the curation log or the vetting log as CSV (oldest first)")
+    a.add_argument("log", choices=AUDIT_LOGS, help="which log: curation decisions or vetting")
+    a.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    a.set_defaults(handler=cmd_audit_export)
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -136,4 +149,76 @@ def cmd_restore(args: argparse.Namespace) -> int:
             return 1
     restore(get_settings().database_url, args.path)
     print(f"database restored from {args.path}")
+    return 0
+
+
+# --- audit export ---------------------------------------------------------------------------
+
+AUDIT_LOGS = ("curation", "vetting")
+VETTING_FIELDS = ("id", "decided_at", "decided_by", "enterprise_ref", "status", "valid_until",
+                  "reason")
+
+
+def vetting_csv(session: Any, batch: int = 1000) -> Iterator[str]:
+    """Every vetting event as CSV, oldest first, streamed in batches."""
+    import csv
+    import io
+
+    from sqlmodel import col, select
+
+    from api.tables import VettingEvent
+
+    buf = io.StringIO()
+    csv.writer(buf).writerow(VETTING_FIELDS)
+    yield buf.getvalue()
+    last_id = 0
+    while True:
+        rows = session.exec(select(VettingEvent).where(col(VettingEvent.id) > last_id)
+                            .order_by(col(VettingEvent.id)).limit(batch)).all()
+        if not rows:
+            return
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        for r in rows:
+            writer.writerow([r.id, r.decided_at.isoformat() if r.decided_at else "",
+                             r.decided_by, r.enterprise_ref, r.status,
+                             r.valid_until.isoformat() if r.valid_until else "", r.reason])
+            last_id = int(r.id or last_id)
+        yield buf.getvalue()
+
+
+def audit_csv(session: Any, log: str) -> Iterator[str]:
+    if log == "curation":
+        from api.services.curation_log import export_csv
+
+        return export_csv(session)
+    if log == "vetting":
+        return vetting_csv(session)
+    raise CliError(f"unknown log {log!r}; choose one of {', '.join(AUDIT_LOGS)}")
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from api.commands.data import _session
+
+    out: Path | None = args.output
+    with _session() as session:
+        chunks = audit_csv(session, args.log)
+        if out is None:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            return 0
+        tmp = out.with_name(out.name + ".partial")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+            tmp.replace(out)  # never a half-written export under PATH
+        except OSError as exc:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass  # the directory itself is not writable: nothing was written
+            raise CliError(f"cannot write {out}: {exc.strerror or exc}", status=1) from exc
+    print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -16,11 +16,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.schemas import ERROR_RESPONSES
 from api.services.weights import WeightsError, active_row, active_weights, history, rollback
 from matcher.weights import FEATURES
 
 router = APIRouter(tags=["pages"])
-api_router = APIRouter(tags=["weights"])
+api_router = APIRouter(tags=["weights"], responses=ERROR_RESPONSES)
 
 # Dutch labels of the engine's features (translated to English in weights.json).
 FEATURE_LABELS = {
