@@ -74,8 +74,13 @@ class CpvIndex:
         self.alive_n_ = len(codes)
         self._rows: dict[str, list[int]] = defaultdict(list)
         self._depth: dict[str, list[int]] = defaultdict(list)
+        memo: dict[tuple[str, ...], list[tuple[str, int]]] = {}  # code sets repeat
         for i, cs in enumerate(codes):
-            for node, d in self._nodes_of(cs).items():
+            key = tuple(cs)
+            nodes = memo.get(key)
+            if nodes is None:
+                nodes = memo[key] = list(self._nodes_of(key).items())
+            for node, d in nodes:
                 self._rows[node].append(i)
                 self._depth[node].append(d)
         self.rows_: dict[str, NDArray[np.int64]] = {

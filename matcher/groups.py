@@ -49,8 +49,16 @@ class GroupFit:
 
     def fit(self, groups: Sequence[Sequence[str]]) -> GroupFit:
         self.col_ = {g: j for j, g in enumerate(self.vocabulary)}
-        self.M_ = np.vstack([self.row(gs) for gs in groups]) if groups else np.zeros(
-            (0, len(self.vocabulary)), dtype=np.float32)
+        memo: dict[tuple[str, ...], NDArray[np.float32]] = {}  # few distinct group sets
+        rows = []
+        for gs in groups:
+            key = tuple(gs)
+            r = memo.get(key)
+            if r is None:
+                r = memo[key] = self.row(key)
+            rows.append(r)
+        self.M_ = np.vstack(rows) if rows else np.zeros((0, len(self.vocabulary)),
+                                                        dtype=np.float32)
         return self
 
     def row(self, served: Sequence[str]) -> NDArray[np.float32]:

@@ -212,8 +212,12 @@ class EnterpriseIndex:
         norms = self.char_norm_[rows]
         todo = np.isnan(norms)
         if todo.any():
-            fresh = self.char_.row_norms(self.text_.rows(rows[todo]))
-            self.char_norm_[rows[todo]] = fresh
+            need = rows[todo]
+            # In chunks: a row's char vector has ~10x its word entries.
+            fresh = np.concatenate([
+                self.char_.row_norms(self.text_.rows(need[a:a + 4096]))
+                for a in range(0, len(need), 4096)])
+            self.char_norm_[need] = fresh
             norms[todo] = fresh
         return norms
 

@@ -349,3 +349,42 @@ def test_stemmer_keeps_prefixes_and_does_not_conflate_begeleiding_with_beleid():
     assert a.stems("gevelreiniging gebouwen gebouw") == ["gevelrein", "gebouw", "gebouw"]
     assert a.stems("begeleiding")[0] != a.stems("beleid")[0]
     assert a.stems("schoonmaakdiensten") == a.stems("schoonmaakdienst")
+
+
+def test_bulk_fit_equals_sklearn_tfidf_on_the_same_terms():
+    # The vectorised fit must give sklearn's TfidfVectorizer numbers for the
+    # vocabulary rule: unigrams at any df <= max_df, bigrams with min_df <= df.
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from matcher.text import Analyzer, WordTfidf
+    rng = np.random.default_rng(3)
+    words = ("schoonmaak kantoren gebouwen catering lunch groen tuinen fietsen reparatie "
+             "vervoer begeleiding de het en van wajong 2024 leerwerkplek gevelreiniging").split()
+    docs = [" ".join(rng.choice(words, int(rng.integers(0, 12)))) for _ in range(40)]
+    docs[5] = "Één café, één ÉÉN ijsje!"  # accents: the non-ASCII fold path
+    wt = WordTfidf(min_df=2, max_df=0.5)
+    X = wt.fit_transform(docs)
+    an = Analyzer()
+    df: Counter[str] = Counter()
+    for d in docs:
+        df.update(set(an(d)))
+    want = {t for t, c in df.items() if c <= 0.5 * len(docs) and (" " not in t or c >= 2)}
+    assert set(wt.vocabulary_) == want
+    ref = TfidfVectorizer(analyzer=Analyzer(), sublinear_tf=True, vocabulary=wt.vocabulary_,
+                          dtype=np.float32)
+    R = ref.fit_transform(docs)
+    np.testing.assert_allclose(wt.idf_, ref.idf_, rtol=1e-6)  # sklearn: float32 IDF
+    np.testing.assert_allclose(X.toarray(), R.toarray(), rtol=1e-5, atol=1e-7)
+    assert X.has_sorted_indices
+
+
+@pytest.mark.parametrize("text", [
+    "Schoonmaak-diensten, kantoren & gebouwen (2024)!", "", "   ", "Ça va? 45.000.000",
+    "Straße café ÉÉN İstanbul ø 3½ naïve – x", "re-integratie\\tjob\\ncoach",
+])
+def test_fold_tokens_equal_refdata_fold(text):
+    from matcher.refdata import fold
+    from matcher.text import fold_tokens
+    assert fold_tokens(text) == fold(text).split()
