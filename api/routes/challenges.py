@@ -24,9 +24,10 @@ import importlib
 import threading
 import weakref
 from collections import OrderedDict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -124,6 +125,23 @@ def cached_match(session: Session, kind: str, ref: str, top_k: int) -> Any:
         while len(_RESULTS) > _RESULTS_MAX:
             _RESULTS.popitem(last=False)
     return result
+
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def local_time(value: datetime | str | None) -> str:
+    """A stored UTC timestamp as Dutch wall-clock time: "01-06-2026 11:30"."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
 
 
 def deadline_of(row: ChallengeRow) -> tuple[date | None, bool]:
@@ -262,6 +280,7 @@ def challenge_page(ref: str, request: Request, user: CurrentUser, session: Sessi
         "coalitions": coalitions, "n_candidates": n_candidates,
         "can_curate": access.sees_all(user), "form_error": pop_form_error(request),
         "next_url": f"/challenges/{row.ref}", "decision_labels": DECISION_NL,
+        "local_time": local_time,
     })
 
 

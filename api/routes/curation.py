@@ -32,13 +32,19 @@ from sqlmodel import Session, col, select
 
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
-from api.routes.challenges import STAGES, cached_match, deadline_of, matching_service
+from api.routes.challenges import (
+    STAGES,
+    cached_match,
+    deadline_of,
+    local_time,
+    matching_service,
+)
 from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
 from api.services.curation_log import DecisionInput
 from api.services.flow_util import FlowError, NotFound, today
-from api.tables import ChallengeRow, CurationDecision, ObligationRow, TenderRow
+from api.tables import ChallengeRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/curation", tags=["curation"], responses=ERROR_RESPONSES)
@@ -51,7 +57,7 @@ DECISION_NL = {"accept": "Geaccepteerd", "reject": "Afgewezen", "pin": "Vastgeze
 # How many of the engine's best candidates a query offers, and how many undecided of them
 # the queue shows per query; queries per page keep the page well under 150 ms.
 TOP_K = 10
-SHOWN = 5
+SHOWN = 3
 QUERIES_PER_PAGE = 5
 LOG_PER_PAGE = 50
 QUEUE_COLUMNS = ("query_kind", "query_ref", "query_title", "rank", "enterprise_ref",
@@ -80,7 +86,8 @@ def open_queries(session: Session, kind: str | None = None, text: str = "") -> l
     like = f"%{text.strip()}%" if text.strip() else None
     out: list[OpenQuery] = []
     if kind in (None, "tender"):
-        stmt = select(TenderRow.ref, TenderRow.title, TenderRow.buyer, TenderRow.start).where(
+        stmt = select(TenderRow.ref, TenderRow.title, TenderRow.buyer,
+                      col(TenderRow.start)).where(
             TenderRow.status == "published",
             or_(col(TenderRow.end).is_(None), col(TenderRow.end) >= on))
         if like:
@@ -88,8 +95,8 @@ def open_queries(session: Session, kind: str | None = None, text: str = "") -> l
                                   col(TenderRow.buyer).ilike(like)))
         out += [OpenQuery("tender", r, t, b, s) for r, t, b, s in session.exec(stmt).all()]
     if kind in (None, "obligation"):
-        ostmt = select(ObligationRow.ref, ObligationRow.firm, ObligationRow.tender_ref,
-                       ObligationRow.due).where(ObligationRow.status == "open")
+        ostmt = select(ObligationRow.ref, ObligationRow.firm, col(ObligationRow.tender_ref),
+                       col(ObligationRow.due)).where(ObligationRow.status == "open")
         if like:
             ostmt = ostmt.where(or_(col(ObligationRow.ref).ilike(like),
                                     col(ObligationRow.firm).ilike(like)))
@@ -199,7 +206,8 @@ def queue_page(request: Request, user: ConnectorUser, session: SessionDep) -> Re
         "per_page": QUERIES_PER_PAGE, "total": len(queries), "counts": counts,
         "kind_labels": KIND_NL, "kind_plural": KIND_PLURAL_NL, "decision_labels": DECISION_NL,
         "matching_ready": matching_service() is not None,
-        "form_error": pop_form_error(request), "next_url": str(request.url.path) + (
+        "form_error": pop_form_error(request), "max_reasons": 3,
+        "next_url": str(request.url.path) + (
             "?" + request.url.query if request.url.query else ""),
         "export_url": "/curation/export.csv" + (f"?kind={kind}" if kind else ""),
     })
@@ -311,8 +319,12 @@ def log_page(request: Request, user: ConnectorUser, session: SessionDep) -> Resp
     rows, total = curation_log.log_page(session, query_ref=query_ref, query_kind=kind,
                                         enterprise_ref=enterprise_ref, page=page,
                                         per_page=LOG_PER_PAGE)
+    erefs = {r.enterprise_ref for r in rows}
+    names = dict(session.exec(select(EnterpriseRow.ref, EnterpriseRow.name).where(
+        col(EnterpriseRow.ref).in_(erefs or {""}))).all())
     return render(request, "curation/log.html", {
-        "rows": rows, "total": total, "page": page, "per_page": LOG_PER_PAGE,
+        "rows": rows, "names": names, "local_time": local_time, "total": total, "page": page,
+        "per_page": LOG_PER_PAGE,
         "kind": kind, "query_ref": query_ref, "enterprise_ref": enterprise_ref,
         "one_match": bool(kind and query_ref and enterprise_ref),
         "kind_labels": KIND_NL, "decision_labels": DECISION_NL,

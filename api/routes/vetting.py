@@ -26,6 +26,7 @@ from sqlmodel import select
 
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.routes.challenges import local_time
 from api.routes.enterprises import TARGET_GROUP_NL, VETTING_NL, csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import vetting_flow
@@ -132,7 +133,7 @@ def _detail(request: Request, session: Any, row: EnterpriseRow, *, errors: dict[
         "errors": errors or {},
         "form": form or {"status": "vetted", "valid_until": default_until.isoformat(),
                          "reason": ""},
-        "vetting_labels": VETTING_NL, "tg_labels": TARGET_GROUP_NL,
+        "vetting_labels": VETTING_NL, "tg_labels": TARGET_GROUP_NL, "local_time": local_time,
     }, status_code=status_code)
 
 

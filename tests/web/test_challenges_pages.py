@@ -1,0 +1,190 @@
+"""Challenges board and page: stages, deadline countdown, portfolio and coalitions, status
+changes with their history (page, status API and CRUD API), access, CSV, render time."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.db import get_engine
+from api.tables import ChallengeRow
+from tests.web.conftest import csrf_of
+
+pytestmark = pytest.mark.postgres
+
+Headers = Callable[[str], dict[str, str]]
+
+
+def _add_challenges() -> None:
+    """C-2 opened 2026-05-18 without deadline (default 12 weeks: 2026-08-10, 70 days from
+    the fixtures' TODAY); C-3 in pilot with a deadline in 5 days; C-4 closed."""
+    with Session(get_engine()) as s:
+        s.add(ChallengeRow(ref="C-2", municipality_code="GM0344", title="Groene schoolpleinen",
+                           question="Hoe maken we schoolpleinen groener met buurtbewoners?",
+                           themes=["groen", "onderwijs"], opened_on=date(2026, 5, 18),
+                           status="call", budget_eur=50_000.0))
+        s.add(ChallengeRow(ref="C-3", municipality_code="GM0363", title="Fietsherstel",
+                           question="Fietsen voor statushouders", themes=["mobiliteit"],
+                           opened_on=date(2026, 3, 1), deadline=date(2026, 6, 6),
+                           status="pilot"))
+        s.add(ChallengeRow(ref="C-4", municipality_code="GM0344", title="Oud project",
+                           opened_on=date(2025, 1, 1), status="closed"))
+        s.commit()
+
+
+def _status(ref: str) -> tuple[str, list[dict[str, str]]]:
+    with Session(get_engine()) as s:
+        row = s.exec(select(ChallengeRow).where(ChallengeRow.ref == ref)).one()
+        return row.status, list((row.extra or {}).get("status_history", []))
+
+
+@pytest.mark.parametrize("who", ["officer", "firm", "connector"])
+def test_board_shows_stages_and_countdown(client: TestClient, login, who: str) -> None:  # type: ignore[no-untyped-def]
+    _add_challenges()
+    login(who)
+    r = client.get("/challenges")
+    assert r.status_code == 200
+    board = r.text.split('id="challenge-board"')[1]
+
+    def column(stage: str) -> str:
+        return board.split(f'data-stage="{stage}"')[1].split("</section>")[0]
+
+    assert 'data-ref="C-1"' in column("intake")
+    assert 'data-ref="C-2"' in column("call") and "nog 70 dagen" in column("call")
+    assert "10-08-2026" in column("call") or "10 aug" in column("call")
+    assert "(standaard)" in column("call")
+    assert 'data-ref="C-3"' in column("pilot")
+    assert 'class="countdown soon">nog 5 dagen' in column("pilot")
+    # C-1 opened 2026-02-01: its twelve weeks ended 2026-04-26.
+    assert "deadline 36 dagen voorbij" in column("intake")
+    assert 'data-ref="C-4"' not in board
+    assert "Toon ook de 1 gesloten challenges" in r.text
+    assert "Oud project" in client.get("/challenges?closed=1").text
+
+    rows = list(csv.DictReader(io.StringIO(client.get("/challenges/export.csv").text.lstrip(
+        "\ufeff"))))
+    c2 = next(row for row in rows if row["ref"] == "C-2")
+    assert (c2["deadline"], c2["deadline_is_default"], c2["days_left"]) == (
+        "2026-08-10", "True", "70")
+
+
+def test_challenge_page_question_portfolio_and_coalitions(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    _add_challenges()
+    login("connector")
+    r = client.get("/challenges/C-2")
+    assert r.status_code == 200
+    page = r.text
+    assert "Hoe maken we schoolpleinen groener met buurtbewoners?" in page
+    assert '<span class="tag">groen</span>' in page and '<span class="tag">onderwijs</span>' in page
+    assert 'aria-current="step">Oproep' in page
+    portfolio = page.split('id="portfolio-list"')[1].split("</section>")[0]
+    refs = portfolio.count('class="proposal"')
+    assert refs >= 2, "a portfolio of several enterprises"
+    assert 'action="/curation/decide"' in portfolio  # the connector can curate from here
+    assert 'name="next" value="/challenges/C-2"' in portfolio
+    assert 'id="coalitions"' in page
+    coalitions = page.split('id="coalitions"')[1].split("</section>")[0]
+    assert "Coalitie 1" in coalitions or "Geen coalities voorgesteld." in coalitions
+
+    # Others see the question and the portfolio, without the curation or status forms.
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/")})
+    login("firm")
+    page = client.get("/challenges/C-2").text
+    assert 'id="portfolio-list"' in page
+    assert 'action="/curation/decide"' not in page and 'id="status-form"' not in page
+    assert client.get("/challenges/C-404").status_code == 404
+
+
+def test_status_change_is_recorded(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    login("connector")
+    token = csrf_of(client, "/challenges/C-1")
+    r = client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "call",
+                                                    "reason": "Oproep gepubliceerd"})
+    assert r.status_code == 303 and r.headers["location"] == "/challenges/C-1"
+    status, history = _status("C-1")
+    assert status == "call"
+    assert [(h["from"], h["to"], h["by"], h["reason"]) for h in history] == [
+        ("intake", "call", "connector@test.nl", "Oproep gepubliceerd")]
+    page = client.get("/challenges/C-1").text
+    assert "Eenzaamheid staat nu in de fase Oproep." in page
+    table = page.split('id="status-history"')[1].split("</table>")[0]
+    assert "Oproep gepubliceerd" in table and "connector@test.nl" in table
+    # The next stage is proposed by default.
+    assert '<option value="pitch" selected>' in page
+
+    # The same stage again, or a stage that does not exist: refused, nothing recorded.
+    client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "call"})
+    assert "De challenge staat al in deze fase." in client.get("/challenges/C-1").text
+    client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "done"})
+    assert "Kies een fase" in client.get("/challenges/C-1").text
+    assert len(_status("C-1")[1]) == 1
+
+    # Without the CSRF token: refused.
+    r = client.post("/challenges/C-1/status", data={"status": "pitch"})
+    assert r.status_code == 403 and _status("C-1")[0] == "call"
+
+
+def test_status_change_is_for_connectors(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    for who in ("officer", "firm"):
+        login(who)
+        token = csrf_of(client, "/challenges/C-1")
+        r = client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "call"})
+        assert r.status_code == 403
+        client.post("/logout", data={"csrf_token": token})
+    assert _status("C-1") == ("intake", [])
+
+
+def test_challenge_api_status_and_matches(client: TestClient, api_token: Headers) -> None:
+    h = api_token("connector")
+    r = client.patch("/api/v1/challenges/C-1/status", headers=h,
+                     json={"status": "pitch", "reason": "Vijf pitches"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "pitch" and body["deadline"] == "2026-04-26"
+    assert body["history"][-1]["to"] == "pitch" and body["history"][-1]["by"] == (
+        "connector@test.nl")
+    r = client.patch("/api/v1/challenges/C-1/status", headers=h, json={"status": "pitch"})
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "status"
+    r = client.patch("/api/v1/challenges/C-1/status", headers=h, json={"status": "later"})
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "status"
+    r = client.patch("/api/v1/challenges/C-1/status", headers=api_token("officer"),
+                     json={"status": "pilot"})
+    assert r.status_code == 403
+    assert client.patch("/api/v1/challenges/C-9/status", headers=h,
+                        json={"status": "pilot"}).status_code == 404
+
+    # A status changed through the CRUD API lands in the same history.
+    r = client.patch("/api/v1/challenges/C-1", headers=h,
+                     json={"extra": {"status": "pilot"}})
+    assert r.status_code == 200, r.text
+    status, history = _status("C-1")
+    assert status == "pilot"
+    assert [(x["from"], x["to"]) for x in history] == [("intake", "pitch"), ("pitch", "pilot")]
+    assert client.get("/api/v1/challenges/C-1", headers=h).json()["status"] == "pilot"
+
+    r = client.get("/api/v1/challenges/C-1/matches?top_k=5", headers=api_token("firm"))
+    assert r.status_code == 200, r.text
+    m = r.json()
+    assert m["challenge"] == "C-1" and m["status"] == "pilot"
+    assert 0 < len(m["results"]) <= 5 and "coalitions" in m
+    assert {"rank", "ref", "score", "reasons"} <= set(m["results"][0])
+    assert client.get("/api/v1/challenges/C-9/matches", headers=h).status_code == 404
+    r = client.get("/api/v1/challenges/C-1/matches?top_k=99", headers=h)
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "top_k"
+
+
+def test_connector_pages_render_fast(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    """Server-Timing under 150 ms on the fixtures once warm (best of three)."""
+    login("connector")
+    for path in ("/challenges", "/challenges/C-1", "/curation", "/curation/log", "/vetting",
+                 "/vetting/E-005"):
+        client.get(path)  # warm: templates compiled, engine index and results cached
+        best = min(float(client.get(path).headers["Server-Timing"].split("dur=")[1])
+                   for _ in range(3))
+        assert best < 150, (path, best)
