@@ -38,7 +38,7 @@ from api.deps import (
     flash,
     render,
 )
-from api.i18n import month_label, request_lang, translator
+from api.i18n import format_eur, month_label, request_lang, translator
 from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import progress
@@ -183,7 +183,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             ln.credit_eur = round(amount * share, 2)
             if amount > free + 0.005:
                 err("amount", "Meer dan de vrije inkoopcapaciteit ({free}).",
-                    free=f"€ {fmt_number_input(round(free, 2))}")
+                    free=format_eur(round(free, 2)))
         else:
             try:
                 n_raw = parse_number(ln.placements_raw)
@@ -522,7 +522,7 @@ async def obligation_delivery_post(ref: str, request: Request, user: CurrentUser
         return _detail(request, session, user, row, delivery=data, delivery_errors=errors,
                        status_code=422)
     flash(request, t("Levering vastgelegd: {credit} social return.",
-                     credit=f"€ {fmt_number_input(saved.credit_eur)}"))
+                     credit=format_eur(saved.credit_eur)))
     return RedirectResponse(f"/obligations/{ref}#voortgang", status_code=303)
 
 

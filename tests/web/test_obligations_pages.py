@@ -224,7 +224,7 @@ def test_plan_and_deliveries_api(client: TestClient, api_token: Any) -> None:
                       json={"rows": []}).status_code == 403
 
 
-def _best_ms(client: TestClient, path: str, runs: int = 4) -> float:
+def _best_ms(client: TestClient, path: str, runs: int = 6) -> float:
     times = []
     for _ in range(runs):
         r = client.get(path)

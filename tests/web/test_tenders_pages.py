@@ -217,7 +217,7 @@ def test_english_labels(client: TestClient, login: Any) -> None:
     assert "New tender" in client.get("/tenders?lang=en").text
 
 
-def _best_ms(client: TestClient, path: str, runs: int = 4) -> float:
+def _best_ms(client: TestClient, path: str, runs: int = 6) -> float:
     times = []
     for _ in range(runs):
         r = client.get(path)
