@@ -350,16 +350,17 @@ class CharShortlist:
     def row_norms(self, word_rows: sp.csr_matrix) -> NDArray[np.float64]:
         """Norms of the rows' (unnormalised) char vectors ``word_rows @ T_``."""
         M = sp.csr_matrix(word_rows @ self.T_)
-        sq = M.multiply(M).sum(axis=1)
-        return np.sqrt(np.asarray(sq, dtype=np.float64).ravel())
+        row = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+        sq = np.bincount(row, weights=M.data.astype(np.float64) ** 2, minlength=M.shape[0])
+        return np.sqrt(sq)
 
     def similarity(self, text: str, word_rows: sp.csr_matrix,
                    norms: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
         """Cosine in [0, 1] between the query text and each given word-matrix row.
 
-        Computed as ``(W @ (T @ q)) / ||W @ T||``: projecting the query onto the
-        vocabulary terms first costs one pass over ``T``, and the row norms can be
-        cached by the caller (``norms``), so no row's char vector is materialised.
+        Computed as ``(W @ (T @ q)) / ||W @ T||``: the query is projected onto the
+        vocabulary terms the rows use (``T``'s rows for those terms only), and the
+        row norms can be cached by the caller (``norms``).
         """
         if word_rows.shape[0] == 0:
             return np.zeros(0)
@@ -368,8 +369,13 @@ class CharShortlist:
             return np.zeros(word_rows.shape[0])
         qd = np.zeros(self.n_features, dtype=np.float32)
         qd[q.indices] = q.data
-        # Dense query: a sparse one would make SciPy build a 2**18-row index.
-        per_term = np.asarray(self.T_ @ qd, dtype=np.float64)
+        # Only the terms these rows use (a shortlist's few thousand, not all of T's
+        # rows); dense query: a sparse one would make SciPy build a 2**18-row index.
+        used = np.zeros(word_rows.shape[1], dtype=bool)
+        used[word_rows.indices] = True
+        cols = np.flatnonzero(used)
+        per_term = np.zeros(word_rows.shape[1], dtype=np.float64)
+        per_term[cols] = self.T_[cols] @ qd
         num = np.asarray(word_rows @ per_term, dtype=np.float64).ravel()
         if norms is None:
             norms = self.row_norms(word_rows)
