@@ -33,8 +33,10 @@ def _check_write(session: Session, user: User, values: dict[str, Any],
 
 
 def _check_delete(session: Session, user: User, row: TenderRow) -> Denial:
-    if not access.sees_all(user):
-        return (403, "Alleen verbinders en beheerders kunnen verwijderen", None)
+    # As on the tender page: an officer may delete its own organisation's tenders.
+    if not access.can_edit_tender(user, row):
+        return (403, "Alleen de eigen inkoper, verbinders en beheerders kunnen verwijderen",
+                None)
     n = session.exec(select(func.count()).select_from(ObligationRow)
                      .where(ObligationRow.tender_ref == row.ref)).one()
     if n:

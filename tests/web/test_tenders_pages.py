@@ -230,3 +230,13 @@ def test_pages_render_fast(client: TestClient, login: Any) -> None:
     login("officer")
     for path in ("/tenders", "/tenders/new", "/tenders/T-UTR-1", "/tenders/T-UTR-1/edit"):
         assert _best_ms(client, path) < 150, path
+
+
+def test_api_delete_follows_the_page_rules(client: TestClient, api_token: Any) -> None:
+    officer, other = api_token("officer"), api_token("officer2")
+    assert client.delete("/api/v1/tenders/T-UTR-3", headers=other).status_code == 404
+    assert client.delete("/api/v1/tenders/T-UTR-1", headers=officer).status_code == 409
+    assert client.delete("/api/v1/tenders/T-UTR-3", headers=officer).status_code == 204
+    # The firm sees the tender of its own obligation, but may not delete it.
+    assert client.delete("/api/v1/tenders/T-UTR-2",
+                         headers=api_token("firm")).status_code == 403
