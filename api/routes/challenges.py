@@ -20,6 +20,7 @@ challenges_api's after_write hook).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
 import weakref
@@ -78,18 +79,34 @@ def matching_service() -> ModuleType | None:
 
 # Results of the engine per query, reused while the index, weights and query row are
 # unchanged (the Challenge portfolio costs the engine far more than a page may take).
-_RESULTS: OrderedDict[tuple[str, str, str, int], tuple[Any, str, str, Any]] = OrderedDict()
+_RESULTS: OrderedDict[tuple[str, str, str, int], tuple[Any, Any, str, str, Any]] = OrderedDict()
 _RESULTS_MAX = 256
 _results_lock = threading.Lock()
 _QUERY_TABLES: dict[str, Any] = {"tender": TenderRow, "obligation": ObligationRow,
                                  "challenge": ChallengeRow}
 
 
+def _weak(obj: Any) -> Any:
+    try:
+        return weakref.ref(obj)
+    except TypeError:  # not weak-referenceable: never a hit, still correct
+        return lambda: None
+
+
+def _capacity_digest(index: Any) -> str:
+    remaining = getattr(index, "remaining_eur_", None)
+    if remaining is None or not hasattr(remaining, "tobytes"):
+        return ""
+    return hashlib.blake2b(remaining.tobytes(), digest_size=16).hexdigest()
+
+
 def cached_match(session: Session, kind: str, ref: str, top_k: int) -> Any:
     """``match_tender`` / ``match_obligation`` / ``match_challenge`` through a small cache.
 
-    An entry stays good while ``matching.get_index`` hands out the same index object
-    (it makes a new one whenever enterprises, commitments or curation decisions change),
+    ``matching.get_index`` hands out a new index object whenever enterprises, commitments
+    or curation decisions change. An entry stays good while the index is the same object,
+    or a copy of the same fit (its ``unit_`` array is shared: no enterprise changed) with
+    the same remaining capacity (a decision on a Challenge commits nothing) — and while
     the active weight set and the query row's ``updated_at`` are the same. Returns None
     while the matching service is absent; raises its NotFound for an unknown ref.
     """
@@ -104,23 +121,22 @@ def cached_match(session: Session, kind: str, ref: str, top_k: int) -> Any:
     updated = session.exec(select(table.updated_at).where(table.ref == ref)).first()
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
     key = (url, kind, ref, top_k)
-    stamp = (f"{ws.name} v{ws.version}", str(updated))
+    stamp = f"{ws.name} v{ws.version}|{updated}"
+    fit = getattr(index, "unit_", None)
+    digest = _capacity_digest(index)
     with _results_lock:
         hit = _RESULTS.get(key)
-    if hit is not None and hit[0]() is index and (hit[1], hit[2]) == stamp:
-        return hit[3]
+    if hit is not None and hit[3] == stamp and (
+            hit[0]() is index or (fit is not None and hit[1]() is fit and hit[2] == digest)):
+        return hit[4]
     if kind == "tender":
         result = matching.match_tender(session, ref, top_k=top_k)
     elif kind == "obligation":
         result = matching.match_obligation(session, ref, top_k=top_k)
     else:
         result = matching.match_challenge(session, ref, top_k=top_k)
-    try:
-        index_ref: Any = weakref.ref(index)
-    except TypeError:  # not weak-referenceable: never a hit, still correct
-        return result
     with _results_lock:
-        _RESULTS[key] = (index_ref, stamp[0], stamp[1], result)
+        _RESULTS[key] = (_weak(index), _weak(fit), digest, stamp, result)
         _RESULTS.move_to_end(key)
         while len(_RESULTS) > _RESULTS_MAX:
             _RESULTS.popitem(last=False)

@@ -20,6 +20,7 @@ SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(tempfile.gettempdir()) / "sro
 def _shot(page: Any, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}-top.png"))
 
 
 def test_connector_curates_a_match(page: Any, login_as: Any) -> None:
