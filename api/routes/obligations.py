@@ -390,9 +390,14 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
     unmet_engine = None
     if lines is None:
         if proposal or not planned:
-            plan = propose(session, row, on)
-            lines = lines_from_plan(session, row, list(plan.rows))
-            explanation, unmet_engine = plan.explanation, plan.unmet_eur
+            try:
+                plan = propose(session, row, on)
+            except FlowError as exc:  # e.g. an unknown valuation policy on the obligation
+                flash(request, t(exc.message, **exc.params), "error")
+                lines = []
+            else:
+                lines = lines_from_plan(session, row, list(plan.rows))
+                explanation, unmet_engine = plan.explanation, plan.unmet_eur
             proposal = True
         else:  # saved rows keep their saved credit
             lines = lines_from_allocations(planned)
@@ -630,7 +635,10 @@ def plan_get(ref: str, user: ApiUser, session: SessionDep,
     if saved:
         lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
         return _names(session, _plan_out(ov, lines, "planned", None))
-    plan = propose(session, row, today())
+    try:
+        plan = propose(session, row, today())
+    except FlowError as exc:
+        raise api_error(exc.status, str(exc), exc.field) from None
     lines = lines_from_plan(session, row, list(plan.rows))
     return _names(session, _plan_out(ov, lines, "proposed", plan.explanation))
 

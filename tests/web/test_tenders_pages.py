@@ -240,3 +240,22 @@ def test_api_delete_follows_the_page_rules(client: TestClient, api_token: Any) -
     # The firm sees the tender of its own obligation, but may not delete it.
     assert client.delete("/api/v1/tenders/T-UTR-2",
                          headers=api_token("firm")).status_code == 403
+
+
+def test_flow_templates_are_translated() -> None:
+    import json
+    from pathlib import Path
+
+    from api import i18n
+
+    root = Path(__file__).resolve().parents[2]
+    english = i18n.english()
+    mine = json.loads((root / "api/translations/flows_officer_firm.json").read_text("utf-8"))
+    assert all(v.strip() for v in mine.values())
+    missing = set()
+    for folder in ("tenders", "obligations"):
+        for path in (root / "templates" / folder).glob("*.html"):
+            for m in re.finditer(r"""\bt\(\s*(["'])(.+?)\1""", path.read_text("utf-8")):
+                if m.group(2) not in english:
+                    missing.add(m.group(2))
+    assert not missing, f"add to api/translations/flows_officer_firm.json: {sorted(missing)}"
