@@ -196,7 +196,7 @@ def history_entry(old: str, new: str, by: str, reason: str = "") -> dict[str, An
 def change_status(session: Session, row: ChallengeRow, new: str, by: str, reason: str = ""
                   ) -> ChallengeRow:
     """Move to another stage and append the change to the Challenge's history."""
-    reason = (reason or "").strip()
+    reason = clean_text(reason)
     if new not in STATUSES:
         raise FlowError("status", "Kies een fase: intake, oproep, pitch, pilot, evaluatie of "
                                   "gesloten.")
@@ -216,8 +216,15 @@ def change_status(session: Session, row: ChallengeRow, new: str, by: str, reason
     return row
 
 
+def clean_text(value: str | None) -> str:
+    """Free text as stored: without NUL characters (PostgreSQL refuses them)."""
+    return (value or "").replace("\x00", "").strip()
+
+
 def get_challenge(session: Session, ref: str) -> ChallengeRow:
-    row = session.exec(select(ChallengeRow).where(ChallengeRow.ref == ref)).first()
+    # No ref holds a NUL character; PostgreSQL would refuse the query rather than answer.
+    row = None if "\x00" in ref else session.exec(
+        select(ChallengeRow).where(ChallengeRow.ref == ref)).first()
     if row is None:
         raise api_error(404, f"Challenge {ref!r} niet gevonden", "ref")
     return row

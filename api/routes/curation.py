@@ -35,6 +35,7 @@ from api.i18n import request_lang, translator
 from api.routes.challenges import (
     STAGES,
     cached_match,
+    clean_text,
     deadline_of,
     local_time,
     matching_service,
@@ -194,7 +195,7 @@ def pop_form_error(request: Request) -> dict[str, Any] | None:
 def queue_page(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     qp = request.query_params
     kind = _kind_param(qp.get("kind"))
-    text = (qp.get("q") or "").strip()[:200]
+    text = clean_text(qp.get("q"))[:200]
     page = _page_param(qp.get("page"))
     queries = open_queries(session, kind, text)
     chunk = queries[(page - 1) * QUERIES_PER_PAGE: page * QUERIES_PER_PAGE]
@@ -283,7 +284,7 @@ def _fill_from_engine(session: Session, data: DecisionInput) -> DecisionInput:
 @router.post("/curation/decide", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def decide_post(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     form = await request.form()
-    get = lambda k: str(form.get(k) or "").strip()  # noqa: E731
+    get = lambda k: clean_text(str(form.get(k) or ""))  # noqa: E731
     data = DecisionInput(
         query_kind=get("query_kind"), query_ref=get("query_ref"),
         enterprise_ref=get("enterprise_ref"), decision=get("decision"), reason=get("reason"),
@@ -313,8 +314,8 @@ async def decide_post(request: Request, user: ConnectorUser, session: SessionDep
 def log_page(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     qp = request.query_params
     kind = _kind_param(qp.get("query_kind"))
-    query_ref = (qp.get("query_ref") or "").strip()[:200] or None
-    enterprise_ref = (qp.get("enterprise_ref") or "").strip()[:100] or None
+    query_ref = clean_text(qp.get("query_ref"))[:200] or None
+    enterprise_ref = clean_text(qp.get("enterprise_ref"))[:100] or None
     page = _page_param(qp.get("page"))
     rows, total = curation_log.log_page(session, query_ref=query_ref, query_kind=kind,
                                         enterprise_ref=enterprise_ref, page=page,
@@ -442,10 +443,10 @@ def api_decide(body: DecisionIn, request: Request, user: ConnectorUser, session:
     the latest decision per match is its state."""
     t = translator(request_lang(request))
     data = DecisionInput(
-        query_kind=body.query_kind, query_ref=body.query_ref.strip(),
-        enterprise_ref=body.enterprise_ref.strip(), decision=body.decision,
-        reason=body.reason, rank=body.rank, score=body.score, features=body.features,
-        weight_set=body.weight_set)
+        query_kind=body.query_kind, query_ref=clean_text(body.query_ref),
+        enterprise_ref=clean_text(body.enterprise_ref), decision=body.decision,
+        reason=clean_text(body.reason), rank=body.rank, score=body.score,
+        features=body.features, weight_set=clean_text(body.weight_set) or None)
     try:
         data = _fill_from_engine(session, data)
         row = curation_log.record(session, data, decided_by=user.email)
@@ -466,7 +467,7 @@ def api_queue(
 ) -> dict[str, Any]:
     """Open tenders, obligations and Challenges, most urgent first, each with the engine's
     best candidates that no connector has decided on yet."""
-    queries = open_queries(session, kind, q or "")
+    queries = open_queries(session, kind, clean_text(q))
     chunk = queries[(page - 1) * per_page: page * per_page]
     items = []
     for item in queue_for(session, chunk):
@@ -495,8 +496,9 @@ def api_log(
 ) -> dict[str, Any]:
     """Every decision, newest first; filter by query and enterprise for one match's history.
     Read-only: decisions are never edited or deleted."""
-    rows, total = curation_log.log_page(session, query_ref=query_ref, query_kind=query_kind,
-                                        enterprise_ref=enterprise_ref, page=page,
-                                        per_page=per_page)
+    rows, total = curation_log.log_page(session, query_ref=clean_text(query_ref) or None,
+                                        query_kind=query_kind,
+                                        enterprise_ref=clean_text(enterprise_ref) or None,
+                                        page=page, per_page=per_page)
     return {"items": [curation_log.as_dict(r) for r in rows], "total": total, "page": page,
             "per_page": per_page, "pages": max(1, math.ceil(total / per_page))}

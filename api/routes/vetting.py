@@ -26,7 +26,7 @@ from sqlmodel import select
 
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
-from api.routes.challenges import local_time
+from api.routes.challenges import clean_text, local_time
 from api.routes.enterprises import TARGET_GROUP_NL, VETTING_NL, csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import vetting_flow
@@ -88,7 +88,8 @@ def _enterprise_state(e: EnterpriseRow) -> dict[str, Any]:
 
 
 def _enterprise(session: Any, ref: str) -> EnterpriseRow:
-    row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == ref)).first()
+    row = None if "\x00" in ref else session.exec(
+        select(EnterpriseRow).where(EnterpriseRow.ref == ref)).first()
     if row is None:
         raise api_error(404, f"Onderneming {ref!r} niet gevonden", "ref")
     return row  # type: ignore[no-any-return]
@@ -162,7 +163,7 @@ async def vetting_decide(ref: str, request: Request, user: ConnectorUser, sessio
                          ) -> Response:
     row = _enterprise(session, ref)
     data = await request.form()
-    form = {k: str(data.get(k) or "").strip() for k in ("status", "valid_until", "reason")}
+    form = {k: clean_text(str(data.get(k) or "")) for k in ("status", "valid_until", "reason")}
     t = translator(request_lang(request))
     try:
         valid_until = vetting_flow.parse_date(form["valid_until"])
@@ -322,7 +323,7 @@ def api_decide(enterprise_ref: str, body: VettingIn, request: Request, user: Con
     try:
         row, event = vetting_flow.decide(
             session, enterprise_ref, body.status, by=user.email, today=today(),
-            reason=body.reason, valid_until=body.valid_until)
+            reason=clean_text(body.reason), valid_until=body.valid_until)
     except FlowError as exc:
         session.rollback()
         raise api_error(exc.status, t(exc.message, **exc.params), exc.field) from None

@@ -188,3 +188,47 @@ def test_connector_pages_render_fast(client: TestClient, login) -> None:  # type
         best = min(float(client.get(path).headers["Server-Timing"].split("dur=")[1])
                    for _ in range(3))
         assert best < 150, (path, best)
+
+
+def test_nul_characters_are_refused_or_dropped_not_a_server_error(
+        client: TestClient, api_token: Headers) -> None:
+    """PostgreSQL refuses NUL in text: a ref with one is simply not found, free text
+    loses it."""
+    h = api_token("connector")
+    assert client.get("/api/v1/challenges/C%001/matches", headers=h).status_code == 404
+    assert client.patch("/api/v1/challenges/C%001/status", headers=h,
+                        json={"status": "call"}).status_code == 404
+    assert client.post("/api/v1/vetting/E%00005", headers=h,
+                       json={"status": "vetted"}).status_code == 404
+    r = client.post("/api/v1/vetting/E-005", headers=h,
+                    json={"status": "rejected", "reason": "geen\u0000 doelgroep"})
+    assert r.status_code == 200 and r.json()["event"]["reason"] == "geen doelgroep"
+    r = client.post("/api/v1/curation/decisions", headers=h, json={
+        "query_kind": "tender", "query_ref": "T-UTR-2", "enterprise_ref": "E-008",
+        "decision": "reject", "reason": "te\u0000 ver"})
+    assert r.status_code == 201 and r.json()["reason"] == "te ver"
+    assert client.get("/api/v1/curation/log?query_ref=T%00", headers=h).status_code == 200
+    assert client.get("/api/v1/curation/queue?q=%00", headers=h).status_code == 200
+
+
+def test_connector_templates_are_translated() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    english: dict[str, str] = {}
+    for path in (root / "api/translations").glob("*.json"):
+        english.update(json.loads(path.read_text(encoding="utf-8")))
+    missing = set()
+    for folder in ("curation", "vetting", "challenges"):
+        for path in (root / "templates" / folder).glob("*.html"):
+            text = path.read_text(encoding="utf-8")
+            missing |= {m.group(2) for m in re.finditer(r"""\bt\(\s*(["'])(.+?)\1""", text)
+                        if m.group(2) not in english}
+    from api.routes import challenges, curation, vetting
+
+    for labels in (curation.KIND_NL, curation.KIND_PLURAL_NL, curation.DECISION_NL,
+                   challenges.STAGE_NL, vetting.FLAG_NL):
+        missing |= {v for v in labels.values() if v not in english}
+    assert not missing, f"add to api/translations/flows_connector.json: {sorted(missing)}"
