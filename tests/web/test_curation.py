@@ -221,3 +221,37 @@ def test_no_route_edits_or_deletes_curation_decisions(app) -> None:  # type: ign
     example = decisions["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert example
     assert "/api/v1/curation/queue" in paths and "/api/v1/curation/log" in paths
+
+
+def test_simultaneous_decisions_are_both_kept(app) -> None:  # type: ignore[no-untyped-def]
+    """Two connectors deciding on one match at the same moment (own sessions, own
+    transactions): append-only inserts, so neither overwrites the other."""
+    import threading
+
+    from api.services import curation_log
+    from api.services.curation_log import DecisionInput
+
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def decide(who: str, decision: str, reason: str) -> None:
+        try:
+            with Session(get_engine()) as s:
+                data = DecisionInput(query_kind="obligation", query_ref="O-2",
+                                     enterprise_ref="E-014", decision=decision, reason=reason)
+                curation_log.validate(s, data)
+                barrier.wait(timeout=10)
+                curation_log.record(s, data, decided_by=who)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=decide, args=("a@test.nl", "accept", "past")),
+               threading.Thread(target=decide, args=("b@test.nl", "reject", "te duur"))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    kept = _decisions("O-2", "E-014")
+    assert sorted((d.decided_by, d.decision) for d in kept) == [
+        ("a@test.nl", "accept"), ("b@test.nl", "reject")]
