@@ -140,14 +140,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, port: int, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server(url: str, port: int, log_path: Path, workers: int = 1
+           ) -> Iterator[subprocess.Popen[bytes]]:
     """uvicorn on 127.0.0.1:port (one process, the deployment default) until the block ends."""
     env = {**os.environ, "DATABASE_URL": url, "TODAY": "2026-01-15",
            "LOGIN_RATE_LIMIT_PER_MINUTE": "1000", "SECRET_KEY": uuid.uuid4().hex}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(port), "--log-level", "warning", "--no-access-log",
+             "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(port, proc)
@@ -241,36 +243,50 @@ async def _login(client: Any, email: str) -> None:
         raise RuntimeError(f"login of {email} failed: {r.status_code}")
 
 
-async def _user(i: int, base: str, email: str, w: Workload, deadline: float,
-                budget: list[int], mounted: set[str]) -> None:
+async def _user(i: int, client: Any, w: Workload, deadline: float, budget: list[int],
+                mounted: set[str]) -> None:
     import httpx
 
     rng = random.Random(i)
     names = [a for a, _ in ACTIONS if a in mounted]
     weights = [wt for a, wt in ACTIONS if a in mounted]
-    async with httpx.AsyncClient(base_url=base, timeout=60.0, follow_redirects=False) as client:
-        await _login(client, email)
-        while time.monotonic() < deadline and budget[0] > 0:
-            budget[0] -= 1
-            action = rng.choices(names, weights)[0]
-            path, params = _request_for(action, w, rng)
-            t0 = time.perf_counter()
-            try:
-                r = await client.get(path, params=params)
-                status = r.status_code
-            except httpx.HTTPError:
-                status = 0
-            w.samples.append(Sample(action, (time.perf_counter() - t0) * 1000, status))
+    while time.monotonic() < deadline and budget[0] > 0:
+        budget[0] -= 1
+        action = rng.choices(names, weights)[0]
+        path, params = _request_for(action, w, rng)
+        t0 = time.perf_counter()
+        try:
+            r = await client.get(path, params=params)
+            status = r.status_code
+        except httpx.HTTPError:
+            status = 0
+        w.samples.append(Sample(action, (time.perf_counter() - t0) * 1000, status))
 
 
 async def run_users(base: str, emails: list[str], w: Workload, users: int, duration: float,
                     max_requests: int, mounted: set[str]) -> float:
-    deadline = time.monotonic() + duration
-    budget = [max_requests]
-    t0 = time.perf_counter()
-    await asyncio.gather(*(_user(i, base, emails[i % len(emails)], w, deadline, budget, mounted)
-                           for i in range(users)))
-    return time.perf_counter() - t0
+    """Log every user in first (argon2 is slow on purpose), then start the clock."""
+    import httpx
+
+    clients = [httpx.AsyncClient(base_url=base, timeout=120.0, follow_redirects=False)
+               for _ in range(users)]
+    try:
+        gate = asyncio.Semaphore(4)
+
+        async def login(i: int) -> None:
+            async with gate:
+                await _login(clients[i], emails[i % len(emails)])
+
+        await asyncio.gather(*(login(i) for i in range(users)))
+        budget = [max_requests]
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + duration
+        await asyncio.gather(*(_user(i, clients[i], w, deadline, budget, mounted)
+                               for i in range(users)))
+        return time.perf_counter() - t0
+    finally:
+        for c in clients:
+            await c.aclose()
 
 
 def mounted_actions(base: str, cookies_email: str) -> set[str]:
@@ -345,7 +361,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                      municipalities=["GM0344", "GM0363", "GM0599", "GM0518", "GM0014"])
         port = free_port()
         log_path = Path(tempfile.gettempdir()) / f"sroi-load-{kind}-{port}.log"
-        with server(url, port, log_path):
+        with server(url, port, log_path, args.workers):
             base = f"http://127.0.0.1:{port}"
             mounted = mounted_actions(base, "connector@load.test")
             emails = ["connector@load.test", "admin@load.test"]
@@ -372,7 +388,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\n{args.users} users, {args.enterprises:,} enterprises, {args.tenders:,} tenders, "
-          f"{args.duration:.0f} s or {args.max_requests:,} requests\n")
+          f"{args.duration:.0f} s or {args.max_requests:,} requests, {args.workers} worker(s)\n")
     print("| database | requests | seconds | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
@@ -397,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=50)
     p.add_argument("--duration", type=float, default=30.0, help="seconds of load per database")
     p.add_argument("--max-requests", type=int, default=20_000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="uvicorn worker processes (1: the `make run` deployment)")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]

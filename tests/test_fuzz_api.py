@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,10 +124,9 @@ def _operations() -> list[tuple[str, str, bool]]:
     """(method, concrete path, takes a JSON body) for every operation in the schema."""
     out = []
     for path, ops in app.openapi()["paths"].items():
-        concrete = path
-        for name in ("ref", "fmt", "table", "version"):
-            concrete = concrete.replace("{" + name + "}", {"fmt": "ocds", "version": "1"}.get(
-                name, "E-001"))
+        # Any path parameter: a plausible value (an enterprise ref fits most of them).
+        concrete = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: {"fmt": "ocds", "version": "1"}.get(
+            m.group(1), "E-001"), path)
         for method, op in ops.items():
             body = "requestBody" in op
             out.append((method.upper(), concrete, body))
