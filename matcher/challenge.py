@@ -6,29 +6,43 @@ providers try *different* approaches at once, so the answer is not the ten best
 near-copies of one idea but:
 
 1. **a diversified ranking**: candidates are ranked by fit to the question
-   (``matcher.query.from_challenge`` + ``matcher.rank.rank_query`` with the active
-   weights, hard constraints included, so an unvetted enterprise never appears),
-   blended with the share of the Challenge's themes they cover::
+   (``matcher.query.from_challenge`` + ``matcher.rank.rank_query``, hard constraints
+   included, so an unvetted enterprise never appears) with the Challenge weight
+   profile ``matcher.weights.CHALLENGE`` (question text first, place and recognition
+   light: a Challenge has no CPV codes or euros, and under the tender weights distance
+   alone would carry ~30 % of the score), blended with theme fit, the rarity-weighted
+   share of the Challenge's themes they cover::
 
+       theme_fit(i) = sum_t w_t * coverage(i, t),  w = theme_weights (sum 1)
        rel(i) = (1 - theme_weight) * rank_score(i) + theme_weight * theme_fit(i)
 
+   The ``relevance_pool`` best by fit get a relevance; the ``pool`` most relevant are
    then re-ordered by maximal marginal relevance (MMR)::
 
        pick argmax_i  lambda * rel(i) - (1 - lambda) * max_{j picked} sim(i, j)
 
    where ``sim`` compares two enterprises by their description (word TF-IDF
    cosine), their CPV codes (the index's hierarchy-aware similarity, symmetrised)
-   and their target groups (cosine of the group-credit rows);
+   and their target groups (cosine of the group-credit rows). ``ranked_`` keeps the
+   pure relevance order (what ``sroi evaluate`` scores), ``results_`` the
+   diversified one (what a connector sees);
 2. **coalitions** of 2..``max_partners`` enterprises that together cover more of
    the Challenge's themes than any one of them, work differently (low mutual
    similarity) and bring enough capacity. A beam search over the best
    ``coalition_pool`` candidates keeps it bounded: at most
    ``beam_width * coalition_pool`` extensions per size.
 
-Theme coverage of one enterprise for one theme is in [0, 1]: 1 when the theme is
-one of its own themes or appears (spaces ignored, so "groen onderhoud" meets
-"groenonderhoud") in its name/themes/description; otherwise the share of the
-theme's word stems its text contains.
+Theme coverage of one enterprise for one theme is in [0, 1]. It is 1 when the theme
+is one of its own themes (folded, or the same word stems: "vluchteling" meets
+"vluchtelingen"); when it employs a target group the theme names
+(``THEME_TARGET_GROUPS``: "statushouders", "jongeren", ...); when its name, themes or
+description hold the theme as a word, as two adjacent words ("groen onderhoud" meets
+"groenonderhoud") or as part of a Dutch compound ("taalcoach" covers "taal",
+"energiearmoede" covers "armoede"). A compound theme whose two parts the text names
+apart ("verspilling van voedsel" for "voedselverspilling") gets
+``COMPOUND_PARTS_CREDIT``; otherwise it is the share of the theme's word stems the
+text contains. Themes count by rarity (``theme_weights``): "werkgelegenheid", which
+nearly every social enterprise names, counts little.
 
 Configuration lives in the constructor; ``fit(index, challenge)`` leaves its
 results in attributes ending in ``_``.
@@ -38,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -48,8 +63,8 @@ from matcher.model import Challenge, Enterprise
 from matcher.query import Query, from_challenge
 from matcher.rank import Match, Ranked, rank_query, to_matches
 from matcher.refdata import fold
-from matcher.text import Analyzer
-from matcher.weights import DEFAULT, WeightSet
+from matcher.text import Analyzer, fold_tokens
+from matcher.weights import CHALLENGE, DEFAULT, WeightSet
 
 # How the enterprise-to-enterprise similarity is made (weights sum to 1).
 SIMILARITY_WEIGHTS: Mapping[str, float] = {"text": 0.5, "cpv": 0.3, "groups": 0.2}
@@ -67,7 +82,7 @@ class Coalition:
     refs: tuple[str, ...]
     names: tuple[str, ...]
     score: float
-    coverage: float  # share of the themes the members cover together, in [0, 1]
+    coverage: float  # (rarity-weighted) share of the themes covered together, in [0, 1]
     fit: float  # mean fit of the members to the question
     complementarity: float  # 1 - mean pairwise similarity
     capacity_eur: float  # combined remaining capacity per year
@@ -129,6 +144,77 @@ def similarity_matrix(
     return np.clip(S, 0.0, 1.0)
 
 
+# Themes that name the people a Challenge is for: an enterprise employing such a target
+# group covers the theme ("for whom"), whatever words its description uses. Data: extend here.
+THEME_TARGET_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "jongeren": ("jongeren_zonder_startkwalificatie", "bbl", "bol", "vso_pro"),
+    "jeugdwerkloosheid": ("jongeren_zonder_startkwalificatie", "bbl", "vso_pro"),
+    # learners on a work-based or school-based vocational route, or from practical and
+    # special secondary education: the enterprise is a place of learning
+    "onderwijs": ("bbl", "bol", "vso_pro"),
+    "statushouders": ("statushouders",),
+    "vluchtelingen": ("statushouders",),
+    "nieuwkomers": ("statushouders",),
+    "inburgering": ("statushouders",),
+    "50plussers": ("50plus",),
+}
+# Credit for a single-word compound theme whose two parts the text names apart
+# ("voedselverspilling" against "verspilling van voedsel").
+COMPOUND_PARTS_CREDIT = 0.75
+# A compound theme splits into parts of at least this many letters.
+_MIN_PART = 4
+
+
+@dataclass(frozen=True)
+class _Doc:
+    """What theme coverage reads of one enterprise (cached: the registry's texts are
+    analysed once, not once per Challenge)."""
+
+    own: frozenset[str]  # its own themes, folded
+    own_stems: frozenset[frozenset[str]]  # ... as stem sets
+    words: frozenset[str]  # folded words, and each two adjacent words written together
+    joined: str  # " " + the folded words, space-separated
+    joined_rev: str  # " " + the same reversed (a word ending in X: X reversed starts one)
+    stems: frozenset[str]
+
+
+@lru_cache(maxsize=8192)
+def _doc(analyzer: Analyzer, name: str, themes: tuple[str, ...], description: str) -> _Doc:
+    toks = fold_tokens(" ".join([name, " ".join(themes), description]))
+    joined = " ".join(toks)
+    return _Doc(
+        own=frozenset(fold(t) for t in themes),
+        own_stems=frozenset(frozenset(analyzer.stems(t)) for t in themes),
+        words=frozenset(toks) | {a + b for a, b in zip(toks, toks[1:], strict=False)},
+        joined=" " + joined, joined_rev=" " + joined[::-1],
+        stems=frozenset(analyzer.stems(joined)),
+    )
+
+
+def _starts_longer_word(text: str, part: str, min_rest: int) -> bool:
+    """Does a word of ``text`` (" "-separated, leading space) start with ``part`` and
+    go on for at least ``min_rest`` more letters? (str.find: a regex is ~10x slower.)"""
+    needle = " " + part
+    k = text.find(needle)
+    while k >= 0:
+        end = text.find(" ", k + 1)
+        if (len(text) if end < 0 else end) - (k + len(needle)) >= min_rest:
+            return True
+        k = text.find(needle, k + 1)
+    return False
+
+
+@dataclass(frozen=True)
+class _Theme:
+    folded: str
+    flat: str  # folded, without spaces
+    stems: frozenset[str]
+    splits: tuple[tuple[str, str], ...]  # a one-word compound's possible parts, as stems
+    head: bool  # look for a word starting with the theme ("taal" -> "taalcoach")
+    tail: bool  # ... and for one ending in it ("armoede" -> "energiearmoede")
+    groups: tuple[str, ...]  # target groups that cover it
+
+
 class _ThemeCoverage:
     """Coverage of themes by enterprises (see the module docstring)."""
 
@@ -136,24 +222,43 @@ class _ThemeCoverage:
         # The index's own analyzer has every registry word's stem cached already.
         self._an = analyzer or _ANALYZER
 
+    def _theme(self, theme: str) -> _Theme:
+        folded = fold(theme)
+        toks = fold_tokens(theme)
+        flat = "".join(toks)
+        splits: list[tuple[str, str]] = []
+        if len(toks) == 1:
+            for i in range(_MIN_PART, len(flat) - _MIN_PART + 1):
+                left, right = flat[:i], flat[i:]
+                for lft in {left, left[:-1] if left.endswith("s") else left}:
+                    a, b = self._an.stem(lft), self._an.stem(right)
+                    if a and b and len(lft) >= _MIN_PART:
+                        splits.append((a, b))
+        # Head of a longer word when the rest is a word of its own (>= 4 letters: not
+        # "groenten" for "groen"); last part after >= 3 letters ("be-wonen" is not).
+        return _Theme(folded, flat, frozenset(self._an.stems(theme)), tuple(splits),
+                      len(flat) >= 4, len(flat) >= 5, THEME_TARGET_GROUPS.get(folded, ()))
+
     def matrix(self, enterprises: Sequence[Enterprise], themes: Sequence[str]
                ) -> NDArray[np.float64]:
         M = np.zeros((len(enterprises), len(themes)))
-        t_fold = [fold(t) for t in themes]
-        t_flat = [t.replace(" ", "") for t in t_fold]
-        t_stems = [set(self._an.stems(t)) for t in themes]
+        info = [self._theme(t) for t in themes]
         for i, e in enumerate(enterprises):
-            own = {fold(t) for t in e.themes}
-            doc = " ".join([e.name, " ".join(e.themes), e.description])
-            flat = fold(doc).replace(" ", "")
-            stems = set(self._an.stems(doc))
-            for j in range(len(themes)):
-                if not t_flat[j]:
+            d = _doc(self._an, e.name, tuple(e.themes), e.description)
+            for j, t in enumerate(info):
+                if not t.flat:
                     continue
-                if t_fold[j] in own or t_flat[j] in flat:
+                if (t.folded in d.own or (t.stems and t.stems in d.own_stems)
+                        or t.flat in d.words
+                        or any(g in e.target_groups for g in t.groups)
+                        or (t.head and _starts_longer_word(d.joined, t.flat, 4))
+                        or (t.tail and _starts_longer_word(d.joined_rev, t.flat[::-1], 3))):
                     M[i, j] = 1.0
-                elif t_stems[j]:
-                    M[i, j] = len(t_stems[j] & stems) / len(t_stems[j])
+                    continue
+                c = len(t.stems & d.stems) / len(t.stems) if t.stems else 0.0
+                if any(a in d.stems and b in d.stems for a, b in t.splits):
+                    c = max(c, COMPOUND_PARTS_CREDIT)
+                M[i, j] = c
         return M
 
 
@@ -161,6 +266,36 @@ def theme_coverage(enterprises: Sequence[Enterprise], themes: Sequence[str],
                    analyzer: Analyzer | None = None) -> NDArray[np.float64]:
     """len(enterprises) x len(themes) coverage in [0, 1]."""
     return _ThemeCoverage(analyzer).matrix(enterprises, themes)
+
+
+# A theme every enterprise names still counts a little.
+MIN_THEME_WEIGHT = 0.1
+
+
+def theme_weights(index: EnterpriseIndex, themes: Sequence[str]) -> NDArray[np.float64]:
+    """How much each theme counts in theme fit: its rarity in the registry, the mean
+    inverse document frequency ``ln((1 + n) / (1 + df))`` of its word stems in the
+    index's TF-IDF vocabulary (at least ``MIN_THEME_WEIGHT``). "werkgelegenheid", which
+    nearly every social enterprise names, says little about who answers a Challenge;
+    "energiearmoede" says a lot. A stem outside the vocabulary (no enterprise uses it,
+    or so many that the vocabulary's ``max_df`` dropped it: the two cannot be told
+    apart) gets the mean weight of the Challenge's known stems, 1 if none is known.
+    Equal weights when the index has no word vocabulary."""
+    word = getattr(index, "word_", None)
+    vocab = getattr(word, "vocabulary_", None)
+    idf = getattr(word, "idf_", None)
+    an = getattr(word, "analyzer_", None)
+    if not themes:
+        return np.zeros(0)
+    if vocab is None or idf is None or not isinstance(an, Analyzer):
+        return np.ones(len(themes))
+    per_theme = [[float(idf[vocab[st]]) - 1.0 if st in vocab else None for st in an.stems(t)]
+                 for t in themes]
+    known = [v for vals in per_theme for v in vals if v is not None]
+    neutral = float(np.mean(known)) if known else 1.0
+    out = np.array([float(np.mean([neutral if v is None else v for v in vals]))
+                    if vals else neutral for vals in per_theme])
+    return np.maximum(out, MIN_THEME_WEIGHT)
 
 
 def mmr_order(relevance: NDArray[np.float64], sim: NDArray[np.float64], k: int,
@@ -191,12 +326,21 @@ class ChallengeMatcher:
 
     Parameters
     ----------
-    weights: the feature weight set used for fit to the question (``rank_query``).
+    weights: the active feature weight set (tenders' and obligations'; possibly learnt).
+        Used for fit to the question only when ``profile`` is None.
+    profile: the weight set for fit to the question (``rank_query``), by default
+        ``matcher.weights.CHALLENGE``: a Challenge has no CPV codes and no euros, so the
+        tender weights, renormalised over what applies, would give distance ~30 % of
+        the score. None: use ``weights``.
     top_k: how many diversified results to return.
-    pool: how many best-fitting candidates MMR chooses from.
+    pool: how many most relevant candidates MMR chooses from (and similarity covers).
+    relevance_pool: how many best-fitting candidates (by the weighted features) get
+        theme coverage and relevance; the ``pool`` most relevant of them go on to MMR.
     lambda_mmr: 1 = pure relevance, 0 = pure diversity.
-    theme_weight: share of relevance that is theme coverage (the rest is the weighted
+    theme_weight: share of relevance that is theme fit (the rest is the weighted
         feature score of ``rank_query``); 0 for a Challenge without themes.
+    rarity_weighted_themes: weigh each theme by its rarity in the registry
+        (``theme_weights``) in theme fit and coalition coverage; False: all equal.
     max_partners: largest coalition (None: the Challenge's own ``max_partners``).
     n_coalitions: how many coalitions to propose.
     coalition_pool: how many best-fitting candidates coalitions are built from.
@@ -208,11 +352,13 @@ class ChallengeMatcher:
         everyone, but no answer to the question).
     similarity_weights, coalition_weights: see the module constants.
 
-    Learned state after ``fit``: ``query_``, ``ranked_`` (the pool, best relevance
-    first), ``relevance_``, ``n_candidates_``, ``similarity_`` (pool x pool), ``order_``
-    (pool positions in diversified order), ``results_`` (list of ``Match``, score =
-    relevance, a ``themes`` contribution added), ``themes_``, ``coverage_`` (pool x
-    themes), ``theme_fit_``, ``max_partners_``, ``coalitions_``.
+    Learned state after ``fit``: ``query_``, ``weights_`` (the weight set that scored
+    the fit to the question), ``ranked_`` (the relevance pool, best relevance first:
+    the pure relevance order), ``relevance_``, ``n_candidates_``, ``similarity_``
+    (first ``pool`` x first ``pool``), ``order_`` (positions in diversified order),
+    ``results_`` (list of ``Match``, score = relevance, a ``themes`` contribution
+    added), ``themes_``, ``theme_weights_`` (summing to 1), ``coverage_`` (relevance
+    pool x themes), ``theme_fit_``, ``max_partners_``, ``coalitions_``.
     """
 
     def __init__(
@@ -221,7 +367,10 @@ class ChallengeMatcher:
         top_k: int = 10,
         pool: int = 50,
         lambda_mmr: float = 0.7,
-        theme_weight: float = 0.3,
+        theme_weight: float = 0.5,
+        profile: WeightSet | None = CHALLENGE,
+        relevance_pool: int = 200,
+        rarity_weighted_themes: bool = True,
         max_partners: int | None = None,
         n_coalitions: int = 5,
         coalition_pool: int = 12,
@@ -236,6 +385,9 @@ class ChallengeMatcher:
         self.pool = pool
         self.lambda_mmr = lambda_mmr
         self.theme_weight = theme_weight
+        self.profile = profile
+        self.relevance_pool = relevance_pool
+        self.rarity_weighted_themes = rarity_weighted_themes
         self.max_partners = max_partners
         self.n_coalitions = n_coalitions
         self.coalition_pool = coalition_pool
@@ -246,8 +398,8 @@ class ChallengeMatcher:
         self.coalition_weights = coalition_weights
 
     def _check(self) -> None:
-        if self.top_k < 0 or self.pool < 0:
-            raise ValueError("top_k and pool must be >= 0")
+        if self.top_k < 0 or self.pool < 0 or self.relevance_pool < 0:
+            raise ValueError("top_k, pool and relevance_pool must be >= 0")
         if not 0.0 <= self.lambda_mmr <= 1.0:
             raise ValueError(f"lambda_mmr must be in [0, 1], got {self.lambda_mmr}")
         if not 0.0 <= self.theme_weight <= 1.0:
@@ -265,17 +417,21 @@ class ChallengeMatcher:
             limit = self.max_partners or challenge.max_partners
         self.query_: Query = query
         self.max_partners_: int = max(1, int(limit or 3))
+        self.weights_: WeightSet = self.profile if self.profile is not None else self.weights
         pool = max(self.pool, self.top_k, self.coalition_pool)
-        ranked = rank_query(index, query, self.weights, top_k=pool)
+        ranked = rank_query(index, query, self.weights_, top_k=max(pool, self.relevance_pool))
         self.n_candidates_: int = ranked.n_candidates
         self.themes_: tuple[str, ...] = tuple(dict.fromkeys(t for t in query.themes if t.strip()))
         ents = [index.enterprise(int(r)) for r in ranked.rows]
         an = getattr(index.word_, "analyzer_", None)
         coverage = theme_coverage(ents, self.themes_, an if isinstance(an, Analyzer) else None)
-        # Relevance: fit to the question (the weighted features), blended with the share
-        # of the Challenge's themes covered; the pool is re-ordered by it.
+        tw = (theme_weights(index, self.themes_) if self.rarity_weighted_themes
+              else np.ones(len(self.themes_)))
+        self.theme_weights_: NDArray[np.float64] = tw / tw.sum() if len(tw) else tw
+        # Relevance: fit to the question (the weighted features), blended with the
+        # (rarity-weighted) share of the Challenge's themes covered; re-ordered by it.
         self.theme_weight_: float = self.theme_weight if self.themes_ else 0.0
-        theme_fit = coverage.mean(axis=1) if self.themes_ else np.zeros(len(ents))
+        theme_fit = coverage @ self.theme_weights_ if self.themes_ else np.zeros(len(ents))
         relevance = (1.0 - self.theme_weight_) * ranked.score + self.theme_weight_ * theme_fit
         perm = np.lexsort((ranked.rows, -relevance))
         self.ranked_: Ranked = Ranked(query, ranked.rows[perm], ranked.X[perm],
@@ -285,14 +441,16 @@ class ChallengeMatcher:
         self.theme_fit_: NDArray[np.float64] = theme_fit[perm]
         ents = [ents[i] for i in perm.tolist()]
         rows = self.ranked_.rows
+        # MMR and coalitions work on the ``pool`` most relevant (similarity is n^2).
         self.similarity_: NDArray[np.float64] = similarity_matrix(
-            index, rows, self.similarity_weights)
+            index, rows[:pool], self.similarity_weights)
         self.remaining_eur_: NDArray[np.float64] = np.asarray(
             index.remaining_eur_[rows], dtype=np.float64)
 
         # 1. Diversified ranking.
-        self.order_: list[int] = mmr_order(self.relevance_, self.similarity_, self.top_k,
-                                           self.lambda_mmr)
+        n_pool = len(self.similarity_)
+        self.order_: list[int] = mmr_order(self.relevance_[:n_pool], self.similarity_,
+                                           self.top_k, self.lambda_mmr)
         base = self._matches(index, np.asarray(self.order_, dtype=np.int64))
         self.results_: list[Match] = [
             self._with_diversity_reason(m, k, ents) for k, m in enumerate(base)]
@@ -363,7 +521,7 @@ class ChallengeMatcher:
         parts_raw: dict[str, float] = {"fit": fit, "complementarity": comp}
         coverage = 0.0
         if self.themes_:
-            coverage = float(self.coverage_[idx].max(axis=0).mean())
+            coverage = float(self.coverage_[idx].max(axis=0) @ self.theme_weights_)
             parts_raw["coverage"] = coverage
         if budget:
             parts_raw["capacity"] = min(1.0, cap / budget)
@@ -426,7 +584,7 @@ class ChallengeMatcher:
         reasons: list[str] = []
         if self.themes_:
             cov = self.coverage_[list(order)]
-            best_single = float(cov.mean(axis=1).max())
+            best_single = float((cov @ self.theme_weights_).max())
             covered, partly = [], []
             for j, t in enumerate(self.themes_):
                 who = int(np.argmax(cov[:, j]))

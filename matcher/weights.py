@@ -76,6 +76,26 @@ DEFAULT = WeightSet(
     note="hand-set starting weights",
 )
 
+# Challenges: a municipal Challenge has no CPV codes and no euros due, so under DEFAULT
+# (renormalised over the features that apply, ``rank.effective_weights``) distance would
+# carry ~30 % of the score and everything local would rank high whatever it does. A
+# connector reads a Challenge by its question and themes (what the enterprise does and
+# for whom); place matters within the municipality's region (the service radius is a
+# hard constraint already), recognition breaks ties. ``matcher.challenge`` blends this
+# fit to the question with the (rarity-weighted) theme coverage.
+CHALLENGE = WeightSet(
+    name="challenge",
+    version=1,
+    weights={
+        "text": 0.60,
+        "text_char": 0.15,
+        "geo": 0.10,
+        "groups": 0.10,  # only when a Challenge query names target groups
+        "certification": 0.10,
+    },
+    note="hand-set Challenge profile: question text first, place and recognition light",
+)
+
 
 def save(ws: WeightSet, path: str | Path) -> None:
     Path(path).write_text(json.dumps(ws.to_dict(), indent=2, sort_keys=True) + "\n",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +136,49 @@ def test_evaluate_with_a_saved_version(store: str, tmp_path: Path,
     assert main(["evaluate", path, "--weights", "5"]) == 1
     assert "no weight set version 5" in capsys.readouterr().err
     with Session(get_engine()) as s:
-        # Recognition alone (nobody here is certified: all tie) ranks worse than the default.
-        save_version(s, {"certification": 1.0})
+        # Distance alone ranks E-6 (parks, in Utrecht) above E-2 (cleaning, in Zeist) for
+        # the cleaning tender: worse than the default.
+        save_version(s, {"geo": 1.0})
     assert main(["evaluate", path, "--on", "2026-06-01", "--weights", "2", "--json"]) == 0
-    only_cert = json.loads(capsys.readouterr().out)["rankers"]["engine"]["overall"]
+    only_geo = json.loads(capsys.readouterr().out)["rankers"]["engine"]
     assert main(["evaluate", path, "--on", "2026-06-01", "--json"]) == 0
-    active = json.loads(capsys.readouterr().out)["rankers"]["engine"]["overall"]
-    assert only_cert["violations@10"] == 0
-    assert only_cert["ndcg@10"] < active["ndcg@10"]
+    active = json.loads(capsys.readouterr().out)["rankers"]["engine"]
+    assert only_geo["overall"]["violations@10"] == 0
+    assert only_geo["tender"]["ndcg@10"] < active["tender"]["ndcg@10"]
+    # Challenges are ranked with their own profile (matcher.weights.CHALLENGE), as the
+    # product does: the tender weight set does not change them.
+    assert only_geo["challenge"] == active["challenge"]
+
+
+def test_challenges_evaluated_as_the_product_ranks_them(
+        store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`engine` scores a Challenge's ChallengeMatcher relevance order, `engine-diversified`
+    exactly the list `match_challenge` shows; tenders are the same in both rows."""
+    from api import settings as api_settings
+    from api.db import get_engine
+    from api.services import matching
+    from api.services.evaluation import load_store
+    from matcher.challenge import ChallengeMatcher
+    from matcher.index import EnterpriseIndex
+
+    monkeypatch.setenv("TODAY", "2026-06-01")
+    api_settings.get_settings.cache_clear()
+    matching.invalidate()
+    path = write(tmp_path, LABELS)
+    assert main(["evaluate", path, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["rankers"]) == {"engine", "engine-diversified", "BM25", "CPV-overlap"}
+    top = {name: {q["ref"]: q["top10"] for q in res["per_query"][name]}
+           for name in ("engine", "engine-diversified")}
+    assert top["engine"]["T-1"] == top["engine-diversified"]["T-1"]
+    with Session(get_engine()) as s:
+        shown = [m.ref for m in matching.match_challenge(s, "C-1", top_k=10).results.results]
+        st = load_store(s)
+    assert top["engine-diversified"]["C-1"] == shown
+    index = EnterpriseIndex.build(list(st.enterprises.values()),
+                                  reference_date=date(2026, 6, 1))
+    m = ChallengeMatcher(top_k=50).fit(index, st.queries[("challenge", "C-1")])
+    assert top["engine"]["C-1"] == [index.refs_[i] for i in m.ranked_.rows[:10].tolist()]
+    assert top["engine"]["C-1"][0] == "E-6"  # the one on topic (themes, parks)
+    api_settings.get_settings.cache_clear()

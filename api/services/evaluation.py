@@ -3,6 +3,21 @@
 Store -> engine records (``api.convert``), then ``matcher.evaluate`` runs the engine
 (with the active weight set, or one given) and both baselines over the same
 labelled queries, the same enterprises and the same reference date.
+
+The engine is evaluated as the product ranks: tenders with ``matcher.rank.rank_query``
+(``api.services.matching.match_tender``), Challenges with
+``matcher.challenge.ChallengeMatcher`` (``match_challenge``: the Challenge weight
+profile, theme fit, then MMR diversification). Two rows:
+
+* ``engine`` scores a Challenge's **relevance order** (``ChallengeMatcher.ranked_``,
+  before MMR). NDCG, precision and recall measure graded relevance; MMR deliberately
+  trades some of it for different approaches, which single-enterprise labels cannot
+  reward, so this is the row that says whether the engine finds the right enterprises
+  (and the one the learning and the baseline comparisons use).
+* ``engine-diversified`` scores the list a connector actually sees (``results_``, MMR
+  order; its first 10 are exactly the product's top 10, MMR being greedy). The gap
+  between the two rows is the relevance price of diversification. Tenders are the
+  same in both rows.
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ from matcher.model import Enterprise
 from matcher.weights import WeightSet
 
 ENGINE = "engine"
+ENGINE_DIVERSIFIED = "engine-diversified"
 EVAL_TOP_K = 50
 
 
@@ -87,20 +103,52 @@ def engine_ranker(
     committed: Mapping[str, float],
     weights: WeightSet,
     top_k: int = EVAL_TOP_K,
+    diversified: bool = False,
 ) -> Ranker:
-    """The engine as a ranker: one index over all enterprises, ``rank_query`` per query."""
+    """The engine as one ranker: ``rank_query`` for a tender; for a Challenge the
+    ``ChallengeMatcher`` the product uses, in relevance order, or (``diversified``) in
+    the MMR order the product shows."""
+    rankers = engine_rankers(enterprises, on, committed, weights, top_k)
+    return rankers[ENGINE_DIVERSIFIED if diversified else ENGINE]
+
+
+def engine_rankers(
+    enterprises: Mapping[str, Enterprise],
+    on: date,
+    committed: Mapping[str, float],
+    weights: WeightSet,
+    top_k: int = EVAL_TOP_K,
+) -> dict[str, Ranker]:
+    """``engine`` (relevance order) and ``engine-diversified`` (what is shown), sharing
+    one index; a query is ranked once and both orders are kept."""
+    from matcher.challenge import ChallengeMatcher
     from matcher.index import EnterpriseIndex
+    from matcher.model import Challenge
     from matcher.query import as_query
     from matcher.rank import rank_query
 
     index = EnterpriseIndex.build(list(enterprises.values()), reference_date=on,
                                   committed_eur=dict(committed))
+    memo: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
 
-    def rank(q: Query) -> list[str]:
-        r = rank_query(index, as_query(q), weights, top_k=top_k)
-        return [index.refs_[i] for i in r.rows.tolist()]
+    def both(q: Query) -> tuple[list[str], list[str]]:
+        key = (type(q).__name__, q.ref)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        if isinstance(q, Challenge):
+            # As api.services.matching.match_challenge: active weights, default config.
+            m = ChallengeMatcher(weights=weights, top_k=top_k, n_coalitions=0).fit(index, q)
+            out = ([index.refs_[i] for i in m.ranked_.rows[:top_k].tolist()],
+                   [r.ref for r in m.results_])
+        else:
+            r = rank_query(index, as_query(q), weights, top_k=top_k)
+            refs = [index.refs_[i] for i in r.rows.tolist()]
+            out = (refs, refs)
+        memo[key] = out
+        return out
 
-    return rank
+    return {ENGINE: lambda q: both(q)[0], ENGINE_DIVERSIFIED: lambda q: both(q)[1]}
 
 
 def run_evaluation(
@@ -118,8 +166,7 @@ def run_evaluation(
     labelled = validate_labels(labels_doc, store)
     on = on or reference_date()
     ws = weights or active_weights(session)
-    rankers: dict[str, Ranker] = {
-        ENGINE: engine_ranker(store.enterprises, on, store.committed_eur, ws, top_k)
-    }
+    rankers: dict[str, Ranker] = engine_rankers(store.enterprises, on, store.committed_eur,
+                                                ws, top_k)
     rankers.update(baseline_rankers(list(store.enterprises.values()), top_k))
     return evaluate(rankers, labelled, store.queries, store.enterprises, on, store.committed_eur)

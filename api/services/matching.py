@@ -365,7 +365,7 @@ def match_challenge(session: Session, ref: str, top_k: int = 10,
     results = MatchList(
         kind="challenge", ref=ref, results=[_view(index, query, r) for r in m.results_],
         n_candidates=m.n_candidates_, n_excluded=len(index) - m.n_candidates_,
-        weights=_weights_label(ws),
+        weights=_weights_label(m.weights_),  # the Challenge profile, unless the matcher has none
     )
     coalitions = [_coalition_view(index, m, query, c) for c in m.coalitions_]
     return ChallengeMatches(results=results, coalitions=coalitions,

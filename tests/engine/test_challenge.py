@@ -10,14 +10,18 @@ import numpy as np
 import pytest
 
 from matcher.challenge import (
+    COMPOUND_PARTS_CREDIT,
+    MIN_THEME_WEIGHT,
     ChallengeMatcher,
     match_challenge,
     mmr_order,
     similarity_matrix,
     theme_coverage,
+    theme_weights,
 )
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Challenge, Enterprise, Vetting
+from matcher.weights import CHALLENGE, DEFAULT, FEATURES
 
 ON = date(2026, 3, 1)
 UTRECHT = (52.0907, 5.1214)
@@ -111,7 +115,7 @@ def test_mmr_keeps_only_one_of_two_near_identical_enterprises_in_the_top_two() -
     # Relevance = (1 - theme_weight) * feature score + theme_weight * theme coverage.
     assert top.features["themes"] == 1.0  # A names both themes
     assert sum(top.contributions.values()) == pytest.approx(top.score)
-    assert top.contributions["themes"] == pytest.approx(0.3)
+    assert top.contributions["themes"] == pytest.approx(m.theme_weight)
 
 
 def test_theme_coverage_lifts_relevance() -> None:
@@ -245,3 +249,84 @@ def test_invalid_configuration_is_rejected() -> None:
 def test_empty_registry() -> None:
     m = ChallengeMatcher().fit(index_of([]), challenge())
     assert m.results_ == [] and m.coalitions_ == [] and m.n_candidates_ == 0
+
+
+# -- Challenge profile, theme rarity and Dutch theme matching ---------------------------
+
+ZEIST = (52.0894, 5.2333)  # ~7.5 km from Utrecht
+
+
+def test_challenge_profile_ranks_topic_above_mere_locality() -> None:
+    # L is at the place of work but does something else; T is 7.5 km away (well within
+    # its radius) and works on exactly the question. Under the tender weights,
+    # renormalised over what a Challenge has (text, place, recognition), distance alone
+    # carried ~30 % of the score.
+    local = ent("L", "Drukwerk en grafische vormgeving voor bedrijven", cpv=("79800000",))
+    topic = ent("T", "Eenzame ouderen in de wijk samen brengen: ontmoeting en een "
+                "buurtkamer tegen eenzaamheid", lat=ZEIST[0], lon=ZEIST[1],
+                themes=("eenzaamheid", "ouderen"))
+    idx = index_of([local, topic, *filler()])
+    ch = challenge(themes=())  # the question's words only: no theme fit to help
+    m = ChallengeMatcher(lambda_mmr=1.0).fit(idx, ch)
+    assert m.weights_ is CHALLENGE and m.results_[0].ref == "T"
+    w = m.ranked_.weights
+    assert w[FEATURES.index("geo")] < 0.15 < w[FEATURES.index("text")]
+    assert w[FEATURES.index("cpv")] == 0.0 and w[FEATURES.index("capacity")] == 0.0
+    old = ChallengeMatcher(profile=None, lambda_mmr=1.0).fit(idx, ch)
+    assert old.weights_ is DEFAULT
+    assert old.ranked_.weights[FEATURES.index("geo")] > 0.25
+
+
+def test_rare_themes_count_more_than_ones_everybody_names() -> None:
+    # Most enterprises name "werkgelegenheid"; only A names "armoede".
+    a = ent("A", "Budgetcoaching voor gezinnen", themes=("armoede", "werkgelegenheid"))
+    b = ent("B", "Koffiebar met leerwerkplekken", themes=("werkgelegenheid",))
+    f = filler()
+    rest = [replace(x, themes=("werkgelegenheid",)) for x in f[:6]] + f[6:]
+    idx = index_of([a, b, *rest])
+    w = theme_weights(idx, ["armoede", "werkgelegenheid", "onbekendwoord"])
+    assert w[0] > 3 * w[1] and w[1] >= MIN_THEME_WEIGHT
+    assert w[2] == pytest.approx((w[0] + w[1]) / 2)  # unknown: the known stems' mean
+    ch = challenge(title="Armoede", question="Hoe helpen we gezinnen verder?",
+                   themes=("armoede", "werkgelegenheid"))
+    m = ChallengeMatcher(lambda_mmr=1.0).fit(idx, ch)
+    fit = dict(zip([idx.refs_[i] for i in m.ranked_.rows], m.theme_fit_, strict=True))
+    assert fit["A"] == pytest.approx(1.0)
+    assert fit["B"] == pytest.approx(m.theme_weights_[1]) and fit["B"] < 0.3
+    assert m.theme_weights_.sum() == pytest.approx(1.0)
+    flat = ChallengeMatcher(lambda_mmr=1.0, rarity_weighted_themes=False).fit(idx, ch)
+    np.testing.assert_allclose(flat.theme_weights_, [0.5, 0.5])
+
+
+def test_theme_coverage_dutch_compounds_stems_and_target_groups() -> None:
+    e = ent("1", "Energiecoaches tegen energiearmoede; onze taalcoach helpt ook. "
+            "Betaalbare en digitaal toegankelijke hulp. Wij gaan verspilling van voedsel "
+            "tegen.", themes=("vluchteling",), target_groups=("bbl",))
+    s = ent("2", "Fietsenmakerij", target_groups=("statushouders",))
+    themes = ["armoede", "taal", "voedselverspilling", "vluchtelingen", "jongeren",
+              "onderwijs", "statushouders", "wonen"]
+    cov = dict(zip(themes, theme_coverage([e, s], themes)[0], strict=True))
+    assert cov["armoede"] == 1.0  # last part of a compound: "energiearmoede"
+    assert cov["taal"] == 1.0  # first part of a compound: "taalcoach"
+    assert cov["voedselverspilling"] == pytest.approx(COMPOUND_PARTS_CREDIT)  # parts apart
+    assert cov["vluchtelingen"] == 1.0  # own theme, same stem
+    assert cov["jongeren"] == 1.0 and cov["onderwijs"] == 1.0  # employs BBL learners
+    assert cov["statushouders"] == 0.0 and cov["wonen"] == 0.0
+    cov2 = dict(zip(themes, theme_coverage([s], themes)[0], strict=True))
+    assert cov2["statushouders"] == 1.0 and cov2["vluchtelingen"] == 1.0
+    # No false substrings: "betaalbare" and "digitaal" do not mean "taal".
+    plain = ent("3", "Betaalbare en digitaal toegankelijke hulp")
+    assert theme_coverage([plain], ["taal"])[0, 0] == 0.0
+
+
+def test_relevance_pool_wider_than_the_mmr_pool() -> None:
+    idx = index_of([ent("A", LONELY_A, cpv=("55300000",)),
+                    ent("B", LONELY_B, cpv=("60130000",)), *filler()])
+    m = ChallengeMatcher(pool=2, top_k=2, coalition_pool=2, relevance_pool=20).fit(
+        idx, challenge())
+    assert len(m.ranked_.rows) == m.n_candidates_ == 10
+    assert m.similarity_.shape == (2, 2) and len(m.results_) == 2
+    assert {r.ref for r in m.results_} == {idx.refs_[i] for i in m.ranked_.rows[:2]}
+    assert np.all(np.diff(m.relevance_) <= 1e-12)  # relevance order, best first
+    with pytest.raises(ValueError, match="relevance_pool"):
+        ChallengeMatcher(relevance_pool=-1).fit(idx, challenge())
