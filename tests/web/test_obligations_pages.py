@@ -222,18 +222,3 @@ def test_plan_and_deliveries_api(client: TestClient, api_token: Any) -> None:
     assert client.get("/api/v1/obligations/O-1/deliveries", headers=officer).status_code == 200
     assert client.put("/api/v1/obligations/O-1/plan", headers=officer,
                       json={"rows": []}).status_code == 403
-
-
-def _best_ms(client: TestClient, path: str, runs: int = 6) -> float:
-    times = []
-    for _ in range(runs):
-        r = client.get(path)
-        assert r.status_code == 200, path
-        times.append(float(r.headers["server-timing"].split("dur=")[1]))
-    return min(times)
-
-
-def test_pages_render_fast(client: TestClient, login: Any) -> None:
-    login("firm")
-    for path in ("/obligations", "/obligations/O-1", "/obligations/O-2?voorstel=1"):
-        assert _best_ms(client, path) < 150, path

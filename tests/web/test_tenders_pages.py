@@ -217,21 +217,6 @@ def test_english_labels(client: TestClient, login: Any) -> None:
     assert "New tender" in client.get("/tenders?lang=en").text
 
 
-def _best_ms(client: TestClient, path: str, runs: int = 6) -> float:
-    times = []
-    for _ in range(runs):
-        r = client.get(path)
-        assert r.status_code == 200, path
-        times.append(float(r.headers["server-timing"].split("dur=")[1]))
-    return min(times)
-
-
-def test_pages_render_fast(client: TestClient, login: Any) -> None:
-    login("officer")
-    for path in ("/tenders", "/tenders/new", "/tenders/T-UTR-1", "/tenders/T-UTR-1/edit"):
-        assert _best_ms(client, path) < 150, path
-
-
 def test_api_delete_follows_the_page_rules(client: TestClient, api_token: Any) -> None:
     officer, other = api_token("officer"), api_token("officer2")
     assert client.delete("/api/v1/tenders/T-UTR-3", headers=other).status_code == 404
