@@ -159,7 +159,11 @@ def create_app() -> FastAPI:
             "Matches vetted Dutch social enterprises to tenders' social-return (SROI) "
             "obligations, municipal Challenges and firms' obligations.\n\n"
             "Authenticate with `Authorization: Bearer <token>`; create a token on /account. "
-            "Errors are `{\"detail\": {\"message\": ..., \"field\": ...}}`."
+            "Errors are `{\"detail\": {\"message\": ..., \"field\": ...}}`.\n\n"
+            "Match reasons: `reasons` (and a plan's `explanation`) are the engine's English "
+            "sentences, unchanged; `reasons_nl` (and `explanation_nl`) next to them hold the "
+            "same sentences in Dutch, with Dutch number formatting. The API does not switch "
+            "language on `?lang=` or `Accept-Language`; pick the field you need."
         ),
         docs_url="/api/docs",
         redoc_url=None,

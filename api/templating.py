@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from api import i18n
+from api import i18n, reason_text
 from matcher.refdata import cpv_label, municipalities
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +51,12 @@ def _month(ctx: Context, value: str) -> str:
 @pass_context
 def _cpv_label(ctx: Context, code: str) -> str:
     return cpv_label(code, _lang(ctx))
+
+
+@pass_context
+def _reason(ctx: Context, text: str | None) -> str:
+    """An engine reason or plan explanation in the page's language (api/reason_text.py)."""
+    return reason_text.localise(text, _lang(ctx))
 
 
 def _t(text: str, **params: Any) -> str:
@@ -100,5 +106,6 @@ env.filters.update(
     month=_month,
     cpv_label=_cpv_label,
     municipality=_municipality,
+    reason=_reason,
 )
 env.globals.update(url_with=_url_with, t=_t, csrf_token=_CsrfToken())

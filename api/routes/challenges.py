@@ -47,6 +47,7 @@ from api.deps import (
     render,
 )
 from api.i18n import request_lang, translator
+from api.reason_text import with_reasons_nl
 from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
@@ -364,14 +365,18 @@ def _status_out(row: ChallengeRow) -> dict[str, Any]:
                     "results": {"results": [{"rank": 1, "ref": "E-0042",
                                              "name": "Buurtkracht Utrecht",
                                              "municipality": "GM0344", "score": 0.71,
-                                             "reasons": ["theme: eenzaamheid"]}],
+                                             "reasons": ["covers the Challenge's theme(s) "
+                                                         "'eenzaamheid'"],
+                                             "reasons_nl": ["dekt het Challenge-thema "
+                                                            "'eenzaamheid'"]}],
                                 "n_candidates": 120, "n_excluded": 4},
                     "coalitions": [{"members": ["E-0042", "E-0107"], "score": 0.66,
                                     "capacity_eur": 310000}]}}}}})
 def api_matches(ref: str, user: ApiUser, session: SessionDep, top_k: int = 10
                 ) -> dict[str, Any]:
     """The engine's diverse ranking of enterprises for the Challenge and the coalitions
-    it proposes (complementary enterprises that cover more of its themes together)."""
+    it proposes (complementary enterprises that cover more of its themes together).
+    ``reasons`` are in English; ``reasons_nl`` next to them holds the Dutch form."""
     row = get_challenge(session, ref)
     if not 1 <= top_k <= 50:
         raise api_error(422, "top_k moet tussen 1 en 50 liggen", "top_k")
@@ -381,7 +386,7 @@ def api_matches(ref: str, user: ApiUser, session: SessionDep, top_k: int = 10
         raise api_error(404, exc.message, "ref") from None
     if result is None:
         raise api_error(503, "De matching is nog niet beschikbaar", None)
-    out = dict(result.as_dict())
+    out = with_reasons_nl(result.as_dict())
     return {"challenge": row.ref, "status": row.status, **out}
 
 

@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.reason_text import localise_all, reasons_nl
 from api.routes.challenges import (
     STAGES,
     cached_match,
@@ -217,6 +218,7 @@ def queue_page(request: Request, user: ConnectorUser, session: SessionDep) -> Re
 @router.get("/curation/export.csv", include_in_schema=False)
 def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     kind = _kind_param(request.query_params.get("kind"))
+    lang = request_lang(request)
     rows = []
     for item in queue_for(session, open_queries(session, kind), shown=TOP_K):
         q = item["query"]
@@ -226,7 +228,7 @@ def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Res
                          "enterprise_name": p["name"], "municipality": p["municipality"],
                          "score": round(p["score"], 4), "distance_km": p["distance_km"],
                          "remaining_eur": p["remaining_eur"],
-                         "reasons": " | ".join(p["reasons"])})
+                         "reasons": " | ".join(localise_all(p["reasons"], lang))})
     return csv_response(rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
 
 
@@ -401,7 +403,8 @@ class ProposalOut(BaseModel):
     score: float
     distance_km: float | None
     remaining_eur: float | None
-    reasons: list[str]
+    reasons: list[str] = Field(description="The engine's reasons, in English")
+    reasons_nl: list[str] = Field(description="The same reasons in Dutch")
     features: dict[str, float]
 
 
@@ -429,7 +432,8 @@ class QueuePage(BaseModel):
                    "proposals": [{"rank": 3, "enterprise_ref": "E-0042",
                                   "name": "Schoonwerk Utrecht", "municipality": "GM0344",
                                   "score": 0.74, "distance_km": 2.1, "remaining_eur": 120000,
-                                  "reasons": ["CPV 90911200 matches"],
+                                  "reasons": ["CPV 90911200 offered exactly"],
+                                  "reasons_nl": ["CPV 90911200 exact aangeboden"],
                                   "features": {"cpv": 1.0}}]}],
         "total": 1, "page": 1, "per_page": 5, "pages": 1}})
 
@@ -478,7 +482,8 @@ def api_queue(
             "proposals": [{"rank": p["rank"], "enterprise_ref": p["ref"], "name": p["name"],
                            "municipality": p["municipality"], "score": p["score"],
                            "distance_km": p["distance_km"], "remaining_eur": p["remaining_eur"],
-                           "reasons": p["reasons"], "features": json.loads(p["features_json"])}
+                           "reasons": p["reasons"], "reasons_nl": reasons_nl(p["reasons"]),
+                           "features": json.loads(p["features_json"])}
                           for p in item["proposals"]]})
     total = len(queries)
     return {"items": items, "total": total, "page": page, "per_page": per_page,

@@ -39,6 +39,7 @@ from api.deps import (
     render,
 )
 from api.i18n import format_eur, month_label, request_lang, translator
+from api.reason_text import localise
 from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import progress
@@ -565,7 +566,8 @@ class PlanOut(BaseModel):
     credit_eur: float = Field(description="Committed plus this plan's credit")
     unmet_eur: float
     met: bool
-    explanation: str | None = None
+    explanation: str | None = Field(None, description="The engine's explanation, in English")
+    explanation_nl: str | None = Field(None, description="The same explanation in Dutch")
     rows: list[PlanRowOut]
     committed: list[PlanRowOut]
 
@@ -573,6 +575,7 @@ class PlanOut(BaseModel):
         "obligation": "O-1", "policy": "utrecht-2024", "due_eur": 120000.0,
         "committed_credit_eur": 50000.0, "credit_eur": 120000.0, "unmet_eur": 0.0, "met": True,
         "explanation": "Due €70,000: met. ...",
+        "explanation_nl": "Verschuldigd € 70.000: gehaald. ...",
         "rows": [{"enterprise": "E-036", "name": "Schoonwerk Utrecht 36", "kind": "placement",
                   "amount_eur": 60000.0, "credit_eur": 60000.0, "placements": 2,
                   "block": "participatiewet_lt2", "fit": 0.66, "status": "proposed"}],
@@ -605,6 +608,7 @@ def _plan_out(ov: Overview, lines: list[PlanLine], status: str,
         "obligation": ov.row.ref, "policy": ov.policy.name, "due_eur": round(ov.due_eur, 2),
         "committed_credit_eur": ov.committed_credit, "credit_eur": credit, "unmet_eur": unmet,
         "met": unmet <= 0, "explanation": explanation,
+        "explanation_nl": localise(explanation, "nl") if explanation else None,
         "rows": [{**ln.as_dict(), "status": status} for ln in lines],
         "committed": [{"enterprise": a.enterprise_ref, "name": "", "kind": a.kind,
                        "amount_eur": a.amount_eur, "credit_eur": a.credit_eur,

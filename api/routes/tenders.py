@@ -29,6 +29,7 @@ from api import access
 from api.convert import clause_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.reason_text import reasons_nl
 from api.routes.enterprises import TARGET_GROUP_NL, csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import tender_form
@@ -435,7 +436,8 @@ class MatchItem(BaseModel):
     score: float
     contributions: dict[str, float] = {}
     features: dict[str, float] = {}
-    reasons: list[str] = []
+    reasons: list[str] = Field([], description="The engine's reasons, in English")
+    reasons_nl: list[str] = Field([], description="The same reasons in Dutch")
     distance_km: float | None = None
     remaining_eur: float | None = Field(None, description="Purchasing capacity left per year")
     matched_cpv: list[CpvMatch] = []
@@ -458,6 +460,7 @@ class MatchesOut(BaseModel):
         "items": [{"rank": 1, "ref": "E-036", "name": "Schoonwerk Utrecht 36",
                    "municipality": "GM0344", "score": 0.71, "distance_km": 1.2,
                    "remaining_eur": 110000.0, "reasons": ["CPV 90911200 offered exactly"],
+                   "reasons_nl": ["CPV 90911200 exact aangeboden"],
                    "matched_cpv": [{"code": "90911200", "label": "Schoonmaakdiensten",
                                     "requested": "90911200", "how": "exact",
                                     "similarity": 1.0}],
@@ -482,6 +485,8 @@ def tender_matches(
         raise api_error(exc.status, str(exc), exc.field) from None
     items = match_rows(session, row, list(ml.results), "nl")
     start = (page - 1) * per_page
+    for item in items[start:start + per_page]:
+        item["reasons_nl"] = reasons_nl(item.get("reasons"))
     return {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
             "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)),
