@@ -58,12 +58,23 @@ def _cpv_path_uncached(code: str) -> list[str]:
 
 
 class CpvIndex:
-    """Inverted index node -> (enterprise rows, levels below node), with df per node.
+    """CPV similarity of registry rows to a query's codes, through the distinct codes.
+
+    A registry of 100k enterprises uses a few thousand distinct codes. For each
+    tree node the index keeps the distinct codes in its subtree and how many
+    levels below the node each sits; for each row, the ids of its codes (CSR
+    arrays). A query code's tree distance to every distinct code is a walk up its
+    ancestor chain over those short lists; a row's similarity is then
+    ``decay ** (min distance over its codes)``, read only for the rows asked for.
+    ``df_`` counts the rows under each node (for the IDF weights of query codes).
 
     ``decay`` is the factor per level between two codes through their common
     ancestor; ``min_level`` is the shallowest ancestor that still counts
     (1 = division).
     """
+
+    _FAR = 63  # distance meaning "no common ancestor" (similarity 0)
+    PAD_WIDTH = 8  # codes per row held in the dense id table (more: kept aside)
 
     def __init__(self, decay: float = 0.6, min_level: int = 1) -> None:
         self.decay = decay
@@ -72,30 +83,83 @@ class CpvIndex:
     def fit(self, codes: Sequence[Sequence[str]]) -> CpvIndex:
         self.n_rows_ = len(codes)
         self.alive_n_ = len(codes)
-        self._rows: dict[str, list[int]] = defaultdict(list)
-        self._depth: dict[str, list[int]] = defaultdict(list)
-        memo: dict[tuple[str, ...], list[tuple[str, int]]] = {}  # code sets repeat
-        for i, cs in enumerate(codes):
-            key = tuple(cs)
-            nodes = memo.get(key)
-            if nodes is None:
-                nodes = memo[key] = list(self._nodes_of(key).items())
-            for node, d in nodes:
-                self._rows[node].append(i)
-                self._depth[node].append(d)
-        self.rows_: dict[str, NDArray[np.int64]] = {
-            k: np.asarray(v, dtype=np.int64) for k, v in self._rows.items()
-        }
-        self.depth_: dict[str, NDArray[np.int64]] = {
-            k: np.asarray(v, dtype=np.int64) for k, v in self._depth.items()
-        }
-        # decay ** depth, precomputed: pow over long posting lists is the costly part.
-        self.value_: dict[str, NDArray[np.float64]] = {
-            k: self.decay ** v.astype(np.float64) for k, v in self.depth_.items()
-        }
-        del self._rows, self._depth
         self.codes_: list[tuple[str, ...]] = [tuple(c) for c in codes]
+        self.code_id_: dict[str, int] = {}
+        self._node_codes: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self._node_arrays: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        self.df_: dict[str, int] = defaultdict(int)
+        # decay ** distance, from Python floats; the last entry (_FAR) is 0.
+        self.pow_ = np.array([self.decay**k for k in range(self._FAR)] + [0.0])
+        lens = np.fromiter((len(cs) for cs in self.codes_), dtype=np.int64, count=len(codes))
+        cid = self._code_ids
+        ids = np.fromiter((cid(c) for cs in self.codes_ for c in cs), dtype=np.int64,
+                          count=int(lens.sum()))
+        # Rows' code ids padded to a fixed width (-1: the trailing "far" entry of a
+        # distance table); rows with more codes than that are kept aside.
+        width = max(1, min(int(lens.max()) if len(lens) else 1, self.PAD_WIDTH))
+        self.pad_ = np.full((width, len(codes)), -1, dtype=np.int32)  # column per slot
+        row = np.repeat(np.arange(len(codes), dtype=np.int64), lens)
+        col = np.arange(len(ids), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+        fits = col < width
+        self.pad_[col[fits], row[fits]] = ids[fits]
+        self.n_bulk_ = len(codes)
+        self._special = np.zeros(len(codes), dtype=bool)
+        self._patched: dict[int, NDArray[np.int64]] = {}
+        for i in np.flatnonzero(lens > width).tolist():
+            self._set_special(i, np.array([cid(c) for c in self.codes_[i]], dtype=np.int64))
+        self._count_df(row, ids)
         return self
+
+    def _set_special(self, i: int, ids: NDArray[np.int64]) -> None:
+        """Row ``i`` read from ``_patched`` instead of ``pad_`` (updated, appended,
+        removed or with many codes)."""
+        if i >= len(self._special):
+            self._special = np.concatenate(
+                [self._special, np.zeros(i + 1 - len(self._special), dtype=bool)])
+        self._special[i] = True
+        self._patched[i] = ids
+
+    def _count_df(self, row: NDArray[np.int64], ids: NDArray[np.int64]) -> None:
+        """Rows under each node, in bulk: (row, code) pairs expanded to (row, node)
+        pairs through each distinct code's chain, deduplicated, counted."""
+        nodes = list(self._node_codes)
+        if not nodes or len(ids) == 0:
+            return
+        code_node = [(j, k) for k, node in enumerate(nodes) for j, _ in self._node_codes[node]]
+        cn = np.asarray(code_node, dtype=np.int64)
+        cn = cn[np.argsort(cn[:, 0], kind="stable")]
+        cptr = np.zeros(len(self.code_id_) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cn[:, 0], minlength=len(self.code_id_)), out=cptr[1:])
+        starts, per = cptr[ids], cptr[ids + 1] - cptr[ids]
+        first = np.cumsum(per) - per
+        pos = np.arange(int(per.sum()), dtype=np.int64) + np.repeat(starts - first, per)
+        key = np.unique(np.repeat(row, per) * len(nodes) + cn[pos, 1])
+        counts = np.bincount(key % len(nodes), minlength=len(nodes))
+        for k, node in enumerate(nodes):
+            if counts[k]:
+                self.df_[node] = int(counts[k])
+
+    def _code_ids(self, code: str) -> int:
+        """Id of a distinct code, registering it (and its ancestor chain) if new."""
+        j = self.code_id_.get(code)
+        if j is None:
+            j = self.code_id_[code] = len(self.code_id_)
+            for d, node in enumerate(cpv_path(code)):
+                if self._level(node) < self.min_level:
+                    break
+                self._node_codes[node].append((j, d))
+                self._node_arrays.pop(node, None)
+        return j
+
+    def _node(self, node: str) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+        arr = self._node_arrays.get(node)
+        if arr is None:
+            pairs = self._node_codes.get(node)
+            if not pairs:
+                return None
+            a = np.asarray(pairs, dtype=np.int64)
+            arr = self._node_arrays[node] = (a[:, 0].copy(), a[:, 1].copy())
+        return arr
 
     def _level(self, node: str) -> int:
         c = cpv_vocabulary().get(node)
@@ -115,40 +179,64 @@ class CpvIndex:
         return out
 
     def idf(self, node: str) -> float:
-        df = len(self.rows_.get(node, ()))
+        df = self.df_.get(node, 0)
         return math.log((1 + self.alive_n_) / (1 + df)) + 1.0
 
     # -- queries ---------------------------------------------------------------
 
-    def _best_into(self, code: str, out: NDArray[np.float64]) -> None:
-        """Write into ``out`` (dense, zeros) each row's best similarity to ``code``."""
+    def _distances(self, code: str) -> NDArray[np.int8]:
+        """Tree distance (levels up to the common ancestor plus levels down) from
+        ``code`` to every distinct code, ``_FAR`` where none; one extra trailing
+        entry (``_FAR``) for padding."""
+        dist = np.full(len(self.code_id_) + 1, self._FAR, dtype=np.int8)
         for up, node in enumerate(cpv_path(code)):
             if self._level(node) < self.min_level:
                 break
-            r = self.rows_.get(node)
-            if r is None or len(r) == 0:
+            arr = self._node(node)
+            if arr is None:
                 continue
-            # Rows are unique within one node's list, so fancy assignment is exact.
-            vals = self.value_[node] if up == 0 else self.value_[node] * self.decay**up
-            out[r] = np.maximum(out[r], vals)
+            ids, depth = arr
+            dist[ids] = np.minimum(dist[ids], np.minimum(up + depth, self._FAR))
+        return dist
+
+    def _row_best(self, dist: NDArray[np.int8], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Each row's similarity to one query code: ``decay ** min distance``."""
+        if self.n_bulk_:
+            rc = rows if self.n_rows_ <= self.n_bulk_ else np.minimum(rows, self.n_bulk_ - 1)
+            best = dist[self.pad_[0][rc]]
+            for slot in self.pad_[1:]:
+                np.minimum(best, dist[slot[rc]], out=best)
+        else:
+            best = np.full(len(rows), self._FAR, dtype=np.int8)
+        if self._patched:
+            for k in np.flatnonzero(self._special[np.minimum(rows, len(self._special) - 1)]
+                                    | (rows >= len(self._special))).tolist():
+                ids = self._patched.get(int(rows[k]))
+                best[k] = int(dist[ids].min()) if ids is not None and len(ids) else self._FAR
+        return self.pow_[best]
+
+    def score_rows(self, codes: Sequence[str], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``score(codes)`` for the given rows only: the work is the query codes'
+        ancestor chains over distinct codes plus a gather of the rows' code ids."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float64)
+        codes = list(dict.fromkeys(codes))
+        if not codes or len(rows) == 0:
+            return out
+        if len(codes) == 1:
+            return self._row_best(self._distances(codes[0]), rows)
+        weights = np.array([self.idf(c) for c in codes])
+        weights = weights / weights.sum()
+        for c, w in zip(codes, weights, strict=True):
+            out += w * self._row_best(self._distances(c), rows)
+        return out
 
     def score(self, codes: Sequence[str], n_rows: int | None = None) -> NDArray[np.float64]:
         """Dense CPV score in [0, 1] of every row against a query's codes."""
         n = self.n_rows_ if n_rows is None else n_rows
         out = np.zeros(n, dtype=np.float64)
-        codes = list(dict.fromkeys(codes))
-        if not codes:
-            return out
-        if len(codes) == 1:
-            self._best_into(codes[0], out)
-            return out
-        weights = np.array([self.idf(c) for c in codes])
-        weights = weights / weights.sum()
-        tmp = np.empty(n, dtype=np.float64)
-        for c, w in zip(codes, weights, strict=True):
-            tmp.fill(0.0)
-            self._best_into(c, tmp)
-            out += w * tmp
+        m = min(n, self.n_rows_)
+        out[:m] = self.score_rows(codes, np.arange(m, dtype=np.int64))
         return out
 
     def pair(self, query_codes: Sequence[str], ent_codes: Sequence[str]) -> float:
@@ -169,29 +257,25 @@ class CpvIndex:
             self._drop(i)
         else:
             self.alive_n_ += 1
+            for gap in range(len(self.codes_), i):  # rows skipped over hold no codes
+                self._set_special(gap, np.zeros(0, dtype=np.int64))
             self.codes_.extend([()] * (i + 1 - len(self.codes_)))
-        for node, d in self._nodes_of(codes).items():
-            self.rows_[node] = np.append(self.rows_.get(node, np.zeros(0, np.int64)), i)
-            self.depth_[node] = np.append(self.depth_.get(node, np.zeros(0, np.int64)), d)
-            self.value_[node] = np.append(self.value_.get(node, np.zeros(0)), self.decay**d)
+        for node in self._nodes_of(codes):
+            self.df_[node] += 1
         self.codes_[i] = tuple(codes)
+        self._set_special(i, np.array([self._code_ids(c) for c in codes], dtype=np.int64))
         self.n_rows_ = max(self.n_rows_, i + 1)
 
     def remove_row(self, i: int) -> None:
         if i < len(self.codes_) and self.codes_[i]:
             self._drop(i)
             self.codes_[i] = ()
+            self._set_special(i, np.zeros(0, dtype=np.int64))
             self.alive_n_ -= 1
 
     def _drop(self, i: int) -> None:
         for node in self._nodes_of(self.codes_[i]):
-            r = self.rows_.get(node)
-            if r is None:
-                continue
-            keep = r != i
-            self.rows_[node] = r[keep]
-            self.depth_[node] = self.depth_[node][keep]
-            self.value_[node] = self.value_[node][keep]
+            self.df_[node] -= 1
 
 
 def best_match(
