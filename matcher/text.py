@@ -32,6 +32,11 @@ import snowballstemmer
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import HashingVectorizer
 
+try:  # SciPy's C kernel for CSC mat-vec, used on posting lists in place (PatchableRows).
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
+except ImportError:  # pragma: no cover - another SciPy layout: the public slice path
+    _csc_matvec = None
+
 # Deliberately short: IDF already discounts frequent words; the list only removes
 # function words that would otherwise form meaningless bigrams ("van de").
 STOPWORDS_NL: frozenset[str] = frozenset(
@@ -304,32 +309,49 @@ class CharShortlist:
     def query_vector(self, text: str) -> sp.csr_matrix:
         """Char vector of a query: its stems' n-grams weighted by the word IDF
         (words unseen in the registry get the highest IDF: they are rare)."""
+        idx, val = self.query_entries(text)
+        return sp.csr_matrix((val.astype(np.float32), idx.astype(np.int32),
+                              np.array([0, len(idx)])), shape=(1, self.n_features))
+
+    def query_entries(self, text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """``query_vector`` as (sorted hashed n-gram ids, L2-normalised values), built
+        with NumPy from the stems' rows of ``T_`` (no sparse-matrix objects)."""
         stems = self.word_.analyzer_.stems(text)
         counts: dict[str, int] = {}
         for st in stems:
             counts[st] = counts.get(st, 0) + 1
         vocab, idf = self.word_.vocabulary_, self.word_.idf_
-        V = len(vocab)
         cols: list[int] = []
         w: list[float] = []
-        oov: list[tuple[str, float]] = []
+        oov: list[str] = []
+        oov_w: list[float] = []
         for st, c in counts.items():
             j = vocab.get(st)
             tf = 1.0 + float(np.log(c))
             if j is None:
-                oov.append((st, tf * self.max_idf_))
+                oov.append(st)
+                oov_w.append(tf * self.max_idf_)
             else:
                 cols.append(j)
                 w.append(tf * float(idf[j]))
-        order = np.argsort(cols)
-        qv = sp.csr_matrix(
-            (np.asarray(w, dtype=np.float32)[order], np.asarray(cols, dtype=np.int32)[order],
-             np.array([0, len(cols)])), shape=(1, V))
-        v = qv @ self.T_
+        c_arr = np.asarray(cols, dtype=np.int64)
+        pos, owner = _row_entries(self.T_.indptr, c_arr)
+        h = self.T_.indices[pos].astype(np.int64)
+        v = self.T_.data[pos].astype(np.float64) * np.asarray(w, dtype=np.float64)[owner]
         if oov:
-            H = self._hash_oov([st for st, _ in oov])
-            v = v + sp.csr_matrix(np.array([x for _, x in oov], dtype=np.float32)[None, :]) @ H
-        return _l2_rows(sp.csr_matrix(v))
+            H = self._hash_oov(oov)
+            oh = np.repeat(np.asarray(oov_w, dtype=np.float64), np.diff(H.indptr))
+            h = np.concatenate([h, H.indices.astype(np.int64)])
+            v = np.concatenate([v, H.data.astype(np.float64) * oh])
+        if len(h) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        uniq, inv = np.unique(h, return_inverse=True)
+        val = np.bincount(inv, weights=v, minlength=len(uniq))
+        norm = float(np.sqrt(np.dot(val, val)))
+        if norm > 0:
+            val /= norm
+        keep = val != 0
+        return uniq[keep], val[keep]
 
     def _hash_oov(self, stems: list[str]) -> sp.csr_matrix:
         # Cached: the hasher's per-call validation costs more than the hashing.
@@ -360,28 +382,49 @@ class CharShortlist:
 
         Computed as ``(W @ (T @ q)) / ||W @ T||``: the query is projected onto the
         vocabulary terms the rows use (``T``'s rows for those terms only), and the
-        row norms can be cached by the caller (``norms``).
+        row norms can be cached by the caller (``norms``). Plain NumPy on the CSR
+        arrays: for a 100-row shortlist, sparse-matrix objects cost more than the
+        arithmetic.
         """
-        if word_rows.shape[0] == 0:
+        n = word_rows.shape[0]
+        if n == 0:
             return np.zeros(0)
-        q = self.query_vector(text)
-        if q.nnz == 0:
-            return np.zeros(word_rows.shape[0])
-        qd = np.zeros(self.n_features, dtype=np.float32)
-        qd[q.indices] = q.data
-        # Only the terms these rows use (a shortlist's few thousand, not all of T's
-        # rows); dense query: a sparse one would make SciPy build a 2**18-row index.
+        qi, qv = self.query_entries(text)
+        if len(qi) == 0 or word_rows.nnz == 0:
+            return np.zeros(n)
+        qd = np.zeros(self.n_features, dtype=np.float64)
+        qd[qi] = qv
+        # Only the terms these rows use (a shortlist's few thousand, not all of T's rows).
         used = np.zeros(word_rows.shape[1], dtype=bool)
         used[word_rows.indices] = True
         cols = np.flatnonzero(used)
+        pos, owner = _row_entries(self.T_.indptr, cols)
         per_term = np.zeros(word_rows.shape[1], dtype=np.float64)
-        per_term[cols] = self.T_[cols] @ qd
-        num = np.asarray(word_rows @ per_term, dtype=np.float64).ravel()
+        per_term[cols] = np.bincount(owner, weights=qd[self.T_.indices[pos]] * self.T_.data[pos],
+                                     minlength=len(cols))
+        row = np.repeat(np.arange(n), np.diff(word_rows.indptr))
+        num = np.bincount(row, weights=word_rows.data * per_term[word_rows.indices], minlength=n)
         if norms is None:
             norms = self.row_norms(word_rows)
         with np.errstate(invalid="ignore", divide="ignore"):
             sim = np.where(norms > 0, num / norms, 0.0)
         return np.clip(sim, 0.0, 1.0)
+
+
+def _row_entries(indptr: NDArray[np.integer], rows: NDArray[np.int64]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Positions in a CSR's data/indices of the given rows' entries, and for each
+    entry its position in ``rows`` (a row gather without building a matrix)."""
+    starts = indptr[rows].astype(np.int64)
+    lens = indptr[rows + 1].astype(np.int64) - starts
+    total = int(lens.sum())
+    owner = np.repeat(np.arange(len(rows)), lens)
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), owner
+    # Entry k of row r sits at starts[r] + (k - first[r]).
+    first = np.cumsum(lens) - lens
+    pos = np.arange(total, dtype=np.int64) + np.repeat(starts - first, lens)
+    return pos, owner
 
 
 def _count_matrix(rows: NDArray[np.int32], cols: NDArray[np.int32], n_rows: int, n_cols: int
@@ -479,13 +522,35 @@ class PatchableRows:
         """Scores of every row against one query row, touching only q's columns."""
         out = np.zeros(self.n_rows, dtype=np.float64)
         if q.nnz:
-            cols = q.indices
-            sub = self.csc[:, cols]
-            # float32 query: an f64 one would make SciPy upcast (copy) every posting.
-            out[: self.n_bulk] = sub @ q.data.astype(np.float32)
+            out[: self.n_bulk] = self._posting_sum(q.indices, q.data)
             if len(self._side_rows):
                 out[self._side_rows] = (self._side @ q.T).toarray().ravel()
         return out
+
+    def _posting_sum(self, cols: NDArray[np.integer], vals: NDArray[np.floating]
+                     ) -> NDArray[np.float32]:
+        """``X[:, cols] @ vals`` over the bulk rows, reading the posting lists in place.
+
+        SciPy's column slice copies every posting before the product (4x the cost
+        of the product). Instead the CSC mat-vec kernel is handed the selected
+        columns as a column-pointer array ``[s0, e0, s1, e1, ...]`` (starts and
+        ends of the posting lists, columns in descending order, so each odd "gap"
+        column is an empty range) and the values with zeros in between.
+        """
+        csc = self.csc
+        n = self.n_bulk
+        if _csc_matvec is None or csc.indptr.dtype != csc.indices.dtype:
+            return np.asarray(csc[:, cols] @ vals.astype(np.float32), dtype=np.float32)
+        order = np.argsort(cols)[::-1]
+        c = np.asarray(cols, dtype=np.int64)[order]
+        ap = np.empty(2 * len(c), dtype=csc.indptr.dtype)
+        ap[0::2] = csc.indptr[c]
+        ap[1::2] = csc.indptr[c + 1]
+        x = np.zeros(2 * len(c), dtype=np.float32)
+        x[0::2] = vals[order]
+        y = np.zeros(n, dtype=np.float32)
+        _csc_matvec(n, 2 * len(c) - 1, ap, csc.indices, csc.data, x, y)
+        return y
 
     def dot_many(self, Q: sp.csr_matrix) -> NDArray[np.float32]:
         """Scores of every row against many query rows (Q: m x V) as a dense m x n
