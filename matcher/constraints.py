@@ -44,11 +44,18 @@ def query_dot(index: EnterpriseIndex, query: Query) -> NDArray[np.float64] | Non
     return np.asarray(index.unit_ @ q, dtype=np.float64)
 
 
+def base_mask(index: EnterpriseIndex) -> NDArray[np.bool_]:
+    """The query-independent constraints: alive, valid vetting, capacity left."""
+    return index.alive_ & index.vetting_ok_ & (index.remaining_eur_ > 0)
+
+
 def feasible_mask(
-    index: EnterpriseIndex, query: Query, dot: NDArray[np.float64] | None = None
+    index: EnterpriseIndex, query: Query, dot: NDArray[np.float64] | None = None,
+    base: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.bool_]:
-    """True where an enterprise passes every hard constraint."""
-    ok = index.alive_ & index.vetting_ok_ & (index.remaining_eur_ > 0)
+    """True where an enterprise passes every hard constraint. ``base``: a
+    precomputed ``base_mask(index)`` (many queries against one index state)."""
+    ok = base_mask(index) if base is None else base.copy()
     if dot is None:
         dot = query_dot(index, query)
     if dot is not None:

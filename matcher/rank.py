@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from matcher.capacity import capacity_fit
 from matcher.certification import recognition
-from matcher.constraints import exclusions, feasible_mask, query_dot
+from matcher.constraints import base_mask, exclusions, feasible_mask, query_dot
 from matcher.cpv import explain_cpv
 from matcher.geo import distance_score, km_of_dot
 from matcher.groups import explain_groups
@@ -99,7 +99,7 @@ def query_text_vector(index: EnterpriseIndex, query: Query, prune: bool = True
     """The query's word TF-IDF vector; with ``prune``, its commonest terms dropped
     (``index.query_drop``, see ``text.prune_common_terms``) — for the registry-wide
     stage-1 pass only: shortlisted rows get the exact cosine (``rank_query``)."""
-    q = index.word_.transform([query.text])
+    q = index.word_.transform_one(query.text)
     if prune:
         q = prune_common_terms(q, index.postings_, index.query_drop)
     return q
@@ -112,13 +112,15 @@ def _base_features(
     text_all: NDArray[np.floating[Any]],
     dot: NDArray[np.float64] | None,
 ) -> NDArray[np.float64]:
-    """Every feature except char n-grams (filled with 0) for the given rows."""
+    """Every feature except char n-grams (filled with 0) for the given rows.
+    Each is computed on ``rows`` only (CPV: only the posting lists of the query's
+    code chains, read back at ``rows``)."""
     X = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
     if len(rows) == 0:
         return X
     X[:, F_TEXT] = np.clip(text_all[rows], 0.0, 1.0)
     if query.cpv:
-        X[:, F_CPV] = index.cpv_.score(query.cpv, index.n_rows)[rows]
+        X[:, F_CPV] = index.cpv_.score_rows(query.cpv, rows)
     if dot is not None:
         X[:, F_GEO] = distance_score(km_of_dot(dot[rows]), index.radius_km_[rows])
     if query.target_groups:
@@ -128,6 +130,18 @@ def _base_features(
     X[:, F_CERT] = index.recognition_[rows]
     X[:, F_CAP] = capacity_fit(index.remaining_eur_[rows], query.amount_eur)
     return X
+
+
+def _exact_text(W: sp.csr_matrix, q: sp.csr_matrix) -> NDArray[np.float64]:
+    """Word cosine of each row of ``W`` with the (unpruned) query row ``q``, in [0, 1]."""
+    out = np.zeros(W.shape[0])
+    if q.nnz == 0 or W.nnz == 0:
+        return out
+    qd = np.zeros(W.shape[1], dtype=np.float64)
+    qd[q.indices] = q.data
+    row = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
+    out = np.bincount(row, weights=W.data * qd[W.indices], minlength=W.shape[0])
+    return np.clip(out, 0.0, 1.0)
 
 
 def _char_feature(index: EnterpriseIndex, query: Query, rows: NDArray[np.int64],
@@ -151,6 +165,75 @@ def _top(score: NDArray[np.float64], rows: NDArray[np.int64], k: int) -> NDArray
     return part[order]
 
 
+@dataclass
+class _Stage1:
+    """One query after the registry-wide pass: candidates, features, shortlist."""
+
+    query: Query
+    w: NDArray[np.float64]
+    rows: NDArray[np.int64]
+    X: NDArray[np.float64]
+    s1: NDArray[np.float64]
+    short: NDArray[np.int64]  # positions in rows, best stage-1 score first
+    q_full: sp.csr_matrix | None  # exact word vector (None without text)
+
+    @property
+    def stage2(self) -> bool:
+        return bool(self.w[F_TEXT] > 0 or self.w[F_CHAR] > 0)
+
+
+def _stage1(
+    index: EnterpriseIndex,
+    query: Query,
+    weights: WeightSet,
+    k_short: int | None,
+    text_all: NDArray[np.floating[Any]] | None = None,
+    dot: NDArray[np.float64] | None = None,
+    base: NDArray[np.bool_] | None = None,
+) -> _Stage1:
+    """Hard constraints, stage-1 features and score, and the shortlist
+    (``k_short=None``: every candidate). ``dot``: the query place's dot products
+    with every enterprise (computed when None and the query has a place)."""
+    if dot is None:
+        dot = query_dot(index, query)
+    mask = feasible_mask(index, query, dot, base)
+    rows = np.flatnonzero(mask).astype(np.int64)
+    w = effective_weights(query, weights)
+    q_full = index.word_.transform_one(query.text) if query.text.strip() else None
+    if text_all is None:
+        if q_full is None or len(rows) == 0:
+            text_all = np.zeros(index.n_rows)
+        else:
+            text_all = index.text_.dot(
+                prune_common_terms(q_full, index.postings_, index.query_drop))
+    X = _base_features(index, query, rows, text_all, dot)
+    s1 = X @ w
+    k = len(rows) if k_short is None else min(k_short, len(rows))
+    return _Stage1(query, w, rows, X, s1, _top(s1, rows, k), q_full)
+
+
+def _stage2(index: EnterpriseIndex, st: _Stage1, todo: NDArray[np.int64],
+            W: sp.csr_matrix | None = None) -> NDArray[np.float64]:
+    """Exact word cosine and char n-grams for the candidates at positions ``todo``
+    (word rows ``W``, sliced when not given); returns the final scores."""
+    score = st.s1
+    if not st.stage2 or len(todo) == 0:
+        return score
+    rows = st.rows[todo]
+    if W is None:
+        W = index.text_.rows(rows)
+    q = st.q_full
+    if q is None:
+        q = sp.csr_matrix((1, W.shape[1]), dtype=np.float32)
+    X = st.X
+    X[todo, F_TEXT] = _exact_text(W, q)
+    if st.w[F_CHAR] > 0:
+        X[todo, F_CHAR] = _char_feature(index, st.query, rows, W)
+    score = st.s1.copy()
+    score[todo] = X[todo] @ st.w
+    return score
+
+
 def rank_query(
     index: EnterpriseIndex,
     query: Query,
@@ -164,32 +247,24 @@ def rank_query(
     re-ranked by the full score, the rest by the stage-1 score after them).
     ``extra_rows`` get the stage-2 text features (exact word cosine, char
     n-grams) even outside the shortlist (why_not). ``text_all``: precomputed
-    stage-1 word scores for every row (``rank_many``)."""
-    dot = query_dot(index, query)
-    mask = feasible_mask(index, query, dot)
-    rows = np.flatnonzero(mask).astype(np.int64)
-    w = effective_weights(query, weights)
-    if text_all is None:
-        text_all = index.text_.dot(query_text_vector(index, query))
-    X = _base_features(index, query, rows, text_all, dot)
-    s1 = X @ w
-    k_short = len(rows) if top_k is None and shortlist <= 0 else max(shortlist, top_k or 0)
-    short = _top(s1, rows, min(k_short, len(rows)))
-    score = s1
-    if w[F_TEXT] > 0 or w[F_CHAR] > 0:
-        todo = short
-        if len(extra_rows):
-            pos = np.flatnonzero(np.isin(rows, np.asarray(extra_rows)))
-            todo = np.union1d(short, pos)
-        # Stage 2 on the shortlist: the exact word cosine (stage 1 may have used a
-        # pruned query vector) and the char n-gram feature, from one row slice.
-        W = index.text_.rows(rows[todo])
-        q_full = query_text_vector(index, query, prune=False)
-        X[todo, F_TEXT] = np.clip(np.asarray((W @ q_full.T).toarray()).ravel(), 0.0, 1.0)
-        if w[F_CHAR] > 0:
-            X[todo, F_CHAR] = _char_feature(index, query, rows[todo], W)
-        score = s1.copy()
-        score[todo] = X[todo] @ w
+    stage-1 word scores for every row."""
+    k_short: int | None = max(shortlist, top_k or 0)
+    if top_k is None and shortlist <= 0:
+        k_short = None
+    st = _stage1(index, query, weights, k_short, text_all)
+    rows, short = st.rows, st.short
+    todo = short
+    if len(extra_rows):
+        pos = np.flatnonzero(np.isin(rows, np.asarray(extra_rows)))
+        todo = np.union1d(short, pos)
+    # Stage 2 on the shortlist: the exact word cosine (stage 1 used a pruned query
+    # vector) and the char n-gram feature, from one row slice.
+    score = _stage2(index, st, todo)
+    return _order(st, score, top_k)
+
+
+def _order(st: _Stage1, score: NDArray[np.float64], top_k: int | None) -> Ranked:
+    rows, short = st.rows, st.short
     head = short[np.lexsort((rows[short], -score[short]))]
     if top_k is None:
         rest_mask = np.ones(len(rows), dtype=bool)
@@ -199,7 +274,7 @@ def rank_query(
         order = np.concatenate([head, rest])
     else:
         order = head[:top_k]
-    return Ranked(query, rows[order], X[order], score[order], w, len(rows))
+    return Ranked(st.query, rows[order], st.X[order], score[order], st.w, len(rows))
 
 
 # -- explanations ---------------------------------------------------------------------
@@ -350,19 +425,40 @@ def rank_many(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Top-``top_k`` rows and scores for many queries: (rows[m, k], scores[m, k]),
     padded with -1 / NaN where a query has fewer candidates. Same scores as
-    ``rank_query``; the text part of each block of queries is one sparse
-    product (SciPy runs it threaded), the rest is per query and vectorised.
+    ``rank_query``. Work shared per block of queries: the query-independent
+    constraints once, the places' dot products as one matrix product, and
+    stage 2 (exact word cosine, char n-grams) on one row slice of every
+    shortlist in the block, with the char norms of new rows in one product.
     Map rows to refs with ``index.refs_``."""
     queries = [as_query(x) for x in items]
     m = len(queries)
     out_rows = np.full((m, top_k), -1, dtype=np.int64)
     out_score = np.full((m, top_k), np.nan)
+    if m == 0:
+        return out_rows, out_score
+    base = base_mask(index)
+    k_short = max(shortlist, top_k)
     for b0 in range(0, m, block):
         qs = queries[b0:b0 + block]
-        Q = sp.vstack([query_text_vector(index, q) for q in qs], format="csr")
-        T = index.text_.dot_many(Q)
-        for j, q in enumerate(qs):
-            r = rank_query(index, q, weights, top_k, shortlist=shortlist, text_all=T[j])
+        units = [q.unit() for q in qs]
+        placed = [j for j, u in enumerate(units) if u is not None]
+        dots: dict[int, NDArray[np.float64]] = {}
+        if placed:
+            D = np.stack([units[j] for j in placed]) @ index.unit_.T  # type: ignore[misc]
+            dots = {j: D[t] for t, j in enumerate(placed)}
+        sts = [_stage1(index, q, weights, k_short, dot=dots.get(j), base=base)
+               for j, q in enumerate(qs)]
+        todo_rows = [st.rows[st.short] if st.stage2 else np.zeros(0, np.int64) for st in sts]
+        bounds = np.cumsum([0] + [len(r) for r in todo_rows])
+        all_rows = np.concatenate(todo_rows)
+        Wb: sp.csr_matrix | None = None
+        if len(all_rows):
+            Wb = index.text_.rows(all_rows)
+            index.char_norms(np.unique(all_rows))  # fills the cache for the whole block
+        for j, st in enumerate(sts):
+            a, b = int(bounds[j]), int(bounds[j + 1])
+            score = _stage2(index, st, st.short, Wb[a:b] if Wb is not None and b > a else None)
+            r = _order(st, score, top_k)
             k = len(r.rows)
             out_rows[b0 + j, :k] = r.rows
             out_score[b0 + j, :k] = r.score
