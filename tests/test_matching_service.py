@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api import settings as api_settings
 from api.services import matching
@@ -230,3 +230,28 @@ def test_index_with_committed_copies_the_shared_index(store: Session) -> None:
     other_day = matching.index_with_committed(store, {}, on=date(2030, 1, 1))
     assert other_day.word_ is not shared.word_ and other_day.date_ == date(2030, 1, 1)
     assert not other_day.vetting_ok_.any()  # every vetting expired by 2030
+
+
+def test_cached_match_reuses_results_until_something_changes(store: Session) -> None:
+    first = matching.cached_match(store, "tender", "T-1", 5)
+    assert matching.cached_match(store, "tender", "T-1", 5) is first
+    assert matching.cached_match(store, "tender", "T-1", 3) is not first  # its own key
+    # The tender itself changes: recomputed.
+    tender = store.exec(select(TenderRow).where(TenderRow.ref == "T-1")).one()
+    tender.description = "Schoonmaak van scholen"
+    tender.updated_at = datetime(2026, 3, 2, tzinfo=UTC)
+    store.add(tender)
+    store.commit()
+    second = matching.cached_match(store, "tender", "T-1", 5)
+    assert second is not first
+    # Capacity committed elsewhere changes the remaining euros: recomputed.
+    store.add(AllocationRow(obligation_ref="O-1", enterprise_ref="E-CLEAN", amount_eur=50_000,
+                            credit_eur=50_000, status="committed"))
+    store.commit()
+    third = matching.cached_match(store, "tender", "T-1", 5)
+    assert third is not second
+    assert matching.cached_match(store, "tender", "T-1", 5) is third
+    matching.invalidate()
+    assert matching.cached_match(store, "tender", "T-1", 5) is not third
+    with pytest.raises(NotFound):
+        matching.cached_match(store, "tender", "T-404", 5)

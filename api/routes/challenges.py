@@ -20,11 +20,7 @@ challenges_api's after_write hook).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import threading
-import weakref
-from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
 from typing import Any, Literal
@@ -52,7 +48,8 @@ from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
 from api.services.flow_util import FlowError, NotFound, today
-from api.tables import ChallengeRow, ObligationRow, TenderRow, User, utcnow
+from api.services.matching import ChallengeMatches, cached_match
+from api.tables import ChallengeRow, User, utcnow
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/challenges", tags=["challenges"], responses=ERROR_RESPONSES)
@@ -76,72 +73,6 @@ def matching_service() -> ModuleType | None:
         if exc.name != "api.services.matching":
             raise
         return None
-
-
-# Results of the engine per query, reused while the index, weights and query row are
-# unchanged (the Challenge portfolio costs the engine far more than a page may take).
-_RESULTS: OrderedDict[tuple[str, str, str, int], tuple[Any, Any, str, str, Any]] = OrderedDict()
-_RESULTS_MAX = 256
-_results_lock = threading.Lock()
-_QUERY_TABLES: dict[str, Any] = {"tender": TenderRow, "obligation": ObligationRow,
-                                 "challenge": ChallengeRow}
-
-
-def _weak(obj: Any) -> Any:
-    try:
-        return weakref.ref(obj)
-    except TypeError:  # not weak-referenceable: never a hit, still correct
-        return lambda: None
-
-
-def _capacity_digest(index: Any) -> str:
-    remaining = getattr(index, "remaining_eur_", None)
-    if remaining is None or not hasattr(remaining, "tobytes"):
-        return ""
-    return hashlib.blake2b(remaining.tobytes(), digest_size=16).hexdigest()
-
-
-def cached_match(session: Session, kind: str, ref: str, top_k: int) -> Any:
-    """``match_tender`` / ``match_obligation`` / ``match_challenge`` through a small cache.
-
-    ``matching.get_index`` hands out a new index object whenever enterprises, commitments
-    or curation decisions change. An entry stays good while the index is the same object,
-    or a copy of the same fit (its ``unit_`` array is shared: no enterprise changed) with
-    the same remaining capacity (a decision on a Challenge commits nothing) — and while
-    the active weight set and the query row's ``updated_at`` are the same. Returns None
-    while the matching service is absent; raises its NotFound for an unknown ref.
-    """
-    matching = matching_service()
-    if matching is None:
-        return None
-    from api.services.weights import active_weights
-
-    index = matching.get_index(session)
-    ws = active_weights(session)
-    table = _QUERY_TABLES[kind]
-    updated = session.exec(select(table.updated_at).where(table.ref == ref)).first()
-    url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    key = (url, kind, ref, top_k)
-    stamp = f"{ws.name} v{ws.version}|{updated}"
-    fit = getattr(index, "unit_", None)
-    digest = _capacity_digest(index)
-    with _results_lock:
-        hit = _RESULTS.get(key)
-    if hit is not None and hit[3] == stamp and (
-            hit[0]() is index or (fit is not None and hit[1]() is fit and hit[2] == digest)):
-        return hit[4]
-    if kind == "tender":
-        result = matching.match_tender(session, ref, top_k=top_k)
-    elif kind == "obligation":
-        result = matching.match_obligation(session, ref, top_k=top_k)
-    else:
-        result = matching.match_challenge(session, ref, top_k=top_k)
-    with _results_lock:
-        _RESULTS[key] = (_weak(index), _weak(fit), digest, stamp, result)
-        _RESULTS.move_to_end(key)
-        while len(_RESULTS) > _RESULTS_MAX:
-            _RESULTS.popitem(last=False)
-    return result
 
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -263,10 +194,9 @@ def board_csv(user: CurrentUser, session: SessionDep) -> Response:
 
 
 def portfolio(session: Session, ref: str, top_k: int = 10) -> dict[str, Any] | None:
-    """The engine's diverse portfolio and coalitions, or None while matching is absent."""
+    """The engine's diverse portfolio and coalitions."""
     result = cached_match(session, "challenge", ref, top_k)
-    if result is None:
-        return None
+    assert isinstance(result, ChallengeMatches)  # kind "challenge" answers with these
     return {"results": result.results, "coalitions": result.coalitions}
 
 
@@ -384,8 +314,6 @@ def api_matches(ref: str, user: ApiUser, session: SessionDep, top_k: int = 10
         result = cached_match(session, "challenge", row.ref, top_k)
     except NotFound as exc:
         raise api_error(404, exc.message, "ref") from None
-    if result is None:
-        raise api_error(503, "De matching is nog niet beschikbaar", None)
     out = with_reasons_nl(result.as_dict())
     return {"challenge": row.ref, "status": row.status, **out}
 

@@ -35,7 +35,6 @@ from api.i18n import request_lang, translator
 from api.reason_text import localise_all, reasons_nl
 from api.routes.challenges import (
     STAGES,
-    cached_match,
     clean_text,
     deadline_of,
     local_time,
@@ -46,6 +45,7 @@ from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
 from api.services.curation_log import DecisionInput
 from api.services.flow_util import FlowError, NotFound, today
+from api.services.matching import cached_match
 from api.tables import ChallengeRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
 
 router = APIRouter(tags=["pages"])

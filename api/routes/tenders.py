@@ -391,7 +391,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     match_error = None
     if matching is not None:
         try:
-            ml = matching.match_tender(session, row.ref, top_k=TOP_K)
+            ml = matching.cached_match(session, "tender", row.ref, TOP_K)
             matches = match_rows(session, row, list(ml.results), lang)
             n_candidates, n_excluded = ml.n_candidates, ml.n_excluded
             verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
@@ -480,7 +480,7 @@ def tender_matches(
     row = _get(session, user, ref)
     matching = _service()
     try:
-        ml = matching.match_tender(session, row.ref, top_k=top)
+        ml = matching.cached_match(session, "tender", row.ref, top)
     except FlowError as exc:
         raise api_error(exc.status, str(exc), exc.field) from None
     items = match_rows(session, row, list(ml.results), "nl")

@@ -23,7 +23,10 @@ requests: treat it as read-only (copy it before ``set_committed``/``add_or_updat
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -149,6 +152,8 @@ def invalidate() -> None:
     """Drop every cached index (call after writes the change token might not see)."""
     with _lock:
         _cache.clear()
+    with _results_lock:
+        _RESULTS.clear()
 
 
 def _url(session: Session) -> str:
@@ -416,3 +421,70 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
     due = obligation_due_amount(tender) if tender.sroi is not None else None
     return assess(due, cands, years=contract_years(tender.start, tender.end),
                   region_km=tender.sroi.region_km if tender.sroi else None)
+
+
+# ---------------------------------------------------------------- results cache
+
+# Results of the engine per query, reused while the index, weights and query row are
+# unchanged (the Challenge portfolio costs the engine far more than a page may take).
+_RESULTS: OrderedDict[tuple[str, str, str, int], tuple[Any, Any, str, str, Any]] = OrderedDict()
+_RESULTS_MAX = 256
+_results_lock = threading.Lock()
+_QUERY_TABLES: dict[str, Any] = {"tender": TenderRow, "obligation": ObligationRow,
+                                 "challenge": ChallengeRow}
+
+
+def _weak(obj: Any) -> Any:
+    try:
+        return weakref.ref(obj)
+    except TypeError:  # not weak-referenceable: never a hit, still correct
+        return lambda: None
+
+
+def _capacity_digest(index: Any) -> str:
+    remaining = getattr(index, "remaining_eur_", None)
+    if remaining is None or not hasattr(remaining, "tobytes"):
+        return ""
+    return hashlib.blake2b(remaining.tobytes(), digest_size=16).hexdigest()
+
+
+def cached_match(session: Session, kind: str, ref: str, top_k: int
+                 ) -> MatchList | ChallengeMatches:
+    """``match_tender`` / ``match_obligation`` / ``match_challenge`` through a small cache.
+
+    ``matching.get_index`` hands out a new index object whenever enterprises, commitments
+    or curation decisions change. An entry stays good while the index is the same object,
+    or a copy of the same fit (its ``unit_`` array is shared: no enterprise changed) with
+    the same remaining capacity (a decision on a Challenge commits nothing) — and while
+    the active weight set and the query row's ``updated_at`` are the same. Raises
+    NotFound for an unknown ref.
+    """
+    from api.services.weights import active_weights
+
+    index = get_index(session)
+    ws = active_weights(session)
+    table = _QUERY_TABLES[kind]
+    updated = session.exec(select(table.updated_at).where(table.ref == ref)).first()
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = (url, kind, ref, top_k)
+    stamp = f"{ws.name} v{ws.version}|{updated}"
+    fit = getattr(index, "unit_", None)
+    digest = _capacity_digest(index)
+    with _results_lock:
+        hit = _RESULTS.get(key)
+    if hit is not None and hit[3] == stamp and (
+            hit[0]() is index or (fit is not None and hit[1]() is fit and hit[2] == digest)):
+        return hit[4]
+    result: MatchList | ChallengeMatches
+    if kind == "tender":
+        result = match_tender(session, ref, top_k=top_k)
+    elif kind == "obligation":
+        result = match_obligation(session, ref, top_k=top_k)
+    else:
+        result = match_challenge(session, ref, top_k=top_k)
+    with _results_lock:
+        _RESULTS[key] = (_weak(index), _weak(fit), digest, stamp, result)
+        _RESULTS.move_to_end(key)
+        while len(_RESULTS) > _RESULTS_MAX:
+            _RESULTS.popitem(last=False)
+    return result
