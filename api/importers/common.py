@@ -334,12 +334,21 @@ def _sroi_values(t: TenderData, existing: TenderRow | None) -> dict[str, Any]:
     }
 
 
+def _same_buyer(a: str | None, b: str | None) -> bool:
+    # As exact as api.access compares an officer's organisation with a tender's buyer.
+    return (a or "").strip() == (b or "").strip()
+
+
 def write_tenders(
-    session: Session, parsed: ParseResult, report: ImportReport, partial: bool
+    session: Session, parsed: ParseResult, report: ImportReport, partial: bool,
+    only_buyer: str | None = None,
 ) -> ImportReport:
     """Create or update rows by ref, in one transaction for the file.
 
-    Without ``partial``, any error in the file means nothing from it is written.
+    Without ``partial``, any error in the file means nothing from it is written. With
+    ``only_buyer`` (an officer importing for their organisation) a tender of another
+    buyer, published or already stored, is refused: an officer never writes another
+    buyer's tender.
     """
     report.partial = partial
     report.file_errors.extend(parsed.file_errors)
@@ -365,6 +374,19 @@ def write_tenders(
             if outcome.action == "rejected":
                 continue
             row = rows.get(t.ref)
+            if only_buyer is not None and not (
+                    _same_buyer(t.buyer, only_buyer)
+                    and (row is None or _same_buyer(row.buyer, only_buyer))):
+                outcome.action = "rejected"
+                other = row.buyer if row is not None and not _same_buyer(
+                    row.buyer, only_buyer) else t.buyer
+                outcome.errors.append(ItemError(
+                    t.location,
+                    f"the tender's buyer {other!r} is not your organisation {only_buyer!r}; "
+                    "a connector can import it",
+                    "buyer",
+                ))
+                continue
             if row is not None and row.source not in IMPORTER_SOURCES:
                 outcome.action = "rejected"
                 outcome.errors.append(ItemError(

@@ -161,7 +161,10 @@ async def import_published_api(
 
     importer = import_ocds_bytes if fmt == "ocds" else import_eforms_bytes
     uploads = await _read_uploads(files)
-    reports = [importer(session, data, name, partial) for name, data in uploads]
+    # An officer imports for their own organisation only (access.py: officers see their
+    # own buyer's tenders); connectors and admins import for anyone.
+    only_buyer = None if access.sees_all(user) else (user.organisation or "").strip()
+    reports = [importer(session, data, name, partial, only_buyer) for name, data in uploads]
     return {"ok": all(r.ok for r in reports), "files": [_jsonable(r.to_dict()) for r in reports]}
 
 

@@ -17,14 +17,16 @@ __all__ = ["ImportReport", "ItemError", "import_eforms_bytes", "import_ocds_byte
 
 
 def import_ocds_bytes(session: Session, data: bytes, filename: str,
-                      partial: bool = False) -> ImportReport:
-    """OCDS release/record package, single release or JSON Lines -> tenders (ref = ocid)."""
+                      partial: bool = False, only_buyer: str | None = None) -> ImportReport:
+    """OCDS release/record package, single release or JSON Lines -> tenders (ref = ocid).
+    ``only_buyer``: refuse tenders of any other buyer (an officer's import)."""
     report = ImportReport(filename=filename, format="ocds")
-    return write_tenders(session, parse_ocds(data, filename), report, partial)
+    return write_tenders(session, parse_ocds(data, filename), report, partial, only_buyer)
 
 
 def import_eforms_bytes(session: Session, data: bytes, filename: str,
-                        partial: bool = False) -> ImportReport:
-    """One eForms UBL notice (PIN, CN, CAN) -> one tender (ref = BT-04 procedure id)."""
+                        partial: bool = False, only_buyer: str | None = None) -> ImportReport:
+    """One eForms UBL notice (PIN, CN, CAN) -> one tender (ref = BT-04 procedure id).
+    ``only_buyer``: refuse tenders of any other buyer (an officer's import)."""
     report = ImportReport(filename=filename, format="eforms")
-    return write_tenders(session, parse_eforms(data, filename), report, partial)
+    return write_tenders(session, parse_eforms(data, filename), report, partial, only_buyer)

@@ -77,3 +77,40 @@ def test_published_import_access_and_validation(client: TestClient, api_token: H
     assert r.json()["detail"]["field"] == "fmt"
     r = client.post("/api/v1/import/ocds", files=_upload(OCDS.name, data, "application/json"))
     assert r.status_code == 401
+
+
+def test_an_officer_imports_only_their_own_buyers_tenders(client: TestClient,
+                                                          api_token: Headers) -> None:
+    from tests.web.seed import AMSTERDAM, UTRECHT
+
+    doc = in_euro(json.loads(OCDS.read_bytes()))
+    ocid = doc["releases"][0]["ocid"]
+
+    def with_buyer(name: str) -> bytes:
+        for rel in doc["releases"]:
+            rel.setdefault("buyer", {})["name"] = name
+            for party in rel.get("parties", []):
+                if "buyer" in party.get("roles", []):
+                    party["name"] = name
+        return json.dumps(doc).encode()
+
+    # Another buyer's notice: refused, with the reason, nothing written.
+    r = client.post("/api/v1/import/ocds", headers=api_token("officer"),
+                    files=_upload("other.json", with_buyer(AMSTERDAM), "application/json"))
+    (report,) = r.json()["files"]
+    assert report["written"] is False and report["rejected"] == 1
+    assert "is not your organisation" in json.dumps(report["items"])
+    assert client.get(f"/api/v1/tenders/{ocid}", headers=api_token("connector")).status_code \
+        == 404
+    # Their own: imported, and theirs to see.
+    r = client.post("/api/v1/import/ocds", headers=api_token("officer"),
+                    files=_upload("own.json", with_buyer(UTRECHT), "application/json"))
+    assert r.json()["files"][0]["created"] == 1, r.text
+    assert client.get(f"/api/v1/tenders/{ocid}", headers=api_token("officer")).status_code \
+        == 200
+    # The other officer cannot take it over by importing it under their name.
+    r = client.post("/api/v1/import/ocds", headers=api_token("officer2"),
+                    files=_upload("takeover.json", with_buyer(AMSTERDAM), "application/json"))
+    assert r.json()["files"][0]["written"] is False
+    got = client.get(f"/api/v1/tenders/{ocid}", headers=api_token("connector")).json()
+    assert got["buyer"] == UTRECHT
