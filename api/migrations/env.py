@@ -8,7 +8,7 @@ SQLite gets ``render_as_batch`` so later ALTERs work there too.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -29,7 +29,7 @@ def _url() -> str:
     return normalise_url(url)
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render SQLModel's column types as plain SQLAlchemy ones, so revisions do not
     depend on sqlmodel internals (AutoString is a String, UTCDateTime a DateTime)."""
     if type_ == "type" and isinstance(obj, satypes.TypeDecorator):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from api.services.flow_util import FlowError, NotFound
@@ -69,9 +69,8 @@ def queue(session: Session, today: date, limit: int = 200) -> VettingQueue:
         select(EnterpriseRow).where(EnterpriseRow.vetting_status == "pending")
         .order_by(col(EnterpriseRow.created_at), col(EnterpriseRow.id)).limit(limit)
     ).all())
-    vetted_dated = (EnterpriseRow.vetting_status == "vetted") & (
-        col(EnterpriseRow.vetting_valid_until).is_not(None)
-    )
+    vetted_dated = and_(col(EnterpriseRow.vetting_status) == "vetted",
+                        col(EnterpriseRow.vetting_valid_until).is_not(None))
     q.expiring = list(session.exec(
         select(EnterpriseRow).where(
             vetted_dated,
@@ -87,7 +86,7 @@ def queue(session: Session, today: date, limit: int = 200) -> VettingQueue:
     # Python (JSON element queries differ between SQLite and PostgreSQL).
     rows = session.exec(
         select(EnterpriseRow).where(
-            or_(EnterpriseRow.vetting_status == "vetted", EnterpriseRow.vetting_status == "pending")
+            col(EnterpriseRow.vetting_status).in_(("vetted", "pending"))
         )
     ).all()
     for row in rows:
