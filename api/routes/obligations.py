@@ -41,7 +41,7 @@ from api.deps import (
 from api.i18n import format_eur, month_label, request_lang, translator
 from api.reason_text import localise
 from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
+from api.schemas import ERROR_RESPONSES, IsoDate
 from api.services import progress
 from api.services.capacity import commitments
 from api.services.flow_util import FlowError, today
@@ -583,7 +583,8 @@ class PlanOut(BaseModel):
 
 
 class PlanRowIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict, as api.schemas: a wrong JSON type is refused, not coerced.
+    model_config = ConfigDict(extra="forbid", strict=True)
     enterprise: str = Field(examples=["E-036"], max_length=100)
     kind: Literal["purchase", "placement"] = "purchase"
     amount_eur: float | None = Field(None, ge=0, description="Purchases: invoice euros "
@@ -593,7 +594,7 @@ class PlanRowIn(BaseModel):
 
 
 class PlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"rows": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": {"rows": [
         {"enterprise": "E-036", "kind": "placement", "placements": 2},
         {"enterprise": "E-036", "kind": "purchase", "amount_eur": 10000}]}})
     rows: list[PlanRowIn] = Field(max_length=MAX_ROWS)
@@ -673,13 +674,13 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
 
 
 class DeliveryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "purchase",
          "amount_eur": 12500},
         {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "placement",
          "block": "participatiewet_lt2", "hours_per_week": 32, "months": 6}]})
     enterprise_ref: str = Field(max_length=100)
-    on: date
+    on: IsoDate
     kind: Literal["purchase", "placement"] = "purchase"
     amount_eur: float = Field(0.0, ge=0, description="Purchase: invoice excl. VAT")
     block: str | None = Field(None, description="Placement: building block key of the policy")

@@ -214,6 +214,12 @@ def test_plan_and_deliveries_api(client: TestClient, api_token: Any) -> None:
     bad = client.post("/api/v1/obligations/O-1/deliveries", headers=headers, json={
         "enterprise_ref": "E-001", "on": "2026-05-01", "kind": "placement", "block": "nope"})
     assert bad.status_code == 422 and bad.json()["detail"]["field"] == "block"
+    # JSON has no dates: a number is not read as Unix time, a string is not a number.
+    for wrong in ({"on": 0}, {"on": "15-05-2026"}, {"amount_eur": "1000"}):
+        r = client.post("/api/v1/obligations/O-1/deliveries", headers=headers, json={
+            "enterprise_ref": "E-001", "on": "2026-05-01", "amount_eur": 1, **wrong})
+        assert r.status_code == 422, (wrong, r.text)
+        assert r.json()["detail"]["field"] == next(iter(wrong))
     # A bearer token is needed for writes (a session cookie is not enough).
     assert client.post("/api/v1/obligations/O-1/deliveries", json={
         "enterprise_ref": "E-001", "on": "2026-05-01", "amount_eur": 1}).status_code == 401
