@@ -133,8 +133,11 @@ class CpvIndex:
         starts, per = cptr[ids], cptr[ids + 1] - cptr[ids]
         first = np.cumsum(per) - per
         pos = np.arange(int(per.sum()), dtype=np.int64) + np.repeat(starts - first, per)
-        key = np.unique(np.repeat(row, per) * len(nodes) + cn[pos, 1])
-        counts = np.bincount(key % len(nodes), minlength=len(nodes))
+        key = np.repeat(row, per) * len(nodes) + cn[pos, 1]
+        key.sort()  # distinct (row, node) pairs: sort and drop repeats (np.unique hashes: slow)
+        first_of = np.ones(len(key), dtype=bool)
+        np.not_equal(key[1:], key[:-1], out=first_of[1:])
+        counts = np.bincount(key[first_of] % len(nodes), minlength=len(nodes))
         for k, node in enumerate(nodes):
             if counts[k]:
                 self.df_[node] = int(counts[k])
