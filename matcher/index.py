@@ -88,13 +88,15 @@ class EnterpriseIndex:
         self.alive_: NDArray[np.bool_] = np.ones(n, dtype=bool)
 
         self.word_ = WordTfidf(min_df=self.min_df, max_df=self.max_df)
-        docs = [enterprise_document(e.name, e.themes, e.description) for e in ents]
+        # A generator: the documents are tokenised one by one, never all held.
+        docs = (enterprise_document(e.name, e.themes, e.description) for e in ents)
         if n:
-            X = self.word_.fit_transform(docs)
+            X, X_csc = self.word_.fit_transform_both(docs)
+            self.text_ = PatchableRows(X, X_csc)
+            del X, X_csc
         else:
             self.word_.fit_transform(["empty registry"])
-            X = self.word_.transform([])
-        self.text_ = PatchableRows(X)
+            self.text_ = PatchableRows(self.word_.transform([]))
         # Inverse vocabulary, for explaining which terms matched.
         self.terms_: list[str] = [""] * len(self.word_.vocabulary_)
         for t, j in self.word_.vocabulary_.items():

@@ -168,77 +168,122 @@ class WordTfidf:
         self.max_df = max_df
         self.sublinear_tf = sublinear_tf
 
-    def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        """Fit the vocabulary and IDF; return the documents' L2-normalised rows.
+    def fit_transform(self, docs: Iterable[str]) -> sp.csr_matrix:
+        """Fit the vocabulary and IDF; return the documents' L2-normalised rows."""
+        return self.fit_transform_both(docs)[0]
+
+    def fit_transform_both(self, docs: Iterable[str]) -> tuple[sp.csr_matrix, sp.csc_matrix]:
+        """``fit_transform``, returning the matrix in both layouts (CSR, CSC).
 
         The terms are exactly ``Analyzer()(doc)``'s, but counted in bulk: Python
-        only maps each token to an integer id (a dict lookup); stemming runs once
-        per distinct token; bigrams, counts, document frequencies and weights are
-        NumPy/SciPy operations on id arrays. (sklearn's ``CountVectorizer`` builds
-        and hashes every bigram string, ~3x slower at 100k descriptions.)
+        only maps each token to its stem id (one C-level dict lookup per token;
+        stemming runs once per distinct token); counts, document frequencies and
+        weights are NumPy operations on id arrays. ``docs`` may be a generator
+        (it is read once, so the documents need not all be held).
+
+        Counting without a global ``np.unique``: each (term, document) occurrence
+        becomes one int64 key ``term * n_docs + doc``; one in-place sort of the
+        keys puts them in CSC order, equal-key runs are the counts, and runs of
+        equal term give document frequencies, so ``min_df``/``max_df`` drop whole
+        columns before any matrix exists. Same matrix (bit for bit) as counting
+        through COO/CSR.
         """
         self.analyzer_ = an = Analyzer()
-        n_docs = len(docs)
-        tok_id: dict[str, int] = {}
-        ids = array("i")
-        lens = np.zeros(n_docs, dtype=np.int64)
-        for d, text in enumerate(docs):
-            toks = fold_tokens(text)
-            lens[d] = len(toks)
-            ids.extend([tok_id.setdefault(t, len(tok_id)) for t in toks])
-        # Distinct tokens -> stem ids (-1: dropped).
         stem_id: dict[str, int] = {}
-        tok_stem = np.full(len(tok_id), -1, dtype=np.int64)
-        for t, j in tok_id.items():
-            st = an.stem(t)
-            if st is not None:
-                tok_stem[j] = stem_id.setdefault(st, len(stem_id))
-        del tok_id
+        tok_ids = _StemIds(an, stem_id)
+        lookup = tok_ids.__getitem__
+        ids = array("i")
+        lens = array("q")
+        for text in docs:
+            before = len(ids)
+            ids.extend(map(lookup, fold_tokens(text)))
+            lens.append(len(ids) - before)
+        del tok_ids
+        n_docs = len(lens)
         S = len(stem_id)
-        tokens = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
-        stems = tok_stem[tokens]
-        doc = np.repeat(np.arange(n_docs, dtype=np.int32), lens)
+        stems = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
+        doc = np.repeat(np.arange(n_docs, dtype=np.int32),
+                        np.frombuffer(lens, dtype=np.int64) if n_docs else np.zeros(0, np.int64))
         kept = stems >= 0
         stems, doc = stems[kept], doc[kept]
-        del tokens, kept, ids
-        # Unigram counts (duplicates summed by the COO -> CSR conversion).
-        U = _count_matrix(doc, stems.astype(np.int32), n_docs, S)
-        # Bigrams of adjacent kept stems within a document, as int64 keys.
-        same = doc[1:] == doc[:-1]
-        key = stems[:-1][same] * S + stems[1:][same]
-        bdoc = doc[1:][same]
-        del same, stems, doc
-        bkeys, inv = np.unique(key, return_inverse=True)
-        del key
-        B = _count_matrix(bdoc, inv.astype(np.int32), n_docs, len(bkeys))
-        del inv, bdoc
-        df_u = np.bincount(U.indices, minlength=S)
-        df_b = np.bincount(B.indices, minlength=len(bkeys))
+        del kept, ids
         # min_df cannot exceed the corpus size (tiny registries in tests/demos).
         min_df = 1 if n_docs < 10 else min(self.min_df, n_docs)
         max_n = self.max_df * n_docs
-        keep_u, keep_b = df_u <= max_n, (df_b >= min_df) & (df_b <= max_n)
+        if n_docs and S * S * n_docs >= 2**62:  # pragma: no cover - ~1M stems x 1M docs
+            raise ValueError("corpus too large for int64 bigram keys")
+        # Unigram keys, and bigrams of adjacent kept stems within a document (term
+        # key s1 * S + s2); then the stems are dropped before any sort.
+        ukey = stems.astype(np.int64)
+        ukey *= n_docs
+        ukey += doc
+        same = doc[1:] == doc[:-1]
+        bkey = stems[:-1].astype(np.int64)
+        bkey *= S
+        bkey += stems[1:]
+        bkey *= n_docs
+        bkey += doc[:-1]
+        del stems, doc
+        bkey = bkey[same]
+        del same
+        U = _sorted_counts(ukey, n_docs)  # consumes the keys (frees them)
+        B = _sorted_counts(bkey, n_docs)
+        del ukey, bkey
+        keep_u = U.df <= max_n
+        keep_b = (B.df >= min_df) & (B.df <= max_n)
         if n_docs and not keep_u.any() and not keep_b.any():
             # max_df pruned everything (e.g. identical documents): keep all terms.
-            keep_u, keep_b = df_u >= 1, df_b >= min_df
-        cu, cb = np.flatnonzero(keep_u), np.flatnonzero(keep_b)
+            keep_u, keep_b = U.df >= 1, B.df >= min_df
         stem_of = np.empty(S, dtype=object)
         for st, j in stem_id.items():
             stem_of[j] = st
-        names = [str(x) for x in stem_of[cu]]
-        names += [f"{stem_of[k // S]} {stem_of[k % S]}" for k in bkeys[cb].tolist()]
+        names = [str(x) for x in stem_of[U.terms[keep_u]]]
+        names += [f"{stem_of[k // S]} {stem_of[k % S]}" for k in B.terms[keep_b].tolist()]
         self.vocabulary_: dict[str, int] = {t: j for j, t in enumerate(names)}
-        C = sp.csr_matrix(sp.hstack([U[:, cu], B[:, cb]], format="csr", dtype=np.float32))
-        del U, B
-        df = np.concatenate([df_u[cu], df_b[cb]]).astype(np.float64)
+        del names, stem_of
+        df = np.concatenate([U.df[keep_u], B.df[keep_b]]).astype(np.float64)
         # sklearn's smooth IDF: ln((1 + n) / (1 + df)) + 1.
         self.idf_: NDArray[np.float64] = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+        # CSC of the kept columns (unigrams, then bigrams), counts as float32, filled
+        # part by part (each part freed once copied).
+        lens_u, lens_b = U.df[keep_u], B.df[keep_b]
+        indptr = np.zeros(len(df) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([lens_u, lens_b]), out=indptr[1:])
+        nnz = int(indptr[-1])
+        indices = np.empty(nnz, dtype=np.int32 if n_docs < 2**31 else np.int64)
+        data = np.empty(nnz, dtype=np.float32)
+        at = 0
+        for part, keep in ((U, keep_u), (B, keep_b)):
+            _, rows_, vals = part.columns(keep)
+            del part
+            indices[at:at + len(rows_)] = rows_
+            data[at:at + len(vals)] = vals
+            at += len(rows_)
+            del rows_, vals
+        del U, B
         if self.sublinear_tf:
-            np.log(C.data, out=C.data)
-            C.data += 1.0
-        C.data *= self.idf_[C.indices].astype(np.float32)
-        C.sort_indices()
-        return _l2_rows(C)
+            np.log(data, out=data)
+            data += 1.0
+        data *= np.repeat(self.idf_.astype(np.float32), np.diff(indptr))
+        # L2 rows (as _l2_rows: float64 sums in column order within each row).
+        # In chunks: no matrix-sized float64 temporaries. np.add.at is unbuffered and
+        # in order, so each row's sum is the sequential one bincount would give.
+        step = 1 << 21
+        sq = np.zeros(n_docs)
+        for a in range(0, len(data), step):
+            x = data[a:a + step].astype(np.float64)
+            np.square(x, out=x)
+            np.add.at(sq, indices[a:a + step], x)
+        scale = np.zeros(n_docs)
+        np.divide(1.0, np.sqrt(sq), out=scale, where=sq > 0)
+        del sq
+        for a in range(0, len(data), step):
+            data[a:a + step] = data[a:a + step] * scale[indices[a:a + step]]
+        idx_t = np.int32 if max(len(data), n_docs) < 2**31 else np.int64
+        csc = sp.csc_matrix((data, indices.astype(idx_t), indptr.astype(idx_t)),
+                            shape=(n_docs, len(df)))
+        del data, indices, indptr
+        return sp.csr_matrix(csc.tocsr()), csc
 
     def fit(self, docs: Sequence[str]) -> WordTfidf:
         self.fit_transform(docs)
@@ -427,13 +472,68 @@ def _row_entries(indptr: NDArray[np.integer], rows: NDArray[np.int64]
     return pos, owner
 
 
-def _count_matrix(rows: NDArray[np.int32], cols: NDArray[np.int32], n_rows: int, n_cols: int
-                  ) -> sp.csr_matrix:
-    """Occurrence counts as a CSR matrix (repeated (row, col) pairs summed)."""
-    data = np.ones(len(rows), dtype=np.float32)
-    M = sp.coo_matrix((data, (rows, cols)), shape=(n_rows, n_cols)).tocsr()
-    M.sum_duplicates()
-    return sp.csr_matrix(M)
+class _StemIds(dict[str, int]):
+    """Folded token -> stem id (-1: dropped), stemming each new token once; the
+    ids follow the order in which stems are first seen."""
+
+    def __init__(self, analyzer: Analyzer, stem_id: dict[str, int]) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+        self.stem_id = stem_id
+
+    def __missing__(self, tok: str) -> int:
+        st = self.analyzer.stem(tok)
+        v = -1 if st is None else self.stem_id.setdefault(st, len(self.stem_id))
+        self[tok] = v
+        return v
+
+
+class _SortedCounts:
+    """(term, document) counts from sorted keys ``term * n_docs + doc``: the terms
+    present (ascending), their document frequencies, and per term its documents
+    (ascending) with counts — a CSC matrix's columns, before any are chosen."""
+
+    def __init__(self, terms: NDArray[np.int64], df: NDArray[np.int64],
+                 docs: NDArray[np.int32], counts: NDArray[np.float32]) -> None:
+        self.terms, self.df, self.docs, self.counts = terms, df, docs, counts
+
+    def columns(self, keep: NDArray[np.bool_]
+                ) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+        """(column lengths, row indices, counts) of the kept terms."""
+        take = np.repeat(keep, self.df)
+        return self.df[keep], self.docs[take], self.counts[take]
+
+
+def _sorted_counts(keys: NDArray[np.int64], n_docs: int) -> _SortedCounts:
+    """Sorts ``keys`` in place and counts runs; see ``_SortedCounts``. Consumes
+    ``keys``: its buffer is released (resized to 0) once read, to bound the peak
+    memory of fitting a large registry."""
+    if len(keys) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return _SortedCounts(z, z, np.zeros(0, np.int32), np.zeros(0, np.float32))
+    keys.sort()
+    new = np.empty(len(keys), dtype=bool)
+    new[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    del new
+    counts = np.empty(len(starts), dtype=np.float32)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1], casting="unsafe")
+    counts[-1] = len(keys) - starts[-1]
+    pairs = keys[starts]
+    del starts
+    keys.resize(0, refcheck=False)
+    term = pairs // n_docs
+    np.remainder(pairs, n_docs, out=pairs)
+    docs = pairs.astype(np.int32)
+    del pairs
+    tnew = np.empty(len(term), dtype=bool)
+    tnew[0] = True
+    np.not_equal(term[1:], term[:-1], out=tnew[1:])
+    tstart = np.flatnonzero(tnew)
+    del tnew
+    df = np.diff(np.append(tstart, len(term)))
+    return _SortedCounts(term[tstart], df, docs, counts)
 
 
 def _l2_rows(M: sp.csr_matrix) -> sp.csr_matrix:
@@ -481,12 +581,13 @@ class PatchableRows:
     ``compact()`` folds the side rows back in (O(nnz); call it rarely).
     """
 
-    def __init__(self, X: sp.csr_matrix) -> None:
-        self._set_bulk(sp.csr_matrix(X, dtype=np.float32))
+    def __init__(self, X: sp.csr_matrix, csc: sp.csc_matrix | None = None) -> None:
+        self._set_bulk(sp.csr_matrix(X, dtype=np.float32), csc)
 
-    def _set_bulk(self, X: sp.csr_matrix) -> None:
+    def _set_bulk(self, X: sp.csr_matrix, csc: sp.csc_matrix | None = None) -> None:
+        """``csc``: the same matrix in CSC layout, when the caller already has it."""
         self.csr = X
-        self.csc = X.tocsc()
+        self.csc = X.tocsc() if csc is None or csc.dtype != np.float32 else csc
         self.n_bulk = X.shape[0]
         self.n_rows = X.shape[0]
         self.n_cols = X.shape[1]
