@@ -299,22 +299,34 @@ def theme_weights(index: EnterpriseIndex, themes: Sequence[str]) -> NDArray[np.f
 
 
 def mmr_order(relevance: NDArray[np.float64], sim: NDArray[np.float64], k: int,
-              lambda_: float) -> list[int]:
-    """Positions picked by maximal marginal relevance, best first (ties: lower position)."""
+              lambda_: float, floor: float = 0.0) -> list[int]:
+    """Positions picked by maximal marginal relevance, best first (ties: lower position).
+
+    Only candidates whose relevance is at least ``floor`` x the best one's take part in
+    the diversification; the others follow in relevance order once those are used up.
+    Diversity is a reason to show a *different relevant* approach, never an unrelated
+    one: without the floor a near-copy of the best answer loses its place to any
+    dissimilar enterprise, however poor its fit.
+    """
     n = len(relevance)
     k = min(k, n)
     picked: list[int] = []
     if k <= 0:
         return picked
+    top = float(np.max(relevance)) if n else 0.0
+    eligible = relevance >= floor * top if top > 0 else np.ones(n, dtype=bool)
     max_sim = np.zeros(n)
-    free = np.ones(n, dtype=bool)
-    for _ in range(k):
+    free = eligible.copy()
+    while len(picked) < k and free.any():
         val = lambda_ * relevance - (1.0 - lambda_) * max_sim
         val = np.where(free, val, -np.inf)
         i = int(np.argmax(val))  # first maximum: the better-ranked one wins ties
         picked.append(i)
         free[i] = False
         max_sim = np.maximum(max_sim, sim[i])
+    rest = np.flatnonzero(~eligible)
+    rest = rest[np.lexsort((rest, -relevance[rest]))]
+    picked.extend(int(i) for i in rest[:k - len(picked)])
     return picked
 
 
@@ -337,6 +349,8 @@ class ChallengeMatcher:
     relevance_pool: how many best-fitting candidates (by the weighted features) get
         theme coverage and relevance; the ``pool`` most relevant of them go on to MMR.
     lambda_mmr: 1 = pure relevance, 0 = pure diversity.
+    min_relative_relevance: only candidates at least this share of the best relevance
+        are diversified; the rest follow in relevance order (``mmr_order``'s floor).
     theme_weight: share of relevance that is theme fit (the rest is the weighted
         feature score of ``rank_query``); 0 for a Challenge without themes.
     rarity_weighted_themes: weigh each theme by its rarity in the registry
@@ -367,6 +381,7 @@ class ChallengeMatcher:
         top_k: int = 10,
         pool: int = 50,
         lambda_mmr: float = 0.7,
+        min_relative_relevance: float = 0.5,
         theme_weight: float = 0.5,
         profile: WeightSet | None = CHALLENGE,
         relevance_pool: int = 200,
@@ -384,6 +399,7 @@ class ChallengeMatcher:
         self.top_k = top_k
         self.pool = pool
         self.lambda_mmr = lambda_mmr
+        self.min_relative_relevance = min_relative_relevance
         self.theme_weight = theme_weight
         self.profile = profile
         self.relevance_pool = relevance_pool
@@ -402,6 +418,9 @@ class ChallengeMatcher:
             raise ValueError("top_k, pool and relevance_pool must be >= 0")
         if not 0.0 <= self.lambda_mmr <= 1.0:
             raise ValueError(f"lambda_mmr must be in [0, 1], got {self.lambda_mmr}")
+        if not 0.0 <= self.min_relative_relevance <= 1.0:
+            raise ValueError("min_relative_relevance must be in [0, 1], got "
+                             f"{self.min_relative_relevance}")
         if not 0.0 <= self.theme_weight <= 1.0:
             raise ValueError(f"theme_weight must be in [0, 1], got {self.theme_weight}")
         if self.max_partners is not None and self.max_partners < 1:
@@ -450,7 +469,8 @@ class ChallengeMatcher:
         # 1. Diversified ranking.
         n_pool = len(self.similarity_)
         self.order_: list[int] = mmr_order(self.relevance_[:n_pool], self.similarity_,
-                                           self.top_k, self.lambda_mmr)
+                                           self.top_k, self.lambda_mmr,
+                                           self.min_relative_relevance)
         base = self._matches(index, np.asarray(self.order_, dtype=np.int64))
         self.results_: list[Match] = [
             self._with_diversity_reason(m, k, ents) for k, m in enumerate(base)]

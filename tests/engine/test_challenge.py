@@ -80,6 +80,20 @@ def test_mmr_order_on_a_constructed_matrix() -> None:
     assert mmr_order(rel, sim, 0, lambda_=0.7) == []
 
 
+def test_mmr_diversifies_only_among_relevant_candidates() -> None:
+    # Two good answers that are alike, one unrelated enterprise with a poor fit.
+    rel = np.array([0.9, 0.85, 0.2, 0.5])
+    sim = np.array([[1.0, 0.9, 0.0, 0.1], [0.9, 1.0, 0.0, 0.1],
+                    [0.0, 0.0, 1.0, 0.0], [0.1, 0.1, 0.0, 1.0]])
+    # Without a floor the unrelated one jumps the second good answer...
+    assert mmr_order(rel, sim, 4, lambda_=0.5) == [0, 3, 2, 1]
+    # ...with it, only the relevant ones are diversified; the poor fit comes last.
+    assert mmr_order(rel, sim, 4, lambda_=0.5, floor=0.5) == [0, 3, 1, 2]
+    assert mmr_order(rel, sim, 2, lambda_=0.5, floor=0.5) == [0, 3]
+    assert mmr_order(rel, sim, 4, lambda_=0.5, floor=1.0) == [0, 1, 3, 2]
+    assert mmr_order(np.zeros(3), np.eye(3), 3, lambda_=0.5, floor=0.5) == [0, 1, 2]
+
+
 def test_similarity_matrix_near_copies_high_different_approaches_low() -> None:
     a = ent("A", LONELY_A, cpv=("55300000",))
     a2 = ent("A2", LONELY_A2, cpv=("55300000",))
