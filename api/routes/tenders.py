@@ -23,13 +23,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
 from sqlmodel import Session, col, func, or_, select
 
 from api import access
 from api.convert import clause_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
-from api.reason_text import reasons_nl
+from api.reason_text import localise_why_not, reasons_nl
 from api.routes.enterprises import TARGET_GROUP_NL, csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import tender_form
@@ -45,6 +47,8 @@ api_router = APIRouter(tags=["tenders"], responses=ERROR_RESPONSES)
 
 PER_PAGE = 20
 TOP_K = 20
+# Below this WRatio a typed name is not taken for an enterprise's name.
+WHY_NOT_MIN_SCORE = 80
 STATUS_NL = {"draft": "Concept", "published": "Gepubliceerd"}
 BASIS_NL = {"contract_value": "Opdrachtwaarde", "labour_cost": "Loonsom"}
 VERDICT_NL = {
@@ -377,12 +381,46 @@ def _verdict(t: Any, feas: Any) -> dict[str, Any]:
     }
 
 
+def resolve_enterprise(session: Session, text: str) -> EnterpriseRow | None:
+    """An enterprise by its ref, else by the name closest to ``text`` (a connector types
+    what they remember: "Schoonwerk Opstap" for "Schoonmaakcoöperatie Opstap")."""
+    text = text.strip()
+    if not text:
+        return None
+    row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == text)).first()
+    if row is not None:
+        return row
+    names = {r.ref: r.name for r in session.exec(select(EnterpriseRow))}
+    best = process.extractOne(text, names, scorer=fuzz.WRatio, processor=default_process,
+                              score_cutoff=WHY_NOT_MIN_SCORE)
+    if best is None:
+        return None
+    return session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == best[2])).first()
+
+
+def why_not_view(session: Session, row: TenderRow, text: str, lang: str
+                 ) -> dict[str, Any]:
+    """The why-not answer for the tender page: excluded with its reasons, or its rank."""
+    t = translator(lang)
+    ent = resolve_enterprise(session, text)
+    if ent is None:
+        return {"asked": text, "error": t("Geen onderneming gevonden met kenmerk of naam "
+                                          "‘{q}’.", q=text)}
+    matching = _matching()
+    if matching is None:
+        return {"asked": text, "error": t("De rangschikking is in deze installatie nog "
+                                          "niet beschikbaar.")}
+    result = localise_why_not(matching.why_not(session, "tender", row.ref, ent.ref), lang)
+    return {"asked": text, "ref": ent.ref, "name": ent.name, **result}
+
+
 @router.get("/tenders/{ref}", include_in_schema=False)
-def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionDep
-                ) -> Response:
+def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionDep,
+                waarom: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     row = _get(session, user, ref)
     lang = request_lang(request)
     t = translator(lang)
+    why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
     due = due_of(row)
     matching = _matching()
     matches: list[dict[str, Any]] = []
@@ -400,6 +438,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     muni = municipalities().get(row.municipality_code or "")
     return render(request, "tenders/detail.html", {
         "tr": row, "due": due, "due_text": due_text(t, due, row), "matches": matches,
+        "why_not": why,
         "verdict": verdict, "n_candidates": n_candidates, "n_excluded": n_excluded,
         "matching_available": matching is not None, "match_error": match_error,
         "municipality": muni, "status_labels": STATUS_NL, "basis_labels": BASIS_NL,
@@ -491,6 +530,53 @@ def tender_matches(
             "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)),
             "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded}
+
+
+class WhyNotExclusion(BaseModel):
+    code: str
+    reason: str
+    reason_nl: str
+
+
+class WhyNotOut(BaseModel):
+    ref: str
+    name: str
+    excluded: bool = Field(description="True when a hard constraint keeps it out")
+    reason: str | None = Field(None, description="The exclusions, in English")
+    reason_nl: str | None = Field(None, description="The exclusions, in Dutch")
+    exclusions: list[WhyNotExclusion] = []
+    rank: int | None = Field(None, description="Its place among the candidates, if feasible")
+    score: float | None = None
+    n_candidates: int
+    reasons: list[str] = Field([], description="Why it fits, in English (if feasible)")
+    reasons_nl: list[str] = []
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "ref": "E-077", "name": "Groen Werkt", "excluded": True,
+        "reason": "vetting expired on 2025-03-01",
+        "reason_nl": "screening verlopen op 2025-03-01",
+        "exclusions": [{"code": "vetting_expired", "reason": "vetting expired on 2025-03-01",
+                        "reason_nl": "screening verlopen op 2025-03-01"}],
+        "rank": None, "score": None, "n_candidates": 31, "reasons": [], "reasons_nl": []}})
+
+
+@api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,
+                summary="Why is an enterprise (not) in a tender's list?")
+def tender_why_not(ref: str, enterprise_ref: str, user: ApiUser, session: SessionDep
+                   ) -> dict[str, Any]:
+    """Its hard-constraint exclusions (not vetted, vetting expired, outside its service
+    radius or the clause's region, no capacity left, too few target-group staff for a
+    reserved contract), or, when it passes them, its rank and score with reasons."""
+    row = _get(session, user, ref)
+    matching = _service()
+    try:
+        out = matching.why_not(session, "tender", row.ref, enterprise_ref)
+    except FlowError as exc:
+        raise api_error(exc.status, str(exc), "enterprise_ref") from None
+    exclusions = list(out.get("exclusions") or ())
+    return {**out, "reason_nl": "; ".join(str(x.get("reason_nl") or "") for x in exclusions)
+            or None, "reasons": list(out.get("reasons") or ()),
+            "reasons_nl": reasons_nl(out.get("reasons"))}
 
 
 class FeasibilityCandidate(BaseModel):

@@ -123,6 +123,8 @@ MATRIX: dict[str, Rule] = {
     "DELETE /api/v1/tenders/{ref:path}": R("/api/v1/tenders/T-UTR-3", "OCD"),  # own buyer
     "GET /api/v1/tenders/{ref}/matches": R("/api/v1/tenders/T-UTR-3/matches", "OCD"),
     "GET /api/v1/tenders/{ref}/feasibility": R("/api/v1/tenders/T-UTR-3/feasibility", "OCD"),
+    "GET /api/v1/tenders/{ref}/why-not/{enterprise_ref}": R(
+        "/api/v1/tenders/T-UTR-3/why-not/E-001", "OCD"),
     # --- obligations: O-1 is firm A's, under Utrecht's T-UTR-1
     "GET /obligations": R("/obligations", USERS_ALL),
     "GET /obligations/export.csv": R("/obligations/export.csv", USERS_ALL),

@@ -244,3 +244,39 @@ def test_flow_templates_are_translated() -> None:
                 if m.group(2) not in english:
                     missing.add(m.group(2))
     assert not missing, f"add to api/translations/flows_officer_firm.json: {sorted(missing)}"
+
+
+def test_why_not_on_the_page_and_in_the_api(client: TestClient, login: Any,
+                                            api_token: Any) -> None:
+    from sqlmodel import Session, select
+
+    from api.db import get_engine
+    from api.tables import EnterpriseRow
+
+    with Session(get_engine()) as s:
+        pending = s.exec(select(EnterpriseRow).where(
+            EnterpriseRow.vetting_status == "pending")).first()
+        assert pending is not None
+        ref, name = pending.ref, pending.name
+    login("officer")
+    # By reference: excluded, with the reason in Dutch (and in English on the switch).
+    page = client.get(f"/tenders/T-UTR-1?waarom={ref}")
+    assert page.status_code == 200
+    answer = page.text.split('id="why-not-answer"')[1]
+    assert "is uitgesloten" in answer and "screeningsstatus" in answer
+    assert "is excluded" in client.get(f"/tenders/T-UTR-1?waarom={ref}&lang=en").text
+    # By a name typed a little differently.
+    typed = name.lower().replace(" ", "  ")
+    assert ref in client.get("/tenders/T-UTR-1", params={"waarom": typed}).text
+    unknown = client.get("/tenders/T-UTR-1?waarom=Bestaat%20Helemaal%20Niet%20BV&lang=nl")
+    assert "Geen onderneming gevonden" in unknown.text
+    # The API: the same answer as JSON, both languages; unknown enterprise 404 on the field.
+    h = api_token("officer")
+    body = client.get(f"/api/v1/tenders/T-UTR-1/why-not/{ref}", headers=h).json()
+    assert body["excluded"] is True and body["exclusions"] and body["reason_nl"]
+    assert body["rank"] is None
+    r = client.get("/api/v1/tenders/T-UTR-1/why-not/E-NOPE", headers=h)
+    assert r.status_code == 404 and r.json()["detail"]["field"] == "enterprise_ref"
+    # Another buyer's tender is not found, whatever the enterprise.
+    other = client.get(f"/api/v1/tenders/T-UTR-1/why-not/{ref}", headers=api_token("officer2"))
+    assert other.status_code == 404
