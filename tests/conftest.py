@@ -41,7 +41,8 @@ def postgres_available() -> tuple[bool, str]:
             eng.dispose()
             _pg_status = (True, "")
         except Exception as exc:  # any failure to connect means: skip
-            _pg_status = (False, f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}")
+            _pg_status = (False, f"PostgreSQL not reachable at {POSTGRES_URL}: "
+                                 f"{exc.__class__.__name__}")
     return _pg_status
 
 
