@@ -27,6 +27,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check matcher api tests bench fixtures
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q tests
 
 lint: $(STAMP)
