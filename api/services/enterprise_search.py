@@ -12,18 +12,22 @@ Facet counts are disjunctive: each facet is counted over the results of all the
 
 from __future__ import annotations
 
+import math
+import re
 import threading
-from collections import Counter
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from api.settings import get_settings
 from api.tables import AllocationRow, EnterpriseRow
-from matcher.geo import haversine_km
+from matcher.geo import EARTH_RADIUS_KM
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
 from matcher.refdata import cpv_vocabulary, fold, municipalities, resolve_municipality
 
@@ -81,21 +85,164 @@ class Item:
     text_folded: str
 
 
+class _Table:
+    """The registry as search needs it: the items plus column arrays, built once per change
+    token. Per-token text scores, CPV-prefix masks and per-date certificate columns are
+    computed on first use and kept (bounded) with the table, so a warm search is a few
+    vectorised operations over the whole registry and Python work only for the page shown."""
+
+    TOKEN_CACHE = 512
+    PREFIX_CACHE = 256
+    # Text score of one token per item: 0 absent, else 1.0 / 1.5 / 3.0 (see _token_codes).
+    SCORES = np.array([0.0, 1.0, 1.5, 3.0])
+
+    def __init__(self, items: list[Item]) -> None:
+        self.items = items
+        n = len(items)
+        self.refs = {item.ref: i for i, item in enumerate(items)}
+        self.vetted = np.array([it.vetting_status == "vetted" for it in items], dtype=bool)
+        self.lat = np.array([it.lat for it in items], dtype=np.float64)
+        self.lon = np.array([it.lon for it in items], dtype=np.float64)
+        self.purchasing = np.array([it.purchasing_eur_per_year for it in items],
+                                   dtype=np.float64)
+        # Sorting by name: rank in a stable sort by the folded name (ties keep SQL order).
+        self.name_rank = np.empty(n, dtype=np.int64)
+        self.name_rank[sorted(range(n), key=lambda i: items[i].name_folded)] = np.arange(n)
+        self.tg_values, self.tg = _membership([it.target_groups for it in items],
+                                              TARGET_GROUPS)
+        self.vet_values, self.vet = _membership([[it.vetting_status] for it in items],
+                                                VETTING_STATUSES)
+        # CPV divisions and municipalities as (item, code) pairs / codes, for bincount.
+        divisions = sorted({c[:2] for it in items for c in it.cpv})
+        div_pos = {d: j for j, d in enumerate(divisions)}
+        pairs = [(i, div_pos[d]) for i, it in enumerate(items) for d in {c[:2] for c in it.cpv}]
+        self.divisions = divisions
+        self.div_item = np.array([p[0] for p in pairs], dtype=np.int64)
+        self.div_code = np.array([p[1] for p in pairs], dtype=np.int64)
+        munis = sorted({it.municipality_code for it in items if it.municipality_code})
+        muni_pos = {m: j for j, m in enumerate(munis)}
+        self.munis = munis
+        self.muni = np.array([muni_pos.get(it.municipality_code or "", -1) for it in items],
+                             dtype=np.int64)
+        self._lock = threading.Lock()
+        self._tokens: OrderedDict[str, NDArray[np.uint8]] = OrderedDict()
+        self._prefixes: OrderedDict[str, NDArray[np.bool_]] = OrderedDict()
+        self._certs: dict[date, tuple[list[str], NDArray[np.bool_]]] = {}
+
+    def token_scores(self, tok: str) -> NDArray[np.float64]:
+        with self._lock:
+            codes = self._tokens.get(tok)
+            if codes is not None:
+                self._tokens.move_to_end(tok)
+        if codes is None:
+            spaced = " " + tok
+            codes = np.fromiter(
+                (3 if tok in it.name_folded else 2 if spaced in it.text_folded
+                 else 1 if tok in it.text_folded else 0 for it in self.items),
+                dtype=np.uint8, count=len(self.items))
+            with self._lock:
+                self._tokens[tok] = codes
+                while len(self._tokens) > self.TOKEN_CACHE:
+                    self._tokens.popitem(last=False)
+        out: NDArray[np.float64] = self.SCORES[codes]
+        return out
+
+    def cpv_mask(self, prefix: str) -> NDArray[np.bool_]:
+        with self._lock:
+            mask = self._prefixes.get(prefix)
+        if mask is None:
+            mask = np.fromiter((any(c.startswith(prefix) for c in it.cpv) for it in self.items),
+                               dtype=bool, count=len(self.items))
+            with self._lock:
+                self._prefixes[prefix] = mask
+                while len(self._prefixes) > self.PREFIX_CACHE:
+                    self._prefixes.popitem(last=False)
+        return mask
+
+    def certifications(self, on: date) -> tuple[list[str], NDArray[np.bool_]]:
+        """Schemes and an (items x schemes) matrix of certificates valid on ``on``."""
+        with self._lock:
+            hit = self._certs.get(on)
+        if hit is None:
+            hit = _membership(
+                [[str(c.get("scheme")) for c in _valid_certs(it, on)] for it in self.items],
+                CERTIFICATION_SCHEMES)
+            with self._lock:
+                if len(self._certs) > 4:
+                    self._certs.clear()
+                self._certs[on] = hit
+        return hit
+
+
+def _membership(values: list[list[str]], order: tuple[str, ...] | list[str]
+                ) -> tuple[list[str], NDArray[np.bool_]]:
+    """(columns, items x columns bool matrix): the vocabulary first, then any other value."""
+    columns = list(order)
+    seen = set(columns)
+    for vals in values:
+        for v in vals:
+            if v not in seen:
+                seen.add(v)
+                columns.append(v)
+    pos = {v: j for j, v in enumerate(columns)}
+    matrix = np.zeros((len(values), len(columns)), dtype=bool)
+    rows = [i for i, vals in enumerate(values) for _ in vals]
+    cols = [pos[v] for vals in values for v in vals]
+    matrix[rows, cols] = True
+    return columns, matrix
+
+
 _cache_lock = threading.Lock()
-_cache: dict[str, tuple[tuple[Any, ...], list[Item]]] = {}
+_build_lock = threading.Lock()  # one build at a time: a second caller waits for it
+_cache: dict[str, tuple[tuple[Any, ...], _Table]] = {}
 
 
-def _load_items(session: Session) -> list[Item]:
-    url = str(session.get_bind().engine.url)
+def _stamp(session: Session) -> tuple[Any, ...]:
     # The vetted count is in the stamp because a vetting change may not bump updated_at.
-    stamp = tuple(session.exec(
+    return tuple(session.exec(
         select(func.count(), func.max(EnterpriseRow.updated_at), func.max(EnterpriseRow.id),
                func.sum(case((col(EnterpriseRow.vetting_status) == "vetted", 1), else_=0)))
         .select_from(EnterpriseRow)).one())
+
+
+def _table(session: Session) -> _Table:
+    url = str(session.get_bind().engine.url)
+    stamp = _stamp(session)
     with _cache_lock:
         hit = _cache.get(url)
-        if hit and hit[0] == stamp:
+    if hit and hit[0] == stamp:
+        return hit[1]
+    with _build_lock:
+        with _cache_lock:
+            hit = _cache.get(url)
+        if hit and hit[0] == stamp:  # built by the request we waited for
             return hit[1]
+        table = _Table(_read_items(session))
+        with _cache_lock:
+            _cache[url] = (stamp, table)
+    return table
+
+
+def _load_items(session: Session) -> list[Item]:
+    return _table(session).items
+
+
+def warm(session: Session) -> None:
+    """Build the search table now (app start-up), so no request waits for it."""
+    _table(session)
+
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _fold(text: str) -> str:
+    """``matcher.refdata.fold``, with a fast path for ASCII text (no accents to strip)."""
+    if text.isascii():
+        return _NON_WORD.sub(" ", text.lower()).strip()
+    return fold(text)
+
+
+def _read_items(session: Session) -> list[Item]:
     vocab = cpv_vocabulary()
     munis = municipalities()
     items = []
@@ -114,10 +261,8 @@ def _load_items(session: Session) -> list[Item]:
             vetting_valid_until=row.vetting_valid_until,
             purchasing_eur_per_year=float(row.purchasing_eur_per_year or 0.0),
             placements_per_year=int(row.placements_per_year or 0),
-            name_folded=fold(row.name), text_folded=" " + fold(text) + " ",
+            name_folded=_fold(row.name), text_folded=" " + _fold(text) + " ",
         ))
-    with _cache_lock:
-        _cache[url] = (stamp, items)
     return items
 
 
@@ -182,11 +327,33 @@ def _valid_certs(item: Item, on: date) -> list[dict[str, Any]]:
     return out
 
 
+def _haversine_km(lat: float, lon: float, lats: NDArray[np.float64],
+                 lons: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``matcher.geo.haversine_km`` from one point to many (same formula, vectorised)."""
+    p1, p2 = math.radians(lat), np.radians(lats)
+    dp, dl = p2 - p1, np.radians(lons - lon)
+    a = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    out: NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(
+        np.minimum(1.0, np.sqrt(a)))
+    return out
+
+
+def _any_of(columns: list[str], matrix: NDArray[np.bool_], wanted: list[str]
+            ) -> NDArray[np.bool_]:
+    idx = [j for j, v in enumerate(columns) if v in wanted]
+    if not idx:
+        return np.zeros(matrix.shape[0], dtype=bool)
+    out: NDArray[np.bool_] = np.any(matrix[:, idx], axis=1)
+    return out
+
+
 def search(session: Session, params: SearchParams, restrict_vetted: bool = False
            ) -> SearchResult:
     """Run one search. ``restrict_vetted``: only vetted enterprises (officers, firms)."""
     errors: dict[str, str] = {}
-    items = _load_items(session)
+    table = _table(session)
+    items = table.items
+    n = len(items)
     on = reference_date()
     committed = committed_by_enterprise(session)
 
@@ -201,99 +368,90 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
     if params.cpv.strip() and not prefix:
         errors["cpv"] = "Geef een CPV-code of het begin ervan (cijfers)"
 
-    # Per-item evaluation of every filter once; facets then combine the booleans.
-    rows: list[tuple[Hit, dict[str, bool], dict[str, list[str]]]] = []
-    for item in items:
-        if restrict_vetted and item.vetting_status != "vetted":
-            continue
-        score = 0.0
-        if tokens:
-            ok = True
-            for tok in tokens:
-                if tok in item.name_folded:
-                    score += 3.0
-                elif (" " + tok) in item.text_folded:
-                    score += 1.5
-                elif tok in item.text_folded:
-                    score += 1.0
-                else:
-                    ok = False
-                    break
-            if not ok:
-                continue
-        if prefix and not any(c.startswith(prefix) for c in item.cpv):
-            continue
-        distance = None
-        if place is not None:
-            distance = haversine_km(place.lat, place.lon, item.lat, item.lon)
-            if radius is not None and distance > radius:
-                continue
-        used = committed.get(item.ref, 0.0)
-        left = max(0.0, item.purchasing_eur_per_year - used)
-        if params.min_capacity_eur is not None and left < params.min_capacity_eur:
-            continue
-        certs = _valid_certs(item, on)
-        values = {
-            "target_group": item.target_groups,
-            "certification": sorted({str(c.get("scheme")) for c in certs}),
-            "vetting": [item.vetting_status],
-        }
-        passes = {
-            "target_group": not params.target_groups
-            or any(g in params.target_groups for g in item.target_groups),
-            "certification": not params.certifications
-            or any(s in params.certifications for s in values["certification"]),
-            "vetting": not params.vetting or item.vetting_status in params.vetting,
-        }
-        hit = Hit(item, score, distance, used, left, certs)
-        rows.append((hit, passes, values))
+    # The filters that are not facets, as one mask over the registry.
+    base = table.vetted.copy() if restrict_vetted else np.ones(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float64)
+    for tok in tokens:
+        tok_score = table.token_scores(tok)
+        base &= tok_score > 0
+        score += tok_score
+    if prefix:
+        base &= table.cpv_mask(prefix)
+    distance: NDArray[np.float64] | None = None
+    if place is not None:
+        distance = _haversine_km(place.lat, place.lon, table.lat, table.lon)
+        if radius is not None:
+            base &= distance <= radius
+    used = np.zeros(n, dtype=np.float64)
+    for ref, eur in committed.items():
+        i = table.refs.get(ref)
+        if i is not None:
+            used[i] = eur
+    left = np.maximum(0.0, table.purchasing - used)
+    if params.min_capacity_eur is not None:
+        base &= left >= params.min_capacity_eur
 
+    # Facets: each one counted over the results of all the *other* filters (disjunctive).
+    cert_columns, certs = table.certifications(on)
+    facet_data = {"target_group": (table.tg_values, table.tg, params.target_groups,
+                                   TARGET_GROUPS),
+                  "certification": (cert_columns, certs, params.certifications,
+                                    CERTIFICATION_SCHEMES),
+                  "vetting": (table.vet_values, table.vet, params.vetting, VETTING_STATUSES)}
+    passes = {name: _any_of(columns, matrix, wanted) if wanted else np.ones(n, dtype=bool)
+              for name, (columns, matrix, wanted, _order) in facet_data.items()}
     facets: dict[str, list[tuple[str, str, int]]] = {}
-    vocab_order = {"target_group": TARGET_GROUPS, "certification": CERTIFICATION_SCHEMES,
-                   "vetting": VETTING_STATUSES}
-    for name, order in vocab_order.items():
-        counts: Counter[str] = Counter()
-        for _hit, passes, values in rows:
-            if all(ok for other, ok in passes.items() if other != name):
-                counts.update(set(values[name]))
+    for name, (columns, matrix, wanted, order) in facet_data.items():
+        mask = base.copy()
+        for other, ok in passes.items():
+            if other != name:
+                mask &= ok
+        counts = dict(zip(columns, matrix[mask].sum(axis=0).tolist(), strict=True))
         facets[name] = [(v, v, counts.get(v, 0)) for v in order if counts.get(v, 0)
-                        or v in _selected(params, name)]
+                        or v in wanted]
 
-    hits = [hit for hit, passes, _ in rows if all(passes.values())]
+    hit_mask = base & passes["target_group"] & passes["certification"] & passes["vetting"]
     # CPV divisions and municipalities are counted over the final result (navigation aids).
-    division_counts: Counter[str] = Counter()
-    muni_counts: Counter[str] = Counter()
-    for hit in hits:
-        division_counts.update({c[:2] for c in hit.item.cpv})
-        if hit.item.municipality_code:
-            muni_counts[hit.item.municipality_code] += 1
+    div_counts = np.bincount(table.div_code[hit_mask[table.div_item]],
+                             minlength=len(table.divisions))
+    muni_codes = table.muni[hit_mask]
+    muni_counts = np.bincount(muni_codes[muni_codes >= 0], minlength=len(table.munis))
     vocab = cpv_vocabulary()
+    top_divs = sorted(((d, int(c)) for d, c in zip(table.divisions, div_counts, strict=True)
+                       if c), key=lambda kv: (-kv[1], kv[0]))[:15]
     facets["cpv_division"] = [
-        (d, (vocab[d + "000000"].label_nl if d + "000000" in vocab else d), n)
-        for d, n in sorted(division_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:15]]
+        (d, (vocab[d + "000000"].label_nl if d + "000000" in vocab else d), c)
+        for d, c in top_divs]
     munis = municipalities()
-    facets["municipality"] = [
-        (code, munis[code].name if code in munis else code, n)
-        for code, n in sorted(muni_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:15]]
+    top_munis = sorted(((m, int(c)) for m, c in zip(table.munis, muni_counts, strict=True)
+                        if c), key=lambda kv: (-kv[1], kv[0]))[:15]
+    facets["municipality"] = [(code, munis[code].name if code in munis else code, c)
+                              for code, c in top_munis]
 
     sort = params.sort if params.sort in SORTS else "relevance"
     if sort == "relevance" and not tokens:
         sort = "distance" if place is not None else "name"
+    idx = np.flatnonzero(hit_mask)
+    name_rank = table.name_rank[idx]
+    dist0 = distance[idx] if distance is not None else np.zeros(len(idx))
     if sort == "relevance":
-        hits.sort(key=lambda h: (-h.score, h.distance_km or 0.0, h.item.name_folded))
+        perm = np.lexsort((name_rank, dist0, -score[idx]))
     elif sort == "distance" and place is not None:
-        hits.sort(key=lambda h: (h.distance_km or 0.0, h.item.name_folded))
+        perm = np.lexsort((name_rank, dist0))
     elif sort == "capacity":
-        hits.sort(key=lambda h: (-h.capacity_left_eur, h.item.name_folded))
+        perm = np.lexsort((name_rank, -left[idx]))
     else:
-        hits.sort(key=lambda h: h.item.name_folded)
+        perm = np.argsort(name_rank, kind="stable")
+    ranked = idx[perm]
 
-    total = len(hits)
+    total = len(ranked)
     if params.per_page > 0:
         start = (max(1, params.page) - 1) * params.per_page
-        page_hits = hits[start:start + params.per_page]
-    else:
-        page_hits = hits
+        ranked = ranked[start:start + params.per_page]
+    page_hits = [Hit(items[i], float(score[i]),
+                     float(distance[i]) if distance is not None else None,
+                     float(used[i]), float(left[i]), _valid_certs(items[i], on))
+                 for i in ranked.tolist()]
     return SearchResult(params, total, page_hits, facets, place, errors)
 
 
