@@ -167,6 +167,11 @@ def match_rows(session: Session, row: TenderRow, views: list[Any], lang: str
                     "omvat" if anc == code else "verwant"
                 codes.append({"code": code, "label": cpv_label(code, lang), "requested": q,
                               "how": how, "similarity": round(float(sim), 3)})
+            # One line per offered code: the requested code it answers best.
+            best: dict[str, dict[str, Any]] = {}
+            for c in sorted(codes, key=lambda c: -c["similarity"]):
+                best.setdefault(c["code"], c)
+            codes = list(best.values())
             groups = [g for g in (e.target_groups or []) if not wanted_groups
                       or g in wanted_groups]
         else:
