@@ -255,3 +255,42 @@ def test_cached_match_reuses_results_until_something_changes(store: Session) -> 
     assert matching.cached_match(store, "tender", "T-1", 5) is not third
     with pytest.raises(NotFound):
         matching.cached_match(store, "tender", "T-404", 5)
+
+
+def test_concurrent_cold_requests_share_one_index_build(store: Session,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up warm-up and requests arriving meanwhile wait for one build."""
+    import threading
+    import time
+
+    real_build = matching._build
+    builds: list[int] = []
+
+    def slow_build(*args: object, **kwargs: object) -> object:
+        builds.append(1)
+        time.sleep(0.3)  # long enough for every thread to arrive during the build
+        return real_build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matching, "_build", slow_build)
+    engine = store.get_bind()
+    got: list[object] = []
+    errors: list[BaseException] = []
+
+    def request(warm: bool) -> None:
+        try:
+            with Session(engine) as s:
+                if warm:
+                    matching.warm(s)
+                got.append(matching.get_index(s))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=request, args=(i == 0,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert len(builds) == 1
+    assert len(got) == 4 and all(index is got[0] for index in got)
+    assert "E-CLEAN" in got[0]  # type: ignore[operator]

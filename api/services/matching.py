@@ -43,7 +43,7 @@ from api.convert import (
     tender_from_row,
 )
 from api.services.capacity import commitments
-from api.services.feasibility import CandidateCapacity, Feasibility, assess, contract_years
+from api.services.feasibility import Feasibility, assess, contract_years, tender_candidates
 from api.services.flow_util import FlowError, NotFound, today
 from api.tables import (
     AllocationRow,
@@ -54,7 +54,6 @@ from api.tables import (
     TenderRow,
 )
 from matcher.challenge import ChallengeMatcher, Coalition
-from matcher.constraints import feasible_mask
 from matcher.geo import haversine_km
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Enterprise, Vetting
@@ -146,6 +145,7 @@ class ChallengeMatches:
 _lock = threading.Lock()
 # url -> (enterprise token, commitments token, reference date, index)
 _cache: dict[str, tuple[tuple[Any, ...], tuple[Any, ...], date, EnterpriseIndex]] = {}
+_build_lock = threading.Lock()  # one (re)build at a time; others wait and reuse it
 
 
 def invalidate() -> None:
@@ -207,23 +207,46 @@ def _build(session: Session, on: date, committed: Mapping[str, float]) -> Enterp
 
 def get_index(session: Session) -> EnterpriseIndex:
     """The ranking index over the whole registry with committed euros, cached per
-    database URL; reference date: ``settings.today`` (else the real date)."""
+    database URL; reference date: ``settings.today`` (else the real date).
+
+    Builds one at a time: a request arriving during a build (e.g. the start-up warm-up,
+    :func:`warm`) waits for it and takes its result instead of starting a second one."""
     url = _url(session)
     on = today()
     ent_token, com_token = _tokens(session)
+    hit = _fresh(url, ent_token, com_token, on)
+    if hit is not None:
+        return hit
+    with _build_lock:
+        hit = _fresh(url, ent_token, com_token, on)  # built while we waited
+        if hit is not None:
+            return hit
+        with _lock:
+            cached = _cache.get(url)
+        if cached is not None and cached[0] == ent_token and cached[2] == on:
+            # Only commitments changed: same fit, new committed euros (O(n), no refit).
+            index = copy.copy(cached[3])
+            index.set_committed(commitments(session).eur)
+        else:
+            index = _build(session, on, commitments(session).eur)
+        with _lock:
+            _cache[url] = (ent_token, com_token, on, index)
+    return index
+
+
+def _fresh(url: str, ent_token: tuple[Any, ...], com_token: tuple[Any, ...], on: date
+           ) -> EnterpriseIndex | None:
     with _lock:
         hit = _cache.get(url)
-    if hit is not None and hit[0] == ent_token and hit[2] == on:
-        if hit[1] == com_token:
-            return hit[3]
-        # Only commitments changed: same fit, new committed euros (O(n), no refit).
-        index = copy.copy(hit[3])
-        index.set_committed(commitments(session).eur)
-    else:
-        index = _build(session, on, commitments(session).eur)
-    with _lock:
-        _cache[url] = (ent_token, com_token, on, index)
-    return index
+    if hit is not None and hit[0] == ent_token and hit[1] == com_token and hit[2] == on:
+        return hit[3]
+    return None
+
+
+def warm(session: Session) -> None:
+    """Build the index now (app start-up, off the request path): the first match request
+    then finds it cached, or waits for this build if it is still running."""
+    get_index(session)
 
 
 def _with_committed(index: EnterpriseIndex, committed: Mapping[str, float]) -> EnterpriseIndex:
@@ -401,23 +424,15 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
     """Can the region bear this tender's social return? The candidates are the
     enterprises passing the tender's hard constraints other than remaining capacity
     (an enterprise fully booked elsewhere still shows as capacity that is committed),
-    with the euros they committed elsewhere."""
+    with the euros they committed elsewhere; of those, the purchasing capacity of the
+    ones whose work fits the tender and the placements of the ones serving its target
+    groups count (the model: ``api.services.feasibility``)."""
     row = _tender_row(session, ref)
     tender = tender_from_row(row)
     query = from_tender(tender)
     committed = commitments(session, excluding_tenders=[ref]).eur
-    free = _with_committed(get_index(session), {})  # remaining = full capacity
-    mask = feasible_mask(free, query)
-    cands: list[CandidateCapacity] = []
-    for i in mask.nonzero()[0].tolist():
-        e = free.enterprise(int(i))
-        km = None
-        if query.lat is not None and query.lon is not None:
-            km = haversine_km(query.lat, query.lon, e.lat, e.lon)
-        cands.append(CandidateCapacity(
-            ref=e.ref, name=e.name, capacity_eur=float(free.capacity_eur_[i]),
-            committed_eur=float(committed.get(e.ref, 0.0)), distance_km=km,
-        ))
+    full = _with_committed(get_index(session), {})  # remaining = full capacity
+    cands = tender_candidates(full, query, committed, _weights(session))
     due = obligation_due_amount(tender) if tender.sroi is not None else None
     return assess(due, cands, years=contract_years(tender.start, tender.end),
                   region_km=tender.sroi.region_km if tender.sroi else None)
