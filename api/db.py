@@ -44,11 +44,11 @@ def make_engine(url: str) -> Engine:
             # process loses nothing and the database stays consistent; only an OS crash or
             # power cut may undo the last commits.
             cur.execute("PRAGMA synchronous=NORMAL")
-            # Reads: a larger page cache per connection (16 MB) and memory-mapped reads
-            # shared by all connections, so scans (the change tokens) do not go through
-            # read() calls page by page.
+            # Reads: a larger page cache per connection (16 MB), so scans (the change
+            # tokens) do not re-read the table page by page. No mmap_size: a file
+            # truncated or replaced under a mapping (tests, restore) kills the process
+            # with SIGBUS.
             cur.execute("PRAGMA cache_size=-16384")
-            cur.execute("PRAGMA mmap_size=268435456")
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
