@@ -202,20 +202,27 @@ class CpvIndex:
             dist[ids] = np.minimum(dist[ids], np.minimum(up + depth, self._FAR))
         return dist
 
-    def _row_best(self, dist: NDArray[np.int8], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    def _slots(self, rows: NDArray[np.int64]) -> list[NDArray[np.int32]]:
+        """The rows' code ids, one array per slot of ``pad_`` (shared by the query's codes)."""
+        if not self.n_bulk_:
+            return []
+        rc = rows if self.n_rows_ <= self.n_bulk_ else np.minimum(rows, self.n_bulk_ - 1)
+        return [slot[rc] for slot in self.pad_]
+
+    def _row_best(self, dist: NDArray[np.int8], rows: NDArray[np.int64],
+                  slots: list[NDArray[np.int32]]) -> NDArray[np.float64]:
         """Each row's similarity to one query code: ``decay ** min distance``."""
-        if self.n_bulk_:
-            rc = rows if self.n_rows_ <= self.n_bulk_ else np.minimum(rows, self.n_bulk_ - 1)
-            best = dist[self.pad_[0][rc]]
-            for slot in self.pad_[1:]:
-                np.minimum(best, dist[slot[rc]], out=best)
+        if slots:
+            best = dist[slots[0]]
+            for ids in slots[1:]:
+                np.minimum(best, dist[ids], out=best)
         else:
             best = np.full(len(rows), self._FAR, dtype=np.int8)
         if self._patched:
             for k in np.flatnonzero(self._special[np.minimum(rows, len(self._special) - 1)]
                                     | (rows >= len(self._special))).tolist():
-                ids = self._patched.get(int(rows[k]))
-                best[k] = int(dist[ids].min()) if ids is not None and len(ids) else self._FAR
+                own = self._patched.get(int(rows[k]))
+                best[k] = int(dist[own].min()) if own is not None and len(own) else self._FAR
         return self.pow_[best]
 
     def score_rows(self, codes: Sequence[str], rows: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -226,12 +233,13 @@ class CpvIndex:
         codes = list(dict.fromkeys(codes))
         if not codes or len(rows) == 0:
             return out
+        slots = self._slots(rows)
         if len(codes) == 1:
-            return self._row_best(self._distances(codes[0]), rows)
+            return self._row_best(self._distances(codes[0]), rows, slots)
         weights = np.array([self.idf(c) for c in codes])
         weights = weights / weights.sum()
         for c, w in zip(codes, weights, strict=True):
-            out += w * self._row_best(self._distances(c), rows)
+            out += w * self._row_best(self._distances(c), rows, slots)
         return out
 
     def score(self, codes: Sequence[str], n_rows: int | None = None) -> NDArray[np.float64]:

@@ -111,7 +111,8 @@ class EnterpriseIndex:
 
         self.lat_ = np.array([e.lat for e in ents], dtype=np.float64)
         self.lon_ = np.array([e.lon for e in ents], dtype=np.float64)
-        self.unit_ = unit_vectors(self.lat_, self.lon_).reshape(n, 3)
+        # Column-major: a query's dot products read three contiguous columns.
+        self.unit_ = np.asfortranarray(unit_vectors(self.lat_, self.lon_).reshape(n, 3))
         self.radius_km_ = np.array([e.service_radius_km for e in ents], dtype=np.float64)
         self.cos_radius_ = cos_of_km(self.radius_km_)
         self.recognition_ = np.array([recognition(e, self.date_)[0] for e in ents])
@@ -188,7 +189,7 @@ class EnterpriseIndex:
         self.alive_ = np.append(self.alive_, True)
         self.groups_.M_ = np.vstack([self.groups_.M_, np.zeros((1, self.groups_.M_.shape[1]),
                                                                dtype=self.groups_.M_.dtype)])
-        self.unit_ = np.vstack([self.unit_, np.zeros((1, 3))])
+        self.unit_ = np.asfortranarray(np.vstack([self.unit_, np.zeros((1, 3))]))
         for name in ("lat_", "lon_", "radius_km_", "cos_radius_", "recognition_", "share_",
                      "capacity_eur_", "committed_eur_", "remaining_eur_", "char_norm_"):
             setattr(self, name, np.append(getattr(self, name), 0.0))

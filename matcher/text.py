@@ -32,10 +32,26 @@ import snowballstemmer
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import HashingVectorizer
 
-try:  # SciPy's C kernel for CSC mat-vec, used on posting lists in place (PatchableRows).
+try:  # SciPy's C mat-vec kernels, run on selected rows/columns in place (see _pointer_pairs).
     from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
-except ImportError:  # pragma: no cover - another SciPy layout: the public slice path
-    _csc_matvec = None
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover - another SciPy layout: the public slicing paths
+    _csc_matvec = _csr_matvec = None
+
+
+def _pointer_pairs(indptr: NDArray[np.integer], sel: NDArray[np.int64]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.integer]]:
+    """For SciPy's CSR/CSC mat-vec kernels on selected rows (columns) without
+    slicing: (order, pointers) where ``order`` sorts ``sel`` descending and
+    ``pointers = [s0, e0, s1, e1, ...]`` are their start/end offsets. Handed to
+    the kernel as a matrix of ``2 * len(sel) - 1`` rows, row ``2k`` is the k-th
+    selected one and every odd "gap" row is empty (its end precedes its start)."""
+    order = np.argsort(sel)[::-1]
+    c = np.asarray(sel, dtype=np.int64)[order]
+    ap = np.empty(2 * len(c), dtype=indptr.dtype)
+    ap[0::2] = indptr[c]
+    ap[1::2] = indptr[c + 1]
+    return order, ap
 
 # Deliberately short: IDF already discounts frequent words; the list only removes
 # function words that would otherwise form meaningless bigrams ("van de").
@@ -273,7 +289,7 @@ class WordTfidf:
         for a in range(0, len(data), step):
             x = data[a:a + step].astype(np.float64)
             np.square(x, out=x)
-            np.add.at(sq, indices[a:a + step], x)
+            np.add.at(sq, np.asarray(indices[a:a + step], dtype=np.intp), x)
         scale = np.zeros(n_docs)
         np.divide(1.0, np.sqrt(sq), out=scale, where=sq > 0)
         del sq
@@ -391,7 +407,8 @@ class CharShortlist:
         if len(h) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         uniq, inv = np.unique(h, return_inverse=True)
-        val = np.bincount(inv, weights=v, minlength=len(uniq))
+        val: NDArray[np.float64] = np.bincount(inv, weights=v, minlength=len(uniq)).astype(
+            np.float64, copy=False)
         norm = float(np.sqrt(np.dot(val, val)))
         if norm > 0:
             val /= norm
@@ -437,18 +454,22 @@ class CharShortlist:
         qi, qv = self.query_entries(text)
         if len(qi) == 0 or word_rows.nnz == 0:
             return np.zeros(n)
-        qd = np.zeros(self.n_features, dtype=np.float64)
+        qd = np.zeros(self.n_features, dtype=np.float32)
         qd[qi] = qv
         # Only the terms these rows use (a shortlist's few thousand, not all of T's rows).
         used = np.zeros(word_rows.shape[1], dtype=bool)
         used[word_rows.indices] = True
         cols = np.flatnonzero(used)
-        pos, owner = _row_entries(self.T_.indptr, cols)
-        per_term = np.zeros(word_rows.shape[1], dtype=np.float64)
-        per_term[cols] = np.bincount(owner, weights=qd[self.T_.indices[pos]] * self.T_.data[pos],
-                                     minlength=len(cols))
-        row = np.repeat(np.arange(n), np.diff(word_rows.indptr))
-        num = np.bincount(row, weights=word_rows.data * per_term[word_rows.indices], minlength=n)
+        per_term = np.zeros(word_rows.shape[1], dtype=np.float32)
+        T = self.T_
+        if _csr_matvec is not None and T.indptr.dtype == T.indices.dtype:
+            order, ap = _pointer_pairs(T.indptr, cols)
+            y = np.zeros(len(ap) - 1, dtype=np.float32)
+            _csr_matvec(len(ap) - 1, T.shape[1], ap, T.indices, T.data, qd, y)
+            per_term[cols[order]] = y[0::2]
+        else:  # pragma: no cover - another SciPy layout
+            per_term[cols] = T[cols] @ qd
+        num = np.asarray(word_rows @ per_term, dtype=np.float64)
         if norms is None:
             norms = self.row_norms(word_rows)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -642,15 +663,11 @@ class PatchableRows:
         n = self.n_bulk
         if _csc_matvec is None or csc.indptr.dtype != csc.indices.dtype:
             return np.asarray(csc[:, cols] @ vals.astype(np.float32), dtype=np.float32)
-        order = np.argsort(cols)[::-1]
-        c = np.asarray(cols, dtype=np.int64)[order]
-        ap = np.empty(2 * len(c), dtype=csc.indptr.dtype)
-        ap[0::2] = csc.indptr[c]
-        ap[1::2] = csc.indptr[c + 1]
-        x = np.zeros(2 * len(c), dtype=np.float32)
+        order, ap = _pointer_pairs(csc.indptr, np.asarray(cols, dtype=np.int64))
+        x = np.zeros(len(ap), dtype=np.float32)
         x[0::2] = vals[order]
         y = np.zeros(n, dtype=np.float32)
-        _csc_matvec(n, 2 * len(c) - 1, ap, csc.indices, csc.data, x, y)
+        _csc_matvec(n, len(ap) - 1, ap, csc.indices, csc.data, x, y)
         return y
 
     def dot_many(self, Q: sp.csr_matrix) -> NDArray[np.float32]:

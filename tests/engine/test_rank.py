@@ -388,3 +388,75 @@ def test_fold_tokens_equal_refdata_fold(text):
     from matcher.refdata import fold
     from matcher.text import fold_tokens
     assert fold_tokens(text) == fold(text).split()
+
+
+# -- fast paths against their plain definitions -----------------------------------------
+
+
+def test_cpv_score_rows_equal_pairwise_scores_after_updates():
+    # score_rows reads each row's codes through a padded id table (8 slots) and
+    # keeps updated, appended, removed and many-code rows aside; every path must
+    # give CpvIndex.pair's direct best-match score.
+    from matcher.cpv import CpvIndex
+    many = ("90911200", "90600000", "55520000", "77311000", "60000000", "85300000",
+            "45000000", "79000000", "98000000", "90919200")  # 10 codes: beyond the pad
+    codes = [("90911200",), ("90600000", "55520000"), (), many, ("45111111",),
+             ("99999999",), ("77311000",)]
+    ix = CpvIndex().fit(codes)
+    ix.set_row(0, ("55520000",))  # update
+    ix.set_row(7, ("90911200", "90919200"))  # append
+    ix.set_row(9, ("90600000",))  # append past a gap (row 8 holds nothing)
+    ix.remove_row(6)
+    final = [("55520000",), codes[1], (), many, codes[4], codes[5], (),
+             ("90911200", "90919200"), (), ("90600000",)]
+    rows = np.arange(10)
+    for q in [("90911200",), ("90911200", "55520000"), ("45000000", "77311000"), ("99999999",),
+              ("03000000",)]:
+        want = np.array([ix.pair(q, c) for c in final])
+        np.testing.assert_allclose(ix.score_rows(q, rows), want, atol=1e-12)
+        np.testing.assert_allclose(ix.score(q, 10), want, atol=1e-12)
+        np.testing.assert_allclose(ix.score_rows(q, np.array([9, 3, 0])), want[[9, 3, 0]],
+                                   atol=1e-12)
+    assert ix.score_rows(("90911200",), rows)[7] == pytest.approx(1.0)
+    assert ix.df_["90911200"] == 2  # rows 3 and 7 (row 0 no longer)
+
+
+def test_posting_sums_equal_the_dense_product():
+    import scipy.sparse as sp
+
+    from matcher.text import PatchableRows
+    rng = np.random.default_rng(5)
+    X = sp.random(60, 40, density=0.2, format="csr", random_state=7, dtype=np.float32)
+    rows = PatchableRows(X)
+    for _ in range(5):
+        cols = np.sort(rng.choice(40, 7, replace=False))
+        vals = rng.random(7).astype(np.float32)
+        q = sp.csr_matrix((vals, cols, np.array([0, 7])), shape=(1, 40))
+        np.testing.assert_allclose(rows.dot(q), (X @ q.T).toarray().ravel(), rtol=1e-5)
+    rows.set_row(60, sp.csr_matrix(np.ones((1, 40), dtype=np.float32)))  # appended, side rows
+    assert rows.dot(q)[60] == pytest.approx(float(vals.sum()), rel=1e-5)
+
+
+def test_fit_reads_documents_once_from_a_generator():
+    from matcher.text import WordTfidf, enterprise_document
+    ents = [ent("A", description="schoonmaakdiensten kantoren"), *filler(12)]
+    docs = [enterprise_document(e.name, e.themes, e.description) for e in ents]
+    a = WordTfidf().fit_transform(docs)
+    wt = WordTfidf()
+    b, b_csc = wt.fit_transform_both(d for d in docs)
+    assert wt.vocabulary_ == WordTfidf().fit(docs).vocabulary_
+    np.testing.assert_array_equal(a.toarray(), b.toarray())
+    np.testing.assert_array_equal(b_csc.toarray(), b.toarray())
+
+
+def test_rank_many_in_worker_processes_equals_one_process():
+    ents = [ent(f"E{i}", cpv=(c,), lat=52.0 + 0.05 * i)
+            for i, c in enumerate(["90911200", "90600000", "55520000", "77311000"] * 3)]
+    ix = build([*ents, *filler()])
+    ts = [tender(f"T{i}", cpv=(c,), title=t) for i, (c, t) in enumerate(
+        [("90911200", "schoonmaak"), ("55520000", "catering lunch"), ("77311000", "tuinen"),
+         ("90600000", "straatreiniging"), ("60000000", "vervoer")])]
+    one = rank_many(ix, ts, top_k=5, block=2)
+    two = rank_many(ix, ts, top_k=5, block=2, workers=2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
