@@ -142,6 +142,11 @@ def measure_build(n: int) -> dict[str, Any]:
     return dict(json.loads(r.stdout.strip().splitlines()[-1]))
 
 
+def _load() -> str:
+    """The 1/5/15-minute load averages (the machine is shared: they qualify every figure)."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _fmt_s(x: float) -> str:
     if x >= 3600:
         return f"{x / 3600:.1f} h"
@@ -171,8 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     n, m = a.n, a.tenders
-    print(f"ranking benchmark: {n:,} enterprises, {m:,} tenders, {os.cpu_count()} cores",
-          flush=True)
+    print(f"ranking benchmark: {n:,} enterprises, {m:,} tenders, {os.cpu_count()} cores, "
+          f"load average {_load()}", flush=True)
     b = measure_build(n)
     print(f"  build (subprocess): {b['seconds']:.1f} s, peak RSS {b['peak_mb']:.0f} MB "
           f"({b['before_mb']:.0f} MB before the build), vocabulary {b['vocab']:,}, "
@@ -207,9 +212,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  top-20 agreement with exhaustive exact scoring: {np.mean(agree):.1%} "
           f"(min {np.min(agree):.0%}) over {len(agree)} tenders", flush=True)
 
-    # Many tenders.
-    many_s, _ = _timed(lambda: rank_many(ix, queries[:m], top_k=50))
-    print(f"  rank_many {m:,} tenders, top 50: {many_s:.1f} s", flush=True)
+    # Many tenders, from a cold char-norm cache (the quality check above filled it):
+    # one process, then two worker processes (rank_many(workers=2), forked).
+    ix.char_norm_[:] = np.nan
+    many_s, (many_rows, _) = _timed(lambda: rank_many(ix, queries[:m], top_k=50))
+    print(f"  rank_many {m:,} tenders, top 50, one process: {many_s:.1f} s", flush=True)
+    ix.char_norm_[:] = np.nan
+    many2_s, (many2_rows, _) = _timed(lambda: rank_many(ix, queries[:m], top_k=50, workers=2))
+    same = bool(np.array_equal(many_rows, many2_rows))
+    print(f"  rank_many {m:,} tenders, top 50, two worker processes: {many2_s:.1f} s "
+          f"(same results: {same})", flush=True)
 
     # Incremental updates: change existing enterprises, append new ones.
     rng = np.random.default_rng(7)
@@ -258,8 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("one tender, top 20, with reasons (median)", f"1 × {n:,}",
          f"{np.median(with_reasons) * 1e3:.1f} ms", "< 20 ms",
          ok(float(np.median(with_reasons)) * 1e3, TARGETS["one_ms"]), ""),
-        ("many tenders, top 50 (rank_many)", f"{m:,} × {n:,}", _fmt_s(many_s), "< 60 s",
-         ok(many_s, TARGETS["many_s"]), f"≈ {_fmt_s(naive_one * m)}"),
+        ("many tenders, top 50 (rank_many, one process)", f"{m:,} × {n:,}", _fmt_s(many_s),
+         "< 60 s", ok(many_s, TARGETS["many_s"]), f"≈ {_fmt_s(naive_one * m)}"),
+        ("many tenders, top 50 (rank_many, workers=2)", f"{m:,} × {n:,}", _fmt_s(many2_s),
+         "< 60 s", ok(many2_s, TARGETS["many_s"]), ""),
         ("update one enterprise (median)", f"in {n:,}", f"{np.median(upd) * 1e3:.2f} ms",
          "< 50 ms", ok(float(np.median(upd)) * 1e3, TARGETS["update_ms"]),
          f"≈ {_fmt_s(naive_build)} (rebuild)"),
@@ -269,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("top-20 agreement with exhaustive exact scoring", f"{len(agree)} tenders",
          f"{np.mean(agree):.1%}", "—", "", "100 % by definition"),
     ]
+    print(f"  load average at the end: {_load()}")
     print()
     print(f"| work | size | measured | target | | per-pair Python loop (measured at {k:,}, "
           f"scaled ×{scale:.0f}) |")

@@ -698,13 +698,20 @@ class PatchableRows:
         idx = np.asarray(idx, dtype=np.int64)
         if not self._patch:
             return sp.csr_matrix(self.csr[idx])
-        parts: list[sp.csr_matrix] = []
-        for i in idx.tolist():
-            r = self._patch.get(i)
-            parts.append(r if r is not None else self.csr[i])
-        if not parts:
+        if len(idx) == 0:
             return sp.csr_matrix((0, self.n_cols), dtype=np.float32)
-        return sp.csr_matrix(sp.vstack(parts, format="csr"))
+        # Bulk rows in one slice (patched ones read as row 0 there), side rows in
+        # another, then one row permutation puts the side rows in their places.
+        side_pos = {r: k for k, r in enumerate(self._side_rows.tolist())}
+        pos = np.array([side_pos.get(i, -1) for i in idx.tolist()], dtype=np.int64)
+        patched = pos >= 0
+        if not patched.any():
+            return sp.csr_matrix(self.csr[idx])
+        bulk = self.csr[np.where(patched, 0, idx)]
+        side = self._side[pos[patched]]
+        order = np.arange(len(idx))
+        order[patched] = len(idx) + np.arange(int(patched.sum()))
+        return sp.csr_matrix(sp.vstack([bulk, side], format="csr")[order])
 
     def compact(self) -> None:
         if not self._patch:

@@ -435,6 +435,14 @@ def test_posting_sums_equal_the_dense_product():
         np.testing.assert_allclose(rows.dot(q), (X @ q.T).toarray().ravel(), rtol=1e-5)
     rows.set_row(60, sp.csr_matrix(np.ones((1, 40), dtype=np.float32)))  # appended, side rows
     assert rows.dot(q)[60] == pytest.approx(float(vals.sum()), rel=1e-5)
+    # Row slices mixing bulk, patched and appended rows, in any order, with repeats.
+    new5 = sp.csr_matrix(np.full((1, 40), 2.0, dtype=np.float32))
+    rows.set_row(5, new5)
+    want = np.vstack([X.toarray(), np.ones((1, 40))])
+    want[5] = 2.0
+    idx = [60, 5, 0, 5, 59, 1]
+    np.testing.assert_array_equal(rows.rows(idx).toarray(), want[idx])
+    np.testing.assert_array_equal(rows.rows([3, 4]).toarray(), want[[3, 4]])
 
 
 def test_fit_reads_documents_once_from_a_generator():
