@@ -171,18 +171,21 @@ def _warm_data() -> None:
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def _warming_lifespan(app: FastAPI) -> AsyncIterator[None]:
     thread = threading.Thread(target=_warm_data, name="warm-data", daemon=True)
     thread.start()
     try:
         yield
     finally:
-        # Let a running warm-up finish its query before the server (or a test) goes on to
-        # close or drop the database; a daemon thread, so a long build does not hold it up.
+        # Let a running warm-up finish its query before the server goes on to close the
+        # database; a daemon thread, so a long build does not hold up the shutdown.
         await anyio.to_thread.run_sync(thread.join, 5.0)
 
 
-def create_app() -> FastAPI:
+def create_app(warm_caches: bool = False) -> FastAPI:
+    """``warm_caches``: at start-up, build the search table and the match index in a
+    background thread (the served ``app`` below). Off for apps that tests create: their
+    fixtures replace database files between requests, under the warm-up's connection."""
     settings = get_settings()
     app = FastAPI(
         title="Social Return Matcher",
@@ -200,7 +203,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        lifespan=_lifespan,
+        lifespan=_warming_lifespan if warm_caches else None,
     )
     app.state.login_limiter = LoginRateLimiter(settings.login_rate_limit_per_minute)
     app.add_middleware(SessionMiddleware, **session_middleware_options(settings))
@@ -261,4 +264,5 @@ def create_app() -> FastAPI:
     return app
 
 
-app = create_app()
+# What uvicorn serves (`make run`: uvicorn api.app:app).
+app = create_app(warm_caches=True)
