@@ -77,8 +77,13 @@ def test_enterprises_are_spread_and_varied(store: dict[str, Any]) -> None:
     assert all(re.fullmatch(r"[1-9]\d{3} [A-Z]{2}", e["postcode"]) for e in ents)
     cpv_divisions = {c[:2] for e in ents for c in e["cpv"]}
     assert len(cpv_divisions) >= 12
-    placements = {e["capacity"]["placements_per_year"] for e in ents}
-    assert min(placements) <= 2 and max(placements) >= 30
+    # Sizes are long-tailed like Dutch social enterprises: mostly small (spare purchasing
+    # of tens of thousands a year, a placement or two), a few sheltered-work companies.
+    placements = sorted(e["capacity"]["placements_per_year"] for e in ents)
+    purchasing = sorted(e["capacity"]["purchasing_eur_per_year"] for e in ents)
+    assert placements[0] == 0 and placements[len(ents) // 2] <= 2 and placements[-1] >= 20
+    assert purchasing[len(ents) // 2] <= 50_000 and purchasing[-1] >= 300_000
+    assert sum(p < 100_000 for p in purchasing) > 0.75 * len(ents)
     schemes = Counter(c["scheme"] for e in ents for c in e.get("certifications", []))
     assert set(schemes) == {"PSO", "PSO30+", "CodeSO", "SENL", "BCorp"}
     assert {c["level"] for e in ents for c in e.get("certifications", [])

@@ -35,8 +35,10 @@ from api.reason_text import localise_why_not, reasons_nl
 from api.routes.enterprises import TARGET_GROUP_NL, csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import tender_form
+from api.services.feasibility import TIGHT_MARGIN
 from api.services.flow_util import FlowError
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
+from matcher.capacity import PLACEMENT_EUR
 from matcher.cpv import best_match
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
 from matcher.refdata import cpv_label, municipalities
@@ -52,10 +54,11 @@ WHY_NOT_MIN_SCORE = 80
 STATUS_NL = {"draft": "Concept", "published": "Gepubliceerd"}
 BASIS_NL = {"contract_value": "Opdrachtwaarde", "labour_cost": "Loonsom"}
 VERDICT_NL = {
-    "feasible": ("Haalbaar", "De regio heeft ruim genoeg vrije, gescreende capaciteit."),
+    "feasible": ("Haalbaar", "De regio heeft ruim genoeg vrije, gescreende capaciteit voor "
+                             "dit werk en deze doelgroepen."),
     "tight": ("Krap", "Er is net genoeg vrije capaciteit; één afvaller en het wordt een tekort."),
-    "infeasible": ("Niet haalbaar", "De vrije, gescreende capaciteit in de regio is kleiner dan "
-                                    "de verplichting."),
+    "infeasible": ("Niet haalbaar", "De vrije, gescreende capaciteit in de regio voor dit werk en "
+                                    "deze doelgroepen is kleiner dan de verplichting."),
     "no_clause": ("Geen clausule", "Deze aanbesteding vraagt geen social return."),
 }
 VERDICT_BADGE = {"feasible": "ok", "tight": "warn", "infeasible": "err", "no_clause": "pending"}
@@ -374,7 +377,8 @@ def tender_delete(ref: str, request: Request, user: CurrentUser, session: Sessio
 
 def _verdict(t: Any, feas: Any) -> dict[str, Any]:
     label, text = VERDICT_NL.get(feas.verdict, (feas.verdict, ""))
-    cap = feas.capacity_eur or 0.0
+    usable = getattr(feas, "usable_eur", None)
+    cap = (feas.capacity_eur if usable is None else usable) or 0.0
     scale = max(cap, feas.due_eur, 1.0)
     return {
         "verdict": feas.verdict, "label": t(label), "text": t(text),
@@ -383,6 +387,7 @@ def _verdict(t: Any, feas: Any) -> dict[str, Any]:
         "w_committed": round(100 * feas.committed_eur / scale, 2),
         "w_free": round(100 * feas.free_eur / scale, 2),
         "x_due": round(100 * feas.due_eur / scale, 2),
+        "margin": TIGHT_MARGIN, "placement_eur": PLACEMENT_EUR,
     }
 
 
@@ -588,6 +593,8 @@ class FeasibilityCandidate(BaseModel):
     ref: str
     name: str
     capacity_eur: float
+    purchasing_eur: float = Field(0.0, description="Purchasing that counts (its work fits)")
+    placement_eur: float = Field(0.0, description="Placements that count (target groups)")
     committed_eur: float
     free_eur: float
     distance_km: float | None = None
@@ -600,9 +607,18 @@ class FeasibilityOut(BaseModel):
     feasible: bool
     due_eur: float
     years: float
-    capacity_eur: float = Field(description="Vetted capacity in range over the period")
-    committed_eur: float = Field(description="Of which already committed elsewhere")
-    committed_share: float
+    capacity_eur: float = Field(description="Vetted capacity in range over the period, "
+                                "whatever the enterprises' work")
+    purchasing_eur: float = Field(0.0, description="Purchasing capacity of the enterprises "
+                                  "whose work fits the tender (CPV or text)")
+    placement_eur: float = Field(0.0, description="Placement capacity of the enterprises "
+                                 "serving the clause's target groups")
+    usable_eur: float = Field(0.0, description="purchasing_eur + placement_eur")
+    committed_eur: float = Field(description="Of the usable capacity, already committed "
+                                 "elsewhere")
+    committed_share: float = Field(description="committed_eur / usable_eur")
+    n_purchasing: int = 0
+    n_placement: int = 0
     free_eur: float
     shortfall_eur: float
     n_enterprises: int
