@@ -119,6 +119,12 @@ class _Table:
         self.divisions = divisions
         self.div_item = np.array([p[0] for p in pairs], dtype=np.int64)
         self.div_code = np.array([p[1] for p in pairs], dtype=np.int64)
+        # Sector of each enterprise: the division of its first CPV code ("??" without one).
+        firsts = sorted({(it.cpv or ["??"])[0][:2] for it in items})
+        first_pos = {d: j for j, d in enumerate(firsts)}
+        self.sectors = firsts
+        self.sector = np.array([first_pos[(it.cpv or ["??"])[0][:2]] for it in items],
+                               dtype=np.int64)
         munis = sorted({it.municipality_code for it in items if it.municipality_code})
         muni_pos = {m: j for j, m in enumerate(munis)}
         self.munis = munis
@@ -453,6 +459,29 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
                      float(used[i]), float(left[i]), _valid_certs(items[i], on))
                  for i in ranked.tolist()]
     return SearchResult(params, total, page_hits, facets, place, errors)
+
+
+def capacity_by_sector(session: Session, restrict_vetted: bool = False
+                       ) -> dict[str, tuple[int, float, float]]:
+    """Per sector (CPV division of an enterprise's first code, "??" without one): number
+    of enterprises, purchasing capacity and committed euros (at most the capacity), from
+    the cached search table. ``restrict_vetted``: vetted enterprises only."""
+    table = _table(session)
+    n = len(table.items)
+    used = np.zeros(n, dtype=np.float64)
+    for ref, eur in committed_by_enterprise(session).items():
+        i = table.refs.get(ref)
+        if i is not None:
+            used[i] = eur
+    keep = table.vetted if restrict_vetted else np.ones(n, dtype=bool)
+    sector = table.sector[keep]
+    k = len(table.sectors)
+    counts = np.bincount(sector, minlength=k)
+    capacity = np.bincount(sector, weights=table.purchasing[keep], minlength=k)
+    committed = np.bincount(sector, weights=np.minimum(used, table.purchasing)[keep],
+                            minlength=k)
+    return {d: (int(counts[j]), float(capacity[j]), float(committed[j]))
+            for j, d in enumerate(table.sectors) if counts[j]}
 
 
 def _selected(params: SearchParams, facet: str) -> list[str]:
