@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -161,28 +161,31 @@ def _url(session: Session) -> str:
 
 
 def _tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """(enterprise token, commitments token): a few aggregates in one round trip."""
+    """(enterprise token, commitments token): a few aggregates in one round trip, one
+    scan per table (each table's aggregates in one derived row, the rows cross-joined)."""
     E, A, Ob, T, D = EnterpriseRow, AllocationRow, ObligationRow, TenderRow, CurationDecision
-
-    def agg(c: Any) -> Any:
-        return sa_select(c).scalar_subquery()
 
     def n_where(c: Any, value: str) -> Any:
         return func.sum(case((c == value, 1), else_=0))
 
-    row = session.execute(sa_select(
-        agg(func.count(col(E.id))), agg(func.max(E.updated_at)), agg(func.max(E.id)),
-        # Vetting and capacity changes may not bump updated_at.
-        agg(n_where(E.vetting_status, "vetted")), agg(func.max(E.vetting_valid_until)),
-        agg(func.min(E.vetting_valid_until)),
-        agg(func.sum(E.purchasing_eur_per_year + E.placements_per_year)),
-        agg(func.count(col(A.id))), agg(func.max(A.updated_at)), agg(func.max(A.id)),
-        agg(func.sum(A.amount_eur)), agg(n_where(A.status, "committed")),
-        agg(func.count(col(Ob.id))), agg(func.max(Ob.updated_at)),
-        agg(n_where(Ob.status, "open")),
-        agg(func.count(col(T.id))), agg(func.max(T.updated_at)),
-        agg(func.count(col(D.id))), agg(func.max(D.id)),
-    )).one()
+    per_table = [
+        sa_select(func.count(col(E.id)), func.max(E.updated_at), func.max(E.id),
+                  # Vetting and capacity changes may not bump updated_at.
+                  n_where(E.vetting_status, "vetted"), func.max(E.vetting_valid_until),
+                  func.min(E.vetting_valid_until),
+                  func.sum(E.purchasing_eur_per_year + E.placements_per_year)),
+        sa_select(func.count(col(A.id)), func.max(A.updated_at), func.max(A.id),
+                  func.sum(A.amount_eur), n_where(A.status, "committed")),
+        sa_select(func.count(col(Ob.id)), func.max(Ob.updated_at), n_where(Ob.status, "open")),
+        sa_select(func.count(col(T.id)), func.max(T.updated_at)),
+        sa_select(func.count(col(D.id)), func.max(D.id)),
+    ]
+    subs = [q.subquery(f"t{i}") for i, q in enumerate(per_table)]
+    joined: Any = subs[0]
+    for sub in subs[1:]:
+        joined = joined.join(sub, true())
+    row = session.execute(
+        sa_select(*[c for sub in subs for c in sub.c]).select_from(joined)).one()
     vals = tuple(str(v) if v is not None else None for v in row)
     return vals[:7], vals[7:]
 
