@@ -294,3 +294,23 @@ def test_concurrent_cold_requests_share_one_index_build(store: Session,
     assert len(builds) == 1
     assert len(got) == 4 and all(index is got[0] for index in got)
     assert "E-CLEAN" in got[0]  # type: ignore[operator]
+
+
+def test_change_token_is_remembered_within_a_transaction_only(store: Session) -> None:
+    first = matching.get_index(store)
+    memo = store.info[matching._TOKENS_MEMO]
+    assert matching.get_index(store) is first
+    assert store.info[matching._TOKENS_MEMO] is memo  # no second query in the transaction
+    # An unflushed change is not hidden by the memo (autoflush, then a fresh token).
+    store.add(enterprise("E-MEMO", "Schoonmaak"))
+    second = matching.get_index(store)
+    assert "E-MEMO" in second
+    store.commit()
+    assert matching.get_index(store) is second  # new transaction, same data: same index
+    assert store.info[matching._TOKENS_MEMO] is not memo
+    # A change committed elsewhere is seen by the next transaction of this session.
+    with Session(store.get_bind()) as other:
+        other.add(enterprise("E-OTHER", "Groenonderhoud", cpv=("77310000",)))
+        other.commit()
+    store.commit()
+    assert "E-OTHER" in matching.get_index(store)

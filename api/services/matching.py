@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, true
+from sqlalchemy import case, event, func, true
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from api.convert import (
@@ -160,9 +161,32 @@ def _url(session: Session) -> str:
     return session.get_bind().engine.url.render_as_string(hide_password=False)
 
 
+_TOKENS_MEMO = "matching.tokens"
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_tokens(session: Any, _context: Any) -> None:
+    session.info.pop(_TOKENS_MEMO, None)
+
+
 def _tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """(enterprise token, commitments token): a few aggregates in one round trip, one
-    scan per table (each table's aggregates in one derived row, the rows cross-joined)."""
+    scan per table (each table's aggregates in one derived row, the rows cross-joined).
+
+    Remembered for the rest of the session's transaction (a page asks for the index two
+    or three times): forgotten at a flush, a commit or a rollback, and not used while
+    the session holds unflushed changes (the query would have flushed them first)."""
+    memo = session.info.get(_TOKENS_MEMO)
+    pending = bool(session.new or session.dirty or session.deleted)
+    if memo is not None and not pending and memo[0] is not None \
+            and memo[0] is session.get_transaction():
+        return memo[1]  # type: ignore[no-any-return]
+    tokens = _query_tokens(session)
+    session.info[_TOKENS_MEMO] = (session.get_transaction(), tokens)
+    return tokens
+
+
+def _query_tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     E, A, Ob, T, D = EnterpriseRow, AllocationRow, ObligationRow, TenderRow, CurationDecision
 
     def n_where(c: Any, value: str) -> Any:
