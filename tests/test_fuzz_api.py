@@ -197,6 +197,7 @@ def test_huge_path_parameter(client: TestClient) -> None:
     for method, path, _ in _operations():
         if "E-001" not in path:
             continue
-        r = client.request(method, path.replace("E-001", "Z" * 50_000), headers=_auth(),
+        # One huge parameter per request (two would pass the client's 64 KiB URL limit).
+        r = client.request(method, path.replace("E-001", "Z" * 50_000, 1), headers=_auth(),
                            json={} if method in ("POST", "PUT", "PATCH") else None)
         _assert_clean_error(r, method, path)

@@ -11,7 +11,11 @@ from fastapi.testclient import TestClient
 from tests.conftest import SHARED_DATA
 from tests.test_import_ocds import in_euro
 
-pytestmark = pytest.mark.postgres
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not (SHARED_DATA / "ocds").is_dir() or not (SHARED_DATA / "eforms").is_dir(),
+                       reason=f"shared OCDS/eForms example files not found under {SHARED_DATA}"),
+]
 
 OCDS = SHARED_DATA / "ocds" / "ocds_fictional_example_1.1_release_package.json"
 EFORMS = SHARED_DATA / "eforms"
