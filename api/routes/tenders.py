@@ -160,7 +160,7 @@ def match_rows(session: Session, row: TenderRow, views: list[Any], lang: str
     for v in views:
         d = _view_dict(v)
         e = ents.get(v.ref)
-        codes = []
+        codes: list[dict[str, Any]] = []
         if e is not None:
             for q in dict.fromkeys(row.cpv or []):
                 code, sim, anc = best_match(q, list(e.cpv or []))
