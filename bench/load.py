@@ -186,6 +186,7 @@ class Sample:
     action: str
     ms: float
     status: int  # 0: transport error
+    error: str = ""  # the transport error's class name
 
 
 @dataclass
@@ -255,12 +256,13 @@ async def _user(i: int, client: Any, w: Workload, deadline: float, budget: list[
         action = rng.choices(names, weights)[0]
         path, params = _request_for(action, w, rng)
         t0 = time.perf_counter()
+        error = ""
         try:
             r = await client.get(path, params=params)
             status = r.status_code
-        except httpx.HTTPError:
-            status = 0
-        w.samples.append(Sample(action, (time.perf_counter() - t0) * 1000, status))
+        except httpx.HTTPError as exc:
+            status, error = 0, type(exc).__name__
+        w.samples.append(Sample(action, (time.perf_counter() - t0) * 1000, status, error))
 
 
 async def run_users(base: str, emails: list[str], w: Workload, users: int, duration: float,
@@ -379,6 +381,7 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "throughput": len(samples) / elapsed if elapsed else 0.0,
         "p50": pct(ms, 50), "p95": pct(ms, 95), "p99": pct(ms, 99),
         "errors": len(errors), "error_statuses": sorted({e.status for e in errors}),
+        "transport_errors": sorted({e.error for e in errors if e.error}),
         "by_action": {a: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95),
                           "p99": pct(v, 99)} for a, v in sorted(by_action.items())},
         "import_seconds": info["import_seconds"],
@@ -401,8 +404,8 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
         for action, a in r["by_action"].items():
             print(f"| {action} | {a['n']:,} | {a['p50']:.0f} | {a['p95']:.0f} | {a['p99']:.0f} |")
         if r["errors"]:
-            print(f"\nerror statuses: {r['error_statuses']}; tracebacks in the server log: "
-                  f"{r['server_errors_logged']}")
+            print(f"\nerror statuses: {r['error_statuses']} {r['transport_errors']}; tracebacks "
+                  f"in the server log: {r['server_errors_logged']}")
 
 
 def main(argv: list[str] | None = None) -> int:
