@@ -314,3 +314,22 @@ def test_change_token_is_remembered_within_a_transaction_only(store: Session) ->
         other.commit()
     store.commit()
     assert "E-OTHER" in matching.get_index(store)
+
+
+def test_tender_feasibility_is_cached_until_the_tender_or_registry_changes(store: Session
+                                                                           ) -> None:
+    first = matching.tender_feasibility(store, "T-1")
+    assert matching.tender_feasibility(store, "T-1") is first
+    row = store.exec(select(TenderRow).where(TenderRow.ref == "T-1")).one()
+    row.sroi_percentage = (row.sroi_percentage or 0) * 2
+    row.updated_at = datetime.now(UTC)
+    store.add(row)
+    store.commit()
+    doubled = matching.tender_feasibility(store, "T-1")
+    assert doubled is not first and doubled.due_eur == pytest.approx(2 * first.due_eur)
+    store.add(enterprise("E-FEAS", "Schoonmaak van kantoren", eur=100_000))
+    store.commit()
+    grown = matching.tender_feasibility(store, "T-1")
+    assert grown.n_enterprises == doubled.n_enterprises + 1
+    matching.invalidate()
+    assert matching.tender_feasibility(store, "T-1") is not grown

@@ -155,6 +155,7 @@ def invalidate() -> None:
         _cache.clear()
     with _results_lock:
         _RESULTS.clear()
+        _FEASIBILITY.clear()
 
 
 def _url(session: Session) -> str:
@@ -453,16 +454,34 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
     (an enterprise fully booked elsewhere still shows as capacity that is committed),
     with the euros they committed elsewhere; of those, the purchasing capacity of the
     ones whose work fits the tender and the placements of the ones serving its target
-    groups count (the model: ``api.services.feasibility``)."""
+    groups count (the model: ``api.services.feasibility``).
+
+    Cached per tender while the index is the same object (no enterprise, commitment,
+    curation decision or reference date changed: any of them gives a new index), and
+    the weight set and the tender row's ``updated_at`` are the same."""
     row = _tender_row(session, ref)
+    index = get_index(session)
+    ws = _weights(session)
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), ref)
+    stamp = f"{ws.name} v{ws.version}|{row.updated_at}"
+    with _results_lock:
+        hit = _FEASIBILITY.get(key)
+    if hit is not None and hit[0]() is index and hit[1] == stamp:
+        return hit[2]
     tender = tender_from_row(row)
     query = from_tender(tender)
     committed = commitments(session, excluding_tenders=[ref]).eur
-    full = _with_committed(get_index(session), {})  # remaining = full capacity
-    cands = tender_candidates(full, query, committed, _weights(session))
+    full = _with_committed(index, {})  # remaining = full capacity
+    cands = tender_candidates(full, query, committed, ws)
     due = obligation_due_amount(tender) if tender.sroi is not None else None
-    return assess(due, cands, years=contract_years(tender.start, tender.end),
-                  region_km=tender.sroi.region_km if tender.sroi else None)
+    result = assess(due, cands, years=contract_years(tender.start, tender.end),
+                    region_km=tender.sroi.region_km if tender.sroi else None)
+    with _results_lock:
+        _FEASIBILITY[key] = (_weak(index), stamp, result)
+        _FEASIBILITY.move_to_end(key)
+        while len(_FEASIBILITY) > _RESULTS_MAX:
+            _FEASIBILITY.popitem(last=False)
+    return result
 
 
 # ---------------------------------------------------------------- results cache
@@ -471,6 +490,8 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
 # unchanged (the Challenge portfolio costs the engine far more than a page may take).
 _RESULTS: OrderedDict[tuple[str, str, str, int], tuple[Any, Any, str, str, Any]] = OrderedDict()
 _RESULTS_MAX = 256
+# Feasibility verdicts per (url, tender ref): (weak index, weights|updated_at, verdict).
+_FEASIBILITY: OrderedDict[tuple[str, str], tuple[Any, str, Feasibility]] = OrderedDict()
 _results_lock = threading.Lock()
 _QUERY_TABLES: dict[str, Any] = {"tender": TenderRow, "obligation": ObligationRow,
                                  "challenge": ChallengeRow}
