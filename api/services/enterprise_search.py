@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from api.services.change_tokens import TokenMemo, cached_token
 from api.settings import get_settings
 from api.tables import AllocationRow, EnterpriseRow
 from matcher.geo import EARTH_RADIUS_KM
@@ -211,9 +212,13 @@ def _stamp(session: Session) -> tuple[Any, ...]:
         .select_from(EnterpriseRow)).one())
 
 
+_SHARED_STAMPS = TokenMemo(ttl_s=1.0)
+
+
 def _table(session: Session) -> _Table:
     url = str(session.get_bind().engine.url)
-    stamp = _stamp(session)
+    # Shared between requests for up to a second while nothing is committed.
+    stamp = cached_token(_SHARED_STAMPS, session, url, lambda: _stamp(session))
     with _cache_lock:
         hit = _cache.get(url)
     if hit and hit[0] == stamp:
@@ -275,6 +280,7 @@ def _read_items(session: Session) -> list[Item]:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+    _SHARED_STAMPS.clear()
 
 
 @dataclass

@@ -44,6 +44,7 @@ from api.convert import (
     tender_from_row,
 )
 from api.services.capacity import commitments
+from api.services.change_tokens import TokenMemo, cached_token
 from api.services.feasibility import Feasibility, assess, contract_years, tender_candidates
 from api.services.flow_util import FlowError, NotFound, today
 from api.tables import (
@@ -153,6 +154,7 @@ def invalidate() -> None:
     """Drop every cached index (call after writes the change token might not see)."""
     with _lock:
         _cache.clear()
+    _SHARED_TOKENS.clear()
     with _results_lock:
         _RESULTS.clear()
         _FEASIBILITY.clear()
@@ -163,6 +165,7 @@ def _url(session: Session) -> str:
 
 
 _TOKENS_MEMO = "matching.tokens"
+_SHARED_TOKENS = TokenMemo(ttl_s=1.0)
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -182,7 +185,9 @@ def _tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     if memo is not None and not pending and memo[0] is not None \
             and memo[0] is session.get_transaction():
         return memo[1]  # type: ignore[no-any-return]
-    tokens = _query_tokens(session)
+    # Across requests: shared for up to a second while nothing is committed (change_tokens).
+    tokens = cached_token(_SHARED_TOKENS, session, _url(session),
+                          lambda: _query_tokens(session))
     session.info[_TOKENS_MEMO] = (session.get_transaction(), tokens)
     return tokens
 
