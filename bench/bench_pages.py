@@ -23,16 +23,13 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+
+from bench.load import PG_BASE, database
 
 TARGET_MS = 150.0
 FIXTURES_DATE = "2026-11-30"
-PG_BASE = os.environ.get("POSTGRES_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -57,28 +54,6 @@ class Row:
         return [self.db, self.role, self.path, f"{self.first_ms:.0f}", f"{med:.1f}",
                 f"{p95:.1f}", f"{max(self.server_ms):.1f}",
                 f"{statistics.median(self.wall_ms):.1f}", f"< {TARGET_MS:.0f}", ok]
-
-
-@contextlib.contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh database URL: a temporary SQLite file, or a new PostgreSQL schema."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'pages.db'}"
-        return
-    from sqlalchemy import create_engine, text
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_BASE else "?"
-    try:
-        yield f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def postgres_reachable() -> bool:
