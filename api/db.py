@@ -20,10 +20,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
-# Request handlers run in AnyIO's thread pool (40 threads): enough pooled connections that
-# no request thread waits for one (a wait beyond pool_timeout would be an error).
+# A request holds its session's connection from its first query until its session
+# dependency exits, also while it waits for a handler thread between stages (user lookup,
+# handler, response validation). With a bounded pool, requests holding every connection
+# while waiting for a thread, and threads waiting for a connection, stall each other until
+# pool_timeout (seen with 4 threads and 50 users: 500s after 30 s). So SQLite's pool never
+# blocks (connections are file handles); PostgreSQL's allows 60, below its default
+# max_connections of 100.
 POOL_SIZE = 20
-MAX_OVERFLOW = 20
+MAX_OVERFLOW_SQLITE = -1  # unbounded
+MAX_OVERFLOW_POSTGRES = 40
 
 
 def make_engine(url: str) -> Engine:
@@ -31,7 +37,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **({} if ":memory:" in url or url in ("sqlite://", "sqlite:///")
-                                  else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}))
+                                  else {"pool_size": POOL_SIZE,
+                                        "max_overflow": MAX_OVERFLOW_SQLITE}))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -54,7 +61,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
-                         max_overflow=MAX_OVERFLOW)
+                         max_overflow=MAX_OVERFLOW_POSTGRES)
 
 
 @lru_cache(maxsize=8)

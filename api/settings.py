@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     # Reference date override (YYYY-MM-DD) so demos and tests are reproducible.
     today: str | None = None
     login_rate_limit_per_minute: int = 10
+    # Threads serving the (synchronous) request handlers of the served app (api/app.py).
+    web_threads: int = 8
 
 
 @lru_cache

@@ -19,7 +19,7 @@ def test_startup_builds_search_table_and_match_index(app: FastAPI) -> None:
     with TestClient(app, follow_redirects=False) as client:
         assert client.get("/login").status_code == 200
     assert str(engine.url) not in enterprise_search._cache
-    with TestClient(create_app(warm_caches=True), follow_redirects=False) as client:
+    with TestClient(create_app(serving=True), follow_redirects=False) as client:
         assert client.get("/login").status_code == 200
     # Leaving the client ends the lifespan, which waits for the warm-up thread.
     assert str(engine.url) in enterprise_search._cache
