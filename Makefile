@@ -19,11 +19,13 @@ install: $(STAMP)
 
 # Creates/migrates the database, loads the fixtures once (keeps your data after),
 # creates one demo account per role and serves on http://$(HOST):$(PORT).
+# One process (the login rate limiter and the caches are per process; see bench/README.md
+# "Load"), WEB_THREADS handler threads (default 8), idle connections kept 30 s.
 run: $(STAMP)
 	$(BIN)/sroi load-fixtures
 	$(BIN)/sroi demo-users
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT) --timeout-keep-alive 30
 
 test: $(STAMP)
 	$(BIN)/ruff check matcher api tests bench fixtures

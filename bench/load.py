@@ -142,14 +142,16 @@ def free_port() -> int:
 @contextmanager
 def server(url: str, port: int, log_path: Path, workers: int = 1
            ) -> Iterator[subprocess.Popen[bytes]]:
-    """uvicorn on 127.0.0.1:port (one process, the deployment default) until the block ends."""
+    """uvicorn on 127.0.0.1:port (one process, the deployment default) until the block ends.
+    Keep-alive 30 s as `make run`: users idle while the others log in, and uvicorn's 5 s
+    default closed such connections just as a request went out (a transport error)."""
     env = {**os.environ, "DATABASE_URL": url, "TODAY": "2026-01-15",
            "LOGIN_RATE_LIMIT_PER_MINUTE": "1000", "SECRET_KEY": uuid.uuid4().hex}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning", "--no-access-log",
-             "--workers", str(workers)],
+             "--workers", str(workers), "--timeout-keep-alive", "30"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(port, proc)
