@@ -44,7 +44,7 @@ from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES, IsoDate
 from api.services import progress
 from api.services.capacity import commitments
-from api.services.flow_util import FlowError, today
+from api.services.flow_util import FlowError, list_params, today
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
@@ -337,13 +337,7 @@ def _summaries(session: Session, rows: list[ObligationRow]) -> list[dict[str, An
 
 @router.get("/obligations", include_in_schema=False)
 def obligation_list(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    qp = request.query_params
-    q = (qp.get("q") or "").strip()[:100]
-    status = qp.get("status") or ""
-    try:
-        page = max(1, int(qp.get("page") or 1))
-    except ValueError:
-        page = 1
+    q, status, page = list_params(request.query_params)
     stmt, count = _list_rows(session, user, q, status)
     total = int(session.exec(count).one())
     rows = list(session.exec(stmt.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all())
@@ -364,8 +358,8 @@ CSV_COLUMNS = ("ref", "firm", "tender_ref", "tender_title", "due_eur", "planned_
 
 @router.get("/obligations/export.csv", include_in_schema=False)
 def obligation_list_csv(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    qp = request.query_params
-    stmt, _ = _list_rows(session, user, (qp.get("q") or "").strip()[:100], qp.get("status") or "")
+    q, status, _ = list_params(request.query_params)
+    stmt, _ = _list_rows(session, user, q, status)
     rows = _summaries(session, list(session.exec(stmt).all()))
     return csv_response(rows, CSV_COLUMNS, "verplichtingen.csv")
 

@@ -36,7 +36,7 @@ from api.routes.enterprises import TARGET_GROUP_NL, csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import tender_form
 from api.services.feasibility import TIGHT_MARGIN
-from api.services.flow_util import FlowError
+from api.services.flow_util import FlowError, list_params
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
 from matcher.capacity import PLACEMENT_EUR
 from matcher.cpv import best_match
@@ -218,13 +218,7 @@ def _summary(row: TenderRow) -> dict[str, Any]:
 
 @router.get("/tenders", include_in_schema=False)
 def tender_list(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    qp = request.query_params
-    q = (qp.get("q") or "").strip()[:100]
-    status = qp.get("status") or ""
-    try:
-        page = max(1, int(qp.get("page") or 1))
-    except ValueError:
-        page = 1
+    q, status, page = list_params(request.query_params)
     stmt, count = _list_stmt(user, q, status)
     total = int(session.exec(count).one())
     rows = session.exec(stmt.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
@@ -242,8 +236,8 @@ CSV_COLUMNS = ("ref", "title", "buyer", "cpv", "contract_value_eur", "sroi_perce
 
 @router.get("/tenders/export.csv", include_in_schema=False)
 def tender_list_csv(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    qp = request.query_params
-    stmt, _ = _list_stmt(user, (qp.get("q") or "").strip()[:100], qp.get("status") or "")
+    q, status, _ = list_params(request.query_params)
+    stmt, _ = _list_stmt(user, q, status)
     return csv_response([_summary(r) for r in session.exec(stmt).all()], CSV_COLUMNS,
                         "aanbestedingen.csv")
 

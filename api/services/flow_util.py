@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -41,3 +42,15 @@ def clamp_page(page: int | None, per_page: int | None, max_per_page: int = 200
     p = max(1, int(page or 1))
     n = min(max(1, int(per_page or 50)), max_per_page)
     return p, n
+
+
+def list_params(query: Mapping[str, str]) -> tuple[str, str, int]:
+    """A list page's search text (at most 100 characters), status filter and page (from 1;
+    anything unreadable is the first page: a hand-edited URL never fails)."""
+    q = (query.get("q") or "").strip()[:100]
+    status = query.get("status") or ""
+    try:
+        page = max(1, int(query.get("page") or 1))
+    except ValueError:
+        page = 1
+    return q, status, page
