@@ -20,9 +20,7 @@ challenges_api's after_write hook).
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, date, datetime, timedelta
-from types import ModuleType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -48,7 +46,7 @@ from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
 from api.services.flow_util import FlowError, NotFound, today
-from api.services.matching import ChallengeMatches, cached_match
+from api.services.matching import cached_match
 from api.tables import ChallengeRow, User, utcnow
 
 router = APIRouter(tags=["pages"])
@@ -63,16 +61,6 @@ DEFAULT_WEEKS = 12
 SOON_DAYS = 14
 BOARD_COLUMNS = ("ref", "title", "municipality", "status", "opened_on", "deadline",
                  "deadline_is_default", "days_left", "themes", "budget_eur", "max_partners")
-
-
-def matching_service() -> ModuleType | None:
-    """api.services.matching, or None while it is not in this checkout."""
-    try:
-        return importlib.import_module("api.services.matching")
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.services.matching":
-            raise
-        return None
 
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -193,10 +181,9 @@ def board_csv(user: CurrentUser, session: SessionDep) -> Response:
     return csv_response(rows, BOARD_COLUMNS, "challenges.csv")
 
 
-def portfolio(session: Session, ref: str, top_k: int = 10) -> dict[str, Any] | None:
+def portfolio(session: Session, ref: str, top_k: int = 10) -> dict[str, Any]:
     """The engine's diverse portfolio and coalitions."""
     result = cached_match(session, "challenge", ref, top_k)
-    assert isinstance(result, ChallengeMatches)  # kind "challenge" answers with these
     return {"results": result.results, "coalitions": result.coalitions}
 
 
@@ -211,26 +198,24 @@ def challenge_page(ref: str, request: Request, user: CurrentUser, session: Sessi
     found = portfolio(session, row.ref)
     proposals: list[dict[str, Any]] = []
     coalitions: list[dict[str, Any]] = []
-    n_candidates = None
-    if found is not None:
-        latest = curation_log.latest_states(session, "challenge", [row.ref])
-        weights = getattr(found["results"], "weights", None)
-        proposals = [proposal_dict("challenge", row.ref, m, latest.get((row.ref, m.ref)),
-                                   weights) for m in found["results"].results]
-        n_candidates = getattr(found["results"], "n_candidates", None)
-        for c in found["coalitions"]:
-            coalitions.append({
-                "members": [proposal_dict("challenge", row.ref, m, latest.get((row.ref, m.ref)))
-                            for m in c.members],
-                "score": c.score, "reasons": list(c.reasons or []),
-                "capacity_eur": c.capacity_eur})
+    latest = curation_log.latest_states(session, "challenge", [row.ref])
+    weights = found["results"].weights
+    proposals = [proposal_dict("challenge", row.ref, m, latest.get((row.ref, m.ref)), weights)
+                 for m in found["results"].results]
+    n_candidates = found["results"].n_candidates
+    for c in found["coalitions"]:
+        coalitions.append({
+            "members": [proposal_dict("challenge", row.ref, m, latest.get((row.ref, m.ref)))
+                        for m in c.members],
+            "score": c.score, "reasons": list(c.reasons or []),
+            "capacity_eur": c.capacity_eur})
     stage_index = STAGES.index(row.status) if row.status in STAGES else len(STAGES)
     return render(request, "challenges/detail.html", {
         "c": row, "item": item, "on": on, "stages": STAGES, "stage_labels": STAGE_NL,
         "stage_index": stage_index, "statuses": STATUSES,
         "next_stage": STAGES[stage_index + 1] if stage_index + 1 < len(STAGES) else None,
         "history": list(reversed(status_history(row))),
-        "matching_ready": found is not None, "proposals": proposals,
+        "proposals": proposals,
         "coalitions": coalitions, "n_candidates": n_candidates,
         "can_curate": access.sees_all(user), "form_error": pop_form_error(request),
         "next_url": f"/challenges/{row.ref}", "decision_labels": DECISION_NL,

@@ -38,14 +38,13 @@ from api.routes.challenges import (
     clean_text,
     deadline_of,
     local_time,
-    matching_service,
 )
 from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
 from api.services.curation_log import DecisionInput
 from api.services.flow_util import FlowError, NotFound, today
-from api.services.matching import cached_match
+from api.services.matching import ChallengeMatches, cached_match
 from api.tables import ChallengeRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
 
 router = APIRouter(tags=["pages"])
@@ -116,11 +115,9 @@ def open_queries(session: Session, kind: str | None = None, text: str = "") -> l
 
 
 def _match_list(session: Session, kind: str, ref: str, top_k: int = TOP_K) -> Any:
-    """The engine's MatchList for one query (None while matching is not available)."""
+    """The engine's MatchList for one query (a Challenge's: its diversified results)."""
     found = cached_match(session, kind, ref, top_k)
-    if found is None or kind != "challenge":
-        return found
-    return found.results
+    return found.results if isinstance(found, ChallengeMatches) else found
 
 
 def proposal_dict(kind: str, query_ref: str, m: Any, latest: CurationDecision | None,
@@ -207,7 +204,6 @@ def queue_page(request: Request, user: ConnectorUser, session: SessionDep) -> Re
         "items": queue_for(session, chunk), "kind": kind, "q": text, "page": page,
         "per_page": QUERIES_PER_PAGE, "total": len(queries), "counts": counts,
         "kind_labels": KIND_NL, "kind_plural": KIND_PLURAL_NL, "decision_labels": DECISION_NL,
-        "matching_ready": matching_service() is not None,
         "form_error": pop_form_error(request), "max_reasons": 3,
         "next_url": str(request.url.path) + (
             "?" + request.url.query if request.url.query else ""),

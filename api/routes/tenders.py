@@ -16,7 +16,6 @@ JSON (under /api/v1): ``GET /tenders/{ref}/matches`` and ``GET /tenders/{ref}/fe
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 from typing import Annotated, Any
 
@@ -34,7 +33,7 @@ from api.i18n import request_lang, translator
 from api.reason_text import localise_why_not, reasons_nl
 from api.routes.enterprises import TARGET_GROUP_NL, csv_response
 from api.schemas import ERROR_RESPONSES
-from api.services import tender_form
+from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN
 from api.services.flow_util import FlowError, list_params
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
@@ -62,16 +61,6 @@ VERDICT_NL = {
     "no_clause": ("Geen clausule", "Deze aanbesteding vraagt geen social return."),
 }
 VERDICT_BADGE = {"feasible": "ok", "tight": "warn", "infeasible": "err", "no_clause": "pending"}
-
-
-def _matching() -> Any | None:
-    """The matching service, or None while it is not in this checkout."""
-    try:
-        return importlib.import_module("api.services.matching")
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.services.matching":
-            raise
-        return None
 
 
 # ---------------------------------------------------------------- helpers
@@ -302,16 +291,10 @@ async def tender_create(request: Request, user: CurrentUser, session: SessionDep
     tender_form.apply(row, cleaned, action)
     session.add(row)
     session.commit()
-    _invalidate()
+    matching.invalidate()
     flash(request, t("Aanbesteding opgeslagen als concept.") if action == "draft"
           else t("Aanbesteding opgeslagen en gepubliceerd."))
     return RedirectResponse(f"/tenders/{row.ref}", status_code=303)
-
-
-def _invalidate() -> None:
-    matching = _matching()
-    if matching is not None and hasattr(matching, "invalidate"):
-        matching.invalidate()
 
 
 def _edit_or_403(user: User, row: TenderRow) -> None:
@@ -344,7 +327,7 @@ async def tender_update(ref: str, request: Request, user: CurrentUser, session: 
     tender_form.apply(row, cleaned, action)
     session.add(row)
     session.commit()
-    _invalidate()
+    matching.invalidate()
     flash(request, t("Wijzigingen opgeslagen."))
     return RedirectResponse(f"/tenders/{row.ref}", status_code=303)
 
@@ -361,7 +344,7 @@ def tender_delete(ref: str, request: Request, user: CurrentUser, session: Sessio
         return RedirectResponse(f"/tenders/{ref}", status_code=303)
     session.delete(row)
     session.commit()
-    _invalidate()
+    matching.invalidate()
     flash(request, t("Aanbesteding {title} is verwijderd.", title=row.title))
     return RedirectResponse("/tenders", status_code=303)
 
@@ -410,10 +393,6 @@ def why_not_view(session: Session, row: TenderRow, text: str, lang: str
     if ent is None:
         return {"asked": text, "error": t("Geen onderneming gevonden met kenmerk of naam "
                                           "‘{q}’.", q=text)}
-    matching = _matching()
-    if matching is None:
-        return {"asked": text, "error": t("De rangschikking is in deze installatie nog "
-                                          "niet beschikbaar.")}
     result = localise_why_not(matching.why_not(session, "tender", row.ref, ent.ref), lang)
     return {"asked": text, "ref": ent.ref, "name": ent.name, **result}
 
@@ -426,25 +405,23 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     t = translator(lang)
     why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
     due = due_of(row)
-    matching = _matching()
     matches: list[dict[str, Any]] = []
     verdict = None
     n_candidates = n_excluded = 0
     match_error = None
-    if matching is not None:
-        try:
-            ml = matching.cached_match(session, "tender", row.ref, TOP_K)
-            matches = match_rows(session, row, list(ml.results), lang)
-            n_candidates, n_excluded = ml.n_candidates, ml.n_excluded
-            verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
-        except FlowError as exc:
-            match_error = str(t(exc.message, **exc.params))
+    try:
+        ml = matching.cached_match(session, "tender", row.ref, TOP_K)
+        matches = match_rows(session, row, list(ml.results), lang)
+        n_candidates, n_excluded = ml.n_candidates, ml.n_excluded
+        verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
+    except FlowError as exc:
+        match_error = str(t(exc.message, **exc.params))
     muni = municipalities().get(row.municipality_code or "")
     return render(request, "tenders/detail.html", {
         "tr": row, "due": due, "due_text": due_text(t, due, row), "matches": matches,
         "why_not": why,
         "verdict": verdict, "n_candidates": n_candidates, "n_excluded": n_excluded,
-        "matching_available": matching is not None, "match_error": match_error,
+        "match_error": match_error,
         "municipality": muni, "status_labels": STATUS_NL, "basis_labels": BASIS_NL,
         "tg_labels": TARGET_GROUP_NL, "can_edit": access.can_edit_tender(user, row),
         "can_delete": delete_denial(session, user, row) is None,
@@ -454,13 +431,6 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
 
 
 # ---------------------------------------------------------------- JSON API
-
-
-def _service() -> Any:
-    matching = _matching()
-    if matching is None:
-        raise api_error(503, "De rangschikking is in deze installatie nog niet beschikbaar")
-    return matching
 
 
 class CpvMatch(BaseModel):
@@ -521,7 +491,6 @@ def tender_matches(
     """The best ``top`` enterprises passing the hard constraints (vetted, in range, capacity),
     best first, paginated."""
     row = _get(session, user, ref)
-    matching = _service()
     try:
         ml = matching.cached_match(session, "tender", row.ref, top)
     except FlowError as exc:
@@ -572,7 +541,6 @@ def tender_why_not(ref: str, enterprise_ref: str, user: ApiUser, session: Sessio
     radius or the clause's region, no capacity left, too few target-group staff for a
     reserved contract), or, when it passes them, its rank and score with reasons."""
     row = _get(session, user, ref)
-    matching = _service()
     try:
         out = matching.why_not(session, "tender", row.ref, enterprise_ref)
     except FlowError as exc:
@@ -633,7 +601,6 @@ def tender_feasibility_json(ref: str, user: ApiUser, session: SessionDep) -> dic
     constraints over the contract period, how much is already committed elsewhere, and the
     shortfall against what is due."""
     row = _get(session, user, ref)
-    matching = _service()
     try:
         feas = matching.tender_feasibility(session, row.ref)
     except FlowError as exc:

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import case, event, func, true
 from sqlalchemy import select as sa_select
@@ -516,6 +516,15 @@ def _capacity_digest(index: Any) -> str:
     return hashlib.blake2b(remaining.tobytes(), digest_size=16).hexdigest()
 
 
+@overload
+def cached_match(session: Session, kind: Literal["tender", "obligation"], ref: str,
+                 top_k: int) -> MatchList: ...
+@overload
+def cached_match(session: Session, kind: Literal["challenge"], ref: str,
+                 top_k: int) -> ChallengeMatches: ...
+@overload
+def cached_match(session: Session, kind: str, ref: str, top_k: int
+                 ) -> MatchList | ChallengeMatches: ...
 def cached_match(session: Session, kind: str, ref: str, top_k: int
                  ) -> MatchList | ChallengeMatches:
     """``match_tender`` / ``match_obligation`` / ``match_challenge`` through a small cache.
