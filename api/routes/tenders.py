@@ -15,7 +15,6 @@ JSON (under /api/v1): ``GET /tenders/{ref}/matches`` and ``GET /tenders/{ref}/fe
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Annotated, Any
 
@@ -36,6 +35,7 @@ from api.schemas import ERROR_RESPONSES
 from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN
 from api.services.flow_util import FlowError, list_params
+from api.services.matching import MatchView
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
 from matcher.capacity import PLACEMENT_EUR
 from matcher.cpv import best_match
@@ -129,15 +129,7 @@ def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
     return str(text)
 
 
-def _view_dict(view: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(view) and not isinstance(view, type):
-        return dataclasses.asdict(view)
-    if hasattr(view, "as_dict"):
-        return dict(view.as_dict())
-    return dict(vars(view))
-
-
-def match_rows(session: Session, row: TenderRow, views: list[Any], lang: str
+def match_rows(session: Session, row: TenderRow, views: list[MatchView], lang: str
                ) -> list[dict[str, Any]]:
     """The engine's matches with structured reasons: codes matched, distance, groups,
     capacity left (one query for the enterprises)."""
@@ -147,7 +139,7 @@ def match_rows(session: Session, row: TenderRow, views: list[Any], lang: str
     wanted_groups = list(row.sroi_target_groups or [])
     out = []
     for v in views:
-        d = _view_dict(v)
+        d = v.as_dict()
         e = ents.get(v.ref)
         codes: list[dict[str, Any]] = []
         if e is not None:
