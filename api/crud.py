@@ -21,10 +21,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import Session, SQLModel, col, select
 
+from api.clock import utcnow
 from api.deps import ApiUser, SessionDep, api_error
 from api.importers.interchange import parse_file
 from api.schemas import ERROR_RESPONSES, Page
-from api.tables import User, utcnow
+from api.tables import User
 
 ERRORS = ERROR_RESPONSES
 

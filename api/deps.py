@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 
 from api import i18n
 from api.db import get_engine, get_session
+from api.labels import ROLE_NL
 from api.security import hash_api_token, new_csrf_token, tokens_equal
 from api.tables import User
 from api.templating import current_csrf, current_lang, current_request, templates
@@ -32,12 +33,7 @@ from api.templating import current_csrf, current_lang, current_request, template
 SessionDep = Annotated[Session, Depends(get_session)]
 
 ROLES = ("officer", "firm", "connector", "admin")
-ROLE_LABELS = {
-    "officer": "Inkoper",
-    "firm": "Opdrachtnemer",
-    "connector": "Verbinder",
-    "admin": "Beheerder",
-}
+
 
 
 class LoginRequired(Exception):
@@ -252,7 +248,7 @@ def render(
         # Paths of the mounted pages: link only to pages this checkout has.
         "mounted": _mounted_paths(request),
         "flashes": pop_flashes(request),
-        "role_label": (i18n.translate(ROLE_LABELS.get(user.role, user.role), lang)
+        "role_label": (i18n.translate(ROLE_NL.get(user.role, user.role), lang)
                        if user else None),
     }
     if context:

@@ -35,19 +35,13 @@ from datetime import date
 from typing import Any
 
 from api import i18n
+from api.labels import TARGET_GROUP_NL
 from matcher.model import CERTIFICATION_SCHEMES
 from matcher.refdata import cpv_label
 
 log = logging.getLogger(__name__)
 
-# Target-group codes by their Dutch name (as api/routes/enterprises.py shows them).
-GROUP_NL: Mapping[str, str] = {
-    "participatiewet": "Participatiewet", "ww": "WW", "wajong": "Wajong", "wsw": "Wsw",
-    "beschut_werk": "Beschut werk", "banenafspraak": "Banenafspraak", "wia": "WIA",
-    "nug": "Niet-uitkeringsgerechtigden", "jongeren_zonder_startkwalificatie":
-    "Jongeren zonder startkwalificatie", "statushouders": "Statushouders", "bbl": "BBL",
-    "bol": "BOL", "vso_pro": "Vso/pro-schoolverlaters", "50plus": "50-plussers",
-}
+
 
 # Pieces of the engine's English formatting, as regular expressions.
 NUM = r"-?(?:\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?|inf|nan)"  # {x:.1f}, {x:g}, {x:.2f}
@@ -98,7 +92,7 @@ def cpv_nl(code: str) -> str:
 
 
 def group_nl(code: str) -> str:
-    return GROUP_NL.get(code, code)
+    return TARGET_GROUP_NL.get(code, code)
 
 
 def plural(n: str | int, one: str, many: str) -> str:

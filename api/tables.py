@@ -8,16 +8,13 @@ by element in SQL (search goes through the engine's index).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    # Timezone-aware: SQLModel stores aware datetimes (TIMESTAMPTZ on PostgreSQL).
-    return datetime.now(UTC)
+from api.clock import utcnow
 
 
 def json_list() -> Any:

@@ -37,6 +37,7 @@ from bench.synthetic import REFERENCE_DATE, make_enterprises, make_tenders
 from matcher.capacity import capacity_eur
 from matcher.certification import recognition
 from matcher.cpv import best_match
+from matcher.geo import haversine_km
 from matcher.groups import credit
 from matcher.index import EnterpriseIndex
 from matcher.model import Enterprise
@@ -85,7 +86,7 @@ class NaiveIndex:
         for e, ev in zip(self.ents, self.vecs, strict=True):
             if not e.vetting.is_valid(self.on) or e.lat is None or e.lon is None:
                 continue
-            km = _haversine(q.lat, q.lon, e.lat, e.lon) if q.has_location else 0.0
+            km = haversine_km(q.lat, q.lon, e.lat, e.lon) if q.has_location else 0.0
             if km > e.service_radius_km or (q.region_km is not None and km > q.region_km):
                 continue
             share = e.target_group_share
@@ -107,13 +108,6 @@ class NaiveIndex:
             out.append((s, e.ref))
         out.sort(reverse=True)
         return out[:top_k]
-
-
-def _haversine(lat1: Any, lon1: Any, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
 # -- measurements --------------------------------------------------------------------

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import sparse
 
 from matcher.capacity import capacity_eur
+from matcher.geo import haversine_km
 from matcher.model import RESERVED_MIN_TARGET_GROUP_SHARE, Challenge, Enterprise, Tender
 
 Query = Tender | Challenge
@@ -38,7 +39,6 @@ Ranker = Callable[[Query], Sequence[str]]
 QUERY_KINDS: tuple[str, ...] = ("tender", "challenge")
 MAX_GRADE = 3
 VIOLATION_DEPTH = 10
-EARTH_RADIUS_KM = 6371.0088
 
 
 # --------------------------------------------------------------------------- metrics
@@ -392,13 +392,6 @@ def baseline_rankers(enterprises: Sequence[Enterprise], top_k: int = 50) -> dict
 
 
 # --------------------------------------------------------------------------- constraints
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def constraint_violations(

@@ -23,6 +23,17 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+def haversine_km_many(lat: float, lon: float, lats: ArrayLike, lons: ArrayLike
+                      ) -> NDArray[np.float64]:
+    """:func:`haversine_km` from one point to many (the same formula, vectorised)."""
+    p1, p2 = math.radians(lat), np.radians(np.asarray(lats, dtype=np.float64))
+    dp = p2 - p1
+    dl = np.radians(np.asarray(lons, dtype=np.float64) - lon)
+    a = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    out: NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return out
+
+
 def unit_vectors(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
     """(n, 3) float64 unit vectors of points given in degrees."""
     la = np.radians(np.asarray(lat, dtype=np.float64))

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from api.cli import main
+from api.clock import utcnow
 from api.services.weights import (
     WeightsError,
     active_weights,
@@ -21,7 +22,7 @@ from api.services.weights import (
     rollback,
     save_version,
 )
-from api.tables import CurationDecision, WeightSetRow, utcnow
+from api.tables import CurationDecision, WeightSetRow
 from matcher.geo import distance_score
 from matcher.learn import (
     PairwiseWeightLearner,

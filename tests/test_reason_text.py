@@ -225,11 +225,6 @@ def test_with_reasons_nl_walks_results_and_coalitions() -> None:
     assert out["n"] == 3 and "reasons_nl" not in data["results"][0]  # input untouched
 
 
-def test_target_group_names_follow_the_enterprise_pages() -> None:
-    enterprises = pytest.importorskip("api.routes.enterprises")
-    assert dict(rt.GROUP_NL) == enterprises.TARGET_GROUP_NL
-
-
 def test_capacity_amounts_in_dutch_notation_from_real_ranking() -> None:
     # A fractional capacity: the engine rounds to whole euros, Dutch groups by dots.
     index = _tender_registry()

@@ -219,7 +219,7 @@ def _demo_activity(session: Any) -> int:
     the fixtures are demo data, not part of the installed product)."""
     import importlib.util
 
-    from api.services.flow_util import today
+    from api.clock import today
 
     spec = importlib.util.spec_from_file_location("sroi_demo_activity",
                                                   FIXTURES.parent / "activity.py")

@@ -117,11 +117,12 @@ def read_labels(path: str) -> Any:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from api.services.evaluation import reference_date, run_evaluation
+    from api.clock import today
+    from api.services.evaluation import run_evaluation
     from matcher.evaluate import LabelError, format_table
 
     doc = read_labels(args.labels)
-    on = args.on or reference_date()
+    on = args.on or today()
     with _session() as session:
         weights = None
         if args.weights is not None:

@@ -27,8 +27,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from api.clock import utcnow
 from api.importers.sroi_text import SroiDetection
-from api.tables import TenderRow, utcnow
+from api.tables import TenderRow
 from matcher.refdata import municipalities, nuts3_regions, resolve_municipality
 
 HERE = Path(__file__).parent

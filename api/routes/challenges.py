@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from api import access
+from api.clock import today, utcnow
 from api.deps import (
     ApiUser,
     ConnectorUser,
@@ -45,9 +46,9 @@ from api.reason_text import with_reasons_nl
 from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
-from api.services.flow_util import FlowError, NotFound, today
+from api.services.flow_util import FlowError, NotFound
 from api.services.matching import cached_match
-from api.tables import ChallengeRow, User, utcnow
+from api.tables import ChallengeRow, User
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/challenges", tags=["challenges"], responses=ERROR_RESPONSES)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
 from api.reason_text import localise_all, reasons_nl
@@ -43,7 +44,7 @@ from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
 from api.services.curation_log import DecisionInput
-from api.services.flow_util import FlowError, NotFound, today
+from api.services.flow_util import FlowError, NotFound
 from api.services.matching import ChallengeMatches, cached_match
 from api.tables import ChallengeRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
 

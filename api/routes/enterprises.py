@@ -13,9 +13,11 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, col, func, select
 
 from api import access
+from api.clock import today, utcnow
 from api.crud import Resource, build_router
 from api.deps import ConnectorUser, CurrentUser, SessionDep, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
 from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_dict, enterprise_out
 from api.services.enterprise_search import (
@@ -23,7 +25,6 @@ from api.services.enterprise_search import (
     SearchParams,
     committed_by_enterprise,
     hit_to_dict,
-    reference_date,
     search,
 )
 from api.tables import (
@@ -36,25 +37,12 @@ from api.tables import (
     TenderRow,
     User,
     VettingEvent,
-    utcnow,
 )
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS
 from matcher.refdata import cpv_label, municipalities
 
 router = APIRouter(tags=["pages"])
 
-TARGET_GROUP_NL = {
-    "participatiewet": "Participatiewet", "ww": "WW", "wajong": "Wajong", "wsw": "Wsw",
-    "beschut_werk": "Beschut werk", "banenafspraak": "Banenafspraak", "wia": "WIA",
-    "nug": "Niet-uitkeringsgerechtigden", "jongeren_zonder_startkwalificatie":
-    "Jongeren zonder startkwalificatie", "statushouders": "Statushouders", "bbl": "BBL",
-    "bol": "BOL", "vso_pro": "Vso/pro-schoolverlaters", "50plus": "50-plussers",
-}
-VETTING_NL = {"vetted": "Gescreend", "pending": "In behandeling", "rejected": "Afgewezen"}
-# Stored codes shown in tables, by their Dutch word (translated by t()).
-LABELS = {"purchase": "Inkoop", "placement": "Plaatsing", "planned": "Gepland",
-          "committed": "Toegezegd", "accept": "Geaccepteerd", "pin": "Vastgezet",
-          "tender": "Aanbesteding", "challenge": "Challenge", "obligation": "Verplichting"}
 PER_PAGE = 20
 
 
@@ -206,7 +194,7 @@ def _latest_decisions(session: Session, enterprise_ref: str) -> list[CurationDec
 def enterprise_page(ref: str, request: Request, user: CurrentUser, session: SessionDep
                     ) -> Response:
     row = access.get_enterprise_or_404(session, user, ref)
-    on = reference_date()
+    on = today()
     certs = []
     for cert in row.certifications or []:
         until = cert.get("valid_until")
@@ -237,8 +225,8 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
     t = translator(request_lang(request))
     alloc_rows = [{
         "obligation": a.obligation_ref, "href": f"/obligations/{a.obligation_ref}",
-        "firm": obligations[a.obligation_ref].firm, "kind": t(LABELS.get(a.kind, a.kind)),
-        "status": t(LABELS.get(a.status, a.status)),
+        "firm": obligations[a.obligation_ref].firm, "kind": t(CODE_NL.get(a.kind, a.kind)),
+        "status": t(CODE_NL.get(a.status, a.status)),
         "amount_eur": a.amount_eur, "credit_eur": a.credit_eur, "placements": a.placements,
         "delivered_eur": deliveries.get(a.obligation_ref, 0.0),
     } for a in allocations if a.obligation_ref in obligations]
@@ -250,10 +238,10 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
         if target is None:
             continue
         title = getattr(target, "title", None) or getattr(target, "firm", d.query_ref)
-        match_rows.append({"kind": t(LABELS.get(d.query_kind, d.query_kind)),
+        match_rows.append({"kind": t(CODE_NL.get(d.query_kind, d.query_kind)),
                            "ref": d.query_ref, "title": title,
                            "href": f"/{d.query_kind}s/{d.query_ref}",
-                           "decision": t(LABELS.get(d.decision, d.decision)),
+                           "decision": t(CODE_NL.get(d.decision, d.decision)),
                            "decided_at": d.decided_at, "decided_by": d.decided_by,
                            "score": d.score})
     committed = committed_by_enterprise(session).get(ref, 0.0)

@@ -18,6 +18,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session, select
 
 from api import access
+from api.clock import today
 from api.db import get_engine
 from api.deps import ApiUser, ConnectorUser, SessionDep, api_error, csrf_protect, render
 from api.importers.interchange import MAX_FILE_BYTES
@@ -218,7 +219,7 @@ def export_api(
                     Query(description="Limit to these kinds (repeatable)")] = None,
 ) -> StreamingResponse:
     kinds = [k for k in KIND_SOURCES if not kind or k in kind]
-    stamp = date.today().isoformat()
+    stamp = today().isoformat()
     disposition = f'attachment; filename="sroi-{stamp}.json"'
     return StreamingResponse(export_document(user, kinds), media_type="application/json",
                              headers={"Content-Disposition": disposition})

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, func, or_, select
 
 from api import access
+from api.clock import today
 from api.convert import enterprise_from_row, obligation_from_row
 from api.deps import (
     ApiUser,
@@ -44,7 +45,7 @@ from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES, IsoDate
 from api.services import progress
 from api.services.capacity import commitments
-from api.services.flow_util import FlowError, list_params, today
+from api.services.flow_util import FlowError, list_params
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User

@@ -29,8 +29,9 @@ from api import access
 from api.convert import clause_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.labels import TARGET_GROUP_NL
 from api.reason_text import localise_why_not, reasons_nl
-from api.routes.enterprises import TARGET_GROUP_NL, csv_response
+from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN

@@ -24,13 +24,15 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
+from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.labels import TARGET_GROUP_NL, VETTING_NL
 from api.routes.challenges import clean_text, local_time
-from api.routes.enterprises import TARGET_GROUP_NL, VETTING_NL, csv_response
+from api.routes.enterprises import csv_response
 from api.schemas import ERROR_RESPONSES
 from api.services import vetting_flow
-from api.services.flow_util import FlowError, today
+from api.services.flow_util import FlowError
 from api.tables import EnterpriseRow, VettingEvent
 
 router = APIRouter(tags=["pages"])

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
 from api.i18n import request_lang, translator
+from api.labels import FEATURE_NL
 from api.schemas import ERROR_RESPONSES
 from api.services.weights import WeightsError, active_row, active_weights, history, rollback
 from matcher.weights import FEATURES
@@ -23,16 +24,7 @@ from matcher.weights import FEATURES
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["weights"], responses=ERROR_RESPONSES)
 
-# Dutch labels of the engine's features (translated to English in weights.json).
-FEATURE_LABELS = {
-    "text": "Tekst (woorden)",
-    "text_char": "Tekst (lettergroepen)",
-    "cpv": "CPV-codes",
-    "geo": "Afstand",
-    "groups": "Doelgroepen",
-    "certification": "Erkenning",
-    "capacity": "Capaciteit",
-}
+
 
 
 def page_context(session: Any) -> dict[str, Any]:
@@ -43,7 +35,7 @@ def page_context(session: Any) -> dict[str, Any]:
         "stored": active_row(session) is not None,
         "versions": versions,
         "features": FEATURES,
-        "feature_labels": FEATURE_LABELS,
+        "feature_labels": FEATURE_NL,
     }
 
 
@@ -51,7 +43,7 @@ def page_context(session: Any) -> dict[str, Any]:
 def weights_page(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     ctx = page_context(session)
     t = translator(request_lang(request))
-    ctx["chart"] = [(t(FEATURE_LABELS.get(f, f)), float(w))
+    ctx["chart"] = [(t(FEATURE_NL.get(f, f)), float(w))
                     for f, w in ctx["active"]["weights"].items()]
     return render(request, "weights/index.html", ctx)
 

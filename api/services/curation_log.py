@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from api.clock import utcnow
 from api.services.flow_util import FlowError
 from api.tables import (
     ChallengeRow,
@@ -25,7 +26,6 @@ from api.tables import (
     EnterpriseRow,
     ObligationRow,
     TenderRow,
-    utcnow,
 )
 
 DECISIONS = ("accept", "reject", "pin", "unpin")

@@ -11,7 +11,6 @@ a 100k-name scan in seconds instead of all pairs in minutes, ~99.7 % recall).
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from matcher.geo import haversine_km
 from matcher.refdata import fold
 
 NAME_THRESHOLD = 90.0
@@ -41,13 +41,6 @@ def normalise_name(name: str) -> str:
 def name_score(a: str, b: str) -> float:
     """Similarity of two *normalised* names, 0–100."""
     return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2.0
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ Facet counts are disjunctive: each facet is counted over the results of all the
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -25,20 +24,15 @@ from numpy.typing import NDArray
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from api.clock import today
 from api.services.change_tokens import TokenMemo, cached_token
-from api.settings import get_settings
 from api.tables import AllocationRow, EnterpriseRow
-from matcher.geo import EARTH_RADIUS_KM
+from matcher.geo import haversine_km_many
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
 from matcher.refdata import cpv_vocabulary, fold, municipalities, resolve_municipality
 
 DEFAULT_RADIUS_KM = 25.0
 SORTS = ("relevance", "name", "distance", "capacity")
-
-
-def reference_date() -> date:
-    configured = get_settings().today
-    return date.fromisoformat(configured) if configured else date.today()
 
 
 def committed_by_enterprise(session: Session) -> dict[str, float]:
@@ -339,17 +333,6 @@ def _valid_certs(item: Item, on: date) -> list[dict[str, Any]]:
     return out
 
 
-def _haversine_km(lat: float, lon: float, lats: NDArray[np.float64],
-                 lons: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``matcher.geo.haversine_km`` from one point to many (same formula, vectorised)."""
-    p1, p2 = math.radians(lat), np.radians(lats)
-    dp, dl = p2 - p1, np.radians(lons - lon)
-    a = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    out: NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(
-        np.minimum(1.0, np.sqrt(a)))
-    return out
-
-
 def _any_of(columns: list[str], matrix: NDArray[np.bool_], wanted: list[str]
             ) -> NDArray[np.bool_]:
     idx = [j for j, v in enumerate(columns) if v in wanted]
@@ -366,7 +349,7 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
     table = _table(session)
     items = table.items
     n = len(items)
-    on = reference_date()
+    on = today()
     committed = committed_by_enterprise(session)
 
     place = None
@@ -391,7 +374,7 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
         base &= table.cpv_mask(prefix)
     distance: NDArray[np.float64] | None = None
     if place is not None:
-        distance = _haversine_km(place.lat, place.lon, table.lat, table.lon)
+        distance = haversine_km_many(place.lat, place.lon, table.lat, table.lon)
         if radius is not None:
             base &= distance <= radius
     used = np.zeros(n, dtype=np.float64)

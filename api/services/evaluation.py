@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from api.clock import today
 from api.convert import challenge_from_row, enterprise_from_row, tender_from_row
 from api.tables import AllocationRow, ChallengeRow, EnterpriseRow, TenderRow
 from matcher.evaluate import (
@@ -53,14 +54,6 @@ class Store:
     enterprises: dict[str, Enterprise]
     queries: dict[tuple[str, str], Query]
     committed_eur: dict[str, float]
-
-
-def reference_date() -> date:
-    """Settings' TODAY (reproducible demos and tests) or the real date."""
-    from api.settings import get_settings
-
-    today = get_settings().today
-    return date.fromisoformat(today) if today else date.today()
 
 
 def committed_eur(session: Session) -> dict[str, float]:
@@ -164,7 +157,7 @@ def run_evaluation(
 
     store = load_store(session)
     labelled = validate_labels(labels_doc, store)
-    on = on or reference_date()
+    on = on or today()
     ws = weights or active_weights(session)
     rankers: dict[str, Ranker] = engine_rankers(store.enterprises, on, store.committed_eur,
                                                 ws, top_k)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
-
-from api.settings import get_settings
 
 
 class FlowError(ValueError):
@@ -27,14 +24,6 @@ class FlowError(ValueError):
 class NotFound(FlowError):
     def __init__(self, message: str = "Niet gevonden.", **params: Any) -> None:
         super().__init__(None, message, 404, **params)
-
-
-def today() -> date:
-    """The reference date: settings.today when set (demos, tests), else the real date."""
-    configured = get_settings().today
-    if configured:
-        return date.fromisoformat(configured)
-    return date.today()
 
 
 def clamp_page(page: int | None, per_page: int | None, max_per_page: int = 200

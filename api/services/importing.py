@@ -39,6 +39,7 @@ from typing import Any, Literal
 from sqlalchemy import String, and_, cast, insert, or_, select, text
 from sqlmodel import Session, SQLModel, col
 
+from api.clock import utcnow
 from api.importers.interchange import (
     KINDS,
     Issue,
@@ -71,10 +72,6 @@ ENTERPRISE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "vetting": VETTING_COLUMNS, "extra": ("extra",),
 }
 CHUNK = 500
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ------------------------------------------------------------------ report
@@ -469,7 +466,7 @@ def _vetting_state(obj: Any) -> tuple[Any, ...]:
 
 def _vetting_event(ref: str, values: dict[str, Any], file: str) -> dict[str, Any]:
     on: date | None = values.get("vetted_on")
-    decided_at = datetime.combine(on, dtime(12, 0), tzinfo=UTC) if on else _now()
+    decided_at = datetime.combine(on, dtime(12, 0), tzinfo=UTC) if on else utcnow()
     return {"enterprise_ref": ref, "status": values["vetting_status"],
             "valid_until": values.get("vetting_valid_until"),
             "reason": f"imported from {file}",
@@ -526,7 +523,7 @@ def _bulk_insert(session: Session, cls: Any, rows: list[dict[str, Any]]) -> None
 def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
                        report: FileReport) -> None:
     counts = report.counts["enterprises"]
-    now = _now()
+    now = utcnow()
     created: dict[str, dict[str, Any]] = {}  # new rows, inserted at the end
     events: list[dict[str, Any]] = []
     newcomers = {m.new.ref for m in plan.matches}
@@ -609,7 +606,7 @@ def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport
     cls = ROW_CLASSES[kind]
     existing = _rows_by_ref(session, cls, [r.ref for r in recs])
     counts = report.counts[kind]
-    now = _now()
+    now = utcnow()
     new_rows: list[dict[str, Any]] = []
     for rec in recs:
         row = existing.get(rec.ref)

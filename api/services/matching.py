@@ -37,6 +37,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from api.clock import today
 from api.convert import (
     challenge_from_row,
     enterprise_from_row,
@@ -46,7 +47,7 @@ from api.convert import (
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
 from api.services.feasibility import Feasibility, assess, contract_years, tender_candidates
-from api.services.flow_util import FlowError, NotFound, today
+from api.services.flow_util import FlowError, NotFound
 from api.tables import (
     AllocationRow,
     ChallengeRow,

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
+from api.clock import today
 from api.convert import obligation_from_row
 from api.services.capacity import Commitments, commitments
-from api.services.flow_util import FlowError, NotFound, today
+from api.services.flow_util import FlowError, NotFound
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator
 from matcher.index import EnterpriseIndex

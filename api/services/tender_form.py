@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from api.tables import TenderRow, utcnow
+from api.clock import utcnow
+from api.tables import TenderRow
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS, SroiClause
 from matcher.refdata import CpvError, normalise_cpv, resolve_municipality, suggest_municipalities
 from matcher.valuation import list_policies, obligation_due

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
+from api.clock import utcnow
 from api.services.flow_util import FlowError, NotFound
-from api.tables import EnterpriseRow, VettingEvent, utcnow
+from api.tables import EnterpriseRow, VettingEvent
 
 ACTIONS = ("vetted", "rejected", "pending")
 # A vetting without an explicit end is valid for a year; PSO certificates for two.

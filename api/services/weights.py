@@ -25,7 +25,8 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from api.tables import CurationDecision, WeightSetRow, utcnow
+from api.clock import utcnow
+from api.tables import CurationDecision, WeightSetRow
 from matcher.learn import PairwiseWeightLearner, group_ndcg, split_groups
 from matcher.weights import DEFAULT, FEATURES, WeightSet
 
@@ -350,13 +351,14 @@ def engine_shown_candidates(session: Session, on: date | None = None) -> ShownCa
     passed over. The list is re-ranked with today's store and the active weights,
     an approximation of the list they saw. The index is built once, on first use.
     """
+    from api.clock import today
     from api.convert import (
         challenge_from_row,
         enterprise_from_row,
         obligation_from_row,
         tender_from_row,
     )
-    from api.services.evaluation import committed_eur, reference_date
+    from api.services.evaluation import committed_eur
     from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow
     from matcher.index import EnterpriseIndex
     from matcher.query import as_query
@@ -368,7 +370,7 @@ def engine_shown_candidates(session: Session, on: date | None = None) -> ShownCa
     def index() -> EnterpriseIndex:
         if "index" not in state:
             ents = [enterprise_from_row(r) for r in session.exec(select(EnterpriseRow))]
-            state["index"] = EnterpriseIndex.build(ents, reference_date=on or reference_date(),
+            state["index"] = EnterpriseIndex.build(ents, reference_date=on or today(),
                                                    committed_eur=committed_eur(session))
         return state["index"]
 

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session
 
 from api import settings as api_settings
+from api.clock import today
 from api.services import enterprise_search as es
 from matcher.geo import haversine_km
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
@@ -26,7 +27,7 @@ from tests.web.seed import seed
 def reference(session: Session, params: es.SearchParams, restrict_vetted: bool
               ) -> dict[str, Any]:
     items = es._load_items(session)
-    on = es.reference_date()
+    on = today()
     committed = es.committed_by_enterprise(session)
     place = resolve_municipality(params.municipality) if params.municipality.strip() else None
     radius = params.km if params.km is not None else (es.DEFAULT_RADIUS_KM if place else None)

@@ -76,6 +76,6 @@ def test_weights_template_is_translated() -> None:
     missing = {m.group(2) for m in re.finditer(r"""\bt\(\s*(["'])(.+?)\1""", text)
                if m.group(2) not in english}
     assert not missing, f"add to api/translations/weights.json: {sorted(missing)}"
-    from api.routes.weights import FEATURE_LABELS
+    from api.labels import FEATURE_NL as FEATURE_LABELS
 
     assert not set(FEATURE_LABELS.values()) - set(english)

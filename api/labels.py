@@ -1,0 +1,65 @@
+"""Dutch labels of the domain's codes: the one place that names stored codes for people.
+
+Stored data and the engine use stable codes (``participatiewet``, ``vetted``, ``placement``);
+pages, CSV exports, reasons and the CLI show them by these Dutch words, which ``t()``
+(``api/i18n.py``) translates to English through ``api/translations/``. A code without a
+label is shown as itself, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Target groups (doelgroepen), by the codes of matcher.model.TARGET_GROUPS.
+TARGET_GROUP_NL: Mapping[str, str] = {
+    "participatiewet": "Participatiewet", "ww": "WW", "wajong": "Wajong", "wsw": "Wsw",
+    "beschut_werk": "Beschut werk", "banenafspraak": "Banenafspraak", "wia": "WIA",
+    "nug": "Niet-uitkeringsgerechtigden", "jongeren_zonder_startkwalificatie":
+    "Jongeren zonder startkwalificatie", "statushouders": "Statushouders", "bbl": "BBL",
+    "bol": "BOL", "vso_pro": "Vso/pro-schoolverlaters", "50plus": "50-plussers",
+}
+
+# Vetting states (matcher.model.VETTING_STATUSES).
+VETTING_NL: Mapping[str, str] = {
+    "vetted": "Gescreend", "pending": "In behandeling", "rejected": "Afgewezen",
+}
+
+# Other stored codes shown in tables: allocation kinds and statuses, curation decisions,
+# query kinds.
+CODE_NL: Mapping[str, str] = {
+    "purchase": "Inkoop", "placement": "Plaatsing", "planned": "Gepland",
+    "committed": "Toegezegd", "accept": "Geaccepteerd", "pin": "Vastgezet",
+    "reject": "Afgewezen", "unpin": "Losgemaakt",
+    "tender": "Aanbesteding", "challenge": "Challenge", "obligation": "Verplichting",
+}
+
+# The engine's features (matcher.weights.FEATURES).
+FEATURE_NL: Mapping[str, str] = {
+    "text": "Tekst (woorden)",
+    "text_char": "Tekst (lettergroepen)",
+    "cpv": "CPV-codes",
+    "geo": "Afstand",
+    "groups": "Doelgroepen",
+    "certification": "Erkenning",
+    "capacity": "Capaciteit",
+}
+
+# User roles.
+ROLE_NL: Mapping[str, str] = {
+    "officer": "Inkoper",
+    "firm": "Opdrachtnemer",
+    "connector": "Verbinder",
+    "admin": "Beheerder",
+}
+
+
+def target_group_nl(code: str) -> str:
+    return TARGET_GROUP_NL.get(code, code)
+
+
+def vetting_nl(code: str) -> str:
+    return VETTING_NL.get(code, code)
+
+
+def code_nl(code: str) -> str:
+    return CODE_NL.get(code, code)
