@@ -16,7 +16,6 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "api.commands.db",
     "api.commands.data",
-    "api.commands.published",
     "api.commands.match",
     "api.commands.plan",
     "api.commands.learn",

@@ -101,9 +101,10 @@ EXTRA_COLUMNS: dict[str, dict[str, tuple[str, Any]]] = {
     "obligations": {"status": ("status", "open")},
     "enterprises": {},
 }
+# A tender's source is one of these or a published format of api.importers.registry.
+TENDER_SOURCES = ("interchange", "form")
 EXTRA_ENUMS = {
     ("tenders", "status"): ("draft", "published"),
-    ("tenders", "source"): ("interchange", "form", "ocds", "eforms"),
     ("challenges", "status"): ("intake", "call", "pitch", "pilot", "evaluation", "closed"),
     ("obligations", "status"): ("open", "met", "closed"),
 }
@@ -690,6 +691,14 @@ def _tender(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     return v
 
 
+def _extra_enum(kind: str, key: str) -> tuple[str, ...] | None:
+    if (kind, key) == ("tenders", "source"):
+        from api.importers import registry  # here: the registry imports this module
+
+        return TENDER_SOURCES + registry.names(published=True)
+    return EXTRA_ENUMS.get((kind, key))
+
+
 def _extra_columns(c: _Checker, kind: str, extra: dict[str, Any]) -> dict[str, Any]:
     """Pop the store columns carried in ``extra`` (EXTRA_COLUMNS) and check their types."""
     out: dict[str, Any] = {}
@@ -714,7 +723,7 @@ def _extra_columns(c: _Checker, kind: str, extra: dict[str, Any]) -> dict[str, A
             c.error(p, f"expected text, got {_type_name(value)}", "write it as a string")
             value = default
         else:
-            allowed = EXTRA_ENUMS.get((kind, key))
+            allowed = _extra_enum(kind, key)
             if allowed and value not in allowed:
                 c.error(p, f"{_short(value)} is not a valid {key}",
                         "use one of: " + ", ".join(allowed))
