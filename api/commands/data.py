@@ -37,8 +37,9 @@ def register(subparsers: Any) -> None:
         description="Import interchange files (shared/interchange.md): JSON documents or "
         "CSV files of one kind each. Each file is imported whole or not at all; every "
         "problem is listed with its row or JSON path, field and fix. A directory imports "
-        "its files with the format's extensions (interchange: *.json, *.csv, *.txt, *.tsv). "
-        "Formats: " + "; ".join(f"{f.name}: {f.help}" for f in registry.FORMATS.values()))
+        "its files with the format's extensions. Formats: " + "; ".join(
+            f"{f.name} ({', '.join(f.extensions)}): {f.help}"
+            for f in registry.FORMATS.values()))
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--format", choices=registry.names(), default=registry.DEFAULT,
                    help="the files' format (default %(default)s)")

@@ -14,7 +14,7 @@ merge rules in simple form: objects merge key by key, arrays of objects with ``i
 merge by id, other arrays are replaced, and a later non-null value wins.
 
 One tender per ocid (``ref`` = ocid). See ``api.importers.common`` for the signal
-vocabulary and the write rules.
+vocabulary and ``api.services.published`` for the write rules.
 """
 
 from __future__ import annotations

@@ -37,7 +37,9 @@ class Format:
     name: str  # the CLI's --format, the API's {fmt}, a published tender's ``source``
     label: str  # its name as users know it
     help: str  # English, for the CLI and the API description
-    extensions: tuple[str, ...]  # lower case, with the dot; a directory imports these
+    # Lower case, with the dot: a directory imports these files, the upload form offers
+    # them (interchange's parser also reads .txt/.tsv as CSV when given one by name).
+    extensions: tuple[str, ...]
     media_types: tuple[str, ...]
     parse: Parser
     # Notices a buyer publishes (tenders only): one outcome per notice, ``partial``
@@ -81,7 +83,7 @@ def names(*, published: bool | None = None) -> tuple[str, ...]:
 register(Format(
     "interchange", "interchange (JSON or CSV)",
     "interchange files (shared/interchange.md): JSON documents or CSV files of one kind each",
-    (".json", ".csv", ".txt", ".tsv"), ("application/json", "text/csv"), _interchange,
+    (".json", ".csv"), ("application/json", "text/csv"), _interchange,
     published=False))
 register(Format(
     "ocds", "OCDS",
