@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.cli import CliError
+from api.commands.errors import CliError
 from api.importers.interchange import KINDS
 
 MAX_ISSUES_SHOWN = 50

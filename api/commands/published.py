@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,7 @@ def _importer(fmt: str) -> Importer:
 
 def import_files(fmt: str, files: list[Path], partial: bool = False,
                  as_json: bool = False) -> int:
-    from api.cli import CliError
+    from api.commands.errors import CliError
     from api.db import get_engine
 
     contents: list[tuple[Path, bytes]] = []
@@ -98,9 +97,3 @@ def summary(r: ImportReport) -> str:
         lines.append(f"  nothing written from this file: {not_written} valid item(s) held back "
                      "because of the errors above (fix them, or use --partial)")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from api.cli import main
-
-    sys.exit(main(["import-ocds", *sys.argv[1:]]))
