@@ -16,9 +16,9 @@ from sqlmodel import Session
 
 from api import access
 from api.crud import Resource, build_router
-from api.routes.challenges import record_crud_status_change
 from api.schemas import ChallengeIn, ChallengeOut, ChallengePatch
 from api.serialize import challenge_dict, challenge_out
+from api.services.challenge_board import record_crud_status_change
 from api.tables import ChallengeRow, User
 
 Denial = tuple[int, str, str | None] | None
