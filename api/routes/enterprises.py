@@ -15,7 +15,7 @@ from api.deps import ConnectorUser, CurrentUser, SessionDep, csrf_protect, flash
 from api.i18n import request_lang, translator
 from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
 from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
-from api.serialize import enterprise_dict, enterprise_out
+from api.serialize import enterprise_doc, enterprise_out
 from api.services.enterprise_search import committed_by_enterprise, hit_to_dict, search
 from api.tables import (
     AllocationRow,
@@ -220,7 +220,7 @@ def _log_vetting(session: Session, user: User, row: EnterpriseRow,
 resource = Resource(
     kind="enterprises", path="/enterprises", table=EnterpriseRow, schema_in=EnterpriseIn,
     schema_patch=EnterprisePatch, schema_out=EnterpriseOut, label="Onderneming",
-    to_interchange=enterprise_dict, to_out=enterprise_out,
+    to_interchange=enterprise_doc, to_out=enterprise_out,
     visible=access.visible_enterprises, can_see=_can_see, check_write=_check_write,
     check_delete=_check_delete, search_columns=("ref", "name"), after_write=_log_vetting,
 )

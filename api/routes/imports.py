@@ -8,10 +8,9 @@ imported whole or not at all, and every refused row comes back with its place an
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
@@ -23,7 +22,8 @@ from api.db import get_engine
 from api.deps import ApiUser, ConnectorUser, SessionDep, api_error, csrf_protect, render
 from api.importers.interchange import MAX_FILE_BYTES
 from api.schemas import ERROR_RESPONSES
-from api.serialize import challenge_dict, enterprise_dict, obligation_dict, tender_dict
+from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_doc
+from api.services.importing import OnDuplicate, import_files
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
 
 router = APIRouter(tags=["pages"])
@@ -72,13 +72,8 @@ async def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
 
 def _run_import(session: Session, files: list[tuple[str, bytes]], on_duplicate: str
                 ) -> dict[str, Any]:
-    try:
-        importing = importlib.import_module("api.services.importing")
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.services.importing":
-            raise
-        raise api_error(503, "Importeren is in deze versie nog niet beschikbaar") from exc
-    report = importing.import_files(session, files, on_duplicate)
+    # import_files checks the choice itself (an unknown one is refused, not guessed).
+    report = import_files(session, files, cast(OnDuplicate, on_duplicate))
     return report_dict(report)
 
 
@@ -168,14 +163,6 @@ async def import_published_api(
     reports = [importer(session, data, name, partial, only_buyer) for name, data in uploads]
     return {"ok": all(r.ok for r in reports), "files": [_jsonable(r.to_dict()) for r in reports]}
 
-
-try:  # the same documents as `sroi export` writes, when the exporter is present
-    from api.services.exporting import challenge_doc, enterprise_doc, obligation_doc, tender_doc
-except ModuleNotFoundError as exc:  # pragma: no cover - older checkout
-    if exc.name != "api.services.exporting":
-        raise
-    enterprise_doc, tender_doc = enterprise_dict, tender_dict
-    challenge_doc, obligation_doc = challenge_dict, obligation_dict
 
 KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {
     "enterprises": (EnterpriseRow, enterprise_doc, access.visible_enterprises),

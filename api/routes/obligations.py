@@ -50,7 +50,7 @@ from api.schemas import (
     PlanIn,
     PlanOut,
 )
-from api.services import progress
+from api.services import matching, progress
 from api.services.capacity import commitments
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
@@ -93,20 +93,14 @@ def _policy(ob: Obligation) -> Policy:
 
 
 def propose(session: Session, row: ObligationRow, on: date) -> Plan:
-    """The engine's plan, on the shared cached ranking index when the matching service is
-    there (building the index is most of the cost), else on a fresh one."""
-    index = None
-    try:
-        from api.services import matching
-    except ModuleNotFoundError:
-        matching = None  # type: ignore[assignment]
-    if matching is not None:
-        index = matching.get_index(session)
-        has_planned = session.exec(select(func.count()).select_from(AllocationRow).where(
-            AllocationRow.obligation_ref == row.ref, AllocationRow.status == "planned")).one()
-        if has_planned:  # its own planned rows are about to be replaced: not committed
-            index = copy.copy(index)
-            index.set_committed(commitments(session, replanning=[row.ref]).eur)
+    """The engine's plan, on the shared cached ranking index (building the index is most
+    of the cost)."""
+    index = matching.get_index(session)
+    has_planned = session.exec(select(func.count()).select_from(AllocationRow).where(
+        AllocationRow.obligation_ref == row.ref, AllocationRow.status == "planned")).one()
+    if has_planned:  # its own planned rows are about to be replaced: not committed
+        index = copy.copy(index)
+        index.set_committed(commitments(session, replanning=[row.ref]).eur)
     return plan_for_obligation(session, row.ref, on=on, index=index)
 
 

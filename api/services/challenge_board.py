@@ -93,7 +93,8 @@ def record_crud_status_change(session: Session, user: User, row: ChallengeRow,
     if not isinstance(hist, list) and isinstance(earlier, list):
         hist = list(earlier)
     hist = list(hist) if isinstance(hist, list) else []
-    old = old_extra.get("status") if isinstance(old_extra, dict) else None
+    # The interchange document leaves a default status out of extra (api/serialize.py).
+    old = old_extra.get("status", STATUSES[0]) if isinstance(old_extra, dict) else None
     if before is not None and old and old != row.status:
         hist.append(history_entry(str(old), row.status, user.email, "via API"))
     if hist or "status_history" in extra:
