@@ -30,7 +30,7 @@ from api import i18n
 from api.deps import LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
 from api.security import LoginRateLimiter, session_middleware_options
-from api.settings import get_settings
+from api.settings import InsecureSettings, check_serving, get_settings
 from api.templating import STATIC_DIR
 from api.web.errors import http_status
 
@@ -276,5 +276,24 @@ def create_app(serving: bool = False) -> FastAPI:
     return app
 
 
-# What uvicorn serves (`make run`: uvicorn api.app:app).
-app = create_app(serving=True)
+def serve() -> FastAPI:
+    """The served app (``uvicorn api.app:app``), after the settings' start-up checks."""
+    check_serving(get_settings())
+    return create_app(serving=True)
+
+
+_served: FastAPI | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn api.app:app` asks for `app`: built on first access, so that importing this
+    # module (tests, tools) builds nothing, and a refused start is one line, no traceback.
+    global _served
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _served is None:
+        try:
+            _served = serve()
+        except InsecureSettings as exc:
+            raise SystemExit(f"sroi: not starting: {exc}") from None
+    return _served
