@@ -84,7 +84,7 @@ def test_the_cli_and_the_tender_source_check_read_the_registry(
         use_db: str, lines_format: registry.Format, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     from api.cli import main
-    from api.importers.interchange import parse_file
+    from api.importers.registry import parse_interchange as parse_file
 
     path = tmp_path / "a.lines"
     path.write_bytes(GOOD)

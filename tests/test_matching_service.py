@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, select
 
 from api import settings as api_settings
+from api.errors import Invalid, NotFound
 from api.services import matching
-from api.services.flow_util import FlowError, NotFound
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -110,9 +110,9 @@ def test_unknown_refs_and_bad_top_k(store: Session) -> None:
         matching.match_challenge(store, "CH-404")
     with pytest.raises(NotFound):
         matching.why_not(store, "tender", "T-1", "E-404")
-    with pytest.raises(FlowError):
+    with pytest.raises(Invalid):
         matching.why_not(store, "banaan", "T-1", "E-CLEAN")
-    with pytest.raises(FlowError):
+    with pytest.raises(Invalid):
         matching.match_tender(store, "T-1", top_k=0)
 
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from api.cli import CliError
+from api.commands.errors import CliError
 from api.importers import registry
 from api.importers.interchange import KINDS
 

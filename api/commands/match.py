@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
+
+from api.commands.errors import CliError
+from api.errors import DomainError
 
 DEFAULT_TOP = {"tender": 20, "obligation": 20, "challenge": 10}
 KINDS = ("tender", "obligation", "challenge")
@@ -42,7 +44,7 @@ def register(subparsers: Any) -> None:
         p.add_argument("--top", default=str(DEFAULT_TOP[kind]), metavar="K",
                        help=f"number of results (1-{MAX_TOP}; default {DEFAULT_TOP[kind]})")
         p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.set_defaults(handler=run_match)
+        p.set_defaults(handler=run_match, label=f"match {kind}")
 
     w = subparsers.add_parser(
         "why-not", help="explain why an enterprise is (not) proposed",
@@ -55,50 +57,38 @@ def register(subparsers: Any) -> None:
         p.add_argument("ref", metavar="REF", help=f"the {kind}'s ref")
         p.add_argument("enterprise", metavar="ENTERPRISE", help="the enterprise's ref")
         p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.set_defaults(handler=run_why_not)
-
-
-class _UserError(Exception):
-    """A failure the user can fix; printed as one line, exit status 2."""
-
-
-def _fail(command: str, message: str) -> int:
-    # Printed here rather than raised as api.cli.CliError: under `python -m api.cli` that
-    # class exists twice (as __main__.CliError too) and the dispatcher would not catch ours.
-    print(f"sroi {command}: {message}", file=sys.stderr)
-    return 2
+        p.set_defaults(handler=run_why_not, label=f"why-not {kind}")
 
 
 def _session_call(fn: Callable[[Any], Any]) -> Any:
-    """Run ``fn(session)``; user-fixable failures become :class:`_UserError` in English."""
+    """Run ``fn(session)``; user-fixable failures become :class:`CliError` in English."""
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
     from api.db import get_engine
     from api.i18n import translate
-    from api.services.flow_util import FlowError
 
     try:
         with Session(get_engine()) as session:
             return fn(session)
-    except FlowError as exc:
-        raise _UserError(translate(exc.message, "en", **exc.params)) from None
+    except DomainError as exc:
+        raise CliError(translate(exc.message, "en", **exc.params)) from None
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         hint = ""
         if "no such table" in first or "does not exist" in first:
             hint = " (is the database initialised? run `sroi init-db`)"
-        raise _UserError(f"database error: {exc.__class__.__name__}: {first}{hint}") from None
+        raise CliError(f"database error: {exc.__class__.__name__}: {first}{hint}") from None
 
 
 def _top(value: str) -> int:
     try:
         k = int(value)
     except ValueError:
-        raise _UserError(f"--top must be a whole number from 1 to {MAX_TOP}, "
-                         f"got {value!r}") from None
+        raise CliError(f"--top must be a whole number from 1 to {MAX_TOP}, "
+                       f"got {value!r}") from None
     if not 1 <= k <= MAX_TOP:
-        raise _UserError(f"--top must be from 1 to {MAX_TOP}, got {k}")
+        raise CliError(f"--top must be from 1 to {MAX_TOP}, got {k}")
     return k
 
 
@@ -136,18 +126,14 @@ def _print_table(results: list[Any], indent: str = "") -> None:
 def run_match(args: argparse.Namespace) -> int:
     from api.services import matching
 
-    command = f"match {args.kind}"
-    try:
-        k = _top(args.top)
-        if args.kind == "challenge":
-            cm = _session_call(lambda s: matching.match_challenge(s, args.ref, top_k=k))
-            ml = cm.results
-        elif args.kind == "tender":
-            ml = _session_call(lambda s: matching.match_tender(s, args.ref, top_k=k))
-        else:
-            ml = _session_call(lambda s: matching.match_obligation(s, args.ref, top_k=k))
-    except _UserError as exc:
-        return _fail(command, str(exc))
+    k = _top(args.top)
+    if args.kind == "challenge":
+        cm = _session_call(lambda s: matching.match_challenge(s, args.ref, top_k=k))
+        ml = cm.results
+    elif args.kind == "tender":
+        ml = _session_call(lambda s: matching.match_tender(s, args.ref, top_k=k))
+    else:
+        ml = _session_call(lambda s: matching.match_obligation(s, args.ref, top_k=k))
     if args.json:
         _json(cm.as_dict() if args.kind == "challenge" else ml.as_dict())
         return 0
@@ -178,11 +164,7 @@ def run_match(args: argparse.Namespace) -> int:
 def run_why_not(args: argparse.Namespace) -> int:
     from api.services import matching
 
-    command = f"why-not {args.kind}"
-    try:
-        d = _session_call(lambda s: matching.why_not(s, args.kind, args.ref, args.enterprise))
-    except _UserError as exc:
-        return _fail(command, str(exc))
+    d = _session_call(lambda s: matching.why_not(s, args.kind, args.ref, args.enterprise))
     if args.json:
         _json(d)
         return 0

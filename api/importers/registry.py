@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from api.importers.common import ParsedTenders
 from api.importers.eforms import parse_eforms
-from api.importers.interchange import ParsedFile, parse_file
+from api.importers.interchange import TENDER_SOURCES, ParsedFile, parse_file
 from api.importers.ocds import parse_ocds
 
 Parsed = ParsedFile | ParsedTenders
@@ -28,8 +28,13 @@ Parser = Callable[[bytes, str], Parsed]
 DEFAULT = "interchange"
 
 
+def parse_interchange(filename: str, data: bytes) -> ParsedFile:
+    """Interchange records; a tender's ``source`` may name any published format here."""
+    return parse_file(filename, data, tender_sources=TENDER_SOURCES + names(published=True))
+
+
 def _interchange(data: bytes, filename: str) -> ParsedFile:
-    return parse_file(filename, data)
+    return parse_interchange(filename, data)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from api.deps import ApiUser, ConnectorUser, SessionDep, api_error, csrf_protect
 from api.importers import registry
 from api.importers.interchange import MAX_FILE_BYTES
 from api.schemas import ERROR_RESPONSES
-from api.serialize import challenge_dict, enterprise_dict, obligation_dict, tender_dict
+from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_doc
 from api.services.importing import ON_DUPLICATE, OnDuplicate, import_files
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
 
@@ -140,14 +140,6 @@ async def import_published_api(
     return import_files(session, uploads, format=fmt, partial=partial,
                         only_buyer=only_buyer).to_dict()
 
-
-try:  # the same documents as `sroi export` writes, when the exporter is present
-    from api.services.exporting import challenge_doc, enterprise_doc, obligation_doc, tender_doc
-except ModuleNotFoundError as exc:  # pragma: no cover - older checkout
-    if exc.name != "api.services.exporting":
-        raise
-    enterprise_doc, tender_doc = enterprise_dict, tender_dict
-    challenge_doc, obligation_doc = challenge_dict, obligation_dict
 
 KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {
     "enterprises": (EnterpriseRow, enterprise_doc, access.visible_enterprises),
