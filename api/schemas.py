@@ -419,3 +419,18 @@ class CpvOut(BaseModel):
         {"code": "90911200", "label": "Schoonmaken van gebouwen",
          "label_nl": "Schoonmaken van gebouwen", "label_en": "Building-cleaning services",
          "level": 6}]}})
+
+
+class ReasonOut(BaseModel):
+    """One of the engine's reasons (codes and parameters: ``matcher/reasons.py``)."""
+
+    code: str = Field(description="Stable reason code, e.g. cpv_exact, distance, "
+                                  "capacity_share, vetting_expired")
+    params: dict[str, Any] = Field(description="The code's parameters: numbers (euros, km, "
+                                               "shares in [0, 1]), codes, ISO dates, lists")
+    text: str = Field(description="The reason in the request's language (?lang=, the lang "
+                                  "cookie, or Accept-Language; Dutch by default)")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "code": "distance", "params": {"km": 3.2, "radius_km": 25.0},
+        "text": "3,2 km van de werklocatie, binnen de eigen werkstraal van 25 km"}})

@@ -30,10 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from api import reasons
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
-from api.i18n import request_lang, translator
-from api.reason_text import localise_all, reasons_nl
+from api.i18n import api_lang, request_lang, translator
 from api.routes.challenges import (
     STAGES,
     clean_text,
@@ -41,7 +41,7 @@ from api.routes.challenges import (
     local_time,
 )
 from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
+from api.schemas import ERROR_RESPONSES, ReasonOut
 from api.services import curation_log
 from api.services.curation_log import DecisionInput
 from api.services.flow_util import FlowError, NotFound
@@ -225,7 +225,7 @@ def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Res
                          "enterprise_name": p["name"], "municipality": p["municipality"],
                          "score": round(p["score"], 4), "distance_km": p["distance_km"],
                          "remaining_eur": p["remaining_eur"],
-                         "reasons": " | ".join(localise_all(p["reasons"], lang))})
+                         "reasons": " | ".join(reasons.texts(p["reasons"], lang))})
     return csv_response(rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
 
 
@@ -400,8 +400,7 @@ class ProposalOut(BaseModel):
     score: float
     distance_km: float | None
     remaining_eur: float | None
-    reasons: list[str] = Field(description="The engine's reasons, in English")
-    reasons_nl: list[str] = Field(description="The same reasons in Dutch")
+    reasons: list[ReasonOut] = Field(description="The engine's reasons")
     features: dict[str, float]
 
 
@@ -429,8 +428,10 @@ class QueuePage(BaseModel):
                    "proposals": [{"rank": 3, "enterprise_ref": "E-0042",
                                   "name": "Schoonwerk Utrecht", "municipality": "GM0344",
                                   "score": 0.74, "distance_km": 2.1, "remaining_eur": 120000,
-                                  "reasons": ["CPV 90911200 offered exactly"],
-                                  "reasons_nl": ["CPV 90911200 exact aangeboden"],
+                                  "reasons": [{"code": "cpv_exact",
+                                               "params": {"code": "90911200"},
+                                               "text": "CPV 90911200 (Reiniging van "
+                                                       "gebouwen) exact aangeboden"}],
                                   "features": {"cpv": 1.0}}]}],
         "total": 1, "page": 1, "per_page": 5, "pages": 1}})
 
@@ -459,7 +460,7 @@ def api_decide(body: DecisionIn, request: Request, user: ConnectorUser, session:
 
 @api_router.get("/queue", response_model=QueuePage, summary="Proposed matches to curate")
 def api_queue(
-    user: ConnectorUser, session: SessionDep,
+    request: Request, user: ConnectorUser, session: SessionDep,
     kind: Annotated[Literal["tender", "obligation", "challenge"] | None,
                     Query(description="Only this kind of query")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in ref/title")] = None,
@@ -469,6 +470,7 @@ def api_queue(
     """Open tenders, obligations and Challenges, most urgent first, each with the engine's
     best candidates that no connector has decided on yet."""
     queries = open_queries(session, kind, clean_text(q))
+    lang = api_lang(request)
     chunk = queries[(page - 1) * per_page: page * per_page]
     items = []
     for item in queue_for(session, chunk):
@@ -479,7 +481,7 @@ def api_queue(
             "proposals": [{"rank": p["rank"], "enterprise_ref": p["ref"], "name": p["name"],
                            "municipality": p["municipality"], "score": p["score"],
                            "distance_km": p["distance_km"], "remaining_eur": p["remaining_eur"],
-                           "reasons": p["reasons"], "reasons_nl": reasons_nl(p["reasons"]),
+                           "reasons": reasons.outs(p["reasons"], lang),
                            "features": json.loads(p["features_json"])}
                           for p in item["proposals"]]})
     total = len(queries)

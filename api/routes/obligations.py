@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -27,7 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, func, or_, select
 
-from api import access
+from api import access, reasons
 from api.clock import today
 from api.convert import enterprise_from_row, obligation_from_row
 from api.deps import (
@@ -39,10 +40,9 @@ from api.deps import (
     flash,
     render,
 )
-from api.i18n import format_eur, month_label, request_lang, translator
-from api.reason_text import localise
+from api.i18n import api_lang, format_eur, month_label, request_lang, translator
 from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES, IsoDate
+from api.schemas import ERROR_RESPONSES, IsoDate, ReasonOut
 from api.services import progress
 from api.services.capacity import commitments
 from api.services.flow_util import FlowError, list_params
@@ -51,6 +51,7 @@ from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
 from matcher.model import Obligation
 from matcher.plan import Plan
+from matcher.reasons import Reason
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
@@ -561,16 +562,17 @@ class PlanOut(BaseModel):
     credit_eur: float = Field(description="Committed plus this plan's credit")
     unmet_eur: float
     met: bool
-    explanation: str | None = Field(None, description="The engine's explanation, in English")
-    explanation_nl: str | None = Field(None, description="The same explanation in Dutch")
+    explanation: list[ReasonOut] = Field([], description="The engine's explanation of a "
+                                                         "proposal (empty for a saved plan)")
     rows: list[PlanRowOut]
     committed: list[PlanRowOut]
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "obligation": "O-1", "policy": "utrecht-2024", "due_eur": 120000.0,
         "committed_credit_eur": 50000.0, "credit_eur": 120000.0, "unmet_eur": 0.0, "met": True,
-        "explanation": "Due €70,000: met. ...",
-        "explanation_nl": "Verschuldigd € 70.000: gehaald. ...",
+        "explanation": [{"code": "plan_committed",
+                         "params": {"done_eur": 50000.0, "total_eur": 120000.0},
+                         "text": "Al toegezegd: € 50.000 van € 120.000."}],
         "rows": [{"enterprise": "E-036", "name": "Schoonwerk Utrecht 36", "kind": "placement",
                   "amount_eur": 60000.0, "credit_eur": 60000.0, "placements": 2,
                   "block": "participatiewet_lt2", "fit": 0.66, "status": "proposed"}],
@@ -596,15 +598,14 @@ class PlanIn(BaseModel):
 
 
 def _plan_out(ov: Overview, lines: list[PlanLine], status: str,
-              explanation: str | None) -> dict[str, Any]:
+              explanation: Sequence[Reason] = (), lang: str = "nl") -> dict[str, Any]:
     credit = round(ov.committed_credit + sum(ln.credit_eur for ln in lines), 2)
     unmet = round(max(0.0, ov.due_eur - credit), 2)
     committed = [a for a in ov.allocations if a.status == "committed"]
     return {
         "obligation": ov.row.ref, "policy": ov.policy.name, "due_eur": round(ov.due_eur, 2),
         "committed_credit_eur": ov.committed_credit, "credit_eur": credit, "unmet_eur": unmet,
-        "met": unmet <= 0, "explanation": explanation,
-        "explanation_nl": localise(explanation, "nl") if explanation else None,
+        "met": unmet <= 0, "explanation": reasons.outs(explanation, lang),
         "rows": [{**ln.as_dict(), "status": status} for ln in lines],
         "committed": [{"enterprise": a.enterprise_ref, "name": "", "kind": a.kind,
                        "amount_eur": a.amount_eur, "credit_eur": a.credit_eur,
@@ -623,7 +624,7 @@ def _names(session: Session, out: dict[str, Any]) -> dict[str, Any]:
 
 @api_router.get("/obligations/{ref}/plan", response_model=PlanOut,
                 summary="The engine's fulfilment plan proposal for an obligation")
-def plan_get(ref: str, user: ApiUser, session: SessionDep,
+def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
              saved: Annotated[bool, Query(description="Return the saved plan instead of a "
                                                       "new proposal")] = False
              ) -> dict[str, Any]:
@@ -634,13 +635,14 @@ def plan_get(ref: str, user: ApiUser, session: SessionDep,
     ov = overview(session, row)
     if saved:
         lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
-        return _names(session, _plan_out(ov, lines, "planned", None))
+        return _names(session, _plan_out(ov, lines, "planned"))
     try:
         plan = propose(session, row, today())
     except FlowError as exc:
         raise api_error(exc.status, str(exc), exc.field) from None
     lines = lines_from_plan(session, row, list(plan.rows))
-    return _names(session, _plan_out(ov, lines, "proposed", plan.explanation))
+    return _names(session, _plan_out(ov, lines, "proposed", plan.explanation,
+                                     api_lang(request)))
 
 
 @api_router.put("/obligations/{ref}/plan", response_model=PlanOut,
@@ -665,7 +667,7 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
     save_plan(session, row.ref, [ln.as_dict() for ln in lines])
     ov = overview(session, row)
     saved = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
-    return _names(session, _plan_out(ov, saved, "planned", None))
+    return _names(session, _plan_out(ov, saved, "planned"))
 
 
 class DeliveryIn(BaseModel):
