@@ -197,10 +197,10 @@ def create_app(serving: bool = False) -> FastAPI:
             "obligations, municipal Challenges and firms' obligations.\n\n"
             "Authenticate with `Authorization: Bearer <token>`; create a token on /account. "
             "Errors are `{\"detail\": {\"message\": ..., \"field\": ...}}`.\n\n"
-            "Match reasons: `reasons` (and a plan's `explanation`) are the engine's English "
-            "sentences, unchanged; `reasons_nl` (and `explanation_nl`) next to them hold the "
-            "same sentences in Dutch, with Dutch number formatting. The API does not switch "
-            "language on `?lang=` or `Accept-Language`; pick the field you need."
+            "Match reasons (`reasons`, why-not `exclusions`, a plan's `explanation`) are "
+            "objects `{\"code\", \"params\", \"text\"}`: a stable code, its parameters "
+            "(numbers, codes, ISO dates) and the text in the request's language: `?lang=nl|en`, "
+            "the `lang` cookie, or `Accept-Language` (Dutch by default)."
         ),
         docs_url="/api/docs",
         redoc_url=None,

@@ -421,6 +421,24 @@ class CpvOut(BaseModel):
          "level": 6}]}})
 
 
+# --- Engine reasons (every route that shows matches) ---------------------------------
+
+
+class ReasonOut(BaseModel):
+    """One of the engine's reasons (codes and parameters: ``matcher/reasons.py``)."""
+
+    code: str = Field(description="Stable reason code, e.g. cpv_exact, distance, "
+                                  "capacity_share, vetting_expired")
+    params: dict[str, Any] = Field(description="The code's parameters: numbers (euros, km, "
+                                               "shares in [0, 1]), codes, ISO dates, lists")
+    text: str = Field(description="The reason in the request's language (?lang=, the lang "
+                                  "cookie, or Accept-Language; Dutch by default)")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "code": "distance", "params": {"km": 3.2, "radius_km": 25.0},
+        "text": "3,2 km van de werklocatie, binnen de eigen werkstraal van 25 km"}})
+
+
 # --- Challenges board (api/routes/challenges.py) --------------------------------------
 
 
@@ -507,8 +525,7 @@ class ProposalOut(BaseModel):
     score: float
     distance_km: float | None
     remaining_eur: float | None
-    reasons: list[str] = Field(description="The engine's reasons, in English")
-    reasons_nl: list[str] = Field(description="The same reasons in Dutch")
+    reasons: list[ReasonOut] = Field(description="The engine's reasons")
     features: dict[str, float]
 
 
@@ -536,8 +553,10 @@ class CurationQueuePage(BaseModel):
                    "proposals": [{"rank": 3, "enterprise_ref": "E-0042",
                                   "name": "Schoonwerk Utrecht", "municipality": "GM0344",
                                   "score": 0.74, "distance_km": 2.1, "remaining_eur": 120000,
-                                  "reasons": ["CPV 90911200 offered exactly"],
-                                  "reasons_nl": ["CPV 90911200 exact aangeboden"],
+                                  "reasons": [{"code": "cpv_exact",
+                                               "params": {"code": "90911200"},
+                                               "text": "CPV 90911200 (Reiniging van "
+                                                       "gebouwen) exact aangeboden"}],
                                   "features": {"cpv": 1.0}}]}],
         "total": 1, "page": 1, "per_page": 5, "pages": 1}})
 
@@ -570,16 +589,17 @@ class PlanOut(BaseModel):
     credit_eur: float = Field(description="Committed plus this plan's credit")
     unmet_eur: float
     met: bool
-    explanation: str | None = Field(None, description="The engine's explanation, in English")
-    explanation_nl: str | None = Field(None, description="The same explanation in Dutch")
+    explanation: list[ReasonOut] = Field([], description="The engine's explanation of a "
+                                                         "proposal (empty for a saved plan)")
     rows: list[PlanRowOut]
     committed: list[PlanRowOut]
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "obligation": "O-1", "policy": "utrecht-2024", "due_eur": 120000.0,
         "committed_credit_eur": 50000.0, "credit_eur": 120000.0, "unmet_eur": 0.0, "met": True,
-        "explanation": "Due €70,000: met. ...",
-        "explanation_nl": "Verschuldigd € 70.000: gehaald. ...",
+        "explanation": [{"code": "plan_committed",
+                         "params": {"done_eur": 50000.0, "total_eur": 120000.0},
+                         "text": "Al toegezegd: € 50.000 van € 120.000."}],
         "rows": [{"enterprise": "E-036", "name": "Schoonwerk Utrecht 36", "kind": "placement",
                   "amount_eur": 60000.0, "credit_eur": 60000.0, "placements": 2,
                   "block": "participatiewet_lt2", "fit": 0.66, "status": "proposed"}],
@@ -654,6 +674,8 @@ class DeliveriesPage(BaseModel):
 
 
 class CpvMatch(BaseModel):
+    """One offered code with the requested code it answers best (from the cpv_* reasons)."""
+
     code: str
     label: str
     requested: str = Field(description="The tender's code it answers")
@@ -669,8 +691,7 @@ class MatchItem(BaseModel):
     score: float
     contributions: dict[str, float] = {}
     features: dict[str, float] = {}
-    reasons: list[str] = Field([], description="The engine's reasons, in English")
-    reasons_nl: list[str] = Field([], description="The same reasons in Dutch")
+    reasons: list[ReasonOut] = Field([], description="The engine's reasons")
     distance_km: float | None = None
     remaining_eur: float | None = Field(None, description="Purchasing capacity left per year")
     matched_cpv: list[CpvMatch] = []
@@ -692,40 +713,31 @@ class MatchesOut(BaseModel):
         "n_candidates": 31, "n_excluded": 29,
         "items": [{"rank": 1, "ref": "E-036", "name": "Schoonwerk Utrecht 36",
                    "municipality": "GM0344", "score": 0.71, "distance_km": 1.2,
-                   "remaining_eur": 110000.0, "reasons": ["CPV 90911200 offered exactly"],
-                   "reasons_nl": ["CPV 90911200 exact aangeboden"],
+                   "remaining_eur": 110000.0,
+                   "reasons": [{"code": "cpv_exact", "params": {"code": "90911200"},
+                                "text": "CPV 90911200 (Reiniging van gebouwen) exact "
+                                        "aangeboden"}],
                    "matched_cpv": [{"code": "90911200", "label": "Schoonmaakdiensten",
                                     "requested": "90911200", "how": "exact",
                                     "similarity": 1.0}],
                    "target_groups": ["participatiewet"]}]}})
 
 
-class WhyNotExclusion(BaseModel):
-    code: str
-    reason: str
-    reason_nl: str
-
-
 class WhyNotOut(BaseModel):
     ref: str
     name: str
     excluded: bool = Field(description="True when a hard constraint keeps it out")
-    reason: str | None = Field(None, description="The exclusions, in English")
-    reason_nl: str | None = Field(None, description="The exclusions, in Dutch")
-    exclusions: list[WhyNotExclusion] = []
+    exclusions: list[ReasonOut] = Field([], description="The hard constraints it fails")
     rank: int | None = Field(None, description="Its place among the candidates, if feasible")
     score: float | None = None
     n_candidates: int
-    reasons: list[str] = Field([], description="Why it fits, in English (if feasible)")
-    reasons_nl: list[str] = []
+    reasons: list[ReasonOut] = Field([], description="Why it fits (if feasible)")
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "ref": "E-077", "name": "Groen Werkt", "excluded": True,
-        "reason": "vetting expired on 2025-03-01",
-        "reason_nl": "screening verlopen op 2025-03-01",
-        "exclusions": [{"code": "vetting_expired", "reason": "vetting expired on 2025-03-01",
-                        "reason_nl": "screening verlopen op 2025-03-01"}],
-        "rank": None, "score": None, "n_candidates": 31, "reasons": [], "reasons_nl": []}})
+        "exclusions": [{"code": "vetting_expired", "params": {"on": "2025-03-01"},
+                        "text": "screening verlopen op 1 maart 2025"}],
+        "rank": None, "score": None, "n_candidates": 31, "reasons": []}})
 
 
 class FeasibilityCandidate(BaseModel):

@@ -15,6 +15,7 @@ import argparse
 import json
 from typing import Any
 
+from api import reasons
 from api.commands.errors import CliError
 from api.errors import DomainError, NotFound
 from matcher.plan import PlanRow
@@ -32,6 +33,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-partners", type=int, default=None,
                    help="at most this many enterprises in the plan")
     p.add_argument("--save", action="store_true", help="store the rows as planned allocations")
+    p.add_argument("--lang", choices=("en", "nl"), default="en",
+                   help="language of the explanation (default en)")
     p.set_defaults(handler=run_plan)
 
     a = subparsers.add_parser(
@@ -104,14 +107,14 @@ def run_plan(args: argparse.Namespace) -> int:
             "unmet": [{"obligation": plan.obligation, "unmet_eur": plan.unmet_eur}],
             "totals": {"due_eur": plan.due_eur, "credit_eur": plan.credit_eur,
                        "unmet_eur": plan.unmet_eur},
-            "explanation": plan.explanation,
+            "explanation": reasons.outs(plan.explanation, args.lang),
             "saved": bool(args.save),
         }, indent=2, ensure_ascii=False))
         return 0
     print(f"Obligation {plan.obligation}: due €{plan.due_eur:,.2f}, planned credit "
           f"€{plan.credit_eur:,.2f}, unmet €{plan.unmet_eur:,.2f}")
     _print_rows(plan.rows)
-    print(plan.explanation)
+    print(reasons.sentence(plan.explanation, args.lang))
     if args.save:
         print(f"saved {len(plan.rows)} planned row(s)")
     return 0

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from api import access
+from api import access, reasons
 from api.clock import today
 from api.deps import (
     ApiUser,
@@ -38,8 +38,7 @@ from api.deps import (
     render,
 )
 from api.errors import DomainError, NotFound
-from api.i18n import request_lang, translator
-from api.reason_text import with_reasons_nl
+from api.i18n import api_lang, request_lang, translator
 from api.schemas import (
     ERROR_RESPONSES,
     StatusIn,
@@ -184,18 +183,19 @@ def _status_out(row: ChallengeRow) -> dict[str, Any]:
                     "results": {"results": [{"rank": 1, "ref": "E-0042",
                                              "name": "Buurtkracht Utrecht",
                                              "municipality": "GM0344", "score": 0.71,
-                                             "reasons": ["covers the Challenge's theme(s) "
-                                                         "'eenzaamheid'"],
-                                             "reasons_nl": ["dekt het Challenge-thema "
-                                                            "'eenzaamheid'"]}],
+                                             "reasons": [{
+                                                 "code": "themes_covered",
+                                                 "params": {"themes": ["eenzaamheid"]},
+                                                 "text": "dekt het Challenge-thema "
+                                                         "'eenzaamheid'"}]}],
                                 "n_candidates": 120, "n_excluded": 4},
                     "coalitions": [{"members": ["E-0042", "E-0107"], "score": 0.66,
                                     "capacity_eur": 310000}]}}}}})
-def api_matches(ref: str, user: ApiUser, session: SessionDep, top_k: int = 10
-                ) -> dict[str, Any]:
+def api_matches(ref: str, request: Request, user: ApiUser, session: SessionDep,
+                top_k: int = 10) -> dict[str, Any]:
     """The engine's diverse ranking of enterprises for the Challenge and the coalitions
     it proposes (complementary enterprises that cover more of its themes together).
-    ``reasons`` are in English; ``reasons_nl`` next to them holds the Dutch form."""
+    Every reason is ``{"code", "params", "text"}`` (text in the request's language)."""
     row = get_challenge(session, ref)
     if not 1 <= top_k <= 50:
         raise api_error(422, "top_k moet tussen 1 en 50 liggen", "top_k")
@@ -203,7 +203,7 @@ def api_matches(ref: str, user: ApiUser, session: SessionDep, top_k: int = 10
         result = cached_match(session, "challenge", row.ref, top_k)
     except NotFound as exc:
         raise api_error(404, exc.message, "ref") from None
-    out = with_reasons_nl(result.as_dict())
+    out = reasons.with_texts(result.as_dict(), api_lang(request))
     return {"challenge": row.ref, "status": row.status, **out}
 
 

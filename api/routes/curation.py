@@ -29,11 +29,11 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from api import reasons
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError, NotFound
-from api.i18n import request_lang, translator
-from api.reason_text import localise_all, reasons_nl
+from api.i18n import api_lang, request_lang, translator
 from api.schemas import (
     ERROR_RESPONSES,
     CurationQueuePage,
@@ -193,7 +193,7 @@ def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Res
                          "enterprise_name": p["name"], "municipality": p["municipality"],
                          "score": round(p["score"], 4), "distance_km": p["distance_km"],
                          "remaining_eur": p["remaining_eur"],
-                         "reasons": " | ".join(localise_all(p["reasons"], lang))})
+                         "reasons": " | ".join(reasons.texts(p["reasons"], lang))})
     return csv_response(rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
 
 
@@ -336,7 +336,7 @@ def api_decide(body: DecisionIn, request: Request, user: ConnectorUser, session:
 
 @api_router.get("/queue", response_model=CurationQueuePage, summary="Proposed matches to curate")
 def api_queue(
-    user: ConnectorUser, session: SessionDep,
+    request: Request, user: ConnectorUser, session: SessionDep,
     kind: Annotated[Literal["tender", "obligation", "challenge"] | None,
                     Query(description="Only this kind of query")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in ref/title")] = None,
@@ -346,6 +346,7 @@ def api_queue(
     """Open tenders, obligations and Challenges, most urgent first, each with the engine's
     best candidates that no connector has decided on yet."""
     queries = open_queries(session, kind, clean_text(q))
+    lang = api_lang(request)
     chunk = queries[(page - 1) * per_page: page * per_page]
     items = []
     for item in queue_for(session, chunk):
@@ -356,7 +357,7 @@ def api_queue(
             "proposals": [{"rank": p["rank"], "enterprise_ref": p["ref"], "name": p["name"],
                            "municipality": p["municipality"], "score": p["score"],
                            "distance_km": p["distance_km"], "remaining_eur": p["remaining_eur"],
-                           "reasons": p["reasons"], "reasons_nl": reasons_nl(p["reasons"]),
+                           "reasons": reasons.outs(p["reasons"], lang),
                            "features": json.loads(p["features_json"])}
                           for p in item["proposals"]]})
     total = len(queries)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
@@ -26,7 +27,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, or_, select
 
-from api import access
+from api import access, reasons
 from api.clock import today
 from api.convert import enterprise_from_row, obligation_from_row
 from api.deps import (
@@ -39,8 +40,7 @@ from api.deps import (
     render,
 )
 from api.errors import DomainError, Invalid
-from api.i18n import format_eur, month_label, request_lang, translator
-from api.reason_text import localise
+from api.i18n import api_lang, format_eur, month_label, request_lang, translator
 from api.schemas import (
     ERROR_RESPONSES,
     PLAN_MAX_ROWS,
@@ -60,6 +60,7 @@ from api.web.errors import http_status
 from api.web.params import list_params
 from matcher.model import Obligation
 from matcher.plan import Plan
+from matcher.reasons import Reason
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
@@ -543,15 +544,14 @@ def obligation_deliveries_csv(ref: str, user: CurrentUser, session: SessionDep) 
 
 
 def _plan_out(ov: Overview, lines: list[PlanLine], status: str,
-              explanation: str | None) -> dict[str, Any]:
+              explanation: Sequence[Reason] = (), lang: str = "nl") -> dict[str, Any]:
     credit = round(ov.committed_credit + sum(ln.credit_eur for ln in lines), 2)
     unmet = round(max(0.0, ov.due_eur - credit), 2)
     committed = [a for a in ov.allocations if a.status == "committed"]
     return {
         "obligation": ov.row.ref, "policy": ov.policy.name, "due_eur": round(ov.due_eur, 2),
         "committed_credit_eur": ov.committed_credit, "credit_eur": credit, "unmet_eur": unmet,
-        "met": unmet <= 0, "explanation": explanation,
-        "explanation_nl": localise(explanation, "nl") if explanation else None,
+        "met": unmet <= 0, "explanation": reasons.outs(explanation, lang),
         "rows": [{**ln.as_dict(), "status": status} for ln in lines],
         "committed": [{"enterprise": a.enterprise_ref, "name": "", "kind": a.kind,
                        "amount_eur": a.amount_eur, "credit_eur": a.credit_eur,
@@ -570,7 +570,7 @@ def _names(session: Session, out: dict[str, Any]) -> dict[str, Any]:
 
 @api_router.get("/obligations/{ref}/plan", response_model=PlanOut,
                 summary="The engine's fulfilment plan proposal for an obligation")
-def plan_get(ref: str, user: ApiUser, session: SessionDep,
+def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
              saved: Annotated[bool, Query(description="Return the saved plan instead of a "
                                                       "new proposal")] = False
              ) -> dict[str, Any]:
@@ -581,13 +581,14 @@ def plan_get(ref: str, user: ApiUser, session: SessionDep,
     ov = overview(session, row)
     if saved:
         lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
-        return _names(session, _plan_out(ov, lines, "planned", None))
+        return _names(session, _plan_out(ov, lines, "planned"))
     try:
         plan = propose(session, row, today())
     except DomainError as exc:
         raise api_error(http_status(exc), str(exc), exc.field) from None
     lines = lines_from_plan(session, row, list(plan.rows))
-    return _names(session, _plan_out(ov, lines, "proposed", plan.explanation))
+    return _names(session, _plan_out(ov, lines, "proposed", plan.explanation,
+                                     api_lang(request)))
 
 
 @api_router.put("/obligations/{ref}/plan", response_model=PlanOut,
@@ -612,7 +613,7 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
     save_plan(session, row.ref, [ln.as_dict() for ln in lines])
     ov = overview(session, row)
     saved = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
-    return _names(session, _plan_out(ov, saved, "planned", None))
+    return _names(session, _plan_out(ov, saved, "planned"))
 
 
 def _delivery_out(d: DeliveryRow) -> dict[str, Any]:

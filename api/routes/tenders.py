@@ -24,13 +24,12 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 from sqlmodel import Session, col, func, or_, select
 
-from api import access
+from api import access, reasons
 from api.convert import clause_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import request_lang, translator
+from api.i18n import api_lang, request_lang, translator
 from api.labels import TARGET_GROUP_NL
-from api.reason_text import localise_why_not, reasons_nl
 from api.schemas import (
     ERROR_RESPONSES,
     FeasibilityOut,
@@ -45,8 +44,8 @@ from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.params import list_params
 from matcher.capacity import PLACEMENT_EUR
-from matcher.cpv import best_match
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
+from matcher.reasons import Reason
 from matcher.refdata import cpv_label, municipalities
 from matcher.valuation import DueResult, list_policies, load_policy, obligation_due
 
@@ -136,10 +135,34 @@ def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
     return str(text)
 
 
+# How an offered code answers a requested one, by reason code (Dutch words, t() on pages).
+CPV_HOW = {"cpv_exact": "exact", "cpv_within": "binnen", "cpv_covers": "omvat",
+           "cpv_related": "verwant"}
+
+
+def matched_cpv(reasons: list[Reason], lang: str) -> list[dict[str, Any]]:
+    """One line per offered CPV code with the requested code it answers best, from the
+    engine's ``cpv_*`` reasons (one per requested code that matched)."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in reasons:
+        how = CPV_HOW.get(r.code)
+        if how is None:
+            continue
+        p = r.params
+        offered = str(p["code"] if r.code == "cpv_exact" else p["offered"])
+        line = {"code": offered, "label": cpv_label(offered, lang),
+                "requested": str(p["code"] if r.code == "cpv_exact" else p["requested"]),
+                "how": how,
+                "similarity": 1.0 if r.code == "cpv_exact" else float(p["similarity"])}  # type: ignore[arg-type]
+        if offered not in best or line["similarity"] > best[offered]["similarity"]:
+            best[offered] = line
+    return sorted(best.values(), key=lambda c: -c["similarity"])
+
+
 def match_rows(session: Session, row: TenderRow, views: list[MatchView], lang: str
                ) -> list[dict[str, Any]]:
-    """The engine's matches with structured reasons: codes matched, distance, groups,
-    capacity left (one query for the enterprises)."""
+    """The engine's matches with their CPV lines (from the engine's reasons), target
+    groups and capacity (one query for the enterprises). ``reasons`` stay data."""
     refs = {v.ref for v in views}
     ents = {e.ref: e for e in session.exec(
         select(EnterpriseRow).where(col(EnterpriseRow.ref).in_(refs or {""})))}
@@ -147,27 +170,11 @@ def match_rows(session: Session, row: TenderRow, views: list[MatchView], lang: s
     out = []
     for v in views:
         d = v.as_dict()
+        d["reasons"] = list(v.reasons)
         e = ents.get(v.ref)
-        codes: list[dict[str, Any]] = []
-        if e is not None:
-            for q in dict.fromkeys(row.cpv or []):
-                code, sim, anc = best_match(q, list(e.cpv or []))
-                if code is None or anc is None:
-                    continue
-                how = "exact" if code == q else "binnen" if anc == q else \
-                    "omvat" if anc == code else "verwant"
-                codes.append({"code": code, "label": cpv_label(code, lang), "requested": q,
-                              "how": how, "similarity": round(float(sim), 3)})
-            # One line per offered code: the requested code it answers best.
-            best: dict[str, dict[str, Any]] = {}
-            for c in sorted(codes, key=lambda c: -c["similarity"]):
-                best.setdefault(c["code"], c)
-            codes = list(best.values())
-            groups = [g for g in (e.target_groups or []) if not wanted_groups
-                      or g in wanted_groups]
-        else:
-            groups = []
-        d.update(matched_cpv=codes, target_groups=groups,
+        groups = [g for g in (e.target_groups or []) if not wanted_groups
+                  or g in wanted_groups] if e is not None else []
+        d.update(matched_cpv=matched_cpv(list(v.reasons), lang), target_groups=groups,
                  capacity_eur=e.purchasing_eur_per_year if e else None)
         out.append(d)
     return out
@@ -392,7 +399,7 @@ def why_not_view(session: Session, row: TenderRow, text: str, lang: str
     if ent is None:
         return {"asked": text, "error": t("Geen onderneming gevonden met kenmerk of naam "
                                           "‘{q}’.", q=text)}
-    result = localise_why_not(matching.why_not(session, "tender", row.ref, ent.ref), lang)
+    result = matching.why_not(session, "tender", row.ref, ent.ref)
     return {"asked": text, "ref": ent.ref, "name": ent.name, **result}
 
 
@@ -435,7 +442,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
 @api_router.get("/tenders/{ref}/matches", response_model=MatchesOut,
                 summary="Ranked vetted enterprises for a tender, with reasons")
 def tender_matches(
-    ref: str, user: ApiUser, session: SessionDep,
+    ref: str, request: Request, user: ApiUser, session: SessionDep,
     top: Annotated[int, Query(ge=1, le=200, description="How many of the best to rank")] = 20,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
@@ -447,10 +454,11 @@ def tender_matches(
         ml = matching.cached_match(session, "tender", row.ref, top)
     except DomainError as exc:
         raise api_error(http_status(exc), str(exc), exc.field) from None
-    items = match_rows(session, row, list(ml.results), "nl")
+    lang = api_lang(request)
+    items = match_rows(session, row, list(ml.results), lang)
     start = (page - 1) * per_page
     for item in items[start:start + per_page]:
-        item["reasons_nl"] = reasons_nl(item.get("reasons"))
+        item["reasons"] = reasons.outs(item["reasons"], lang)
     return {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
             "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)),
@@ -459,8 +467,8 @@ def tender_matches(
 
 @api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,
                 summary="Why is an enterprise (not) in a tender's list?")
-def tender_why_not(ref: str, enterprise_ref: str, user: ApiUser, session: SessionDep
-                   ) -> dict[str, Any]:
+def tender_why_not(ref: str, enterprise_ref: str, request: Request, user: ApiUser,
+                   session: SessionDep) -> dict[str, Any]:
     """Its hard-constraint exclusions (not vetted, vetting expired, outside its service
     radius or the clause's region, no capacity left, too few target-group staff for a
     reserved contract), or, when it passes them, its rank and score with reasons."""
@@ -469,10 +477,7 @@ def tender_why_not(ref: str, enterprise_ref: str, user: ApiUser, session: Sessio
         out = matching.why_not(session, "tender", row.ref, enterprise_ref)
     except DomainError as exc:
         raise api_error(http_status(exc), str(exc), "enterprise_ref") from None
-    exclusions = list(out.get("exclusions") or ())
-    return {**out, "reason_nl": "; ".join(str(x.get("reason_nl") or "") for x in exclusions)
-            or None, "reasons": list(out.get("reasons") or ()),
-            "reasons_nl": reasons_nl(out.get("reasons"))}
+    return dict(reasons.with_texts(out, api_lang(request)))
 
 
 @api_router.get("/tenders/{ref}/feasibility", response_model=FeasibilityOut,

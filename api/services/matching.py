@@ -63,6 +63,7 @@ from matcher.model import Capacity, Enterprise, Vetting
 from matcher.query import Query, from_challenge, from_obligation, from_tender
 from matcher.rank import Match, rank_query, to_matches
 from matcher.rank import why_not as engine_why_not
+from matcher.reasons import Reason, as_dicts
 from matcher.valuation import obligation_due_amount
 from matcher.weights import WeightSet
 
@@ -82,7 +83,7 @@ class MatchView:
     score: float
     contributions: dict[str, float]
     features: dict[str, float]
-    reasons: list[str]
+    reasons: list[Reason]  # data; rendered by api/reasons.py
     distance_km: float | None
     remaining_eur: float
 
@@ -92,7 +93,7 @@ class MatchView:
             "municipality": self.municipality, "score": round(self.score, 6),
             "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
             "features": {k: round(v, 6) for k, v in self.features.items()},
-            "reasons": list(self.reasons),
+            "reasons": as_dicts(self.reasons),
             "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
             "remaining_eur": round(self.remaining_eur, 2),
         }
@@ -118,7 +119,7 @@ class MatchList:
 class CoalitionView:
     members: list[MatchView]
     score: float
-    reasons: list[str]
+    reasons: list[Reason]
     capacity_eur: float
     coverage: float = 0.0
     parts: dict[str, float] = field(default_factory=dict)
@@ -126,7 +127,7 @@ class CoalitionView:
     def as_dict(self) -> dict[str, Any]:
         return {"members": [m.as_dict() for m in self.members],
                 "refs": [m.ref for m in self.members],
-                "score": round(self.score, 6), "reasons": list(self.reasons),
+                "score": round(self.score, 6), "reasons": as_dicts(self.reasons),
                 "capacity_eur": round(self.capacity_eur, 2), "coverage": round(self.coverage, 6),
                 "parts": {k: round(v, 6) for k, v in self.parts.items()}}
 

@@ -32,6 +32,7 @@ from matcher.index import EnterpriseIndex
 from matcher.model import Enterprise, Obligation
 from matcher.plan import FulfilmentPlanner, Plan, PlanRow, build_candidates, supplies
 from matcher.rank import candidates_for_obligation, rank_many
+from matcher.reasons import eur, reason
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
@@ -136,9 +137,9 @@ def plan_for_obligation(
     plan = (planner or FulfilmentPlanner()).plan(ref, round(due, 2), cands)
     done = c.committed_credit.get(ref, 0.0)
     if done > 0:
-        note = f" Already committed: €{done:,.0f} of €{ob.amount_eur:,.0f}."
+        note = reason("plan_committed", done_eur=eur(done), total_eur=eur(ob.amount_eur))
         plan = Plan(plan.obligation, plan.due_eur, plan.rows, plan.credit_eur, plan.unmet_eur,
-                    plan.explanation + note)
+                    (*plan.explanation, note))
     return plan
 
 
