@@ -21,7 +21,7 @@ FREE_MANY = "vrij: {eur} inkoop per jaar en {n} plaatsingen per jaar"
 def capacity_fields(state: CapacityState) -> dict[str, Any]:
     """The JSON/CSV fields of a yearly capacity state, the same in every output."""
     return {
-        "purchase_eur_per_year": round(state.purchase_eur, 2),
+        "purchasing_eur_per_year": round(state.purchase_eur, 2),
         "placements_per_year": int(state.placements),
         "free_purchase_eur_per_year": round(state.free_purchase_eur, 2),
         "free_placements_per_year": int(state.free_placements),

@@ -366,7 +366,20 @@ class FacetValue(BaseModel):
     count: int
 
 
-class SearchHit(BaseModel):
+class FreeCapacity(BaseModel):
+    """An enterprise's yearly capacity and what is free of it after its commitments
+    elsewhere (``matcher.capacity``; the same four fields in every output)."""
+
+    purchasing_eur_per_year: float | None = Field(
+        None, description="Purchasing capacity per year (invoice euros)")
+    placements_per_year: int | None = Field(None, description="Placements per year")
+    free_purchase_eur_per_year: float | None = Field(
+        None, description="Purchasing capacity per year not yet committed")
+    free_placements_per_year: int | None = Field(
+        None, description="Placements per year not yet committed")
+
+
+class SearchHit(FreeCapacity):
     ref: str
     name: str
     municipality: str | None = None
@@ -377,10 +390,6 @@ class SearchHit(BaseModel):
     themes: list[str]
     certifications: list[dict[str, Any]]
     vetting_status: str
-    purchasing_eur_per_year: float
-    placements_per_year: int
-    committed_eur: float
-    capacity_left_eur: float
     score: float
 
 
@@ -397,8 +406,8 @@ class SearchOut(BaseModel):
                    "municipality_name": "Utrecht", "distance_km": 1.2, "cpv": ["90911200"],
                    "target_groups": ["participatiewet"], "themes": [], "certifications": [],
                    "vetting_status": "vetted", "purchasing_eur_per_year": 250000,
-                   "placements_per_year": 6, "committed_eur": 50000,
-                   "capacity_left_eur": 200000, "score": 3.0}],
+                   "placements_per_year": 6, "free_purchase_eur_per_year": 200000,
+                   "free_placements_per_year": 5, "score": 3.0}],
         "total": 1, "page": 1, "per_page": 20, "pages": 1,
         "facets": {"target_group": [{"value": "participatiewet", "label": "participatiewet",
                                      "count": 1}]}}})

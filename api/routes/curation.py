@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from api.capacity_view import capacity_fields
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.i18n import request_lang, translator
@@ -41,7 +42,7 @@ from api.routes.challenges import (
     local_time,
 )
 from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
+from api.schemas import ERROR_RESPONSES, FreeCapacity
 from api.services import curation_log
 from api.services.curation_log import DecisionInput
 from api.services.flow_util import FlowError, NotFound
@@ -63,8 +64,8 @@ SHOWN = 3
 QUERIES_PER_PAGE = 5
 LOG_PER_PAGE = 50
 QUEUE_COLUMNS = ("query_kind", "query_ref", "query_title", "rank", "enterprise_ref",
-                 "enterprise_name", "municipality", "score", "distance_km", "remaining_eur",
-                 "reasons")
+                 "enterprise_name", "municipality", "score", "distance_km",
+                 "free_purchase_eur_per_year", "free_placements_per_year", "reasons")
 FORM_ERROR_KEY = "curation_form_error"
 
 
@@ -130,6 +131,7 @@ def proposal_dict(kind: str, query_ref: str, m: Any, latest: CurationDecision | 
         "rank": m.rank, "ref": m.ref, "name": m.name, "municipality": m.municipality,
         "score": float(m.score), "reasons": list(m.reasons or []),
         "distance_km": m.distance_km, "remaining_eur": m.remaining_eur,
+        "capacity": m.capacity, **capacity_fields(m.capacity),
         "features_json": json.dumps(features, separators=(",", ":")),
         "weight_set": weight_set,
         "decision": latest.decision if latest else None,
@@ -224,7 +226,8 @@ def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Res
                          "rank": p["rank"], "enterprise_ref": p["ref"],
                          "enterprise_name": p["name"], "municipality": p["municipality"],
                          "score": round(p["score"], 4), "distance_km": p["distance_km"],
-                         "remaining_eur": p["remaining_eur"],
+                         "free_purchase_eur_per_year": p["free_purchase_eur_per_year"],
+                         "free_placements_per_year": p["free_placements_per_year"],
                          "reasons": " | ".join(localise_all(p["reasons"], lang))})
     return csv_response(rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
 
@@ -392,7 +395,7 @@ class LogPage(BaseModel):
     pages: int
 
 
-class ProposalOut(BaseModel):
+class ProposalOut(FreeCapacity):
     rank: int
     enterprise_ref: str
     name: str
@@ -479,6 +482,7 @@ def api_queue(
             "proposals": [{"rank": p["rank"], "enterprise_ref": p["ref"], "name": p["name"],
                            "municipality": p["municipality"], "score": p["score"],
                            "distance_km": p["distance_km"], "remaining_eur": p["remaining_eur"],
+                           **capacity_fields(p["capacity"]),
                            "reasons": p["reasons"], "reasons_nl": reasons_nl(p["reasons"]),
                            "features": json.loads(p["features_json"])}
                           for p in item["proposals"]]})

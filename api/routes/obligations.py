@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, func, or_, select
 
 from api import access
+from api.capacity_view import capacity_fields
 from api.clock import today
 from api.convert import enterprise_from_row, obligation_from_row
 from api.deps import (
@@ -42,13 +43,14 @@ from api.deps import (
 from api.i18n import format_eur, month_label, request_lang, translator
 from api.reason_text import localise
 from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES, IsoDate
+from api.schemas import ERROR_RESPONSES, FreeCapacity, IsoDate
 from api.services import progress
-from api.services.capacity import commitments
+from api.services.capacity import capacity_states, commitments
 from api.services.flow_util import FlowError, list_params
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
+from matcher.capacity import CapacityState
 from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.valuation import (
@@ -98,7 +100,7 @@ def propose(session: Session, row: ObligationRow, on: date) -> Plan:
             AllocationRow.obligation_ref == row.ref, AllocationRow.status == "planned")).one()
         if has_planned:  # its own planned rows are about to be replaced: not committed
             index = copy.copy(index)
-            index.set_committed(commitments(session, replanning=[row.ref]).eur)
+            index.set_committed(commitments(session, replanning=[row.ref]).by_enterprise)
     return plan_for_obligation(session, row.ref, on=on, index=index)
 
 
@@ -129,6 +131,7 @@ class PlanLine:
     block_label: str = ""
     fit: float | None = None
     share: float | None = None
+    capacity: CapacityState | None = None  # the enterprise's, after commitments elsewhere
     errors: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -148,7 +151,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
     the enterprise has left after its commitments elsewhere.
     """
     ents = _enterprise_rows(session, {ln.enterprise for ln in lines if ln.enterprise})
-    used = commitments(session, replanning=[row.ref])
+    states = capacity_states(session, {ln.enterprise for ln in lines if ln.enterprise},
+                             replanning=[row.ref])
     seen: set[tuple[str, str]] = set()
     for ln in lines:
         def err(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
@@ -162,6 +166,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             err("enterprise", "Onbekende of niet gescreende onderneming {ref}.", ref=ln.enterprise)
             continue
         ln.name = ent.name
+        state = ln.capacity = states[ent.ref]
         if ln.kind not in KIND_NL:
             err("kind", "Kies inkoop of plaatsing.")
             continue
@@ -180,7 +185,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                 err("amount", "Vul het inkoopbedrag (excl. btw) in.")
                 continue
             share = purchase_share(policy, engine_ent, on)
-            free = max(0.0, ent.purchasing_eur_per_year - used.purchase_eur.get(ent.ref, 0.0))
+            free = state.free_purchase_eur
             ln.amount_eur, ln.share = round(amount, 2), share
             ln.credit_eur = round(amount * share, 2)
             if amount > free + 0.005:
@@ -201,7 +206,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                             "onder deze waarderingstabel.")
                 continue
             per = credit_for_placement(policy, block, PLACEMENT_HOURS, PLACEMENT_MONTHS)
-            free_places = max(0, ent.placements_per_year - used.placements.get(ent.ref, 0))
+            free_places = int(state.free_placements)
             ln.placements, ln.block = n, block.key
             ln.block_label = block.label_nl
             ln.credit_eur = ln.amount_eur = round(n * per, 2)
@@ -540,7 +545,7 @@ def obligation_deliveries_csv(ref: str, user: CurrentUser, session: SessionDep) 
 # ---------------------------------------------------------------- JSON API
 
 
-class PlanRowOut(BaseModel):
+class PlanRowOut(FreeCapacity):
     enterprise: str
     name: str
     kind: Literal["purchase", "placement"]
@@ -605,7 +610,8 @@ def _plan_out(ov: Overview, lines: list[PlanLine], status: str,
         "committed_credit_eur": ov.committed_credit, "credit_eur": credit, "unmet_eur": unmet,
         "met": unmet <= 0, "explanation": explanation,
         "explanation_nl": localise(explanation, "nl") if explanation else None,
-        "rows": [{**ln.as_dict(), "status": status} for ln in lines],
+        "rows": [{**ln.as_dict(), "status": status,
+                  **(capacity_fields(ln.capacity) if ln.capacity else {})} for ln in lines],
         "committed": [{"enterprise": a.enterprise_ref, "name": "", "kind": a.kind,
                        "amount_eur": a.amount_eur, "credit_eur": a.credit_eur,
                        "placements": a.placements, "block": a.block, "fit": None,

@@ -32,13 +32,12 @@ from api.i18n import request_lang, translator
 from api.labels import TARGET_GROUP_NL
 from api.reason_text import localise_why_not, reasons_nl
 from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
+from api.schemas import ERROR_RESPONSES, FreeCapacity
 from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN
 from api.services.flow_util import FlowError, list_params
 from api.services.matching import MatchView
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
-from matcher.capacity import PLACEMENT_EUR
 from matcher.cpv import best_match
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
 from matcher.refdata import cpv_label, municipalities
@@ -161,8 +160,7 @@ def match_rows(session: Session, row: TenderRow, views: list[MatchView], lang: s
                       or g in wanted_groups]
         else:
             groups = []
-        d.update(matched_cpv=codes, target_groups=groups,
-                 capacity_eur=e.purchasing_eur_per_year if e else None)
+        d.update(matched_cpv=codes, target_groups=groups, capacity=v.capacity)
         out.append(d)
     return out
 
@@ -357,7 +355,7 @@ def _verdict(t: Any, feas: Any) -> dict[str, Any]:
         "w_committed": round(100 * feas.committed_eur / scale, 2),
         "w_free": round(100 * feas.free_eur / scale, 2),
         "x_due": round(100 * feas.due_eur / scale, 2),
-        "margin": TIGHT_MARGIN, "placement_eur": PLACEMENT_EUR,
+        "margin": TIGHT_MARGIN, "placement_eur": feas.placement_value_eur,
     }
 
 
@@ -434,7 +432,7 @@ class CpvMatch(BaseModel):
     similarity: float
 
 
-class MatchItem(BaseModel):
+class MatchItem(FreeCapacity):
     rank: int
     ref: str
     name: str
@@ -445,7 +443,9 @@ class MatchItem(BaseModel):
     reasons: list[str] = Field([], description="The engine's reasons, in English")
     reasons_nl: list[str] = Field([], description="The same reasons in Dutch")
     distance_km: float | None = None
-    remaining_eur: float | None = Field(None, description="Purchasing capacity left per year")
+    remaining_eur: float | None = Field(
+        None, description="Free capacity per year in euros, placements valued at the "
+                          "valuation policy's placement-year (the ranking's capacity figure)")
     matched_cpv: list[CpvMatch] = []
     target_groups: list[str] = []
 
@@ -465,7 +465,9 @@ class MatchesOut(BaseModel):
         "n_candidates": 31, "n_excluded": 29,
         "items": [{"rank": 1, "ref": "E-036", "name": "Schoonwerk Utrecht 36",
                    "municipality": "GM0344", "score": 0.71, "distance_km": 1.2,
-                   "remaining_eur": 110000.0, "reasons": ["CPV 90911200 offered exactly"],
+                   "remaining_eur": 140000.0, "purchasing_eur_per_year": 150000.0,
+                   "placements_per_year": 2, "free_purchase_eur_per_year": 110000.0,
+                   "free_placements_per_year": 1, "reasons": ["CPV 90911200 offered exactly"],
                    "reasons_nl": ["CPV 90911200 exact aangeboden"],
                    "matched_cpv": [{"code": "90911200", "label": "Schoonmaakdiensten",
                                     "requested": "90911200", "how": "exact",
@@ -567,7 +569,10 @@ class FeasibilityOut(BaseModel):
     purchasing_eur: float = Field(0.0, description="Purchasing capacity of the enterprises "
                                   "whose work fits the tender (CPV or text)")
     placement_eur: float = Field(0.0, description="Placement capacity of the enterprises "
-                                 "serving the clause's target groups")
+                                 "serving the clause's target groups, in euros at "
+                                 "placement_value_eur per placement-year")
+    placement_value_eur: float = Field(0.0, description="Euros one placement-year counts for "
+                                       "(the clause's valuation policy)")
     usable_eur: float = Field(0.0, description="purchasing_eur + placement_eur")
     committed_eur: float = Field(description="Of the usable capacity, already committed "
                                  "elsewhere")

@@ -150,6 +150,7 @@ class Feasibility:
     placement_eur: float = 0.0  # over the period, of enterprises serving the target groups
     n_purchasing: int = 0
     n_placement: int = 0
+    placement_value_eur: float = 0.0  # euros one placement-year counts for (the policy's)
 
     @property
     def usable_eur(self) -> float:
@@ -188,6 +189,7 @@ class Feasibility:
             "n_enterprises": self.n_enterprises,
             "n_purchasing": self.n_purchasing,
             "n_placement": self.n_placement,
+            "placement_value_eur": round(self.placement_value_eur, 2),
             "region_km": self.region_km,
             "top": [
                 {
@@ -219,8 +221,10 @@ def assess(
     years: float = 1.0,
     region_km: float | None = None,
     top_n: int = 10,
+    placement_eur: float = 0.0,
 ) -> Feasibility:
-    """The verdict for ``due_eur`` credited euros over ``years`` against ``candidates``."""
+    """The verdict for ``due_eur`` credited euros over ``years`` against ``candidates``
+    (``placement_eur``: the value their placements were counted at, for display)."""
     years = max(1.0, float(years))
     cands = [c.for_term(years) for c in candidates]
     capacity = sum(c.capacity_eur for c in cands)
@@ -240,6 +244,7 @@ def assess(
         purchasing_eur=purchasing, placement_eur=placement,
         n_purchasing=sum(c.usable_purchasing_eur > 0 for c in cands),
         n_placement=sum(c.usable_placement_eur > 0 for c in cands),
+        placement_value_eur=placement_eur,
     )
 
 

@@ -499,10 +499,12 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
     query = from_tender(tender)
     committed = commitments(session, excluding_tenders=[ref]).by_enterprise
     full = _with_committed(index, {})  # remaining = full capacity
-    cands = tender_candidates(full, query, committed, ws, placement_value(tender.sroi))
+    value = placement_value(tender.sroi)
+    cands = tender_candidates(full, query, committed, ws, value)
     due = obligation_due_amount(tender) if tender.sroi is not None else None
     result = assess(due, cands, years=contract_years(tender.start, tender.end),
-                    region_km=tender.sroi.region_km if tender.sroi else None)
+                    region_km=tender.sroi.region_km if tender.sroi else None,
+                    placement_eur=value)
     with _results_lock:
         _FEASIBILITY[key] = (_weak(index), stamp, result)
         _FEASIBILITY.move_to_end(key)

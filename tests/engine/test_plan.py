@@ -146,7 +146,8 @@ def test_build_candidates_under_a_policy() -> None:
     catering = ent("cater", ("55520000",), ("wajong",), (Certification("CodeSO"),),
                    eur=80_000, places=1)
     cands = build_candidates(obligation, [(cleaning, 0.8), (catering, 0.6)], oost, ON,
-                             committed={"clean": Commitment(purchase_eur=10_000)}, hours_per_week=18, months=6)
+                             committed={"clean": Commitment(purchase_eur=10_000)},
+                             hours_per_week=18, months=6)
     c, k = cands
     assert c.can_supply and c.purchase_share == 0.5 and c.capacity_eur == 30_000
     assert c.block == "bbl"  # the obligation's group wins
