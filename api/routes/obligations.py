@@ -227,6 +227,19 @@ def lines_from_plan(session: Session, row: ObligationRow, lines_in: list[Any]) -
     return out
 
 
+def with_capacity(session: Session, row: ObligationRow, lines: list[PlanLine]
+                  ) -> list[PlanLine]:
+    """Each line's enterprise capacity, as this obligation's plan sees it (its own planned
+    rows left out: the plan replaces them). In place; returns lines."""
+    missing = {ln.enterprise for ln in lines if ln.capacity is None and ln.enterprise}
+    if missing:
+        states = capacity_states(session, missing, replanning=[row.ref])
+        for ln in lines:
+            if ln.capacity is None:
+                ln.capacity = states.get(ln.enterprise)
+    return lines
+
+
 def lines_from_allocations(rows: list[AllocationRow]) -> list[PlanLine]:
     return [PlanLine(enterprise=a.enterprise_ref, kind=a.kind,
                      amount_raw=fmt_number_input(a.amount_eur) if a.kind == "purchase" else "",
@@ -405,6 +418,7 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
         for ln in lines:
             if ln.block and ln.block in ov.policy.blocks:
                 ln.block_label = ov.policy.blocks[ln.block].label_nl
+    with_capacity(session, row, lines)
     series, delivered = progress_series(session, ov)
     ents = _enterprise_rows(session, {a.enterprise_ref for a in ov.allocations}
                             | {ln.enterprise for ln in lines}
@@ -640,12 +654,13 @@ def plan_get(ref: str, user: ApiUser, session: SessionDep,
     ov = overview(session, row)
     if saved:
         lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
+        with_capacity(session, row, lines)
         return _names(session, _plan_out(ov, lines, "planned", None))
     try:
         plan = propose(session, row, today())
     except FlowError as exc:
         raise api_error(exc.status, str(exc), exc.field) from None
-    lines = lines_from_plan(session, row, list(plan.rows))
+    lines = with_capacity(session, row, lines_from_plan(session, row, list(plan.rows)))
     return _names(session, _plan_out(ov, lines, "proposed", plan.explanation))
 
 
@@ -671,6 +686,7 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
     save_plan(session, row.ref, [ln.as_dict() for ln in lines])
     ov = overview(session, row)
     saved = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
+    with_capacity(session, row, saved)
     return _names(session, _plan_out(ov, saved, "planned", None))
 
 
