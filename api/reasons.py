@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api import i18n
+from api.capacity_view import free_text
 from api.labels import certification_nl, target_group_nl, vetting_nl
 from matcher.reasons import CODES, Reason
 from matcher.refdata import cpv_label
@@ -75,6 +76,11 @@ def _plural(n: Any, one: str, many: str) -> str:
 
 
 # --- pieces shared by several rows ---------------------------------------------------------
+
+def _free(f: Fmt, p: Mapping[str, Any]) -> str:
+    # The one wording of free capacity (api/capacity_view.py), as on every page.
+    return free_text(float(p["free_purchase_eur"]), int(p["free_placements"]), f.lang)
+
 
 def _certificate(f: Fmt, p: Mapping[str, Any], nl: bool) -> str:
     out = f.t(certification_nl(str(p["scheme"])))
@@ -196,12 +202,9 @@ NL: Mapping[str, Row] = {
                                               f"mogelijk {f.group(p['asked'])}"),
     "certified": lambda f, p: "erkend: " + _certificate(f, p, True),
     "staff_share": lambda f, p: f"erkend: {f.pct(p['share'])} van de medewerkers uit doelgroepen",
-    "capacity_share": lambda f, p: (f"nog {f.eur(p['free_eur'], 0)} capaciteit vrij van "
-                                    f"{f.eur(p['capacity_eur'], 0)} per jaar: draagt "
-                                    f"{f.pct(p['share'])} van de verschuldigde "
-                                    f"{f.eur(p['due_eur'], 0)}"),
-    "capacity": lambda f, p: (f"nog {f.eur(p['free_eur'], 0)} capaciteit vrij van "
-                              f"{f.eur(p['capacity_eur'], 0)} per jaar"),
+    "capacity_share": lambda f, p: (f"{_free(f, p)}: draagt {f.pct(p['share'])} van de "
+                                    f"verschuldigde {f.eur(p['due_eur'], 0)}"),
+    "capacity": _free,
     "themes_covered": lambda f, p: _themes(f, p, True),
     "different_approach": lambda f, p: (f"een andere aanpak: {f.pct(p['similarity'])} gelijk aan "
                                         f"het meest gelijkende resultaat erboven "
@@ -235,8 +238,11 @@ NL: Mapping[str, Row] = {
                                             f"werkstraal van {f.km(p['radius_km'])}"),
     "outside_clause_region": lambda f, p: (f"onderneming ligt op {f.km(p['km'], 1)}; de clausule "
                                            f"vraagt binnen {f.km(p['region_km'])}"),
-    "no_capacity_left": lambda f, p: (f"geen capaciteit over: {f.eur(p['committed_eur'], 0)} "
-                                      f"toegezegd van {f.eur(p['capacity_eur'], 0)} per jaar"),
+    "no_capacity_left": lambda f, p: (
+        f"geen capaciteit over: toegezegd {f.eur(p['committed_purchase_eur'], 0)} inkoop van "
+        f"{f.eur(p['purchase_eur'], 0)} en {f.num(p['committed_placements'])} van "
+        f"{f.num(p['placements'])} {_plural(p['placements'], 'plaatsing', 'plaatsingen')} "
+        f"per jaar"),
     "reserved_share_too_low": lambda f, p: (
         f"voorbehouden opdracht (artikel 20) vraagt ten minste {f.pct(p['min_share'])} "
         f"medewerkers uit de doelgroep; "
@@ -263,11 +269,9 @@ EN: Mapping[str, Row] = {
                                               f"include {f.group(p['asked'])}"),
     "certified": lambda f, p: "recognised: " + _certificate(f, p, False),
     "staff_share": lambda f, p: f"recognised: {f.pct(p['share'])} of staff from target groups",
-    "capacity_share": lambda f, p: (f"{f.eur(p['free_eur'], 0)} capacity left of "
-                                    f"{f.eur(p['capacity_eur'], 0)} per year: carries "
-                                    f"{f.pct(p['share'])} of the {f.eur(p['due_eur'], 0)} due"),
-    "capacity": lambda f, p: (f"{f.eur(p['free_eur'], 0)} capacity left of "
-                              f"{f.eur(p['capacity_eur'], 0)} per year"),
+    "capacity_share": lambda f, p: (f"{_free(f, p)}: carries {f.pct(p['share'])} of the "
+                                    f"{f.eur(p['due_eur'], 0)} due"),
+    "capacity": _free,
     "themes_covered": lambda f, p: _themes(f, p, False),
     "different_approach": lambda f, p: (f"a different approach: similarity "
                                         f"{f.pct(p['similarity'])} to the closest result above "
@@ -300,8 +304,11 @@ EN: Mapping[str, Row] = {
                                             f"the service radius of {f.km(p['radius_km'])}"),
     "outside_clause_region": lambda f, p: (f"enterprise is {f.km(p['km'], 1)} away; the clause "
                                            f"asks for within {f.km(p['region_km'])}"),
-    "no_capacity_left": lambda f, p: (f"no capacity left: {f.eur(p['committed_eur'], 0)} "
-                                      f"committed of {f.eur(p['capacity_eur'], 0)} per year"),
+    "no_capacity_left": lambda f, p: (
+        f"no capacity left: committed {f.eur(p['committed_purchase_eur'], 0)} of "
+        f"{f.eur(p['purchase_eur'], 0)} purchasing and {f.num(p['committed_placements'])} of "
+        f"{f.num(p['placements'])} {_plural(p['placements'], 'placement', 'placements')} "
+        f"per year"),
     "reserved_share_too_low": lambda f, p: (
         f"reserved contract (article 20) needs at least {f.pct(p['min_share'])} target-group "
         f"staff; " + ("share unknown" if p["share"] is None

@@ -366,7 +366,20 @@ class FacetValue(BaseModel):
     count: int
 
 
-class SearchHit(BaseModel):
+class FreeCapacity(BaseModel):
+    """An enterprise's yearly capacity and what is free of it after its commitments
+    elsewhere (``matcher.capacity``; the same four fields in every output)."""
+
+    purchasing_eur_per_year: float | None = Field(
+        None, description="Purchasing capacity per year (invoice euros)")
+    placements_per_year: int | None = Field(None, description="Placements per year")
+    free_purchase_eur_per_year: float | None = Field(
+        None, description="Purchasing capacity per year not yet committed")
+    free_placements_per_year: int | None = Field(
+        None, description="Placements per year not yet committed")
+
+
+class SearchHit(FreeCapacity):
     ref: str
     name: str
     municipality: str | None = None
@@ -377,10 +390,6 @@ class SearchHit(BaseModel):
     themes: list[str]
     certifications: list[dict[str, Any]]
     vetting_status: str
-    purchasing_eur_per_year: float
-    placements_per_year: int
-    committed_eur: float
-    capacity_left_eur: float
     score: float
 
 
@@ -397,8 +406,8 @@ class SearchOut(BaseModel):
                    "municipality_name": "Utrecht", "distance_km": 1.2, "cpv": ["90911200"],
                    "target_groups": ["participatiewet"], "themes": [], "certifications": [],
                    "vetting_status": "vetted", "purchasing_eur_per_year": 250000,
-                   "placements_per_year": 6, "committed_eur": 50000,
-                   "capacity_left_eur": 200000, "score": 3.0}],
+                   "placements_per_year": 6, "free_purchase_eur_per_year": 200000,
+                   "free_placements_per_year": 5, "score": 3.0}],
         "total": 1, "page": 1, "per_page": 20, "pages": 1,
         "facets": {"target_group": [{"value": "participatiewet", "label": "participatiewet",
                                      "count": 1}]}}})
@@ -517,7 +526,7 @@ class LogPage(BaseModel):
     pages: int
 
 
-class ProposalOut(BaseModel):
+class ProposalOut(FreeCapacity):
     rank: int
     enterprise_ref: str
     name: str
@@ -568,7 +577,7 @@ class CurationQueuePage(BaseModel):
 PLAN_MAX_ROWS = 100
 
 
-class PlanRowOut(BaseModel):
+class PlanRowOut(FreeCapacity):
     enterprise: str
     name: str
     kind: Literal["purchase", "placement"]
@@ -683,7 +692,7 @@ class CpvMatch(BaseModel):
     similarity: float
 
 
-class MatchItem(BaseModel):
+class MatchItem(FreeCapacity):
     rank: int
     ref: str
     name: str
@@ -693,7 +702,9 @@ class MatchItem(BaseModel):
     features: dict[str, float] = {}
     reasons: list[ReasonOut] = Field([], description="The engine's reasons")
     distance_km: float | None = None
-    remaining_eur: float | None = Field(None, description="Purchasing capacity left per year")
+    remaining_eur: float | None = Field(
+        None, description="Free capacity per year in euros, placements valued at the "
+                          "valuation policy's placement-year (the ranking's capacity figure)")
     matched_cpv: list[CpvMatch] = []
     target_groups: list[str] = []
 
@@ -713,7 +724,9 @@ class MatchesOut(BaseModel):
         "n_candidates": 31, "n_excluded": 29,
         "items": [{"rank": 1, "ref": "E-036", "name": "Schoonwerk Utrecht 36",
                    "municipality": "GM0344", "score": 0.71, "distance_km": 1.2,
-                   "remaining_eur": 110000.0,
+                   "remaining_eur": 140000.0, "purchasing_eur_per_year": 150000.0,
+                   "placements_per_year": 2, "free_purchase_eur_per_year": 110000.0,
+                   "free_placements_per_year": 1,
                    "reasons": [{"code": "cpv_exact", "params": {"code": "90911200"},
                                 "text": "CPV 90911200 (Reiniging van gebouwen) exact "
                                         "aangeboden"}],
@@ -763,7 +776,10 @@ class FeasibilityOut(BaseModel):
     purchasing_eur: float = Field(0.0, description="Purchasing capacity of the enterprises "
                                   "whose work fits the tender (CPV or text)")
     placement_eur: float = Field(0.0, description="Placement capacity of the enterprises "
-                                 "serving the clause's target groups")
+                                 "serving the clause's target groups, in euros at "
+                                 "placement_value_eur per placement-year")
+    placement_value_eur: float = Field(0.0, description="Euros one placement-year counts for "
+                                       "(the clause's valuation policy)")
     usable_eur: float = Field(0.0, description="purchasing_eur + placement_eur")
     committed_eur: float = Field(description="Of the usable capacity, already committed "
                                  "elsewhere")

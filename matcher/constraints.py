@@ -85,8 +85,10 @@ def exclusions(index: EnterpriseIndex, query: Query, row: int) -> list[Reason]:
         if query.region_km is not None and dot < float(cos_of_km(query.region_km)):
             out.append(reason("outside_clause_region", km=km, region_km=float(query.region_km)))
     if index.remaining_eur_[row] <= 0:
-        out.append(reason("no_capacity_left", committed_eur=eur(index.committed_eur_[row]),
-                          capacity_eur=eur(index.capacity_eur_[row])))
+        out.append(reason("no_capacity_left", purchase_eur=eur(index.purchase_eur_[row]),
+                          placements=int(index.placements_[row]),
+                          committed_purchase_eur=eur(index.committed_purchase_eur_[row]),
+                          committed_placements=int(index.committed_placements_[row])))
     if query.reserved:
         share = index.share_[row]
         if np.isnan(share) or share < RESERVED_MIN_TARGET_GROUP_SHARE:

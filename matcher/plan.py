@@ -32,6 +32,7 @@ from datetime import date
 
 import numpy as np
 
+from matcher.capacity import CapacityState, Commitment
 from matcher.model import Enterprise, Obligation
 from matcher.reasons import Param, Reason, eur, reason
 from matcher.valuation import (
@@ -324,36 +325,33 @@ def build_candidates(
     policy: Policy,
     on: date,
     *,
-    used_eur: Mapping[str, float] | None = None,
-    used_placements: Mapping[str, int] | None = None,
+    committed: Mapping[str, Commitment] | None = None,
     hours_per_week: float = 36.0,
     months: float = 12.0,
 ) -> list[Candidate]:
     """Turn ranked enterprises (with fit) into plan candidates under ``policy``.
 
-    Remaining capacity is the yearly capacity minus what is already booked elsewhere
-    (``used_eur`` / ``used_placements``, from saved allocations). A placement is valued as
+    Remaining capacity is the free purchasing and free placements of each enterprise's
+    ``CapacityState`` (``matcher.capacity``) after ``committed`` (what it has already promised
+    elsewhere, per ref). A placement is valued as
     one place of ``hours_per_week`` for ``months`` under the most conservative block that
     fits the enterprise's target groups (the obligation's groups first).
     """
-    used_eur = used_eur or {}
-    used_placements = used_placements or {}
+    committed = committed or {}
     out: list[Candidate] = []
     for ent, fit in matches:
         share = purchase_share(policy, ent, on)
         block = placement_block(policy, ent.target_groups, prefer=obligation.target_groups)
         credit = (credit_for_placement(policy, block, hours_per_week, months)
                   if block is not None else 0.0)
+        state = CapacityState.of(ent.capacity, committed.get(ent.ref))
         out.append(Candidate(
             enterprise=ent.ref,
             fit=float(min(max(fit, 0.0), 1.0)),
-            capacity_eur=max(ent.capacity.purchasing_eur_per_year - used_eur.get(ent.ref, 0.0),
-                             0.0),
+            capacity_eur=state.free_purchase_eur,
             purchase_share=share,
             can_supply=bool(obligation.buys) and supplies(ent.cpv, obligation.buys),
-            capacity_placements=max(
-                ent.capacity.placements_per_year - used_placements.get(ent.ref, 0), 0
-            ),
+            capacity_placements=int(state.free_placements),
             placement_credit_eur=credit,
             block=block.key if block is not None else None,
         ))

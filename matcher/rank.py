@@ -334,13 +334,15 @@ def explain(index: EnterpriseIndex, query: Query, row: int,
     if query.target_groups:
         out.extend(explain_groups(query.target_groups, e.target_groups))
     out.extend(recognition(e, index.date_)[1])
-    rem, cap = float(index.remaining_eur_[row]), float(index.capacity_eur_[row])
+    free = {"free_purchase_eur": eur(float(index.free_purchase_eur_[row])),
+            "free_placements": int(index.free_placements_[row])}
     if query.amount_eur:
-        out.append(reason("capacity_share", free_eur=eur(rem), capacity_eur=eur(cap),
+        rem = float(index.remaining_eur_[row])
+        out.append(reason("capacity_share", **free,
                           share=round(min(1.0, rem / query.amount_eur), 4),
                           due_eur=eur(query.amount_eur)))
     else:
-        out.append(reason("capacity", free_eur=eur(rem), capacity_eur=eur(cap)))
+        out.append(reason("capacity", **free))
     return out
 
 

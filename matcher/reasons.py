@@ -34,8 +34,10 @@ CODES: Mapping[str, tuple[str, ...]] = {
     "target_group_may_include": ("served", "asked"),  # a broader group than the one asked
     "certified": ("scheme", "level", "valid_until"),  # a valid certificate (level/until: None)
     "staff_share": ("share",),  # >= 30 % of staff from target groups
-    "capacity_share": ("free_eur", "capacity_eur", "share", "due_eur"),  # share of what is due
-    "capacity": ("free_eur", "capacity_eur"),  # capacity left per year (nothing due given)
+    # Free capacity per year, purchases and placements named apart (matcher.capacity), and
+    # the share of what is due it can carry (placements at the index's placement value).
+    "capacity_share": ("free_purchase_eur", "free_placements", "share", "due_eur"),
+    "capacity": ("free_purchase_eur", "free_placements"),  # nothing due given
     # -- a Challenge's diversified results (matcher/challenge.py) ----------------------
     "themes_covered": ("themes",),
     "different_approach": ("similarity", "closest"),  # to the closest result above it
@@ -66,7 +68,9 @@ CODES: Mapping[str, tuple[str, ...]] = {
     "vetting_expired": ("on",),
     "outside_service_radius": ("km", "radius_km"),
     "outside_clause_region": ("km", "region_km"),
-    "no_capacity_left": ("committed_eur", "capacity_eur"),
+    # Yearly capacity and what is committed of it, purchases and placements apart.
+    "no_capacity_left": ("purchase_eur", "placements", "committed_purchase_eur",
+                         "committed_placements"),
     "reserved_share_too_low": ("share", "min_share"),  # share None: unknown
 }
 

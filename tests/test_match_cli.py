@@ -67,11 +67,11 @@ def test_match_tender_json(db: Session, capsys: pytest.CaptureFixture[str]) -> N
     # Reasons are data with their text, English unless --lang nl.
     assert all(set(x) == {"code", "params", "text"} for x in r["reasons"]) and r["reasons"]
     cap = next(x for x in r["reasons"] if x["code"].startswith("capacity"))
-    assert "capacity left" in cap["text"]
+    assert "purchasing per year" in cap["text"]
     assert main(["match", "tender", "T-1", "--top", "2", "--json", "--lang", "nl"]) == 0
     nl = json.loads(capsys.readouterr().out)["results"][0]["reasons"]
     assert [x["params"] for x in nl] == [x["params"] for x in r["reasons"]]
-    assert "capaciteit vrij" in next(x for x in nl if x["code"] == cap["code"])["text"]
+    assert "inkoop per jaar" in next(x for x in nl if x["code"] == cap["code"])["text"]
     assert sum(r["contributions"].values()) == pytest.approx(r["score"], abs=1e-4)
     assert out["n_excluded"] == 1
 

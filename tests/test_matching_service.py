@@ -21,6 +21,7 @@ from api.tables import (
     ObligationRow,
     TenderRow,
 )
+from matcher.capacity import Commitment
 from matcher.reasons import Reason
 
 UTRECHT = (52.0907, 5.1214)
@@ -227,7 +228,7 @@ def test_empty_registry(session: Session) -> None:
 
 def test_index_with_committed_copies_the_shared_index(store: Session) -> None:
     shared = matching.get_index(store)
-    mine = matching.index_with_committed(store, {"E-CLEAN": 50_000})
+    mine = matching.index_with_committed(store, {"E-CLEAN": Commitment(50_000)})
     assert mine is not shared and mine.word_ is shared.word_
     assert mine.remaining_eur_[mine.row_of_["E-CLEAN"]] == pytest.approx(10_000)
     assert shared.remaining_eur_[shared.row_of_["E-CLEAN"]] == pytest.approx(60_000)

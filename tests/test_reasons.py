@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from api import reasons as rt
+from matcher.capacity import Commitment
 from matcher.challenge import match_challenge
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Certification, SroiClause, Vetting
@@ -44,7 +45,7 @@ def _tender_registry() -> EnterpriseIndex:
         ent("E-BOOKED", capacity=Capacity(0, 10_000.0), target_group_share=0.2),
         ent("E-UNK", target_group_share=None),
     ]
-    return EnterpriseIndex.build(ents, REF_DATE, {"E-BOOKED": 10_000.0})
+    return EnterpriseIndex.build(ents, REF_DATE, {"E-BOOKED": Commitment(10_000.0)})
 
 
 GROUPS_TENDER = tender(sroi=SroiClause(percentage=5.0, target_groups=("wajong", "banenafspraak")))
@@ -188,11 +189,15 @@ def test_reasons_refuse_unknown_codes_and_wrong_params() -> None:
     (reason("staff_share", share=0.4),
      "erkend: 40 % van de medewerkers uit doelgroepen",
      "recognised: 40% of staff from target groups"),
-    (reason("capacity_share", free_eur=1_234_567.5, capacity_eur=2_000_000.0, share=0.8,
+    (reason("capacity_share", free_purchase_eur=1_234_567.5, free_placements=2, share=0.8,
             due_eur=50_000.0),
-     "nog € 1.234.568 capaciteit vrij van € 2.000.000 per jaar: draagt 80 % van de "
+     "vrij: € 1.234.568 inkoop per jaar en 2 plaatsingen per jaar: draagt 80 % van de "
      "verschuldigde € 50.000",
-     "€1,234,568 capacity left of €2,000,000 per year: carries 80% of the €50,000 due"),
+     "free: €1,234,568 purchasing per year and 2 placements per year: carries 80% of the "
+     "€50,000 due"),
+    (reason("capacity", free_purchase_eur=25_000.0, free_placements=1),
+     "vrij: € 25.000 inkoop per jaar en 1 plaatsing per jaar",
+     "free: €25,000 purchasing per year and 1 placement per year"),
     (reason("different_approach", similarity=0.32, closest="Huiskamer (Oost)"),
      "een andere aanpak: 32 % gelijk aan het meest gelijkende resultaat erboven "
      "(Huiskamer (Oost))",
@@ -298,7 +303,7 @@ def test_capacity_amounts_in_each_notation_from_real_ranking() -> None:
     tight = replace(GROUPS_TENDER, sroi=SroiClause(percentage=50.0))
     caps = [r for m in rank_tender(index, tight, top_k=30) for r in m.reasons
             if r.code == "capacity_share"]
-    full = [r for r in caps if r.params["capacity_eur"] == 1_234_567.5]
-    assert full and full[0].params["free_eur"] == 1_234_567.5
+    full = [r for r in caps if r.params["free_purchase_eur"] == 1_234_567.5]
+    assert full
     assert "€ 1.234.568" in rt.render(full[0], "nl")
     assert "€1,234,568" in rt.render(full[0], "en")

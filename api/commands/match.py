@@ -115,18 +115,19 @@ def _top_features(contributions: dict[str, float], n: int = 3) -> str:
 
 
 def _print_table(results: list[Any], lang: str, indent: str = "") -> None:
-    """Aligned rows (rank, ref, name, score, km, capacity left, strongest features),
-    each followed by its reasons."""
+    """Aligned rows (rank, ref, name, score, km, free purchasing € and placements per
+    year, strongest features), each followed by its reasons."""
     if not results:
         return
     ref_w = max(3, *(len(m.ref) for m in results))
     name_w = min(32, max(4, *(len(m.name) for m in results)))
     print(f"{indent}{'#':>3}  {'ref':<{ref_w}}  {'name':<{name_w}}  {'score':>5}  {'km':>6}  "
-          f"{'left €':>10}  strongest features")
+          f"{'free €/yr':>10}  {'pl/yr':>5}  strongest features")
     for m in results:
         km = "" if m.distance_km is None else f"{m.distance_km:.1f}"
         print(f"{indent}{m.rank:>3}  {m.ref:<{ref_w}}  {_clip(m.name, name_w):<{name_w}}  "
-              f"{m.score:>5.3f}  {km:>6}  {m.remaining_eur:>10,.0f}  "
+              f"{m.score:>5.3f}  {km:>6}  {m.capacity.free_purchase_eur:>10,.0f}  "
+              f"{m.capacity.free_placements:>5,.0f}  "
               f"{_top_features(m.contributions)}")
         for r in m.reasons[:REASONS_SHOWN]:
             print(f"{indent}{'':>3}  - {reasons.render(r, lang)}")

@@ -30,6 +30,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from api import reasons
+from api.capacity_view import capacity_fields
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError, NotFound
@@ -65,8 +66,8 @@ SHOWN = 3
 QUERIES_PER_PAGE = 5
 LOG_PER_PAGE = 50
 QUEUE_COLUMNS = ("query_kind", "query_ref", "query_title", "rank", "enterprise_ref",
-                 "enterprise_name", "municipality", "score", "distance_km", "remaining_eur",
-                 "reasons")
+                 "enterprise_name", "municipality", "score", "distance_km",
+                 "free_purchase_eur_per_year", "free_placements_per_year", "reasons")
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,8 @@ def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Res
                          "rank": p["rank"], "enterprise_ref": p["ref"],
                          "enterprise_name": p["name"], "municipality": p["municipality"],
                          "score": round(p["score"], 4), "distance_km": p["distance_km"],
-                         "remaining_eur": p["remaining_eur"],
+                         "free_purchase_eur_per_year": p["free_purchase_eur_per_year"],
+                         "free_placements_per_year": p["free_placements_per_year"],
                          "reasons": " | ".join(reasons.texts(p["reasons"], lang))})
     return csv_response(rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
 
@@ -357,6 +359,7 @@ def api_queue(
             "proposals": [{"rank": p["rank"], "enterprise_ref": p["ref"], "name": p["name"],
                            "municipality": p["municipality"], "score": p["score"],
                            "distance_km": p["distance_km"], "remaining_eur": p["remaining_eur"],
+                           **capacity_fields(p["capacity"]),
                            "reasons": reasons.outs(p["reasons"], lang),
                            "features": json.loads(p["features_json"])}
                           for p in item["proposals"]]})

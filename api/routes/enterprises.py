@@ -16,7 +16,8 @@ from api.i18n import request_lang, translator
 from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
 from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_doc, enterprise_out
-from api.services.enterprise_search import committed_by_enterprise, hit_to_dict, search
+from api.services.capacity import capacity_states
+from api.services.enterprise_search import hit_to_dict, search
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -66,8 +67,8 @@ def enterprise_search_page(request: Request, user: CurrentUser, session: Session
 
 CSV_COLUMNS = ("ref", "name", "municipality", "municipality_name", "distance_km", "cpv",
                "target_groups", "themes", "certifications", "vetting_status",
-               "purchasing_eur_per_year", "placements_per_year", "committed_eur",
-               "capacity_left_eur")
+               "purchasing_eur_per_year", "placements_per_year", "free_purchase_eur_per_year",
+               "free_placements_per_year")
 
 
 @router.get("/enterprises/export.csv", include_in_schema=False)
@@ -148,12 +149,11 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
                            "decision": t(CODE_NL.get(d.decision, d.decision)),
                            "decided_at": d.decided_at, "decided_by": d.decided_by,
                            "score": d.score})
-    committed = committed_by_enterprise(session).get(ref, 0.0)
+    capacity = capacity_states(session, [ref])[ref]
     muni = municipalities().get(row.municipality_code or "")
     return render(request, "enterprises/detail.html", {
         "e": row, "certs": certs, "events": events, "allocations": alloc_rows,
-        "matches": match_rows, "committed": committed,
-        "capacity_left": max(0.0, row.purchasing_eur_per_year - committed),
+        "matches": match_rows, "capacity": capacity,
         "municipality": muni, "tg_labels": TARGET_GROUP_NL, "vetting_labels": VETTING_NL,
         "can_delete": access.sees_all(user),
         "vetting_expired": bool(row.vetting_valid_until and row.vetting_valid_until < on),

@@ -28,6 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, or_, select
 
 from api import access, reasons
+from api.capacity_view import capacity_fields
 from api.clock import today
 from api.convert import enterprise_from_row, obligation_from_row
 from api.deps import (
@@ -51,13 +52,14 @@ from api.schemas import (
     PlanOut,
 )
 from api.services import matching, progress
-from api.services.capacity import commitments
+from api.services.capacity import capacity_states, commitments
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.params import list_params
+from matcher.capacity import CapacityState
 from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.reasons import Reason
@@ -101,7 +103,7 @@ def propose(session: Session, row: ObligationRow, on: date) -> Plan:
         AllocationRow.obligation_ref == row.ref, AllocationRow.status == "planned")).one()
     if has_planned:  # its own planned rows are about to be replaced: not committed
         index = copy.copy(index)
-        index.set_committed(commitments(session, replanning=[row.ref]).eur)
+        index.set_committed(commitments(session, replanning=[row.ref]).by_enterprise)
     return plan_for_obligation(session, row.ref, on=on, index=index)
 
 
@@ -132,6 +134,7 @@ class PlanLine:
     block_label: str = ""
     fit: float | None = None
     share: float | None = None
+    capacity: CapacityState | None = None  # the enterprise's, after commitments elsewhere
     errors: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -151,7 +154,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
     the enterprise has left after its commitments elsewhere.
     """
     ents = _enterprise_rows(session, {ln.enterprise for ln in lines if ln.enterprise})
-    used = commitments(session, replanning=[row.ref])
+    states = capacity_states(session, {ln.enterprise for ln in lines if ln.enterprise},
+                             replanning=[row.ref])
     seen: set[tuple[str, str]] = set()
     for ln in lines:
         def err(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
@@ -165,6 +169,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             err("enterprise", "Onbekende of niet gescreende onderneming {ref}.", ref=ln.enterprise)
             continue
         ln.name = ent.name
+        state = ln.capacity = states[ent.ref]
         if ln.kind not in KIND_NL:
             err("kind", "Kies inkoop of plaatsing.")
             continue
@@ -183,7 +188,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                 err("amount", "Vul het inkoopbedrag (excl. btw) in.")
                 continue
             share = purchase_share(policy, engine_ent, on)
-            free = max(0.0, ent.purchasing_eur_per_year - used.purchase_eur.get(ent.ref, 0.0))
+            free = state.free_purchase_eur
             ln.amount_eur, ln.share = round(amount, 2), share
             ln.credit_eur = round(amount * share, 2)
             if amount > free + 0.005:
@@ -204,7 +209,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                             "onder deze waarderingstabel.")
                 continue
             per = credit_for_placement(policy, block, PLACEMENT_HOURS, PLACEMENT_MONTHS)
-            free_places = max(0, ent.placements_per_year - used.placements.get(ent.ref, 0))
+            free_places = int(state.free_placements)
             ln.placements, ln.block = n, block.key
             ln.block_label = block.label_nl
             ln.credit_eur = ln.amount_eur = round(n * per, 2)
@@ -223,6 +228,19 @@ def lines_from_plan(session: Session, row: ObligationRow, lines_in: list[Any]) -
             amount_eur=r.amount_eur, credit_eur=r.credit_eur, placements=r.placements,
             block=r.block, fit=getattr(r, "fit", None)))
     return out
+
+
+def with_capacity(session: Session, row: ObligationRow, lines: list[PlanLine]
+                  ) -> list[PlanLine]:
+    """Each line's enterprise capacity, as this obligation's plan sees it (its own planned
+    rows left out: the plan replaces them). In place; returns lines."""
+    missing = {ln.enterprise for ln in lines if ln.capacity is None and ln.enterprise}
+    if missing:
+        states = capacity_states(session, missing, replanning=[row.ref])
+        for ln in lines:
+            if ln.capacity is None:
+                ln.capacity = states.get(ln.enterprise)
+    return lines
 
 
 def lines_from_allocations(rows: list[AllocationRow]) -> list[PlanLine]:
@@ -403,6 +421,7 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
         for ln in lines:
             if ln.block and ln.block in ov.policy.blocks:
                 ln.block_label = ov.policy.blocks[ln.block].label_nl
+    with_capacity(session, row, lines)
     series, delivered = progress_series(session, ov)
     ents = _enterprise_rows(session, {a.enterprise_ref for a in ov.allocations}
                             | {ln.enterprise for ln in lines}
@@ -552,7 +571,8 @@ def _plan_out(ov: Overview, lines: list[PlanLine], status: str,
         "obligation": ov.row.ref, "policy": ov.policy.name, "due_eur": round(ov.due_eur, 2),
         "committed_credit_eur": ov.committed_credit, "credit_eur": credit, "unmet_eur": unmet,
         "met": unmet <= 0, "explanation": reasons.outs(explanation, lang),
-        "rows": [{**ln.as_dict(), "status": status} for ln in lines],
+        "rows": [{**ln.as_dict(), "status": status,
+                  **(capacity_fields(ln.capacity) if ln.capacity else {})} for ln in lines],
         "committed": [{"enterprise": a.enterprise_ref, "name": "", "kind": a.kind,
                        "amount_eur": a.amount_eur, "credit_eur": a.credit_eur,
                        "placements": a.placements, "block": a.block, "fit": None,
@@ -581,12 +601,13 @@ def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
     ov = overview(session, row)
     if saved:
         lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
+        with_capacity(session, row, lines)
         return _names(session, _plan_out(ov, lines, "planned"))
     try:
         plan = propose(session, row, today())
     except DomainError as exc:
         raise api_error(http_status(exc), str(exc), exc.field) from None
-    lines = lines_from_plan(session, row, list(plan.rows))
+    lines = with_capacity(session, row, lines_from_plan(session, row, list(plan.rows)))
     return _names(session, _plan_out(ov, lines, "proposed", plan.explanation,
                                      api_lang(request)))
 
@@ -613,6 +634,7 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
     save_plan(session, row.ref, [ln.as_dict() for ln in lines])
     ov = overview(session, row)
     saved = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
+    with_capacity(session, row, saved)
     return _names(session, _plan_out(ov, saved, "planned"))
 
 

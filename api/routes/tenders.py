@@ -43,7 +43,6 @@ from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.params import list_params
-from matcher.capacity import PLACEMENT_EUR
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
 from matcher.reasons import Reason
 from matcher.refdata import cpv_label, municipalities
@@ -175,7 +174,7 @@ def match_rows(session: Session, row: TenderRow, views: list[MatchView], lang: s
         groups = [g for g in (e.target_groups or []) if not wanted_groups
                   or g in wanted_groups] if e is not None else []
         d.update(matched_cpv=matched_cpv(list(v.reasons), lang), target_groups=groups,
-                 capacity_eur=e.purchasing_eur_per_year if e else None)
+                 capacity=v.capacity)
         out.append(d)
     return out
 
@@ -370,7 +369,7 @@ def _verdict(t: Any, feas: Any) -> dict[str, Any]:
         "w_committed": round(100 * feas.committed_eur / scale, 2),
         "w_free": round(100 * feas.free_eur / scale, 2),
         "x_due": round(100 * feas.due_eur / scale, 2),
-        "margin": TIGHT_MARGIN, "placement_eur": PLACEMENT_EUR,
+        "margin": TIGHT_MARGIN, "placement_eur": feas.placement_value_eur,
     }
 
 

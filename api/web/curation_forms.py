@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from api.capacity_view import capacity_fields
 from api.labels import CODE_NL
 from api.tables import CurationDecision
 
@@ -24,6 +25,7 @@ def proposal_dict(kind: str, query_ref: str, m: Any, latest: CurationDecision | 
         "rank": m.rank, "ref": m.ref, "name": m.name, "municipality": m.municipality,
         "score": float(m.score), "reasons": list(m.reasons or []),
         "distance_km": m.distance_km, "remaining_eur": m.remaining_eur,
+        "capacity": m.capacity, **capacity_fields(m.capacity),
         "features_json": json.dumps(features, separators=(",", ":")),
         "weight_set": weight_set,
         "decision": latest.decision if latest else None,

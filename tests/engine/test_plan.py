@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcher.capacity import Commitment
 from matcher.model import Capacity, Certification, Enterprise, Obligation
 from matcher.plan import (
     Candidate,
@@ -151,7 +152,8 @@ def test_build_candidates_under_a_policy() -> None:
     catering = ent("cater", ("55520000",), ("wajong",), (Certification("CodeSO"),),
                    eur=80_000, places=1)
     cands = build_candidates(obligation, [(cleaning, 0.8), (catering, 0.6)], oost, ON,
-                             used_eur={"clean": 10_000}, hours_per_week=18, months=6)
+                             committed={"clean": Commitment(purchase_eur=10_000)},
+                             hours_per_week=18, months=6)
     c, k = cands
     assert c.can_supply and c.purchase_share == 0.5 and c.capacity_eur == 30_000
     assert c.block == "bbl"  # the obligation's group wins

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from ranking_fixtures import AMSTERDAM, GRONINGEN, REF_DATE, ent, filler, tender
 
+from matcher.capacity import Commitment
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Obligation, SroiClause, Vetting
 from matcher.query import from_tender
@@ -22,6 +23,7 @@ from matcher.rank import (
     why_not,
 )
 from matcher.reasons import reason
+from matcher.valuation import placement_year_eur
 from matcher.weights import DEFAULT, FEATURES
 
 
@@ -117,13 +119,14 @@ def test_reserved_contract_excludes_low_share():
 def test_committed_capacity_excludes_and_scales_fit():
     a = ent("A", capacity=Capacity(0, 100_000.0))
     b = ent("B", capacity=Capacity(0, 100_000.0))
-    ix = build([a, b, *filler()], committed={"A": 100_000.0, "B": 75_000.0})
+    ix = build([a, b, *filler()],
+               committed={"A": Commitment(100_000.0), "B": Commitment(75_000.0)})
     ms = {m.ref: m for m in rank_tender(ix, tender(), top_k=50)}
     assert "A" not in ms
     assert why_not(ix, tender(), "A")["exclusions"][0]["code"] == "no_capacity_left"
     # 5 % of 1,000,000 = 50,000 due; B has 25,000 left -> carries half.
     assert ms["B"].features["capacity"] == pytest.approx(0.5)
-    assert reason("capacity_share", free_eur=25_000.0, capacity_eur=100_000.0, share=0.5,
+    assert reason("capacity_share", free_purchase_eur=25_000.0, free_placements=0, share=0.5,
                   due_eur=50_000.0) in ms["B"].reasons
 
 
@@ -131,7 +134,21 @@ def test_placements_count_as_capacity():
     a = ent("A", capacity=Capacity(2, 0.0))
     ix = build([a, *filler()])
     m = {m.ref: m for m in rank_tender(ix, tender(), top_k=50)}
-    assert m["A"].features["capacity"] == pytest.approx(1.0)
+    # Two placement-years at the default policy's value against 5 % of 1,000,000 due.
+    assert ix.placement_eur == placement_year_eur()
+    assert m["A"].features["capacity"] == pytest.approx(min(1.0, 2 * ix.placement_eur / 50_000))
+
+
+def test_placement_value_is_configuration_and_parts_are_separate():
+    a = ent("A", capacity=Capacity(2, 20_000.0))
+    ix = EnterpriseIndex.build([a, *filler()], REF_DATE, {"A": Commitment(0.0, 1)},
+                               placement_eur=10_000.0)
+    m = {m.ref: m for m in rank_tender(ix, tender(), top_k=50)}
+    # One free placement at 10,000 plus all 20,000 of purchasing (a committed placement
+    # never takes purchasing euros): 30,000 of the 50,000 due.
+    assert m["A"].features["capacity"] == pytest.approx(30_000 / 50_000)
+    state = ix.capacity("A")
+    assert (state.free_purchase_eur, state.free_placements) == (20_000.0, 1.0)
 
 
 def test_target_group_implications():
