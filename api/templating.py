@@ -14,8 +14,11 @@ from urllib.parse import urlencode
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
-from api import i18n, reason_text
+from api import i18n, reasons
+from api.capacity_view import free_capacity_html
+from matcher.capacity import CapacityState
 from matcher.refdata import cpv_label, municipalities
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,9 +57,20 @@ def _cpv_label(ctx: Context, code: str) -> str:
 
 
 @pass_context
-def _reason(ctx: Context, text: str | None) -> str:
-    """An engine reason or plan explanation in the page's language (api/reason_text.py)."""
-    return reason_text.localise(text, _lang(ctx))
+def _reason(ctx: Context, value: Any) -> str:
+    """An engine reason, or a list of them read as one paragraph (a plan's explanation),
+    in the page's language (api/reasons.py)."""
+    if not value:
+        return ""
+    if isinstance(value, list | tuple):
+        return reasons.sentence(value, _lang(ctx))
+    return reasons.render(value, _lang(ctx))
+
+
+@pass_context
+def _free_capacity(ctx: Context, state: CapacityState) -> Markup:
+    """An enterprise's free capacity, the one wording (api/capacity_view.py)."""
+    return free_capacity_html(state, _lang(ctx))
 
 
 def _t(text: str, **params: Any) -> str:
@@ -108,4 +122,5 @@ env.filters.update(
     municipality=_municipality,
     reason=_reason,
 )
-env.globals.update(url_with=_url_with, t=_t, csrf_token=_CsrfToken())
+env.globals.update(url_with=_url_with, t=_t, csrf_token=_CsrfToken(),
+                   free_capacity=_free_capacity)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from bench.synthetic import REFERENCE_DATE, make_enterprises, make_tenders
-from matcher.capacity import capacity_eur
+from matcher.capacity import CapacityState
 from matcher.certification import recognition
 from matcher.cpv import best_match
 from matcher.geo import haversine_km
@@ -44,6 +44,7 @@ from matcher.model import Enterprise
 from matcher.query import Query, from_tender
 from matcher.rank import effective_weights, feature_matrix, rank_many, rank_query, rank_tender
 from matcher.text import Analyzer, enterprise_document
+from matcher.valuation import placement_year_eur
 from matcher.weights import DEFAULT, FEATURES
 
 TARGETS = {"build_s": 20.0, "build_mb": 1024.0, "one_ms": 20.0, "many_s": 60.0, "update_ms": 50.0}
@@ -64,6 +65,7 @@ class NaiveIndex:
     def __init__(self, ents: Sequence[Enterprise], on: date) -> None:
         self.ents = list(ents)
         self.on = on
+        self.placement_eur = placement_year_eur()  # as the index (default policy)
         self.an = Analyzer()
         counts = [Counter(self.an(enterprise_document(e.name, e.themes, e.description)))
                   for e in self.ents]
@@ -92,7 +94,7 @@ class NaiveIndex:
             share = e.target_group_share
             if q.reserved and (share is None or share < 0.3):
                 continue
-            cap = capacity_eur(e)
+            cap = CapacityState.of(e.capacity).total_eur(self.placement_eur)
             if cap <= 0:
                 continue
             text = sum(v * ev.get(t, 0.0) for t, v in qv.items())

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from matcher.capacity import capacity_eur
+from matcher.capacity import CapacityState, Commitment
 from matcher.geo import haversine_km
 from matcher.model import RESERVED_MIN_TARGET_GROUP_SHARE, Challenge, Enterprise, Tender
 
@@ -398,15 +398,15 @@ def constraint_violations(
     e: Enterprise,
     q: Query,
     on: date,
-    committed_eur: Mapping[str, float] | None = None,
+    committed: Mapping[str, Commitment] | None = None,
 ) -> list[str]:
     """Hard constraints a proposed enterprise breaks for this query (empty: none).
 
     Checked independently of the engine, as an audit: vetting (vetted and
     unexpired on ``on``), distance to the place of performance within the
     enterprise's service radius and within the clause's ``region_km``, some
-    capacity left (purchasing euros plus placements valued as in
-    ``matcher.capacity``, beyond what is committed), and for a reserved
+    capacity left (free purchasing euros or free placements, ``matcher.capacity``,
+    beyond what is committed), and for a reserved
     (article 20) contract at least 30 % target-group staff.
     """
     out: list[str] = []
@@ -421,8 +421,7 @@ def constraint_violations(
         if isinstance(q, Tender) and q.sroi is not None and q.sroi.region_km is not None:
             if dist > q.sroi.region_km + 1e-9:
                 out.append("outside region_km")
-    committed = (committed_eur or {}).get(e.ref, 0.0)
-    if capacity_eur(e) - committed <= 0:
+    if not CapacityState.of(e.capacity, (committed or {}).get(e.ref)).has_free:
         out.append("no capacity left")
     if isinstance(q, Tender) and q.sroi is not None and q.sroi.reserved:
         share = e.target_group_share
@@ -488,7 +487,7 @@ def evaluate_query(
     query: Query,
     enterprises: Mapping[str, Enterprise],
     on: date,
-    committed_eur: Mapping[str, float] | None = None,
+    committed: Mapping[str, Commitment] | None = None,
 ) -> QueryResult:
     ranked = list(ranked)
     metrics: dict[str, float | None] = {}
@@ -506,7 +505,7 @@ def evaluate_query(
             violations["unknown enterprise"] += 1
             violations["_enterprises"] += 1
             continue
-        reasons = constraint_violations(e, query, on, committed_eur)
+        reasons = constraint_violations(e, query, on, committed)
         violations.update(reasons)
         if reasons:
             violations["_enterprises"] += 1
@@ -519,7 +518,7 @@ def evaluate(
     queries: Mapping[tuple[str, str], Query],
     enterprises: Mapping[str, Enterprise],
     on: date,
-    committed_eur: Mapping[str, float] | None = None,
+    committed: Mapping[str, Commitment] | None = None,
 ) -> dict[str, RankerReport]:
     """Run every ranker on every labelled query; ``queries`` maps (kind, ref) to the record."""
     reports: dict[str, RankerReport] = {}
@@ -528,7 +527,7 @@ def evaluate(
         for lq in labelled:
             query = queries[(lq.kind, lq.ref)]
             results.append(
-                evaluate_query(ranker(query), lq, query, enterprises, on, committed_eur)
+                evaluate_query(ranker(query), lq, query, enterprises, on, committed)
             )
         reports[name] = RankerReport(name, results)
     return reports

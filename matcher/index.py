@@ -20,24 +20,32 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from matcher.capacity import PLACEMENT_EUR, capacity_eur
+from matcher.capacity import CapacityState, Commitment, free_amounts, in_eur
 from matcher.certification import recognition
 from matcher.cpv import CpvIndex
 from matcher.geo import cos_of_km, unit_vectors
 from matcher.groups import GroupFit
 from matcher.model import Enterprise
 from matcher.text import CharShortlist, PatchableRows, WordTfidf, enterprise_document
+from matcher.valuation import placement_year_eur
+
+# Per-row capacity arrays (yearly parts, commitments, and what is derived from them).
+_CAPACITY_ARRAYS = ("purchase_eur_", "placements_", "committed_purchase_eur_",
+                    "committed_placements_", "free_purchase_eur_", "free_placements_",
+                    "capacity_eur_", "committed_eur_", "remaining_eur_")
 
 
 class EnterpriseIndex:
     """Arrays over a registry of enterprises, for one reference date.
 
     Config (constructor): reference date (vetting and certificates are judged on
-    it), text and CPV parameters. Learned state (``fit``): attributes ending in
-    ``_``. ``committed_eur`` is the euros already committed per enterprise
-    (aligned with the enterprises passed to ``fit``, or a mapping ref -> euros).
+    it), text and CPV parameters, and ``placement_eur``: the euros one placement-year
+    counts for in the capacity feature (None: the default valuation policy's value,
+    ``matcher.valuation.placement_year_eur``). Learned state (``fit``): attributes ending
+    in ``_``. ``committed`` is what each enterprise has already promised (a mapping
+    ref -> ``matcher.capacity.Commitment``).
     """
 
     def __init__(
@@ -46,14 +54,14 @@ class EnterpriseIndex:
         min_df: int = 2,
         max_df: float = 0.9,
         cpv_decay: float = 0.6,
-        placement_eur: float = PLACEMENT_EUR,
+        placement_eur: float | None = None,
         query_drop: float = 0.02,
     ) -> None:
         self.reference_date = reference_date
         self.min_df = min_df
         self.max_df = max_df
         self.cpv_decay = cpv_decay
-        self.placement_eur = placement_eur
+        self.placement_eur = placement_year_eur() if placement_eur is None else placement_eur
         # Share of a query's squared norm its commonest terms may lose (text.prune_common_terms).
         self.query_drop = query_drop
 
@@ -62,11 +70,11 @@ class EnterpriseIndex:
         cls,
         enterprises: Sequence[Enterprise],
         reference_date: date | None = None,
-        committed_eur: ArrayLike | Mapping[str, float] | None = None,
-        **params: float | int,
+        committed: Mapping[str, Commitment] | None = None,
+        **params: float | int | None,
     ) -> EnterpriseIndex:
         return cls(reference_date=reference_date, **params).fit(  # type: ignore[arg-type]
-            enterprises, committed_eur
+            enterprises, committed
         )
 
     # -- fitting -------------------------------------------------------------------
@@ -74,7 +82,7 @@ class EnterpriseIndex:
     def fit(
         self,
         enterprises: Sequence[Enterprise],
-        committed_eur: ArrayLike | Mapping[str, float] | None = None,
+        committed: Mapping[str, Commitment] | None = None,
     ) -> EnterpriseIndex:
         ents = list(enterprises)
         refs = [e.ref for e in ents]
@@ -121,33 +129,54 @@ class EnterpriseIndex:
             [np.nan if e.target_group_share is None else e.target_group_share for e in ents],
             dtype=np.float64,
         )
-        self.capacity_eur_ = np.array([capacity_eur(e, self.placement_eur) for e in ents])
-        self.committed_eur_ = np.zeros(n)
-        self.set_committed(committed_eur)
+        # Capacity per year, each part on its own (matcher.capacity).
+        self.purchase_eur_ = np.array([e.capacity.purchasing_eur_per_year for e in ents],
+                                      dtype=np.float64)
+        self.placements_ = np.array([e.capacity.placements_per_year for e in ents],
+                                    dtype=np.float64)
+        self.set_committed(committed)
         return self
 
-    def set_committed(self, committed_eur: ArrayLike | Mapping[str, float] | None) -> None:
-        """Replace the euros already committed per enterprise (array aligned with rows,
-        or a mapping ref -> euros; refs not in the index are ignored)."""
+    def set_committed(self, committed: Mapping[str, Commitment] | None) -> None:
+        """Replace what each enterprise has already promised (a mapping ref ->
+        ``Commitment``; refs not in the index are ignored, refs missing promised nothing)."""
         n = len(self.refs_)
-        if committed_eur is None:
-            c = np.zeros(n)
-        elif isinstance(committed_eur, Mapping):
-            c = np.zeros(n)
-            for ref, eur in committed_eur.items():
-                i = self.row_of_.get(ref)
-                if i is not None:
-                    c[i] = float(eur)
-        else:
-            c = np.asarray(committed_eur, dtype=np.float64)
-            if c.shape != (n,):
-                raise ValueError(f"committed_eur has shape {c.shape}, expected ({n},)")
-        self.committed_eur_ = c.astype(np.float64, copy=True)
-        self.remaining_eur_ = np.maximum(self.capacity_eur_ - self.committed_eur_, 0.0)
+        purchase, places = np.zeros(n), np.zeros(n)
+        for ref, c in (committed or {}).items():
+            i = self.row_of_.get(ref)
+            if i is not None:
+                purchase[i], places[i] = c.purchase_eur, c.placements
+        self.committed_purchase_eur_ = purchase
+        self.committed_placements_ = places
+        # Fresh arrays: copies of a shared index (copy.copy) then never write into its own.
+        v = self.placement_eur
+        self.free_purchase_eur_ = free_amounts(self.purchase_eur_, purchase)
+        self.free_placements_ = free_amounts(self.placements_, places)
+        self.capacity_eur_ = in_eur(self.purchase_eur_, self.placements_, v)
+        self.committed_eur_ = in_eur(np.minimum(purchase, self.purchase_eur_),
+                                     np.minimum(places, self.placements_), v)
+        self.remaining_eur_ = in_eur(self.free_purchase_eur_, self.free_placements_, v)
+
+    def _derive_row(self, i: int) -> None:
+        # set_committed's arithmetic for one row, through the capacity owner.
+        state = self.capacity(i)
+        v = self.placement_eur
+        self.free_purchase_eur_[i] = state.free_purchase_eur
+        self.free_placements_[i] = state.free_placements
+        self.capacity_eur_[i] = state.total_eur(v)
+        self.committed_eur_[i] = state.committed_eur(v)
+        self.remaining_eur_[i] = state.free_eur(v)
+
+    def capacity(self, ref_or_row: str | int) -> CapacityState:
+        """The enterprise's yearly capacity state with this index's commitments."""
+        i = self.row_of_[ref_or_row] if isinstance(ref_or_row, str) else ref_or_row
+        return CapacityState(float(self.purchase_eur_[i]), float(self.placements_[i]),
+                             float(self.committed_purchase_eur_[i]),
+                             float(self.committed_placements_[i]))
 
     # -- incremental maintenance ---------------------------------------------------
 
-    def add_or_update(self, e: Enterprise, committed_eur: float | None = None) -> int:
+    def add_or_update(self, e: Enterprise, committed: Commitment | None = None) -> int:
         """Insert or replace one enterprise without refitting; returns its row.
 
         Cost is independent of registry size except for appends, which copy each
@@ -176,12 +205,14 @@ class EnterpriseIndex:
         self.recognition_[i] = recognition(e, self.date_)[0]
         self.vetting_ok_[i] = e.vetting.is_valid(self.date_)
         self.share_[i] = np.nan if e.target_group_share is None else e.target_group_share
-        self.capacity_eur_[i] = capacity_eur(e, self.placement_eur)
-        if committed_eur is not None:
-            self.committed_eur_[i] = committed_eur
+        self.purchase_eur_[i] = e.capacity.purchasing_eur_per_year
+        self.placements_[i] = e.capacity.placements_per_year
+        if committed is not None:
+            self.committed_purchase_eur_[i] = committed.purchase_eur
+            self.committed_placements_[i] = committed.placements
         elif new:
-            self.committed_eur_[i] = 0.0
-        self.remaining_eur_[i] = max(self.capacity_eur_[i] - self.committed_eur_[i], 0.0)
+            self.committed_purchase_eur_[i] = self.committed_placements_[i] = 0.0
+        self._derive_row(i)
         return i
 
     def _grow(self) -> None:
@@ -191,7 +222,7 @@ class EnterpriseIndex:
                                                                dtype=self.groups_.M_.dtype)])
         self.unit_ = np.asfortranarray(np.vstack([self.unit_, np.zeros((1, 3))]))
         for name in ("lat_", "lon_", "radius_km_", "cos_radius_", "recognition_", "share_",
-                     "capacity_eur_", "committed_eur_", "remaining_eur_", "char_norm_"):
+                     "char_norm_", *_CAPACITY_ARRAYS):
             setattr(self, name, np.append(getattr(self, name), 0.0))
         self.vetting_ok_ = np.append(self.vetting_ok_, False)
 

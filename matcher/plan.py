@@ -32,7 +32,9 @@ from datetime import date
 
 import numpy as np
 
+from matcher.capacity import CapacityState, Commitment
 from matcher.model import Enterprise, Obligation
+from matcher.reasons import Param, Reason, eur, reason
 from matcher.valuation import (
     Policy,
     credit_for_placement,
@@ -85,7 +87,9 @@ class Plan:
     rows: tuple[PlanRow, ...]
     credit_eur: float
     unmet_eur: float
-    explanation: str
+    # Why: the verdict and the plan's parts (``plan_*`` codes of matcher/reasons.py);
+    # callers may append notes (api/services/planning.py: what is already committed).
+    explanation: tuple[Reason, ...]
 
     @property
     def met(self) -> bool:
@@ -99,10 +103,6 @@ class _Option:
     credit_per_unit: float
     upper: float
     integer: bool
-
-
-def _eur(x: float) -> str:
-    return f"€{x:,.0f}" if abs(x - round(x)) < 0.005 else f"€{x:,.2f}"
 
 
 class FulfilmentPlanner:
@@ -151,14 +151,12 @@ class FulfilmentPlanner:
         if not math.isfinite(due_eur) or due_eur < 0:
             raise ValueError(f"due_eur must be a finite number >= 0, got {due_eur}")
         if due_eur <= 0:
-            return Plan(obligation, 0.0, (), 0.0, 0.0, "Nothing is due: no plan needed.")
+            return Plan(obligation, 0.0, (), 0.0, 0.0, (reason("plan_nothing_due"),))
         opts = self._options(cands)
         if not opts:
-            why = ("no candidates" if not cands else
-                   "no candidate has purchasing capacity for what the firm buys or a free "
-                   "placement for a building block of the policy")
+            code = "plan_no_candidates" if not cands else "plan_no_options"
             return Plan(obligation, due_eur, (), 0.0, due_eur,
-                        f"Cannot be met: {why}. Short by {_eur(due_eur)} of {_eur(due_eur)}.")
+                        (reason(code, due_eur=eur(due_eur)),))
         values = self._solve(opts, cands, due_eur)
         return self._assemble(obligation, due_eur, cands, opts, values)
 
@@ -271,35 +269,26 @@ class FulfilmentPlanner:
     def _explain(
         due: float, rows: list[PlanRow], credit: float, unmet: float,
         cands: list[Candidate], opts: list[_Option],
-    ) -> str:
+    ) -> tuple[Reason, ...]:
         bought = [r for r in rows if r.kind == "purchase"]
         placed = [r for r in rows if r.kind == "placement"]
-        parts = []
-        if bought:
-            parts.append(
-                f"buy {_eur(sum(r.amount_eur for r in bought))} from {len(bought)} "
-                f"enterprise(s) (credit {_eur(sum(r.credit_eur for r in bought))})"
-            )
-        if placed:
-            parts.append(
-                f"{sum(r.placements for r in placed)} placement(s) at {len(placed)} "
-                f"enterprise(s) (credit {_eur(sum(r.credit_eur for r in placed))})"
-            )
-        plan_text = "; ".join(parts) if parts else "nothing can be planned"
+        parts: dict[str, Param] = {
+            "bought_eur": eur(sum(r.amount_eur for r in bought)), "bought_n": len(bought),
+            "bought_credit_eur": eur(sum(r.credit_eur for r in bought)),
+            "placements": sum(r.placements for r in placed), "placed_n": len(placed),
+            "placed_credit_eur": eur(sum(r.credit_eur for r in placed)),
+        }
         partners = {r.enterprise for r in rows}
         avg_fit = (sum(r.fit * r.credit_eur for r in rows) / credit) if credit > 0 else 0.0
         if unmet <= 0:
             over = credit - due
-            tail = f" ({_eur(over)} over, placements are whole)" if over >= 1 else ""
-            return (f"Due {_eur(due)}: met{tail}. Plan: {plan_text}; {len(partners)} "
-                    f"partner(s), credit-weighted fit {avg_fit:.2f}.")
+            return (reason("plan_met", due_eur=eur(due), over_eur=eur(over) if over >= 1 else 0.0,
+                           partners=len(partners), fit=round(avg_fit, 4), **parts),)
         reach = sum(o.credit_per_unit * o.upper for o in opts)
-        why = (f"the candidates' remaining capacity yields at most {_eur(reach)} credit"
-               if reach < due else
-               "the partner limit leaves too little capacity")
-        return (f"Due {_eur(due)}: cannot be met — {why}. Short by {_eur(unmet)} "
-                f"({unmet / due:.0%}). Plan: {plan_text}. Add candidates or capacity, or "
-                f"tell the coordinator the obligation needs another route.")
+        return (reason("plan_unmet", due_eur=eur(due), short_eur=eur(unmet),
+                       short_share=round(unmet / due, 4),
+                       limit="capacity" if reach < due else "partners",
+                       reach_eur=eur(reach) if reach < due else None, **parts),)
 
 
 def plan_obligation(
@@ -336,36 +325,33 @@ def build_candidates(
     policy: Policy,
     on: date,
     *,
-    used_eur: Mapping[str, float] | None = None,
-    used_placements: Mapping[str, int] | None = None,
+    committed: Mapping[str, Commitment] | None = None,
     hours_per_week: float = 36.0,
     months: float = 12.0,
 ) -> list[Candidate]:
     """Turn ranked enterprises (with fit) into plan candidates under ``policy``.
 
-    Remaining capacity is the yearly capacity minus what is already booked elsewhere
-    (``used_eur`` / ``used_placements``, from saved allocations). A placement is valued as
+    Remaining capacity is the free purchasing and free placements of each enterprise's
+    ``CapacityState`` (``matcher.capacity``) after ``committed`` (what it has already promised
+    elsewhere, per ref). A placement is valued as
     one place of ``hours_per_week`` for ``months`` under the most conservative block that
     fits the enterprise's target groups (the obligation's groups first).
     """
-    used_eur = used_eur or {}
-    used_placements = used_placements or {}
+    committed = committed or {}
     out: list[Candidate] = []
     for ent, fit in matches:
         share = purchase_share(policy, ent, on)
         block = placement_block(policy, ent.target_groups, prefer=obligation.target_groups)
         credit = (credit_for_placement(policy, block, hours_per_week, months)
                   if block is not None else 0.0)
+        state = CapacityState.of(ent.capacity, committed.get(ent.ref))
         out.append(Candidate(
             enterprise=ent.ref,
             fit=float(min(max(fit, 0.0), 1.0)),
-            capacity_eur=max(ent.capacity.purchasing_eur_per_year - used_eur.get(ent.ref, 0.0),
-                             0.0),
+            capacity_eur=state.free_purchase_eur,
             purchase_share=share,
             can_supply=bool(obligation.buys) and supplies(ent.cpv, obligation.buys),
-            capacity_placements=max(
-                ent.capacity.placements_per_year - used_placements.get(ent.ref, 0), 0
-            ),
+            capacity_placements=int(state.free_placements),
             placement_credit_eur=credit,
             block=block.key if block is not None else None,
         ))

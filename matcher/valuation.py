@@ -93,6 +93,8 @@ class Policy:
     blocks: Mapping[str, Block]
     bonuses: Mapping[str, Bonus]
     purchasing: PurchasingRule
+    # The block that values one placement-year before anyone is hired (capacity).
+    placement_block: str | None = None
 
     def block(self, key: str) -> Block:
         try:
@@ -192,7 +194,7 @@ def parse_policy(data: Any, origin: str = "<policy>") -> Policy:
     _check_keys(
         data,
         {"name", "label", "region", "valid_from", "valid_until", "source", "blocks",
-         "bonuses", "purchasing"},
+         "bonuses", "purchasing", "placement_block"},
         origin,
     )
     name = str(_req(data, "name", origin))
@@ -233,6 +235,9 @@ def parse_policy(data: Any, origin: str = "<policy>") -> Policy:
     shares = {
         str(s): _number(v, f"{where}.shares.{s}", maximum=1.0) for s, v in shares_raw.items()
     }
+    placement = data.get("placement_block")
+    if placement is not None and placement not in blocks:
+        raise PolicyError(f"{origin}.placement_block: {placement!r} is not one of its blocks")
     valid_from = _date_field(_req(data, "valid_from", origin), f"{origin}.valid_from")
     valid_until = data.get("valid_until")
     until = _date_field(valid_until, f"{origin}.valid_until") if valid_until else None
@@ -255,6 +260,7 @@ def parse_policy(data: Any, origin: str = "<policy>") -> Policy:
             ),
             description=str(purch.get("description") or ""),
         ),
+        placement_block=None if placement is None else str(placement),
     )
 
 
@@ -492,9 +498,26 @@ def placement_block(
     return min(matches, key=lambda b: (b.full_year_value(), b.key))
 
 
+def placement_year_eur(policy: Policy | None = None) -> float:
+    """Euro value of one full-time placement held for a year under ``policy``: the full-year
+    value of the block its file names as ``placement_block``, else of its cheapest job block
+    (the cautious value, as :func:`placement_block` is). With no policy given, the value
+    under the default policy (:data:`DEFAULT_POLICY`).
+
+    This is what capacity counts a placement as, before anyone is hired and so before the
+    person's exact block is known (``matcher.capacity``)."""
+    p = policy if policy is not None else load_policy(DEFAULT_POLICY)
+    if p.placement_block is not None:
+        return p.block(p.placement_block).full_year_value()
+    jobs = [b for b in p.blocks.values() if b.kind == "job"]
+    if not jobs:
+        raise PolicyError(f"policy {p.name!r} has no job block to value a placement with")
+    return min(b.full_year_value() for b in jobs)
+
+
 __all__ = [
     "DEFAULT_POLICY", "POLICY_DIR", "Block", "Bonus", "DueResult", "Policy", "PolicyError",
     "PurchasingRule", "credit_for_placement", "credit_for_purchase", "list_policies",
     "load_policy", "load_policy_file", "obligation_due", "obligation_due_amount",
-    "parse_policy", "placement_block", "purchase_share",
+    "parse_policy", "placement_block", "placement_year_eur", "purchase_share",
 ]

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from matcher.capacity import Commitment
 from matcher.evaluate import (
     BM25Ranker,
     CpvOverlapRanker,
@@ -236,12 +237,14 @@ def test_constraint_violations() -> None:
     far = constraint_violations(ent("g", lat_lon=GRONINGEN), t, TODAY)
     assert far == ["outside service radius", "outside region_km"]
     assert constraint_violations(ent("c", placements=0, purchasing=5000.0), t, TODAY,
-                                 {"c": 5000.0}) == ["no capacity left"]
+                                 {"c": Commitment(5000.0)}) == ["no capacity left"]
     assert constraint_violations(ent("c", placements=0, purchasing=5000.0), t, TODAY,
-                                 {"c": 1000.0}) == []
-    # a placement is worth capacity too (valued in euros by matcher.capacity)
+                                 {"c": Commitment(1000.0)}) == []
+    # a free placement is capacity too, whatever the purchasing (matcher.capacity)
     assert constraint_violations(ent("c", placements=1, purchasing=0.0), t, TODAY,
-                                 {"c": 1000.0}) == []
+                                 {"c": Commitment(1000.0)}) == []
+    assert constraint_violations(ent("c", placements=1, purchasing=0.0), t, TODAY,
+                                 {"c": Commitment(0.0, 1)}) == ["no capacity left"]
     reserved = Tender(ref="T-r", buyer="b", title="t", cpv=("90911200",), lat=UTRECHT[0],
                       lon=UTRECHT[1], sroi=SroiClause(percentage=5.0, reserved=True))
     assert constraint_violations(ent("r"), reserved, TODAY) == ["reserved share too low"]

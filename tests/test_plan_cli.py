@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from api.cli import main
-from api.services.capacity import commitments, committed_eur
+from api.services.capacity import capacity_states, commitments
 from api.services.planning import allocate_all, plan_for_obligation, save_plan
 from api.tables import (
     AllocationRow,
@@ -18,6 +18,7 @@ from api.tables import (
     ObligationRow,
     TenderRow,
 )
+from matcher.capacity import Commitment
 
 ON = date(2025, 6, 1)
 UTRECHT = (52.0907, 5.1214)
@@ -55,9 +56,13 @@ def store(session: Session) -> Session:
     return session
 
 
-def test_committed_eur_counts_allocations_and_accepted_tender_matches(store: Session) -> None:
+def committed(s: Session) -> dict[str, Commitment]:
+    return commitments(s).by_enterprise
+
+
+def test_commitments_count_allocations_and_accepted_tender_matches(store: Session) -> None:
     s = store
-    assert committed_eur(s) == {}
+    assert committed(s) == {}
     s.add(AllocationRow(obligation_ref="O-2", enterprise_ref="E-A", amount_eur=5_000,
                         credit_eur=5_000, status="committed"))
     s.add(AllocationRow(obligation_ref="O-2", enterprise_ref="E-B", amount_eur=1_000,
@@ -69,9 +74,9 @@ def test_committed_eur_counts_allocations_and_accepted_tender_matches(store: Ses
                                decision=decision, decided_by="c@x.nl",
                                decided_at=datetime(2025, 5, 1, 12, minute, tzinfo=UTC)))
     s.commit()
-    assert committed_eur(s) == pytest.approx({"E-A": 15_000, "E-B": 11_000})
+    assert committed(s) == {"E-A": Commitment(15_000), "E-B": Commitment(11_000)}
     c = commitments(s, replanning=["O-2"])  # planned rows of O-2 are about to be replaced
-    assert c.eur == pytest.approx({"E-A": 15_000, "E-B": 10_000})
+    assert c.by_enterprise == {"E-A": Commitment(15_000), "E-B": Commitment(10_000)}
     assert c.committed_credit == {"O-2": 5_000}
     # Closing the obligation frees its allocations.
     o2 = s.get(ObligationRow, 2)
@@ -79,7 +84,25 @@ def test_committed_eur_counts_allocations_and_accepted_tender_matches(store: Ses
     o2.status = "closed"
     s.add(o2)
     s.commit()
-    assert committed_eur(s) == pytest.approx({"E-A": 10_000, "E-B": 10_000})
+    assert committed(s) == {"E-A": Commitment(10_000), "E-B": Commitment(10_000)}
+
+
+def test_capacity_states_keep_purchases_and_placements_apart(store: Session) -> None:
+    s = store
+    s.add(AllocationRow(obligation_ref="O-2", enterprise_ref="E-A", amount_eur=20_000,
+                        credit_eur=20_000, status="committed"))
+    s.add(AllocationRow(obligation_ref="O-2", enterprise_ref="E-C", kind="placement",
+                        amount_eur=30_000, credit_eur=30_000, placements=1, status="planned"))
+    s.commit()
+    states = capacity_states(s)
+    assert set(states) == {"E-A", "E-B", "E-C"}
+    a, c = states["E-A"], states["E-C"]
+    assert (a.purchase_eur, a.committed_purchase_eur, a.free_purchase_eur) == \
+        (60_000, 20_000, 40_000)
+    # The placement's notional euros do not come off anyone's purchasing.
+    assert (c.placements, c.committed_placements, c.free_placements) == (1, 1, 0)
+    assert c.committed_purchase_eur == 0
+    assert capacity_states(s, ["E-C"], replanning=["O-2"])["E-C"].free_placements == 1
 
 
 def test_plan_for_obligation_meets_due_within_capacity(store: Session) -> None:
@@ -96,7 +119,9 @@ def test_plan_for_obligation_meets_due_within_capacity(store: Session) -> None:
     assert len(saved) == 3 and all(a.status == "planned" for a in saved)
     # O-2 (€50,000) now finds only the €20,000 O-1's plan left: exactly €30,000 short.
     p2 = plan_for_obligation(store, "O-2", on=ON)
-    assert p2.unmet_eur == 30_000 and "cannot be met" in p2.explanation
+    assert p2.unmet_eur == 30_000
+    assert [r.code for r in p2.explanation] == ["plan_unmet"]
+    assert p2.explanation[0].params["short_eur"] == 30_000
     # Re-planning O-1 does not count its own planned rows against it.
     assert plan_for_obligation(store, "O-1", on=ON).met
 
@@ -126,6 +151,9 @@ def test_cli_plan_and_allocate_json(store: Session, use_db: str,
     assert out["unmet"] == [{"obligation": "O-2", "unmet_eur": 0.0}]
     assert sum(r["credit_eur"] for r in out["rows"]) >= 50_000
     assert {"obligation", "enterprise", "amount_eur", "credit_eur"} <= set(out["rows"][0])
+    (why,) = out["explanation"]
+    assert why["code"] == "plan_met" and why["params"]["due_eur"] == 50_000
+    assert why["text"].startswith("Due €50,000: met")
     assert main(["allocate", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["totals"]["due_eur"] == 150_000
@@ -134,10 +162,13 @@ def test_cli_plan_and_allocate_json(store: Session, use_db: str,
     assert main(["plan", "O-1"]) == 0
     text = capsys.readouterr().out
     assert "Obligation O-1: due €100,000.00" in text and "E-C" in text
+    assert "\nDue €100,000: met. Plan: " in text
+    assert main(["plan", "O-1", "--lang", "nl"]) == 0
+    assert "\nVerschuldigd € 100.000: gehaald. Plan: " in capsys.readouterr().out
     assert main(["allocate", "--save"]) == 0
     assert "Unmet:" in capsys.readouterr().out
     with Session(store.get_bind()) as fresh:
-        assert committed_eur(fresh)  # the saved planned rows now count as committed
+        assert committed(fresh)  # the saved planned rows now count as committed
 
 
 def test_cli_unknown_obligation(use_db: str, db_engine: object,

@@ -1,15 +1,21 @@
 """What each enterprise has already promised: the store's side of capacity.
 
+The arithmetic (free = capacity − committed, per part, over a term, in euros) belongs to
+the engine's ``matcher.capacity``; this module only reads and sums rows, and returns the
+engine's objects: :func:`commitments` (``Commitment`` per enterprise) and
+:func:`capacity_states` (``CapacityState`` per enterprise, what every page shows).
+
 Two sources of commitment:
 
 * saved allocations (``AllocationRow``) with status ``committed`` or ``planned`` for
-  obligations that are still ``open`` — their ``amount_eur`` (for a placement, its
-  notional credited value: there is no invoice);
+  obligations that are still ``open`` — a purchase's ``amount_eur`` against purchasing
+  capacity, a placement's ``placements`` against placement capacity;
 * accepted tender matches: the latest ``CurationDecision`` per
   (``tender``, tender ref, enterprise ref) with decision ``accept``. Until an allocation
   exists for that tender (for any obligation under it), each accepted enterprise carries
-  the tender's due amount split evenly among the accepted enterprises — a connector's
-  accept is a promise even before the firm's plan is saved.
+  the tender's due amount split evenly among the accepted enterprises, against purchasing
+  capacity (its kind is not known yet; counting it against euros is the cautious choice)
+  — a connector's accept is a promise even before the firm's plan is saved.
 
 A tender whose obligations are all closed carries nothing: its work is done.
 """
@@ -23,7 +29,9 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from api.convert import tender_from_row
-from api.tables import AllocationRow, CurationDecision, ObligationRow, TenderRow
+from api.tables import AllocationRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
+from matcher.capacity import CapacityState, Commitment
+from matcher.model import Capacity
 from matcher.valuation import obligation_due_amount
 
 COMMITTING_STATUSES = ("committed", "planned")
@@ -31,13 +39,9 @@ COMMITTING_STATUSES = ("committed", "planned")
 
 @dataclass
 class Commitments:
-    """Per enterprise ref: euros (all kinds), purchase euros, placements."""
+    """What is promised: per enterprise ref, and the credit committed per obligation."""
 
-    eur: dict[str, float] = field(default_factory=dict)
-    # Against purchasing capacity: purchases plus accepted-tender shares (whose kind is not
-    # known yet; counting them against euros is the cautious choice).
-    purchase_eur: dict[str, float] = field(default_factory=dict)
-    placements: dict[str, int] = field(default_factory=dict)
+    by_enterprise: dict[str, Commitment] = field(default_factory=dict)
     # Credited euros already committed per obligation (status 'committed' only).
     committed_credit: dict[str, float] = field(default_factory=dict)
 
@@ -67,7 +71,6 @@ def commitments(
             tender_of_ob[ref] = tref
 
     out = Commitments()
-    eur: dict[str, float] = defaultdict(float)
     purchase: dict[str, float] = defaultdict(float)
     places: dict[str, int] = defaultdict(int)
     credit: dict[str, float] = defaultdict(float)
@@ -80,7 +83,6 @@ def commitments(
             continue
         if a.status == "planned" and a.obligation_ref in replan:
             continue
-        eur[a.enterprise_ref] += float(a.amount_eur or 0.0)
         if a.kind == "placement":
             places[a.enterprise_ref] += int(a.placements or 0)
         else:
@@ -112,16 +114,31 @@ def commitments(
                 continue
             share = due / len(accepted[trow.ref])
             for eref in accepted[trow.ref]:
-                eur[eref] += share
                 purchase[eref] += share
 
-    out.eur = dict(eur)
-    out.purchase_eur = dict(purchase)
-    out.placements = dict(places)
+    out.by_enterprise = {ref: Commitment(purchase.get(ref, 0.0), places.get(ref, 0))
+                         for ref in sorted(set(purchase) | set(places))}
     out.committed_credit = dict(credit)
     return out
 
 
-def committed_eur(session: Session) -> dict[str, float]:
-    """Euros each enterprise has already committed (see the module docstring)."""
-    return commitments(session).eur
+def capacity_states(
+    session: Session,
+    refs: Iterable[str] | None = None,
+    *,
+    committed: Commitments | None = None,
+    **options: Iterable[str],
+) -> dict[str, CapacityState]:
+    """Each enterprise's yearly ``CapacityState`` (its capacity with what it has promised),
+    by ref: every enterprise, or those in ``refs``. ``committed`` (else read here, with
+    ``options`` passed to :func:`commitments`) lets a caller reuse what it has read."""
+    c = committed if committed is not None else commitments(session, **options)
+    stmt = select(EnterpriseRow.ref, EnterpriseRow.purchasing_eur_per_year,
+                  EnterpriseRow.placements_per_year)
+    if refs is not None:
+        stmt = stmt.where(col(EnterpriseRow.ref).in_(list(refs)))
+    return {
+        ref: CapacityState.of(Capacity(int(places or 0), float(eur or 0.0)),
+                              c.by_enterprise.get(ref))
+        for ref, eur, places in session.exec(stmt).all()
+    }

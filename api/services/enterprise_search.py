@@ -24,9 +24,12 @@ from numpy.typing import NDArray
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from api.capacity_view import capacity_fields
 from api.clock import today
+from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
-from api.tables import AllocationRow, EnterpriseRow
+from api.tables import EnterpriseRow
+from matcher.capacity import CapacityState, free_amounts
 from matcher.geo import haversine_km_many
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
 from matcher.refdata import cpv_vocabulary, fold, municipalities, resolve_municipality
@@ -35,25 +38,16 @@ DEFAULT_RADIUS_KM = 25.0
 SORTS = ("relevance", "name", "distance", "capacity")
 
 
-def committed_by_enterprise(session: Session) -> dict[str, float]:
-    """Committed purchasing euros per enterprise ref.
-
-    Prefers ``api.services.capacity.committed_eur`` (the capacity owner's definition);
-    until that exists, sums committed purchase allocations.
-    """
-    try:
-        from api.services.capacity import committed_eur  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.services.capacity":
-            raise
-    else:
-        return {str(k): float(v) for k, v in committed_eur(session).items()}
-    rows = session.exec(
-        select(AllocationRow.enterprise_ref, func.sum(AllocationRow.amount_eur))
-        .where(AllocationRow.status == "committed", AllocationRow.kind == "purchase")
-        .group_by(AllocationRow.enterprise_ref)
-    ).all()
-    return {ref: float(total or 0.0) for ref, total in rows}
+def _committed_columns(session: Session, table: _Table
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Committed purchase euros and placements per item (``api.services.capacity``)."""
+    n = len(table.items)
+    purchase, places = np.zeros(n), np.zeros(n)
+    for ref, c in commitments(session).by_enterprise.items():
+        i = table.refs.get(ref)
+        if i is not None:
+            purchase[i], places[i] = c.purchase_eur, c.placements
+    return purchase, places
 
 
 @dataclass
@@ -100,6 +94,7 @@ class _Table:
         self.lon = np.array([it.lon for it in items], dtype=np.float64)
         self.purchasing = np.array([it.purchasing_eur_per_year for it in items],
                                    dtype=np.float64)
+        self.placements = np.array([it.placements_per_year for it in items], dtype=np.float64)
         # Sorting by name: rank in a stable sort by the folded name (ties keep SQL order).
         self.name_rank = np.empty(n, dtype=np.int64)
         self.name_rank[sorted(range(n), key=lambda i: items[i].name_folded)] = np.arange(n)
@@ -297,8 +292,7 @@ class Hit:
     item: Item
     score: float
     distance_km: float | None
-    committed_eur: float
-    capacity_left_eur: float
+    capacity: CapacityState  # per year, after commitments elsewhere
     valid_certifications: list[dict[str, Any]]
 
 
@@ -350,7 +344,7 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
     items = table.items
     n = len(items)
     on = today()
-    committed = committed_by_enterprise(session)
+    used, used_places = _committed_columns(session, table)
 
     place = None
     if params.municipality.strip():
@@ -377,12 +371,7 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
         distance = haversine_km_many(place.lat, place.lon, table.lat, table.lon)
         if radius is not None:
             base &= distance <= radius
-    used = np.zeros(n, dtype=np.float64)
-    for ref, eur in committed.items():
-        i = table.refs.get(ref)
-        if i is not None:
-            used[i] = eur
-    left = np.maximum(0.0, table.purchasing - used)
+    left = free_amounts(table.purchasing, used)
     if params.min_capacity_eur is not None:
         base &= left >= params.min_capacity_eur
 
@@ -445,7 +434,9 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
         ranked = ranked[start:start + params.per_page]
     page_hits = [Hit(items[i], float(score[i]),
                      float(distance[i]) if distance is not None else None,
-                     float(used[i]), float(left[i]), _valid_certs(items[i], on))
+                     CapacityState(float(table.purchasing[i]), float(table.placements[i]),
+                                   float(used[i]), float(used_places[i])),
+                     _valid_certs(items[i], on))
                  for i in ranked.tolist()]
     return SearchResult(params, total, page_hits, facets, place, errors)
 
@@ -453,15 +444,11 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
 def capacity_by_sector(session: Session, restrict_vetted: bool = False
                        ) -> dict[str, tuple[int, float, float]]:
     """Per sector (CPV division of an enterprise's first code, "??" without one): number
-    of enterprises, purchasing capacity and committed euros (at most the capacity), from
-    the cached search table. ``restrict_vetted``: vetted enterprises only."""
+    of enterprises, purchasing capacity and committed purchase euros (at most the
+    capacity), from the cached search table. ``restrict_vetted``: vetted enterprises only."""
     table = _table(session)
     n = len(table.items)
-    used = np.zeros(n, dtype=np.float64)
-    for ref, eur in committed_by_enterprise(session).items():
-        i = table.refs.get(ref)
-        if i is not None:
-            used[i] = eur
+    used, _ = _committed_columns(session, table)
     keep = table.vetted if restrict_vetted else np.ones(n, dtype=bool)
     sector = table.sector[keep]
     k = len(table.sectors)
@@ -493,9 +480,6 @@ def hit_to_dict(hit: Hit, lang: str = "nl") -> dict[str, Any]:
         "themes": item.themes,
         "certifications": hit.valid_certifications,
         "vetting_status": item.vetting_status,
-        "purchasing_eur_per_year": item.purchasing_eur_per_year,
-        "placements_per_year": item.placements_per_year,
-        "committed_eur": round(hit.committed_eur, 2),
-        "capacity_left_eur": round(hit.capacity_left_eur, 2),
+        **capacity_fields(hit.capacity),
         "score": round(hit.score, 2),
     }

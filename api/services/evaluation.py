@@ -31,7 +31,9 @@ from sqlmodel import Session, select
 
 from api.clock import today
 from api.convert import challenge_from_row, enterprise_from_row, tender_from_row
-from api.tables import AllocationRow, ChallengeRow, EnterpriseRow, TenderRow
+from api.services.capacity import commitments
+from api.tables import ChallengeRow, EnterpriseRow, TenderRow
+from matcher.capacity import Commitment
 from matcher.evaluate import (
     LabelledQuery,
     Query,
@@ -53,21 +55,7 @@ EVAL_TOP_K = 50
 class Store:
     enterprises: dict[str, Enterprise]
     queries: dict[tuple[str, str], Query]
-    committed_eur: dict[str, float]
-
-
-def committed_eur(session: Session) -> dict[str, float]:
-    """Euros per enterprise already committed to obligations (capacity no longer free)."""
-    try:  # the store's own accounting, when that service exists in this checkout
-        from api.services import capacity as capacity_service  # type: ignore[attr-defined]
-
-        return dict(capacity_service.committed_eur(session))
-    except (ImportError, AttributeError, TypeError):
-        pass
-    out: dict[str, float] = {}
-    for a in session.exec(select(AllocationRow).where(AllocationRow.status == "committed")):
-        out[a.enterprise_ref] = out.get(a.enterprise_ref, 0.0) + float(a.amount_eur or 0.0)
-    return out
+    committed: dict[str, Commitment]  # what each enterprise has promised (by ref)
 
 
 def load_store(session: Session) -> Store:
@@ -77,7 +65,7 @@ def load_store(session: Session) -> Store:
         queries[("tender", t.ref)] = tender_from_row(t)
     for c in session.exec(select(ChallengeRow)):
         queries[("challenge", c.ref)] = challenge_from_row(c)
-    return Store(enterprises, queries, committed_eur(session))
+    return Store(enterprises, queries, commitments(session).by_enterprise)
 
 
 def validate_labels(doc: Any, store: Store) -> list[LabelledQuery]:
@@ -93,7 +81,7 @@ def validate_labels(doc: Any, store: Store) -> list[LabelledQuery]:
 def engine_ranker(
     enterprises: Mapping[str, Enterprise],
     on: date,
-    committed: Mapping[str, float],
+    committed: Mapping[str, Commitment],
     weights: WeightSet,
     top_k: int = EVAL_TOP_K,
     diversified: bool = False,
@@ -108,7 +96,7 @@ def engine_ranker(
 def engine_rankers(
     enterprises: Mapping[str, Enterprise],
     on: date,
-    committed: Mapping[str, float],
+    committed: Mapping[str, Commitment],
     weights: WeightSet,
     top_k: int = EVAL_TOP_K,
 ) -> dict[str, Ranker]:
@@ -121,7 +109,7 @@ def engine_rankers(
     from matcher.rank import rank_query
 
     index = EnterpriseIndex.build(list(enterprises.values()), reference_date=on,
-                                  committed_eur=dict(committed))
+                                  committed=dict(committed))
     memo: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
 
     def both(q: Query) -> tuple[list[str], list[str]]:
@@ -159,7 +147,7 @@ def run_evaluation(
     labelled = validate_labels(labels_doc, store)
     on = on or today()
     ws = weights or active_weights(session)
-    rankers: dict[str, Ranker] = engine_rankers(store.enterprises, on, store.committed_eur,
+    rankers: dict[str, Ranker] = engine_rankers(store.enterprises, on, store.committed,
                                                 ws, top_k)
     rankers.update(baseline_rankers(list(store.enterprises.values()), top_k))
-    return evaluate(rankers, labelled, store.queries, store.enterprises, on, store.committed_eur)
+    return evaluate(rankers, labelled, store.queries, store.enterprises, on, store.committed)

@@ -18,21 +18,22 @@ social return in two ways, and only capacity that can serve one of them counts:
 2. *Placements*: it hires people from the target groups, which social enterprises
    support as training companies or detacheerders. Counted: the yearly placements of
    the candidates that **serve the clause's target groups** (the engine's target-group
-   score above 0; every candidate when the clause names none), at the notional
-   ``matcher.capacity.PLACEMENT_EUR`` per placement.
+   score above 0; every candidate when the clause names none), each placement-year valued
+   at the clause's valuation policy's value (``matcher.valuation.placement_year_eur``).
 
 The candidates are the enterprises passing the tender's hard constraints (vetted, within
 reach and region, reserved-contract share) other than remaining capacity: a fully booked
-enterprise still shows, as committed capacity. An enterprise's euros committed to other
-obligations (``api.services.capacity``) take the same share of each of its parts
-(committed / its total capacity). Free = usable − committed; the verdict
+enterprise still shows, as committed capacity. What an enterprise has committed to other
+obligations (``api.services.capacity``) is taken from the part it was committed from:
+purchase euros from its purchasing, placements from its placements (its
+``matcher.capacity.CapacityState``). Free = usable − committed; the verdict
 (:func:`verdict_for`, the one place for the thresholds): *infeasible* when free is below
 what is due, *tight* when it covers less than :data:`TIGHT_MARGIN` times the due amount,
 else *feasible*.
 
-Capacity is counted over the contract period: an enterprise that can absorb
-€ 50.000 of purchasing a year offers € 100.000 over a two-year contract. Periods
-shorter than a year count as one year (the obligation is usually settled yearly).
+Capacity is counted over the contract period (``CapacityState.for_term``): an enterprise
+that can absorb € 50.000 of purchasing a year offers € 100.000 over a two-year contract.
+Periods shorter than a year count as one year (the obligation is usually settled yearly).
 
 Two layers:
 
@@ -48,10 +49,11 @@ Two layers:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from matcher.capacity import CapacityState, Commitment
 from matcher.geo import haversine_km
 from matcher.index import EnterpriseIndex
 from matcher.query import Query
@@ -87,48 +89,44 @@ def verdict_for(due_eur: float | None, free_eur: float) -> str:
 
 @dataclass(frozen=True)
 class CandidateCapacity:
-    """One enterprise that passes the tender's hard constraints (euros per year).
-
-    ``purchasing_eur`` None: no breakdown known, all of ``capacity_eur`` is purchasing."""
+    """One enterprise that passes the tender's hard constraints: its capacity state (per
+    year, or over the term after :meth:`for_term`) and which of its parts count."""
 
     ref: str
     name: str
-    capacity_eur: float  # creditable euros per year it can deliver (purchasing + placements)
-    committed_eur: float = 0.0  # per year, already allocated to other obligations
+    capacity: CapacityState
+    placement_eur: float  # euros one placement-year counts for (the clause's policy)
     distance_km: float | None = None
-    purchasing_eur: float | None = None
-    placement_eur: float = 0.0  # placements per year x the notional euros per placement
     work_fit: bool = True  # its work fits the tender: its purchasing counts
     serves_groups: bool = True  # it serves the clause's target groups: its placements count
 
+    def for_term(self, years: float) -> CandidateCapacity:
+        return replace(self, capacity=self.capacity.for_term(years))
+
     @property
-    def purchasing_part(self) -> float:
-        p = self.capacity_eur - self.placement_eur if self.purchasing_eur is None \
-            else self.purchasing_eur
-        return max(0.0, p)
+    def capacity_eur(self) -> float:
+        """All of it in euros, whatever its work (context)."""
+        return self.capacity.total_eur(self.placement_eur)
 
     @property
     def usable_purchasing_eur(self) -> float:
-        return self.purchasing_part if self.work_fit else 0.0
+        return self.capacity.purchase_eur if self.work_fit else 0.0
 
     @property
     def usable_placement_eur(self) -> float:
-        return max(0.0, self.placement_eur) if self.serves_groups else 0.0
+        return self.capacity.placements_eur(self.placement_eur) if self.serves_groups else 0.0
 
     @property
     def usable_eur(self) -> float:
         return self.usable_purchasing_eur + self.usable_placement_eur
 
     @property
-    def committed_ratio(self) -> float:
-        """Share of its capacity committed elsewhere, in [0, 1]."""
-        if self.capacity_eur <= 0:
-            return 0.0
-        return min(1.0, max(0.0, self.committed_eur) / self.capacity_eur)
-
-    @property
     def committed_usable_eur(self) -> float:
-        return self.usable_eur * self.committed_ratio
+        """Of the usable parts, what is committed elsewhere (each part at most itself)."""
+        c = self.capacity
+        purchase = min(c.committed_purchase_eur, c.purchase_eur) if self.work_fit else 0.0
+        places = min(c.committed_placements, c.placements) if self.serves_groups else 0.0
+        return purchase + places * self.placement_eur
 
     @property
     def free_eur(self) -> float:
@@ -147,11 +145,12 @@ class Feasibility:
     shortfall_eur: float
     n_enterprises: int  # every candidate in reach
     region_km: float | None
-    top: tuple[CandidateCapacity, ...] = field(default=())  # largest free usable first
+    top: tuple[CandidateCapacity, ...] = field(default=())  # over the period, largest free first
     purchasing_eur: float = 0.0  # over the period, of enterprises whose work fits
     placement_eur: float = 0.0  # over the period, of enterprises serving the target groups
     n_purchasing: int = 0
     n_placement: int = 0
+    placement_value_eur: float = 0.0  # euros one placement-year counts for (the policy's)
 
     @property
     def usable_eur(self) -> float:
@@ -174,12 +173,11 @@ class Feasibility:
         return self.free_eur / self.due_eur
 
     def as_dict(self) -> dict[str, Any]:
-        y = self.years
         return {
             "verdict": self.verdict,
             "feasible": self.feasible,
             "due_eur": round(self.due_eur, 2),
-            "years": y,
+            "years": self.years,
             "capacity_eur": round(self.capacity_eur, 2),
             "purchasing_eur": round(self.purchasing_eur, 2),
             "placement_eur": round(self.placement_eur, 2),
@@ -191,16 +189,17 @@ class Feasibility:
             "n_enterprises": self.n_enterprises,
             "n_purchasing": self.n_purchasing,
             "n_placement": self.n_placement,
+            "placement_value_eur": round(self.placement_value_eur, 2),
             "region_km": self.region_km,
             "top": [
                 {
                     "ref": c.ref,
                     "name": c.name,
-                    "capacity_eur": round(c.capacity_eur * y, 2),
-                    "purchasing_eur": round(c.usable_purchasing_eur * y, 2),
-                    "placement_eur": round(c.usable_placement_eur * y, 2),
-                    "committed_eur": round(c.committed_usable_eur * y, 2),
-                    "free_eur": round(c.free_eur * y, 2),
+                    "capacity_eur": round(c.capacity_eur, 2),
+                    "purchasing_eur": round(c.usable_purchasing_eur, 2),
+                    "placement_eur": round(c.usable_placement_eur, 2),
+                    "committed_eur": round(c.committed_usable_eur, 2),
+                    "free_eur": round(c.free_eur, 2),
                     "distance_km": None if c.distance_km is None else round(c.distance_km, 1),
                 }
                 for c in self.top
@@ -222,14 +221,16 @@ def assess(
     years: float = 1.0,
     region_km: float | None = None,
     top_n: int = 10,
+    placement_eur: float = 0.0,
 ) -> Feasibility:
-    """The verdict for ``due_eur`` credited euros over ``years`` against ``candidates``."""
-    cands = list(candidates)
+    """The verdict for ``due_eur`` credited euros over ``years`` against ``candidates``
+    (``placement_eur``: the value their placements were counted at, for display)."""
     years = max(1.0, float(years))
-    capacity = sum(max(0.0, c.capacity_eur) for c in cands) * years
-    purchasing = sum(c.usable_purchasing_eur for c in cands) * years
-    placement = sum(c.usable_placement_eur for c in cands) * years
-    committed = sum(c.committed_usable_eur for c in cands) * years
+    cands = [c.for_term(years) for c in candidates]
+    capacity = sum(c.capacity_eur for c in cands)
+    purchasing = sum(c.usable_purchasing_eur for c in cands)
+    placement = sum(c.usable_placement_eur for c in cands)
+    committed = sum(c.committed_usable_eur for c in cands)
     free = max(0.0, purchasing + placement - committed)
     top = tuple(sorted((c for c in cands if c.usable_eur > 0),
                        key=lambda c: (-c.free_eur, -c.usable_eur, c.ref))[:top_n])
@@ -243,20 +244,23 @@ def assess(
         purchasing_eur=purchasing, placement_eur=placement,
         n_purchasing=sum(c.usable_purchasing_eur > 0 for c in cands),
         n_placement=sum(c.usable_placement_eur > 0 for c in cands),
+        placement_value_eur=placement_eur,
     )
 
 
 def tender_candidates(
     index: EnterpriseIndex,
     query: Query,
-    committed: Mapping[str, float],
+    committed: Mapping[str, Commitment],
     weights: WeightSet = DEFAULT,
+    placement_eur: float | None = None,
 ) -> list[CandidateCapacity]:
     """The enterprises of ``index`` passing ``query``'s hard constraints, with their
-    purchasing and placement capacity, whether each counts (the engine's CPV, text and
-    target-group scores against the module's thresholds) and ``committed`` euros (per
-    year, by ref). Pass an index whose remaining capacity is the full capacity, so that
-    fully booked enterprises still count as committed capacity."""
+    capacity state after ``committed`` (per year, by ref), whether each part counts (the
+    engine's CPV, text and target-group scores against the module's thresholds), and
+    placements valued at ``placement_eur`` (None: the index's value). Pass an index with
+    no commitments, so that fully booked enterprises still count as committed capacity."""
+    value = index.placement_eur if placement_eur is None else placement_eur
     ranked = rank_query(index, query, weights, top_k=None)
     if len(ranked.rows) == 0:
         return []
@@ -270,33 +274,10 @@ def tender_candidates(
         if query.lat is not None and query.lon is not None:
             km = haversine_km(query.lat, query.lon, e.lat, e.lon)
         out.append(CandidateCapacity(
-            ref=e.ref, name=e.name, capacity_eur=float(index.capacity_eur_[row]),
-            committed_eur=float(committed.get(e.ref, 0.0)), distance_km=km,
-            purchasing_eur=float(e.capacity.purchasing_eur_per_year),
-            placement_eur=float(e.capacity.placements_per_year * index.placement_eur),
-            work_fit=bool(work[k]), serves_groups=bool(serves[k]),
+            ref=e.ref, name=e.name,
+            capacity=CapacityState.of(e.capacity, committed.get(e.ref)),
+            placement_eur=value, distance_km=km, work_fit=bool(work[k]),
+            serves_groups=bool(serves[k]),
         ))
     out.sort(key=lambda c: c.ref)
     return out
-
-
-def candidates_from(
-    rows: Iterable[Any],
-    capacity_eur: Mapping[str, float],
-    committed: Mapping[str, float],
-    distances: Mapping[str, float | None] | None = None,
-) -> list[CandidateCapacity]:
-    """Build candidates from enterprise records (anything with ``ref`` and ``name``),
-    all of their capacity counting as usable."""
-    distances = distances or {}
-    return [
-        CandidateCapacity(
-            ref=r.ref,
-            name=r.name,
-            capacity_eur=float(capacity_eur.get(r.ref, 0.0)),
-            committed_eur=float(committed.get(r.ref, 0.0)),
-            distance_km=distances.get(r.ref),
-        )
-        for r in rows
-    ]
-

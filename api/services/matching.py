@@ -1,11 +1,11 @@
 """Matching from the store: the one entry point the pages, the JSON API and the CLI share.
 
 * :func:`get_index` — the engine's ``EnterpriseIndex`` over the whole registry, with the
-  euros each enterprise has already committed (``api.services.capacity``), cached per
+  commitments of each enterprise (``api.services.capacity``), cached per
   database URL. A cheap change token (a handful of aggregates: counts, latest
   ``updated_at`` and ids of enterprises, allocations, obligations, tenders and tender
   curation decisions, plus the reference date) decides whether the cache is still good.
-  When only commitments changed, the cached index is copied with new committed euros
+  When only commitments changed, the cached index is copied with new commitments
   (no refit); when enterprises changed, it is rebuilt. :func:`invalidate` drops it.
 * :func:`match_tender`, :func:`match_obligation`, :func:`match_challenge` — ranked
   results as :class:`MatchList` / :class:`ChallengeMatches` (JSON-ready ``as_dict``).
@@ -37,6 +37,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from api.capacity_view import capacity_fields
 from api.clock import today
 from api.convert import (
     challenge_from_row,
@@ -44,10 +45,10 @@ from api.convert import (
     obligation_from_row,
     tender_from_row,
 )
+from api.errors import Invalid, NotFound
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
 from api.services.feasibility import Feasibility, assess, contract_years, tender_candidates
-from api.services.flow_util import FlowError, NotFound
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -56,14 +57,16 @@ from api.tables import (
     ObligationRow,
     TenderRow,
 )
+from matcher.capacity import CapacityState, Commitment
 from matcher.challenge import ChallengeMatcher, Coalition
 from matcher.geo import haversine_km
 from matcher.index import EnterpriseIndex
-from matcher.model import Capacity, Enterprise, Vetting
+from matcher.model import Capacity, Enterprise, SroiClause, Vetting
 from matcher.query import Query, from_challenge, from_obligation, from_tender
 from matcher.rank import Match, rank_query, to_matches
 from matcher.rank import why_not as engine_why_not
-from matcher.valuation import obligation_due_amount
+from matcher.reasons import Reason, as_dicts
+from matcher.valuation import PolicyError, load_policy, obligation_due_amount, placement_year_eur
 from matcher.weights import WeightSet
 
 KINDS = ("tender", "obligation", "challenge")
@@ -82,9 +85,15 @@ class MatchView:
     score: float
     contributions: dict[str, float]
     features: dict[str, float]
-    reasons: list[str]
+    reasons: list[Reason]  # data; rendered by api/reasons.py
     distance_km: float | None
-    remaining_eur: float
+    capacity: CapacityState  # per year, after commitments elsewhere
+    placement_eur: float  # euros one placement-year counts for (the index's value)
+
+    @property
+    def remaining_eur(self) -> float:
+        """Free capacity in euros, placements at ``placement_eur`` (the ranking's figure)."""
+        return self.capacity.free_eur(self.placement_eur)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,8 +101,9 @@ class MatchView:
             "municipality": self.municipality, "score": round(self.score, 6),
             "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
             "features": {k: round(v, 6) for k, v in self.features.items()},
-            "reasons": list(self.reasons),
+            "reasons": as_dicts(self.reasons),
             "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
+            **capacity_fields(self.capacity),
             "remaining_eur": round(self.remaining_eur, 2),
         }
 
@@ -118,7 +128,7 @@ class MatchList:
 class CoalitionView:
     members: list[MatchView]
     score: float
-    reasons: list[str]
+    reasons: list[Reason]
     capacity_eur: float
     coverage: float = 0.0
     parts: dict[str, float] = field(default_factory=dict)
@@ -126,7 +136,7 @@ class CoalitionView:
     def as_dict(self) -> dict[str, Any]:
         return {"members": [m.as_dict() for m in self.members],
                 "refs": [m.ref for m in self.members],
-                "score": round(self.score, 6), "reasons": list(self.reasons),
+                "score": round(self.score, 6), "reasons": as_dicts(self.reasons),
                 "capacity_eur": round(self.capacity_eur, 2), "coverage": round(self.coverage, 6),
                 "parts": {k: round(v, 6) for k, v in self.parts.items()}}
 
@@ -227,7 +237,8 @@ def _placeholder() -> Enterprise:
                       capacity=Capacity(), vetting=Vetting())
 
 
-def _build(session: Session, on: date, committed: Mapping[str, float]) -> EnterpriseIndex:
+def _build(session: Session, on: date, committed: Mapping[str, Commitment]
+           ) -> EnterpriseIndex:
     ents = [enterprise_from_row(r) for r in
             session.exec(select(EnterpriseRow).order_by(col(EnterpriseRow.id))).all()]
     if not ents:
@@ -236,7 +247,7 @@ def _build(session: Session, on: date, committed: Mapping[str, float]) -> Enterp
         index = EnterpriseIndex.build([_placeholder()], reference_date=on)
         index.remove(_placeholder().ref)
         return index
-    return EnterpriseIndex.build(ents, reference_date=on, committed_eur=dict(committed))
+    return EnterpriseIndex.build(ents, reference_date=on, committed=dict(committed))
 
 
 def get_index(session: Session) -> EnterpriseIndex:
@@ -260,9 +271,9 @@ def get_index(session: Session) -> EnterpriseIndex:
         if cached is not None and cached[0] == ent_token and cached[2] == on:
             # Only commitments changed: same fit, new committed euros (O(n), no refit).
             index = copy.copy(cached[3])
-            index.set_committed(commitments(session).eur)
+            index.set_committed(commitments(session).by_enterprise)
         else:
-            index = _build(session, on, commitments(session).eur)
+            index = _build(session, on, commitments(session).by_enterprise)
         with _lock:
             _cache[url] = (ent_token, com_token, on, index)
     return index
@@ -283,16 +294,17 @@ def warm(session: Session) -> None:
     get_index(session)
 
 
-def _with_committed(index: EnterpriseIndex, committed: Mapping[str, float]) -> EnterpriseIndex:
-    """A shallow copy of the shared index with other committed euros."""
+def _with_committed(index: EnterpriseIndex, committed: Mapping[str, Commitment]
+                    ) -> EnterpriseIndex:
+    """A shallow copy of the shared index with other commitments."""
     out = copy.copy(index)
     out.set_committed(dict(committed))
     return out
 
 
-def index_with_committed(session: Session, committed: Mapping[str, float],
+def index_with_committed(session: Session, committed: Mapping[str, Commitment],
                          on: date | None = None) -> EnterpriseIndex:
-    """The index with a caller's own committed euros (e.g. leaving out the planned rows
+    """The index with a caller's own commitments (e.g. leaving out the planned rows
     of obligations being replanned): a copy of the cached index when ``on`` is the
     reference date (no refit), a fresh build for any other date."""
     if on is None or on == today():
@@ -316,27 +328,27 @@ def _weights_label(ws: WeightSet) -> str:
 def _tender_row(session: Session, ref: str) -> TenderRow:
     row = session.exec(select(TenderRow).where(TenderRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende aanbesteding {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende aanbesteding {ref}.", ref=ref)
     return row
 
 
 def _obligation_row(session: Session, ref: str) -> ObligationRow:
     row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende verplichting {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende verplichting {ref}.", ref=ref)
     return row
 
 
 def _challenge_row(session: Session, ref: str) -> ChallengeRow:
     row = session.exec(select(ChallengeRow).where(ChallengeRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende Challenge {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende Challenge {ref}.", ref=ref)
     return row
 
 
 def _check_top_k(top_k: int) -> int:
     if not 1 <= int(top_k) <= MAX_TOP_K:
-        raise FlowError("top_k", "Aantal resultaten moet tussen 1 en {max} liggen.",
+        raise Invalid("top_k", "Aantal resultaten moet tussen 1 en {max} liggen.",
                         max=MAX_TOP_K)
     return int(top_k)
 
@@ -346,7 +358,8 @@ def _tender_index(session: Session, ref: str) -> EnterpriseIndex:
     own = session.exec(select(func.count()).select_from(CurationDecision).where(
         CurationDecision.query_kind == "tender", CurationDecision.query_ref == ref)).one()
     if own:
-        index = _with_committed(index, commitments(session, excluding_tenders=[ref]).eur)
+        index = _with_committed(index,
+                                commitments(session, excluding_tenders=[ref]).by_enterprise)
     return index
 
 
@@ -355,7 +368,7 @@ def _obligation_index(session: Session, ref: str) -> EnterpriseIndex:
     own = session.exec(select(func.count()).select_from(AllocationRow).where(
         AllocationRow.obligation_ref == ref, AllocationRow.status == "planned")).one()
     if own:
-        index = _with_committed(index, commitments(session, replanning=[ref]).eur)
+        index = _with_committed(index, commitments(session, replanning=[ref]).by_enterprise)
     return index
 
 
@@ -372,7 +385,7 @@ def _query(session: Session, kind: str, ref: str) -> tuple[Query, EnterpriseInde
                 _obligation_index(session, ref))
     if kind == "challenge":
         return from_challenge(challenge_from_row(_challenge_row(session, ref))), get_index(session)
-    raise FlowError("kind", "Onbekende soort {kind}: kies tender, obligation of challenge.",
+    raise Invalid("kind", "Onbekende soort {kind}: kies tender, obligation of challenge.",
                     kind=kind)
 
 
@@ -389,7 +402,7 @@ def _view(index: EnterpriseIndex, query: Query, m: Match, rank: int | None = Non
         rank=m.rank if rank is None else rank, ref=m.ref, name=m.name,
         municipality=e.municipality, score=float(m.score), contributions=dict(m.contributions),
         features=dict(m.features), reasons=list(m.reasons), distance_km=km,
-        remaining_eur=float(index.remaining_eur_[index.row_of_[m.ref]]),
+        capacity=index.capacity(m.ref), placement_eur=index.placement_eur,
     )
 
 
@@ -446,12 +459,21 @@ def why_not(session: Session, kind: str, ref: str, enterprise_ref: str) -> dict[
     ``matcher.rank.why_not``'s dict plus ``kind``, ``query_ref`` and ``name``."""
     query, index = _query(session, kind, ref)
     if enterprise_ref not in index:
-        raise NotFound("Onbekende onderneming {ref}.", ref=enterprise_ref)
+        raise NotFound(None, "Onbekende onderneming {ref}.", ref=enterprise_ref)
     out = engine_why_not(index, query, enterprise_ref, _weights(session))
     out["name"] = index.enterprise(enterprise_ref).name
     out["kind"] = kind
     out["query_ref"] = ref
     return out
+
+
+def placement_value(clause: SroiClause | None) -> float:
+    """Euros one placement-year counts for under the clause's valuation policy (the
+    default policy when it names none, or one this registry does not know)."""
+    try:
+        return placement_year_eur(load_policy(clause.policy if clause else None))
+    except PolicyError:
+        return placement_year_eur()
 
 
 def tender_feasibility(session: Session, ref: str) -> Feasibility:
@@ -476,12 +498,14 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
         return hit[2]
     tender = tender_from_row(row)
     query = from_tender(tender)
-    committed = commitments(session, excluding_tenders=[ref]).eur
+    committed = commitments(session, excluding_tenders=[ref]).by_enterprise
     full = _with_committed(index, {})  # remaining = full capacity
-    cands = tender_candidates(full, query, committed, ws)
+    value = placement_value(tender.sroi)
+    cands = tender_candidates(full, query, committed, ws, value)
     due = obligation_due_amount(tender) if tender.sroi is not None else None
     result = assess(due, cands, years=contract_years(tender.start, tender.end),
-                    region_km=tender.sroi.region_km if tender.sroi else None)
+                    region_km=tender.sroi.region_km if tender.sroi else None,
+                    placement_eur=value)
     with _results_lock:
         _FEASIBILITY[key] = (_weak(index), stamp, result)
         _FEASIBILITY.move_to_end(key)

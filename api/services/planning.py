@@ -6,7 +6,8 @@
   (``matcher.allocate``).
 * :func:`save_plan` / :func:`save_allocation` — store rows as ``planned`` allocations.
 
-Capacity left = yearly capacity minus commitments (``api.services.capacity``); the planned
+Capacity left = each enterprise's free purchasing and free placements
+(``matcher.capacity.CapacityState``, from the commitments of ``api.services.capacity``); the planned
 rows of the obligations being (re)planned are left out of the commitments, since the new
 plan replaces them, while their ``committed`` rows stay and reduce what is still due.
 """
@@ -24,14 +25,16 @@ from sqlmodel import Session, col, select
 
 from api.clock import today
 from api.convert import obligation_from_row
-from api.services.capacity import Commitments, commitments
-from api.services.flow_util import FlowError, NotFound
+from api.errors import Invalid, NotFound
+from api.services.capacity import commitments
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator
+from matcher.capacity import CapacityState, Commitment
 from matcher.index import EnterpriseIndex
 from matcher.model import Enterprise, Obligation
 from matcher.plan import FulfilmentPlanner, Plan, PlanRow, build_candidates, supplies
 from matcher.rank import candidates_for_obligation, rank_many
+from matcher.reasons import eur, reason
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
@@ -46,9 +49,9 @@ from matcher.weights import WeightSet
 TOP_K = 50
 
 
-class PlanningError(FlowError):
+class PlanningError(Invalid):
     def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(None, message, 422, **params)
+        super().__init__(None, message, **params)
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,9 @@ def _obligation(session: Session, row: ObligationRow) -> Obligation:
     return obligation_from_row(row, tender)
 
 
-def build_index(session: Session, on: date, committed: Mapping[str, float]) -> EnterpriseIndex:
-    """The ranking index over the whole registry, with euros already committed
+def build_index(session: Session, on: date, committed: Mapping[str, Commitment]
+                ) -> EnterpriseIndex:
+    """The ranking index over the whole registry, with what is already committed
     (the shared cached index of ``api.services.matching`` when ``on`` is today)."""
     from api.services.matching import index_with_committed
 
@@ -104,7 +108,7 @@ def build_index(session: Session, on: date, committed: Mapping[str, float]) -> E
 def get_obligation_row(session: Session, ref: str) -> ObligationRow:
     row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende verplichting {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende verplichting {ref}.", ref=ref)
     return row
 
 
@@ -128,17 +132,16 @@ def plan_for_obligation(
     c = commitments(session, replanning=[ref])
     due = max(ob.amount_eur - c.committed_credit.get(ref, 0.0), 0.0)
     if index is None:
-        index = build_index(session, on, c.eur)
+        index = build_index(session, on, c.by_enterprise)
     matches = candidates_for_obligation(index, ob, _weights(session), top_k=top_k)
     pairs = [(index.enterprise(m.ref), float(m.score)) for m in matches]
-    cands = build_candidates(ob, pairs, policy, on, used_eur=c.purchase_eur,
-                             used_placements=c.placements)
+    cands = build_candidates(ob, pairs, policy, on, committed=c.by_enterprise)
     plan = (planner or FulfilmentPlanner()).plan(ref, round(due, 2), cands)
     done = c.committed_credit.get(ref, 0.0)
     if done > 0:
-        note = f" Already committed: €{done:,.0f} of €{ob.amount_eur:,.0f}."
+        note = reason("plan_committed", done_eur=eur(done), total_eur=eur(ob.amount_eur))
         plan = Plan(plan.obligation, plan.due_eur, plan.rows, plan.credit_eur, plan.unmet_eur,
-                    plan.explanation + note)
+                    (*plan.explanation, note))
     return plan
 
 
@@ -184,7 +187,7 @@ def allocate_all(
     if not obs:
         return GlobalAllocation((), due, {k: 0.0 for k in due}, "none", 0.0, 0.0)
     policies = {o.ref: _policy(o.policy, o.ref) for o in obs}
-    index = build_index(session, on, c.eur)
+    index = build_index(session, on, c.by_enterprise)
     top_rows, top_scores = rank_many(index, obs, _weights(session), top_k=top_k)
 
     supplies_: list[_Supply] = []
@@ -198,12 +201,12 @@ def allocate_all(
         key = (ent.ref, kind)
         if key in node:
             return node[key]
+        state = CapacityState.of(ent.capacity, c.by_enterprise.get(ent.ref))
         if kind == "purchase":
-            cap = ent.capacity.purchasing_eur_per_year - c.purchase_eur.get(ent.ref, 0.0)
-            s = _Supply(ent.ref, kind, max(cap, 0.0))
+            s = _Supply(ent.ref, kind, state.free_purchase_eur)
         else:
             block = placement_block(policy, ent.target_groups)
-            free = ent.capacity.placements_per_year - c.placements.get(ent.ref, 0)
+            free = int(state.free_placements)
             if block is None or free <= 0:
                 return None
             per = credit_for_placement(policy, block, 36.0, 12.0)
@@ -321,7 +324,7 @@ def save_plan(
         if kind not in ("purchase", "placement"):
             raise PlanningError("Onbekende soort {kind}.", kind=kind)
         if ent not in known:
-            raise NotFound("Onbekende onderneming {ref}.", ref=ent)
+            raise NotFound(None, "Onbekende onderneming {ref}.", ref=ent)
         if (ent, kind) in committed:
             continue
         found = merged.get((ent, kind))
@@ -353,7 +356,3 @@ def save_allocation(session: Session, allocation: GlobalAllocation) -> int:
         n += len(save_plan(session, ref, rows))
     return n
 
-
-def commitments_now(session: Session) -> Commitments:
-    """Re-exported for the web layer (capacity pages)."""
-    return commitments(session)

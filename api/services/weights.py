@@ -358,7 +358,7 @@ def engine_shown_candidates(session: Session, on: date | None = None) -> ShownCa
         obligation_from_row,
         tender_from_row,
     )
-    from api.services.evaluation import committed_eur
+    from api.services.capacity import commitments
     from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow
     from matcher.index import EnterpriseIndex
     from matcher.query import as_query
@@ -371,7 +371,7 @@ def engine_shown_candidates(session: Session, on: date | None = None) -> ShownCa
         if "index" not in state:
             ents = [enterprise_from_row(r) for r in session.exec(select(EnterpriseRow))]
             state["index"] = EnterpriseIndex.build(ents, reference_date=on or today(),
-                                                   committed_eur=committed_eur(session))
+                                                   committed=commitments(session).by_enterprise)
         return state["index"]
 
     def record(kind: str, ref: str) -> Any:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from ranking_fixtures import AMSTERDAM, GRONINGEN, REF_DATE, ent, filler, tender
 
+from matcher.capacity import Commitment
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Obligation, SroiClause, Vetting
 from matcher.query import from_tender
@@ -21,6 +22,8 @@ from matcher.rank import (
     rank_tender,
     why_not,
 )
+from matcher.reasons import reason
+from matcher.valuation import placement_year_eur
 from matcher.weights import DEFAULT, FEATURES
 
 
@@ -41,8 +44,11 @@ def test_exact_cpv_beats_shared_division():
     assert refs(ms)[:2] == ["A", "B"]
     assert ms[0].features["cpv"] == pytest.approx(1.0)
     assert 0 < ms[1].features["cpv"] < 0.5
-    assert any("90911200" in r and "exactly" in r for r in ms[0].reasons)
-    assert any("shares class 90000000" in r for r in ms[1].reasons)
+    assert reason("cpv_exact", code="90911200") in ms[0].reasons
+    related = [r for r in ms[1].reasons if r.code == "cpv_related"]
+    assert [(r.params["offered"], r.params["requested"], r.params["shared"])
+            for r in related] == [("90600000", "90911200", "90000000")]
+    assert 0 < float(related[0].params["similarity"]) < 0.5  # type: ignore[arg-type]
 
 
 def test_rarer_tender_code_weighs_more():
@@ -64,8 +70,8 @@ def test_expired_vetting_excluded_with_reason():
     w = why_not(ix, tender(), "A")
     assert w["excluded"] is True
     assert w["exclusions"][0]["code"] == "vetting_expired"
-    assert "2026-03-01" in w["reason"]
-    assert "2026-03-01" in w["exclusions"][0]["reason_nl"]
+    assert w["exclusions"][0]["params"] == {"on": "2026-03-01"}
+    assert "reason" not in w  # no sentence: the views render the codes
 
 
 def test_pending_vetting_excluded():
@@ -83,7 +89,8 @@ def test_out_of_radius_excluded_and_clause_region_applies():
     assert "N" in got and "AMS" in got and "G" not in got
     w = why_not(ix, tender(), "G")
     assert w["exclusions"][0]["code"] == "outside_service_radius"
-    assert "50 km" in w["reason"]
+    params = w["exclusions"][0]["params"]
+    assert params["radius_km"] == 50.0 and params["km"] > 50
     # The clause's own radius (20 km) now also excludes Amsterdam (~36 km).
     t = tender(sroi=SroiClause(percentage=5.0, region_km=20.0))
     got = refs(rank_tender(ix, t, top_k=50))
@@ -102,7 +109,9 @@ def test_reserved_contract_excludes_low_share():
     assert "HIGH" in got and "LOW" not in got and "UNK" not in got
     w = why_not(ix, t, "LOW")
     assert w["exclusions"][0]["code"] == "reserved_share_too_low"
-    assert "20%" in w["reason"]
+    assert w["exclusions"][0]["params"] == {"share": 0.2, "min_share": 0.3}
+    unk = why_not(ix, t, "UNK")["exclusions"]
+    assert unk == [{"code": "reserved_share_too_low", "params": {"share": None, "min_share": 0.3}}]
     # Not reserved: the same enterprise is a candidate.
     assert "LOW" in refs(rank_tender(ix, tender(), top_k=50))
 
@@ -110,20 +119,36 @@ def test_reserved_contract_excludes_low_share():
 def test_committed_capacity_excludes_and_scales_fit():
     a = ent("A", capacity=Capacity(0, 100_000.0))
     b = ent("B", capacity=Capacity(0, 100_000.0))
-    ix = build([a, b, *filler()], committed={"A": 100_000.0, "B": 75_000.0})
+    ix = build([a, b, *filler()],
+               committed={"A": Commitment(100_000.0), "B": Commitment(75_000.0)})
     ms = {m.ref: m for m in rank_tender(ix, tender(), top_k=50)}
     assert "A" not in ms
     assert why_not(ix, tender(), "A")["exclusions"][0]["code"] == "no_capacity_left"
     # 5 % of 1,000,000 = 50,000 due; B has 25,000 left -> carries half.
     assert ms["B"].features["capacity"] == pytest.approx(0.5)
-    assert any("€25,000 capacity left" in r for r in ms["B"].reasons)
+    assert reason("capacity_share", free_purchase_eur=25_000.0, free_placements=0, share=0.5,
+                  due_eur=50_000.0) in ms["B"].reasons
 
 
 def test_placements_count_as_capacity():
     a = ent("A", capacity=Capacity(2, 0.0))
     ix = build([a, *filler()])
     m = {m.ref: m for m in rank_tender(ix, tender(), top_k=50)}
-    assert m["A"].features["capacity"] == pytest.approx(1.0)
+    # Two placement-years at the default policy's value against 5 % of 1,000,000 due.
+    assert ix.placement_eur == placement_year_eur()
+    assert m["A"].features["capacity"] == pytest.approx(min(1.0, 2 * ix.placement_eur / 50_000))
+
+
+def test_placement_value_is_configuration_and_parts_are_separate():
+    a = ent("A", capacity=Capacity(2, 20_000.0))
+    ix = EnterpriseIndex.build([a, *filler()], REF_DATE, {"A": Commitment(0.0, 1)},
+                               placement_eur=10_000.0)
+    m = {m.ref: m for m in rank_tender(ix, tender(), top_k=50)}
+    # One free placement at 10,000 plus all 20,000 of purchasing (a committed placement
+    # never takes purchasing euros): 30,000 of the 50,000 due.
+    assert m["A"].features["capacity"] == pytest.approx(30_000 / 50_000)
+    state = ix.capacity("A")
+    assert (state.free_purchase_eur, state.free_placements) == (20_000.0, 1.0)
 
 
 def test_target_group_implications():
@@ -468,3 +493,20 @@ def test_rank_many_in_worker_processes_equals_one_process():
     two = rank_many(ix, ts, top_k=5, block=2, workers=2)
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_shared_terms_are_shown_as_the_query_wrote_them():
+    # Two enterprises so the words are not in every document (min_df 2, max_df 0.9).
+    glass = [ent(f"G{i}", description="dagelijkse glasbewassing van kantoren en scholen")
+             for i in range(2)]
+    ix = build([*glass, *filler()])
+    t = tender(title="Ramen", description="Dagelijkse glasbewassing, stadhuis en wijkkantoren")
+    ms = {m.ref: m for m in rank_tender(ix, t, top_k=5)}
+    (shared,) = [r for r in ms["G0"].reasons if r.code == "shared_terms"]
+    words = list(shared.params["words"])  # type: ignore[arg-type]
+    assert "glasbewassing" in words and "Dagelijkse" in words, words
+    # Every word is one the query wrote (a bigram: two words it wrote side by side),
+    # none is a stem.
+    assert all(w in t.description for w in words), words
+    assert not {"glasbewass", "dagelijk"} & set(words)
+    assert ix.terms_.count("glasbewass") == 1  # the index itself keeps stems

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from api import settings as api_settings
 from api.clock import today
 from api.services import enterprise_search as es
+from api.services.capacity import capacity_states
 from matcher.geo import haversine_km
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
 from matcher.refdata import cpv_vocabulary, fold, municipalities, resolve_municipality
@@ -28,7 +29,7 @@ def reference(session: Session, params: es.SearchParams, restrict_vetted: bool
               ) -> dict[str, Any]:
     items = es._load_items(session)
     on = today()
-    committed = es.committed_by_enterprise(session)
+    states = capacity_states(session)  # the store's capacity, one enterprise at a time
     place = resolve_municipality(params.municipality) if params.municipality.strip() else None
     radius = params.km if params.km is not None else (es.DEFAULT_RADIUS_KM if place else None)
     tokens = fold(params.q).split() if params.q else []
@@ -55,8 +56,8 @@ def reference(session: Session, params: es.SearchParams, restrict_vetted: bool
             distance = haversine_km(place.lat, place.lon, item.lat, item.lon)
             if radius is not None and distance > radius:
                 continue
-        used = committed.get(item.ref, 0.0)
-        left = max(0.0, item.purchasing_eur_per_year - used)
+        used = states[item.ref]
+        left = used.free_purchase_eur
         if params.min_capacity_eur is not None and left < params.min_capacity_eur:
             continue
         certs = es._valid_certs(item, on)
@@ -143,7 +144,7 @@ def test_vectorised_search_equals_the_per_enterprise_rules(seeded: Session) -> N
         want = reference(seeded, params, restrict)
         assert got.total == want["total"], params
         assert got.facets == want["facets"], params
-        page = [(h.item.ref, h.score, h.distance_km, h.committed_eur, h.capacity_left_eur,
+        page = [(h.item.ref, h.score, h.distance_km, h.capacity, h.capacity.free_purchase_eur,
                  h.valid_certifications) for h in got.hits]
         assert page == want["hits"] or _close(got.hits, want["hits"]), params
 
@@ -153,7 +154,7 @@ def _close(hits: list[es.Hit], want: list[tuple[Any, ...]]) -> bool:
     if [h.item.ref for h in hits] != [w[0] for w in want]:
         return False
     for h, w in zip(hits, want, strict=True):
-        if (h.score, h.committed_eur, h.capacity_left_eur, h.valid_certifications) != \
+        if (h.score, h.capacity, h.capacity.free_purchase_eur, h.valid_certifications) != \
                 (w[1], w[3], w[4], w[5]):
             return False
         if (h.distance_km is None) != (w[2] is None) or (
