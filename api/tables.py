@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
+from api.append_only import trigger_statements
 from api.clock import utcnow
 
 
@@ -175,6 +176,21 @@ class VettingEvent(SQLModel, table=True):
     decided_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class ChallengeEvent(SQLModel, table=True):
+    """Append-only log of a Challenge's stage changes (reopenings included); ChallengeRow
+    holds the current stage."""
+
+    __tablename__ = "challenge_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_ref: str = Field(index=True, max_length=100)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    reason: str = ""
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class AllocationRow(SQLModel, table=True):
     """A planned or saved share of an obligation given to one enterprise."""
 
@@ -243,7 +259,8 @@ class AppendOnlyError(RuntimeError):
     """Raised when code tries to change or delete a row of an audit log."""
 
 
-APPEND_ONLY: tuple[type[SQLModel], ...] = (CurationDecision, VettingEvent)
+APPEND_ONLY: tuple[type[SQLModel], ...] = (CurationDecision, VettingEvent, DeliveryRow,
+                                           ChallengeEvent)
 
 
 def _refuse_change(mapper: Any, connection: Any, target: Any) -> None:
@@ -252,6 +269,13 @@ def _refuse_change(mapper: Any, connection: Any, target: Any) -> None:
         f"or deleting row {target.id}")
 
 
+def _add_triggers(table: Any, connection: Any, **_: Any) -> None:
+    # The database refuses changes too (raw SQL bypasses the ORM): see api/append_only.py.
+    for statement in trigger_statements(table.name, connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
 for _cls in APPEND_ONLY:
     event.listen(_cls, "before_update", _refuse_change)
     event.listen(_cls, "before_delete", _refuse_change)
+    event.listen(_cls.__table__, "after_create", _add_triggers)  # type: ignore[attr-defined]

@@ -32,10 +32,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from api.append_only import APPEND_ONLY_TABLES
 from api.cli import main
 from api.db import make_engine
 from api.migrate import head_revision, upgrade
-from api.tables import APPEND_ONLY, AppendOnlyError, CurationDecision, VettingEvent
+from api.tables import APPEND_ONLY, AppendOnlyError, ChallengeEvent, CurationDecision, VettingEvent
 from tests.web.conftest import api_token, app  # noqa: F401  (fixtures, used by name)
 from tests.web.seed import USERS, seed
 
@@ -336,10 +337,15 @@ def test_concurrent_curation_through_the_api_loses_nothing(  # noqa: F811
 
 def test_orm_refuses_to_change_or_delete_audit_rows(session: Session) -> None:
     seed(session)
+    session.add(ChallengeEvent(challenge_ref="C-1", to_status="call", decided_by="c@test.nl"))
+    session.commit()
+    # A text column of each audit table to try to change.
+    text_field = {"curation_decision": "reason", "vetting_event": "reason", "delivery": "note",
+                  "challenge_event": "reason"}
     for cls in APPEND_ONLY:
         row = session.exec(select(cls).order_by(col(cls.id))).first()  # type: ignore[attr-defined]
-        assert row is not None
-        row.decided_by = "someone else"  # type: ignore[attr-defined]
+        assert row is not None, cls
+        setattr(row, text_field[cls.__tablename__], "changed")  # type: ignore[attr-defined]
         session.add(row)
         with pytest.raises(AppendOnlyError, match="append-only"):
             session.commit()
@@ -353,7 +359,7 @@ def test_orm_refuses_to_change_or_delete_audit_rows(session: Session) -> None:
     session.commit()
 
 
-AUDIT_TABLES = {"curation_decision", "vetting_event"}
+AUDIT_TABLES = set(APPEND_ONLY_TABLES)
 
 
 def _route_list(application: Any) -> list[tuple[str, str, Any]]:
