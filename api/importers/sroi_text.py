@@ -30,12 +30,15 @@ LABOUR_COST = "labour_cost"
 
 @dataclass(frozen=True)
 class SroiDetection:
-    percentage: float
+    percentage: float | None  # None when the clause is a fixed amount
     basis: str  # contract_value | labour_cost
     sentence: str
     basis_explicit: bool = False  # the text named the basis (else contract_value assumed)
     threshold_eur: float | None = None
     cap_eur: float | None = None
+    amount_eur: float | None = None  # a fixed SROI amount ("SROI ter waarde van € 50.000")
+    percentage_range: tuple[float, float] | None = None  # "3 tot 5 %": percentage is the low end
+    warnings: tuple[str, ...] = ()  # short English notes for the officer who confirms
 
 
 _TRIGGER = re.compile(
