@@ -121,7 +121,8 @@ def score(items: Iterable[Labelled]) -> Scores:
             s.fn += 1
             s.misses.append(f"{tag} missed {_expected(exp)}: {item.text!r}")
             continue
-        if _same(d.percentage, exp.get("percentage")) and _same(d.amount_eur, exp.get("amount_eur")):
+        right = _same(d.percentage, exp.get("percentage"))
+        if right and _same(d.amount_eur, exp.get("amount_eur")):
             s.tp += 1
             errs = _field_errors(item, d)
             if errs:
@@ -140,7 +141,8 @@ def _expected(exp: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m api.importers.sroi_eval", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m api.importers.sroi_eval",
+                                 description="Precision and recall of the SROI detector.")
     ap.add_argument("file", nargs="?", default=str(DEFAULT_SET))
     ap.add_argument("--misses", choices=("dev", "held-out", "all", "none"), default="all",
                     help="which part's misses and field errors to list (default all)")
