@@ -1,19 +1,31 @@
-"""Find the Dutch social-return percentage in a tender's free text.
+"""Find the social-return clause in a tender's free text (Dutch and English).
 
 Neither OCDS nor eForms has a field for the social-return (SROI) obligation:
-Dutch buyers write it in prose ("Social return: 5% van de opdrachtwaarde").
-This module finds it, conservatively:
+buyers write it in prose ("Social return: 5% van de opdrachtwaarde"). This module
+reads it, conservatively, paragraph by paragraph:
 
-* only sentences that name social return (``social return``, ``SROI``,
-  ``social return on investment``, ``sociaal rendement``) are read, so
-  "21% btw" or "een korting van 5%" elsewhere never count;
-* inside such a sentence a percentage tied to a basis ("van de
-  opdrachtwaarde", "van de loonsom") wins, otherwise the one nearest to the
-  social-return term; percentages about VAT, discounts, indexation, or a share
-  *of* the obligation ("waarvan 50% ...") are skipped;
-* when the naming sentence has no percentage, the next sentence may carry it
-  ("Social return is van toepassing. De verplichting bedraagt 5% van ...").
+* a clause needs a sentence naming social return (``social return``, ``SROI``,
+  ``sociaal rendement``, ``sociale voorwaarden``, ``social value``, ``Buy Social``,
+  ``social clause``); its rate or fixed amount stands in that sentence or, in the
+  two-sentence form, in the next or previous sentence of the same paragraph
+  ("SROI is van toepassing. Opdrachtnemer besteedt 5% van de opdrachtwaarde ...");
+  a heading on its own ("4.3 Social Return") belongs to the paragraph under it;
+* a percentage is judged by what it is about: a rate tied to a basis ("van de
+  opdrachtwaarde", "of the labour costs") wins; guarantees, VAT, discounts,
+  indexation, penalties, weightings, CO2, interest, margins, advance payments and
+  shares *of* the obligation or of staff are skipped;
+* a range ("3 tot 5 %") keeps both bounds, uses the lower and says so in ``warnings``;
+* a fixed amount ("SROI ter waarde van € 50.000") goes into ``amount_eur``; amounts
+  after "vanaf / boven / above" are the threshold, after "maximaal / capped at" the
+  cap, also from the sentence before or after the clause; the contract's own value
+  is neither;
+* a negation anywhere in the naming sentence ("is voor deze opdracht niet van
+  toepassing", "n.v.t.", "geen SROI-verplichting", "does not apply") cancels the
+  clause, but one that only narrows it to part of the work ("niet van toepassing op
+  onderaannemers", "... op opdrachten onder € 200.000") does not: the contract still
+  carries the obligation, and the narrowing is reported in ``warnings``.
 
+``python -m api.importers.sroi_eval`` measures it on ``tests/data/sroi_sentences.jsonl``.
 The result is a *detection*: importers store it with ``sroi_detected=True``
 and ``sroi_confirmed=False`` until an officer confirms it.
 """
