@@ -22,6 +22,9 @@ install: $(STAMP)
 # One process (the login rate limiter and the caches are per process; see bench/README.md
 # "Load"), WEB_THREADS handler threads (default 8), idle connections kept 30 s.
 run: $(STAMP)
+	@# A random SECRET_KEY in .env (gitignored), written once: the served app refuses the
+	@# public default (api/settings.py check_serving).
+	@grep -qs '^SECRET_KEY=' .env || { printf '\nSECRET_KEY=%s\n' "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')" >> .env && echo "wrote a random SECRET_KEY to .env"; }
 	$(BIN)/sroi load-fixtures
 	$(BIN)/sroi demo-users
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"

@@ -1,8 +1,7 @@
 """The web application: HTML pages (server-rendered) and the JSON API under /api/v1.
 
 Each module in ``ROUTE_MODULES`` may export ``router`` (pages) and/or
-``api_router`` (JSON, mounted under /api/v1). A module not written yet in this
-checkout is skipped, as api/cli.py does for commands.
+``api_router`` (JSON, mounted under /api/v1).
 
 Errors: /api/* answers ``{"detail": {"message": ..., "field": ...}}``; pages answer
 an HTML error page. Neither ever shows a stack trace.
@@ -29,9 +28,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from api import i18n
 from api.deps import LoginRequired, is_api, login_redirect_url, render
+from api.errors import DomainError
 from api.security import LoginRateLimiter, session_middleware_options
-from api.settings import get_settings
+from api.settings import InsecureSettings, check_serving, get_settings
 from api.templating import STATIC_DIR
+from api.web.errors import http_status
 
 log = logging.getLogger("sroi.web")
 
@@ -75,16 +76,10 @@ STATUS_MESSAGES = {
 
 def _include_routes(app: FastAPI) -> list[str]:
     loaded = []
-    # Page paths, for the navigation to hide links to pages not mounted in this checkout.
+    # Page paths, for the navigation to link only to mounted pages.
     page_paths: set[str] = set()
     for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Not written yet in this checkout; any other missing module is a bug.
-            if exc.name != name:
-                raise
-            continue
+        module = importlib.import_module(name)
         if getattr(module, "router", None) is not None:
             app.include_router(module.router)
             page_paths.update(getattr(r, "path", "") for r in module.router.routes)
@@ -202,10 +197,10 @@ def create_app(serving: bool = False) -> FastAPI:
             "obligations, municipal Challenges and firms' obligations.\n\n"
             "Authenticate with `Authorization: Bearer <token>`; create a token on /account. "
             "Errors are `{\"detail\": {\"message\": ..., \"field\": ...}}`.\n\n"
-            "Match reasons: `reasons` (and a plan's `explanation`) are the engine's English "
-            "sentences, unchanged; `reasons_nl` (and `explanation_nl`) next to them hold the "
-            "same sentences in Dutch, with Dutch number formatting. The API does not switch "
-            "language on `?lang=` or `Accept-Language`; pick the field you need."
+            "Match reasons (`reasons`, why-not `exclusions`, a plan's `explanation`) are "
+            "objects `{\"code\", \"params\", \"text\"}`: a stable code, its parameters "
+            "(numbers, codes, ISO dates) and the text in the request's language: `?lang=nl|en`, "
+            "the `lang` cookie, or `Accept-Language` (Dutch by default)."
         ),
         docs_url="/api/docs",
         redoc_url=None,
@@ -247,6 +242,16 @@ def create_app(serving: bool = False) -> FastAPI:
         message = i18n.translate(detail["message"], lang)
         return _html_error(request, exc.status_code, message, headers)
 
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        # A service's error no route turned into a message of its own.
+        status_code = http_status(exc)
+        if is_api(request):  # the API speaks Dutch whatever ?lang= says
+            return JSONResponse({"detail": {"message": str(exc), "field": exc.field}},
+                                status_code=status_code)
+        message = i18n.translate(exc.message, i18n.request_lang(request), **exc.params)
+        return _html_error(request, status_code, message)
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         detail = validation_detail(exc)
@@ -271,5 +276,24 @@ def create_app(serving: bool = False) -> FastAPI:
     return app
 
 
-# What uvicorn serves (`make run`: uvicorn api.app:app).
-app = create_app(serving=True)
+def serve() -> FastAPI:
+    """The served app (``uvicorn api.app:app``), after the settings' start-up checks."""
+    check_serving(get_settings())
+    return create_app(serving=True)
+
+
+_served: FastAPI | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn api.app:app` asks for `app`: built on first access, so that importing this
+    # module (tests, tools) builds nothing, and a refused start is one line, no traceback.
+    global _served
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _served is None:
+        try:
+            _served = serve()
+        except InsecureSettings as exc:
+            raise SystemExit(f"sroi: not starting: {exc}") from None
+    return _served

@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from api.clock import utcnow
 from api.deps import ApiUser, SessionDep, api_error
-from api.importers.interchange import parse_file
+from api.importers import registry
 from api.schemas import ERROR_RESPONSES, Page
 from api.tables import User
 
@@ -33,7 +33,7 @@ ERRORS = ERROR_RESPONSES
 def validate_entity(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Column values for one interchange entity, or a 422 naming the first bad field."""
     doc = json.dumps({kind: [payload]}, default=str).encode("utf-8")
-    parsed = parse_file("request.json", doc)
+    parsed = registry.parse_interchange("request.json", doc)
     if parsed.issues:
         errors = []
         prefix = f"{kind}[0]"

@@ -77,6 +77,19 @@ def request_lang(request: Request) -> str:
     return default if default in LANGUAGES else "nl"
 
 
+def api_lang(request: Request) -> str:
+    """The JSON API's language for texts: ?lang=, then the cookie, then the first of our
+    languages in Accept-Language, then the configured default."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in LANGUAGES:
+            return candidate
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return request_lang(request)
+
+
 # --- number and date formatting (Dutch conventions) -------------------------------
 
 def _group(int_part: str) -> str:
@@ -89,9 +102,12 @@ def _group(int_part: str) -> str:
     return ".".join(out)
 
 
-def format_number(value: Any, decimals: int | None = None) -> str:
-    """1234.5 -> '1.234,5'. With decimals=None: whole numbers without decimals,
-    others with up to two (trailing zeros dropped)."""
+_EN_SEPARATORS = str.maketrans({".": ",", ",": "."})
+
+
+def format_number(value: Any, decimals: int | None = None, lang: str = "nl") -> str:
+    """1234.5 -> '1.234,5' (English: '1,234.5'). With decimals=None: whole numbers without
+    decimals, others with up to two (trailing zeros dropped)."""
     if value is None or value == "":
         return "–"
     try:
@@ -108,30 +124,35 @@ def format_number(value: Any, decimals: int | None = None) -> str:
     if strip:
         frac = frac.rstrip("0")
     sign = "-" if number < 0 and float(text) != 0 else ""
-    return sign + _group(int_part) + ("," + frac if frac else "")
+    out = sign + _group(int_part) + ("," + frac if frac else "")
+    return out.translate(_EN_SEPARATORS) if lang == "en" else out
 
 
-def format_eur(value: Any, compact: bool = False, decimals: int | None = None) -> str:
-    """'€ 1.234.567,89'; compact: '€ 1,2 mln', '€ 3,4 mld', '€ 12.500'."""
+def format_eur(value: Any, compact: bool = False, decimals: int | None = None,
+               lang: str = "nl") -> str:
+    """'€ 1.234.567,89'; compact: '€ 1,2 mln', '€ 3,4 mld', '€ 12.500'
+    (English: '€1,234,567.89', '€1.2m', '€3.4bn', '€12,500')."""
     if value is None or value == "":
         return "–"
     try:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
+    en = lang == "en"
     if compact:
-        for size, unit in ((1e9, "mld"), (1e6, "mln")):
+        for size, unit in ((1e9, "bn" if en else " mld"), (1e6, "m" if en else " mln")):
             if abs(number) >= size:
                 digits = 1 if abs(number) < 100 * size else 0
-                return f"€ {format_number(number / size, digits)} {unit}"
-        return f"€ {format_number(round(number), 0)}"
+                return f"€{'' if en else ' '}{format_number(number / size, digits, lang)}{unit}"
+        return f"€{'' if en else ' '}{format_number(round(number), 0, lang)}"
     if decimals is None:
         decimals = 0 if number == int(number) else 2
-    return f"€ {format_number(number, decimals)}"
+    return f"€{'' if en else ' '}{format_number(number, decimals, lang)}"
 
 
-def format_pct(value: Any, decimals: int | None = None, fraction: bool = False) -> str:
-    """5 -> '5 %'; with fraction=True the value is a share (0.3 -> '30 %')."""
+def format_pct(value: Any, decimals: int | None = None, fraction: bool = False,
+               lang: str = "nl") -> str:
+    """5 -> '5 %' (English: '5%'); with fraction=True the value is a share (0.3 -> '30 %')."""
     if value is None or value == "":
         return "–"
     try:
@@ -140,17 +161,17 @@ def format_pct(value: Any, decimals: int | None = None, fraction: bool = False) 
         return str(value)
     if decimals is None:
         decimals = 0 if abs(number - round(number)) < 1e-9 else 1
-    return f"{format_number(number, decimals)} %"
+    return f"{format_number(number, decimals, lang)}{'%' if lang == 'en' else ' %'}"
 
 
-def format_km(value: Any) -> str:
+def format_km(value: Any, lang: str = "nl") -> str:
     if value is None or value == "":
         return "–"
     try:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
-    return f"{format_number(number, 0 if number >= 10 else 1)} km"
+    return f"{format_number(number, 0 if number >= 10 else 1, lang)} km"
 
 
 def format_date(value: Any, style: str = "long", lang: str = "nl") -> str:

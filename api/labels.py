@@ -63,3 +63,15 @@ def vetting_nl(code: str) -> str:
 
 def code_nl(code: str) -> str:
     return CODE_NL.get(code, code)
+
+
+# Certification schemes (matcher.model.CERTIFICATION_SCHEMES): PSO's own spelling of its
+# names; CodeSO and SENL are registers, written out.
+CERTIFICATION_NL: Mapping[str, str] = {
+    "PSO": "PSO", "PSO30+": "PSO 30+", "CodeSO": "Code Sociaal Ondernemen",
+    "SENL": "Social Enterprise NL", "BCorp": "B Corp",
+}
+
+
+def certification_nl(code: str) -> str:
+    return CERTIFICATION_NL.get(code, code)

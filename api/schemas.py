@@ -10,7 +10,7 @@ code as file imports (``api.importers.interchange``), so both give the same erro
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -419,3 +419,453 @@ class CpvOut(BaseModel):
         {"code": "90911200", "label": "Schoonmaken van gebouwen",
          "label_nl": "Schoonmaken van gebouwen", "label_en": "Building-cleaning services",
          "level": 6}]}})
+
+
+# --- Engine reasons (every route that shows matches) ---------------------------------
+
+
+class ReasonOut(BaseModel):
+    """One of the engine's reasons (codes and parameters: ``matcher/reasons.py``)."""
+
+    code: str = Field(description="Stable reason code, e.g. cpv_exact, distance, "
+                                  "capacity_share, vetting_expired")
+    params: dict[str, Any] = Field(description="The code's parameters: numbers (euros, km, "
+                                               "shares in [0, 1]), codes, ISO dates, lists")
+    text: str = Field(description="The reason in the request's language (?lang=, the lang "
+                                  "cookie, or Accept-Language; Dutch by default)")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "code": "distance", "params": {"km": 3.2, "radius_km": 25.0},
+        "text": "3,2 km van de werklocatie, binnen de eigen werkstraal van 25 km"}})
+
+
+# --- Challenges board (api/routes/challenges.py) --------------------------------------
+
+
+class StatusIn(BaseModel):
+    status: Literal["intake", "call", "pitch", "pilot", "evaluation", "closed"]
+    reason: str = Field("", max_length=2000)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"status": "pitch", "reason": "Vijf ondernemingen uitgenodigd voor de pitch"}]})
+
+
+class StatusOut(BaseModel):
+    ref: str
+    title: str
+    status: str
+    deadline: date | None = Field(description="Set deadline, else twelve weeks from opened_on")
+    days_left: int | None
+    history: list[dict[str, Any]] = Field(description="Status changes, oldest first")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "ref": "C-2026-01", "title": "Eenzaamheid onder ouderen", "status": "pitch",
+        "deadline": "2026-05-24", "days_left": 12,
+        "history": [{"from": "call", "to": "pitch", "by": "verbinder@gemeente.nl",
+                     "at": "2026-05-12T09:30:00+00:00", "reason": "Vijf pitches"}]}})
+
+
+# --- Curation (api/routes/curation.py) ------------------------------------------------
+
+
+class DecisionIn(BaseModel):
+    query_kind: Literal["tender", "obligation", "challenge"]
+    query_ref: str = Field(max_length=200)
+    enterprise_ref: str = Field(max_length=100)
+    decision: Literal["accept", "reject", "pin", "unpin"]
+    reason: str = Field("", max_length=2000, description="Required when rejecting")
+    rank: int | None = Field(None, description="Rank shown; filled from the engine if absent")
+    score: float | None = Field(None, description="Score shown; filled from the engine if "
+                                                  "absent")
+    features: dict[str, float] | None = Field(None, description="Feature scores shown")
+    weight_set: str | None = None
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0042",
+         "decision": "accept", "reason": "Doet dit werk al voor de gemeente"},
+        {"query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0107",
+         "decision": "reject", "reason": "Werkt niet in deze regio"},
+    ]})
+
+
+class DecisionOut(BaseModel):
+    id: int | None
+    query_kind: str
+    query_ref: str
+    enterprise_ref: str
+    decision: str
+    reason: str
+    decided_by: str
+    decided_at: str | None
+    rank: int | None
+    score: float | None
+    features: dict[str, float]
+    weight_set: str | None
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": 12, "query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0042",
+        "decision": "accept", "reason": "Doet dit werk al voor de gemeente",
+        "decided_by": "verbinder@gemeente.nl", "decided_at": "2026-06-01T09:30:00+00:00",
+        "rank": 1, "score": 0.82, "features": {"cpv": 1.0, "geo": 0.9}, "weight_set": None}})
+
+
+class LogPage(BaseModel):
+    items: list[DecisionOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class ProposalOut(BaseModel):
+    rank: int
+    enterprise_ref: str
+    name: str
+    municipality: str | None
+    score: float
+    distance_km: float | None
+    remaining_eur: float | None
+    reasons: list[ReasonOut] = Field(description="The engine's reasons")
+    features: dict[str, float]
+
+
+class QueueQuery(BaseModel):
+    query_kind: str
+    query_ref: str
+    title: str
+    who: str | None
+    when: date | None = Field(description="Contract start, due date or Challenge deadline")
+    n_decided: int = Field(description="Matches of this query already decided")
+    proposals: list[ProposalOut] = Field(description="The engine's best undecided candidates")
+
+
+class CurationQueuePage(BaseModel):
+    items: list[QueueQuery]
+    total: int = Field(description="Open queries over all pages")
+    page: int
+    per_page: int
+    pages: int
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "items": [{"query_kind": "tender", "query_ref": "T-2026-014",
+                   "title": "Schoonmaak stadskantoren", "who": "Gemeente Utrecht",
+                   "when": "2026-09-01", "n_decided": 2,
+                   "proposals": [{"rank": 3, "enterprise_ref": "E-0042",
+                                  "name": "Schoonwerk Utrecht", "municipality": "GM0344",
+                                  "score": 0.74, "distance_km": 2.1, "remaining_eur": 120000,
+                                  "reasons": [{"code": "cpv_exact",
+                                               "params": {"code": "90911200"},
+                                               "text": "CPV 90911200 (Reiniging van "
+                                                       "gebouwen) exact aangeboden"}],
+                                  "features": {"cpv": 1.0}}]}],
+        "total": 1, "page": 1, "per_page": 5, "pages": 1}})
+
+
+# --- Obligations: plans and deliveries (api/routes/obligations.py) --------------------
+
+
+# Rows in one saved plan (the plan form offers as many).
+PLAN_MAX_ROWS = 100
+
+
+class PlanRowOut(BaseModel):
+    enterprise: str
+    name: str
+    kind: Literal["purchase", "placement"]
+    amount_eur: float = Field(description="Invoiced euros (purchase) or the notional value "
+                                          "of the places (placement)")
+    credit_eur: float = Field(description="Social return credited under the policy")
+    placements: int
+    block: str | None = Field(None, description="Building block of a placement")
+    fit: float | None = None
+    status: Literal["proposed", "planned", "committed"] = "proposed"
+
+
+class PlanOut(BaseModel):
+    obligation: str
+    policy: str
+    due_eur: float
+    committed_credit_eur: float
+    credit_eur: float = Field(description="Committed plus this plan's credit")
+    unmet_eur: float
+    met: bool
+    explanation: list[ReasonOut] = Field([], description="The engine's explanation of a "
+                                                         "proposal (empty for a saved plan)")
+    rows: list[PlanRowOut]
+    committed: list[PlanRowOut]
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "obligation": "O-1", "policy": "utrecht-2024", "due_eur": 120000.0,
+        "committed_credit_eur": 50000.0, "credit_eur": 120000.0, "unmet_eur": 0.0, "met": True,
+        "explanation": [{"code": "plan_committed",
+                         "params": {"done_eur": 50000.0, "total_eur": 120000.0},
+                         "text": "Al toegezegd: € 50.000 van € 120.000."}],
+        "rows": [{"enterprise": "E-036", "name": "Schoonwerk Utrecht 36", "kind": "placement",
+                  "amount_eur": 60000.0, "credit_eur": 60000.0, "placements": 2,
+                  "block": "participatiewet_lt2", "fit": 0.66, "status": "proposed"}],
+        "committed": []}})
+
+
+class PlanRowIn(BaseModel):
+    # Strict, as api.schemas: a wrong JSON type is refused, not coerced.
+    model_config = ConfigDict(extra="forbid", strict=True)
+    enterprise: str = Field(examples=["E-036"], max_length=100)
+    kind: Literal["purchase", "placement"] = "purchase"
+    amount_eur: float | None = Field(None, ge=0, description="Purchases: invoice euros "
+                                                             "(excl. VAT)", examples=[10000])
+    placements: int | None = Field(None, ge=0, le=10000, description="Placements: full-time "
+                                                                      "places for a year")
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": {"rows": [
+        {"enterprise": "E-036", "kind": "placement", "placements": 2},
+        {"enterprise": "E-036", "kind": "purchase", "amount_eur": 10000}]}})
+    rows: list[PlanRowIn] = Field(max_length=PLAN_MAX_ROWS)
+
+
+class DeliveryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "purchase",
+         "amount_eur": 12500},
+        {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "placement",
+         "block": "participatiewet_lt2", "hours_per_week": 32, "months": 6}]})
+    enterprise_ref: str = Field(max_length=100)
+    on: IsoDate
+    kind: Literal["purchase", "placement"] = "purchase"
+    amount_eur: float = Field(0.0, ge=0, description="Purchase: invoice excl. VAT")
+    block: str | None = Field(None, description="Placement: building block key of the policy")
+    hours_per_week: float = Field(0.0, ge=0)
+    months: float = Field(0.0, ge=0)
+    note: str = Field("", max_length=1000)
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    obligation_ref: str
+    enterprise_ref: str
+    on: date
+    amount_eur: float
+    credit_eur: float = Field(description="Credited under the policy, computed by the server")
+    note: str
+
+
+class ProgressOut(BaseModel):
+    months: list[str]
+    planned: list[float]
+    delivered: list[float | None]
+    planned_total: float
+    delivered_total: float
+    due_eur: float
+    start: date
+    end: date
+
+
+class DeliveriesPage(BaseModel):
+    items: list[DeliveryOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    progress: ProgressOut
+
+
+# --- Tender matches, why-not, feasibility (api/routes/tenders.py) ---------------------
+
+
+class CpvMatch(BaseModel):
+    """One offered code with the requested code it answers best (from the cpv_* reasons)."""
+
+    code: str
+    label: str
+    requested: str = Field(description="The tender's code it answers")
+    how: str = Field(description="exact | binnen (within) | omvat (covers) | verwant (related)")
+    similarity: float
+
+
+class MatchItem(BaseModel):
+    rank: int
+    ref: str
+    name: str
+    municipality: str | None = None
+    score: float
+    contributions: dict[str, float] = {}
+    features: dict[str, float] = {}
+    reasons: list[ReasonOut] = Field([], description="The engine's reasons")
+    distance_km: float | None = None
+    remaining_eur: float | None = Field(None, description="Purchasing capacity left per year")
+    matched_cpv: list[CpvMatch] = []
+    target_groups: list[str] = []
+
+
+class MatchesOut(BaseModel):
+    tender: str
+    items: list[MatchItem]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    n_candidates: int = Field(description="Enterprises that passed the hard constraints")
+    n_excluded: int = Field(description="Enterprises excluded by a hard constraint")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "tender": "T-UTR-1", "total": 20, "page": 1, "per_page": 20, "pages": 1,
+        "n_candidates": 31, "n_excluded": 29,
+        "items": [{"rank": 1, "ref": "E-036", "name": "Schoonwerk Utrecht 36",
+                   "municipality": "GM0344", "score": 0.71, "distance_km": 1.2,
+                   "remaining_eur": 110000.0,
+                   "reasons": [{"code": "cpv_exact", "params": {"code": "90911200"},
+                                "text": "CPV 90911200 (Reiniging van gebouwen) exact "
+                                        "aangeboden"}],
+                   "matched_cpv": [{"code": "90911200", "label": "Schoonmaakdiensten",
+                                    "requested": "90911200", "how": "exact",
+                                    "similarity": 1.0}],
+                   "target_groups": ["participatiewet"]}]}})
+
+
+class WhyNotOut(BaseModel):
+    ref: str
+    name: str
+    excluded: bool = Field(description="True when a hard constraint keeps it out")
+    exclusions: list[ReasonOut] = Field([], description="The hard constraints it fails")
+    rank: int | None = Field(None, description="Its place among the candidates, if feasible")
+    score: float | None = None
+    n_candidates: int
+    reasons: list[ReasonOut] = Field([], description="Why it fits (if feasible)")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "ref": "E-077", "name": "Groen Werkt", "excluded": True,
+        "exclusions": [{"code": "vetting_expired", "params": {"on": "2025-03-01"},
+                        "text": "screening verlopen op 1 maart 2025"}],
+        "rank": None, "score": None, "n_candidates": 31, "reasons": []}})
+
+
+class FeasibilityCandidate(BaseModel):
+    ref: str
+    name: str
+    capacity_eur: float
+    purchasing_eur: float = Field(0.0, description="Purchasing that counts (its work fits)")
+    placement_eur: float = Field(0.0, description="Placements that count (target groups)")
+    committed_eur: float
+    free_eur: float
+    distance_km: float | None = None
+
+
+class FeasibilityOut(BaseModel):
+    tender: str
+    verdict: str = Field(description="feasible | tight | infeasible | no_clause")
+    label: str = Field(description="The verdict in Dutch")
+    feasible: bool
+    due_eur: float
+    years: float
+    capacity_eur: float = Field(description="Vetted capacity in range over the period, "
+                                "whatever the enterprises' work")
+    purchasing_eur: float = Field(0.0, description="Purchasing capacity of the enterprises "
+                                  "whose work fits the tender (CPV or text)")
+    placement_eur: float = Field(0.0, description="Placement capacity of the enterprises "
+                                 "serving the clause's target groups")
+    usable_eur: float = Field(0.0, description="purchasing_eur + placement_eur")
+    committed_eur: float = Field(description="Of the usable capacity, already committed "
+                                 "elsewhere")
+    committed_share: float = Field(description="committed_eur / usable_eur")
+    n_purchasing: int = 0
+    n_placement: int = 0
+    free_eur: float
+    shortfall_eur: float
+    n_enterprises: int
+    region_km: float | None = None
+    top: list[FeasibilityCandidate] = []
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "tender": "T-UTR-1", "verdict": "feasible", "label": "Haalbaar", "feasible": True,
+        "due_eur": 120000.0, "years": 4.0, "capacity_eur": 2400000.0,
+        "committed_eur": 300000.0, "committed_share": 0.125, "free_eur": 2100000.0,
+        "shortfall_eur": 0.0, "n_enterprises": 12, "region_km": None, "top": []}})
+
+
+# --- Vetting (api/routes/vetting.py) --------------------------------------------------
+
+
+class VettingIn(BaseModel):
+    status: Literal["vetted", "rejected", "pending"] = Field(
+        description="vetted = approve, rejected = reject, pending = back to the queue")
+    valid_until: date | None = Field(
+        None, description="End of the vetting (vetted only); default one year from today")
+    reason: str = Field("", max_length=2000,
+                        description="Why; required when rejecting or resetting to pending")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"status": "vetted", "valid_until": "2027-06-30",
+         "reason": "KvK en PSO-certificaat gezien"},
+        {"status": "rejected", "reason": "Geen mensen uit de doelgroepen in dienst"},
+    ]})
+
+
+class VettingEventOut(BaseModel):
+    id: int | None
+    enterprise_ref: str
+    status: str
+    valid_until: date | None
+    reason: str
+    decided_by: str
+    decided_at: datetime | None
+
+
+class EnterpriseVetting(BaseModel):
+    ref: str
+    name: str
+    vetting_status: str
+    vetted_by: str | None
+    vetted_on: date | None
+    vetting_valid_until: date | None
+
+
+class VettingOut(BaseModel):
+    enterprise: EnterpriseVetting
+    event: VettingEventOut
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "enterprise": {"ref": "E-0042", "name": "Groenwerk Utrecht", "vetting_status": "vetted",
+                       "vetted_by": "verbinder@gemeente.nl", "vetted_on": "2026-06-01",
+                       "vetting_valid_until": "2027-06-30"},
+        "event": {"id": 17, "enterprise_ref": "E-0042", "status": "vetted",
+                  "valid_until": "2027-06-30", "reason": "KvK en PSO-certificaat gezien",
+                  "decided_by": "verbinder@gemeente.nl",
+                  "decided_at": "2026-06-01T09:30:00+00:00"}}})
+
+
+class QueueItem(BaseModel):
+    flag: Literal["pending", "expiring", "expired", "cert_expiring"]
+    ref: str
+    name: str
+    municipality: str | None
+    vetting_status: str
+    vetting_valid_until: date | None
+    days_left: int | None
+    certificate: str | None
+    certificate_valid_until: date | None
+
+
+class VettingQueuePage(BaseModel):
+    items: list[QueueItem]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    counts: dict[str, int] = Field(description="Number of items per flag")
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "items": [{"flag": "expiring", "ref": "E-0042", "name": "Groenwerk Utrecht",
+                   "municipality": "GM0344", "vetting_status": "vetted",
+                   "vetting_valid_until": "2026-06-20", "days_left": 19, "certificate": None,
+                   "certificate_valid_until": None}],
+        "total": 1, "page": 1, "per_page": 50, "pages": 1,
+        "counts": {"pending": 0, "expiring": 1, "expired": 0, "cert_expiring": 0}}})
+
+
+class EventsPage(BaseModel):
+    items: list[VettingEventOut]
+    total: int
+    page: int
+    per_page: int
+    pages: int

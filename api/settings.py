@@ -6,12 +6,21 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Signs the session cookies; public in this repository, so only for development.
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+
+
+class InsecureSettings(RuntimeError):
+    """Settings a served app must not start with (the message says what to set)."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./sroi.db"
-    secret_key: str = "dev-only-change-me"
+    secret_key: str = DEFAULT_SECRET_KEY
+    # DEV=true: a development machine, where the default secret key is acceptable.
+    dev: bool = False
     # Marks session cookies Secure; set true when served over TLS.
     https: bool = False
     default_language: str = "nl"
@@ -20,6 +29,15 @@ class Settings(BaseSettings):
     login_rate_limit_per_minute: int = 10
     # Threads serving the (synchronous) request handlers of the served app (api/app.py).
     web_threads: int = 8
+
+
+def check_serving(settings: Settings) -> None:
+    """Refuse to serve with the public default secret key (anyone could forge a session)
+    unless DEV=true says this is a development machine (the FastAPI template's guard)."""
+    if settings.secret_key == DEFAULT_SECRET_KEY and not settings.dev:
+        raise InsecureSettings(
+            "SECRET_KEY is the public default: set SECRET_KEY to a random secret (in the "
+            "environment or .env; `make run` writes one), or DEV=true on a development machine")
 
 
 @lru_cache

@@ -91,7 +91,7 @@ class TenderRow(SQLModel, table=True):
     sroi_confirmed: bool = True
     social_signals: list[str] = json_list()
     status: str = Field(default="published", max_length=20)  # draft | published
-    source: str = Field(default="interchange", max_length=20)  # interchange | form | ocds | eforms
+    source: str = Field(default="interchange", max_length=20)  # interchange | form | ocds…
     extra: dict[str, Any] = json_dict()
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

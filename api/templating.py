@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from api import i18n, reason_text
+from api import i18n, reasons
 from matcher.refdata import cpv_label, municipalities
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,9 +54,14 @@ def _cpv_label(ctx: Context, code: str) -> str:
 
 
 @pass_context
-def _reason(ctx: Context, text: str | None) -> str:
-    """An engine reason or plan explanation in the page's language (api/reason_text.py)."""
-    return reason_text.localise(text, _lang(ctx))
+def _reason(ctx: Context, value: Any) -> str:
+    """An engine reason, or a list of them read as one paragraph (a plan's explanation),
+    in the page's language (api/reasons.py)."""
+    if not value:
+        return ""
+    if isinstance(value, list | tuple):
+        return reasons.sentence(value, _lang(ctx))
+    return reasons.render(value, _lang(ctx))
 
 
 def _t(text: str, **params: Any) -> str:

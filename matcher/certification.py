@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher.model import RESERVED_MIN_TARGET_GROUP_SHARE, Enterprise
+from matcher.reasons import Reason, reason
 
 LEVEL_SCORES: Mapping[tuple[str, str | None], float] = {
     ("PSO", "aspirant"): 0.25,
@@ -37,7 +38,7 @@ def cert_score(scheme: str, level: str | None) -> float:
     return s
 
 
-def recognition(e: Enterprise, on: date) -> tuple[float, list[str]]:
+def recognition(e: Enterprise, on: date) -> tuple[float, list[Reason]]:
     """(score in [0, 1], reasons) from valid certificates and the staff share."""
     best, why = 0.0, []
     for c in e.certifications:
@@ -45,13 +46,12 @@ def recognition(e: Enterprise, on: date) -> tuple[float, list[str]]:
             continue
         s = cert_score(c.scheme, c.level)
         if s > 0:
-            lvl = f" level {c.level}" if c.level else ""
-            until = f" (valid until {c.valid_until.isoformat()})" if c.valid_until else ""
-            why.append(f"{c.scheme}{lvl}{until}")
+            why.append(reason("certified", scheme=c.scheme, level=c.level or None,
+                              valid_until=c.valid_until.isoformat() if c.valid_until else None))
         best = max(best, s)
     share = e.target_group_share
     if share is not None and share >= RESERVED_MIN_TARGET_GROUP_SHARE:
-        why.append(f"{share:.0%} of staff from target groups")
+        why.append(reason("staff_share", share=round(float(share), 4)))
         best = max(best, SHARE_30_SCORE)
     return best, why
 

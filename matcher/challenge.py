@@ -62,6 +62,7 @@ from matcher.index import EnterpriseIndex
 from matcher.model import Challenge, Enterprise
 from matcher.query import Query, from_challenge
 from matcher.rank import Match, Ranked, rank_query, to_matches
+from matcher.reasons import Reason, as_dicts, eur, reason
 from matcher.refdata import fold
 from matcher.text import Analyzer, fold_tokens
 from matcher.weights import CHALLENGE, DEFAULT, WeightSet
@@ -87,7 +88,7 @@ class Coalition:
     complementarity: float  # 1 - mean pairwise similarity
     capacity_eur: float  # combined remaining capacity per year
     parts: dict[str, float] = field(default_factory=dict)  # score part -> weighted value
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -100,7 +101,7 @@ class Coalition:
             "complementarity": round(self.complementarity, 6),
             "capacity_eur": round(self.capacity_eur, 2),
             "parts": {k: round(v, 6) for k, v in self.parts.items()},
-            "reasons": list(self.reasons),
+            "reasons": as_dicts(self.reasons),
         }
 
 
@@ -514,14 +515,13 @@ class ChallengeMatcher:
         if self.themes_:
             got = [t for t, c in zip(self.themes_, self.coverage_[pos], strict=True) if c >= 0.5]
             if got:
-                reasons.insert(0, "covers the Challenge's theme(s) "
-                               + ", ".join(f"'{t}'" for t in got))
+                reasons.insert(0, reason("themes_covered", themes=got))
         if k > 0:
             before = self.order_[:k]
             j = before[int(np.argmax(self.similarity_[pos, before]))]
             s = float(self.similarity_[pos, j])
-            reasons.append(f"a different approach: similarity {s:.0%} to the closest result "
-                           f"above it ({ents[j].name})")
+            reasons.append(reason("different_approach", similarity=round(s, 4),
+                                  closest=ents[j].name))
         return Match(ref=m.ref, name=m.name, score=m.score, rank=k + 1,
                      contributions=m.contributions, features=m.features, reasons=reasons)
 
@@ -601,37 +601,40 @@ class ChallengeMatcher:
         # Members in order of fit (best first).
         order = tuple(sorted(members, key=lambda i: (-self.relevance_[i], i)))
         score, parts, coverage, fit, comp, cap = self._score(order, budget)
-        reasons: list[str] = []
+        reasons: list[Reason] = []
         if self.themes_:
             cov = self.coverage_[list(order)]
             best_single = float((cov @ self.theme_weights_).max())
-            covered, partly = [], []
+            covered: list[str] = []
+            covered_by: list[str] = []
+            partly: list[str] = []
+            partly_shares: list[float] = []
+            partly_by: list[str] = []
             for j, t in enumerate(self.themes_):
                 who = int(np.argmax(cov[:, j]))
                 c = float(cov[who, j])
                 if c >= 0.5:
-                    covered.append(f"'{t}' ({ents[order[who]].name})")
+                    covered.append(t)
+                    covered_by.append(ents[order[who]].name)
                 elif c > 0:
-                    partly.append(f"'{t}' {c:.0%} ({ents[order[who]].name})")
-            text = f"together cover {len(covered)} of {len(self.themes_)} themes"
-            if covered:
-                text += ": " + ", ".join(covered)
-            if partly:
-                text += "; partly " + ", ".join(partly)
-            if coverage > best_single + 1e-9:
-                text += f" (best single member: {best_single:.0%})"
-            reasons.append(text)
-        reasons.append(f"different approaches: members are on average {1 - comp:.0%} alike")
+                    partly.append(t)
+                    partly_shares.append(round(c, 4))
+                    partly_by.append(ents[order[who]].name)
+            reasons.append(reason(
+                "coalition_themes", covered=len(covered), n_themes=len(self.themes_),
+                themes=covered, themes_by=covered_by, partly=partly,
+                partly_shares=partly_shares, partly_by=partly_by,
+                best_single=round(best_single, 4) if coverage > best_single + 1e-9 else None))
+        reasons.append(reason("coalition_alike", similarity=round(1 - comp, 4)))
         cpv_div = [sorted({c[:2] for c in ents[i].cpv}) for i in order]
         if any(cpv_div) and len({tuple(d) for d in cpv_div}) > 1:
-            reasons.append("different kinds of work: CPV divisions "
-                           + " / ".join(",".join(d) or "-" for d in cpv_div))
-        reasons.append(f"mean fit to the question {fit:.2f}")
+            reasons.append(reason("coalition_cpv", divisions=[",".join(d) for d in cpv_div]))
+        reasons.append(reason("coalition_fit", fit=round(fit, 4)))
         if budget:
-            reasons.append(f"€{cap:,.0f} capacity left together per year against a budget "
-                           f"of €{budget:,.0f} ({min(1.0, cap / budget):.0%} covered)")
+            reasons.append(reason("coalition_budget", free_eur=eur(cap), budget_eur=eur(budget),
+                                  share=round(min(1.0, cap / budget), 4)))
         else:
-            reasons.append(f"€{cap:,.0f} capacity left together per year")
+            reasons.append(reason("coalition_capacity", free_eur=eur(cap)))
         return Coalition(
             refs=tuple(ents[i].ref for i in order), names=tuple(ents[i].name for i in order),
             score=score, coverage=coverage, fit=fit, complementarity=comp, capacity_eur=cap,

@@ -1,8 +1,8 @@
 """Hard constraints: conditions never traded against score.
 
 An enterprise that fails any of them is not ranked at all, however good its
-score would be. Each failure has a stable machine code and a human reason in
-English and Dutch, so ``why_not`` can answer a connector precisely.
+score would be. Each failure is a reason (``matcher/reasons.py``) with a stable code and its
+numbers, so ``why_not`` can answer a connector precisely.
 
 Checked (in this order):
   ``not_vetted`` / ``vetting_expired``  vetting must be valid on the reference date;
@@ -15,8 +15,6 @@ Queries without a place skip the two distance checks (nothing to measure against
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -24,16 +22,7 @@ from matcher.geo import cos_of_km, km_of_dot
 from matcher.index import EnterpriseIndex
 from matcher.model import RESERVED_MIN_TARGET_GROUP_SHARE
 from matcher.query import Query
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    code: str
-    reason: str
-    reason_nl: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "reason": self.reason, "reason_nl": self.reason_nl}
+from matcher.reasons import Reason, eur, reason
 
 
 def query_dot(index: EnterpriseIndex, query: Query) -> NDArray[np.float64] | None:
@@ -75,65 +64,33 @@ def feasible_mask(
     return ok
 
 
-def exclusions(index: EnterpriseIndex, query: Query, row: int) -> list[Exclusion]:
-    """Every hard constraint one enterprise fails (empty: it is a candidate)."""
-    out: list[Exclusion] = []
+def exclusions(index: EnterpriseIndex, query: Query, row: int) -> list[Reason]:
+    """Every hard constraint one enterprise fails (empty: it is a candidate), each a
+    reason whose code is the constraint's (``matcher/reasons.py``)."""
+    out: list[Reason] = []
     e = index.enterprise(row)
     on = index.date_
     v = e.vetting
     if v.status != "vetted":
-        out.append(Exclusion(
-            "not_vetted",
-            f"vetting status is '{v.status}', not 'vetted'",
-            f"screeningsstatus is '{v.status}', niet 'vetted'",
-        ))
+        out.append(reason("not_vetted", status=v.status))
     elif v.valid_until is not None and v.valid_until < on:
-        out.append(Exclusion(
-            "vetting_expired",
-            f"vetting expired on {v.valid_until.isoformat()}",
-            f"screening verlopen op {v.valid_until.isoformat()}",
-        ))
+        out.append(reason("vetting_expired", on=v.valid_until.isoformat()))
     q = query.unit()
     if q is not None:
         dot = float(index.unit_[row] @ q)
-        km = float(km_of_dot(dot))
+        km = round(float(km_of_dot(dot)), 1)
         if dot < index.cos_radius_[row]:
-            r = index.radius_km_[row]
-            out.append(Exclusion(
-                "outside_service_radius",
-                f"place of work is {km:.1f} km away, beyond the service radius of {r:g} km",
-                f"werklocatie ligt op {km:.1f} km, buiten de werkstraal van {r:g} km",
-            ))
+            out.append(reason("outside_service_radius", km=km,
+                              radius_km=float(index.radius_km_[row])))
         if query.region_km is not None and dot < float(cos_of_km(query.region_km)):
-            out.append(Exclusion(
-                "outside_clause_region",
-                f"enterprise is {km:.1f} km away; the clause asks for within "
-                f"{query.region_km:g} km",
-                f"onderneming ligt op {km:.1f} km; de clausule vraagt binnen "
-                f"{query.region_km:g} km",
-            ))
+            out.append(reason("outside_clause_region", km=km, region_km=float(query.region_km)))
     if index.remaining_eur_[row] <= 0:
-        cap, com = index.capacity_eur_[row], index.committed_eur_[row]
-        out.append(Exclusion(
-            "no_capacity_left",
-            f"no capacity left: €{com:,.0f} committed of €{cap:,.0f} per year",
-            f"geen capaciteit over: €{com:,.0f} toegezegd van €{cap:,.0f} per jaar",
-        ))
+        out.append(reason("no_capacity_left", committed_eur=eur(index.committed_eur_[row]),
+                          capacity_eur=eur(index.capacity_eur_[row])))
     if query.reserved:
         share = index.share_[row]
-        if np.isnan(share):
-            out.append(Exclusion(
-                "reserved_share_too_low",
-                "reserved contract (article 20) needs >= 30 % target-group staff; share unknown",
-                "voorbehouden opdracht (artikel 20) vraagt >= 30 % medewerkers uit de "
-                "doelgroep; aandeel onbekend",
-            ))
-        elif share < RESERVED_MIN_TARGET_GROUP_SHARE:
-            out.append(Exclusion(
-                "reserved_share_too_low",
-                f"reserved contract (article 20) needs >= 30 % target-group staff; "
-                f"enterprise has {share:.0%}",
-                f"voorbehouden opdracht (artikel 20) vraagt >= 30 % medewerkers uit de "
-                f"doelgroep; onderneming heeft {share:.0%}",
-            ))
+        if np.isnan(share) or share < RESERVED_MIN_TARGET_GROUP_SHARE:
+            out.append(reason("reserved_share_too_low",
+                              share=None if np.isnan(share) else round(float(share), 4),
+                              min_share=RESERVED_MIN_TARGET_GROUP_SHARE))
     return out

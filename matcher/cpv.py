@@ -29,7 +29,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.refdata import cpv_ancestors, cpv_label, cpv_vocabulary
+from matcher.reasons import Reason, reason
+from matcher.refdata import cpv_ancestors, cpv_vocabulary
 
 
 @lru_cache(maxsize=16384)
@@ -312,23 +313,23 @@ def best_match(
 
 
 def explain_cpv(
-    query_codes: Sequence[str], ent_codes: Sequence[str], decay: float = 0.6, lang: str = "en"
-) -> list[str]:
-    """Human-readable lines: which codes matched, how (exact / shared class), with labels."""
-    out: list[str] = []
+    query_codes: Sequence[str], ent_codes: Sequence[str], decay: float = 0.6
+) -> list[Reason]:
+    """Which requested codes matched and how (exact, within, covers, shared class), one
+    reason per requested code that matched at all."""
+    out: list[Reason] = []
     for q in dict.fromkeys(query_codes):
         e, s, anc = best_match(q, ent_codes, decay)
         if e is None or anc is None:
             continue
+        sim = round(float(s), 4)
         if e == q:
-            out.append(f"CPV {q} ({cpv_label(q, lang)}) offered exactly")
+            out.append(reason("cpv_exact", code=q))
         elif anc == q:
-            out.append(f"CPV {e} ({cpv_label(e, lang)}) lies within requested {q} "
-                       f"({cpv_label(q, lang)})")
+            out.append(reason("cpv_within", offered=e, requested=q, similarity=sim))
         elif anc == e:
-            out.append(f"CPV {e} ({cpv_label(e, lang)}) covers requested {q} "
-                       f"({cpv_label(q, lang)})")
+            out.append(reason("cpv_covers", offered=e, requested=q, similarity=sim))
         else:
-            out.append(f"CPV {e} shares class {anc} ({cpv_label(anc, lang)}) with requested {q}"
-                       f" (similarity {s:.2f})")
+            out.append(reason("cpv_related", offered=e, requested=q, shared=anc,
+                              similarity=sim))
     return out

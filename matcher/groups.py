@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher.model import TARGET_GROUPS
+from matcher.reasons import Reason, reason
 
 # child -> broader groups it belongs to (data, not logic: extend here).
 GROUP_PARENTS: Mapping[str, tuple[str, ...]] = {
@@ -88,16 +89,16 @@ class GroupFit:
         return out / n_asked
 
 
-def explain_groups(asked: Sequence[str], served: Sequence[str]) -> list[str]:
-    out: list[str] = []
+def explain_groups(asked: Sequence[str], served: Sequence[str]) -> list[Reason]:
+    out: list[Reason] = []
     for a in dict.fromkeys(asked):
         best = max(served, key=lambda s: credit(a, s), default=None)
         if best is None or credit(a, best) == 0:
             continue
         if best == a:
-            out.append(f"works with target group '{a}'")
+            out.append(reason("target_group", group=a))
         elif credit(a, best) == 1.0:
-            out.append(f"works with '{best}', which counts as '{a}'")
+            out.append(reason("target_group_counts_as", served=best, asked=a))
         else:
-            out.append(f"works with '{best}', which may include '{a}'")
+            out.append(reason("target_group_may_include", served=best, asked=a))
     return out

@@ -33,6 +33,7 @@ from datetime import date
 import numpy as np
 
 from matcher.model import Enterprise, Obligation
+from matcher.reasons import Param, Reason, eur, reason
 from matcher.valuation import (
     Policy,
     credit_for_placement,
@@ -85,7 +86,9 @@ class Plan:
     rows: tuple[PlanRow, ...]
     credit_eur: float
     unmet_eur: float
-    explanation: str
+    # Why: the verdict and the plan's parts (``plan_*`` codes of matcher/reasons.py);
+    # callers may append notes (api/services/planning.py: what is already committed).
+    explanation: tuple[Reason, ...]
 
     @property
     def met(self) -> bool:
@@ -99,10 +102,6 @@ class _Option:
     credit_per_unit: float
     upper: float
     integer: bool
-
-
-def _eur(x: float) -> str:
-    return f"€{x:,.0f}" if abs(x - round(x)) < 0.005 else f"€{x:,.2f}"
 
 
 class FulfilmentPlanner:
@@ -151,14 +150,12 @@ class FulfilmentPlanner:
         if not math.isfinite(due_eur) or due_eur < 0:
             raise ValueError(f"due_eur must be a finite number >= 0, got {due_eur}")
         if due_eur <= 0:
-            return Plan(obligation, 0.0, (), 0.0, 0.0, "Nothing is due: no plan needed.")
+            return Plan(obligation, 0.0, (), 0.0, 0.0, (reason("plan_nothing_due"),))
         opts = self._options(cands)
         if not opts:
-            why = ("no candidates" if not cands else
-                   "no candidate has purchasing capacity for what the firm buys or a free "
-                   "placement for a building block of the policy")
+            code = "plan_no_candidates" if not cands else "plan_no_options"
             return Plan(obligation, due_eur, (), 0.0, due_eur,
-                        f"Cannot be met: {why}. Short by {_eur(due_eur)} of {_eur(due_eur)}.")
+                        (reason(code, due_eur=eur(due_eur)),))
         values = self._solve(opts, cands, due_eur)
         return self._assemble(obligation, due_eur, cands, opts, values)
 
@@ -271,35 +268,26 @@ class FulfilmentPlanner:
     def _explain(
         due: float, rows: list[PlanRow], credit: float, unmet: float,
         cands: list[Candidate], opts: list[_Option],
-    ) -> str:
+    ) -> tuple[Reason, ...]:
         bought = [r for r in rows if r.kind == "purchase"]
         placed = [r for r in rows if r.kind == "placement"]
-        parts = []
-        if bought:
-            parts.append(
-                f"buy {_eur(sum(r.amount_eur for r in bought))} from {len(bought)} "
-                f"enterprise(s) (credit {_eur(sum(r.credit_eur for r in bought))})"
-            )
-        if placed:
-            parts.append(
-                f"{sum(r.placements for r in placed)} placement(s) at {len(placed)} "
-                f"enterprise(s) (credit {_eur(sum(r.credit_eur for r in placed))})"
-            )
-        plan_text = "; ".join(parts) if parts else "nothing can be planned"
+        parts: dict[str, Param] = {
+            "bought_eur": eur(sum(r.amount_eur for r in bought)), "bought_n": len(bought),
+            "bought_credit_eur": eur(sum(r.credit_eur for r in bought)),
+            "placements": sum(r.placements for r in placed), "placed_n": len(placed),
+            "placed_credit_eur": eur(sum(r.credit_eur for r in placed)),
+        }
         partners = {r.enterprise for r in rows}
         avg_fit = (sum(r.fit * r.credit_eur for r in rows) / credit) if credit > 0 else 0.0
         if unmet <= 0:
             over = credit - due
-            tail = f" ({_eur(over)} over, placements are whole)" if over >= 1 else ""
-            return (f"Due {_eur(due)}: met{tail}. Plan: {plan_text}; {len(partners)} "
-                    f"partner(s), credit-weighted fit {avg_fit:.2f}.")
+            return (reason("plan_met", due_eur=eur(due), over_eur=eur(over) if over >= 1 else 0.0,
+                           partners=len(partners), fit=round(avg_fit, 4), **parts),)
         reach = sum(o.credit_per_unit * o.upper for o in opts)
-        why = (f"the candidates' remaining capacity yields at most {_eur(reach)} credit"
-               if reach < due else
-               "the partner limit leaves too little capacity")
-        return (f"Due {_eur(due)}: cannot be met — {why}. Short by {_eur(unmet)} "
-                f"({unmet / due:.0%}). Plan: {plan_text}. Add candidates or capacity, or "
-                f"tell the coordinator the obligation needs another route.")
+        return (reason("plan_unmet", due_eur=eur(due), short_eur=eur(unmet),
+                       short_share=round(unmet / due, 4),
+                       limit="capacity" if reach < due else "partners",
+                       reach_eur=eur(reach) if reach < due else None, **parts),)
 
 
 def plan_obligation(

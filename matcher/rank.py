@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,8 @@ from matcher.groups import explain_groups
 from matcher.index import EnterpriseIndex
 from matcher.model import Challenge, Obligation, Tender
 from matcher.query import Query, as_query
-from matcher.text import prune_common_terms
+from matcher.reasons import Reason, as_dicts, eur, reason
+from matcher.text import Analyzer, prune_common_terms
 from matcher.weights import DEFAULT, FEATURES, WeightSet
 
 F_TEXT, F_CHAR, F_CPV, F_GEO, F_GROUPS, F_CERT, F_CAP = range(len(FEATURES))
@@ -56,14 +57,14 @@ class Match:
     rank: int
     contributions: dict[str, float] = field(default_factory=dict)  # feature -> weighted value
     features: dict[str, float] = field(default_factory=dict)  # feature -> raw score in [0, 1]
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ref": self.ref, "name": self.name, "score": round(self.score, 6),
                 "rank": self.rank,
                 "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
                 "features": {k: round(v, 6) for k, v in self.features.items()},
-                "reasons": list(self.reasons)}
+                "reasons": as_dicts(self.reasons)}
 
 
 @dataclass
@@ -289,54 +290,64 @@ def _order(st: _Stage1, score: NDArray[np.float64], top_k: int | None) -> Ranked
 # -- explanations ---------------------------------------------------------------------
 
 
-def _text_reason(index: EnterpriseIndex, qvec: sp.csr_matrix, row: int, n: int = 4) -> str | None:
+def _text_reason(index: EnterpriseIndex, qvec: sp.csr_matrix, row: int,
+                 surface: Mapping[str, str], n: int = 4) -> Reason | None:
+    """The (at most ``n``) terms that weigh most in the word cosine, as the query wrote
+    them (``surface``: term -> words, from ``query_surface``)."""
     cols, vals = index.text_.row_arrays(row)
     common, qi, ri = np.intersect1d(qvec.indices, cols, assume_unique=True, return_indices=True)
     if len(common) == 0:
         return None
     contrib = qvec.data[qi] * vals[ri]
     top = common[np.argsort(-contrib, kind="stable")[:n]]
-    terms = ", ".join(f"'{index.terms_[j]}'" for j in top.tolist())
-    return f"description shares terms {terms}"
+    terms = [index.terms_[j] for j in top.tolist()]
+    return reason("shared_terms", words=[surface.get(t, t) for t in terms])
+
+
+def query_surface(index: EnterpriseIndex, query: Query) -> dict[str, str]:
+    """The query's terms -> the words it wrote for them (see ``Analyzer.surface_forms``)."""
+    an = getattr(index.word_, "analyzer_", None)
+    return an.surface_forms(query.text) if isinstance(an, Analyzer) else {}
 
 
 def explain(index: EnterpriseIndex, query: Query, row: int,
-            qvec: sp.csr_matrix | None = None) -> list[str]:
-    """Human-readable reasons for one enterprise against one query."""
+            qvec: sp.csr_matrix | None = None,
+            surface: Mapping[str, str] | None = None) -> list[Reason]:
+    """Reasons for one enterprise against one query (``matcher/reasons.py``)."""
     e = index.enterprise(row)
-    out: list[str] = []
+    out: list[Reason] = []
     if query.cpv:
         out.extend(explain_cpv(query.cpv, e.cpv, index.cpv_decay))
     if query.text.strip():
         if qvec is None:
             qvec = query_text_vector(index, query, prune=False)
-        t = _text_reason(index, qvec, row)
+        if surface is None:
+            surface = query_surface(index, query)
+        t = _text_reason(index, qvec, row, surface)
         if t:
             out.append(t)
     qu = query.unit()
     if qu is not None:
         dot = float(index.unit_[row] @ qu)
-        km = float(km_of_dot(dot))
-        out.append(f"{km:.1f} km from the place of work, within its "
-                   f"{index.radius_km_[row]:g} km service radius")
+        out.append(reason("distance", km=round(float(km_of_dot(dot)), 1),
+                          radius_km=float(index.radius_km_[row])))
     if query.target_groups:
         out.extend(explain_groups(query.target_groups, e.target_groups))
-    _, cert_why = recognition(e, index.date_)
-    if cert_why:
-        out.append("recognised: " + "; ".join(cert_why))
-    rem, cap = index.remaining_eur_[row], index.capacity_eur_[row]
+    out.extend(recognition(e, index.date_)[1])
+    rem, cap = float(index.remaining_eur_[row]), float(index.capacity_eur_[row])
     if query.amount_eur:
-        share = min(1.0, rem / query.amount_eur)
-        out.append(f"€{rem:,.0f} capacity left of €{cap:,.0f} per year: carries {share:.0%} "
-                   f"of the €{query.amount_eur:,.0f} due")
+        out.append(reason("capacity_share", free_eur=eur(rem), capacity_eur=eur(cap),
+                          share=round(min(1.0, rem / query.amount_eur), 4),
+                          due_eur=eur(query.amount_eur)))
     else:
-        out.append(f"€{rem:,.0f} capacity left of €{cap:,.0f} per year")
+        out.append(reason("capacity", free_eur=eur(rem), capacity_eur=eur(cap)))
     return out
 
 
 def to_matches(index: EnterpriseIndex, ranked: Ranked, with_reasons: bool = True
                ) -> list[Match]:
     qvec = query_text_vector(index, ranked.query, prune=False) if with_reasons else None
+    surface = query_surface(index, ranked.query) if with_reasons else None
     out: list[Match] = []
     w = ranked.weights
     names = [f for f, wf in zip(FEATURES, w, strict=True) if wf > 0]
@@ -348,7 +359,7 @@ def to_matches(index: EnterpriseIndex, ranked: Ranked, with_reasons: bool = True
             ref=e.ref, name=e.name, score=float(ranked.score[pos]), rank=pos + 1,
             contributions={f: float(w[j] * x[j]) for f, j in zip(names, cols, strict=True)},
             features={f: float(x[j]) for f, j in zip(names, cols, strict=True)},
-            reasons=explain(index, ranked.query, row, qvec) if with_reasons else [],
+            reasons=explain(index, ranked.query, row, qvec, surface) if with_reasons else [],
         ))
     return out
 
@@ -378,8 +389,9 @@ def why_not(index: EnterpriseIndex, item: Tender | Obligation | Challenge | Quer
     """Why an enterprise is or is not proposed: its hard-constraint failures, or its
     rank and score among the candidates.
 
-    ``{"ref", "excluded": bool, "reason": str | None, "exclusions": [{code, reason,
-    reason_nl}], "rank": int | None, "score": float | None, "n_candidates": int}``
+    ``{"ref", "excluded": bool, "exclusions": [{code, params}], "rank": int | None,
+    "score": float | None, "n_candidates": int}`` (a candidate adds "contributions",
+    "features" and "reasons": [{code, params}]).
     """
     query = as_query(item)
     row = index.row_of_.get(enterprise_ref)
@@ -387,16 +399,17 @@ def why_not(index: EnterpriseIndex, item: Tender | Obligation | Challenge | Quer
         raise KeyError(f"unknown enterprise {enterprise_ref!r}")
     exc = exclusions(index, query, row)
     if exc:
-        return {"ref": enterprise_ref, "excluded": True, "reason": "; ".join(x.reason for x in exc),
-                "exclusions": [x.as_dict() for x in exc], "rank": None, "score": None,
+        return {"ref": enterprise_ref, "excluded": True,
+                "exclusions": as_dicts(exc), "rank": None, "score": None,
                 "n_candidates": int(feasible_mask(index, query).sum())}
     ranked = rank_query(index, query, weights, top_k=None, extra_rows=[row])
     pos = int(np.flatnonzero(ranked.rows == row)[0])
     m = to_matches(index, Ranked(query, ranked.rows[pos:pos + 1], ranked.X[pos:pos + 1],
                                  ranked.score[pos:pos + 1], ranked.weights, ranked.n_candidates))[0]
-    return {"ref": enterprise_ref, "excluded": False, "reason": None, "exclusions": [],
+    return {"ref": enterprise_ref, "excluded": False, "exclusions": [],
             "rank": pos + 1, "score": float(ranked.score[pos]), "n_candidates": ranked.n_candidates,
-            "contributions": m.contributions, "features": m.features, "reasons": m.reasons}
+            "contributions": m.contributions, "features": m.features,
+            "reasons": as_dicts(m.reasons)}
 
 
 def feature_matrix(

@@ -71,6 +71,7 @@ STOPWORDS_EN: frozenset[str] = frozenset(
 STOPWORDS: frozenset[str] = STOPWORDS_NL | STOPWORDS_EN
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")  # a written word: letters and digits (any script)
 
 
 # ASCII punctuation -> space (lower-case letters and digits kept), for str.translate.
@@ -148,6 +149,24 @@ class Analyzer:
                 st = self.stem(tok)
             if st is not None:
                 out.append(st)
+        return out
+
+    def surface_forms(self, doc: str) -> dict[str, str]:
+        """Each term of ``doc`` (a stem, or a pair of stems as ``__call__`` makes) -> the
+        word(s) ``doc`` first wrote for it, as written: reasons show "glasbewassing",
+        not the stem "glasbewass". Only for the few queries whose reasons are shown."""
+        seq: list[tuple[str, str]] = []
+        for word in _WORD.findall(doc):
+            for tok in fold_tokens(word):
+                st = self.stem(tok)
+                if st is not None:
+                    seq.append((st, word))
+        out: dict[str, str] = {}
+        for st, word in seq:
+            out.setdefault(st, word)
+        if self.ngram_max >= 2:
+            for (a, wa), (b, wb) in zip(seq, seq[1:], strict=False):
+                out.setdefault(f"{a} {b}", f"{wa} {wb}")
         return out
 
     def __call__(self, doc: str) -> list[str]:

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
@@ -20,6 +21,9 @@ from sqlmodel import Session, SQLModel
 
 import api.tables  # noqa: F401  (registers the tables)
 from api.db import engine_for, make_engine
+
+if TYPE_CHECKING:
+    from api.services.import_report import FileReport
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -114,3 +118,12 @@ def use_db(db_url: str, db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> I
         yield db_url
     finally:
         api_settings.get_settings.cache_clear()
+
+
+def import_one(session: Session, fmt: str, data: bytes, name: str,
+               partial: bool = False) -> FileReport:
+    """One file of ``fmt`` through the one import pipeline; its file report."""
+    from api.services.importing import import_files
+
+    (report,) = import_files(session, [(name, data)], format=fmt, partial=partial).files
+    return report

@@ -93,7 +93,7 @@ def test_import_report_and_exit_codes(use_db: str, capsys: pytest.CaptureFixture
     assert report["ok"] and report["files"][0]["counts"]["enterprises"]["unchanged"] == 3
     # Missing file: usage error, nothing imported.
     assert sroi("import", str(tmp_path / "nope.json")) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "file not found" in capsys.readouterr().err
     # Bad option value: argparse usage error.
     with pytest.raises(SystemExit) as exc:
         sroi("import", files[0], "--on-duplicate", "sometimes")

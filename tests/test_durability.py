@@ -198,7 +198,8 @@ def test_sigkill_during_a_large_import_leaves_the_database_as_before(
     else:
         server_url = f"{db_url}&application_name={app_name}"
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": server_url, "TODAY": "2026-06-01"}
+    env = {**os.environ, "DATABASE_URL": server_url, "TODAY": "2026-06-01",
+           "SECRET_KEY": uuid.uuid4().hex}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -24,8 +24,8 @@ from sqlmodel import Session, func, select
 from api.importers.interchange import MAX_FILE_BYTES
 from api.services.exporting import dumps, export_document
 from api.services.importing import ImportReport, import_files, import_paths
-from api.services.published import import_eforms_bytes, import_ocds_bytes
 from api.tables import CurationDecision, TenderRow, VettingEvent
+from tests.conftest import import_one
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).parents[1].parent / "shared" / "data"
@@ -240,9 +240,8 @@ def _tenders(session: Session) -> int:
 @FUZZ
 @given(st.binary(max_size=3000), st.sampled_from(["ocds", "eforms"]))
 def test_published_importers_on_random_bytes(store: Session, data: bytes, fmt: str) -> None:
-    importer = import_ocds_bytes if fmt == "ocds" else import_eforms_bytes
     before = snapshot(store)
-    report = importer(store, data, f"random.{'json' if fmt == 'ocds' else 'xml'}")
+    report = import_one(store, fmt, data, f"random.{'json' if fmt == 'ocds' else 'xml'}")
     assert not report.ok and not report.written
     for e in report.errors:
         assert str(e.reason).strip() and "Traceback" not in str(e.reason)
@@ -262,7 +261,7 @@ def test_truncated_or_damaged_eforms_notice(store: Session, data: st.DataObject)
     junk = data.draw(st.binary(max_size=4))
     damaged = doc[:cut] + junk + doc[cut + 1:] if junk else doc[:cut]
     before = snapshot(store)
-    report = import_eforms_bytes(store, damaged, "notice.xml")
+    report = import_one(store, "eforms", damaged, "notice.xml")
     if not report.ok:
         assert not report.written and report.errors
         assert snapshot(store) == before
@@ -275,7 +274,7 @@ def test_truncated_ocds_package(store: Session, data: st.DataObject) -> None:
     doc = data.draw(st.sampled_from(_samples(OCDS)))
     cut = data.draw(st.integers(min_value=1, max_value=len(doc) - 2))
     before = snapshot(store)
-    report = import_ocds_bytes(store, doc[:cut], "package.json")
+    report = import_one(store, "ocds", doc[:cut], "package.json")
     assert not report.ok and not report.written
     assert snapshot(store) == before
 
@@ -290,7 +289,7 @@ def test_xml_entity_expansion_is_refused_quickly(store: Session) -> None:
            + b']><ContractNotice>&lol9;</ContractNotice>')
     before = snapshot(store)
     t0 = time.perf_counter()
-    report = import_eforms_bytes(store, lol, "bomb.xml")
+    report = import_one(store, "eforms", lol, "bomb.xml")
     assert time.perf_counter() - t0 < 10
     assert not report.ok and not report.written
     assert snapshot(store) == before
@@ -303,6 +302,6 @@ def test_external_entities_are_not_fetched(store: Session, tmp_path: Path) -> No
            '<ContractNotice xmlns="urn:oasis:names:specification:ubl:schema:xsd:'
            'ContractNotice-2"><cbc:ID xmlns:cbc="urn:oasis:names:specification:ubl:schema:'
            'xsd:CommonBasicComponents-2">&xxe;</cbc:ID></ContractNotice>').encode()
-    report = import_eforms_bytes(store, xxe, "xxe.xml")
+    report = import_one(store, "eforms", xxe, "xxe.xml")
     assert "TOPSECRET" not in json.dumps(report.to_dict(), default=str)
     assert not report.written

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from api.services.published import import_eforms_bytes
 from api.tables import TenderRow
+from tests.conftest import import_one
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
 EFORMS = DATA / "eforms"
@@ -36,7 +36,7 @@ def row(session: Session, ref: str) -> TenderRow:
 
 
 def imported(session: Session, name: str, data: bytes | None = None) -> TenderRow:
-    report = import_eforms_bytes(session, read(name) if data is None else data, name)
+    report = import_one(session, "eforms", read(name) if data is None else data, name)
     assert report.ok and report.created + report.updated == 1, report.to_dict()
     (item,) = report.items
     assert item.ref is not None
@@ -126,7 +126,7 @@ def test_social_contract_notice(session: Session) -> None:
 
 
 def test_value_in_another_currency_is_rejected(session: Session) -> None:
-    report = import_eforms_bytes(session, read("cn-social_25.xml"), "cn-social_25.xml")
+    report = import_one(session, "eforms", read("cn-social_25.xml"), "cn-social_25.xml")
     assert not report.ok
     (err,) = report.errors
     assert err.reason == "value in BWP, only EUR supported"
@@ -165,12 +165,12 @@ def test_dutch_place_and_social_return_text(session: Session) -> None:
 
 def test_reimport_updates_and_older_notice_is_stale(session: Session) -> None:
     imported(session, "pin-cfc-social_24.xml")
-    again = import_eforms_bytes(session, read("pin-cfc-social_24.xml"), "pin.xml")
+    again = import_one(session, "eforms", read("pin-cfc-social_24.xml"), "pin.xml")
     assert again.unchanged == 1 and count(session) == 1
     older = read("pin-cfc-social_24.xml").replace(
         b"<cbc:IssueDate>2023-05-26Z</cbc:IssueDate>", b"<cbc:IssueDate>2022-01-01Z</cbc:IssueDate>"
     ).replace(b"Procurement title vol3", b"Old title")
-    report = import_eforms_bytes(session, older, "old.xml")
+    report = import_one(session, "eforms", older, "old.xml")
     assert report.ok and report.stale == 1
     assert row(session, "7a0d92d2-de31-4c7d-9baa-023a9a2db87b").title == "Procurement title vol3"
 
@@ -182,7 +182,7 @@ def test_change_notice_is_refused_naming_its_kind(session: Session) -> None:
     data = read("cn-social_24.xml").replace(
         b'<cbc:NoticeTypeCode listName="competition">cn-social</cbc:NoticeTypeCode>',
         b'<cbc:NoticeTypeCode listName="change">corr</cbc:NoticeTypeCode>')
-    report = import_eforms_bytes(session, data, "change.xml")
+    report = import_one(session, "eforms", data, "change.xml")
     (err,) = report.file_errors
     assert "unsupported notice kind: change notice (corr, subtype 20)" in err.reason
     assert count(session) == 0
@@ -191,16 +191,16 @@ def test_change_notice_is_refused_naming_its_kind(session: Session) -> None:
 def test_other_root_element_is_refused(session: Session) -> None:
     data = read("pin-rtl_24.xml").replace(b"PriorInformationNotice",
                                           b"BusinessRegistrationInformationNotice")
-    report = import_eforms_bytes(session, data, "bri.xml")
+    report = import_one(session, "eforms", data, "bri.xml")
     assert "BusinessRegistrationInformationNotice" in report.file_errors[0].reason
 
 
 def test_malformed_and_unsafe_xml(session: Session) -> None:
-    report = import_eforms_bytes(session, read("pin-rtl_24.xml")[:3000], "cut.xml")
+    report = import_one(session, "eforms", read("pin-rtl_24.xml")[:3000], "cut.xml")
     assert report.file_errors[0].reason.startswith("malformed XML")
     bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
             b"<ContractNotice>&a;</ContractNotice>")
-    report = import_eforms_bytes(session, bomb, "bomb.xml")
+    report = import_one(session, "eforms", bomb, "bomb.xml")
     assert report.file_errors[0].reason.startswith("unsafe XML refused")
     assert count(session) == 0
 
@@ -209,7 +209,7 @@ def test_unknown_cpv_in_a_lot_is_located(session: Session) -> None:
     data = read("cn_24_FRA_comments.xml")
     first = data.index(b"LOT-0002")
     data = data[:first] + data[first:].replace(b">77310000<", b">99999999<", 1)
-    report = import_eforms_bytes(session, data, "cn.xml")
+    report = import_one(session, "eforms", data, "cn.xml")
     (err,) = report.errors
     assert err.field == "BT-262 lot LOT-0002" and "99999999" in err.reason
     assert count(session) == 0
@@ -218,7 +218,7 @@ def test_unknown_cpv_in_a_lot_is_located(session: Session) -> None:
 def test_notice_without_cpv_is_rejected(session: Session) -> None:
     data = re.sub(rb"<cac:MainCommodityClassification>.*?</cac:MainCommodityClassification>",
                   b"", read("pin-cfc-social_24.xml"), flags=re.S)
-    report = import_eforms_bytes(session, data, "pin.xml")
+    report = import_one(session, "eforms", data, "pin.xml")
     (err,) = report.errors
     assert err.field == "BT-262" and "no CPV code" in err.reason
 

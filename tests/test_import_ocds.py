@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
 from api.importers.ocds import parse_ocds
-from api.services.published import import_ocds_bytes
 from api.tables import TenderRow
+from tests.conftest import import_one
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
 OCDS = DATA / "ocds"
@@ -68,7 +68,7 @@ def tender_release(**tender_changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("path", [RELEASE_PACKAGE, RECORD_PACKAGE], ids=["releases", "records"])
 def test_real_example_in_gbp_is_rejected_and_nothing_written(session: Session, path: Path) -> None:
-    report = import_ocds_bytes(session, path.read_bytes(), path.name, partial=False)
+    report = import_one(session, "ocds", path.read_bytes(), path.name, partial=False)
     assert not report.ok and report.rejected == 1
     (err,) = report.errors
     assert err.reason == "value in GBP, only EUR supported"
@@ -79,7 +79,7 @@ def test_real_example_in_gbp_is_rejected_and_nothing_written(session: Session, p
 
 def test_release_package_merged_by_date(session: Session) -> None:
     doc = in_euro(load(RELEASE_PACKAGE))
-    report = import_ocds_bytes(session, as_bytes(doc), RELEASE_PACKAGE.name)
+    report = import_one(session, "ocds", as_bytes(doc), RELEASE_PACKAGE.name)
     assert report.ok and report.created == 1, report.to_dict()
     t = row(session)
     assert t.source == "ocds"
@@ -98,9 +98,9 @@ def test_release_package_merged_by_date(session: Session) -> None:
 
 
 def test_record_package_compiled_release_gives_the_same_tender(session: Session) -> None:
-    import_ocds_bytes(session, as_bytes(in_euro(load(RELEASE_PACKAGE))), "releases.json")
+    import_one(session, "ocds", as_bytes(in_euro(load(RELEASE_PACKAGE))), "releases.json")
     first = row(session).model_dump(exclude={"id", "created_at", "updated_at", "extra"})
-    report = import_ocds_bytes(session, as_bytes(in_euro(load(RECORD_PACKAGE))), "records.json")
+    report = import_one(session, "ocds", as_bytes(in_euro(load(RECORD_PACKAGE))), "records.json")
     # Only the provenance differs (the compiled release has its own id).
     assert report.ok and report.created == 0 and report.updated == 1, report.to_dict()
     again = row(session).model_dump(exclude={"id", "created_at", "updated_at", "extra"})
@@ -111,7 +111,7 @@ def test_record_package_compiled_release_gives_the_same_tender(session: Session)
 def test_record_without_compiled_release_uses_embedded_releases(session: Session) -> None:
     releases = in_euro(load(RELEASE_PACKAGE))["releases"]
     doc = {"records": [{"ocid": OCID, "releases": releases}]}
-    report = import_ocds_bytes(session, as_bytes(doc), "records.json")
+    report = import_one(session, "ocds", as_bytes(doc), "records.json")
     assert report.ok and report.created == 1
     assert row(session).contract_value_eur == 1_100_000.0
 
@@ -119,14 +119,14 @@ def test_record_without_compiled_release_uses_embedded_releases(session: Session
 def test_record_with_only_linked_releases_is_reported(session: Session) -> None:
     doc = load(RECORD_PACKAGE)
     del doc["records"][0]["compiledRelease"]
-    report = import_ocds_bytes(session, as_bytes(doc), "records.json")
+    report = import_one(session, "ocds", as_bytes(doc), "records.json")
     assert report.rejected == 1
     assert "links" in report.errors[0].reason and OCID in report.errors[0].location
 
 
 def test_json_lines_of_releases(session: Session) -> None:
     lines = "\n".join(json.dumps(r) for r in in_euro(load(RELEASE_PACKAGE))["releases"])
-    report = import_ocds_bytes(session, lines.encode(), "releases.jsonl")
+    report = import_one(session, "ocds", lines.encode(), "releases.jsonl")
     assert report.ok and report.created == 1, report.to_dict()
     assert row(session).contract_value_eur == 1_100_000.0
     assert count(session) == 1
@@ -134,21 +134,21 @@ def test_json_lines_of_releases(session: Session) -> None:
 
 def test_import_twice_updates_not_duplicates(session: Session) -> None:
     data = as_bytes(in_euro(load(RELEASE_PACKAGE)))
-    assert import_ocds_bytes(session, data, "a.json").created == 1
-    again = import_ocds_bytes(session, data, "a.json")
+    assert import_one(session, "ocds", data, "a.json").created == 1
+    again = import_one(session, "ocds", data, "a.json")
     assert again.created == 0 and again.unchanged == 1
     rel = tender_release(title="Cycle lane improvements, phase 2")
     rel["date"] = "2012-01-01T00:00:00Z"
-    changed = import_ocds_bytes(session, as_bytes(rel), "b.json")
+    changed = import_one(session, "ocds", as_bytes(rel), "b.json")
     assert changed.updated == 1
     assert row(session).title == "Cycle lane improvements, phase 2"
     assert count(session) == 1
 
 
 def test_older_release_does_not_overwrite_newer(session: Session) -> None:
-    import_ocds_bytes(session, as_bytes(in_euro(load(RELEASE_PACKAGE))), "a.json")
+    import_one(session, "ocds", as_bytes(in_euro(load(RELEASE_PACKAGE))), "a.json")
     old = tender_release(title="An old title")  # dated 2010-03-15, before 2011-01-10
-    report = import_ocds_bytes(session, as_bytes(old), "old.json")
+    report = import_one(session, "ocds", as_bytes(old), "old.json")
     assert report.ok and report.stale == 1
     assert row(session).title == "Planned cycle lane improvements"
 
@@ -173,7 +173,7 @@ def test_place_signals_and_detected_social_return(session: Session) -> None:
         {"region": "NL32B", "locality": "Amsterdam", "postalCode": "1012 AB",
          "countryName": "Nederland"}
     ]
-    report = import_ocds_bytes(session, as_bytes(rel), "nl.json")
+    report = import_one(session, "ocds", as_bytes(rel), "nl.json")
     assert report.ok, report.to_dict()
     t = row(session)
     assert t.nuts3 == "NL32B"
@@ -192,7 +192,7 @@ def test_place_signals_and_detected_social_return(session: Session) -> None:
 def test_nuts3_region_alone_uses_the_largest_municipality(session: Session) -> None:
     rel = tender_release()
     rel["tender"]["items"][0]["deliveryAddresses"] = [{"region": "NL414"}]
-    assert import_ocds_bytes(session, as_bytes(rel), "r.json").ok
+    assert import_one(session, "ocds", as_bytes(rel), "r.json").ok
     t = row(session)
     assert (t.nuts3, t.municipality_code) == ("NL414", "GM0772")  # Eindhoven
     assert t.extra["published"]["place_from"] == "nuts3-centroid"
@@ -200,12 +200,12 @@ def test_nuts3_region_alone_uses_the_largest_municipality(session: Session) -> N
 
 def test_officer_confirmation_survives_reimport(session: Session) -> None:
     rel = tender_release(description="SROI: 3% van de aanneemsom.")
-    import_ocds_bytes(session, as_bytes(rel), "a.json")
+    import_one(session, "ocds", as_bytes(rel), "a.json")
     t = row(session)
     t.sroi_confirmed = True
     session.add(t)
     session.commit()
-    report = import_ocds_bytes(session, as_bytes(rel), "a.json")
+    report = import_one(session, "ocds", as_bytes(rel), "a.json")
     assert report.ok
     t = row(session)
     assert t.sroi_confirmed is True and t.sroi_percentage == 3.0
@@ -247,7 +247,7 @@ def _broken_package() -> tuple[dict[str, Any], dict[str, str]]:
 
 def test_each_error_is_reported_with_its_location_and_nothing_written(session: Session) -> None:
     doc, expect = _broken_package()
-    report = import_ocds_bytes(session, as_bytes(doc), "mixed.json", partial=False)
+    report = import_one(session, "ocds", as_bytes(doc), "mixed.json", partial=False)
     assert not report.ok and report.written is False
     assert report.rejected == len(expect)
     by_ref = {i.ref: i for i in report.items if i.action == "rejected"}
@@ -264,7 +264,7 @@ def test_each_error_is_reported_with_its_location_and_nothing_written(session: S
 
 def test_partial_imports_the_valid_items(session: Session) -> None:
     doc, expect = _broken_package()
-    report = import_ocds_bytes(session, as_bytes(doc), "mixed.json", partial=True)
+    report = import_one(session, "ocds", as_bytes(doc), "mixed.json", partial=True)
     assert report.created == 1 and report.rejected == len(expect)
     assert count(session) == 1 and row(session).ref == OCID
 
@@ -272,13 +272,13 @@ def test_partial_imports_the_valid_items(session: Session) -> None:
 def test_release_without_ocid(session: Session) -> None:
     rel = tender_release()
     del rel["ocid"]
-    report = import_ocds_bytes(session, as_bytes({"releases": [rel]}), "x.json")
+    report = import_one(session, "ocds", as_bytes({"releases": [rel]}), "x.json")
     assert report.errors[0].field == "ocid" and "releases[0]" in report.errors[0].location
 
 
 def test_malformed_json_file(session: Session) -> None:
     data = RELEASE_PACKAGE.read_bytes()[:500]
-    report = import_ocds_bytes(session, data, "cut.json")
+    report = import_one(session, "ocds", data, "cut.json")
     assert not report.ok and report.file_errors
     assert report.file_errors[0].reason.startswith("malformed JSON")
     assert count(session) == 0
@@ -287,10 +287,10 @@ def test_malformed_json_file(session: Session) -> None:
 def test_malformed_json_line_is_reported_per_line(session: Session) -> None:
     good = json.dumps(tender_release())
     data = f"{good}\n{{not json\n".encode()
-    report = import_ocds_bytes(session, data, "r.jsonl")
+    report = import_one(session, "ocds", data, "r.jsonl")
     assert [e.location for e in report.errors] == ["r.jsonl: line 2"]
     assert count(session) == 0
-    report = import_ocds_bytes(session, data, "r.jsonl", partial=True)
+    report = import_one(session, "ocds", data, "r.jsonl", partial=True)
     assert report.created == 1 and report.rejected == 1
     assert count(session) == 1
 
@@ -299,7 +299,7 @@ def test_a_ref_owned_by_another_source_is_not_overwritten(session: Session) -> N
     session.add(TenderRow(ref=OCID, buyer="Gemeente X", title="Entered by hand",
                           cpv=["45233130"], source="form"))
     session.commit()
-    report = import_ocds_bytes(session, as_bytes(tender_release()), "a.json")
+    report = import_one(session, "ocds", as_bytes(tender_release()), "a.json")
     assert report.rejected == 1 and "source 'form'" in report.errors[0].reason
     assert row(session).title == "Entered by hand"
 

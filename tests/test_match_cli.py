@@ -64,6 +64,14 @@ def test_match_tender_json(db: Session, capsys: pytest.CaptureFixture[str]) -> N
     r = out["results"][0]
     assert {"ref", "name", "score", "contributions", "reasons"} <= set(r)
     assert r["name"] == "Schoon Werk" and r["contributions"]["cpv"] > 0
+    # Reasons are data with their text, English unless --lang nl.
+    assert all(set(x) == {"code", "params", "text"} for x in r["reasons"]) and r["reasons"]
+    cap = next(x for x in r["reasons"] if x["code"].startswith("capacity"))
+    assert "capacity left" in cap["text"]
+    assert main(["match", "tender", "T-1", "--top", "2", "--json", "--lang", "nl"]) == 0
+    nl = json.loads(capsys.readouterr().out)["results"][0]["reasons"]
+    assert [x["params"] for x in nl] == [x["params"] for x in r["reasons"]]
+    assert "capaciteit vrij" in next(x for x in nl if x["code"] == cap["code"])["text"]
     assert sum(r["contributions"].values()) == pytest.approx(r["score"], abs=1e-4)
     assert out["n_excluded"] == 1
 
@@ -97,19 +105,24 @@ def test_match_challenge_json_and_table(db: Session, capsys: pytest.CaptureFixtu
     text = capsys.readouterr().out
     assert "Coalitions (up to 2 partners):" in text
     assert "Groen Doen (E-G)" in text and "cover 2 of 2 themes" in text
+    assert main(["match", "challenge", "CH-1", "--top", "3", "--lang", "nl"]) == 0
+    assert "dekken samen 2 van de 2 thema's" in capsys.readouterr().out
 
 
 def test_why_not(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["why-not", "tender", "T-1", "E-3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["excluded"] is True and "pending" in out["reason"]
-    assert out["exclusions"][0]["code"] == "not_vetted"
+    assert out["excluded"] is True and "reason" not in out
+    assert out["exclusions"] == [{"code": "not_vetted", "params": {"status": "pending"},
+                                  "text": "vetting status is Pending, not Vetted"}]
     assert main(["why-not", "tender", "T-1", "E-3"]) == 0
     text = capsys.readouterr().out
     assert "Nog Niet (E-3) is not proposed" in text and "[not_vetted]" in text
+    assert "[not_vetted] vetting status is Pending, not Vetted" in text
     assert main(["why-not", "tender", "T-1", "E-2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["excluded"] is False and out["rank"] == 2 and out["reason"] is None
+    assert out["excluded"] is False and out["rank"] == 2 and out["exclusions"] == []
+    assert out["reasons"] and all(x["text"] for x in out["reasons"])
     assert main(["why-not", "challenge", "CH-1", "E-G"]) == 0
     text = capsys.readouterr().out
     assert "Groen Doen (E-G) is candidate #" in text and "of 6 for challenge CH-1" in text

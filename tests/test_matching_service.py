@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, select
 
 from api import settings as api_settings
+from api.errors import Invalid, NotFound
 from api.services import matching
-from api.services.flow_util import FlowError, NotFound
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -21,6 +21,7 @@ from api.tables import (
     ObligationRow,
     TenderRow,
 )
+from matcher.reasons import Reason
 
 UTRECHT = (52.0907, 5.1214)
 GRONINGEN = (53.2194, 6.5665)
@@ -95,9 +96,10 @@ def test_match_tender_ranks_vetted_nearby_enterprises_with_reasons(store: Sessio
     assert top.distance_km == pytest.approx(0.0, abs=0.01)
     assert top.remaining_eur == pytest.approx(60_000)
     assert sum(top.contributions.values()) == pytest.approx(top.score)
-    assert top.reasons and any("90911200" in r for r in top.reasons)
+    assert Reason("cpv_exact", {"code": "90911200"}) in top.reasons
     d = json.loads(json.dumps(ml.as_dict()))
     assert d["results"][0]["ref"] == "E-CLEAN"
+    assert d["results"][0]["reasons"] == [r.as_dict() for r in top.reasons]
     assert set(d["results"][0]) >= {"ref", "name", "score", "contributions", "reasons"}
 
 
@@ -110,9 +112,9 @@ def test_unknown_refs_and_bad_top_k(store: Session) -> None:
         matching.match_challenge(store, "CH-404")
     with pytest.raises(NotFound):
         matching.why_not(store, "tender", "T-1", "E-404")
-    with pytest.raises(FlowError):
+    with pytest.raises(Invalid):
         matching.why_not(store, "banaan", "T-1", "E-CLEAN")
-    with pytest.raises(FlowError):
+    with pytest.raises(Invalid):
         matching.match_tender(store, "T-1", top_k=0)
 
 
@@ -170,7 +172,8 @@ def test_match_obligation(store: Session) -> None:
 
 def test_why_not_excluded_and_ranked(store: Session) -> None:
     pend = matching.why_not(store, "tender", "T-1", "E-PEND")
-    assert pend["excluded"] is True and "vetting" in pend["reason"]
+    assert pend["excluded"] is True
+    assert pend["exclusions"] == [{"code": "not_vetted", "params": {"status": "pending"}}]
     assert pend["name"] == "Onderneming E-PEND" and pend["kind"] == "tender"
     far = matching.why_not(store, "tender", "T-1", "E-FAR")
     assert far["exclusions"][0]["code"] == "outside_service_radius"
@@ -191,7 +194,8 @@ def test_match_challenge_diversified_with_coalitions(store: Session) -> None:
     best = cm.coalitions[0]
     assert {m.ref for m in best.members} == {"E-GREEN", "E-MEAL"}
     assert best.capacity_eur == pytest.approx(100_000)
-    assert any("cover 2 of 2 themes" in r for r in best.reasons)
+    assert any(r.code == "coalition_themes" and (r.params["covered"], r.params["n_themes"])
+               == (2, 2) for r in best.reasons)
     d = json.loads(json.dumps(cm.as_dict()))
     assert d["results"][0]["ref"] in ("E-GREEN", "E-MEAL")
     assert d["coalitions"][0]["refs"] and d["coalitions"][0]["members"][0]["reasons"]

@@ -96,7 +96,9 @@ def test_plan_for_obligation_meets_due_within_capacity(store: Session) -> None:
     assert len(saved) == 3 and all(a.status == "planned" for a in saved)
     # O-2 (€50,000) now finds only the €20,000 O-1's plan left: exactly €30,000 short.
     p2 = plan_for_obligation(store, "O-2", on=ON)
-    assert p2.unmet_eur == 30_000 and "cannot be met" in p2.explanation
+    assert p2.unmet_eur == 30_000
+    assert [r.code for r in p2.explanation] == ["plan_unmet"]
+    assert p2.explanation[0].params["short_eur"] == 30_000
     # Re-planning O-1 does not count its own planned rows against it.
     assert plan_for_obligation(store, "O-1", on=ON).met
 
@@ -126,6 +128,9 @@ def test_cli_plan_and_allocate_json(store: Session, use_db: str,
     assert out["unmet"] == [{"obligation": "O-2", "unmet_eur": 0.0}]
     assert sum(r["credit_eur"] for r in out["rows"]) >= 50_000
     assert {"obligation", "enterprise", "amount_eur", "credit_eur"} <= set(out["rows"][0])
+    (why,) = out["explanation"]
+    assert why["code"] == "plan_met" and why["params"]["due_eur"] == 50_000
+    assert why["text"].startswith("Due €50,000: met")
     assert main(["allocate", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["totals"]["due_eur"] == 150_000
@@ -134,6 +139,9 @@ def test_cli_plan_and_allocate_json(store: Session, use_db: str,
     assert main(["plan", "O-1"]) == 0
     text = capsys.readouterr().out
     assert "Obligation O-1: due €100,000.00" in text and "E-C" in text
+    assert "\nDue €100,000: met. Plan: " in text
+    assert main(["plan", "O-1", "--lang", "nl"]) == 0
+    assert "\nVerschuldigd € 100.000: gehaald. Plan: " in capsys.readouterr().out
     assert main(["allocate", "--save"]) == 0
     assert "Unmet:" in capsys.readouterr().out
     with Session(store.get_bind()) as fresh:

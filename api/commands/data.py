@@ -1,11 +1,15 @@
-"""`sroi import`, `sroi export`, `sroi load-fixtures`: interchange files in and out.
+"""`sroi import`, `sroi import-<format>`, `sroi export`, `sroi load-fixtures`: files in
+and out.
 
-    sroi import FILE… [--on-duplicate ask|merge|keep-both] [--json]
+    sroi import FILE… [--format NAME] [--on-duplicate ask|merge|keep-both] [--partial] [--json]
+    sroi import-ocds FILE… [--partial] [--json]    (one such command per published format)
     sroi export [--format json|csv] [--kind enterprises …] [-o PATH]
     sroi load-fixtures [--path FILE]
 
-Exit status: 0 all imported; 1 a file was rejected or holds likely duplicates (or the
-database cannot be reached); 2 usage error (e.g. a missing file).
+The formats are those of ``api.importers.registry``. Exit status: 0 all imported; 1 a file
+was rejected, holds a rejected notice (nothing from that file written unless --partial)
+or likely duplicates (or the database cannot be reached); 2 usage error (e.g. a missing
+file).
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from api.cli import CliError
+from api.commands.errors import CliError
+from api.importers import registry
 from api.importers.interchange import KINDS
+
+if TYPE_CHECKING:
+    from api.services.import_report import FileReport, ImportReport
 
 MAX_ISSUES_SHOWN = 50
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sroi_fixtures.json"
@@ -25,18 +33,31 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sroi_fixtures.jso
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "import", help="import interchange files (JSON or CSV)",
+        "import", help="import interchange files (JSON or CSV), or files of another --format",
         description="Import interchange files (shared/interchange.md): JSON documents or "
         "CSV files of one kind each. Each file is imported whole or not at all; every "
         "problem is listed with its row or JSON path, field and fix. A directory imports "
-        "its *.json and *.csv files.")
+        "its files with the format's extensions. Formats: " + "; ".join(
+            f"{f.name} ({', '.join(f.extensions)}): {f.help}"
+            for f in registry.FORMATS.values()))
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=registry.names(), default=registry.DEFAULT,
+                   help="the files' format (default %(default)s)")
     p.add_argument("--on-duplicate", choices=("ask", "merge", "keep-both"), default="ask",
                    help="likely duplicate enterprises (same KvK, near-identical name nearby): "
                    "ask = reject the file and list them (default); merge = update the existing "
                    "enterprise; keep-both = keep both")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _partial_and_json(p)
     p.set_defaults(handler=run_import)
+
+    for fmt in registry.FORMATS.values():
+        if not fmt.published:
+            continue
+        help_text = f"import {fmt.help}"
+        q = subparsers.add_parser(f"import-{fmt.name}", help=help_text, description=help_text)
+        q.add_argument("files", nargs="+", metavar="FILE")
+        _partial_and_json(q)
+        q.set_defaults(handler=run_import, format=fmt.name, on_duplicate="ask")
 
     e = subparsers.add_parser(
         "export", help="export the data as interchange JSON or CSV",
@@ -59,6 +80,13 @@ def register(subparsers: Any) -> None:
                    help="with the default fixtures, skip the demo activity (a few committed "
                    "allocations, deliveries and accepted matches that fill the dashboard)")
     f.set_defaults(handler=run_load_fixtures)
+
+
+def _partial_and_json(p: Any) -> None:
+    p.add_argument("--partial", action="store_true",
+                   help="published notices: import the valid items of a file and report the "
+                        "rejected ones (default: a file with any rejected item imports nothing)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 # ------------------------------------------------------------------ helpers
@@ -84,18 +112,18 @@ def _session() -> Any:
     return Session(engine)
 
 
-def _expand(paths: list[str]) -> list[str]:
+def _expand(paths: list[str], extensions: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             found = sorted(str(x) for x in p.iterdir()
-                           if x.is_file() and x.suffix.lower() in (".json", ".csv"))
+                           if x.is_file() and x.suffix.lower() in extensions)
             if not found:
-                raise CliError(f"{raw}: directory has no .json or .csv files")
+                raise CliError(f"{raw}: directory has no {' or '.join(extensions)} files")
             out.extend(found)
         elif not p.exists():
-            raise CliError(f"{raw}: no such file")
+            raise CliError(f"file not found: {raw} (nothing imported)")
         elif not p.is_file():
             raise CliError(f"{raw}: not a file")
         else:
@@ -103,9 +131,13 @@ def _expand(paths: list[str]) -> list[str]:
     return out
 
 
-def print_report(report: Any, out: Any = None) -> None:
+def print_report(report: ImportReport, out: Any = None) -> None:
     out = out or sys.stdout
     for f in report.files:
+        fmt = registry.FORMATS.get(f.format)
+        if fmt is not None and fmt.published:
+            print(_notices_summary(f), file=out)
+            continue
         head = "imported" if f.ok else "NOT imported"
         print(f"{f.file}: {head}", file=out)
         for line in f.summary_lines():
@@ -129,15 +161,41 @@ def print_report(report: Any, out: Any = None) -> None:
               "--on-duplicate keep-both.", file=out)
 
 
+def _notices_summary(r: FileReport) -> str:
+    lines = [
+        f"{r.file} ({r.format}): {r.created} created, {r.updated} updated, "
+        f"{r.unchanged} unchanged, {r.stale} older than stored, {r.rejected} rejected"
+    ]
+    for err in r.file_errors:
+        lines.append(f"  file rejected: {err}")
+    for issue in r.issues:  # a file that could not be read
+        lines.append(f"  file rejected: {issue}")
+    for item in r.items:
+        for err in item.errors:
+            lines.append(f"  rejected: {err}")
+    not_written = r.count("not written")
+    if not_written:
+        lines.append(f"  nothing written from this file: {not_written} valid item(s) held back "
+                     "because of the errors above (fix them, or use --partial)")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ commands
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from api.services.importing import import_paths
 
-    paths = _expand(args.files)
-    with _session() as session:
-        report = import_paths(session, paths, args.on_duplicate)
+    paths = _expand(args.files, registry.get(args.format).extensions)
+    try:
+        with _session() as session:
+            report = import_paths(session, paths, args.on_duplicate, format=args.format,
+                                  partial=args.partial)
+    except SQLAlchemyError as exc:
+        raise CliError(f"database error: {exc.__class__.__name__}: "
+                       f"{str(exc).splitlines()[0]}", 1) from exc
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

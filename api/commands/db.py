@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from api.cli import CliError
+from api.commands.errors import CliError
 
 
 def register(subparsers: Any) -> None:

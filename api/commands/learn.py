@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from api.cli import CliError
+from api.commands.errors import CliError
 
 DEFAULT_MIN_DECISIONS = 30
 

@@ -7,7 +7,8 @@
 
 `--json` prints one JSON object: ``{"results": [{"ref", "name", "score", "contributions",
 "reasons", ...}], ...}`` (a Challenge adds ``"coalitions"``), or for why-not
-``{"excluded": bool, "reason": ..., "exclusions": [...], "rank": ..., ...}``.
+``{"excluded": bool, "exclusions": [...], "rank": ..., "reasons": [...], ...}``; every
+reason is ``{"code", "params", "text"}``. Texts are English unless ``--lang nl``.
 All read ``DATABASE_URL``; nothing is written.
 
 Exit status: 0 done (also when the enterprise is excluded: that is the answer), 2 usage
@@ -18,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
+
+from api import reasons
+from api.commands.errors import CliError
+from api.errors import DomainError
 
 DEFAULT_TOP = {"tender": 20, "obligation": 20, "challenge": 10}
 KINDS = ("tender", "obligation", "challenge")
@@ -42,7 +46,8 @@ def register(subparsers: Any) -> None:
         p.add_argument("--top", default=str(DEFAULT_TOP[kind]), metavar="K",
                        help=f"number of results (1-{MAX_TOP}; default {DEFAULT_TOP[kind]})")
         p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.set_defaults(handler=run_match)
+        _lang_argument(p)
+        p.set_defaults(handler=run_match, label=f"match {kind}")
 
     w = subparsers.add_parser(
         "why-not", help="explain why an enterprise is (not) proposed",
@@ -55,50 +60,44 @@ def register(subparsers: Any) -> None:
         p.add_argument("ref", metavar="REF", help=f"the {kind}'s ref")
         p.add_argument("enterprise", metavar="ENTERPRISE", help="the enterprise's ref")
         p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.set_defaults(handler=run_why_not)
+        _lang_argument(p)
+        p.set_defaults(handler=run_why_not, label=f"why-not {kind}")
 
 
-class _UserError(Exception):
-    """A failure the user can fix; printed as one line, exit status 2."""
-
-
-def _fail(command: str, message: str) -> int:
-    # Printed here rather than raised as api.cli.CliError: under `python -m api.cli` that
-    # class exists twice (as __main__.CliError too) and the dispatcher would not catch ours.
-    print(f"sroi {command}: {message}", file=sys.stderr)
-    return 2
+def _lang_argument(p: Any) -> None:
+    p.add_argument("--lang", choices=("en", "nl"), default="en",
+                   help="language of the reasons (default en)")
 
 
 def _session_call(fn: Callable[[Any], Any]) -> Any:
-    """Run ``fn(session)``; user-fixable failures become :class:`_UserError` in English."""
+    """Run ``fn(session)``; user-fixable failures become :class:`CliError` in English."""
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
     from api.db import get_engine
     from api.i18n import translate
-    from api.services.flow_util import FlowError
 
     try:
         with Session(get_engine()) as session:
             return fn(session)
-    except FlowError as exc:
-        raise _UserError(translate(exc.message, "en", **exc.params)) from None
+    except DomainError as exc:
+        raise CliError(translate(exc.message, "en", **exc.params)) from None
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         hint = ""
         if "no such table" in first or "does not exist" in first:
             hint = " (is the database initialised? run `sroi init-db`)"
-        raise _UserError(f"database error: {exc.__class__.__name__}: {first}{hint}") from None
+        raise CliError(f"database error: {exc.__class__.__name__}: {first}{hint}") from None
 
 
 def _top(value: str) -> int:
     try:
         k = int(value)
     except ValueError:
-        raise _UserError(f"--top must be a whole number from 1 to {MAX_TOP}, "
-                         f"got {value!r}") from None
+        raise CliError(f"--top must be a whole number from 1 to {MAX_TOP}, "
+                       f"got {value!r}") from None
     if not 1 <= k <= MAX_TOP:
-        raise _UserError(f"--top must be from 1 to {MAX_TOP}, got {k}")
+        raise CliError(f"--top must be from 1 to {MAX_TOP}, got {k}")
     return k
 
 
@@ -115,7 +114,7 @@ def _top_features(contributions: dict[str, float], n: int = 3) -> str:
     return " ".join(f"{k} {v:.2f}" for k, v in best if v > 0)
 
 
-def _print_table(results: list[Any], indent: str = "") -> None:
+def _print_table(results: list[Any], lang: str, indent: str = "") -> None:
     """Aligned rows (rank, ref, name, score, km, capacity left, strongest features),
     each followed by its reasons."""
     if not results:
@@ -130,26 +129,23 @@ def _print_table(results: list[Any], indent: str = "") -> None:
               f"{m.score:>5.3f}  {km:>6}  {m.remaining_eur:>10,.0f}  "
               f"{_top_features(m.contributions)}")
         for r in m.reasons[:REASONS_SHOWN]:
-            print(f"{indent}{'':>3}  - {r}")
+            print(f"{indent}{'':>3}  - {reasons.render(r, lang)}")
 
 
 def run_match(args: argparse.Namespace) -> int:
     from api.services import matching
 
-    command = f"match {args.kind}"
-    try:
-        k = _top(args.top)
-        if args.kind == "challenge":
-            cm = _session_call(lambda s: matching.match_challenge(s, args.ref, top_k=k))
-            ml = cm.results
-        elif args.kind == "tender":
-            ml = _session_call(lambda s: matching.match_tender(s, args.ref, top_k=k))
-        else:
-            ml = _session_call(lambda s: matching.match_obligation(s, args.ref, top_k=k))
-    except _UserError as exc:
-        return _fail(command, str(exc))
+    k = _top(args.top)
+    if args.kind == "challenge":
+        cm = _session_call(lambda s: matching.match_challenge(s, args.ref, top_k=k))
+        ml = cm.results
+    elif args.kind == "tender":
+        ml = _session_call(lambda s: matching.match_tender(s, args.ref, top_k=k))
+    else:
+        ml = _session_call(lambda s: matching.match_obligation(s, args.ref, top_k=k))
     if args.json:
-        _json(cm.as_dict() if args.kind == "challenge" else ml.as_dict())
+        _json(reasons.with_texts(cm.as_dict() if args.kind == "challenge" else ml.as_dict(),
+                                 args.lang))
         return 0
     label = "Challenge" if args.kind == "challenge" else args.kind.capitalize()
     print(f"{label} {ml.ref}: {ml.n_candidates} candidate(s), {ml.n_excluded} excluded by "
@@ -159,7 +155,7 @@ def run_match(args: argparse.Namespace) -> int:
         print("No enterprise passes the hard constraints; ask `sroi why-not "
               f"{args.kind} {ml.ref} ENTERPRISE` why a particular one is missing.")
         return 0
-    _print_table(ml.results)
+    _print_table(ml.results, args.lang)
     if args.kind == "challenge":
         if not cm.coalitions:
             print(f"\nNo coalitions (max_partners {cm.max_partners}, or no complementary "
@@ -171,20 +167,16 @@ def run_match(args: argparse.Namespace) -> int:
                 print(f"{i:>3}. {names}: score {c.score:.3f}, "
                       f"€{c.capacity_eur:,.0f} capacity left together")
                 for r in c.reasons:
-                    print(f"       - {r}")
+                    print(f"       - {reasons.render(r, args.lang)}")
     return 0
 
 
 def run_why_not(args: argparse.Namespace) -> int:
     from api.services import matching
 
-    command = f"why-not {args.kind}"
-    try:
-        d = _session_call(lambda s: matching.why_not(s, args.kind, args.ref, args.enterprise))
-    except _UserError as exc:
-        return _fail(command, str(exc))
+    d = _session_call(lambda s: matching.why_not(s, args.kind, args.ref, args.enterprise))
     if args.json:
-        _json(d)
+        _json(reasons.with_texts(d, args.lang))
         return 0
     who = f"{d['name']} ({d['ref']})"
     if d["excluded"]:
@@ -192,7 +184,7 @@ def run_why_not(args: argparse.Namespace) -> int:
               f"{len(d['exclusions'])} hard constraint(s) ({d['n_candidates']} other "
               "enterprise(s) pass them):")
         for x in d["exclusions"]:
-            print(f"  - [{x['code']}] {x['reason']}")
+            print(f"  - [{x['code']}] {reasons.render(x, args.lang)}")
         return 0
     print(f"{who} is candidate #{d['rank']} of {d['n_candidates']} for {args.kind} "
           f"{args.ref}, score {d['score']:.3f}")
@@ -201,5 +193,5 @@ def run_why_not(args: argparse.Namespace) -> int:
         print("  contributions: " + ", ".join(
             f"{k} {v:.3f}" for k, v in sorted(contributions.items(), key=lambda kv: -kv[1])))
     for r in d.get("reasons") or ():
-        print(f"  - {r}")
+        print(f"  - {reasons.render(r, args.lang)}")
     return 0

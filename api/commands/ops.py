@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from api.cli import CliError
+from api.commands.errors import CliError
 from api.db import normalise_url
 from api.settings import get_settings
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
+from api import reasons
+from api.commands.errors import CliError
+from api.errors import DomainError, NotFound
 from matcher.plan import PlanRow
 
 
@@ -31,6 +33,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-partners", type=int, default=None,
                    help="at most this many enterprises in the plan")
     p.add_argument("--save", action="store_true", help="store the rows as planned allocations")
+    p.add_argument("--lang", choices=("en", "nl"), default="en",
+                   help="language of the explanation (default en)")
     p.set_defaults(handler=run_plan)
 
     a = subparsers.add_parser(
@@ -60,42 +64,29 @@ def _print_rows(rows: tuple[PlanRow, ...] | list[PlanRow]) -> None:
               f"{r.credit_eur:>12,.2f} {r.placements or '':>6} {r.fit:>5.2f}  {r.block or ''}")
 
 
-class _UserError(Exception):
-    """A failure the user can fix; printed as one line, exit status 2."""
-
-
-def _fail(command: str, message: str) -> int:
-    # Printed here rather than raised as api.cli.CliError: under `python -m api.cli` that
-    # class exists twice (as __main__.CliError too) and the dispatcher would not catch ours.
-    print(f"sroi {command}: {message}", file=sys.stderr)
-    return 2
-
-
 def _session_call(fn: Any) -> Any:
-    """Run ``fn(session)``; user-fixable failures become :class:`_UserError`."""
+    """Run ``fn(session)``; user-fixable failures become :class:`CliError`."""
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
     from api.db import get_engine
-    from api.services.flow_util import FlowError
 
     try:
         with Session(get_engine()) as session:
             return fn(session)
-    except FlowError as exc:
-        raise _UserError(str(exc)) from None
+    except DomainError as exc:
+        raise CliError(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise _UserError(f"database error: {exc.__class__.__name__}: "
-                         f"{str(exc).splitlines()[0]}") from None
+        raise CliError(f"database error: {exc.__class__.__name__}: "
+                       f"{str(exc).splitlines()[0]}") from None
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from api.services.flow_util import NotFound
     from api.services.planning import plan_for_obligation, save_plan
     from matcher.plan import FulfilmentPlanner
 
     if args.max_partners is not None and args.max_partners < 1:
-        return _fail("plan", "--max-partners must be at least 1")
+        raise CliError("--max-partners must be at least 1")
 
     def work(session: Any) -> Any:
         try:
@@ -104,29 +95,26 @@ def run_plan(args: argparse.Namespace) -> int:
                 planner=FulfilmentPlanner(max_partners=args.max_partners),
             )
         except NotFound:
-            raise _UserError(f"unknown obligation {args.obligation!r}") from None
+            raise CliError(f"unknown obligation {args.obligation!r}") from None
         if args.save:
             save_plan(session, args.obligation, plan.rows)
         return plan
 
-    try:
-        plan = _session_call(work)
-    except _UserError as exc:
-        return _fail("plan", str(exc))
+    plan = _session_call(work)
     if args.json:
         print(json.dumps({
             "rows": [_row_dict(r) for r in plan.rows],
             "unmet": [{"obligation": plan.obligation, "unmet_eur": plan.unmet_eur}],
             "totals": {"due_eur": plan.due_eur, "credit_eur": plan.credit_eur,
                        "unmet_eur": plan.unmet_eur},
-            "explanation": plan.explanation,
+            "explanation": reasons.outs(plan.explanation, args.lang),
             "saved": bool(args.save),
         }, indent=2, ensure_ascii=False))
         return 0
     print(f"Obligation {plan.obligation}: due €{plan.due_eur:,.2f}, planned credit "
           f"€{plan.credit_eur:,.2f}, unmet €{plan.unmet_eur:,.2f}")
     _print_rows(plan.rows)
-    print(plan.explanation)
+    print(reasons.sentence(plan.explanation, args.lang))
     if args.save:
         print(f"saved {len(plan.rows)} planned row(s)")
     return 0
@@ -141,10 +129,7 @@ def run_allocate(args: argparse.Namespace) -> int:
             save_allocation(session, result)
         return result
 
-    try:
-        result = _session_call(work)
-    except _UserError as exc:
-        return _fail("allocate", str(exc))
+    result = _session_call(work)
     unmet = [{"obligation": ref, "unmet_eur": v} for ref, v in sorted(result.unmet_eur.items())]
     if args.json:
         print(json.dumps({

@@ -9,9 +9,10 @@ import re
 import sys
 from pathlib import Path
 
-from sqlmodel import Session, SQLModel, case, col, func, select
+from sqlmodel import Session, case, col, func, select
 
 import api.tables  # noqa: F401  (registers the tables for create_all)
+from api.commands.db import init_db
 from api.db import get_engine
 from api.security import hash_password
 from api.tables import AllocationRow, ObligationRow, User
@@ -28,14 +29,7 @@ DEMO_FIRM_FALLBACK = "Bouwbedrijf De Vries B.V."
 def _ensure_schema() -> None:
     """Migrate to head like `sroi init-db` (idempotent): create_all would leave a
     database Alembic no longer recognises."""
-    try:
-        from api.commands.db import init_db
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.commands.db":
-            raise
-        SQLModel.metadata.create_all(get_engine())
-    else:
-        init_db()
+    init_db()
 
 
 def _error(message: str) -> int:

@@ -1,5 +1,6 @@
-"""What the OCDS and eForms importers share: parsed tenders, per-item errors,
-place resolution, and writing to the store (all-or-nothing per file).
+"""What the published-tender parsers (OCDS, eForms) share: the parsed form they return
+(``ParsedTenders`` of ``TenderData``), per-item errors, dates and place resolution.
+Parsing only: ``api.services.importing`` writes what they return.
 
 Social signals use one vocabulary for both formats, so the engine need not know
 where a tender came from:
@@ -19,24 +20,16 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
-
-from api.clock import utcnow
 from api.importers.sroi_text import SroiDetection
-from api.tables import TenderRow
 from matcher.refdata import municipalities, nuts3_regions, resolve_municipality
 
 HERE = Path(__file__).parent
-IMPORTER_SOURCES = ("ocds", "eforms")
-
-# Column widths of TenderRow (VARCHAR on PostgreSQL): longer text is cut, not rejected.
-_MAX = {"ref": 200, "buyer": 300, "title": 500}
 
 
 @dataclass
@@ -84,81 +77,15 @@ class TenderData:
 class ItemOutcome:
     location: str
     ref: str | None
-    action: str  # created | updated | unchanged | stale | rejected
+    action: str  # created | updated | unchanged | stale | rejected | not written
     errors: list[ItemError] = field(default_factory=list)
 
 
 @dataclass
-class ImportReport:
-    """What happened to one file."""
+class ParsedTenders:
+    """What a published-tender parser returns: valid tenders, rejected items, and
+    problems with the file as a whole."""
 
-    filename: str
-    format: str  # ocds | eforms
-    partial: bool = False
-    items: list[ItemOutcome] = field(default_factory=list)
-    file_errors: list[ItemError] = field(default_factory=list)
-    written: bool = False
-
-    def count(self, action: str) -> int:
-        return sum(1 for i in self.items if i.action == action)
-
-    @property
-    def created(self) -> int:
-        return self.count("created")
-
-    @property
-    def updated(self) -> int:
-        return self.count("updated")
-
-    @property
-    def unchanged(self) -> int:
-        return self.count("unchanged")
-
-    @property
-    def stale(self) -> int:
-        return self.count("stale")
-
-    @property
-    def rejected(self) -> int:
-        return self.count("rejected")
-
-    @property
-    def errors(self) -> list[ItemError]:
-        out = list(self.file_errors)
-        for item in self.items:
-            out.extend(item.errors)
-        return out
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.filename,
-            "format": self.format,
-            "partial": self.partial,
-            "written": self.written,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "stale": self.stale,
-            "rejected": self.rejected,
-            "items": [
-                {
-                    "location": i.location,
-                    "ref": i.ref,
-                    "action": i.action,
-                    "errors": [asdict(e) for e in i.errors],
-                }
-                for i in self.items
-            ],
-            "file_errors": [asdict(e) for e in self.file_errors],
-        }
-
-
-@dataclass
-class ParseResult:
     tenders: list[TenderData] = field(default_factory=list)
     rejected: list[ItemOutcome] = field(default_factory=list)
     file_errors: list[ItemError] = field(default_factory=list)
@@ -192,12 +119,6 @@ def add_duration(start: date, amount: float, unit: str) -> date:
     day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
     return date(year, month, day) - timedelta(days=1)
-
-
-def clip(text: str, limit: int) -> str:
-    """One line, at most ``limit`` characters (an ellipsis marks a cut)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def dedupe(values: list[str]) -> list[str]:
@@ -267,177 +188,6 @@ def resolve_place(
             place.municipality_code, place.lat, place.lon = muni.code, muni.lat, muni.lon
             place.how = "nuts3-centroid"
     return place
-
-
-# --- writing --------------------------------------------------------------------------
-
-_SROI_FIELDS = (
-    "sroi_percentage", "sroi_basis", "sroi_threshold_eur", "sroi_cap_eur",
-    "sroi_detected", "sroi_detected_sentence", "sroi_confirmed",
-)
-
-
-def _row_values(t: TenderData) -> dict[str, Any]:
-    return {
-        "buyer": clip(t.buyer, _MAX["buyer"]),
-        "title": clip(t.title, _MAX["title"]),
-        "description": t.description or "",
-        "cpv": list(t.cpv),
-        "contract_value_eur": t.contract_value_eur,
-        "start": t.start,
-        "end": t.end,
-        "municipality_code": t.municipality_code,
-        "postcode": t.postcode,
-        "lat": t.lat,
-        "lon": t.lon,
-        "nuts3": t.nuts3,
-        "social_signals": list(t.social_signals),
-        "reserved": t.reserved,
-        "source": t.source,
-        "status": "published",
-    }
-
-
-def _sroi_values(t: TenderData, existing: TenderRow | None) -> dict[str, Any]:
-    """Detected clause -> unconfirmed; an officer's confirmation of the same sentence,
-    or a clause an officer entered by hand, is never overwritten by a re-import."""
-    d = t.sroi
-    if existing is not None:
-        officer_owned = existing.sroi_confirmed and (
-            not existing.sroi_detected
-            and (existing.sroi_percentage is not None or existing.sroi_amount_eur is not None)
-        )
-        confirmed_same = (
-            existing.sroi_detected
-            and existing.sroi_confirmed
-            and d is not None
-            and existing.sroi_detected_sentence == d.sentence
-        )
-        if officer_owned or confirmed_same:
-            return {}
-    if d is None:
-        if existing is not None and existing.sroi_detected and not existing.sroi_confirmed:
-            # The sentence is gone from the notice: drop the unconfirmed detection.
-            return {
-                "sroi_percentage": None, "sroi_amount_eur": None, "sroi_basis": "contract_value",
-                "sroi_threshold_eur": None, "sroi_cap_eur": None, "sroi_detected": False,
-                "sroi_detected_sentence": None, "sroi_confirmed": True,
-            }
-        return {}
-    return {
-        "sroi_percentage": d.percentage,
-        "sroi_amount_eur": d.amount_eur,  # a fixed amount ("SROI ter waarde van € 50.000")
-        "sroi_basis": d.basis,
-        "sroi_threshold_eur": d.threshold_eur,
-        "sroi_cap_eur": d.cap_eur,
-        "sroi_detected": True,
-        "sroi_detected_sentence": d.sentence,
-        "sroi_confirmed": False,
-    }
-
-
-def _same_buyer(a: str | None, b: str | None) -> bool:
-    # As exact as api.access compares an officer's organisation with a tender's buyer.
-    return (a or "").strip() == (b or "").strip()
-
-
-def write_tenders(
-    session: Session, parsed: ParseResult, report: ImportReport, partial: bool,
-    only_buyer: str | None = None,
-) -> ImportReport:
-    """Create or update rows by ref, in one transaction for the file.
-
-    Without ``partial``, any error in the file means nothing from it is written. With
-    ``only_buyer`` (an officer importing for their organisation) a tender of another
-    buyer, published or already stored, is refused: an officer never writes another
-    buyer's tender.
-    """
-    report.partial = partial
-    report.file_errors.extend(parsed.file_errors)
-    report.items.extend(parsed.rejected)
-    outcomes: list[tuple[TenderData, ItemOutcome]] = []
-    for t in parsed.tenders:
-        outcome = ItemOutcome(location=t.location, ref=t.ref, action="pending")
-        if len(t.ref) > _MAX["ref"]:
-            outcome.action = "rejected"
-            outcome.errors.append(ItemError(t.location, f"identifier longer than "
-                                            f"{_MAX['ref']} characters", "ref"))
-        outcomes.append((t, outcome))
-        report.items.append(outcome)
-
-    try:
-        rows = {
-            r.ref: r
-            for r in session.exec(
-                select(TenderRow).where(TenderRow.ref.in_([t.ref for t in parsed.tenders]))  # type: ignore[attr-defined]
-            )
-        } if parsed.tenders else {}
-        for t, outcome in outcomes:
-            if outcome.action == "rejected":
-                continue
-            row = rows.get(t.ref)
-            if only_buyer is not None and not (
-                    _same_buyer(t.buyer, only_buyer)
-                    and (row is None or _same_buyer(row.buyer, only_buyer))):
-                outcome.action = "rejected"
-                other = row.buyer if row is not None and not _same_buyer(
-                    row.buyer, only_buyer) else t.buyer
-                outcome.errors.append(ItemError(
-                    t.location,
-                    f"the tender's buyer {other!r} is not your organisation {only_buyer!r}; "
-                    "a connector can import it",
-                    "buyer",
-                ))
-                continue
-            if row is not None and row.source not in IMPORTER_SOURCES:
-                outcome.action = "rejected"
-                outcome.errors.append(ItemError(
-                    t.location,
-                    f"a tender with ref {t.ref!r} already exists from source {row.source!r}; "
-                    "it is not overwritten by a published notice",
-                    "ref",
-                ))
-                continue
-            prev_as_of = (row.extra or {}).get("published", {}).get("as_of") if row else None
-            if row is not None and prev_as_of and t.as_of and t.as_of < prev_as_of:
-                outcome.action = "stale"
-                continue
-            values = _row_values(t)
-            values.update(_sroi_values(t, row))
-            if row is None:
-                row = TenderRow(ref=t.ref, **values)
-                row.extra = {"published": {**t.extra, "as_of": t.as_of}}
-                session.add(row)
-                rows[t.ref] = row
-                outcome.action = "created"
-                continue
-            changed = False
-            for key, value in values.items():
-                if getattr(row, key) != value:
-                    setattr(row, key, value)
-                    changed = True
-            published = {**t.extra, "as_of": t.as_of}
-            if (row.extra or {}).get("published") != published:
-                row.extra = {**(row.extra or {}), "published": published}
-                changed = True
-            if changed:
-                row.updated_at = utcnow()
-                session.add(row)
-            outcome.action = "updated" if changed else "unchanged"
-
-        if report.errors and not partial:
-            session.rollback()
-            for _, outcome in outcomes:
-                if outcome.action != "rejected":
-                    outcome.action = "not written"
-            report.written = False
-            return report
-        session.commit()
-        report.written = any(o.action in ("created", "updated") for _, o in outcomes)
-        return report
-    except Exception:
-        session.rollback()
-        raise
 
 
 def normalise_timestamp(value: object) -> str | None:

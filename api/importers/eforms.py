@@ -38,7 +38,7 @@ from defusedxml.ElementTree import fromstring
 from api.importers.common import (
     ItemError,
     ItemOutcome,
-    ParseResult,
+    ParsedTenders,
     TenderData,
     add_duration,
     dedupe,
@@ -168,8 +168,8 @@ def notice_kind(root: Element) -> tuple[str, str | None, str | None, bool]:
     return f"{SUPPORTED_ROOTS[root_name]} ({detail})", notice_type, form_type, True
 
 
-def parse_eforms(data: bytes, filename: str) -> ParseResult:
-    result = ParseResult()
+def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
+    result = ParsedTenders()
     if not data.strip():
         result.file_errors.append(ItemError(filename, "the file is empty"))
         return result

@@ -101,9 +101,10 @@ EXTRA_COLUMNS: dict[str, dict[str, tuple[str, Any]]] = {
     "obligations": {"status": ("status", "open")},
     "enterprises": {},
 }
+# A tender's source is one of these or a published format of api.importers.registry.
+TENDER_SOURCES = ("interchange", "form")
 EXTRA_ENUMS = {
     ("tenders", "status"): ("draft", "published"),
-    ("tenders", "source"): ("interchange", "form", "ocds", "eforms"),
     ("challenges", "status"): ("intake", "call", "pitch", "pilot", "evaluation", "closed"),
     ("obligations", "status"): ("open", "met", "closed"),
 }
@@ -171,6 +172,9 @@ class ParsedFile:
     format: str  # "json" | "csv" | "unknown"
     records: dict[str, list[Record]] = field(default_factory=lambda: {k: [] for k in KINDS})
     issues: list[Issue] = field(default_factory=list)
+    # The values a tender's ``source`` may take: TENDER_SOURCES plus the published formats,
+    # which the caller (api.importers.registry) names, so this parser needs no registry.
+    tender_sources: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -690,6 +694,12 @@ def _tender(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     return v
 
 
+def _extra_enum(c: _Checker, kind: str, key: str) -> tuple[str, ...] | None:
+    if (kind, key) == ("tenders", "source"):
+        return c.parsed.tender_sources or TENDER_SOURCES
+    return EXTRA_ENUMS.get((kind, key))
+
+
 def _extra_columns(c: _Checker, kind: str, extra: dict[str, Any]) -> dict[str, Any]:
     """Pop the store columns carried in ``extra`` (EXTRA_COLUMNS) and check their types."""
     out: dict[str, Any] = {}
@@ -714,7 +724,7 @@ def _extra_columns(c: _Checker, kind: str, extra: dict[str, Any]) -> dict[str, A
             c.error(p, f"expected text, got {_type_name(value)}", "write it as a string")
             value = default
         else:
-            allowed = EXTRA_ENUMS.get((kind, key))
+            allowed = _extra_enum(c, kind, key)
             if allowed and value not in allowed:
                 c.error(p, f"{_short(value)} is not a valid {key}",
                         "use one of: " + ", ".join(allowed))
@@ -840,11 +850,14 @@ def _decode(parsed: ParsedFile, data: bytes) -> str | None:
     return text
 
 
-def parse_file(name: str, data: bytes) -> ParsedFile:
-    """Parse and validate one file. Never raises for bad input: problems are in ``issues``."""
+def parse_file(name: str, data: bytes, tender_sources: tuple[str, ...] = TENDER_SOURCES
+               ) -> ParsedFile:
+    """Parse and validate one file. Never raises for bad input: problems are in ``issues``.
+    ``tender_sources``: the values a tender's ``source`` may take (the registry passes
+    TENDER_SOURCES plus its published formats)."""
     suffix = PurePath(name).suffix.lower()
     fmt = "json" if suffix == ".json" else "csv" if suffix in (".csv", ".txt", ".tsv") else ""
-    parsed = ParsedFile(name=name, format=fmt or "unknown")
+    parsed = ParsedFile(name=name, format=fmt or "unknown", tender_sources=tender_sources)
     text = _decode(parsed, data)
     if text is None:
         return parsed

@@ -14,7 +14,7 @@ merge rules in simple form: objects merge key by key, arrays of objects with ``i
 merge by id, other arrays are replaced, and a later non-null value wins.
 
 One tender per ocid (``ref`` = ocid). See ``api.importers.common`` for the signal
-vocabulary and the write rules.
+vocabulary and ``api.services.published`` for the write rules.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from api.importers.common import (
     ItemError,
     ItemOutcome,
-    ParseResult,
+    ParsedTenders,
     TenderData,
     add_duration,
     dedupe,
@@ -179,8 +179,8 @@ def _record(rec: Any, where: str) -> Iterator[_Release | ItemError]:
         yield _Release(rel, f"{where_id}.releases[{i}]")
 
 
-def parse_ocds(data: bytes, filename: str) -> ParseResult:
-    result = ParseResult()
+def parse_ocds(data: bytes, filename: str) -> ParsedTenders:
+    result = ParsedTenders()
     values, errors = _load(data, filename)
     if errors and not values:
         result.file_errors.extend(errors)

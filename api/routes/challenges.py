@@ -13,24 +13,20 @@ JSON: GET /api/v1/challenges/{ref}/matches, PATCH /api/v1/challenges/{ref}/statu
 These are mounted before api.routes.challenges_api (ROUTE_MODULES order), whose
 ``/challenges/{ref:path}`` would otherwise swallow them.
 
-Every status change is appended to ``extra["status_history"]`` ({from, to, by, at,
-reason}); a change made through the CRUD API is recorded the same way (see
-challenges_api's after_write hook).
+Stages, deadlines and the status history are ``api.services.challenge_board``'s.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from api import access
-from api.clock import today, utcnow
+from api import access, reasons
+from api.clock import today
 from api.deps import (
     ApiUser,
     ConnectorUser,
@@ -41,105 +37,35 @@ from api.deps import (
     flash,
     render,
 )
-from api.i18n import request_lang, translator
-from api.reason_text import with_reasons_nl
-from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
+from api.errors import DomainError, NotFound
+from api.i18n import api_lang, request_lang, translator
+from api.schemas import (
+    ERROR_RESPONSES,
+    StatusIn,
+    StatusOut,
+)
 from api.services import curation_log
-from api.services.flow_util import FlowError, NotFound
+from api.services.challenge_board import (
+    DEFAULT_WEEKS,
+    STAGE_NL,
+    STAGES,
+    STATUSES,
+    board_item,
+    change_status,
+    status_history,
+)
 from api.services.matching import cached_match
-from api.tables import ChallengeRow, User
+from api.tables import ChallengeRow
+from api.web.csv_export import csv_response
+from api.web.curation_forms import DECISION_NL, pop_form_error, proposal_dict
+from api.web.errors import http_status
+from api.web.local_time import local_time
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/challenges", tags=["challenges"], responses=ERROR_RESPONSES)
 
-STAGES = ("intake", "call", "pitch", "pilot", "evaluation")
-STATUSES = (*STAGES, "closed")
-STAGE_NL = {"intake": "Intake", "call": "Oproep", "pitch": "Pitch", "pilot": "Pilot",
-            "evaluation": "Evaluatie", "closed": "Gesloten"}
-# Without an explicit deadline, a Challenge's call runs twelve weeks from opening.
-DEFAULT_WEEKS = 12
-SOON_DAYS = 14
 BOARD_COLUMNS = ("ref", "title", "municipality", "status", "opened_on", "deadline",
                  "deadline_is_default", "days_left", "themes", "budget_eur", "max_partners")
-
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-
-def local_time(value: datetime | str | None) -> str:
-    """A stored UTC timestamp as Dutch wall-clock time: "01-06-2026 11:30"."""
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return str(value)
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
-
-
-def deadline_of(row: ChallengeRow) -> tuple[date | None, bool]:
-    """(deadline, is_default): the set deadline, else twelve weeks from opened_on."""
-    if row.deadline is not None:
-        return row.deadline, False
-    if row.opened_on is not None:
-        return row.opened_on + timedelta(weeks=DEFAULT_WEEKS), True
-    return None, False
-
-
-def board_item(row: ChallengeRow, on: date) -> dict[str, Any]:
-    deadline, default = deadline_of(row)
-    days_left = (deadline - on).days if deadline else None
-    return {
-        "ref": row.ref, "title": row.title, "municipality": row.municipality_code,
-        "status": row.status, "opened_on": row.opened_on, "deadline": deadline,
-        "deadline_is_default": default, "days_left": days_left,
-        "themes": list(row.themes or []), "budget_eur": row.budget_eur,
-        "max_partners": row.max_partners, "href": f"/challenges/{row.ref}",
-        "urgency": "over" if days_left is not None and days_left < 0
-        else ("soon" if days_left is not None and days_left <= SOON_DAYS else ""),
-    }
-
-
-def status_history(row: ChallengeRow) -> list[dict[str, Any]]:
-    hist = (row.extra or {}).get("status_history")
-    return [h for h in hist if isinstance(h, dict)] if isinstance(hist, list) else []
-
-
-def history_entry(old: str, new: str, by: str, reason: str = "") -> dict[str, Any]:
-    return {"from": old, "to": new, "by": by, "at": utcnow().isoformat(timespec="seconds"),
-            "reason": reason}
-
-
-def change_status(session: Session, row: ChallengeRow, new: str, by: str, reason: str = ""
-                  ) -> ChallengeRow:
-    """Move to another stage and append the change to the Challenge's history."""
-    reason = clean_text(reason)
-    if new not in STATUSES:
-        raise FlowError("status", "Kies een fase: intake, oproep, pitch, pilot, evaluatie of "
-                                  "gesloten.")
-    if new == row.status:
-        raise FlowError("status", "De challenge staat al in deze fase.")
-    if len(reason) > 2000:
-        raise FlowError("reason", "De reden is te lang (hoogstens 2000 tekens).")
-    extra = dict(row.extra or {})
-    # A new list (and dict): the JSON column notices the change only on reassignment.
-    extra["status_history"] = [*status_history(row), history_entry(row.status, new, by, reason)]
-    row.extra = extra
-    row.status = new
-    row.updated_at = utcnow()
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return row
-
-
-def clean_text(value: str | None) -> str:
-    """Free text as stored: without NUL characters (PostgreSQL refuses them)."""
-    return (value or "").replace("\x00", "").strip()
 
 
 def get_challenge(session: Session, ref: str) -> ChallengeRow:
@@ -191,8 +117,6 @@ def portfolio(session: Session, ref: str, top_k: int = 10) -> dict[str, Any]:
 @router.get("/challenges/{ref}", include_in_schema=False)
 def challenge_page(ref: str, request: Request, user: CurrentUser, session: SessionDep
                    ) -> Response:
-    from api.routes.curation import DECISION_NL, pop_form_error, proposal_dict
-
     row = get_challenge(session, ref)
     on = today()
     item = board_item(row, on)
@@ -234,7 +158,7 @@ async def challenge_status_post(ref: str, request: Request, user: ConnectorUser,
     new = str(form.get("status") or "").strip()
     try:
         change_status(session, row, new, user.email, str(form.get("reason") or ""))
-    except FlowError as exc:
+    except DomainError as exc:
         session.rollback()
         flash(request, t("Fase niet gewijzigd: {message}", message=t(exc.message)), "error")
     else:
@@ -244,28 +168,6 @@ async def challenge_status_post(ref: str, request: Request, user: ConnectorUser,
 
 
 # --- JSON ---------------------------------------------------------------------------------
-
-class StatusIn(BaseModel):
-    status: Literal["intake", "call", "pitch", "pilot", "evaluation", "closed"]
-    reason: str = Field("", max_length=2000)
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"status": "pitch", "reason": "Vijf ondernemingen uitgenodigd voor de pitch"}]})
-
-
-class StatusOut(BaseModel):
-    ref: str
-    title: str
-    status: str
-    deadline: date | None = Field(description="Set deadline, else twelve weeks from opened_on")
-    days_left: int | None
-    history: list[dict[str, Any]] = Field(description="Status changes, oldest first")
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "ref": "C-2026-01", "title": "Eenzaamheid onder ouderen", "status": "pitch",
-        "deadline": "2026-05-24", "days_left": 12,
-        "history": [{"from": "call", "to": "pitch", "by": "verbinder@gemeente.nl",
-                     "at": "2026-05-12T09:30:00+00:00", "reason": "Vijf pitches"}]}})
 
 
 def _status_out(row: ChallengeRow) -> dict[str, Any]:
@@ -281,18 +183,19 @@ def _status_out(row: ChallengeRow) -> dict[str, Any]:
                     "results": {"results": [{"rank": 1, "ref": "E-0042",
                                              "name": "Buurtkracht Utrecht",
                                              "municipality": "GM0344", "score": 0.71,
-                                             "reasons": ["covers the Challenge's theme(s) "
-                                                         "'eenzaamheid'"],
-                                             "reasons_nl": ["dekt het Challenge-thema "
-                                                            "'eenzaamheid'"]}],
+                                             "reasons": [{
+                                                 "code": "themes_covered",
+                                                 "params": {"themes": ["eenzaamheid"]},
+                                                 "text": "dekt het Challenge-thema "
+                                                         "'eenzaamheid'"}]}],
                                 "n_candidates": 120, "n_excluded": 4},
                     "coalitions": [{"members": ["E-0042", "E-0107"], "score": 0.66,
                                     "capacity_eur": 310000}]}}}}})
-def api_matches(ref: str, user: ApiUser, session: SessionDep, top_k: int = 10
-                ) -> dict[str, Any]:
+def api_matches(ref: str, request: Request, user: ApiUser, session: SessionDep,
+                top_k: int = 10) -> dict[str, Any]:
     """The engine's diverse ranking of enterprises for the Challenge and the coalitions
     it proposes (complementary enterprises that cover more of its themes together).
-    ``reasons`` are in English; ``reasons_nl`` next to them holds the Dutch form."""
+    Every reason is ``{"code", "params", "text"}`` (text in the request's language)."""
     row = get_challenge(session, ref)
     if not 1 <= top_k <= 50:
         raise api_error(422, "top_k moet tussen 1 en 50 liggen", "top_k")
@@ -300,7 +203,7 @@ def api_matches(ref: str, user: ApiUser, session: SessionDep, top_k: int = 10
         result = cached_match(session, "challenge", row.ref, top_k)
     except NotFound as exc:
         raise api_error(404, exc.message, "ref") from None
-    out = with_reasons_nl(result.as_dict())
+    out = reasons.with_texts(result.as_dict(), api_lang(request))
     return {"challenge": row.ref, "status": row.status, **out}
 
 
@@ -314,31 +217,8 @@ def api_status(ref: str, body: StatusIn, request: Request, user: ConnectorUser,
     t = translator(request_lang(request))
     try:
         change_status(session, row, body.status, user.email, body.reason)
-    except FlowError as exc:
+    except DomainError as exc:
         session.rollback()
-        raise api_error(409 if exc.field == "status" else exc.status,
+        raise api_error(http_status(exc),
                         t(exc.message), exc.field) from None
     return _status_out(row)
-
-
-def record_crud_status_change(session: Session, user: User, row: ChallengeRow,
-                              before: dict[str, Any] | None) -> None:
-    """after_write hook for the CRUD API: a status changed there is recorded too, and a
-    replaced ``extra`` keeps the earlier history."""
-    old_extra = (before or {}).get("extra") or {}
-    earlier = old_extra.get("status_history") if isinstance(old_extra, dict) else None
-    extra = dict(row.extra or {})
-    hist = extra.get("status_history")
-    if not isinstance(hist, list) and isinstance(earlier, list):
-        hist = list(earlier)
-    hist = list(hist) if isinstance(hist, list) else []
-    old = old_extra.get("status") if isinstance(old_extra, dict) else None
-    if before is not None and old and old != row.status:
-        hist.append(history_entry(str(old), row.status, user.email, "via API"))
-    if hist or "status_history" in extra:
-        extra["status_history"] = hist
-        row.extra = extra
-
-
-__all__ = ["STAGES", "STAGE_NL", "STATUSES", "board_item", "change_status", "deadline_of",
-           "record_crud_status_change", "status_history"]

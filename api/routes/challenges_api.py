@@ -16,9 +16,9 @@ from sqlmodel import Session
 
 from api import access
 from api.crud import Resource, build_router
-from api.routes.challenges import record_crud_status_change
 from api.schemas import ChallengeIn, ChallengeOut, ChallengePatch
-from api.serialize import challenge_dict, challenge_out
+from api.serialize import challenge_doc, challenge_out
+from api.services.challenge_board import record_crud_status_change
 from api.tables import ChallengeRow, User
 
 Denial = tuple[int, str, str | None] | None
@@ -55,7 +55,7 @@ def _check_delete(session: Session, user: User, row: ChallengeRow) -> Denial:
 resource = Resource(
     kind="challenges", path="/challenges", table=ChallengeRow, schema_in=ChallengeIn,
     schema_patch=ChallengePatch, schema_out=ChallengeOut, label="Challenge",
-    to_interchange=challenge_dict, to_out=challenge_out, visible=_visible,
+    to_interchange=challenge_doc, to_out=challenge_out, visible=_visible,
     can_see=_can_see, check_write=_check_write, check_delete=_check_delete,
     search_columns=("ref", "title"), after_write=record_crud_status_change,
 )

@@ -26,27 +26,31 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from api import reasons
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
-from api.i18n import request_lang, translator
-from api.reason_text import localise_all, reasons_nl
-from api.routes.challenges import (
-    STAGES,
-    clean_text,
-    deadline_of,
-    local_time,
+from api.errors import DomainError, NotFound
+from api.i18n import api_lang, request_lang, translator
+from api.schemas import (
+    ERROR_RESPONSES,
+    CurationQueuePage,
+    DecisionIn,
+    DecisionOut,
+    LogPage,
 )
-from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
 from api.services import curation_log
+from api.services.challenge_board import STAGES, clean_text, deadline_of
 from api.services.curation_log import DecisionInput
-from api.services.flow_util import FlowError, NotFound
 from api.services.matching import ChallengeMatches, cached_match
 from api.tables import ChallengeRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
+from api.web.csv_export import csv_response
+from api.web.curation_forms import DECISION_NL, FORM_ERROR_KEY, pop_form_error, proposal_dict
+from api.web.errors import http_status
+from api.web.local_time import local_time
+from api.web.params import page_param
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/curation", tags=["curation"], responses=ERROR_RESPONSES)
@@ -54,8 +58,6 @@ api_router = APIRouter(prefix="/curation", tags=["curation"], responses=ERROR_RE
 KIND_NL = {"tender": "Aanbesteding", "obligation": "Verplichting", "challenge": "Challenge"}
 KIND_PLURAL_NL = {"tender": "Aanbestedingen", "obligation": "Verplichtingen",
                   "challenge": "Challenges"}
-DECISION_NL = {"accept": "Geaccepteerd", "reject": "Afgewezen", "pin": "Vastgezet",
-               "unpin": "Losgemaakt"}
 # How many of the engine's best candidates a query offers, and how many undecided of them
 # the queue shows per query; queries per page keep the page well under 150 ms.
 TOP_K = 10
@@ -65,7 +67,6 @@ LOG_PER_PAGE = 50
 QUEUE_COLUMNS = ("query_kind", "query_ref", "query_title", "rank", "enterprise_ref",
                  "enterprise_name", "municipality", "score", "distance_km", "remaining_eur",
                  "reasons")
-FORM_ERROR_KEY = "curation_form_error"
 
 
 @dataclass(frozen=True)
@@ -121,25 +122,6 @@ def _match_list(session: Session, kind: str, ref: str, top_k: int = TOP_K) -> An
     return found.results if isinstance(found, ChallengeMatches) else found
 
 
-def proposal_dict(kind: str, query_ref: str, m: Any, latest: CurationDecision | None,
-                  weight_set: str | None = None) -> dict[str, Any]:
-    """A MatchView as the curation forms and tables show it."""
-    features = {k: float(v) for k, v in dict(getattr(m, "features", None) or {}).items()}
-    return {
-        "key": f"{kind}|{query_ref}|{m.ref}", "kind": kind, "query_ref": query_ref,
-        "rank": m.rank, "ref": m.ref, "name": m.name, "municipality": m.municipality,
-        "score": float(m.score), "reasons": list(m.reasons or []),
-        "distance_km": m.distance_km, "remaining_eur": m.remaining_eur,
-        "features_json": json.dumps(features, separators=(",", ":")),
-        "weight_set": weight_set,
-        "decision": latest.decision if latest else None,
-        "decided_by": latest.decided_by if latest else None,
-        "decided_at": latest.decided_at if latest else None,
-        "history_url": (f"/curation/log?query_kind={kind}&query_ref={query_ref}"
-                        f"&enterprise_ref={m.ref}"),
-    }
-
-
 def _undecided(d: CurationDecision | None) -> bool:
     return d is None or d.decision == "unpin"
 
@@ -174,20 +156,6 @@ def _kind_param(value: str | None) -> str | None:
     return value if value in KIND_NL else None
 
 
-def _page_param(value: str | None) -> int:
-    try:
-        return max(1, int(value or 1))
-    except ValueError:
-        return 1
-
-
-def pop_form_error(request: Request) -> dict[str, Any] | None:
-    """The refused decision of the previous POST (its message and what was typed)."""
-    value = request.session.pop(FORM_ERROR_KEY, None) if FORM_ERROR_KEY in request.session \
-        else None
-    return value if isinstance(value, dict) else None
-
-
 # --- pages ------------------------------------------------------------------------------
 
 @router.get("/curation", include_in_schema=False)
@@ -195,7 +163,7 @@ def queue_page(request: Request, user: ConnectorUser, session: SessionDep) -> Re
     qp = request.query_params
     kind = _kind_param(qp.get("kind"))
     text = clean_text(qp.get("q"))[:200]
-    page = _page_param(qp.get("page"))
+    page = page_param(qp.get("page"))
     queries = open_queries(session, kind, text)
     chunk = queries[(page - 1) * QUERIES_PER_PAGE: page * QUERIES_PER_PAGE]
     counts = {k: 0 for k in KIND_NL}
@@ -225,7 +193,7 @@ def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Res
                          "enterprise_name": p["name"], "municipality": p["municipality"],
                          "score": round(p["score"], 4), "distance_km": p["distance_km"],
                          "remaining_eur": p["remaining_eur"],
-                         "reasons": " | ".join(localise_all(p["reasons"], lang))})
+                         "reasons": " | ".join(reasons.texts(p["reasons"], lang))})
     return csv_response(rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
 
 
@@ -295,7 +263,7 @@ async def decide_post(request: Request, user: ConnectorUser, session: SessionDep
     try:
         data = _fill_from_engine(session, data)
         row = curation_log.record(session, data, decided_by=user.email)
-    except FlowError as exc:
+    except DomainError as exc:
         session.rollback()
         message = t(exc.message, **exc.params)
         request.session[FORM_ERROR_KEY] = {"key": key, "field": exc.field, "message": message,
@@ -315,7 +283,7 @@ def log_page(request: Request, user: ConnectorUser, session: SessionDep) -> Resp
     kind = _kind_param(qp.get("query_kind"))
     query_ref = clean_text(qp.get("query_ref"))[:200] or None
     enterprise_ref = clean_text(qp.get("enterprise_ref"))[:100] or None
-    page = _page_param(qp.get("page"))
+    page = page_param(qp.get("page"))
     rows, total = curation_log.log_page(session, query_ref=query_ref, query_kind=kind,
                                         enterprise_ref=enterprise_ref, page=page,
                                         per_page=LOG_PER_PAGE)
@@ -343,97 +311,6 @@ def log_csv(user: ConnectorUser, session: SessionDep) -> Response:
 
 # --- JSON ---------------------------------------------------------------------------------
 
-class DecisionIn(BaseModel):
-    query_kind: Literal["tender", "obligation", "challenge"]
-    query_ref: str = Field(max_length=200)
-    enterprise_ref: str = Field(max_length=100)
-    decision: Literal["accept", "reject", "pin", "unpin"]
-    reason: str = Field("", max_length=2000, description="Required when rejecting")
-    rank: int | None = Field(None, description="Rank shown; filled from the engine if absent")
-    score: float | None = Field(None, description="Score shown; filled from the engine if "
-                                                  "absent")
-    features: dict[str, float] | None = Field(None, description="Feature scores shown")
-    weight_set: str | None = None
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0042",
-         "decision": "accept", "reason": "Doet dit werk al voor de gemeente"},
-        {"query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0107",
-         "decision": "reject", "reason": "Werkt niet in deze regio"},
-    ]})
-
-
-class DecisionOut(BaseModel):
-    id: int | None
-    query_kind: str
-    query_ref: str
-    enterprise_ref: str
-    decision: str
-    reason: str
-    decided_by: str
-    decided_at: str | None
-    rank: int | None
-    score: float | None
-    features: dict[str, float]
-    weight_set: str | None
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "id": 12, "query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0042",
-        "decision": "accept", "reason": "Doet dit werk al voor de gemeente",
-        "decided_by": "verbinder@gemeente.nl", "decided_at": "2026-06-01T09:30:00+00:00",
-        "rank": 1, "score": 0.82, "features": {"cpv": 1.0, "geo": 0.9}, "weight_set": None}})
-
-
-class LogPage(BaseModel):
-    items: list[DecisionOut]
-    total: int
-    page: int
-    per_page: int
-    pages: int
-
-
-class ProposalOut(BaseModel):
-    rank: int
-    enterprise_ref: str
-    name: str
-    municipality: str | None
-    score: float
-    distance_km: float | None
-    remaining_eur: float | None
-    reasons: list[str] = Field(description="The engine's reasons, in English")
-    reasons_nl: list[str] = Field(description="The same reasons in Dutch")
-    features: dict[str, float]
-
-
-class QueueQuery(BaseModel):
-    query_kind: str
-    query_ref: str
-    title: str
-    who: str | None
-    when: date | None = Field(description="Contract start, due date or Challenge deadline")
-    n_decided: int = Field(description="Matches of this query already decided")
-    proposals: list[ProposalOut] = Field(description="The engine's best undecided candidates")
-
-
-class QueuePage(BaseModel):
-    items: list[QueueQuery]
-    total: int = Field(description="Open queries over all pages")
-    page: int
-    per_page: int
-    pages: int
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "items": [{"query_kind": "tender", "query_ref": "T-2026-014",
-                   "title": "Schoonmaak stadskantoren", "who": "Gemeente Utrecht",
-                   "when": "2026-09-01", "n_decided": 2,
-                   "proposals": [{"rank": 3, "enterprise_ref": "E-0042",
-                                  "name": "Schoonwerk Utrecht", "municipality": "GM0344",
-                                  "score": 0.74, "distance_km": 2.1, "remaining_eur": 120000,
-                                  "reasons": ["CPV 90911200 offered exactly"],
-                                  "reasons_nl": ["CPV 90911200 exact aangeboden"],
-                                  "features": {"cpv": 1.0}}]}],
-        "total": 1, "page": 1, "per_page": 5, "pages": 1}})
-
 
 @api_router.post("/decisions", status_code=201, response_model=DecisionOut,
                  summary="Record a curation decision")
@@ -451,15 +328,15 @@ def api_decide(body: DecisionIn, request: Request, user: ConnectorUser, session:
     try:
         data = _fill_from_engine(session, data)
         row = curation_log.record(session, data, decided_by=user.email)
-    except FlowError as exc:
+    except DomainError as exc:
         session.rollback()
-        raise api_error(exc.status, t(exc.message, **exc.params), exc.field) from None
+        raise api_error(http_status(exc), t(exc.message, **exc.params), exc.field) from None
     return curation_log.as_dict(row)
 
 
-@api_router.get("/queue", response_model=QueuePage, summary="Proposed matches to curate")
+@api_router.get("/queue", response_model=CurationQueuePage, summary="Proposed matches to curate")
 def api_queue(
-    user: ConnectorUser, session: SessionDep,
+    request: Request, user: ConnectorUser, session: SessionDep,
     kind: Annotated[Literal["tender", "obligation", "challenge"] | None,
                     Query(description="Only this kind of query")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in ref/title")] = None,
@@ -469,6 +346,7 @@ def api_queue(
     """Open tenders, obligations and Challenges, most urgent first, each with the engine's
     best candidates that no connector has decided on yet."""
     queries = open_queries(session, kind, clean_text(q))
+    lang = api_lang(request)
     chunk = queries[(page - 1) * per_page: page * per_page]
     items = []
     for item in queue_for(session, chunk):
@@ -479,7 +357,7 @@ def api_queue(
             "proposals": [{"rank": p["rank"], "enterprise_ref": p["ref"], "name": p["name"],
                            "municipality": p["municipality"], "score": p["score"],
                            "distance_km": p["distance_km"], "remaining_eur": p["remaining_eur"],
-                           "reasons": p["reasons"], "reasons_nl": reasons_nl(p["reasons"]),
+                           "reasons": reasons.outs(p["reasons"], lang),
                            "features": json.loads(p["features_json"])}
                           for p in item["proposals"]]})
     total = len(queries)

@@ -19,7 +19,6 @@ from sqlmodel import Session, col, select
 from api import access
 from api.deps import CurrentUser, SessionDep, render
 from api.i18n import month_label, request_lang, translator
-from api.routes.enterprises import csv_response
 from api.services.enterprise_search import capacity_by_sector as sector_capacity
 from api.tables import (
     AllocationRow,
@@ -30,6 +29,7 @@ from api.tables import (
     TenderRow,
     User,
 )
+from api.web.csv_export import csv_response
 from matcher.refdata import cpv_label, municipalities
 
 router = APIRouter(tags=["pages"])

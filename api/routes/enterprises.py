@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, select
 
 from api import access
@@ -19,14 +15,8 @@ from api.deps import ConnectorUser, CurrentUser, SessionDep, csrf_protect, flash
 from api.i18n import request_lang, translator
 from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
 from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
-from api.serialize import enterprise_dict, enterprise_out
-from api.services.enterprise_search import (
-    SORTS,
-    SearchParams,
-    committed_by_enterprise,
-    hit_to_dict,
-    search,
-)
+from api.serialize import enterprise_doc, enterprise_out
+from api.services.enterprise_search import committed_by_enterprise, hit_to_dict, search
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -38,61 +28,16 @@ from api.tables import (
     User,
     VettingEvent,
 )
-from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS
+from api.web.csv_export import csv_response
+from api.web.params import search_params
 from matcher.refdata import cpv_label, municipalities
 
 router = APIRouter(tags=["pages"])
 
-PER_PAGE = 20
-
-
-def _float(value: str | None) -> float | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        number = float(value.replace(".", "").replace(",", ".") if "," in value else value)
-    except ValueError:
-        return math.nan
-    return number
-
-
-def params_from_query(request: Request, per_page: int = PER_PAGE) -> tuple[SearchParams,
-                                                                         dict[str, str]]:
-    """Forgiving parse for the page: a bad number becomes a message beside its field."""
-    qp = request.query_params
-    errors: dict[str, str] = {}
-    km = _float(qp.get("km"))
-    if km is not None and (math.isnan(km) or km <= 0):
-        errors["km"] = "Geef een afstand in km groter dan 0"
-        km = None
-    min_cap = _float(qp.get("min_capacity"))
-    if min_cap is not None and (math.isnan(min_cap) or min_cap < 0):
-        errors["min_capacity"] = "Geef een bedrag in euro's (0 of meer)"
-        min_cap = None
-    try:
-        page = max(1, int(qp.get("page") or 1))
-    except ValueError:
-        page = 1
-    params = SearchParams(
-        q=(qp.get("q") or "").strip()[:200],
-        cpv=(qp.get("cpv") or "").strip()[:20],
-        municipality=(qp.get("municipality") or "").strip()[:100],
-        km=km,
-        target_groups=[v for v in qp.getlist("tg") if v in TARGET_GROUPS],
-        certifications=[v for v in qp.getlist("cert") if v in CERTIFICATION_SCHEMES],
-        vetting=[v for v in qp.getlist("vetting") if v in VETTING_NL],
-        min_capacity_eur=min_cap,
-        sort=str(qp.get("sort")) if qp.get("sort") in SORTS else "relevance",
-        page=page,
-        per_page=per_page,
-    )
-    return params, errors
-
-
 @router.get("/enterprises", include_in_schema=False)
 def enterprise_search_page(request: Request, user: CurrentUser, session: SessionDep
                            ) -> Response:
-    params, errors = params_from_query(request)
+    params, errors = search_params(request.query_params)
     result = search(session, params, restrict_vetted=not access.sees_all(user))
     errors.update(result.errors)
     lang = request_lang(request)
@@ -125,51 +70,10 @@ CSV_COLUMNS = ("ref", "name", "municipality", "municipality_name", "distance_km"
                "capacity_left_eur")
 
 
-def _csv_cell(value: Any) -> str:
-    if isinstance(value, list):
-        return "|".join(
-            (f"{v.get('scheme')}:{v.get('level') or ''}:{v.get('valid_until') or ''}"
-             if isinstance(v, dict) else str(v)) for v in value)
-    if value is None:
-        return ""
-    text = str(value)
-    # Spreadsheet formula injection: a cell starting with = + - @ would be executed.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def csv_response(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str],
-                 filename: str) -> StreamingResponse:
-    """A CSV download (UTF-8 with BOM so Excel reads the accents)."""
-
-    def generate() -> Iterator[str]:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        buf.write("\ufeff")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_csv_cell(row.get(c)) for c in columns])
-            if buf.tell() > 64_000:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
-
-    return StreamingResponse(generate(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 @router.get("/enterprises/export.csv", include_in_schema=False)
 def enterprise_search_csv(request: Request, user: CurrentUser, session: SessionDep
                           ) -> Response:
-    params, _ = params_from_query(request, per_page=0)
+    params, _ = search_params(request.query_params, per_page=0)
     result = search(session, params, restrict_vetted=not access.sees_all(user))
     return csv_response([hit_to_dict(h) for h in result.hits], CSV_COLUMNS,
                         "ondernemingen.csv")
@@ -316,7 +220,7 @@ def _log_vetting(session: Session, user: User, row: EnterpriseRow,
 resource = Resource(
     kind="enterprises", path="/enterprises", table=EnterpriseRow, schema_in=EnterpriseIn,
     schema_patch=EnterprisePatch, schema_out=EnterpriseOut, label="Onderneming",
-    to_interchange=enterprise_dict, to_out=enterprise_out,
+    to_interchange=enterprise_doc, to_out=enterprise_out,
     visible=access.visible_enterprises, can_see=_can_see, check_write=_check_write,
     check_delete=_check_delete, search_columns=("ref", "name"), after_write=_log_vetting,
 )

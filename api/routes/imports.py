@@ -1,17 +1,14 @@
 """Import page (upload interchange files) and the JSON import/export endpoints.
 
-Storing is the foundation's ``api.services.importing.import_files(session, files,
-on_duplicate)``; this module only carries files in and the report out. A file is
-imported whole or not at all, and every refused row comes back with its place and reason.
+Storing is ``api.services.importing.import_files`` (the one pipeline, formats from
+``api.importers.registry``); this module only carries files in and the report out. Every
+refused row or notice comes back with its place and reason.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import json
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
@@ -21,38 +18,17 @@ from api import access
 from api.clock import today
 from api.db import get_engine
 from api.deps import ApiUser, ConnectorUser, SessionDep, api_error, csrf_protect, render
+from api.importers import registry
 from api.importers.interchange import MAX_FILE_BYTES
 from api.schemas import ERROR_RESPONSES
-from api.serialize import challenge_dict, enterprise_dict, obligation_dict, tender_dict
+from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_doc
+from api.services.importing import ON_DUPLICATE, OnDuplicate, import_files
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["import/export"], responses=ERROR_RESPONSES)
 
-# api.services.importing's choices for a likely duplicate enterprise (new ref, same KvK
-# or nearly the same name nearby): reject the file and ask, merge, or keep both.
-DUPLICATE_CHOICES = ("ask", "merge", "keep-both")
 MAX_FILES = 20
-
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def report_dict(report: Any) -> dict[str, Any]:
-    """The import report as plain JSON, whatever object the service returns."""
-    if hasattr(report, "to_dict"):
-        return _jsonable(report.to_dict())  # type: ignore[no-any-return]
-    data = _jsonable(report)
-    return data if isinstance(data, dict) else {"result": data}
 
 
 async def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
@@ -70,22 +46,16 @@ async def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
     return out
 
 
-def _run_import(session: Session, files: list[tuple[str, bytes]], on_duplicate: str
-                ) -> dict[str, Any]:
-    try:
-        importing = importlib.import_module("api.services.importing")
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.services.importing":
-            raise
-        raise api_error(503, "Importeren is in deze versie nog niet beschikbaar") from exc
-    report = importing.import_files(session, files, on_duplicate)
-    return report_dict(report)
+def _upload_choices() -> dict[str, Any]:
+    """What the page offers: the interchange format's extensions and media types."""
+    fmt = registry.get(registry.DEFAULT)
+    return {"choices": ON_DUPLICATE, "accept": ",".join(fmt.extensions + fmt.media_types)}
 
 
 @router.get("/import", include_in_schema=False)
 def import_page(request: Request, user: ConnectorUser) -> Response:
     return render(request, "imports/import.html", {"report": None, "on_duplicate": "ask",
-                                                   "choices": DUPLICATE_CHOICES})
+                                                   **_upload_choices()})
 
 
 @router.post("/import", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -96,13 +66,14 @@ async def import_upload(
     files: Annotated[list[UploadFile], File()],
     on_duplicate: Annotated[str, Form()] = "ask",
 ) -> Response:
-    if on_duplicate not in DUPLICATE_CHOICES:
-        on_duplicate = "ask"
+    # A likely duplicate enterprise (new ref, same KvK or nearly the same name nearby):
+    # reject the file and ask, merge, or keep both.
+    choice: OnDuplicate = on_duplicate if on_duplicate in ON_DUPLICATE else "ask"  # type: ignore[assignment]
     error = None
     report = None
     try:
         uploads = await _read_uploads(files)
-        report = _run_import(session, uploads, on_duplicate)
+        report = import_files(session, uploads, choice).to_dict()
     except Exception as exc:  # shown on the page beside the form, never as a trace
         detail = getattr(exc, "detail", None)
         if not isinstance(detail, dict):
@@ -110,8 +81,8 @@ async def import_upload(
         error = detail.get("message")
     status = 200 if error is None and (report or {}).get("ok", True) else 422
     return render(request, "imports/import.html", {
-        "report": report, "error": error, "on_duplicate": on_duplicate,
-        "choices": DUPLICATE_CHOICES}, status_code=status)
+        "report": report, "error": error, "on_duplicate": choice,
+        **_upload_choices()}, status_code=status)
 
 
 @api_router.post("/import", summary="Import interchange files (JSON or CSV)")
@@ -119,26 +90,30 @@ async def import_api(
     user: ApiUser,
     session: SessionDep,
     files: Annotated[list[UploadFile], File(description="One or more interchange files")],
-    on_duplicate: Annotated[Literal["ask", "merge", "keep-both"], Form(
+    on_duplicate: Annotated[OnDuplicate, Form(
         description="A likely duplicate enterprise: reject the file (ask), merge, keep both")]
     = "ask",
 ) -> dict[str, Any]:
     if not access.sees_all(user):
         raise api_error(403, "Alleen verbinders en beheerders kunnen importeren")
     uploads = await _read_uploads(files)
-    return _run_import(session, uploads, on_duplicate)
+    return import_files(session, uploads, on_duplicate).to_dict()
 
 
-PUBLISHED_FORMATS = ("ocds", "eforms")
+if TYPE_CHECKING:
+    PublishedFormat = str
+else:  # the registry's published formats, as an enum in the OpenAPI schema
+    PublishedFormat = Literal[registry.names(published=True)]
 
 
 @api_router.post(
     "/import/{fmt}",
-    summary="Import published tenders (OCDS or eForms)",
+    summary="Import published tenders (" + " or ".join(
+        f.label for f in registry.FORMATS.values() if f.published) + ")",
     description=(
-        "`ocds`: release packages, record packages or JSON Lines of releases; `eforms`: one UBL "
-        "XML notice per file (PIN, CN, CAN). Tenders are created or updated by OCID / "
-        "procedure id. Every refused item is reported with its place and reason. Without "
+        "; ".join(f"`{f.name}`: {f.help}" for f in registry.FORMATS.values() if f.published)
+        + ". Tenders are created or updated by their published identifier. Every refused "
+        "item is reported with its place and reason. Without "
         "`partial` a file with any refused item writes nothing; with `partial=true` the valid "
         "items are written. A detected Dutch social-return percentage is marked `detected` "
         "with the sentence it came from, for an officer to confirm."),
@@ -148,7 +123,7 @@ PUBLISHED_FORMATS = ("ocds", "eforms")
                                "stale": 0, "rejected": 0, "items": []}]}}}}},
 )
 async def import_published_api(
-    fmt: Literal["ocds", "eforms"],
+    fmt: PublishedFormat,
     user: ApiUser,
     session: SessionDep,
     files: Annotated[list[UploadFile], File(description="One or more published tender files")],
@@ -158,24 +133,13 @@ async def import_published_api(
     if user.role not in ("officer", "connector", "admin"):
         raise api_error(403, "Alleen inkopers, verbinders en beheerders kunnen aanbestedingen "
                              "importeren")
-    from api.services.published import import_eforms_bytes, import_ocds_bytes
-
-    importer = import_ocds_bytes if fmt == "ocds" else import_eforms_bytes
     uploads = await _read_uploads(files)
     # An officer imports for their own organisation only (access.py: officers see their
     # own buyer's tenders); connectors and admins import for anyone.
     only_buyer = None if access.sees_all(user) else (user.organisation or "").strip()
-    reports = [importer(session, data, name, partial, only_buyer) for name, data in uploads]
-    return {"ok": all(r.ok for r in reports), "files": [_jsonable(r.to_dict()) for r in reports]}
+    return import_files(session, uploads, format=fmt, partial=partial,
+                        only_buyer=only_buyer).to_dict()
 
-
-try:  # the same documents as `sroi export` writes, when the exporter is present
-    from api.services.exporting import challenge_doc, enterprise_doc, obligation_doc, tender_doc
-except ModuleNotFoundError as exc:  # pragma: no cover - older checkout
-    if exc.name != "api.services.exporting":
-        raise
-    enterprise_doc, tender_doc = enterprise_dict, tender_dict
-    challenge_doc, obligation_doc = challenge_dict, obligation_dict
 
 KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {
     "enterprises": (EnterpriseRow, enterprise_doc, access.visible_enterprises),

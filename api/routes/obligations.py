@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, func, or_, select
 
-from api import access
+from api import access, reasons
 from api.clock import today
 from api.convert import enterprise_from_row, obligation_from_row
 from api.deps import (
@@ -39,18 +39,28 @@ from api.deps import (
     flash,
     render,
 )
-from api.i18n import format_eur, month_label, request_lang, translator
-from api.reason_text import localise
-from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES, IsoDate
-from api.services import progress
+from api.errors import DomainError, Invalid
+from api.i18n import api_lang, format_eur, month_label, request_lang, translator
+from api.schemas import (
+    ERROR_RESPONSES,
+    PLAN_MAX_ROWS,
+    DeliveriesPage,
+    DeliveryIn,
+    DeliveryOut,
+    PlanIn,
+    PlanOut,
+)
+from api.services import matching, progress
 from api.services.capacity import commitments
-from api.services.flow_util import FlowError, list_params
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
+from api.web.csv_export import csv_response
+from api.web.errors import http_status
+from api.web.params import list_params
 from matcher.model import Obligation
 from matcher.plan import Plan
+from matcher.reasons import Reason
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
@@ -71,7 +81,6 @@ STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
 # A proposed placement is valued as one full-time place for a year (as the engine does).
 PLACEMENT_HOURS = 36.0
 PLACEMENT_MONTHS = 12.0
-MAX_ROWS = 100
 
 
 # ---------------------------------------------------------------- helpers
@@ -85,20 +94,14 @@ def _policy(ob: Obligation) -> Policy:
 
 
 def propose(session: Session, row: ObligationRow, on: date) -> Plan:
-    """The engine's plan, on the shared cached ranking index when the matching service is
-    there (building the index is most of the cost), else on a fresh one."""
-    index = None
-    try:
-        from api.services import matching
-    except ModuleNotFoundError:
-        matching = None  # type: ignore[assignment]
-    if matching is not None:
-        index = matching.get_index(session)
-        has_planned = session.exec(select(func.count()).select_from(AllocationRow).where(
-            AllocationRow.obligation_ref == row.ref, AllocationRow.status == "planned")).one()
-        if has_planned:  # its own planned rows are about to be replaced: not committed
-            index = copy.copy(index)
-            index.set_committed(commitments(session, replanning=[row.ref]).eur)
+    """The engine's plan, on the shared cached ranking index (building the index is most
+    of the cost)."""
+    index = matching.get_index(session)
+    has_planned = session.exec(select(func.count()).select_from(AllocationRow).where(
+        AllocationRow.obligation_ref == row.ref, AllocationRow.status == "planned")).one()
+    if has_planned:  # its own planned rows are about to be replaced: not committed
+        index = copy.copy(index)
+        index.set_committed(commitments(session, replanning=[row.ref]).eur)
     return plan_for_obligation(session, row.ref, on=on, index=index)
 
 
@@ -233,7 +236,7 @@ def lines_from_allocations(rows: list[AllocationRow]) -> list[PlanLine]:
 def lines_from_form(form: Any) -> list[PlanLine]:
     """Rows ``rows-{i}-*`` (unless ``rows-{i}-remove`` is ticked) and the ``new-*`` row."""
     try:
-        n = min(int(str(form.get("n_rows") or 0)), MAX_ROWS)
+        n = min(int(str(form.get("n_rows") or 0)), PLAN_MAX_ROWS)
     except ValueError:
         n = 0
     lines = []
@@ -388,7 +391,7 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
         if proposal or not planned:
             try:
                 plan = propose(session, row, on)
-            except FlowError as exc:  # e.g. an unknown valuation policy on the obligation
+            except DomainError as exc:  # e.g. an unknown valuation policy on the obligation
                 flash(request, t(exc.message, **exc.params), "error")
                 lines = []
             else:
@@ -477,12 +480,12 @@ async def obligation_plan_post(ref: str, request: Request, user: CurrentUser,
 
 
 def _delivery_input(data: dict[str, Any]) -> progress.DeliveryInput:
-    """Raises FlowError on a field that cannot be read."""
+    """Raises Invalid on a field that cannot be read."""
     def num(name: str) -> float:
         try:
             value = parse_number(str(data.get(name) or ""))
         except NumberError:
-            raise FlowError(name, "Vul een getal in, bijvoorbeeld 1250,50.") from None
+            raise Invalid(name, "Vul een getal in, bijvoorbeeld 1250,50.") from None
         return value or 0.0
 
     raw_on = str(data.get("on") or "").strip()
@@ -493,7 +496,7 @@ def _delivery_input(data: dict[str, Any]) -> progress.DeliveryInput:
             d, m, y = raw_on.split("-")
             on = date(int(y), int(m), int(d))
         except ValueError:
-            raise FlowError("on", "Vul een datum in als dd-mm-jjjj.") from None
+            raise Invalid("on", "Vul een datum in als dd-mm-jjjj.") from None
     ent = str(data.get("enterprise_ref") or "").strip()
     ent = ent.split(" ")[0] if " — " in ent else ent
     kind = str(data.get("kind") or "purchase")
@@ -518,7 +521,7 @@ async def obligation_delivery_post(ref: str, request: Request, user: CurrentUser
     t = translator(request_lang(request))
     try:
         saved = progress.record_delivery(session, row, _delivery_input(data), today())
-    except FlowError as exc:
+    except DomainError as exc:
         errors = {exc.field or "note": str(t(exc.message, **exc.params))}
         return _detail(request, session, user, row, delivery=data, delivery_errors=errors,
                        status_code=422)
@@ -540,71 +543,15 @@ def obligation_deliveries_csv(ref: str, user: CurrentUser, session: SessionDep) 
 # ---------------------------------------------------------------- JSON API
 
 
-class PlanRowOut(BaseModel):
-    enterprise: str
-    name: str
-    kind: Literal["purchase", "placement"]
-    amount_eur: float = Field(description="Invoiced euros (purchase) or the notional value "
-                                          "of the places (placement)")
-    credit_eur: float = Field(description="Social return credited under the policy")
-    placements: int
-    block: str | None = Field(None, description="Building block of a placement")
-    fit: float | None = None
-    status: Literal["proposed", "planned", "committed"] = "proposed"
-
-
-class PlanOut(BaseModel):
-    obligation: str
-    policy: str
-    due_eur: float
-    committed_credit_eur: float
-    credit_eur: float = Field(description="Committed plus this plan's credit")
-    unmet_eur: float
-    met: bool
-    explanation: str | None = Field(None, description="The engine's explanation, in English")
-    explanation_nl: str | None = Field(None, description="The same explanation in Dutch")
-    rows: list[PlanRowOut]
-    committed: list[PlanRowOut]
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "obligation": "O-1", "policy": "utrecht-2024", "due_eur": 120000.0,
-        "committed_credit_eur": 50000.0, "credit_eur": 120000.0, "unmet_eur": 0.0, "met": True,
-        "explanation": "Due €70,000: met. ...",
-        "explanation_nl": "Verschuldigd € 70.000: gehaald. ...",
-        "rows": [{"enterprise": "E-036", "name": "Schoonwerk Utrecht 36", "kind": "placement",
-                  "amount_eur": 60000.0, "credit_eur": 60000.0, "placements": 2,
-                  "block": "participatiewet_lt2", "fit": 0.66, "status": "proposed"}],
-        "committed": []}})
-
-
-class PlanRowIn(BaseModel):
-    # Strict, as api.schemas: a wrong JSON type is refused, not coerced.
-    model_config = ConfigDict(extra="forbid", strict=True)
-    enterprise: str = Field(examples=["E-036"], max_length=100)
-    kind: Literal["purchase", "placement"] = "purchase"
-    amount_eur: float | None = Field(None, ge=0, description="Purchases: invoice euros "
-                                                             "(excl. VAT)", examples=[10000])
-    placements: int | None = Field(None, ge=0, le=10000, description="Placements: full-time "
-                                                                      "places for a year")
-
-
-class PlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": {"rows": [
-        {"enterprise": "E-036", "kind": "placement", "placements": 2},
-        {"enterprise": "E-036", "kind": "purchase", "amount_eur": 10000}]}})
-    rows: list[PlanRowIn] = Field(max_length=MAX_ROWS)
-
-
 def _plan_out(ov: Overview, lines: list[PlanLine], status: str,
-              explanation: str | None) -> dict[str, Any]:
+              explanation: Sequence[Reason] = (), lang: str = "nl") -> dict[str, Any]:
     credit = round(ov.committed_credit + sum(ln.credit_eur for ln in lines), 2)
     unmet = round(max(0.0, ov.due_eur - credit), 2)
     committed = [a for a in ov.allocations if a.status == "committed"]
     return {
         "obligation": ov.row.ref, "policy": ov.policy.name, "due_eur": round(ov.due_eur, 2),
         "committed_credit_eur": ov.committed_credit, "credit_eur": credit, "unmet_eur": unmet,
-        "met": unmet <= 0, "explanation": explanation,
-        "explanation_nl": localise(explanation, "nl") if explanation else None,
+        "met": unmet <= 0, "explanation": reasons.outs(explanation, lang),
         "rows": [{**ln.as_dict(), "status": status} for ln in lines],
         "committed": [{"enterprise": a.enterprise_ref, "name": "", "kind": a.kind,
                        "amount_eur": a.amount_eur, "credit_eur": a.credit_eur,
@@ -623,7 +570,7 @@ def _names(session: Session, out: dict[str, Any]) -> dict[str, Any]:
 
 @api_router.get("/obligations/{ref}/plan", response_model=PlanOut,
                 summary="The engine's fulfilment plan proposal for an obligation")
-def plan_get(ref: str, user: ApiUser, session: SessionDep,
+def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
              saved: Annotated[bool, Query(description="Return the saved plan instead of a "
                                                       "new proposal")] = False
              ) -> dict[str, Any]:
@@ -634,13 +581,14 @@ def plan_get(ref: str, user: ApiUser, session: SessionDep,
     ov = overview(session, row)
     if saved:
         lines = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
-        return _names(session, _plan_out(ov, lines, "planned", None))
+        return _names(session, _plan_out(ov, lines, "planned"))
     try:
         plan = propose(session, row, today())
-    except FlowError as exc:
-        raise api_error(exc.status, str(exc), exc.field) from None
+    except DomainError as exc:
+        raise api_error(http_status(exc), str(exc), exc.field) from None
     lines = lines_from_plan(session, row, list(plan.rows))
-    return _names(session, _plan_out(ov, lines, "proposed", plan.explanation))
+    return _names(session, _plan_out(ov, lines, "proposed", plan.explanation,
+                                     api_lang(request)))
 
 
 @api_router.put("/obligations/{ref}/plan", response_model=PlanOut,
@@ -665,53 +613,7 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
     save_plan(session, row.ref, [ln.as_dict() for ln in lines])
     ov = overview(session, row)
     saved = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
-    return _names(session, _plan_out(ov, saved, "planned", None))
-
-
-class DeliveryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
-        {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "purchase",
-         "amount_eur": 12500},
-        {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "placement",
-         "block": "participatiewet_lt2", "hours_per_week": 32, "months": 6}]})
-    enterprise_ref: str = Field(max_length=100)
-    on: IsoDate
-    kind: Literal["purchase", "placement"] = "purchase"
-    amount_eur: float = Field(0.0, ge=0, description="Purchase: invoice excl. VAT")
-    block: str | None = Field(None, description="Placement: building block key of the policy")
-    hours_per_week: float = Field(0.0, ge=0)
-    months: float = Field(0.0, ge=0)
-    note: str = Field("", max_length=1000)
-
-
-class DeliveryOut(BaseModel):
-    id: int
-    obligation_ref: str
-    enterprise_ref: str
-    on: date
-    amount_eur: float
-    credit_eur: float = Field(description="Credited under the policy, computed by the server")
-    note: str
-
-
-class ProgressOut(BaseModel):
-    months: list[str]
-    planned: list[float]
-    delivered: list[float | None]
-    planned_total: float
-    delivered_total: float
-    due_eur: float
-    start: date
-    end: date
-
-
-class DeliveriesPage(BaseModel):
-    items: list[DeliveryOut]
-    total: int
-    page: int
-    per_page: int
-    pages: int
-    progress: ProgressOut
+    return _names(session, _plan_out(ov, saved, "planned"))
 
 
 def _delivery_out(d: DeliveryRow) -> dict[str, Any]:
@@ -751,6 +653,6 @@ def deliveries_post(ref: str, body: DeliveryIn, user: ApiUser, session: SessionD
         months=body.months, note=body.note)
     try:
         saved = progress.record_delivery(session, row, data, today())
-    except FlowError as exc:
-        raise api_error(exc.status, str(exc), exc.field) from None
+    except DomainError as exc:
+        raise api_error(http_status(exc), str(exc), exc.field) from None
     return _delivery_out(saved)

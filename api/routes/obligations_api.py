@@ -10,7 +10,7 @@ from api import access
 from api.crud import Resource, build_router
 from api.importers.interchange import tender_amount_problem
 from api.schemas import ObligationIn, ObligationOut, ObligationPatch
-from api.serialize import obligation_dict, obligation_out
+from api.serialize import obligation_doc, obligation_out
 from api.tables import AllocationRow, DeliveryRow, ObligationRow, TenderRow, User
 
 Denial = tuple[int, str, str | None] | None
@@ -58,7 +58,7 @@ def _check_delete(session: Session, user: User, row: ObligationRow) -> Denial:
 resource = Resource(
     kind="obligations", path="/obligations", table=ObligationRow, schema_in=ObligationIn,
     schema_patch=ObligationPatch, schema_out=ObligationOut, label="Verplichting",
-    to_interchange=obligation_dict, to_out=obligation_out, visible=access.visible_obligations,
+    to_interchange=obligation_doc, to_out=obligation_out, visible=access.visible_obligations,
     can_see=_can_see, check_write=_check_write, check_delete=_check_delete,
     search_columns=("ref", "firm"),
 )

@@ -20,27 +20,32 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 from sqlmodel import Session, col, func, or_, select
 
-from api import access
+from api import access, reasons
 from api.convert import clause_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
-from api.i18n import request_lang, translator
+from api.errors import DomainError
+from api.i18n import api_lang, request_lang, translator
 from api.labels import TARGET_GROUP_NL
-from api.reason_text import localise_why_not, reasons_nl
-from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
+from api.schemas import (
+    ERROR_RESPONSES,
+    FeasibilityOut,
+    MatchesOut,
+    WhyNotOut,
+)
 from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN
-from api.services.flow_util import FlowError, list_params
 from api.services.matching import MatchView
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
+from api.web.csv_export import csv_response
+from api.web.errors import http_status
+from api.web.params import list_params
 from matcher.capacity import PLACEMENT_EUR
-from matcher.cpv import best_match
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
+from matcher.reasons import Reason
 from matcher.refdata import cpv_label, municipalities
 from matcher.valuation import DueResult, list_policies, load_policy, obligation_due
 
@@ -130,10 +135,34 @@ def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
     return str(text)
 
 
+# How an offered code answers a requested one, by reason code (Dutch words, t() on pages).
+CPV_HOW = {"cpv_exact": "exact", "cpv_within": "binnen", "cpv_covers": "omvat",
+           "cpv_related": "verwant"}
+
+
+def matched_cpv(reasons: list[Reason], lang: str) -> list[dict[str, Any]]:
+    """One line per offered CPV code with the requested code it answers best, from the
+    engine's ``cpv_*`` reasons (one per requested code that matched)."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in reasons:
+        how = CPV_HOW.get(r.code)
+        if how is None:
+            continue
+        p = r.params
+        offered = str(p["code"] if r.code == "cpv_exact" else p["offered"])
+        line = {"code": offered, "label": cpv_label(offered, lang),
+                "requested": str(p["code"] if r.code == "cpv_exact" else p["requested"]),
+                "how": how,
+                "similarity": 1.0 if r.code == "cpv_exact" else float(p["similarity"])}  # type: ignore[arg-type]
+        if offered not in best or line["similarity"] > best[offered]["similarity"]:
+            best[offered] = line
+    return sorted(best.values(), key=lambda c: -c["similarity"])
+
+
 def match_rows(session: Session, row: TenderRow, views: list[MatchView], lang: str
                ) -> list[dict[str, Any]]:
-    """The engine's matches with structured reasons: codes matched, distance, groups,
-    capacity left (one query for the enterprises)."""
+    """The engine's matches with their CPV lines (from the engine's reasons), target
+    groups and capacity (one query for the enterprises). ``reasons`` stay data."""
     refs = {v.ref for v in views}
     ents = {e.ref: e for e in session.exec(
         select(EnterpriseRow).where(col(EnterpriseRow.ref).in_(refs or {""})))}
@@ -141,27 +170,11 @@ def match_rows(session: Session, row: TenderRow, views: list[MatchView], lang: s
     out = []
     for v in views:
         d = v.as_dict()
+        d["reasons"] = list(v.reasons)
         e = ents.get(v.ref)
-        codes: list[dict[str, Any]] = []
-        if e is not None:
-            for q in dict.fromkeys(row.cpv or []):
-                code, sim, anc = best_match(q, list(e.cpv or []))
-                if code is None or anc is None:
-                    continue
-                how = "exact" if code == q else "binnen" if anc == q else \
-                    "omvat" if anc == code else "verwant"
-                codes.append({"code": code, "label": cpv_label(code, lang), "requested": q,
-                              "how": how, "similarity": round(float(sim), 3)})
-            # One line per offered code: the requested code it answers best.
-            best: dict[str, dict[str, Any]] = {}
-            for c in sorted(codes, key=lambda c: -c["similarity"]):
-                best.setdefault(c["code"], c)
-            codes = list(best.values())
-            groups = [g for g in (e.target_groups or []) if not wanted_groups
-                      or g in wanted_groups]
-        else:
-            groups = []
-        d.update(matched_cpv=codes, target_groups=groups,
+        groups = [g for g in (e.target_groups or []) if not wanted_groups
+                  or g in wanted_groups] if e is not None else []
+        d.update(matched_cpv=matched_cpv(list(v.reasons), lang), target_groups=groups,
                  capacity_eur=e.purchasing_eur_per_year if e else None)
         out.append(d)
     return out
@@ -386,7 +399,7 @@ def why_not_view(session: Session, row: TenderRow, text: str, lang: str
     if ent is None:
         return {"asked": text, "error": t("Geen onderneming gevonden met kenmerk of naam "
                                           "‘{q}’.", q=text)}
-    result = localise_why_not(matching.why_not(session, "tender", row.ref, ent.ref), lang)
+    result = matching.why_not(session, "tender", row.ref, ent.ref)
     return {"asked": text, "ref": ent.ref, "name": ent.name, **result}
 
 
@@ -407,7 +420,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         matches = match_rows(session, row, list(ml.results), lang)
         n_candidates, n_excluded = ml.n_candidates, ml.n_excluded
         verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
-    except FlowError as exc:
+    except DomainError as exc:
         match_error = str(t(exc.message, **exc.params))
     muni = municipalities().get(row.municipality_code or "")
     return render(request, "tenders/detail.html", {
@@ -426,57 +439,10 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
 # ---------------------------------------------------------------- JSON API
 
 
-class CpvMatch(BaseModel):
-    code: str
-    label: str
-    requested: str = Field(description="The tender's code it answers")
-    how: str = Field(description="exact | binnen (within) | omvat (covers) | verwant (related)")
-    similarity: float
-
-
-class MatchItem(BaseModel):
-    rank: int
-    ref: str
-    name: str
-    municipality: str | None = None
-    score: float
-    contributions: dict[str, float] = {}
-    features: dict[str, float] = {}
-    reasons: list[str] = Field([], description="The engine's reasons, in English")
-    reasons_nl: list[str] = Field([], description="The same reasons in Dutch")
-    distance_km: float | None = None
-    remaining_eur: float | None = Field(None, description="Purchasing capacity left per year")
-    matched_cpv: list[CpvMatch] = []
-    target_groups: list[str] = []
-
-
-class MatchesOut(BaseModel):
-    tender: str
-    items: list[MatchItem]
-    total: int
-    page: int
-    per_page: int
-    pages: int
-    n_candidates: int = Field(description="Enterprises that passed the hard constraints")
-    n_excluded: int = Field(description="Enterprises excluded by a hard constraint")
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "tender": "T-UTR-1", "total": 20, "page": 1, "per_page": 20, "pages": 1,
-        "n_candidates": 31, "n_excluded": 29,
-        "items": [{"rank": 1, "ref": "E-036", "name": "Schoonwerk Utrecht 36",
-                   "municipality": "GM0344", "score": 0.71, "distance_km": 1.2,
-                   "remaining_eur": 110000.0, "reasons": ["CPV 90911200 offered exactly"],
-                   "reasons_nl": ["CPV 90911200 exact aangeboden"],
-                   "matched_cpv": [{"code": "90911200", "label": "Schoonmaakdiensten",
-                                    "requested": "90911200", "how": "exact",
-                                    "similarity": 1.0}],
-                   "target_groups": ["participatiewet"]}]}})
-
-
 @api_router.get("/tenders/{ref}/matches", response_model=MatchesOut,
                 summary="Ranked vetted enterprises for a tender, with reasons")
 def tender_matches(
-    ref: str, user: ApiUser, session: SessionDep,
+    ref: str, request: Request, user: ApiUser, session: SessionDep,
     top: Annotated[int, Query(ge=1, le=200, description="How many of the best to rank")] = 20,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
@@ -486,105 +452,32 @@ def tender_matches(
     row = _get(session, user, ref)
     try:
         ml = matching.cached_match(session, "tender", row.ref, top)
-    except FlowError as exc:
-        raise api_error(exc.status, str(exc), exc.field) from None
-    items = match_rows(session, row, list(ml.results), "nl")
+    except DomainError as exc:
+        raise api_error(http_status(exc), str(exc), exc.field) from None
+    lang = api_lang(request)
+    items = match_rows(session, row, list(ml.results), lang)
     start = (page - 1) * per_page
     for item in items[start:start + per_page]:
-        item["reasons_nl"] = reasons_nl(item.get("reasons"))
+        item["reasons"] = reasons.outs(item["reasons"], lang)
     return {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
             "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)),
             "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded}
 
 
-class WhyNotExclusion(BaseModel):
-    code: str
-    reason: str
-    reason_nl: str
-
-
-class WhyNotOut(BaseModel):
-    ref: str
-    name: str
-    excluded: bool = Field(description="True when a hard constraint keeps it out")
-    reason: str | None = Field(None, description="The exclusions, in English")
-    reason_nl: str | None = Field(None, description="The exclusions, in Dutch")
-    exclusions: list[WhyNotExclusion] = []
-    rank: int | None = Field(None, description="Its place among the candidates, if feasible")
-    score: float | None = None
-    n_candidates: int
-    reasons: list[str] = Field([], description="Why it fits, in English (if feasible)")
-    reasons_nl: list[str] = []
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "ref": "E-077", "name": "Groen Werkt", "excluded": True,
-        "reason": "vetting expired on 2025-03-01",
-        "reason_nl": "screening verlopen op 2025-03-01",
-        "exclusions": [{"code": "vetting_expired", "reason": "vetting expired on 2025-03-01",
-                        "reason_nl": "screening verlopen op 2025-03-01"}],
-        "rank": None, "score": None, "n_candidates": 31, "reasons": [], "reasons_nl": []}})
-
-
 @api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,
                 summary="Why is an enterprise (not) in a tender's list?")
-def tender_why_not(ref: str, enterprise_ref: str, user: ApiUser, session: SessionDep
-                   ) -> dict[str, Any]:
+def tender_why_not(ref: str, enterprise_ref: str, request: Request, user: ApiUser,
+                   session: SessionDep) -> dict[str, Any]:
     """Its hard-constraint exclusions (not vetted, vetting expired, outside its service
     radius or the clause's region, no capacity left, too few target-group staff for a
     reserved contract), or, when it passes them, its rank and score with reasons."""
     row = _get(session, user, ref)
     try:
         out = matching.why_not(session, "tender", row.ref, enterprise_ref)
-    except FlowError as exc:
-        raise api_error(exc.status, str(exc), "enterprise_ref") from None
-    exclusions = list(out.get("exclusions") or ())
-    return {**out, "reason_nl": "; ".join(str(x.get("reason_nl") or "") for x in exclusions)
-            or None, "reasons": list(out.get("reasons") or ()),
-            "reasons_nl": reasons_nl(out.get("reasons"))}
-
-
-class FeasibilityCandidate(BaseModel):
-    ref: str
-    name: str
-    capacity_eur: float
-    purchasing_eur: float = Field(0.0, description="Purchasing that counts (its work fits)")
-    placement_eur: float = Field(0.0, description="Placements that count (target groups)")
-    committed_eur: float
-    free_eur: float
-    distance_km: float | None = None
-
-
-class FeasibilityOut(BaseModel):
-    tender: str
-    verdict: str = Field(description="feasible | tight | infeasible | no_clause")
-    label: str = Field(description="The verdict in Dutch")
-    feasible: bool
-    due_eur: float
-    years: float
-    capacity_eur: float = Field(description="Vetted capacity in range over the period, "
-                                "whatever the enterprises' work")
-    purchasing_eur: float = Field(0.0, description="Purchasing capacity of the enterprises "
-                                  "whose work fits the tender (CPV or text)")
-    placement_eur: float = Field(0.0, description="Placement capacity of the enterprises "
-                                 "serving the clause's target groups")
-    usable_eur: float = Field(0.0, description="purchasing_eur + placement_eur")
-    committed_eur: float = Field(description="Of the usable capacity, already committed "
-                                 "elsewhere")
-    committed_share: float = Field(description="committed_eur / usable_eur")
-    n_purchasing: int = 0
-    n_placement: int = 0
-    free_eur: float
-    shortfall_eur: float
-    n_enterprises: int
-    region_km: float | None = None
-    top: list[FeasibilityCandidate] = []
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "tender": "T-UTR-1", "verdict": "feasible", "label": "Haalbaar", "feasible": True,
-        "due_eur": 120000.0, "years": 4.0, "capacity_eur": 2400000.0,
-        "committed_eur": 300000.0, "committed_share": 0.125, "free_eur": 2100000.0,
-        "shortfall_eur": 0.0, "n_enterprises": 12, "region_km": None, "top": []}})
+    except DomainError as exc:
+        raise api_error(http_status(exc), str(exc), "enterprise_ref") from None
+    return dict(reasons.with_texts(out, api_lang(request)))
 
 
 @api_router.get("/tenders/{ref}/feasibility", response_model=FeasibilityOut,
@@ -596,7 +489,7 @@ def tender_feasibility_json(ref: str, user: ApiUser, session: SessionDep) -> dic
     row = _get(session, user, ref)
     try:
         feas = matching.tender_feasibility(session, row.ref)
-    except FlowError as exc:
-        raise api_error(exc.status, str(exc), exc.field) from None
+    except DomainError as exc:
+        raise api_error(http_status(exc), str(exc), exc.field) from None
     return {"tender": row.ref, "label": VERDICT_NL.get(feas.verdict, (feas.verdict,))[0],
             **feas.as_dict()}

@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 from api import access
 from api.crud import Resource, build_router
 from api.schemas import TenderIn, TenderOut, TenderPatch
-from api.serialize import tender_dict, tender_out
+from api.serialize import tender_doc, tender_out
 from api.tables import ObligationRow, TenderRow, User
 
 Denial = tuple[int, str, str | None] | None
@@ -48,7 +48,7 @@ def _check_delete(session: Session, user: User, row: TenderRow) -> Denial:
 resource = Resource(
     kind="tenders", path="/tenders", table=TenderRow, schema_in=TenderIn,
     schema_patch=TenderPatch, schema_out=TenderOut, label="Aanbesteding",
-    to_interchange=tender_dict, to_out=tender_out, visible=access.visible_tenders,
+    to_interchange=tender_doc, to_out=tender_out, visible=access.visible_tenders,
     can_see=_can_see, check_write=_check_write, check_delete=_check_delete,
     search_columns=("ref", "title", "buyer"),
 )

@@ -21,19 +21,26 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
+from api.errors import DomainError
 from api.i18n import request_lang, translator
 from api.labels import TARGET_GROUP_NL, VETTING_NL
-from api.routes.challenges import clean_text, local_time
-from api.routes.enterprises import csv_response
-from api.schemas import ERROR_RESPONSES
+from api.schemas import (
+    ERROR_RESPONSES,
+    EventsPage,
+    VettingIn,
+    VettingOut,
+    VettingQueuePage,
+)
 from api.services import vetting_flow
-from api.services.flow_util import FlowError
+from api.services.free_text import clean_text
 from api.tables import EnterpriseRow, VettingEvent
+from api.web.csv_export import csv_response
+from api.web.errors import http_status
+from api.web.local_time import local_time
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/vetting", tags=["vetting"], responses=ERROR_RESPONSES)
@@ -172,7 +179,7 @@ async def vetting_decide(ref: str, request: Request, user: ConnectorUser, sessio
         row, event = vetting_flow.decide(
             session, ref, form["status"], by=user.email, today=today(),
             reason=form["reason"], valid_until=valid_until)
-    except FlowError as exc:
+    except DomainError as exc:
         session.rollback()
         message = t(exc.message, **exc.params)
         flash(request, t("Niet opgeslagen: {message}", message=message), "error")
@@ -192,92 +199,8 @@ async def vetting_decide(ref: str, request: Request, user: ConnectorUser, sessio
 
 # --- JSON ---------------------------------------------------------------------------------
 
-class VettingIn(BaseModel):
-    status: Literal["vetted", "rejected", "pending"] = Field(
-        description="vetted = approve, rejected = reject, pending = back to the queue")
-    valid_until: date | None = Field(
-        None, description="End of the vetting (vetted only); default one year from today")
-    reason: str = Field("", max_length=2000,
-                        description="Why; required when rejecting or resetting to pending")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"status": "vetted", "valid_until": "2027-06-30",
-         "reason": "KvK en PSO-certificaat gezien"},
-        {"status": "rejected", "reason": "Geen mensen uit de doelgroepen in dienst"},
-    ]})
-
-
-class VettingEventOut(BaseModel):
-    id: int | None
-    enterprise_ref: str
-    status: str
-    valid_until: date | None
-    reason: str
-    decided_by: str
-    decided_at: datetime | None
-
-
-class EnterpriseVetting(BaseModel):
-    ref: str
-    name: str
-    vetting_status: str
-    vetted_by: str | None
-    vetted_on: date | None
-    vetting_valid_until: date | None
-
-
-class VettingOut(BaseModel):
-    enterprise: EnterpriseVetting
-    event: VettingEventOut
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "enterprise": {"ref": "E-0042", "name": "Groenwerk Utrecht", "vetting_status": "vetted",
-                       "vetted_by": "verbinder@gemeente.nl", "vetted_on": "2026-06-01",
-                       "vetting_valid_until": "2027-06-30"},
-        "event": {"id": 17, "enterprise_ref": "E-0042", "status": "vetted",
-                  "valid_until": "2027-06-30", "reason": "KvK en PSO-certificaat gezien",
-                  "decided_by": "verbinder@gemeente.nl",
-                  "decided_at": "2026-06-01T09:30:00+00:00"}}})
-
-
-class QueueItem(BaseModel):
-    flag: Literal["pending", "expiring", "expired", "cert_expiring"]
-    ref: str
-    name: str
-    municipality: str | None
-    vetting_status: str
-    vetting_valid_until: date | None
-    days_left: int | None
-    certificate: str | None
-    certificate_valid_until: date | None
-
-
-class QueuePage(BaseModel):
-    items: list[QueueItem]
-    total: int
-    page: int
-    per_page: int
-    pages: int
-    counts: dict[str, int] = Field(description="Number of items per flag")
-
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "items": [{"flag": "expiring", "ref": "E-0042", "name": "Groenwerk Utrecht",
-                   "municipality": "GM0344", "vetting_status": "vetted",
-                   "vetting_valid_until": "2026-06-20", "days_left": 19, "certificate": None,
-                   "certificate_valid_until": None}],
-        "total": 1, "page": 1, "per_page": 50, "pages": 1,
-        "counts": {"pending": 0, "expiring": 1, "expired": 0, "cert_expiring": 0}}})
-
-
-class EventsPage(BaseModel):
-    items: list[VettingEventOut]
-    total: int
-    page: int
-    per_page: int
-    pages: int
-
-
-@api_router.get("/queue", response_model=QueuePage, summary="The vetting queue")
+@api_router.get("/queue", response_model=VettingQueuePage, summary="The vetting queue")
 def api_queue(
     user: ConnectorUser, session: SessionDep,
     flag: Annotated[Literal["pending", "expiring", "expired", "cert_expiring"] | None,
@@ -326,7 +249,7 @@ def api_decide(enterprise_ref: str, body: VettingIn, request: Request, user: Con
         row, event = vetting_flow.decide(
             session, enterprise_ref, body.status, by=user.email, today=today(),
             reason=clean_text(body.reason), valid_until=body.valid_until)
-    except FlowError as exc:
+    except DomainError as exc:
         session.rollback()
-        raise api_error(exc.status, t(exc.message, **exc.params), exc.field) from None
+        raise api_error(http_status(exc), t(exc.message, **exc.params), exc.field) from None
     return {"enterprise": _enterprise_state(row), "event": _event_dict(event)}

@@ -19,7 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.clock import utcnow
-from api.services.flow_util import FlowError
+from api.errors import Invalid, NotFound
 from api.tables import (
     ChallengeRow,
     CurationDecision,
@@ -52,9 +52,9 @@ def _clean_features(features: Mapping[str, Any] | None) -> dict[str, float]:
         try:
             x = float(v)
         except (TypeError, ValueError):
-            raise FlowError("features", "Kenmerkscores moeten getallen zijn.") from None
+            raise Invalid("features", "Kenmerkscores moeten getallen zijn.") from None
         if not math.isfinite(x):
-            raise FlowError("features", "Kenmerkscores moeten getallen zijn.")
+            raise Invalid("features", "Kenmerkscores moeten getallen zijn.")
         out[str(k)[:100]] = x
     return out
 
@@ -66,20 +66,20 @@ def _query_exists(session: Session, kind: str, ref: str) -> bool:
 
 def validate(session: Session, data: DecisionInput) -> None:
     if data.query_kind not in QUERY_KINDS:
-        raise FlowError("query_kind", "Kies aanbesteding, challenge of verplichting.")
+        raise Invalid("query_kind", "Kies aanbesteding, challenge of verplichting.")
     if data.decision not in DECISIONS:
-        raise FlowError("decision", "Kies accepteren, afwijzen, vastzetten of losmaken.")
+        raise Invalid("decision", "Kies accepteren, afwijzen, vastzetten of losmaken.")
     if data.decision == "reject" and not data.reason.strip():
-        raise FlowError("reason", "Geef een reden bij afwijzen.")
+        raise Invalid("reason", "Geef een reden bij afwijzen.")
     if len(data.reason) > REASON_MAX:
-        raise FlowError("reason", "De reden is te lang (hoogstens {n} tekens).", n=REASON_MAX)
+        raise Invalid("reason", "De reden is te lang (hoogstens {n} tekens).", n=REASON_MAX)
     if not _query_exists(session, data.query_kind, data.query_ref):
-        raise FlowError("query_ref", "Onbekende aanbesteding, challenge of verplichting.", 404)
+        raise NotFound("query_ref", "Onbekende aanbesteding, challenge of verplichting.")
     found = session.exec(
         select(EnterpriseRow.id).where(EnterpriseRow.ref == data.enterprise_ref)
     ).first()
     if found is None:
-        raise FlowError("enterprise_ref", "Onbekende onderneming.", 404)
+        raise NotFound("enterprise_ref", "Onbekende onderneming.")
 
 
 def record(session: Session, data: DecisionInput, decided_by: str) -> CurationDecision:

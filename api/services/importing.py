@@ -1,4 +1,8 @@
-"""Store interchange files: ``import_files(session, [(name, bytes), …])``.
+"""The one import pipeline: ``import_files(session, [(name, bytes), …], format=NAME)``
+parses each file with the parser ``api.importers.registry`` holds for the format, writes
+what it returns, and reports in one ``ImportReport`` (``api.services.import_report``).
+Parsers return interchange records (written here) or published tenders (written by
+``api.services.published.stage_tenders``; this module owns their transaction).
 
 Transactions: **each file is its own transaction**. A file is validated completely
 (including its references into the database and the duplicate check) before anything is
@@ -16,6 +20,10 @@ file's, except that an absent ``vetting`` keeps the current vetting and absent s
 keys in ``extra`` (``status``, ``reserved``…) keep their current values; ``extra`` keys
 ``merged_refs`` are kept. Every vetting change appends a ``VettingEvent``.
 
+Published notices (OCDS, eForms…) are written per notice: without ``partial`` any
+rejected notice means nothing from its file is written (the valid ones are reported "not
+written"); with it the valid ones are written and the rejected ones reported.
+
 Duplicate enterprises (a new ref with the KvK number of another enterprise, or a nearly
 identical name in the same area; see ``api.services.duplicates``):
 
@@ -31,26 +39,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import String, and_, cast, insert, or_, select, text
 from sqlmodel import Session, SQLModel, col
 
 from api.clock import utcnow
+from api.importers import registry
+from api.importers.common import ParsedTenders
 from api.importers.interchange import (
     KINDS,
+    MAX_FILE_BYTES,
     Issue,
     ParsedFile,
     Record,
     dangling_tender_issue,
     obligation_amount_issue,
-    parse_file,
     tender_amount_problem,
 )
+from api.importers.registry import Parsed
 from api.services.duplicates import Candidate, Match, find_duplicates
+from api.services.import_report import DuplicatePair, FileReport, ImportReport
+from api.services.published import stage_tenders
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, VettingEvent
 
 OnDuplicate = Literal["ask", "merge", "keep-both"]
@@ -74,136 +88,31 @@ ENTERPRISE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 CHUNK = 500
 
 
-# ------------------------------------------------------------------ report
-
-
-@dataclass
-class KindCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    merged: int = 0
-
-    def total(self) -> int:
-        return self.created + self.updated + self.unchanged + self.merged
-
-    def describe(self) -> str:
-        parts = [f"{self.created} created", f"{self.updated} updated"]
-        if self.unchanged:
-            parts.append(f"{self.unchanged} unchanged")
-        if self.merged:
-            parts.append(f"{self.merged} merged into existing")
-        return ", ".join(parts)
-
-
-@dataclass
-class DuplicatePair:
-    incoming_ref: str
-    incoming_name: str
-    incoming_location: str
-    existing_ref: str
-    existing_name: str
-    existing_location: str  # "database" or the place in this file
-    reason: str  # "kvk" | "name"
-    score: float
-    action: str  # "ask" | "merged" | "kept both"
-
-    @classmethod
-    def from_match(cls, m: Match, action: str) -> DuplicatePair:
-        return cls(m.new.ref, m.new.name, m.new.where, m.other.ref, m.other.name,
-                   m.other.where, m.reason, round(m.score, 1), action)
-
-    def describe(self) -> str:
-        why = "same KvK number" if self.reason == "kvk" else f"names {self.score:.0f}% alike"
-        other = "in the database" if self.existing_location == "database" else \
-            f"at {self.existing_location}"
-        return (f"{self.incoming_location} {self.incoming_ref!r} ({self.incoming_name}) looks "
-                f"like {self.existing_ref!r} ({self.existing_name}) {other}: {why}, same area")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "message": self.describe()}
-
-
-@dataclass
-class FileReport:
-    file: str
-    status: str = "imported"  # imported | rejected | duplicates
-    counts: dict[str, KindCounts] = field(default_factory=lambda: {k: KindCounts() for k in KINDS})
-    issues: list[Issue] = field(default_factory=list)
-    duplicates: list[DuplicatePair] = field(default_factory=list)
-    vetting_events: int = 0
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "imported"
-
-    def summary_lines(self) -> list[str]:
-        if self.status == "imported":
-            kinds = [f"{k}: {c.describe()}" for k, c in self.counts.items() if c.total()]
-            return kinds or ["nothing to import (no records)"]
-        if self.status == "duplicates":
-            return [f"not imported: {len(self.duplicates)} likely duplicate enterprise(s); "
-                    "re-run with --on-duplicate merge (update the existing enterprise) or "
-                    "--on-duplicate keep-both"]
-        return [f"not imported: {len(self.issues)} problem(s); the database is unchanged "
-                "by this file"]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file, "status": self.status,
-            "counts": {k: {"created": c.created, "updated": c.updated,
-                           "unchanged": c.unchanged, "merged": c.merged}
-                       for k, c in self.counts.items()},
-            "issues": [i.to_dict() for i in self.issues],
-            "duplicates": [d.to_dict() for d in self.duplicates],
-            "vetting_events": self.vetting_events,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass
-class ImportReport:
-    files: list[FileReport]
-    on_duplicate: str = "ask"
-
-    @property
-    def ok(self) -> bool:
-        return all(f.ok for f in self.files)
-
-    @property
-    def has_duplicates(self) -> bool:
-        return any(f.status == "duplicates" for f in self.files)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "on_duplicate": self.on_duplicate,
-                "files": [f.to_dict() for f in self.files]}
-
-
 # ------------------------------------------------------------------ entry point
 
 
 def import_files(session: Session, files: Sequence[tuple[str, bytes]],
-                 on_duplicate: OnDuplicate = "ask") -> ImportReport:
-    """Parse, validate and store each file in its own transaction (see module docstring)."""
+                 on_duplicate: OnDuplicate = "ask", *, format: str = registry.DEFAULT,
+                 partial: bool = False, only_buyer: str | None = None) -> ImportReport:
+    """Parse each file with ``format``'s parser and store it in its own transaction (see
+    module docstring). ``partial`` and ``only_buyer`` apply to published notices:
+    write a file's valid notices despite rejected ones; refuse any buyer but this one
+    (an officer's import)."""
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
-    reports = [FileReport(name) for name, _ in files]
-    parsed: list[ParsedFile] = []
+    fmt = registry.get(format)
+    reports = [FileReport(name, format=fmt.name, partial=partial) for name, _ in files]
+    parsed: list[Parsed] = []
     for (name, data), report in zip(files, reports, strict=True):
         start = time.perf_counter()
-        try:
-            pf = parse_file(name, data)
-        except Exception as exc:  # a bug in the parser must not lose the other files
-            pf = ParsedFile(name=name, format="unknown")
-            pf.issues.append(Issue(name, "", None,
-                                   f"unexpected error while reading: {exc.__class__.__name__}",
-                                   "please report this file to the maintainers"))
+        parsed.append(_parse(fmt, name, data))
         report.seconds += time.perf_counter() - start
-        parsed.append(pf)
 
     def order(i: int) -> int:
-        recs = parsed[i].records
+        pf = parsed[i]
+        if not isinstance(pf, ParsedFile):
+            return 0
+        recs = pf.records
         if recs["tenders"]:
             return 0
         if recs["obligations"] and not any(recs[k] for k in KINDS if k != "obligations"):
@@ -212,19 +121,31 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
 
     for i in sorted(range(len(files)), key=order):
         start = time.perf_counter()
-        _import_one(session, parsed[i], reports[i], on_duplicate)
+        pf = parsed[i]
+        if isinstance(pf, ParsedFile):
+            _import_one(session, pf, reports[i], on_duplicate)
+        else:
+            _import_published(session, pf, reports[i], partial, only_buyer)
         reports[i].seconds += time.perf_counter() - start
-    return ImportReport(reports, on_duplicate)
+    return ImportReport(reports, fmt.name, on_duplicate, partial)
+
+
+def _parse(fmt: registry.Format, name: str, data: bytes) -> Parsed:
+    try:
+        return fmt.parse(data, name)
+    except Exception as exc:  # a bug in the parser must not lose the other files
+        pf = ParsedFile(name=name, format="unknown")
+        pf.issues.append(Issue(name, "", None,
+                               f"unexpected error while reading: {exc.__class__.__name__}",
+                               "please report this file to the maintainers"))
+        return pf
 
 
 def import_paths(session: Session, paths: Sequence[str],
-                 on_duplicate: OnDuplicate = "ask") -> ImportReport:
+                 on_duplicate: OnDuplicate = "ask", *, format: str = registry.DEFAULT,
+                 partial: bool = False) -> ImportReport:
     """``import_files`` for files on disk; a file over the size limit is not even read, and
     one that cannot be read is reported like any rejected file."""
-    from pathlib import Path
-
-    from api.importers.interchange import MAX_FILE_BYTES
-
     files: list[tuple[str, bytes]] = []
     unread: dict[int, Issue] = {}
     for i, p in enumerate(paths):
@@ -243,15 +164,43 @@ def import_paths(session: Session, paths: Sequence[str],
                               "check the path and its permissions")
             files.append((p, b""))
     report = import_files(session, [f for i, f in enumerate(files) if i not in unread],
-                          on_duplicate)
+                          on_duplicate, format=format, partial=partial)
     out: list[FileReport] = []
     it = iter(report.files)
     for i, (name, _) in enumerate(files):
         if i in unread:
-            out.append(FileReport(name, status="rejected", issues=[unread[i]]))
+            out.append(FileReport(name, format=report.format, status="rejected",
+                                  issues=[unread[i]], partial=partial))
         else:
             out.append(next(it))
-    return ImportReport(out, on_duplicate)
+    return ImportReport(out, report.format, on_duplicate, partial)
+
+
+def _import_published(session: Session, parsed: ParsedTenders, report: FileReport,
+                      partial: bool, only_buyer: str | None) -> None:
+    """Published notices, one transaction for the file: without ``partial`` any
+    rejected notice means nothing from the file is written."""
+    report.file_errors.extend(parsed.file_errors)
+    report.items.extend(parsed.rejected)
+    try:
+        staged = stage_tenders(session, parsed, only_buyer)
+        report.items.extend(staged)
+        if report.errors and not partial:
+            session.rollback()
+            for outcome in staged:
+                if outcome.action != "rejected":
+                    outcome.action = "not written"
+        else:
+            session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    counts = report.counts["tenders"]
+    for action in ("created", "updated", "unchanged", "stale"):
+        setattr(counts, action, report.count(action))
+    report.written = counts.created + counts.updated > 0
+    report.status = ("imported" if not report.errors
+                     else "partial" if report.written else "rejected")
 
 
 def _import_one(session: Session, pf: ParsedFile, report: FileReport,
@@ -277,11 +226,12 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
         report.duplicates = [DuplicatePair.from_match(m, action) for m in plan.matches]
         _write(session, pf, plan, report)
         session.commit()
+        report.written = any(c.created or c.updated or c.merged for c in report.counts.values())
         _analyze_after_bulk(session, report)
     except Exception as exc:
         session.rollback()
         report.status = "rejected"
-        report.counts = {k: KindCounts() for k in KINDS}
+        report.reset_counts()
         report.vetting_events = 0
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         report.issues = [Issue(pf.name, "", None,

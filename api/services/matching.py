@@ -44,10 +44,10 @@ from api.convert import (
     obligation_from_row,
     tender_from_row,
 )
+from api.errors import Invalid, NotFound
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
 from api.services.feasibility import Feasibility, assess, contract_years, tender_candidates
-from api.services.flow_util import FlowError, NotFound
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -63,6 +63,7 @@ from matcher.model import Capacity, Enterprise, Vetting
 from matcher.query import Query, from_challenge, from_obligation, from_tender
 from matcher.rank import Match, rank_query, to_matches
 from matcher.rank import why_not as engine_why_not
+from matcher.reasons import Reason, as_dicts
 from matcher.valuation import obligation_due_amount
 from matcher.weights import WeightSet
 
@@ -82,7 +83,7 @@ class MatchView:
     score: float
     contributions: dict[str, float]
     features: dict[str, float]
-    reasons: list[str]
+    reasons: list[Reason]  # data; rendered by api/reasons.py
     distance_km: float | None
     remaining_eur: float
 
@@ -92,7 +93,7 @@ class MatchView:
             "municipality": self.municipality, "score": round(self.score, 6),
             "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
             "features": {k: round(v, 6) for k, v in self.features.items()},
-            "reasons": list(self.reasons),
+            "reasons": as_dicts(self.reasons),
             "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
             "remaining_eur": round(self.remaining_eur, 2),
         }
@@ -118,7 +119,7 @@ class MatchList:
 class CoalitionView:
     members: list[MatchView]
     score: float
-    reasons: list[str]
+    reasons: list[Reason]
     capacity_eur: float
     coverage: float = 0.0
     parts: dict[str, float] = field(default_factory=dict)
@@ -126,7 +127,7 @@ class CoalitionView:
     def as_dict(self) -> dict[str, Any]:
         return {"members": [m.as_dict() for m in self.members],
                 "refs": [m.ref for m in self.members],
-                "score": round(self.score, 6), "reasons": list(self.reasons),
+                "score": round(self.score, 6), "reasons": as_dicts(self.reasons),
                 "capacity_eur": round(self.capacity_eur, 2), "coverage": round(self.coverage, 6),
                 "parts": {k: round(v, 6) for k, v in self.parts.items()}}
 
@@ -316,27 +317,27 @@ def _weights_label(ws: WeightSet) -> str:
 def _tender_row(session: Session, ref: str) -> TenderRow:
     row = session.exec(select(TenderRow).where(TenderRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende aanbesteding {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende aanbesteding {ref}.", ref=ref)
     return row
 
 
 def _obligation_row(session: Session, ref: str) -> ObligationRow:
     row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende verplichting {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende verplichting {ref}.", ref=ref)
     return row
 
 
 def _challenge_row(session: Session, ref: str) -> ChallengeRow:
     row = session.exec(select(ChallengeRow).where(ChallengeRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende Challenge {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende Challenge {ref}.", ref=ref)
     return row
 
 
 def _check_top_k(top_k: int) -> int:
     if not 1 <= int(top_k) <= MAX_TOP_K:
-        raise FlowError("top_k", "Aantal resultaten moet tussen 1 en {max} liggen.",
+        raise Invalid("top_k", "Aantal resultaten moet tussen 1 en {max} liggen.",
                         max=MAX_TOP_K)
     return int(top_k)
 
@@ -372,7 +373,7 @@ def _query(session: Session, kind: str, ref: str) -> tuple[Query, EnterpriseInde
                 _obligation_index(session, ref))
     if kind == "challenge":
         return from_challenge(challenge_from_row(_challenge_row(session, ref))), get_index(session)
-    raise FlowError("kind", "Onbekende soort {kind}: kies tender, obligation of challenge.",
+    raise Invalid("kind", "Onbekende soort {kind}: kies tender, obligation of challenge.",
                     kind=kind)
 
 
@@ -446,7 +447,7 @@ def why_not(session: Session, kind: str, ref: str, enterprise_ref: str) -> dict[
     ``matcher.rank.why_not``'s dict plus ``kind``, ``query_ref`` and ``name``."""
     query, index = _query(session, kind, ref)
     if enterprise_ref not in index:
-        raise NotFound("Onbekende onderneming {ref}.", ref=enterprise_ref)
+        raise NotFound(None, "Onbekende onderneming {ref}.", ref=enterprise_ref)
     out = engine_why_not(index, query, enterprise_ref, _weights(session))
     out["name"] = index.enterprise(enterprise_ref).name
     out["kind"] = kind

@@ -24,14 +24,15 @@ from sqlmodel import Session, col, select
 
 from api.clock import today
 from api.convert import obligation_from_row
+from api.errors import Invalid, NotFound
 from api.services.capacity import Commitments, commitments
-from api.services.flow_util import FlowError, NotFound
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator
 from matcher.index import EnterpriseIndex
 from matcher.model import Enterprise, Obligation
 from matcher.plan import FulfilmentPlanner, Plan, PlanRow, build_candidates, supplies
 from matcher.rank import candidates_for_obligation, rank_many
+from matcher.reasons import eur, reason
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
@@ -46,9 +47,9 @@ from matcher.weights import WeightSet
 TOP_K = 50
 
 
-class PlanningError(FlowError):
+class PlanningError(Invalid):
     def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(None, message, 422, **params)
+        super().__init__(None, message, **params)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def build_index(session: Session, on: date, committed: Mapping[str, float]) -> E
 def get_obligation_row(session: Session, ref: str) -> ObligationRow:
     row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende verplichting {ref}.", ref=ref)
+        raise NotFound(None, "Onbekende verplichting {ref}.", ref=ref)
     return row
 
 
@@ -136,9 +137,9 @@ def plan_for_obligation(
     plan = (planner or FulfilmentPlanner()).plan(ref, round(due, 2), cands)
     done = c.committed_credit.get(ref, 0.0)
     if done > 0:
-        note = f" Already committed: €{done:,.0f} of €{ob.amount_eur:,.0f}."
+        note = reason("plan_committed", done_eur=eur(done), total_eur=eur(ob.amount_eur))
         plan = Plan(plan.obligation, plan.due_eur, plan.rows, plan.credit_eur, plan.unmet_eur,
-                    plan.explanation + note)
+                    (*plan.explanation, note))
     return plan
 
 
@@ -321,7 +322,7 @@ def save_plan(
         if kind not in ("purchase", "placement"):
             raise PlanningError("Onbekende soort {kind}.", kind=kind)
         if ent not in known:
-            raise NotFound("Onbekende onderneming {ref}.", ref=ent)
+            raise NotFound(None, "Onbekende onderneming {ref}.", ref=ent)
         if (ent, kind) in committed:
             continue
         found = merged.get((ent, kind))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.convert import enterprise_from_row, obligation_from_row
-from api.services.flow_util import FlowError, NotFound
+from api.errors import Invalid, NotFound
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.valuation import (
     PolicyError,
@@ -50,16 +50,16 @@ def record_delivery(
 ) -> DeliveryRow:
     """Validate, compute the credit, append the delivery, commit."""
     if data.kind not in DELIVERY_KINDS:
-        raise FlowError("kind", "Kies inkoop of plaatsing.")
+        raise Invalid("kind", "Kies inkoop of plaatsing.")
     if data.on > today:
-        raise FlowError("on", "Een levering kan niet in de toekomst liggen.")
+        raise Invalid("on", "Een levering kan niet in de toekomst liggen.")
     if data.on < today - timedelta(days=10 * 366):
-        raise FlowError("on", "Deze datum ligt te ver terug.")
+        raise Invalid("on", "Deze datum ligt te ver terug.")
     ent = session.exec(
         select(EnterpriseRow).where(EnterpriseRow.ref == data.enterprise_ref)
     ).first()
     if ent is None:
-        raise FlowError("enterprise_ref", "Kies een onderneming.", 422)
+        raise Invalid("enterprise_ref", "Kies een onderneming.")
     tender = tender_of(session, obligation)
     ob = obligation_from_row(obligation, tender)
     try:
@@ -69,18 +69,18 @@ def record_delivery(
     note = data.note.strip()[:1000]
     if data.kind == "purchase":
         if data.amount_eur <= 0:
-            raise FlowError("amount_eur", "Vul het factuurbedrag (excl. btw) in.")
+            raise Invalid("amount_eur", "Vul het factuurbedrag (excl. btw) in.")
         if data.amount_eur > 1e9:
-            raise FlowError("amount_eur", "Dit bedrag is onwaarschijnlijk groot.")
+            raise Invalid("amount_eur", "Dit bedrag is onwaarschijnlijk groot.")
         credit = credit_for_purchase(policy, data.amount_eur, enterprise_from_row(ent), data.on)
         amount = data.amount_eur
     else:
         if not data.block or data.block not in policy.blocks:
-            raise FlowError("block", "Kies een bouwblok uit de waarderingstabel.")
+            raise Invalid("block", "Kies een bouwblok uit de waarderingstabel.")
         if not 0 < data.hours_per_week <= 60:
-            raise FlowError("hours_per_week", "Vul het aantal uren per week in (1 tot 60).")
+            raise Invalid("hours_per_week", "Vul het aantal uren per week in (1 tot 60).")
         if not 0 < data.months <= 60:
-            raise FlowError("months", "Vul het aantal maanden in (1 tot 60).")
+            raise Invalid("months", "Vul het aantal maanden in (1 tot 60).")
         credit = credit_for_placement(policy, data.block, data.hours_per_week, data.months)
         amount = 0.0
         block = policy.block(data.block)
@@ -206,5 +206,5 @@ def period_of(obligation: ObligationRow, tender: TenderRow | None, today: date
 def get_obligation(session: Session, ref: str) -> ObligationRow:
     row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
     if row is None:
-        raise NotFound("Onbekende verplichting.")
+        raise NotFound(None, "Onbekende verplichting.")
     return row

@@ -1,32 +1,169 @@
-"""Import published tenders (OCDS, eForms) from bytes: for the CLI and the web layer.
+"""Store logic for published tenders (OCDS, eForms and any other published format of
+``api.importers.registry``), called by ``api.services.importing`` which owns the
+transaction: ``stage_tenders`` creates or updates rows by ref in the session and records
+one outcome per notice; it neither commits nor rolls back.
 
-Each call handles one file in one transaction: without ``partial`` any rejected item
-means nothing from the file is written; with it the valid items are written and the
-rejected ones reported. The caller's session is committed or rolled back here.
+Rules: an older notice never overwrites a newer one stored (``stale``); a tender entered
+by hand or imported as interchange is never overwritten by a notice; an officer importing
+for their organisation (``only_buyer``) never writes another buyer's tender; a detected
+social-return clause is stored unconfirmed and never overwrites an officer's.
 """
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from typing import Any
 
-from api.importers.common import ImportReport, ItemError, write_tenders
-from api.importers.eforms import parse_eforms
-from api.importers.ocds import parse_ocds
+from sqlmodel import Session, select
 
-__all__ = ["ImportReport", "ItemError", "import_eforms_bytes", "import_ocds_bytes"]
+from api.clock import utcnow
+from api.importers import registry
+from api.importers.common import ItemError, ItemOutcome, ParsedTenders, TenderData
+from api.tables import TenderRow
 
-
-def import_ocds_bytes(session: Session, data: bytes, filename: str,
-                      partial: bool = False, only_buyer: str | None = None) -> ImportReport:
-    """OCDS release/record package, single release or JSON Lines -> tenders (ref = ocid).
-    ``only_buyer``: refuse tenders of any other buyer (an officer's import)."""
-    report = ImportReport(filename=filename, format="ocds")
-    return write_tenders(session, parse_ocds(data, filename), report, partial, only_buyer)
+# Column widths of TenderRow (VARCHAR on PostgreSQL): longer text is cut, not rejected.
+_MAX = {"ref": 200, "buyer": 300, "title": 500}
 
 
-def import_eforms_bytes(session: Session, data: bytes, filename: str,
-                        partial: bool = False, only_buyer: str | None = None) -> ImportReport:
-    """One eForms UBL notice (PIN, CN, CAN) -> one tender (ref = BT-04 procedure id).
-    ``only_buyer``: refuse tenders of any other buyer (an officer's import)."""
-    report = ImportReport(filename=filename, format="eforms")
-    return write_tenders(session, parse_eforms(data, filename), report, partial, only_buyer)
+def clip(text: str, limit: int) -> str:
+    """One line, at most ``limit`` characters (an ellipsis marks a cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _row_values(t: TenderData) -> dict[str, Any]:
+    return {
+        "buyer": clip(t.buyer, _MAX["buyer"]),
+        "title": clip(t.title, _MAX["title"]),
+        "description": t.description or "",
+        "cpv": list(t.cpv),
+        "contract_value_eur": t.contract_value_eur,
+        "start": t.start,
+        "end": t.end,
+        "municipality_code": t.municipality_code,
+        "postcode": t.postcode,
+        "lat": t.lat,
+        "lon": t.lon,
+        "nuts3": t.nuts3,
+        "social_signals": list(t.social_signals),
+        "reserved": t.reserved,
+        "source": t.source,
+        "status": "published",
+    }
+
+
+def _sroi_values(t: TenderData, existing: TenderRow | None) -> dict[str, Any]:
+    """Detected clause -> unconfirmed; an officer's confirmation of the same sentence,
+    or a clause an officer entered by hand, is never overwritten by a re-import."""
+    d = t.sroi
+    if existing is not None:
+        officer_owned = existing.sroi_confirmed and (
+            not existing.sroi_detected
+            and (existing.sroi_percentage is not None or existing.sroi_amount_eur is not None)
+        )
+        confirmed_same = (
+            existing.sroi_detected
+            and existing.sroi_confirmed
+            and d is not None
+            and existing.sroi_detected_sentence == d.sentence
+        )
+        if officer_owned or confirmed_same:
+            return {}
+    if d is None:
+        if existing is not None and existing.sroi_detected and not existing.sroi_confirmed:
+            # The sentence is gone from the notice: drop the unconfirmed detection.
+            return {
+                "sroi_percentage": None, "sroi_amount_eur": None, "sroi_basis": "contract_value",
+                "sroi_threshold_eur": None, "sroi_cap_eur": None, "sroi_detected": False,
+                "sroi_detected_sentence": None, "sroi_confirmed": True,
+            }
+        return {}
+    return {
+        "sroi_percentage": d.percentage,
+        "sroi_amount_eur": d.amount_eur,  # a fixed amount ("SROI ter waarde van € 50.000")
+        "sroi_basis": d.basis,
+        "sroi_threshold_eur": d.threshold_eur,
+        "sroi_cap_eur": d.cap_eur,
+        "sroi_detected": True,
+        "sroi_detected_sentence": d.sentence,
+        "sroi_confirmed": False,
+    }
+
+
+def _same_buyer(a: str | None, b: str | None) -> bool:
+    # As exact as api.access compares an officer's organisation with a tender's buyer.
+    return (a or "").strip() == (b or "").strip()
+
+
+def stage_tenders(session: Session, parsed: ParsedTenders,
+                  only_buyer: str | None = None) -> list[ItemOutcome]:
+    """Create or update the parsed tenders' rows in ``session`` (not committed): one
+    outcome per tender, in the parser's order."""
+    outcomes: list[tuple[TenderData, ItemOutcome]] = []
+    for t in parsed.tenders:
+        outcome = ItemOutcome(location=t.location, ref=t.ref, action="pending")
+        if len(t.ref) > _MAX["ref"]:
+            outcome.action = "rejected"
+            outcome.errors.append(ItemError(t.location, f"identifier longer than "
+                                            f"{_MAX['ref']} characters", "ref"))
+        outcomes.append((t, outcome))
+
+    rows = {
+        r.ref: r
+        for r in session.exec(
+            select(TenderRow).where(TenderRow.ref.in_([t.ref for t in parsed.tenders]))  # type: ignore[attr-defined]
+        )
+    } if parsed.tenders else {}
+    published_sources = registry.names(published=True)
+    for t, outcome in outcomes:
+        if outcome.action == "rejected":
+            continue
+        row = rows.get(t.ref)
+        if only_buyer is not None and not (
+                _same_buyer(t.buyer, only_buyer)
+                and (row is None or _same_buyer(row.buyer, only_buyer))):
+            outcome.action = "rejected"
+            other = row.buyer if row is not None and not _same_buyer(
+                row.buyer, only_buyer) else t.buyer
+            outcome.errors.append(ItemError(
+                t.location,
+                f"the tender's buyer {other!r} is not your organisation {only_buyer!r}; "
+                "a connector can import it",
+                "buyer",
+            ))
+            continue
+        if row is not None and row.source not in published_sources:
+            outcome.action = "rejected"
+            outcome.errors.append(ItemError(
+                t.location,
+                f"a tender with ref {t.ref!r} already exists from source {row.source!r}; "
+                "it is not overwritten by a published notice",
+                "ref",
+            ))
+            continue
+        prev_as_of = (row.extra or {}).get("published", {}).get("as_of") if row else None
+        if row is not None and prev_as_of and t.as_of and t.as_of < prev_as_of:
+            outcome.action = "stale"
+            continue
+        values = _row_values(t)
+        values.update(_sroi_values(t, row))
+        if row is None:
+            row = TenderRow(ref=t.ref, **values)
+            row.extra = {"published": {**t.extra, "as_of": t.as_of}}
+            session.add(row)
+            rows[t.ref] = row
+            outcome.action = "created"
+            continue
+        changed = False
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+                changed = True
+        published = {**t.extra, "as_of": t.as_of}
+        if (row.extra or {}).get("published") != published:
+            row.extra = {**(row.extra or {}), "published": published}
+            changed = True
+        if changed:
+            row.updated_at = utcnow()
+            session.add(row)
+        outcome.action = "updated" if changed else "unchanged"
+    return [o for _, o in outcomes]

@@ -16,7 +16,7 @@ from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from api.clock import utcnow
-from api.services.flow_util import FlowError, NotFound
+from api.errors import Invalid, NotFound
 from api.tables import EnterpriseRow, VettingEvent
 
 ACTIONS = ("vetted", "rejected", "pending")
@@ -109,24 +109,24 @@ def decide(
 ) -> tuple[EnterpriseRow, VettingEvent]:
     """Set the vetting state and append the event, in one transaction."""
     if status not in ACTIONS:
-        raise FlowError("status", "Kies goedkeuren, afwijzen of terugzetten naar in behandeling.")
+        raise Invalid("status", "Kies goedkeuren, afwijzen of terugzetten naar in behandeling.")
     reason = (reason or "").strip()
     if status in ("rejected", "pending") and not reason:
-        raise FlowError("reason", "Geef een reden.")
+        raise Invalid("reason", "Geef een reden.")
     if len(reason) > 2000:
-        raise FlowError("reason", "De reden is te lang (hoogstens 2000 tekens).")
+        raise Invalid("reason", "De reden is te lang (hoogstens 2000 tekens).")
     if status == "vetted":
         if valid_until is None:
             valid_until = today + timedelta(days=DEFAULT_VALIDITY_DAYS)
         if valid_until <= today:
-            raise FlowError("valid_until", "Geldig tot moet na vandaag liggen.")
+            raise Invalid("valid_until", "Geldig tot moet na vandaag liggen.")
         if valid_until > today + timedelta(days=3 * 366):
-            raise FlowError("valid_until", "Een toetsing geldt hoogstens drie jaar.")
+            raise Invalid("valid_until", "Een toetsing geldt hoogstens drie jaar.")
     else:
         valid_until = None
     row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == enterprise_ref)).first()
     if row is None:
-        raise NotFound("Onbekende onderneming.")
+        raise NotFound(None, "Onbekende onderneming.")
     row.vetting_status = status
     row.vetted_by = by
     row.vetted_on = today
@@ -161,4 +161,4 @@ def parse_date(raw: str | None, field_name: str = "valid_until") -> date | None:
             return date(int(y), int(m), int(d))
         return date.fromisoformat(raw)
     except ValueError:
-        raise FlowError(field_name, "Vul een datum in als dd-mm-jjjj.") from None
+        raise Invalid(field_name, "Vul een datum in als dd-mm-jjjj.") from None

@@ -358,7 +358,7 @@ def engine_shown_candidates(session: Session, on: date | None = None) -> ShownCa
         obligation_from_row,
         tender_from_row,
     )
-    from api.services.evaluation import committed_eur
+    from api.services.capacity import committed_eur
     from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow
     from matcher.index import EnterpriseIndex
     from matcher.query import as_query

@@ -21,6 +21,7 @@ from matcher.challenge import (
 )
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Challenge, Enterprise, Vetting
+from matcher.reasons import reason
 from matcher.weights import CHALLENGE, DEFAULT, FEATURES
 
 ON = date(2026, 3, 1)
@@ -123,7 +124,7 @@ def test_mmr_keeps_only_one_of_two_near_identical_enterprises_in_the_top_two() -
     # Scores stay the fit to the question, not the MMR value.
     fit = {r.ref: r.score for r in plain.results_}
     assert all(r.score == pytest.approx(fit[r.ref]) for r in m.results_)
-    assert any("different approach" in t for t in m.results_[1].reasons)
+    assert any(r.code == "different_approach" for r in m.results_[1].reasons)
     top = m.results_[0]
     assert top.contributions and "text" in top.contributions
     # Relevance = (1 - theme_weight) * feature score + theme_weight * theme coverage.
@@ -144,7 +145,7 @@ def test_theme_coverage_lifts_relevance() -> None:
     assert "themes" not in plain.results_[0].contributions
     m = ChallengeMatcher(lambda_mmr=1.0).fit(idx, ch)
     assert m.results_[0].ref == "T" and m.results_[0].features["themes"] == 1.0
-    assert m.results_[0].reasons[0] == "covers the Challenge's theme(s) 'armoede'"
+    assert m.results_[0].reasons[0] == reason("themes_covered", themes=["armoede"])
 
 
 def test_theme_coverage_own_theme_compound_and_partial() -> None:
@@ -184,14 +185,16 @@ def test_coalition_covers_two_themes_no_single_enterprise_covers() -> None:
     assert set(best.refs) in ({"G", "K"}, {"G2", "K"})
     assert best.coverage == pytest.approx(1.0)
     assert best.size == 2
-    assert any("cover 2 of 2 themes" in r for r in best.reasons)
+    assert any(r.code == "coalition_themes" and r.params["covered"] == 2
+               and r.params["n_themes"] == 2 for r in best.reasons)
     # Two near-copies never form a coalition: they add nothing to each other.
     assert all(set(c.refs) != {"G", "G2"} for c in m.coalitions_)
     # The pending enterprise (covers both themes alone) never appears anywhere.
     assert "P" not in {r.ref for r in m.results_}
     assert all("P" not in c.refs for c in m.coalitions_)
     d = best.as_dict()
-    assert d["refs"] == list(best.refs) and d["reasons"] == best.reasons
+    assert d["refs"] == list(best.refs)
+    assert d["reasons"] == [r.as_dict() for r in best.reasons] and d["reasons"]
 
 
 @pytest.mark.parametrize("limit", [2, 3])
@@ -238,7 +241,8 @@ def test_budget_counts_combined_capacity() -> None:
     assert set(best.refs) == {"S0", "S1"}
     assert best.capacity_eur == pytest.approx(60_000.0)
     assert best.parts["capacity"] > 0
-    assert any("budget of €50,000" in r for r in best.reasons)
+    assert any(r.code == "coalition_budget" and r.params["budget_eur"] == 50_000
+               and r.params["free_eur"] == 60_000 for r in best.reasons)
 
 
 def test_unvetted_and_expired_never_in_results() -> None:

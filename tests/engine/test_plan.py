@@ -17,6 +17,7 @@ from matcher.plan import (
     plan_obligation,
     supplies,
 )
+from matcher.reasons import reason
 from matcher.valuation import load_policy
 
 ON = date(2025, 6, 1)
@@ -49,7 +50,7 @@ def test_best_fit_first_then_the_rest() -> None:
     p = plan_obligation("O", 100_000, cands)
     got = {r.enterprise: r.amount_eur for r in p.rows}
     assert got == {"A": 60_000, "C": 30_000, "B": 10_000}
-    assert p.met and p.unmet_eur == 0 and "met" in p.explanation
+    assert p.met and p.unmet_eur == 0 and [r.code for r in p.explanation] == ["plan_met"]
     check_within_capacity(p, cands)
 
 
@@ -61,7 +62,9 @@ def test_obligation_larger_than_all_capacity_reports_exact_shortfall() -> None:
     assert p.credit_eur == pytest.approx(42_500)
     assert p.unmet_eur == pytest.approx(57_500)
     assert not p.met
-    assert "cannot be met" in p.explanation and "€57,500" in p.explanation
+    (why,) = p.explanation
+    assert why.code == "plan_unmet" and why.params["short_eur"] == 57_500
+    assert why.params["limit"] == "capacity" and why.params["reach_eur"] == 42_500
     check_within_capacity(p, cands)
 
 
@@ -77,7 +80,8 @@ def test_half_share_costs_twice_the_invoice_and_full_share_is_preferred_at_equal
 def test_placements_are_whole_and_may_overshoot_to_meet() -> None:
     p = plan_obligation("O", 25_000, [place("A", 0.8, 3, 15_000)])
     assert p.rows[0].placements == 2 and p.credit_eur == 30_000 and p.met
-    assert "over" in p.explanation
+    assert p.explanation[0].params["over_eur"] == 5_000
+    assert p.explanation[0].params["placements"] == 2
 
 
 def test_purchase_tops_up_placements() -> None:
@@ -95,13 +99,15 @@ def test_max_partners_limits_enterprises() -> None:
     one = FulfilmentPlanner(max_partners=1).plan("O", 100_000, cands)
     assert [r.enterprise for r in one.rows] == ["C"] and one.met
     short = FulfilmentPlanner(max_partners=1).plan("O", 100_000, cands[:2])
-    assert short.unmet_eur == pytest.approx(50_000) and "partner limit" in short.explanation
+    assert short.unmet_eur == pytest.approx(50_000)
+    assert short.explanation[0].params["limit"] == "partners"
 
 
 def test_nothing_due_no_candidates_and_bad_input() -> None:
     assert plan_obligation("O", 0, [buy("A", 1, 10)]).rows == ()
     p = plan_obligation("O", 1_000, [])
-    assert p.unmet_eur == 1_000 and "no candidates" in p.explanation
+    assert p.unmet_eur == 1_000
+    assert p.explanation == (reason("plan_no_candidates", due_eur=1_000.0),)
     p = plan_obligation("O", 1_000, [Candidate("A", 0.5, capacity_eur=5_000, purchase_share=1)])
     assert p.unmet_eur == 1_000  # cannot supply what the firm buys
     with pytest.raises(ValueError, match="fit"):

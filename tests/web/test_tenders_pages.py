@@ -264,7 +264,8 @@ def test_why_not_on_the_page_and_in_the_api(client: TestClient, login: Any,
     assert page.status_code == 200
     answer = page.text.split('id="why-not-answer"')[1]
     assert "is uitgesloten" in answer and "screeningsstatus" in answer
-    assert "is excluded" in client.get(f"/tenders/T-UTR-1?waarom={ref}&lang=en").text
+    en = client.get(f"/tenders/T-UTR-1?waarom={ref}&lang=en").text
+    assert "is excluded" in en and "vetting status is Pending, not Vetted" in en
     # By a name typed a little differently.
     typed = name.lower().replace(" ", "  ")
     assert ref in client.get("/tenders/T-UTR-1", params={"waarom": typed}).text
@@ -272,8 +273,10 @@ def test_why_not_on_the_page_and_in_the_api(client: TestClient, login: Any,
     assert "Geen onderneming gevonden" in unknown.text
     # The API: the same answer as JSON, both languages; unknown enterprise 404 on the field.
     h = api_token("officer")
-    body = client.get(f"/api/v1/tenders/T-UTR-1/why-not/{ref}", headers=h).json()
-    assert body["excluded"] is True and body["exclusions"] and body["reason_nl"]
+    body = client.get(f"/api/v1/tenders/T-UTR-1/why-not/{ref}?lang=nl", headers=h).json()
+    assert body["excluded"] is True and body["exclusions"] == [
+        {"code": "not_vetted", "params": {"status": "pending"},
+         "text": "screeningsstatus is In behandeling, niet Gescreend"}]
     assert body["rank"] is None
     r = client.get("/api/v1/tenders/T-UTR-1/why-not/E-NOPE", headers=h)
     assert r.status_code == 404 and r.json()["detail"]["field"] == "enterprise_ref"

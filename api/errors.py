@@ -1,0 +1,36 @@
+"""Errors the services raise: what went wrong, in which field, in Dutch; no HTTP status.
+
+The web layer maps each class to its status in one place (``api/web/errors.py``); the
+CLI prints the message. ``message`` is a Dutch source string (translated by ``t()``);
+``params`` fill its ``{placeholders}`` after translation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(ValueError):
+    """A user-fixable error, shown beside ``field`` (or as JSON {message, field})."""
+
+    def __init__(self, field: str | None, message: str, **params: Any) -> None:
+        super().__init__(message.format(**params) if params else message)
+        self.field = field
+        self.message = message
+        self.params = params
+
+
+class Invalid(DomainError):
+    """The input cannot be used as given."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or is not visible to the user)."""
+
+
+class Forbidden(DomainError):
+    """The user may not do this."""
+
+
+class Conflict(DomainError):
+    """The input is fine but clashes with the stored state."""

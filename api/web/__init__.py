@@ -1,0 +1,1 @@
+"""Helpers shared by the route modules (``api/routes/``), one job per module."""

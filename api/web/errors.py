@@ -1,0 +1,20 @@
+"""The one place that turns the services' domain errors (``api/errors.py``) into HTTP."""
+
+from __future__ import annotations
+
+from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+
+HTTP_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+}
+
+
+def http_status(exc: DomainError) -> int:
+    """The HTTP status of a domain error (422 for one of no more specific class)."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 422
