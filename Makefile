@@ -52,6 +52,11 @@ bench: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m bench.load
 
+# Precision and recall of the social-return detector on tests/data/sroi_sentences.jsonl.
+.PHONY: sroi-eval
+sroi-eval: $(STAMP)
+	$(BIN)/python -m api.importers.sroi_eval
+
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate
 

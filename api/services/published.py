@@ -72,13 +72,14 @@ def _sroi_values(t: TenderData, existing: TenderRow | None) -> dict[str, Any]:
         if existing is not None and existing.sroi_detected and not existing.sroi_confirmed:
             # The sentence is gone from the notice: drop the unconfirmed detection.
             return {
-                "sroi_percentage": None, "sroi_basis": "contract_value",
+                "sroi_percentage": None, "sroi_amount_eur": None, "sroi_basis": "contract_value",
                 "sroi_threshold_eur": None, "sroi_cap_eur": None, "sroi_detected": False,
                 "sroi_detected_sentence": None, "sroi_confirmed": True,
             }
         return {}
     return {
         "sroi_percentage": d.percentage,
+        "sroi_amount_eur": d.amount_eur,  # a fixed amount ("SROI ter waarde van € 50.000")
         "sroi_basis": d.basis,
         "sroi_threshold_eur": d.threshold_eur,
         "sroi_cap_eur": d.cap_eur,
