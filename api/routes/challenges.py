@@ -182,8 +182,9 @@ def _new_ref(session: Session) -> str:
 
 def _render_form(request: Request, row: ChallengeRow | None, form: dict[str, str],
                  errors: dict[str, str], status_code: int = 200) -> Response:
+    t = translator(request_lang(request))
     return render(request, "challenges/form.html", {
-        "row": row, "form": form, "errors": errors,
+        "row": row, "form": form, "errors": {k: t(v) for k, v in errors.items()},
         "municipality_names": sorted(m.name for m in municipalities().values()),
     }, status_code=status_code)
 

@@ -281,9 +281,10 @@ def test_connector_templates_are_translated() -> None:
                         if m.group(2) not in english}
     from api.routes import curation, vetting
     from api.services.challenge_board import STAGE_NL
+    from api.services.challenge_flow import OUTCOME_NL
     from api.web.curation_forms import DECISION_NL
 
     for labels in (curation.KIND_NL, curation.KIND_PLURAL_NL, DECISION_NL,
-                   STAGE_NL, vetting.FLAG_NL):
+                   STAGE_NL, vetting.FLAG_NL, OUTCOME_NL):
         missing |= {v for v in labels.values() if v not in english}
     assert not missing, f"add to api/translations/flows_connector.json: {sorted(missing)}"
