@@ -1,8 +1,9 @@
 """End to end in Chromium, as a connector: curate a match (refused without a reason, then
 accepted with one and found in the log), vet a pending enterprise, open a Challenge with
 its portfolio and coalitions, move it to the next stage; walk a new Challenge from the
-form to closed (pitches, two pilots with their clocks, evaluations, results). Screenshots of each main page go
-outside the repository (SCREENSHOT_DIR, default /tmp/sroi-screenshots)."""
+form to closed (pitches, two pilots with their clocks, evaluations, results). Screenshots
+of each main page go outside the repository (SCREENSHOT_DIR, default /tmp/sroi-screenshots).
+"""
 
 from __future__ import annotations
 
