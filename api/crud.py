@@ -30,8 +30,10 @@ from api.tables import User
 ERRORS = ERROR_RESPONSES
 
 
-def validate_entity(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Column values for one interchange entity, or a 422 naming the first bad field."""
+def entity_errors(kind: str, payload: dict[str, Any]
+                  ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(column values, []) for a valid interchange entity, else (None, [{message, field}])
+    with every refusal of the file importer, by field (web forms show them beside it)."""
     doc = json.dumps({kind: [payload]}, default=str).encode("utf-8")
     parsed = registry.parse_interchange("request.json", doc)
     if parsed.issues:
@@ -42,12 +44,19 @@ def validate_entity(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
             field = loc[len(prefix):].lstrip(".") if loc.startswith(prefix) else issue.field
             message = issue.reason + (f" — {issue.fix}" if issue.fix else "")
             errors.append({"message": message, "field": field or issue.field})
-        first = errors[0]
-        raise HTTPException(status_code=422, detail={**first, "errors": errors})
+        return None, errors
     records = parsed.records[kind]
     if not records:  # parse_file reports every refusal, so this is a safety net
-        raise api_error(422, "Ongeldige invoer")
-    return dict(records[0].values)
+        return None, [{"message": "Ongeldige invoer", "field": None}]
+    return dict(records[0].values), []
+
+
+def validate_entity(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Column values for one interchange entity, or a 422 naming the first bad field."""
+    values, errors = entity_errors(kind, payload)
+    if values is None:
+        raise HTTPException(status_code=422, detail={**errors[0], "errors": errors})
+    return values
 
 
 def clean_payload(model: BaseModel, exclude_unset: bool = False) -> dict[str, Any]:
@@ -212,4 +221,5 @@ def build_router(res: Resource) -> APIRouter:
     return router
 
 
-__all__ = ["Resource", "build_router", "clean_payload", "validate_entity", "Depends"]
+__all__ = ["Resource", "build_router", "clean_payload", "entity_errors", "validate_entity",
+           "Depends"]

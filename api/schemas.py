@@ -451,6 +451,70 @@ class ReasonOut(BaseModel):
 # --- Challenges board (api/routes/challenges.py) --------------------------------------
 
 
+class PitchIn(BaseModel):
+    enterprise_ref: str = Field(max_length=100)
+    approach: str = Field(max_length=5000)
+    team: str = Field("", max_length=5000)
+    budget_eur: float = Field(ge=0, allow_inf_nan=False)
+    themes: list[str] = []
+    partners: list[str] = Field([], description="Refs of partner enterprises")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "enterprise_ref": "E-0042", "approach": "Huisbezoeken door buurtkoks",
+        "team": "Twee koks en een coordinator", "budget_eur": 20000,
+        "themes": ["eenzaamheid"], "partners": ["E-0107"]}})
+
+
+class PitchOut(BaseModel):
+    id: int
+    challenge_ref: str
+    enterprise_ref: str
+    partners: list[str]
+    approach: str
+    team: str
+    budget_eur: float
+    themes: list[str]
+    submitted_by: str
+    submitted_at: datetime
+
+
+class PilotIn(BaseModel):
+    pitch_id: int
+    start: date
+    budget_eur: float = Field(ge=0, allow_inf_nan=False)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "pitch_id": 1, "start": "2026-06-15", "budget_eur": 20000}})
+
+
+class EvaluationIn(BaseModel):
+    outcome: Literal["success", "partial", "failed"]
+    score: int = Field(ge=1, le=10)
+    note: str = Field("", max_length=5000)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "outcome": "success", "score": 8, "note": "Veertig ouderen bereikt"}})
+
+
+class PilotOut(BaseModel):
+    id: int
+    challenge_ref: str
+    pitch_id: int
+    start: date
+    weeks: int
+    end: date = Field(description="start + weeks")
+    days_left: int = Field(description="Days left of the pilot's weeks (negative: over)")
+    budget_eur: float
+    status: str = Field(description="running | evaluated")
+    outcome: str | None
+    score: int | None
+    note: str
+    selected_by: str
+    evaluated_by: str | None
+    evaluated_at: datetime | None
+
+
+
 class StatusIn(BaseModel):
     status: Literal["intake", "call", "pitch", "pilot", "evaluation", "closed"]
     reason: str = Field("", max_length=2000)

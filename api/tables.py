@@ -191,6 +191,48 @@ class ChallengeEvent(SQLModel, table=True):
     decided_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class ChallengePitch(SQLModel, table=True):
+    """An enterprise's answer to a Challenge's call: its approach, team and budget, the
+    themes it takes on and the partners it brings."""
+
+    __tablename__ = "challenge_pitch"
+    __table_args__ = (UniqueConstraint("challenge_ref", "enterprise_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_ref: str = Field(index=True, max_length=100)
+    enterprise_ref: str = Field(index=True, max_length=100)
+    partners: list[str] = json_list()  # enterprise refs
+    approach: str = ""
+    team: str = ""
+    budget_eur: float = 0.0
+    themes: list[str] = json_list()
+    submitted_by: str = Field(max_length=200)
+    submitted_at: datetime = Field(default_factory=utcnow)
+
+
+class ChallengePilot(SQLModel, table=True):
+    """A pitch selected as pilot: its own clock of ``weeks`` from ``start``, its budget and,
+    once evaluated, its outcome, score (1-10) and note."""
+
+    __tablename__ = "challenge_pilot"
+    __table_args__ = (UniqueConstraint("challenge_ref", "pitch_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_ref: str = Field(index=True, max_length=100)
+    pitch_id: int = Field(index=True)
+    start: date
+    weeks: int = 12
+    budget_eur: float = 0.0
+    status: str = Field(default="running", max_length=20)  # running | evaluated
+    outcome: str | None = Field(default=None, max_length=20)  # success | partial | failed
+    score: int | None = None
+    note: str = ""
+    selected_by: str = Field(max_length=200)
+    selected_at: datetime = Field(default_factory=utcnow)
+    evaluated_by: str | None = Field(default=None, max_length=200)
+    evaluated_at: datetime | None = None
+
+
 class AllocationRow(SQLModel, table=True):
     """A planned or saved share of an obligation given to one enterprise."""
 

@@ -78,3 +78,40 @@ def test_unreachable_database_is_a_clean_cli_error(
     err = capsys.readouterr().err
     assert status == 1
     assert "cannot reach the database" in err and "Traceback" not in err
+
+
+def test_json_stage_history_moves_into_events(db_url: str) -> None:
+    """0003_challenge_workflow copies a Challenge's old ``extra["status_history"]`` into
+    challenge_event rows (oldest first) and drops the JSON key."""
+    import json
+
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from api.services.challenge_board import status_history
+
+    upgrade(db_url, "0002_append_only")
+    engine = make_engine(db_url)
+    history = [{"from": "intake", "to": "call", "by": "a@test.nl",
+                "at": "2026-03-01T09:00:00+00:00", "reason": "open"},
+               {"from": "call", "to": "pitch", "by": "b@test.nl",
+                "at": "2026-04-01T09:00:00", "reason": ""}]
+    extra = json.dumps({"status": "pitch", "status_history": history, "note": "kept"})
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO challenge (ref, municipality_code, title, question, themes, "
+                "max_partners, status, extra, created_at, updated_at) VALUES ('C-OLD', "
+                "'GM0344', 'Oud', '', '[]', 3, 'pitch', :extra, :now, :now)"),
+                {"extra": extra, "now": "2026-01-01 00:00:00"})
+        upgrade(db_url)
+        with Session(engine) as session:
+            got = status_history(session, "C-OLD")
+            stored = session.exec(text(  # type: ignore[call-overload]
+                "SELECT extra FROM challenge WHERE ref = 'C-OLD'")).one()[0]
+    finally:
+        engine.dispose()
+    assert [(h["from"], h["to"], h["by"], h["reason"]) for h in got] == [
+        ("intake", "call", "a@test.nl", "open"), ("call", "pitch", "b@test.nl", "")]
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored == {"status": "pitch", "note": "kept"}

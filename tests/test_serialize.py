@@ -59,12 +59,21 @@ def test_api_response_is_the_document_plus_store_fields() -> None:
 
 
 def test_crud_status_change_from_the_default_status_is_recorded() -> None:
+    from sqlmodel import Session, SQLModel, create_engine
+
+    from api.services.challenge_board import status_history
+
+    engine = create_engine("sqlite://")
+    SQLModel.metadata.create_all(engine)
     row = ChallengeRow(ref="C-1", municipality_code="GM0344", title="T")
     before = challenge_doc(row)
     assert "status" not in before.get("extra", {})  # "intake" is the default: left out
     row.status = "call"
-    record_crud_status_change(None, User(email="v@test.nl", role="connector"),  # type: ignore[arg-type]
-                              row, before)
-    history = row.extra["status_history"]
+    with Session(engine) as session:
+        record_crud_status_change(session, User(email="v@test.nl", role="connector"),
+                                  row, before)
+        session.commit()
+        history = status_history(session, "C-1")
     assert [(h["from"], h["to"], h["by"]) for h in history] == [("intake", "call",
                                                                   "v@test.nl")]
+    assert "status_history" not in row.extra

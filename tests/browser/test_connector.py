@@ -1,7 +1,9 @@
 """End to end in Chromium, as a connector: curate a match (refused without a reason, then
 accepted with one and found in the log), vet a pending enterprise, open a Challenge with
-its portfolio and coalitions, move it to the next stage. Screenshots of each main page go
-outside the repository (SCREENSHOT_DIR, default /tmp/sroi-screenshots)."""
+its portfolio and coalitions, move it to the next stage; walk a new Challenge from the
+form to closed (pitches, two pilots with their clocks, evaluations, results). Screenshots
+of each main page go outside the repository (SCREENSHOT_DIR, default /tmp/sroi-screenshots).
+"""
 
 from __future__ import annotations
 
@@ -110,7 +112,9 @@ def test_connector_opens_a_challenge_and_moves_its_status(page: Any, login_as: A
     _shot(page, "challenge")
 
     before = page.locator(".stages li.current").inner_text()
-    target = page.locator("#f-status option:checked").inner_text()
+    # The control offers only the next stage.
+    target = page.locator("#status-form button[type=submit]").inner_text().removeprefix(
+        "Naar fase ")
     page.fill("#status-form input[name=reason]", "Oproep staat open")
     page.click("#status-form button[type=submit]")
     page.wait_for_url(f"**/challenges/{ref}")
@@ -118,4 +122,92 @@ def test_connector_opens_a_challenge_and_moves_its_status(page: Any, login_as: A
     assert page.locator(".stages li.current").inner_text() == target != before
     history = page.locator("#status-history tbody tr").first.inner_text()
     assert before in history and target in history and "Oproep staat open" in history
+    assert not page.js_errors
+
+
+def _next_stage(page: Any, ref: str, label: str) -> None:
+    button = page.locator("#status-form button[type=submit]")
+    assert button.inner_text() == f"Naar fase {label}"
+    button.click()
+    page.wait_for_url(f"**/challenges/{ref}")
+    assert page.locator(".stages li.current").inner_text() == label
+
+
+def test_connector_walks_a_challenge_from_creation_to_closed(page: Any, login_as: Any
+                                                             ) -> None:
+    login_as("connector")
+    page.goto("/challenges")
+    page.click("#new-challenge")
+    page.wait_for_url("**/challenges/new")
+    page.fill("#f-title", "Samen koken tegen eenzaamheid")
+    page.fill("#f-question", "Hoe brengen we alleenstaande ouderen samen aan tafel?")
+    page.fill("#f-themes", "eenzaamheid, ouderen")
+    page.fill("#f-municipality", "Utrecht")
+    page.fill("#f-budget_eur", "veel")
+    page.fill("#f-deadline", "2026-09-30")
+    page.click("#challenge-form button[type=submit]")
+    # Refused with the message beside the field, what was typed kept.
+    assert page.locator("#f-budget_eur-err").count() == 1
+    assert page.input_value("#f-title") == "Samen koken tegen eenzaamheid"
+    page.fill("#f-budget_eur", "60.000")
+    page.click("#challenge-form button[type=submit]")
+    page.wait_for_url("**/challenges/C-*")
+    ref = page.url.rsplit("/", 1)[1]
+    assert "aangemaakt" in page.locator(".flash-success").inner_text()
+    assert page.locator(".stages li.current").inner_text() == "Intake"
+    _shot(page, "challenge-new")
+
+    _next_stage(page, ref, "Oproep")
+    candidates = page.locator("#portfolio-list input[name=enterprise_ref]")
+    assert candidates.count() >= 2
+    leads = [candidates.nth(i).get_attribute("value") for i in range(2)]
+    for lead, approach in zip(leads, ("Kookclub in het buurthuis", "Maaltijden aan huis"),
+                              strict=True):
+        page.fill("#f-enterprise_ref", lead)
+        page.fill("#f-approach", approach)
+        page.fill("#f-team", "Een kok en twee vrijwilligers")
+        page.fill("#f-pitch-budget", "25.000")
+        page.check("#pitch-form input[name=themes][value=eenzaamheid]")
+        page.click("#pitch-form button[type=submit]")
+        page.wait_for_url(f"**/challenges/{ref}*")
+        assert "opgeslagen" in page.locator(".flash-success").inner_text()
+    assert page.locator("#pitches .pitch").count() == 2
+
+    _next_stage(page, ref, "Pitch")
+    for start in ("2026-05-18", "2026-06-15"):
+        form = page.locator("#pitches form.pilot-form").first
+        form.locator("input[name=start]").fill(start)
+        form.locator("button[type=submit]").click()
+        page.wait_for_url(f"**/challenges/{ref}*")
+        assert "Pilot gekozen" in page.locator(".flash-success").inner_text()
+    _next_stage(page, ref, "Pilot")
+    clocks = page.locator("#pilots .pilot-clock")
+    # TODAY is 2026-06-01: one pilot is two weeks in, the other starts in two weeks.
+    assert "nog 70 dagen van de 12 weken" in clocks.nth(0).inner_text()
+    assert "start over 14 dagen" in clocks.nth(1).inner_text()
+    _shot(page, "challenge-pilots")
+
+    _next_stage(page, ref, "Evaluatie")
+    for i, (outcome, score) in enumerate((("success", "8"), ("partial", "6"))):
+        form = page.locator("#pilots form.evaluation-form").nth(i)
+        form.locator("select[name=outcome]").select_option(outcome)
+        form.locator("input[name=score]").fill(score)
+        form.locator("input[name=note]").fill(f"Pilot {i + 1} geevalueerd")
+        form.locator("button[type=submit]").click()
+        page.wait_for_url(f"**/challenges/{ref}*")
+        assert "Evaluatie opgeslagen." in page.locator(".flash-success").inner_text()
+    page.fill("#f-summary", "Kookclub gaat door; maaltijden aan huis alleen in de winter.")
+    page.click("#close-form button[type=submit]")
+    page.wait_for_url(f"**/challenges/{ref}")
+    assert page.locator(".stages li.current").inner_text() == "Gesloten"
+    results = page.locator("#results").inner_text()
+    assert "Kookclub gaat door" in results and "Geslaagd" in results
+    assert "cijfer 8" in results and "cijfer 6" in results
+    history = page.locator("#status-history tbody tr")
+    assert history.count() == 6  # created, then five stage changes
+    _shot(page, "challenge-closed")
+
+    page.goto("/challenges")
+    assert page.locator(f"[data-stage=closed] .board-card[data-ref='{ref}']").count() == 1
+    assert page.locator(".board-card .past-deadline").count() > 0  # the fixtures' old ones
     assert not page.js_errors

@@ -182,6 +182,27 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/challenges/{ref}/matches": R("/api/v1/challenges/C-1/matches", USERS_ALL),
     "PATCH /api/v1/challenges/{ref}/status": R("/api/v1/challenges/C-1/status", STAFF,
                                                json={}),
+    "POST /api/v1/challenges/{ref}/status": R("/api/v1/challenges/C-1/status", STAFF,
+                                              json={}),
+    # The workflow: connectors run it (users are not linked to enterprises, so a pitch is
+    # entered by a connector on the enterprise's behalf); everyone reads it.
+    "GET /challenges/new": R("/challenges/new", STAFF),
+    "POST /challenges/new": R("/challenges/new", STAFF, form={"title": ""}),
+    "GET /challenges/{ref}/edit": R("/challenges/C-1/edit", STAFF),
+    "POST /challenges/{ref}/edit": R("/challenges/C-1/edit", STAFF, form={"title": ""}),
+    "POST /challenges/{ref}/pitches": R("/challenges/C-1/pitches", STAFF),
+    "POST /challenges/{ref}/pilots": R("/challenges/C-1/pilots", STAFF),
+    "POST /challenges/{ref}/pilots/{pilot_id}/evaluation": R(
+        "/challenges/C-1/pilots/1/evaluation", STAFF),
+    "POST /challenges/{ref}/close": R("/challenges/C-1/close", STAFF),
+    "GET /api/v1/challenges/{ref}/pitches": R("/api/v1/challenges/C-1/pitches", USERS_ALL),
+    "POST /api/v1/challenges/{ref}/pitches": R("/api/v1/challenges/C-1/pitches", STAFF,
+                                               json={}),
+    "GET /api/v1/challenges/{ref}/pilots": R("/api/v1/challenges/C-1/pilots", USERS_ALL),
+    "POST /api/v1/challenges/{ref}/pilots": R("/api/v1/challenges/C-1/pilots", STAFF,
+                                              json={}),
+    "POST /api/v1/challenges/{ref}/pilots/{pilot_id}/evaluation": R(
+        "/api/v1/challenges/C-1/pilots/1/evaluation", STAFF, json={}),
 }
 
 

@@ -1,5 +1,6 @@
-"""Challenges board and page: stages, deadline countdown, portfolio and coalitions, status
-changes with their history (page, status API and CRUD API), access, CSV, render time."""
+"""Challenges board and page: every stage on the board (closed included), past deadlines
+flagged, portfolio and coalitions, forward-only stage changes and reopenings with their
+history in ChallengeEvent rows (page, status API and CRUD API), access, CSV."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.db import get_engine
+from api.services.challenge_board import status_history
 from api.tables import ChallengeRow
 from tests.web.conftest import csrf_of
 
@@ -39,9 +41,10 @@ def _add_challenges() -> None:
 
 
 def _status(ref: str) -> tuple[str, list[dict[str, str]]]:
+    """The stored stage and the history read from the Challenge's events."""
     with Session(get_engine()) as s:
         row = s.exec(select(ChallengeRow).where(ChallengeRow.ref == ref)).one()
-        return row.status, list((row.extra or {}).get("status_history", []))
+        return row.status, status_history(s, ref)
 
 
 @pytest.mark.parametrize("who", ["officer", "firm", "connector"])
@@ -63,15 +66,24 @@ def test_board_shows_stages_and_countdown(client: TestClient, login, who: str) -
     assert 'class="countdown soon">nog 5 dagen' in column("pilot")
     # C-1 opened 2026-02-01: its twelve weeks ended 2026-04-26.
     assert "deadline 36 dagen voorbij" in column("intake")
-    assert 'data-ref="C-4"' not in board
-    assert "Toon ook de 1 gesloten challenges" in r.text
-    assert "Oud project" in client.get("/challenges?closed=1").text
+    # Past its deadline and still open: flagged; closed ones have their own column, unflagged.
+    c1 = column("intake").split('data-ref="C-1"')[1].split("</article>")[0]
+    assert "deadline verstreken" in c1
+    assert "deadline verstreken" not in column("call") and "deadline verstreken" not in (
+        column("pilot"))
+    assert 'data-ref="C-4"' in column("closed") and "Oud project" in column("closed")
+    assert "deadline verstreken" not in column("closed")
+    assert [stage for stage in ("intake", "call", "pitch", "pilot", "evaluation", "closed")
+            if f'data-stage="{stage}"' in board] == [
+        "intake", "call", "pitch", "pilot", "evaluation", "closed"]
 
     rows = list(csv.DictReader(io.StringIO(client.get("/challenges/export.csv").text.lstrip(
         "\ufeff"))))
     c2 = next(row for row in rows if row["ref"] == "C-2")
     assert (c2["deadline"], c2["deadline_is_default"], c2["days_left"]) == (
         "2026-08-10", "True", "70")
+    c1_row = next(row for row in rows if row["ref"] == "C-1")
+    assert (c1_row["past_deadline"], c2["past_deadline"]) == ("True", "False")
 
 
 def test_challenge_page_question_portfolio_and_coalitions(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
@@ -104,30 +116,50 @@ def test_challenge_page_question_portfolio_and_coalitions(client: TestClient, lo
 def test_status_change_is_recorded(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
     login("connector")
     token = csrf_of(client, "/challenges/C-1")
+    page = client.get("/challenges/C-1").text
+    # The control offers only the next stage; nothing earlier exists to reopen yet.
+    form = page.split('id="status-form"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="status" value="call">' in form
+    assert "<select" not in form and 'id="reopen-form"' not in page
     r = client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "call",
                                                     "reason": "Oproep gepubliceerd"})
     assert r.status_code == 303 and r.headers["location"] == "/challenges/C-1"
     status, history = _status("C-1")
     assert status == "call"
-    assert [(h["from"], h["to"], h["by"], h["reason"]) for h in history] == [
-        ("intake", "call", "connector@test.nl", "Oproep gepubliceerd")]
+    assert [(h["from"], h["to"], h["by"], h["reason"], h["reopen"]) for h in history] == [
+        ("intake", "call", "connector@test.nl", "Oproep gepubliceerd", False)]
     page = client.get("/challenges/C-1").text
     assert "Eenzaamheid staat nu in de fase Oproep." in page
     table = page.split('id="status-history"')[1].split("</table>")[0]
     assert "Oproep gepubliceerd" in table and "connector@test.nl" in table
-    # The next stage is proposed by default.
-    assert '<option value="pitch" selected>' in page
+    assert '<input type="hidden" name="status" value="pitch">' in page
+    reopen = page.split('id="reopen-form"')[1].split("</form>")[0]
+    assert '<option value="intake">' in reopen and 'value="pitch"' not in reopen
 
-    # The same stage again, or a stage that does not exist: refused, nothing recorded.
+    # The same stage again, a stage that does not exist or a skipped stage: refused,
+    # nothing recorded.
     client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "call"})
     assert "De challenge staat al in deze fase." in client.get("/challenges/C-1").text
     client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "done"})
     assert "Kies een fase" in client.get("/challenges/C-1").text
+    client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "evaluation"})
+    assert "de volgende fase is Pitch" in client.get("/challenges/C-1").text
+    # Going back without a reason: refused; with one: a reopening, recorded as such.
+    client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "intake"})
+    assert "Geef een reden" in client.get("/challenges/C-1").text
     assert len(_status("C-1")[1]) == 1
+    client.post("/challenges/C-1/status", data={"csrf_token": token, "status": "intake",
+                                                "reason": "Vraag nog niet scherp"})
+    status, history = _status("C-1")
+    assert status == "intake"
+    assert [(h["from"], h["to"], h["reason"], h["reopen"]) for h in history[1:]] == [
+        ("call", "intake", "Vraag nog niet scherp", True)]
+    assert "heropend" in client.get("/challenges/C-1").text.split(
+        'id="status-history"')[1].split("</table>")[0]
 
     # Without the CSRF token: refused.
-    r = client.post("/challenges/C-1/status", data={"status": "pitch"})
-    assert r.status_code == 403 and _status("C-1")[0] == "call"
+    r = client.post("/challenges/C-1/status", data={"status": "call"})
+    assert r.status_code == 403 and _status("C-1")[0] == "intake"
 
 
 def test_status_change_is_for_connectors(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
@@ -143,14 +175,28 @@ def test_status_change_is_for_connectors(client: TestClient, login) -> None:  # 
 def test_challenge_api_status_and_matches(client: TestClient, api_token: Headers) -> None:
     h = api_token("connector")
     r = client.patch("/api/v1/challenges/C-1/status", headers=h,
-                     json={"status": "pitch", "reason": "Vijf pitches"})
+                     json={"status": "call", "reason": "Oproep open"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["status"] == "pitch" and body["deadline"] == "2026-04-26"
-    assert body["history"][-1]["to"] == "pitch" and body["history"][-1]["by"] == (
+    assert body["status"] == "call" and body["deadline"] == "2026-04-26"
+    assert body["history"][-1]["to"] == "call" and body["history"][-1]["by"] == (
         "connector@test.nl")
+    # POST is the same endpoint.
+    r = client.post("/api/v1/challenges/C-1/status", headers=h, json={"status": "pitch"})
+    assert r.status_code == 200 and r.json()["status"] == "pitch"
     r = client.patch("/api/v1/challenges/C-1/status", headers=h, json={"status": "pitch"})
     assert r.status_code == 409 and r.json()["detail"]["field"] == "status"
+    # Forward means the next stage only; pilot needs a chosen pilot first.
+    r = client.post("/api/v1/challenges/C-1/status", headers=h, json={"status": "closed"})
+    assert r.status_code == 409 and "de volgende fase is Pilot" in r.json()["detail"]["message"]
+    r = client.post("/api/v1/challenges/C-1/status", headers=h, json={"status": "pilot"})
+    assert r.status_code == 409 and "minstens één pitch" in r.json()["detail"]["message"]
+    # Back without a reason: 422 on the reason; with one: recorded as a reopening.
+    r = client.post("/api/v1/challenges/C-1/status", headers=h, json={"status": "call"})
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "reason"
+    r = client.post("/api/v1/challenges/C-1/status", headers=h,
+                    json={"status": "call", "reason": "Te weinig pitches"})
+    assert r.status_code == 200 and r.json()["history"][-1]["reopen"] is True
     r = client.patch("/api/v1/challenges/C-1/status", headers=h, json={"status": "later"})
     assert r.status_code == 422 and r.json()["detail"]["field"] == "status"
     r = client.patch("/api/v1/challenges/C-1/status", headers=api_token("officer"),
@@ -159,19 +205,37 @@ def test_challenge_api_status_and_matches(client: TestClient, api_token: Headers
     assert client.patch("/api/v1/challenges/C-9/status", headers=h,
                         json={"status": "pilot"}).status_code == 404
 
-    # A status changed through the CRUD API lands in the same history.
+    # A status changed through the CRUD API follows the same rules and lands in the same
+    # history; the CRUD API cannot write history.
     r = client.patch("/api/v1/challenges/C-1", headers=h,
-                     json={"extra": {"status": "pilot"}})
+                     json={"extra": {"status": "pitch"}})
     assert r.status_code == 200, r.text
     status, history = _status("C-1")
-    assert status == "pilot"
-    assert [(x["from"], x["to"]) for x in history] == [("intake", "pitch"), ("pitch", "pilot")]
-    assert client.get("/api/v1/challenges/C-1", headers=h).json()["status"] == "pilot"
+    assert status == "pitch"
+    assert [(x["from"], x["to"]) for x in history] == [
+        ("intake", "call"), ("call", "pitch"), ("pitch", "call"), ("call", "pitch")]
+    assert history[-1]["reason"] == "via API"
+    r = client.patch("/api/v1/challenges/C-1", headers=h, json={"extra": {"status": "call"}})
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "status"
+    r = client.patch("/api/v1/challenges/C-1", headers=h, json={"extra": {"status": "closed"}})
+    assert r.status_code == 409
+    forged = [{"from": "intake", "to": "closed", "by": "x", "at": "2020-01-01T00:00:00",
+               "reason": ""}]
+    r = client.patch("/api/v1/challenges/C-1", headers=h,
+                     json={"extra": {"status_history": forged}})
+    assert r.status_code == 200, r.text
+    assert "status_history" not in r.json()["extra"]
+    r = client.put("/api/v1/challenges/C-1", headers=h, json={
+        "municipality": "GM0344", "title": "Eenzaamheid", "question": "Hoe?", "extra": {
+            "status": "pitch", "status_history": forged}})
+    assert r.status_code == 200, r.text
+    assert _status("C-1") == (status, history)
+    assert client.get("/api/v1/challenges/C-1", headers=h).json()["status"] == "pitch"
 
     r = client.get("/api/v1/challenges/C-1/matches?top_k=5", headers=api_token("firm"))
     assert r.status_code == 200, r.text
     m = r.json()
-    assert m["challenge"] == "C-1" and m["status"] == "pilot"
+    assert m["challenge"] == "C-1" and m["status"] == "pitch"
     assert 0 < len(m["results"]) <= 5 and "coalitions" in m
     assert {"rank", "ref", "score", "reasons"} <= set(m["results"][0])
     assert client.get("/api/v1/challenges/C-9/matches", headers=h).status_code == 404
@@ -217,9 +281,10 @@ def test_connector_templates_are_translated() -> None:
                         if m.group(2) not in english}
     from api.routes import curation, vetting
     from api.services.challenge_board import STAGE_NL
+    from api.services.challenge_flow import OUTCOME_NL
     from api.web.curation_forms import DECISION_NL
 
     for labels in (curation.KIND_NL, curation.KIND_PLURAL_NL, DECISION_NL,
-                   STAGE_NL, vetting.FLAG_NL):
+                   STAGE_NL, vetting.FLAG_NL, OUTCOME_NL):
         missing |= {v for v in labels.values() if v not in english}
     assert not missing, f"add to api/translations/flows_connector.json: {sorted(missing)}"
