@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from matcher.geo import haversine_km
 from matcher.refdata import fold
@@ -109,8 +109,19 @@ class NameIndex:
         return out
 
 
-def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
-                    threshold: float = NAME_THRESHOLD) -> list[Match]:
+@dataclass
+class DuplicateScan:
+    """The likely duplicates of a batch: every pair counted, at most ``keep`` of them held
+    (memory stays bounded when thousands of look-alike names pair up), and each newcomer's
+    best match (what a merge folds it into)."""
+
+    total: int = 0
+    kept: list[Match] = field(default_factory=list)
+    best: dict[str, Match] = field(default_factory=dict)
+
+
+def scan_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
+                    threshold: float = NAME_THRESHOLD, keep: int | None = None) -> DuplicateScan:
     """Likely duplicates of each ``new`` enterprise among ``existing`` and the ``new`` ones
     before it (in order). One Match per pair, best reason first (KvK, then name score)."""
     allc = list(existing) + list(new)
@@ -120,7 +131,7 @@ def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
     for i, c in enumerate(allc):
         if c.kvk:
             by_kvk[c.kvk].append(i)
-    out: list[Match] = []
+    scan = DuplicateScan()
     for j in range(len(new)):
         i = n_existing + j
         me = allc[i]
@@ -129,17 +140,31 @@ def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
             for o in by_kvk[me.kvk]:
                 if o < i and allc[o].ref != me.ref:
                     found[o] = Match(me, allc[o], "kvk", 100.0)
-        for o in index.block(i):
-            if o >= i or o in found or allc[o].ref == me.ref:
-                continue
-            other = allc[o]
-            if not _near(me, other):
-                continue
-            score = name_score(index.norm[i], index.norm[o])
-            if score >= threshold:
-                found[o] = Match(me, other, "name", score)
-        out.extend(sorted(found.values(), key=lambda m: (m.reason != "kvk", -m.score)))
-    return out
+        near = [o for o in index.block(i)
+                if o < i and o not in found and allc[o].ref != me.ref and _near(me, allc[o])]
+        if near:
+            # One vectorised call per newcomer instead of one Python call per pair.
+            a = process.cdist([index.norm[i]], [index.norm[o] for o in near],
+                              scorer=fuzz.token_set_ratio)[0]
+            b = process.cdist([index.norm[i]], [index.norm[o] for o in near],
+                              scorer=fuzz.token_sort_ratio)[0]
+            for o, score in zip(near, (a + b) / 2.0, strict=True):
+                if score >= threshold:
+                    found[o] = Match(me, allc[o], "name", float(score))
+        if not found:
+            continue
+        ranked = sorted(found.values(), key=lambda m: (m.reason != "kvk", -m.score))
+        scan.total += len(ranked)
+        scan.best[me.ref] = ranked[0]
+        room = len(ranked) if keep is None else max(0, keep - len(scan.kept))
+        scan.kept.extend(ranked[:room])
+    return scan
+
+
+def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
+                    threshold: float = NAME_THRESHOLD) -> list[Match]:
+    """Every likely duplicate pair (see ``scan_duplicates``)."""
+    return scan_duplicates(new, existing, threshold).kept
 
 
 def scan_registry(candidates: Sequence[Candidate],
