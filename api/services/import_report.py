@@ -178,8 +178,9 @@ class FileReport:
 
     @property
     def overwrites(self) -> list[Change]:
-        """Existing records whose stored values the file changes (merges included)."""
-        return [c for c in self.changes if c.action in ("changed", "merged") and c.diff]
+        """Existing records whose stored values the file changes (a merge is asked for
+        separately, with the duplicate choice)."""
+        return [c for c in self.changes if c.action == "changed"]
 
     def count(self, action: str) -> int:
         """Published notices with this outcome."""
@@ -277,6 +278,10 @@ class ImportReport:
     @property
     def dry_run(self) -> bool:
         return any(f.dry_run for f in self.files)
+
+    @property
+    def overwrites(self) -> list[Change]:
+        return [c for f in self.files for c in f.overwrites]
 
     @property
     def fingerprints(self) -> list[str]:
