@@ -85,7 +85,13 @@ async def import_upload(
         **_upload_choices()}, status_code=status)
 
 
-@api_router.post("/import", summary="Import interchange files (JSON or CSV)")
+@api_router.post(
+    "/import", summary="Import interchange files (JSON or CSV): preview, then confirm",
+    description="Without `confirm=true` nothing is written: the answer is the preview "
+    "(`dry_run`: per file the records that would be new, changed with each field's "
+    "[stored, file] values, merged, refused, and the likely duplicates; lists paged by "
+    "`page`, 200 a page). With `confirm=true` the files are written; pass the preview's "
+    "`fingerprint`s to write only if the change set is still the one previewed.")
 async def import_api(
     user: ApiUser,
     session: SessionDep,
@@ -93,11 +99,16 @@ async def import_api(
     on_duplicate: Annotated[OnDuplicate, Form(
         description="A likely duplicate enterprise: reject the file (ask), merge, keep both")]
     = "ask",
+    confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,
+    fingerprint: Annotated[list[str] | None, Form(
+        description="With confirm: the preview's fingerprint of each file, in order")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> dict[str, Any]:
     if not access.sees_all(user):
         raise api_error(403, "Alleen verbinders en beheerders kunnen importeren")
     uploads = await _read_uploads(files)
-    return import_files(session, uploads, on_duplicate).to_dict()
+    return import_files(session, uploads, on_duplicate, dry_run=not confirm,
+                        expect=fingerprint if confirm else None).to_dict(page)
 
 
 if TYPE_CHECKING:

@@ -135,6 +135,7 @@ class FileReport:
     dry_run: bool = False  # a preview: computed like the write, then rolled back
     # Digest of the change set: a confirmation writes only if it still matches.
     fingerprint: str = ""
+    source_digest: str = ""  # sha256 of the file's bytes (part of the fingerprint)
     items: list[ItemOutcome] = field(default_factory=list)
     file_errors: list[ItemError] = field(default_factory=list)
     partial: bool = False
@@ -158,7 +159,7 @@ class FileReport:
 
     def seal(self) -> None:
         """Compute the fingerprint of the change set (and the duplicate decisions)."""
-        h = hashlib.sha256()
+        h = hashlib.sha256(self.source_digest.encode())
         for c in self.changes:
             h.update(json.dumps(c.to_dict(), sort_keys=True, default=str).encode())
         for d in self.duplicates:

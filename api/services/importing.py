@@ -37,6 +37,7 @@ identical name in the same area; see ``api.services.duplicates``):
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -116,8 +117,9 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
     fmt = registry.get(format)
-    reports = [FileReport(name, format=fmt.name, partial=partial, dry_run=dry_run)
-               for name, _ in files]
+    reports = [FileReport(name, format=fmt.name, partial=partial, dry_run=dry_run,
+                          source_digest=hashlib.sha256(data).hexdigest())
+               for name, data in files]
     parsed: list[Parsed] = []
     for (name, data), report in zip(files, reports, strict=True):
         start = time.perf_counter()
@@ -422,6 +424,18 @@ def _area_candidates(session: Session, new: Sequence[Record]) -> list[Candidate]
         stmt = stmt.where(or_(*conds))
     return [Candidate(ref, name, kvk, muni, lat, lon)
             for ref, name, kvk, muni, lat, lon in session.execute(stmt).all()]
+
+
+def enterprise_duplicates(session: Session, values: dict[str, Any]) -> list[DuplicatePair]:
+    """The import's duplicate check for one enterprise created on its own (the API):
+    the stored enterprises it likely duplicates, best first."""
+    me = Candidate(values["ref"], values["name"], values.get("kvk"),
+                   values.get("municipality_code"), values.get("lat"), values.get("lon"),
+                   "request")
+    record = Record(kind="enterprises", ref=me.ref, location="request", values=values)
+    stored = [c for c in _area_candidates(session, [record]) if c.ref != me.ref]
+    scan = scan_duplicates([me], stored, keep=KEEP_DUPLICATES)
+    return [DuplicatePair.from_match(m, "ask") for m in scan.kept]
 
 
 def _candidate(r: Record) -> Candidate:
