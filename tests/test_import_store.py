@@ -236,3 +236,48 @@ def test_duplicates_within_one_file(session: Session) -> None:
     rows = session.exec(select(EnterpriseRow)).scalars().all()
     assert [(r.ref, r.name, r.kvk, r.extra.get("merged_refs")) for r in rows] == [
         ("A", "Stichting Werkbedrijf Lekstroom", "11112222", ["B"])]
+
+
+def test_preview_writes_nothing_and_confirm_writes_exactly_the_preview(
+        session: Session) -> None:
+    assert import_files(session, sample()).ok
+    before = snapshot(session)
+    events = count(session, VettingEvent)
+    doc = json.loads(sample()[0][1])
+    doc["enterprises"][1]["description"] = "Andere omschrijving"
+    doc["enterprises"].append({"ref": "E-050", "name": "Nieuw Werk", "cpv": ["45000000"],
+                               "description": "Bouw", "municipality": "Zwolle"})
+    files = [("d.json", json.dumps(doc).encode())]
+    preview = import_files(session, files, dry_run=True)
+    assert snapshot(session) == before and count(session, VettingEvent) == events
+    f = preview.files[0]
+    assert f.dry_run and not f.written and f.fingerprint
+    by_ref = {c.ref: c for c in f.changes}
+    assert by_ref["E-050"].action == "new" and by_ref["E-001"].action == "unchanged"
+    assert by_ref["E-002"].diff == {"description": [
+        "Schoonmaak van kantoren door mensen met een afstand tot de arbeidsmarkt.",
+        "Andere omschrijving"]}
+    written = import_files(session, files, expect=preview.fingerprints)
+    w = written.files[0]
+    assert w.written and w.fingerprint == f.fingerprint
+    assert [c.to_dict() for c in w.changes] == [c.to_dict() for c in f.changes]
+    assert snapshot(session) != before
+    # Stale: the same preview again no longer matches (the changes are stored now).
+    again = import_files(session, files, expect=preview.fingerprints)
+    assert again.files[0].status == "rejected" and not again.files[0].written
+
+
+def test_another_buyers_tender_and_firms_obligation_are_refused(session: Session) -> None:
+    assert import_files(session, sample()).ok
+    before = snapshot(session)
+    doc = json.loads(sample()[0][1])
+    doc["tenders"][0]["buyer"] = "Gemeente Zeist"
+    doc["tenders"][0]["contract_value_eur"] = 1
+    doc["obligations"][1]["firm"] = "Ander Bedrijf"
+    report = import_files(session, [("o.json", json.dumps(doc).encode())])
+    f = report.files[0]
+    assert f.status == "rejected" and not f.written
+    assert [(c.kind, c.ref) for c in f.refused] == [("tenders", "T-001"),
+                                                      ("obligations", "O-002")]
+    assert "belongs to Gemeente Utrecht" in f.issues[0].reason
+    assert snapshot(session) == before

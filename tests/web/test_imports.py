@@ -109,3 +109,35 @@ def test_api_create_runs_the_duplicate_check(
         assert r.status_code == 409 and r.json()["detail"]["candidates"][0]["reason"] == "kvk"
     r = client.post("/api/v1/enterprises?on_duplicate=keep-both", headers=h, json=body)
     assert r.status_code == 201, r.text
+
+
+def test_import_page_previews_then_confirms(client: TestClient, login,  # type: ignore[no-untyped-def]
+                                            api_token: Callable[[str], dict[str, str]]) -> None:
+    h = api_token("connector")
+    login("connector")
+    token = csrf_of(client, "/import")
+    upload = [("files", ("ok.json", json.dumps(DOC), "application/json"))]
+    r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"}, files=upload)
+    assert r.status_code == 200, r.text
+    assert "Voorbeeld van de import" in r.text and "E-IMP-1" in r.text and "Bevestigen" in r.text
+    assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 404
+    assert "E-IMP-1" in client.get("/import/preview").text  # kept server-side between steps
+    r = client.post("/import/confirm", data={"csrf_token": token})
+    assert r.status_code == 200 and "ingelezen" in r.text
+    assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 200
+    # Confirming twice writes nothing more: the upload is gone.
+    r = client.post("/import/confirm", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/import"
+
+    # A change shows its difference; "Annuleren" discards it.
+    changed = {"enterprises": [{**DOC["enterprises"][0], "description": "Anders nu."}]}
+    r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"},
+                    files=[("files", ("c.json", json.dumps(changed), "application/json"))])
+    assert r.status_code == 200
+    assert "gewijzigd" in r.text and "Schoonmaak met statushouders." in r.text
+    assert "Anders nu." in r.text
+    r = client.post("/import/cancel", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    got = client.get("/api/v1/enterprises/E-IMP-1", headers=h).json()
+    assert got["description"] == "Schoonmaak met statushouders."
+    assert client.get("/import/preview", follow_redirects=False).status_code == 303
