@@ -14,11 +14,22 @@ Files are processed in dependency order — files with tenders first, files hold
 obligations last — so obligations may refer to tenders in another file of the same call;
 the report keeps the order the files were given in.
 
+Preview: every file's change set (``FileReport.changes``: per record new / changed with
+each field as [stored, file] / unchanged / merged / refused, plus the duplicates) is
+computed by the write itself; ``dry_run`` rolls it back instead of committing. A write
+given the preview's fingerprints (``expect``) commits only if its change set is the one
+previewed. The web page, ``sroi import`` and ``POST /api/v1/import`` all preview first.
+
+Owners: a tender whose ref is stored under another buyer, an obligation under another
+firm, is refused and the file not written — an import never moves a record to another
+owner (an admin does that by editing the record).
+
 Idempotent by ``ref``: importing the same file twice changes nothing the second time
 (counts: created / updated / unchanged). An update replaces the entity's fields with the
-file's, except that an absent ``vetting`` keeps the current vetting and absent store-only
-keys in ``extra`` (``status``, ``reserved``…) keep their current values; ``extra`` keys
-``merged_refs`` are kept. Every vetting change appends a ``VettingEvent``.
+file's, except that absent store-only keys in ``extra`` (``status``, ``reserved``…) keep
+their current values; ``extra`` keys ``merged_refs`` are kept. An import never changes an
+existing enterprise's vetting (that is the vetting flow's, with its log): the file's
+vetting is shown as ``kept``. A new enterprise's vetting appends a ``VettingEvent``.
 
 Published notices (OCDS, eForms…) are written per notice: without ``partial`` any
 rejected notice means nothing from its file is written (the valid ones are reported "not
@@ -27,11 +38,13 @@ written"); with it the valid ones are written and the rejected ones reported.
 Duplicate enterprises (a new ref with the KvK number of another enterprise, or a nearly
 identical name in the same area; see ``api.services.duplicates``):
 
-* ``ask`` (default): the file is rejected, listing every likely pair, asking to re-run with
-  ``merge`` or ``keep-both``. Nothing is ever merged silently.
+* ``ask`` (default): the file is rejected, listing the likely pairs (all counted, the first
+  ``KEEP_DUPLICATES`` kept), asking to re-run with ``merge`` or ``keep-both``. Nothing is
+  ever merged silently.
 * ``merge``: the newcomer updates the existing enterprise under its existing ref (fields the
-  newcomer gives overwrite, others stay); the newcomer's ref is recorded in
-  ``extra["merged_refs"]`` and later imports of that ref update the same enterprise.
+  newcomer gives overwrite, others stay; the stored name and vetting stay, the file's are
+  shown as ``kept``); the newcomer's ref is recorded in ``extra["merged_refs"]`` and later
+  imports of that ref update the same enterprise.
 * ``keep-both``: both are kept as separate enterprises.
 """
 
