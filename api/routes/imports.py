@@ -177,7 +177,9 @@ else:  # the registry's published formats, as an enum in the OpenAPI schema
         f.label for f in registry.FORMATS.values() if f.published) + ")",
     description=(
         "; ".join(f"`{f.name}`: {f.help}" for f in registry.FORMATS.values() if f.published)
-        + ". Tenders are created or updated by their published identifier. Every refused "
+        + ". Without `confirm=true` nothing is written: the answer is the preview (each "
+        "notice's outcome as it would be). Tenders are created or updated by their "
+        "published identifier. Every refused "
         "item is reported with its place and reason. Without "
         "`partial` a file with any refused item writes nothing; with `partial=true` the valid "
         "items are written. A detected Dutch social-return percentage is marked `detected` "
@@ -194,6 +196,7 @@ async def import_published_api(
     files: Annotated[list[UploadFile], File(description="One or more published tender files")],
     partial: Annotated[bool, Form(description="Write the valid items of a file that also "
                                                "holds refused ones")] = False,
+    confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,
 ) -> dict[str, Any]:
     if user.role not in ("officer", "connector", "admin"):
         raise api_error(403, "Alleen inkopers, verbinders en beheerders kunnen aanbestedingen "
@@ -203,7 +206,7 @@ async def import_published_api(
     # own buyer's tenders); connectors and admins import for anyone.
     only_buyer = None if access.sees_all(user) else (user.organisation or "").strip()
     return import_files(session, uploads, format=fmt, partial=partial,
-                        only_buyer=only_buyer).to_dict()
+                        only_buyer=only_buyer, dry_run=not confirm).to_dict()
 
 
 KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {
