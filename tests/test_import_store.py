@@ -281,3 +281,21 @@ def test_another_buyers_tender_and_firms_obligation_are_refused(session: Session
                                                       ("obligations", "O-002")]
     assert "belongs to Gemeente Utrecht" in f.issues[0].reason
     assert snapshot(session) == before
+
+
+def test_a_merge_never_changes_vetting(session: Session) -> None:
+    vetted = {"status": "vetted", "by": "connector@utrecht.nl", "on": "2025-01-01",
+              "valid_until": "2027-01-01"}
+    base = [ent("E-1", "Stichting De Groene Fietsenmaker", kvk="30123456", vetting=vetted)]
+    assert import_files(session, [("base.json", js(enterprises=base))]).ok
+    events = count(session, VettingEvent)
+    for status in ("pending", "rejected"):
+        newcomer = ent(f"X-{status}", "Groene Fietsenmaker", kvk="30123456",
+                       vetting={"status": status, "by": "import", "on": "2025-06-01"})
+        report = import_files(session, [("m.json", js(enterprises=[newcomer]))], "merge")
+        change = report.files[0].changes[0]
+        assert change.action == "merged" and change.kept["vetting_status"] == ["vetted", status]
+        session.expire_all()
+        row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-1")).scalar_one()
+        assert row.vetting_status == "vetted" and row.name == "Stichting De Groene Fietsenmaker"
+    assert count(session, VettingEvent) == events
