@@ -299,3 +299,21 @@ def test_a_merge_never_changes_vetting(session: Session) -> None:
         row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-1")).scalar_one()
         assert row.vetting_status == "vetted" and row.name == "Stichting De Groene Fietsenmaker"
     assert count(session, VettingEvent) == events
+
+
+def test_duplicate_scan_counts_every_pair_and_keeps_a_bounded_prefix() -> None:
+    from api.services.duplicates import Candidate, find_duplicates, scan_duplicates
+
+    words = ["Groene", "Schoonmaak", "Fietsen", "Samen"]
+    cands = [Candidate(f"R-{i}", f"{words[i % 4]} {words[(i // 4) % 4]} Utrecht {i % 3}",
+                       None, "GM0344", None, None) for i in range(60)]
+    every = find_duplicates(cands, [])
+    scan = scan_duplicates(cands, [], keep=25)
+    assert scan.total == len(every) > 25
+    assert [(m.new.ref, m.other.ref) for m in scan.kept] == \
+        [(m.new.ref, m.other.ref) for m in every[:25]]
+    # Each newcomer's best match is its first, whether kept or not.
+    firsts: dict[str, str] = {}
+    for m in every:
+        firsts.setdefault(m.new.ref, m.other.ref)
+    assert {k: m.other.ref for k, m in scan.best.items()} == firsts

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from matcher.geo import haversine_km
@@ -135,29 +136,39 @@ def scan_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
     for j in range(len(new)):
         i = n_existing + j
         me = allc[i]
-        found: dict[int, Match] = {}
-        if me.kvk:
-            for o in by_kvk[me.kvk]:
-                if o < i and allc[o].ref != me.ref:
-                    found[o] = Match(me, allc[o], "kvk", 100.0)
+        by_kvk_hits = [Match(me, allc[o], "kvk", 100.0) for o in by_kvk.get(me.kvk or "", ())
+                       if me.kvk and o < i and allc[o].ref != me.ref]
+        seen = {m.other.ref for m in by_kvk_hits}
         near = [o for o in index.block(i)
-                if o < i and o not in found and allc[o].ref != me.ref and _near(me, allc[o])]
+                if o < i and allc[o].ref != me.ref and allc[o].ref not in seen
+                and _near(me, allc[o])]
+        names: list[int] = []
+        scores = np.empty(0)
         if near:
-            # One vectorised call per newcomer instead of one Python call per pair.
-            a = process.cdist([index.norm[i]], [index.norm[o] for o in near],
-                              scorer=fuzz.token_set_ratio)[0]
-            b = process.cdist([index.norm[i]], [index.norm[o] for o in near],
-                              scorer=fuzz.token_sort_ratio)[0]
-            for o, score in zip(near, (a + b) / 2.0, strict=True):
-                if score >= threshold:
-                    found[o] = Match(me, allc[o], "name", float(score))
-        if not found:
+            # Score each distinct normalised name once, in one vectorised call: look-alike
+            # files repeat names, and a Python call per pair is what made them slow.
+            distinct = list(dict.fromkeys(index.norm[o] for o in near))
+            a = process.cdist([index.norm[i]], distinct, scorer=fuzz.token_set_ratio)[0]
+            b = process.cdist([index.norm[i]], distinct, scorer=fuzz.token_sort_ratio)[0]
+            by_name = dict(zip(distinct, (a + b) / 2.0, strict=True))
+            all_scores = np.array([by_name[index.norm[o]] for o in near])
+            hit = np.nonzero(all_scores >= threshold)[0]
+            # Best first; ties keep the block's order.
+            hit = hit[np.argsort(-all_scores[hit], kind="stable")]
+            names = [near[k] for k in hit]
+            scores = all_scores[hit]
+        total = len(by_kvk_hits) + len(names)
+        if not total:
             continue
-        ranked = sorted(found.values(), key=lambda m: (m.reason != "kvk", -m.score))
-        scan.total += len(ranked)
-        scan.best[me.ref] = ranked[0]
-        room = len(ranked) if keep is None else max(0, keep - len(scan.kept))
-        scan.kept.extend(ranked[:room])
+        scan.total += total
+        room = total if keep is None else max(0, keep - len(scan.kept))
+        # Match objects only for what is kept: millions of pairs are counted, not held.
+        ranked = by_kvk_hits[:room] + [
+            Match(me, allc[o], "name", float(sc))
+            for o, sc in zip(names[:max(0, room - len(by_kvk_hits))], scores, strict=False)]
+        scan.kept.extend(ranked)
+        scan.best[me.ref] = by_kvk_hits[0] if by_kvk_hits else \
+            Match(me, allc[names[0]], "name", float(scores[0]))
     return scan
 
 
