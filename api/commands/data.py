@@ -199,7 +199,7 @@ def print_preview(f: FileReport, out: Any) -> None:
     for c in listed[:MAX_ISSUES_SHOWN]:
         print(_change_line(c), file=out)
     if len(listed) > MAX_ISSUES_SHOWN:
-        print(f"  … and {len(listed) - MAX_ISSUES_SHOWN} more (--json lists them)", file=out)
+        print(f"  … and {len(listed) - MAX_ISSUES_SHOWN} more", file=out)
     for d in f.duplicates[:MAX_ISSUES_SHOWN]:
         print(f"  likely duplicate: {d.describe()}", file=out)
     if f.duplicates_total > MAX_ISSUES_SHOWN:
