@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from matcher.geo import haversine_km
@@ -39,9 +40,20 @@ def normalise_name(name: str) -> str:
     return stripped or folded
 
 
+_SCORERS = (fuzz.token_set_ratio, fuzz.token_sort_ratio)  # averaged: see module docstring
+
+
 def name_score(a: str, b: str) -> float:
     """Similarity of two *normalised* names, 0–100."""
-    return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2.0
+    return float(name_scores(a, [b])[0])
+
+
+def name_scores(name: str, others: Sequence[str]) -> NDArray[np.float64]:
+    """``name_score`` of one normalised name against many, in one vectorised call each."""
+    out = np.zeros(len(others))
+    for scorer in _SCORERS:
+        out += process.cdist([name], others, scorer=scorer, dtype=np.float64)[0]
+    return out / len(_SCORERS)
 
 
 @dataclass(frozen=True)
@@ -148,9 +160,7 @@ def scan_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
             # Score each distinct normalised name once, in one vectorised call: look-alike
             # files repeat names, and a Python call per pair is what made them slow.
             distinct = list(dict.fromkeys(index.norm[o] for o in near))
-            a = process.cdist([index.norm[i]], distinct, scorer=fuzz.token_set_ratio)[0]
-            b = process.cdist([index.norm[i]], distinct, scorer=fuzz.token_sort_ratio)[0]
-            by_name = dict(zip(distinct, (a + b) / 2.0, strict=True))
+            by_name = dict(zip(distinct, name_scores(index.norm[i], distinct), strict=True))
             all_scores = np.array([by_name[index.norm[o]] for o in near])
             hit = np.nonzero(all_scores >= threshold)[0]
             # Best first; ties keep the block's order.
