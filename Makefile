@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_rank
 	$(BIN)/python -m bench.bench_allocate
 	$(BIN)/python -m bench.bench_pages
+	$(BIN)/python -m bench.bench_import
 
 # 50 concurrent users on loopback against 10,000 enterprises and 1,000 tenders, SQLite and
 # PostgreSQL (a fresh schema in the `test` database); see bench/README.md "Load".

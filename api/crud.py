@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
@@ -90,6 +90,9 @@ class Resource:
     check_delete: Callable[[Session, User, Any], tuple[int, str, str | None] | None]
     search_columns: tuple[str, ...] = ("ref",)
     after_write: Callable[[Session, User, Any, dict[str, Any] | None], None] | None = None
+    # Likely duplicates of a new entity (the import's check), as JSON; a create with any
+    # answers 409 with them unless the caller says to keep both.
+    duplicates: Callable[[Session, dict[str, Any]], list[dict[str, Any]]] | None = None
 
 
 def _deny(result: tuple[int, str, str | None] | None) -> None:
@@ -154,6 +157,9 @@ def build_router(res: Resource) -> APIRouter:
     def create_item(
         request: Request, response: Response, user: ApiUser, session: SessionDep,
         body: Annotated[res.schema_in, Body()],  # type: ignore[name-defined]
+        on_duplicate: Annotated[Literal["ask", "keep-both"], Query(
+            description="A likely duplicate (same KvK, nearly the same name nearby): "
+                        "answer 409 with the candidates (ask) or create it anyway")] = "ask",
     ) -> dict[str, Any]:
         payload = clean_payload(body)
         if not payload.get("ref"):
@@ -163,6 +169,13 @@ def build_router(res: Resource) -> APIRouter:
         if session.exec(select(table).where(ref_col == values["ref"])).first() is not None:
             raise api_error(409, f"{res.label} {values['ref']!r} bestaat al; gebruik PUT of "
                                  "PATCH om te wijzigen", "ref")
+        if res.duplicates is not None and on_duplicate == "ask":
+            candidates = res.duplicates(session, values)
+            if candidates:
+                raise HTTPException(status_code=409, detail={
+                    "message": f"{res.label} lijkt op {len(candidates)} bestaande; kies "
+                               "on_duplicate=keep-both om toch aan te maken",
+                    "field": "name", "candidates": candidates})
         row = store(session, user, table(**{k: v for k, v in values.items()
                                             if k in table.model_fields}), {}, None)
         response.headers["Location"] = f"{request.url.path}/{row.ref}"

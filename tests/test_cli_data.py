@@ -116,7 +116,53 @@ def test_duplicates_via_cli(use_db: str, capsys: pytest.CaptureFixture[str],
     assert "1 merged into existing" in out
     doc = json.loads(export_all(capsys))
     e1 = next(e for e in doc["enterprises"] if e["ref"] == "E-001")
-    assert e1["extra"]["merged_refs"] == ["Z-1"] and e1["name"] == "Groene Fietsenmaker BV"
+    # A merge keeps the stored name.
+    assert e1["extra"]["merged_refs"] == ["Z-1"]
+    assert e1["name"] == "Stichting De Groene Fietsenmaker"
+
+
+def test_dry_run_writes_nothing_and_overwrites_need_confirm(
+        use_db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert sroi("import", str(DATA / "sample.json"), "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "preview, nothing written" in out and "enterprises E-001: new" in out
+    assert json.loads(export_all(capsys))["enterprises"] == []
+    assert sroi("import", str(DATA / "sample.json")) == 0  # only new records: written
+    capsys.readouterr()
+    doc = json.loads((DATA / "sample.json").read_text())
+    doc["tenders"][0]["title"] = "Schoonmaak stadhuis"
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(doc))
+    before = export_all(capsys)
+    # A plain run that would overwrite stored records lists them and stops.
+    assert sroi("import", str(changed)) == 1
+    captured = capsys.readouterr()
+    assert "tenders T-001: would change" in captured.out
+    assert "title: 'Schoonmaak stadskantoor' -> 'Schoonmaak stadhuis'" in captured.out
+    assert "--confirm" in captured.err
+    assert export_all(capsys) == before
+    assert sroi("import", str(changed), "--confirm") == 0
+    capsys.readouterr()
+    tender = next(t for t in json.loads(export_all(capsys))["tenders"] if t["ref"] == "T-001")
+    assert tender["title"] == "Schoonmaak stadhuis"
+
+
+def test_another_owners_records_are_refused(
+        use_db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert sroi("import", str(DATA / "sample.json")) == 0
+    capsys.readouterr()
+    before = export_all(capsys)
+    doc = json.loads((DATA / "sample.json").read_text())
+    doc["tenders"][1]["buyer"] = "Gemeente Zeist"
+    doc["obligations"][1]["firm"] = "Bouwbedrijf Anders"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(doc))
+    for extra in ((), ("--confirm",)):
+        assert sroi("import", str(other), *extra) == 1
+        out = capsys.readouterr().out
+        assert "T-002 belongs to Gemeente Amersfoort, not to Gemeente Zeist" in out
+        assert "O-002 belongs to ICT Partners, not to Bouwbedrijf Anders" in out
+        assert export_all(capsys) == before
 
 
 def test_export_formats(use_db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

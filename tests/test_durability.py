@@ -222,7 +222,8 @@ def test_sigkill_during_a_large_import_leaves_the_database_as_before(
                 r = httpx.post(f"http://127.0.0.1:{port}/api/v1/import",
                                headers={"Authorization": f"Bearer {token}"},
                                files={"files": ("big.json", body, "application/json")},
-                               data={"on_duplicate": "keep-both"}, timeout=240)
+                               data={"on_duplicate": "keep-both", "confirm": "true"},
+                               timeout=240)
                 outcome["status"] = r.status_code
             except httpx.HTTPError as exc:
                 outcome["error"] = exc.__class__.__name__

@@ -123,13 +123,18 @@ def test_update_in_place_keeps_vetting_when_absent(session: Session) -> None:
     row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-001")).scalar_one()
     assert row.description == "Nieuw" and row.vetting_status == "vetted"
     assert row.postcode is None  # the file is the truth for what it gives
-    # A vetting change is logged.
+    # An import never changes an existing enterprise's vetting (the vetting flow does):
+    # the file's vetting is shown as kept, nothing is logged.
     upd["vetting"] = {"status": "rejected", "by": "curator", "on": "2025-01-01"}
-    import_files(session, [("u.json", js(enterprises=[upd]))])
+    report = import_files(session, [("u.json", js(enterprises=[upd]))])
+    change = report.files[0].changes[0]
+    assert change.kept["vetting_status"] == ["vetted", "rejected"]
+    session.expire_all()
+    row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-001")).scalar_one()
+    assert row.vetting_status == "vetted"
     events = session.exec(select(VettingEvent).where(VettingEvent.enterprise_ref == "E-001")
                           .order_by(VettingEvent.id)).scalars().all()
-    assert [e.status for e in events] == ["vetted", "rejected"]
-    assert events[-1].decided_by == "curator"
+    assert [e.status for e in events] == ["vetted"]
 
 
 def test_dangling_tender_ref_and_tender_from_database(session: Session) -> None:
@@ -185,7 +190,12 @@ def test_same_kvk_other_ref_asks_then_merges(session: Session) -> None:
     assert count(session, EnterpriseRow) == 2
     row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-1")).scalar_one()
     assert row.extra["merged_refs"] == ["X-7"]
-    assert row.name == "Fietsenmakerij Utrecht" and row.themes == ["vervoer"]
+    # A merge keeps the stored name and shows the file's as not applied.
+    assert row.name != "Fietsenmakerij Utrecht" and row.themes == ["vervoer"]
+    change = merged.files[0].changes[0]
+    assert change.action == "merged" and change.into == "E-1"
+    assert change.kept["name"] == [row.name, "Fietsenmakerij Utrecht"]
+    assert change.diff["themes"][1] == ["vervoer"]
     assert row.municipality_code == "GM0355"  # Zeist: given fields overwrite
     assert row.description == "Schoonmaak en groen"
 
@@ -227,3 +237,84 @@ def test_duplicates_within_one_file(session: Session) -> None:
     rows = session.exec(select(EnterpriseRow)).scalars().all()
     assert [(r.ref, r.name, r.kvk, r.extra.get("merged_refs")) for r in rows] == [
         ("A", "Stichting Werkbedrijf Lekstroom", "11112222", ["B"])]
+
+
+def test_preview_writes_nothing_and_confirm_writes_exactly_the_preview(
+        session: Session) -> None:
+    assert import_files(session, sample()).ok
+    before = snapshot(session)
+    events = count(session, VettingEvent)
+    doc = json.loads(sample()[0][1])
+    doc["enterprises"][1]["description"] = "Andere omschrijving"
+    doc["enterprises"].append({"ref": "E-050", "name": "Nieuw Werk", "cpv": ["45000000"],
+                               "description": "Bouw", "municipality": "Zwolle"})
+    files = [("d.json", json.dumps(doc).encode())]
+    preview = import_files(session, files, dry_run=True)
+    assert snapshot(session) == before and count(session, VettingEvent) == events
+    f = preview.files[0]
+    assert f.dry_run and not f.written and f.fingerprint
+    by_ref = {c.ref: c for c in f.changes}
+    assert by_ref["E-050"].action == "new" and by_ref["E-001"].action == "unchanged"
+    assert by_ref["E-002"].diff == {"description": [
+        "Schoonmaak van kantoren door mensen met een afstand tot de arbeidsmarkt.",
+        "Andere omschrijving"]}
+    written = import_files(session, files, expect=preview.fingerprints)
+    w = written.files[0]
+    assert w.written and w.fingerprint == f.fingerprint
+    assert [c.to_dict() for c in w.changes] == [c.to_dict() for c in f.changes]
+    assert snapshot(session) != before
+    # Stale: the same preview again no longer matches (the changes are stored now).
+    again = import_files(session, files, expect=preview.fingerprints)
+    assert again.files[0].status == "rejected" and not again.files[0].written
+
+
+def test_another_buyers_tender_and_firms_obligation_are_refused(session: Session) -> None:
+    assert import_files(session, sample()).ok
+    before = snapshot(session)
+    doc = json.loads(sample()[0][1])
+    doc["tenders"][0]["buyer"] = "Gemeente Zeist"
+    doc["tenders"][0]["contract_value_eur"] = 1
+    doc["obligations"][1]["firm"] = "Ander Bedrijf"
+    report = import_files(session, [("o.json", json.dumps(doc).encode())])
+    f = report.files[0]
+    assert f.status == "rejected" and not f.written
+    assert [(c.kind, c.ref) for c in f.refused] == [("tenders", "T-001"),
+                                                      ("obligations", "O-002")]
+    assert "belongs to Gemeente Utrecht" in f.issues[0].reason
+    assert snapshot(session) == before
+
+
+def test_a_merge_never_changes_vetting(session: Session) -> None:
+    vetted = {"status": "vetted", "by": "connector@utrecht.nl", "on": "2025-01-01",
+              "valid_until": "2027-01-01"}
+    base = [ent("E-1", "Stichting De Groene Fietsenmaker", kvk="30123456", vetting=vetted)]
+    assert import_files(session, [("base.json", js(enterprises=base))]).ok
+    events = count(session, VettingEvent)
+    for status in ("pending", "rejected"):
+        newcomer = ent(f"X-{status}", "Groene Fietsenmaker", kvk="30123456",
+                       vetting={"status": status, "by": "import", "on": "2025-06-01"})
+        report = import_files(session, [("m.json", js(enterprises=[newcomer]))], "merge")
+        change = report.files[0].changes[0]
+        assert change.action == "merged" and change.kept["vetting_status"] == ["vetted", status]
+        session.expire_all()
+        row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-1")).scalar_one()
+        assert row.vetting_status == "vetted" and row.name == "Stichting De Groene Fietsenmaker"
+    assert count(session, VettingEvent) == events
+
+
+def test_duplicate_scan_counts_every_pair_and_keeps_a_bounded_prefix() -> None:
+    from api.services.duplicates import Candidate, find_duplicates, scan_duplicates
+
+    words = ["Groene", "Schoonmaak", "Fietsen", "Samen"]
+    cands = [Candidate(f"R-{i}", f"{words[i % 4]} {words[(i // 4) % 4]} Utrecht {i % 3}",
+                       None, "GM0344", None, None) for i in range(60)]
+    every = find_duplicates(cands, [])
+    scan = scan_duplicates(cands, [], keep=25)
+    assert scan.total == len(every) > 25
+    assert [(m.new.ref, m.other.ref) for m in scan.kept] == \
+        [(m.new.ref, m.other.ref) for m in every[:25]]
+    # Each newcomer's best match is its first, whether kept or not.
+    firsts: dict[str, str] = {}
+    for m in every:
+        firsts.setdefault(m.new.ref, m.other.ref)
+    assert {k: m.other.ref for k, m in scan.best.items()} == firsts

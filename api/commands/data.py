@@ -2,14 +2,18 @@
 and out.
 
     sroi import FILE… [--format NAME] [--on-duplicate ask|merge|keep-both] [--partial] [--json]
+               [--dry-run | --confirm]
     sroi import-ocds FILE… [--partial] [--json]    (one such command per published format)
     sroi export [--format json|csv] [--kind enterprises …] [-o PATH]
     sroi load-fixtures [--path FILE]
 
-The formats are those of ``api.importers.registry``. Exit status: 0 all imported; 1 a file
-was rejected, holds a rejected notice (nothing from that file written unless --partial)
-or likely duplicates (or the database cannot be reached); 2 usage error (e.g. a missing
-file).
+The formats are those of ``api.importers.registry``. ``--dry-run`` prints the preview (what
+each record would become, with the differences) and writes nothing. A plain run previews
+first and writes only when no stored record would be overwritten; otherwise it lists the
+changes and stops, asking for ``--confirm``. Exit status: 0 all imported (or previewed
+without problems); 1 a file was rejected, holds a rejected notice (nothing from that file
+written unless --partial), likely duplicates or unconfirmed overwrites (or the database
+cannot be reached); 2 usage error (e.g. a missing file).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from api.importers import registry
 from api.importers.interchange import KINDS
 
 if TYPE_CHECKING:
-    from api.services.import_report import FileReport, ImportReport
+    from api.services.import_report import Change, FileReport, ImportReport
 
 MAX_ISSUES_SHOWN = 50
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sroi_fixtures.json"
@@ -47,6 +51,12 @@ def register(subparsers: Any) -> None:
                    help="likely duplicate enterprises (same KvK, near-identical name nearby): "
                    "ask = reject the file and list them (default); merge = update the existing "
                    "enterprise; keep-both = keep both")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true",
+                      help="print what the import would do (new, changed with the differences, "
+                      "duplicates, refused) and write nothing")
+    mode.add_argument("--confirm", action="store_true",
+                      help="write even when stored records are overwritten (see --dry-run)")
     _partial_and_json(p)
     p.set_defaults(handler=run_import)
 
@@ -57,7 +67,8 @@ def register(subparsers: Any) -> None:
         q = subparsers.add_parser(f"import-{fmt.name}", help=help_text, description=help_text)
         q.add_argument("files", nargs="+", metavar="FILE")
         _partial_and_json(q)
-        q.set_defaults(handler=run_import, format=fmt.name, on_duplicate="ask")
+        q.set_defaults(handler=run_import, format=fmt.name, on_duplicate="ask",
+                       dry_run=False, confirm=True)
 
     e = subparsers.add_parser(
         "export", help="export the data as interchange JSON or CSV",
@@ -138,6 +149,9 @@ def print_report(report: ImportReport, out: Any = None) -> None:
         if fmt is not None and fmt.published:
             print(_notices_summary(f), file=out)
             continue
+        if f.dry_run:
+            print_preview(f, out)
+            continue
         head = "imported" if f.ok else "NOT imported"
         print(f"{f.file}: {head}", file=out)
         for line in f.summary_lines():
@@ -155,10 +169,43 @@ def print_report(report: ImportReport, out: Any = None) -> None:
                 print(f"  … and {len(f.issues) - MAX_ISSUES_SHOWN} more (--json lists all)",
                       file=out)
             print(f"  {f.summary_lines()[0]}", file=out)
-    if report.has_duplicates:
+    if report.has_duplicates and report.dry_run:
+        print("Likely duplicates were found; the import will ask to re-run with "
+              "--on-duplicate merge or --on-duplicate keep-both.", file=out)
+    elif report.has_duplicates:
         print("Likely duplicates were found; nothing is merged without your say. Re-run with "
               "--on-duplicate merge (update the existing enterprise, keep its ref) or "
               "--on-duplicate keep-both.", file=out)
+
+
+def _change_line(c: Change) -> str:
+    what = {"new": "new", "changed": "would change", "merged": f"merge into {c.into}",
+            "refused": "REFUSED"}.get(c.action, c.action)
+    line = f"  {c.kind} {c.ref}: {what}"
+    if c.reason:
+        line += f" ({c.reason})"
+    for name, (old, new) in c.diff.items():
+        line += f"\n      {name}: {old!r} -> {new!r}"
+    for name, (old, new) in c.kept.items():
+        line += f"\n      {name}: keeps {old!r} (file: {new!r}, not applied)"
+    return line
+
+
+def print_preview(f: FileReport, out: Any) -> None:
+    counts = f.action_counts()
+    print(f"{f.file}: preview, nothing written — " + ", ".join(
+        f"{n} {a}" for a, n in counts.items() if n), file=out)
+    listed = [c for c in f.changes if c.action != "unchanged"]
+    for c in listed[:MAX_ISSUES_SHOWN]:
+        print(_change_line(c), file=out)
+    if len(listed) > MAX_ISSUES_SHOWN:
+        print(f"  … and {len(listed) - MAX_ISSUES_SHOWN} more", file=out)
+    for d in f.duplicates[:MAX_ISSUES_SHOWN]:
+        print(f"  likely duplicate: {d.describe()}", file=out)
+    if f.duplicates_total > MAX_ISSUES_SHOWN:
+        print(f"  … {f.duplicates_total} likely duplicate pairs in all", file=out)
+    for issue in f.issues[:MAX_ISSUES_SHOWN]:
+        print(f"  {issue}", file=out)
 
 
 def _notices_summary(r: FileReport) -> str:
@@ -191,8 +238,18 @@ def run_import(args: argparse.Namespace) -> int:
     paths = _expand(args.files, registry.get(args.format).extensions)
     try:
         with _session() as session:
-            report = import_paths(session, paths, args.on_duplicate, format=args.format,
-                                  partial=args.partial)
+            held: list[Change] = []
+            expect: list[str] | None = None
+            if not args.confirm:
+                report = import_paths(session, paths, args.on_duplicate, format=args.format,
+                                      partial=args.partial, dry_run=True)
+                held = [] if args.dry_run else report.overwrites
+                expect = report.fingerprints
+            if not args.dry_run and not held:
+                # Without --confirm, write exactly what was previewed (a change in between
+                # stops the file).
+                report = import_paths(session, paths, args.on_duplicate, format=args.format,
+                                      partial=args.partial, expect=expect)
     except SQLAlchemyError as exc:
         raise CliError(f"database error: {exc.__class__.__name__}: "
                        f"{str(exc).splitlines()[0]}", 1) from exc
@@ -200,6 +257,10 @@ def run_import(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_report(report)
+    if held:
+        print(f"Nothing written: {len(held)} stored record(s) would be overwritten (listed "
+              "above). Re-run with --confirm to write them.", file=sys.stderr)
+        return 1
     return 0 if report.ok else 1
 
 

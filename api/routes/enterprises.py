@@ -18,6 +18,7 @@ from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_doc, enterprise_out
 from api.services.capacity import capacity_states
 from api.services.enterprise_search import hit_to_dict, search
+from api.services.importing import enterprise_duplicates
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -217,11 +218,16 @@ def _log_vetting(session: Session, user: User, row: EnterpriseRow,
                                  decided_by=user.email, decided_at=utcnow()))
 
 
+def _duplicates(session: Session, values: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d.to_dict() for d in enterprise_duplicates(session, values)]
+
+
 resource = Resource(
     kind="enterprises", path="/enterprises", table=EnterpriseRow, schema_in=EnterpriseIn,
     schema_patch=EnterprisePatch, schema_out=EnterpriseOut, label="Onderneming",
     to_interchange=enterprise_doc, to_out=enterprise_out,
     visible=access.visible_enterprises, can_see=_can_see, check_write=_check_write,
     check_delete=_check_delete, search_columns=("ref", "name"), after_write=_log_vetting,
+    duplicates=_duplicates,
 )
 api_router = build_router(resource)

@@ -1,7 +1,10 @@
 """Import page (upload interchange files) and the JSON import/export endpoints.
 
 Storing is ``api.services.importing.import_files`` (the one pipeline, formats from
-``api.importers.registry``); this module only carries files in and the report out. Every
+``api.importers.registry``); this module only carries files in and the report out. The
+page previews first: upload -> preview (kept in ``api.web.upload_store``) -> "Bevestigen"
+writes the previewed change set, "Annuleren" discards it. The API previews unless
+``confirm=true``. Every
 refused row or notice comes back with its place and reason.
 """
 
@@ -11,19 +14,28 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, select
 
 from api import access
 from api.clock import today
 from api.db import get_engine
-from api.deps import ApiUser, ConnectorUser, SessionDep, api_error, csrf_protect, render
+from api.deps import (
+    ApiUser,
+    ConnectorUser,
+    SessionDep,
+    api_error,
+    csrf_protect,
+    flash,
+    render,
+)
 from api.importers import registry
 from api.importers.interchange import MAX_FILE_BYTES
 from api.schemas import ERROR_RESPONSES
 from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_doc
 from api.services.importing import ON_DUPLICATE, OnDuplicate, import_files
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
+from api.web import upload_store
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["import/export"], responses=ERROR_RESPONSES)
@@ -66,26 +78,74 @@ async def import_upload(
     files: Annotated[list[UploadFile], File()],
     on_duplicate: Annotated[str, Form()] = "ask",
 ) -> Response:
+    """Step 1: keep the files server-side (``api.web.upload_store``) and show the preview;
+    nothing is written until "Bevestigen"."""
     # A likely duplicate enterprise (new ref, same KvK or nearly the same name nearby):
     # reject the file and ask, merge, or keep both.
     choice: OnDuplicate = on_duplicate if on_duplicate in ON_DUPLICATE else "ask"  # type: ignore[assignment]
-    error = None
-    report = None
     try:
         uploads = await _read_uploads(files)
-        report = import_files(session, uploads, choice).to_dict()
     except Exception as exc:  # shown on the page beside the form, never as a trace
         detail = getattr(exc, "detail", None)
         if not isinstance(detail, dict):
             raise
-        error = detail.get("message")
-    status = 200 if error is None and (report or {}).get("ok", True) else 422
+        return render(request, "imports/import.html", {
+            "report": None, "error": detail.get("message"), "on_duplicate": choice,
+            **_upload_choices()}, status_code=422)
+    upload_store.save(request, uploads, choice)
+    return _preview(request, session, 1)
+
+
+@router.get("/import/preview", include_in_schema=False)
+def import_preview(request: Request, user: ConnectorUser, session: SessionDep,
+                   page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    return _preview(request, session, page)
+
+
+def _preview(request: Request, session: Session, page: int) -> Response:
+    upload = upload_store.load(request)
+    if upload is None:
+        flash(request, "Er staat geen import klaar; kies de bestanden opnieuw.", "info")
+        return RedirectResponse("/import", status_code=303)
+    choice: OnDuplicate = upload.on_duplicate  # type: ignore[assignment]
+    report = import_files(session, upload.files, choice, dry_run=True)
+    upload_store.remember_preview(request, report.fingerprints)
+    status = 200 if report.ok else 422
+    return render(request, "imports/preview.html", {
+        "report": report.to_dict(page), "page": page, "on_duplicate": choice,
+        "writable": report.ok and not report.has_duplicates}, status_code=status)
+
+
+@router.post("/import/confirm", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def import_confirm(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
+    """Step 2: write exactly the previewed change set (a file whose change set changed
+    since is not written and says so)."""
+    upload = upload_store.load(request)
+    if upload is None:
+        flash(request, "Er staat geen import klaar; kies de bestanden opnieuw.", "info")
+        return RedirectResponse("/import", status_code=303)
+    choice: OnDuplicate = upload.on_duplicate  # type: ignore[assignment]
+    report = import_files(session, upload.files, choice, expect=upload.fingerprints)
+    upload_store.discard(request)
     return render(request, "imports/import.html", {
-        "report": report, "error": error, "on_duplicate": choice,
-        **_upload_choices()}, status_code=status)
+        "report": report.to_dict(), "error": None, "on_duplicate": choice,
+        **_upload_choices()}, status_code=200 if report.ok else 422)
 
 
-@api_router.post("/import", summary="Import interchange files (JSON or CSV)")
+@router.post("/import/cancel", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def import_cancel(request: Request, user: ConnectorUser) -> Response:
+    upload_store.discard(request)
+    flash(request, "Import geannuleerd; er is niets opgeslagen.", "info")
+    return RedirectResponse("/import", status_code=303)
+
+
+@api_router.post(
+    "/import", summary="Import interchange files (JSON or CSV): preview, then confirm",
+    description="Without `confirm=true` nothing is written: the answer is the preview "
+    "(`dry_run`: per file the records that would be new, changed with each field's "
+    "[stored, file] values, merged, refused, and the likely duplicates; lists paged by "
+    "`page`, 200 a page). With `confirm=true` the files are written; pass the preview's "
+    "`fingerprint`s to write only if the change set is still the one previewed.")
 async def import_api(
     user: ApiUser,
     session: SessionDep,
@@ -93,11 +153,16 @@ async def import_api(
     on_duplicate: Annotated[OnDuplicate, Form(
         description="A likely duplicate enterprise: reject the file (ask), merge, keep both")]
     = "ask",
+    confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,
+    fingerprint: Annotated[list[str] | None, Form(
+        description="With confirm: the preview's fingerprint of each file, in order")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> dict[str, Any]:
     if not access.sees_all(user):
         raise api_error(403, "Alleen verbinders en beheerders kunnen importeren")
     uploads = await _read_uploads(files)
-    return import_files(session, uploads, on_duplicate).to_dict()
+    return import_files(session, uploads, on_duplicate, dry_run=not confirm,
+                        expect=fingerprint if confirm else None).to_dict(page)
 
 
 if TYPE_CHECKING:
@@ -112,7 +177,9 @@ else:  # the registry's published formats, as an enum in the OpenAPI schema
         f.label for f in registry.FORMATS.values() if f.published) + ")",
     description=(
         "; ".join(f"`{f.name}`: {f.help}" for f in registry.FORMATS.values() if f.published)
-        + ". Tenders are created or updated by their published identifier. Every refused "
+        + ". Without `confirm=true` nothing is written: the answer is the preview (each "
+        "notice's outcome as it would be). Tenders are created or updated by their "
+        "published identifier. Every refused "
         "item is reported with its place and reason. Without "
         "`partial` a file with any refused item writes nothing; with `partial=true` the valid "
         "items are written. A detected Dutch social-return percentage is marked `detected` "
@@ -129,6 +196,7 @@ async def import_published_api(
     files: Annotated[list[UploadFile], File(description="One or more published tender files")],
     partial: Annotated[bool, Form(description="Write the valid items of a file that also "
                                                "holds refused ones")] = False,
+    confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,
 ) -> dict[str, Any]:
     if user.role not in ("officer", "connector", "admin"):
         raise api_error(403, "Alleen inkopers, verbinders en beheerders kunnen aanbestedingen "
@@ -138,7 +206,7 @@ async def import_published_api(
     # own buyer's tenders); connectors and admins import for anyone.
     only_buyer = None if access.sees_all(user) else (user.organisation or "").strip()
     return import_files(session, uploads, format=fmt, partial=partial,
-                        only_buyer=only_buyer).to_dict()
+                        only_buyer=only_buyer, dry_run=not confirm).to_dict()
 
 
 KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {

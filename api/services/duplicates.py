@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz, process
 
 from matcher.geo import haversine_km
 from matcher.refdata import fold
@@ -38,9 +40,20 @@ def normalise_name(name: str) -> str:
     return stripped or folded
 
 
+_SCORERS = (fuzz.token_set_ratio, fuzz.token_sort_ratio)  # averaged: see module docstring
+
+
 def name_score(a: str, b: str) -> float:
     """Similarity of two *normalised* names, 0–100."""
-    return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2.0
+    return float(name_scores(a, [b])[0])
+
+
+def name_scores(name: str, others: Sequence[str]) -> NDArray[np.float64]:
+    """``name_score`` of one normalised name against many, in one vectorised call each."""
+    out = np.zeros(len(others))
+    for scorer in _SCORERS:
+        out += process.cdist([name], others, scorer=scorer, dtype=np.float64)[0]
+    return out / len(_SCORERS)
 
 
 @dataclass(frozen=True)
@@ -109,8 +122,19 @@ class NameIndex:
         return out
 
 
-def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
-                    threshold: float = NAME_THRESHOLD) -> list[Match]:
+@dataclass
+class DuplicateScan:
+    """The likely duplicates of a batch: every pair counted, at most ``keep`` of them held
+    (memory stays bounded when thousands of look-alike names pair up), and each newcomer's
+    best match (what a merge folds it into)."""
+
+    total: int = 0
+    kept: list[Match] = field(default_factory=list)
+    best: dict[str, Match] = field(default_factory=dict)
+
+
+def scan_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
+                    threshold: float = NAME_THRESHOLD, keep: int | None = None) -> DuplicateScan:
     """Likely duplicates of each ``new`` enterprise among ``existing`` and the ``new`` ones
     before it (in order). One Match per pair, best reason first (KvK, then name score)."""
     allc = list(existing) + list(new)
@@ -120,26 +144,48 @@ def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
     for i, c in enumerate(allc):
         if c.kvk:
             by_kvk[c.kvk].append(i)
-    out: list[Match] = []
+    scan = DuplicateScan()
     for j in range(len(new)):
         i = n_existing + j
         me = allc[i]
-        found: dict[int, Match] = {}
-        if me.kvk:
-            for o in by_kvk[me.kvk]:
-                if o < i and allc[o].ref != me.ref:
-                    found[o] = Match(me, allc[o], "kvk", 100.0)
-        for o in index.block(i):
-            if o >= i or o in found or allc[o].ref == me.ref:
-                continue
-            other = allc[o]
-            if not _near(me, other):
-                continue
-            score = name_score(index.norm[i], index.norm[o])
-            if score >= threshold:
-                found[o] = Match(me, other, "name", score)
-        out.extend(sorted(found.values(), key=lambda m: (m.reason != "kvk", -m.score)))
-    return out
+        by_kvk_hits = [Match(me, allc[o], "kvk", 100.0) for o in by_kvk.get(me.kvk or "", ())
+                       if me.kvk and o < i and allc[o].ref != me.ref]
+        seen = {m.other.ref for m in by_kvk_hits}
+        near = [o for o in index.block(i)
+                if o < i and allc[o].ref != me.ref and allc[o].ref not in seen
+                and _near(me, allc[o])]
+        names: list[int] = []
+        scores = np.empty(0)
+        if near:
+            # Score each distinct normalised name once, in one vectorised call: look-alike
+            # files repeat names, and a Python call per pair is what made them slow.
+            distinct = list(dict.fromkeys(index.norm[o] for o in near))
+            by_name = dict(zip(distinct, name_scores(index.norm[i], distinct), strict=True))
+            all_scores = np.array([by_name[index.norm[o]] for o in near])
+            hit = np.nonzero(all_scores >= threshold)[0]
+            # Best first; ties keep the block's order.
+            hit = hit[np.argsort(-all_scores[hit], kind="stable")]
+            names = [near[k] for k in hit]
+            scores = all_scores[hit]
+        total = len(by_kvk_hits) + len(names)
+        if not total:
+            continue
+        scan.total += total
+        room = total if keep is None else max(0, keep - len(scan.kept))
+        # Match objects only for what is kept: millions of pairs are counted, not held.
+        ranked = by_kvk_hits[:room] + [
+            Match(me, allc[o], "name", float(sc))
+            for o, sc in zip(names[:max(0, room - len(by_kvk_hits))], scores, strict=False)]
+        scan.kept.extend(ranked)
+        scan.best[me.ref] = by_kvk_hits[0] if by_kvk_hits else \
+            Match(me, allc[names[0]], "name", float(scores[0]))
+    return scan
+
+
+def find_duplicates(new: Sequence[Candidate], existing: Sequence[Candidate],
+                    threshold: float = NAME_THRESHOLD) -> list[Match]:
+    """Every likely duplicate pair (see ``scan_duplicates``)."""
+    return scan_duplicates(new, existing, threshold).kept
 
 
 def scan_registry(candidates: Sequence[Candidate],

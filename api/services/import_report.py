@@ -13,7 +13,10 @@ both.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from api.importers.common import ItemError, ItemOutcome
@@ -74,6 +77,46 @@ class DuplicatePair:
         return {**self.__dict__, "message": self.describe()}
 
 
+# Rows of a report's long lists (changes, duplicates) per page: a 3,000-name file of
+# look-alikes has millions of pairs; the report keeps their count, not all of them.
+PAGE = 200
+KEEP_DUPLICATES = 5 * PAGE
+
+
+def plain(value: Any) -> Any:
+    """A column value as JSON (dates as ISO text) for a difference."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+@dataclass
+class Change:
+    """What an import does (or would do) to one record of the file.
+
+    ``action``: new | changed | unchanged | merged | refused. ``diff`` holds each changed
+    field as [stored, file]; ``kept`` the file's values that are *not* applied (an
+    existing enterprise's vetting, a merged enterprise's name), as [stored, file]."""
+
+    kind: str
+    ref: str
+    action: str
+    diff: dict[str, list[Any]] = field(default_factory=dict)
+    kept: dict[str, list[Any]] = field(default_factory=dict)
+    into: str | None = None  # merged: the enterprise it updates
+    reason: str = ""  # refused: why
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _page(items: list[Any], total: int, page: int) -> tuple[list[Any], int]:
+    start = (max(page, 1) - 1) * PAGE
+    return items[start:start + PAGE], max(1, -(-total // PAGE))
+
+
 def _new_counts() -> dict[str, KindCounts]:
     return {k: KindCounts() for k in KINDS}
 
@@ -86,6 +129,13 @@ class FileReport:
     counts: dict[str, KindCounts] = field(default_factory=_new_counts)
     issues: list[Issue] = field(default_factory=list)
     duplicates: list[DuplicatePair] = field(default_factory=list)
+    # Every likely pair is counted, the first KEEP_DUPLICATES are kept.
+    duplicates_total: int = 0
+    changes: list[Change] = field(default_factory=list)
+    dry_run: bool = False  # a preview: computed like the write, then rolled back
+    # Digest of the change set: a confirmation writes only if it still matches.
+    fingerprint: str = ""
+    source_digest: str = ""  # sha256 of the file's bytes (part of the fingerprint)
     items: list[ItemOutcome] = field(default_factory=list)
     file_errors: list[ItemError] = field(default_factory=list)
     partial: bool = False
@@ -99,6 +149,39 @@ class FileReport:
 
     def reset_counts(self) -> None:
         self.counts = _new_counts()
+
+    def add_duplicates(self, pairs: list[DuplicatePair], total: int) -> None:
+        self.duplicates = pairs[:KEEP_DUPLICATES]
+        self.duplicates_total = total
+
+    def add_change(self, change: Change) -> None:
+        self.changes.append(change)
+
+    def seal(self) -> None:
+        """Compute the fingerprint of the change set (and the duplicate decisions)."""
+        h = hashlib.sha256(self.source_digest.encode())
+        for c in self.changes:
+            h.update(json.dumps(c.to_dict(), sort_keys=True, default=str).encode())
+        for d in self.duplicates:
+            h.update(json.dumps(d.to_dict(), sort_keys=True).encode())
+        h.update(str(self.duplicates_total).encode())
+        self.fingerprint = h.hexdigest()
+
+    def action_counts(self) -> dict[str, int]:
+        out = {a: 0 for a in ("new", "changed", "unchanged", "merged", "refused")}
+        for c in self.changes:
+            out[c.action] = out.get(c.action, 0) + 1
+        return out
+
+    @property
+    def refused(self) -> list[Change]:
+        return [c for c in self.changes if c.action == "refused"]
+
+    @property
+    def overwrites(self) -> list[Change]:
+        """Existing records whose stored values the file changes (a merge is asked for
+        separately, with the duplicate choice)."""
+        return [c for c in self.changes if c.action == "changed"]
 
     def count(self, action: str) -> int:
         """Published notices with this outcome."""
@@ -140,21 +223,33 @@ class FileReport:
             kinds = [f"{k}: {c.describe()}" for k, c in self.counts.items() if c.total()]
             return kinds or ["nothing to import (no records)"]
         if self.status == "duplicates":
-            return [f"not imported: {len(self.duplicates)} likely duplicate enterprise(s); "
+            total = max(self.duplicates_total, len(self.duplicates))
+            return [f"not imported: {total} likely duplicate enterprise(s); "
                     "re-run with --on-duplicate merge (update the existing enterprise) or "
                     "--on-duplicate keep-both"]
         return [f"not imported: {len(self.issues)} problem(s); the database is unchanged "
                 "by this file"]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, page: int = 1) -> dict[str, Any]:
+        """JSON of the report; the changes and duplicates paged (PAGE per page)."""
+        # Unchanged records are counted, not listed: the lists show what the file does.
+        listed = [c for c in self.changes if c.action != "unchanged"]
+        changes, change_pages = _page(listed, len(listed), page)
+        dups, dup_pages = _page(self.duplicates, len(self.duplicates), page)
         return {
             "file": self.file, "format": self.format, "status": self.status,
+            "dry_run": self.dry_run, "fingerprint": self.fingerprint,
+            "actions": self.action_counts(),
+            "changes": [c.to_dict() for c in changes], "changes_total": len(listed),
+            "change_pages": change_pages, "page": max(page, 1),
+            "duplicates_total": max(self.duplicates_total, len(self.duplicates)),
+            "duplicate_pages": dup_pages,
             "partial": self.partial, "written": self.written,
             "counts": {k: c.to_dict() for k, c in self.counts.items()},
             "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
             "stale": self.stale, "rejected": self.rejected,
             "issues": [i.to_dict() for i in self.issues],
-            "duplicates": [d.to_dict() for d in self.duplicates],
+            "duplicates": [d.to_dict() for d in dups],
             "items": [
                 {"location": i.location, "ref": i.ref, "action": i.action,
                  "errors": [asdict(e) for e in i.errors]}
@@ -181,6 +276,19 @@ class ImportReport:
     def has_duplicates(self) -> bool:
         return any(f.status == "duplicates" for f in self.files)
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def dry_run(self) -> bool:
+        return any(f.dry_run for f in self.files)
+
+    @property
+    def overwrites(self) -> list[Change]:
+        return [c for f in self.files for c in f.overwrites]
+
+    @property
+    def fingerprints(self) -> list[str]:
+        return [f.fingerprint for f in self.files]
+
+    def to_dict(self, page: int = 1) -> dict[str, Any]:
         return {"ok": self.ok, "format": self.format, "on_duplicate": self.on_duplicate,
-                "partial": self.partial, "files": [f.to_dict() for f in self.files]}
+                "partial": self.partial, "dry_run": self.dry_run,
+                "files": [f.to_dict(page) for f in self.files]}

@@ -14,11 +14,22 @@ Files are processed in dependency order — files with tenders first, files hold
 obligations last — so obligations may refer to tenders in another file of the same call;
 the report keeps the order the files were given in.
 
+Preview: every file's change set (``FileReport.changes``: per record new / changed with
+each field as [stored, file] / unchanged / merged / refused, plus the duplicates) is
+computed by the write itself; ``dry_run`` rolls it back instead of committing. A write
+given the preview's fingerprints (``expect``) commits only if its change set is the one
+previewed. The web page, ``sroi import`` and ``POST /api/v1/import`` all preview first.
+
+Owners: a tender whose ref is stored under another buyer, an obligation under another
+firm, is refused and the file not written — an import never moves a record to another
+owner (an admin does that by editing the record).
+
 Idempotent by ``ref``: importing the same file twice changes nothing the second time
 (counts: created / updated / unchanged). An update replaces the entity's fields with the
-file's, except that an absent ``vetting`` keeps the current vetting and absent store-only
-keys in ``extra`` (``status``, ``reserved``…) keep their current values; ``extra`` keys
-``merged_refs`` are kept. Every vetting change appends a ``VettingEvent``.
+file's, except that absent store-only keys in ``extra`` (``status``, ``reserved``…) keep
+their current values; ``extra`` keys ``merged_refs`` are kept. An import never changes an
+existing enterprise's vetting (that is the vetting flow's, with its log): the file's
+vetting is shown as ``kept``. A new enterprise's vetting appends a ``VettingEvent``.
 
 Published notices (OCDS, eForms…) are written per notice: without ``partial`` any
 rejected notice means nothing from its file is written (the valid ones are reported "not
@@ -27,16 +38,19 @@ written"); with it the valid ones are written and the rejected ones reported.
 Duplicate enterprises (a new ref with the KvK number of another enterprise, or a nearly
 identical name in the same area; see ``api.services.duplicates``):
 
-* ``ask`` (default): the file is rejected, listing every likely pair, asking to re-run with
-  ``merge`` or ``keep-both``. Nothing is ever merged silently.
+* ``ask`` (default): the file is rejected, listing the likely pairs (all counted, the first
+  ``KEEP_DUPLICATES`` kept), asking to re-run with ``merge`` or ``keep-both``. Nothing is
+  ever merged silently.
 * ``merge``: the newcomer updates the existing enterprise under its existing ref (fields the
-  newcomer gives overwrite, others stay); the newcomer's ref is recorded in
-  ``extra["merged_refs"]`` and later imports of that ref update the same enterprise.
+  newcomer gives overwrite, others stay; the stored name and vetting stay, the file's are
+  shown as ``kept``); the newcomer's ref is recorded in ``extra["merged_refs"]`` and later
+  imports of that ref update the same enterprise.
 * ``keep-both``: both are kept as separate enterprises.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -62,8 +76,15 @@ from api.importers.interchange import (
     tender_amount_problem,
 )
 from api.importers.registry import Parsed
-from api.services.duplicates import Candidate, Match, find_duplicates
-from api.services.import_report import DuplicatePair, FileReport, ImportReport
+from api.services.duplicates import Candidate, DuplicateScan, scan_duplicates
+from api.services.import_report import (
+    KEEP_DUPLICATES,
+    Change,
+    DuplicatePair,
+    FileReport,
+    ImportReport,
+    plain,
+)
 from api.services.published import stage_tenders
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, VettingEvent
 
@@ -85,6 +106,8 @@ ENTERPRISE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "trade_income_share": ("trade_income_share",), "certifications": ("certifications",),
     "vetting": VETTING_COLUMNS, "extra": ("extra",),
 }
+# Who owns a record of each kind: a file may not move a record to another owner.
+OWNER_FIELD: dict[str, str] = {"tenders": "buyer", "obligations": "firm"}
 CHUNK = 500
 
 
@@ -93,15 +116,23 @@ CHUNK = 500
 
 def import_files(session: Session, files: Sequence[tuple[str, bytes]],
                  on_duplicate: OnDuplicate = "ask", *, format: str = registry.DEFAULT,
-                 partial: bool = False, only_buyer: str | None = None) -> ImportReport:
+                 partial: bool = False, only_buyer: str | None = None,
+                 dry_run: bool = False, expect: Sequence[str] | None = None) -> ImportReport:
     """Parse each file with ``format``'s parser and store it in its own transaction (see
     module docstring). ``partial`` and ``only_buyer`` apply to published notices:
     write a file's valid notices despite rejected ones; refuse any buyer but this one
-    (an officer's import)."""
+    (an officer's import).
+
+    ``dry_run``: the preview. Every file goes through exactly the write below and is then
+    rolled back, so the change set shown is the one a write makes. ``expect``: the
+    fingerprints of a preview, one per file; a file whose change set no longer matches
+    (the database changed since) is not written."""
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
     fmt = registry.get(format)
-    reports = [FileReport(name, format=fmt.name, partial=partial) for name, _ in files]
+    reports = [FileReport(name, format=fmt.name, partial=partial, dry_run=dry_run,
+                          source_digest=hashlib.sha256(data).hexdigest())
+               for name, data in files]
     parsed: list[Parsed] = []
     for (name, data), report in zip(files, reports, strict=True):
         start = time.perf_counter()
@@ -122,10 +153,11 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
     for i in sorted(range(len(files)), key=order):
         start = time.perf_counter()
         pf = parsed[i]
+        expected = expect[i] if expect is not None and i < len(expect) else None
         if isinstance(pf, ParsedFile):
-            _import_one(session, pf, reports[i], on_duplicate)
+            _import_one(session, pf, reports[i], on_duplicate, dry_run, expected)
         else:
-            _import_published(session, pf, reports[i], partial, only_buyer)
+            _import_published(session, pf, reports[i], partial, only_buyer, dry_run)
         reports[i].seconds += time.perf_counter() - start
     return ImportReport(reports, fmt.name, on_duplicate, partial)
 
@@ -143,7 +175,8 @@ def _parse(fmt: registry.Format, name: str, data: bytes) -> Parsed:
 
 def import_paths(session: Session, paths: Sequence[str],
                  on_duplicate: OnDuplicate = "ask", *, format: str = registry.DEFAULT,
-                 partial: bool = False) -> ImportReport:
+                 partial: bool = False, dry_run: bool = False,
+                 expect: Sequence[str] | None = None) -> ImportReport:
     """``import_files`` for files on disk; a file over the size limit is not even read, and
     one that cannot be read is reported like any rejected file."""
     files: list[tuple[str, bytes]] = []
@@ -164,20 +197,22 @@ def import_paths(session: Session, paths: Sequence[str],
                               "check the path and its permissions")
             files.append((p, b""))
     report = import_files(session, [f for i, f in enumerate(files) if i not in unread],
-                          on_duplicate, format=format, partial=partial)
+                          on_duplicate, format=format, partial=partial, dry_run=dry_run,
+                          expect=[e for i, e in enumerate(expect) if i not in unread]
+                          if expect is not None else None)
     out: list[FileReport] = []
     it = iter(report.files)
     for i, (name, _) in enumerate(files):
         if i in unread:
             out.append(FileReport(name, format=report.format, status="rejected",
-                                  issues=[unread[i]], partial=partial))
+                                  issues=[unread[i]], partial=partial, dry_run=dry_run))
         else:
             out.append(next(it))
     return ImportReport(out, report.format, on_duplicate, partial)
 
 
 def _import_published(session: Session, parsed: ParsedTenders, report: FileReport,
-                      partial: bool, only_buyer: str | None) -> None:
+                      partial: bool, only_buyer: str | None, dry_run: bool = False) -> None:
     """Published notices, one transaction for the file: without ``partial`` any
     rejected notice means nothing from the file is written."""
     report.file_errors.extend(parsed.file_errors)
@@ -185,7 +220,9 @@ def _import_published(session: Session, parsed: ParsedTenders, report: FileRepor
     try:
         staged = stage_tenders(session, parsed, only_buyer)
         report.items.extend(staged)
-        if report.errors and not partial:
+        if dry_run:
+            session.rollback()
+        elif report.errors and not partial:
             session.rollback()
             for outcome in staged:
                 if outcome.action != "rejected":
@@ -198,13 +235,14 @@ def _import_published(session: Session, parsed: ParsedTenders, report: FileRepor
     counts = report.counts["tenders"]
     for action in ("created", "updated", "unchanged", "stale"):
         setattr(counts, action, report.count(action))
-    report.written = counts.created + counts.updated > 0
+    report.written = not dry_run and counts.created + counts.updated > 0
     report.status = ("imported" if not report.errors
                      else "partial" if report.written else "rejected")
 
 
 def _import_one(session: Session, pf: ParsedFile, report: FileReport,
-                on_duplicate: OnDuplicate) -> None:
+                on_duplicate: OnDuplicate, dry_run: bool = False,
+                expected: str | None = None) -> None:
     if pf.issues:
         report.status = "rejected"
         report.issues = list(pf.issues)
@@ -217,14 +255,36 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
             session.rollback()
             return
         plan = _plan_enterprises(session, pf, on_duplicate)
-        if plan.matches and on_duplicate == "ask":
+        action = {"ask": "ask", "merge": "merged"}.get(on_duplicate, "kept both")
+        report.add_duplicates([DuplicatePair.from_match(m, action) for m in plan.scan.kept],
+                              plan.scan.total)
+        if plan.scan.total and on_duplicate == "ask":
             report.status = "duplicates"
-            report.duplicates = [DuplicatePair.from_match(m, "ask") for m in plan.matches]
+            session.rollback()
+            if not dry_run:
+                return
+            # The preview goes on: it shows what else the file would do.
+        _write(session, pf, plan, report)
+        report.seal()
+        refused = report.refused
+        if refused:
+            session.rollback()
+            report.status = "rejected"
+            report.issues = [Issue(pf.name, c.ref, OWNER_FIELD.get(c.kind), c.reason,
+                                   "change the owner by editing the record, not by import")
+                             for c in refused]
+            return
+        if dry_run or report.status == "duplicates":
             session.rollback()
             return
-        action = "merged" if on_duplicate == "merge" else "kept both"
-        report.duplicates = [DuplicatePair.from_match(m, action) for m in plan.matches]
-        _write(session, pf, plan, report)
+        if expected is not None and expected != report.fingerprint:
+            session.rollback()
+            report.status = "rejected"
+            report.reset_counts()
+            report.issues = [Issue(pf.name, "", None,
+                                   "the data changed since the preview; nothing was written",
+                                   "preview the file again and confirm the new preview")]
+            return
         session.commit()
         report.written = any(c.created or c.updated or c.merged for c in report.counts.values())
         _analyze_after_bulk(session, report)
@@ -232,6 +292,7 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
         session.rollback()
         report.status = "rejected"
         report.reset_counts()
+        report.changes = []
         report.vetting_events = 0
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         report.issues = [Issue(pf.name, "", None,
@@ -303,7 +364,7 @@ def _check_references(session: Session, pf: ParsedFile) -> list[Issue]:
 class _EnterprisePlan:
     existing: dict[str, EnterpriseRow]  # by ref, for refs in the file and merge targets
     alias: dict[str, str]  # incoming ref -> ref it updates (merged earlier or now)
-    matches: list[Match]
+    scan: DuplicateScan
 
 
 def _merged_aliases(session: Session) -> dict[str, str]:
@@ -321,30 +382,27 @@ def _plan_enterprises(session: Session, pf: ParsedFile,
                       on_duplicate: OnDuplicate) -> _EnterprisePlan:
     recs = pf.records["enterprises"]
     if not recs:
-        return _EnterprisePlan({}, {}, [])
+        return _EnterprisePlan({}, {}, DuplicateScan())
     existing = _rows_by_ref(session, EnterpriseRow, [r.ref for r in recs])
     aliases = _merged_aliases(session)
     alias = {r.ref: aliases[r.ref] for r in recs if r.ref not in existing and r.ref in aliases}
     new = [r for r in recs if r.ref not in existing and r.ref not in alias]
-    matches: list[Match] = []
+    scan = DuplicateScan()
     if new:
         in_file = {r.ref for r in recs}
         db = [c for c in _area_candidates(session, new) if c.ref not in in_file]
         # Enterprises of this file that already exist are "existing" too (their new values).
         db += [_candidate(r) for r in recs if r.ref in existing]
-        matches = find_duplicates([_candidate(r) for r in new], db)
+        scan = scan_duplicates([_candidate(r) for r in new], db, keep=KEEP_DUPLICATES)
         if on_duplicate == "merge":
-            best: dict[str, Match] = {}
-            for m in matches:  # first match per newcomer is its best (KvK, then score)
-                best.setdefault(m.new.ref, m)
             for r in new:
-                hit = best.get(r.ref)
+                hit = scan.best.get(r.ref)
                 if hit is not None:
                     target = hit.other.ref
                     alias[r.ref] = alias.get(target, target)
     targets = [t for t in alias.values() if t not in existing]
     existing.update(_rows_by_ref(session, EnterpriseRow, targets))
-    return _EnterprisePlan(existing, alias, matches)
+    return _EnterprisePlan(existing, alias, scan)
 
 
 # Degrees around a newcomer within which stored enterprises are compared (≥ NEAR_KM).
@@ -381,6 +439,18 @@ def _area_candidates(session: Session, new: Sequence[Record]) -> list[Candidate]
             for ref, name, kvk, muni, lat, lon in session.execute(stmt).all()]
 
 
+def enterprise_duplicates(session: Session, values: dict[str, Any]) -> list[DuplicatePair]:
+    """The import's duplicate check for one enterprise created on its own (the API):
+    the stored enterprises it likely duplicates, best first."""
+    me = Candidate(values["ref"], values["name"], values.get("kvk"),
+                   values.get("municipality_code"), values.get("lat"), values.get("lon"),
+                   "request")
+    record = Record(kind="enterprises", ref=me.ref, location="request", values=values)
+    stored = [c for c in _area_candidates(session, [record]) if c.ref != me.ref]
+    scan = scan_duplicates([me], stored, keep=KEEP_DUPLICATES)
+    return [DuplicatePair.from_match(m, "ask") for m in scan.kept]
+
+
 def _candidate(r: Record) -> Candidate:
     v = r.values
     return Candidate(r.ref, v["name"], v.get("kvk"), v.get("municipality_code"), v.get("lat"),
@@ -399,13 +469,26 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _apply(row: Any, values: dict[str, Any]) -> bool:
-    changed = False
+def _apply(row: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``values`` on ``row``; the fields that changed, as [stored, file]."""
+    diff: dict[str, list[Any]] = {}
     for key, value in values.items():
-        if not _same(getattr(row, key), value):
+        old = getattr(row, key)
+        if not _same(old, value):
+            diff[key] = [plain(old), plain(value)]
             setattr(row, key, value)
-            changed = True
-    return changed
+    return diff
+
+
+def _hold_back(row: Any, values: dict[str, Any], columns: Sequence[str]) -> dict[str, list[Any]]:
+    """Remove ``columns`` from ``values``; those the file would change, as [stored, file]."""
+    kept: dict[str, list[Any]] = {}
+    for c in columns:
+        if c in values:
+            value = values.pop(c)
+            if not _same(getattr(row, c), value):
+                kept[c] = [plain(getattr(row, c)), plain(value)]
+    return kept
 
 
 def _vetting_state(obj: Any) -> tuple[Any, ...]:
@@ -472,11 +555,15 @@ def _bulk_insert(session: Session, cls: Any, rows: list[dict[str, Any]]) -> None
 
 def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
                        report: FileReport) -> None:
+    """An existing enterprise's vetting is never changed by an import (vetting changes go
+    through the vetting flow, with their own log); a merge keeps the stored name. Both
+    are shown in the change as ``kept``."""
     counts = report.counts["enterprises"]
     now = utcnow()
     created: dict[str, dict[str, Any]] = {}  # new rows, inserted at the end
     events: list[dict[str, Any]] = []
-    newcomers = {m.new.ref for m in plan.matches}
+    newcomers = set(plan.scan.best)
+    kind = "enterprises"
 
     def log(ref: str, values: dict[str, Any]) -> None:
         events.append(_full_row(VettingEvent, _vetting_event(ref, values, pf.name), now))
@@ -496,32 +583,36 @@ def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
             if "vetting" in rec.given:
                 log(target, rec.values)
             counts.merged += 1
+            report.add_change(Change(kind, rec.ref, "merged", into=target))
             continue
         if target is not None and target in plan.existing:
             row = plan.existing[target]
             values = _merge_values(rec)
-            before_vet = _vetting_state(row)
+            # A merge (now or of a ref merged earlier) keeps the stored name.
+            kept = _hold_back(row, values, (*VETTING_COLUMNS, "name"))
             extra_given = values.pop("extra", None)
             new_extra = dict(row.extra or {})
             new_extra.update(extra_given or {})
             new_extra = _with_merged_ref(new_extra, rec.ref, row.extra)
-            changed = _apply(row, values)
+            diff = _apply(row, values)
             if new_extra != (row.extra or {}):
+                diff["extra"] = [plain(row.extra), plain(new_extra)]
                 row.extra = new_extra
-                changed = True
-            if "vetting" in rec.given and _vetting_state(row) != before_vet:
-                log(row.ref, rec.values)
-            if changed:
+            if diff:
                 row.updated_at = now
                 session.add(row)
             # A newcomer folded into another enterprise counts as merged; a ref merged
             # earlier counts as an update/unchanged of its enterprise.
             if rec.ref in newcomers:
                 counts.merged += 1
-            elif changed:
+                action = "merged"
+            elif diff:
                 counts.updated += 1
+                action = "changed"
             else:
                 counts.unchanged += 1
+                action = "unchanged"
+            report.add_change(Change(kind, rec.ref, action, diff, kept, into=row.ref))
             continue
         current = plan.existing.get(rec.ref)
         if current is None:
@@ -531,31 +622,36 @@ def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
             if "vetting" in rec.given and _vetting_state(rec.values) != (
                     "pending", None, None, None):
                 log(rec.ref, rec.values)
+            report.add_change(Change(kind, rec.ref, "new"))
             continue
-        before_vet = _vetting_state(current)
         values = dict(rec.values)
+        kept = _hold_back(current, values, VETTING_COLUMNS) if "vetting" in rec.given else {}
+        for c in VETTING_COLUMNS:  # absent vetting keeps the current one
+            values.pop(c, None)
         values["extra"] = _with_merged_ref(values["extra"], None, current.extra)
-        changed = _apply(current, values)
-        if "vetting" in rec.given and _vetting_state(current) != before_vet:
-            log(rec.ref, rec.values)
-        if changed:
+        diff = _apply(current, values)
+        if diff:
             current.updated_at = now
             session.add(current)
             counts.updated += 1
         else:
             counts.unchanged += 1
+        report.add_change(Change(kind, rec.ref, "changed" if diff else "unchanged", diff, kept))
     session.flush()
     _bulk_insert(session, EnterpriseRow, list(created.values()))
     _bulk_insert(session, VettingEvent, events)
 
 
 def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport) -> None:
+    """A record whose ref is stored under another owner (another buyer's tender, another
+    firm's obligation) is refused, never overwritten."""
     recs = pf.records[kind]
     if not recs:
         return
     cls = ROW_CLASSES[kind]
     existing = _rows_by_ref(session, cls, [r.ref for r in recs])
     counts = report.counts[kind]
+    owner = OWNER_FIELD.get(kind)
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
     for rec in recs:
@@ -563,12 +659,24 @@ def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport
         if row is None:
             new_rows.append(_full_row(cls, rec.values, now))
             counts.created += 1
-        elif _apply(row, rec.values):
+            report.add_change(Change(kind, rec.ref, "new"))
+            continue
+        if owner and not _same(getattr(row, owner), rec.values.get(owner)):
+            report.add_change(Change(
+                kind, rec.ref, "refused",
+                {owner: [getattr(row, owner), rec.values.get(owner)]},
+                reason=f"{rec.ref} belongs to {getattr(row, owner)}, not to "
+                       f"{rec.values.get(owner)}: an import never overwrites another "
+                       f"{owner}'s record"))
+            continue
+        diff = _apply(row, rec.values)
+        if diff:
             row.updated_at = now
             session.add(row)
             counts.updated += 1
         else:
             counts.unchanged += 1
+        report.add_change(Change(kind, rec.ref, "changed" if diff else "unchanged", diff))
     session.flush()
     _bulk_insert(session, cls, new_rows)
 

@@ -102,6 +102,10 @@ MATRIX: dict[str, Rule] = {
     # --- import / export
     "GET /import": R("/import", STAFF),
     "POST /import": R("/import", STAFF, files=True),
+    # Without a pending upload in the session: back to /import (nothing to confirm).
+    "GET /import/preview": R("/import/preview", STAFF),
+    "POST /import/confirm": R("/import/confirm", STAFF),
+    "POST /import/cancel": R("/import/cancel", STAFF),
     "POST /api/v1/import": R("/api/v1/import", STAFF, files=True),
     # Officers import their published tenders (OCDS/eForms) themselves.
     "POST /api/v1/import/{fmt}": R("/api/v1/import/ocds", "OoCD", files=True),

@@ -23,6 +23,9 @@ EFORMS = SHARED_DATA / "eforms"
 Headers = Callable[[str], dict[str, str]]
 
 
+CONFIRM = {"confirm": "true"}
+
+
 def _upload(name: str, data: bytes, mime: str) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("files", (name, data, mime))]
 
@@ -30,14 +33,14 @@ def _upload(name: str, data: bytes, mime: str) -> list[tuple[str, tuple[str, byt
 def test_ocds_release_package_through_api(client: TestClient, api_token: Headers) -> None:
     h = api_token("connector")
     # The worked example as published is in GBP: refused with its reason, nothing written.
-    r = client.post("/api/v1/import/ocds", headers=h,
+    r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=h,
                     files=_upload(OCDS.name, OCDS.read_bytes(), "application/json"))
     assert r.status_code == 200, r.text
     (gbp,) = r.json()["files"]
     assert gbp["written"] is False and gbp["rejected"] == 1
     assert "GBP" in json.dumps(gbp["items"])
     data = json.dumps(in_euro(json.loads(OCDS.read_bytes()))).encode()
-    r = client.post("/api/v1/import/ocds", headers=h,
+    r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=h,
                     files=_upload(OCDS.name, data, "application/json"))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -49,7 +52,7 @@ def test_ocds_release_package_through_api(client: TestClient, api_token: Headers
     assert got.status_code == 200, got.text
     assert got.json()["cpv"], "CPV codes from items[].classification"
     # Idempotent by OCID: the same file again creates nothing.
-    again = client.post("/api/v1/import/ocds", headers=h,
+    again = client.post("/api/v1/import/ocds", data=CONFIRM, headers=h,
                         files=_upload(OCDS.name, data, "application/json")).json()
     assert again["files"][0]["created"] == 0
 
@@ -59,7 +62,7 @@ def test_eforms_notice_and_broken_file(client: TestClient, api_token: Headers) -
     good = (EFORMS / "cn-social_24.xml").read_bytes()
     files = _upload("cn-social_24.xml", good, "application/xml")
     files += _upload("broken.xml", b"<not-a-notice", "application/xml")
-    r = client.post("/api/v1/import/eforms", headers=h, files=files)
+    r = client.post("/api/v1/import/eforms", data=CONFIRM, headers=h, files=files)
     assert r.status_code == 200, r.text
     body = r.json()
     ok, broken = body["files"]
@@ -71,15 +74,16 @@ def test_eforms_notice_and_broken_file(client: TestClient, api_token: Headers) -
 
 def test_published_import_access_and_validation(client: TestClient, api_token: Headers) -> None:
     data = OCDS.read_bytes()
-    r = client.post("/api/v1/import/ocds", headers=api_token("firm"),
+    r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=api_token("firm"),
                     files=_upload(OCDS.name, data, "application/json"))
     assert r.status_code == 403
     assert r.json()["detail"]["message"]
-    r = client.post("/api/v1/import/csv", headers=api_token("connector"),
+    r = client.post("/api/v1/import/csv", data=CONFIRM, headers=api_token("connector"),
                     files=_upload(OCDS.name, data, "application/json"))
     assert r.status_code == 422
     assert r.json()["detail"]["field"] == "fmt"
-    r = client.post("/api/v1/import/ocds", files=_upload(OCDS.name, data, "application/json"))
+    r = client.post("/api/v1/import/ocds", data=CONFIRM,
+                    files=_upload(OCDS.name, data, "application/json"))
     assert r.status_code == 401
 
 
@@ -99,7 +103,7 @@ def test_an_officer_imports_only_their_own_buyers_tenders(client: TestClient,
         return json.dumps(doc).encode()
 
     # Another buyer's notice: refused, with the reason, nothing written.
-    r = client.post("/api/v1/import/ocds", headers=api_token("officer"),
+    r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=api_token("officer"),
                     files=_upload("other.json", with_buyer(AMSTERDAM), "application/json"))
     (report,) = r.json()["files"]
     assert report["written"] is False and report["rejected"] == 1
@@ -107,14 +111,26 @@ def test_an_officer_imports_only_their_own_buyers_tenders(client: TestClient,
     assert client.get(f"/api/v1/tenders/{ocid}", headers=api_token("connector")).status_code \
         == 404
     # Their own: imported, and theirs to see.
-    r = client.post("/api/v1/import/ocds", headers=api_token("officer"),
+    r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=api_token("officer"),
                     files=_upload("own.json", with_buyer(UTRECHT), "application/json"))
     assert r.json()["files"][0]["created"] == 1, r.text
     assert client.get(f"/api/v1/tenders/{ocid}", headers=api_token("officer")).status_code \
         == 200
     # The other officer cannot take it over by importing it under their name.
-    r = client.post("/api/v1/import/ocds", headers=api_token("officer2"),
+    r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=api_token("officer2"),
                     files=_upload("takeover.json", with_buyer(AMSTERDAM), "application/json"))
     assert r.json()["files"][0]["written"] is False
     got = client.get(f"/api/v1/tenders/{ocid}", headers=api_token("connector")).json()
     assert got["buyer"] == UTRECHT
+
+
+def test_published_import_previews_without_confirm(client: TestClient,
+                                                   api_token: Headers) -> None:
+    h = api_token("connector")
+    data = json.dumps(in_euro(json.loads(OCDS.read_bytes()))).encode()
+    ocid = json.loads(data)["releases"][0]["ocid"]
+    r = client.post("/api/v1/import/ocds", headers=h,
+                    files=_upload(OCDS.name, data, "application/json"))
+    (report,) = r.json()["files"]
+    assert r.json()["dry_run"] and report["written"] is False and report["created"] == 1
+    assert client.get(f"/api/v1/tenders/{ocid}", headers=h).status_code == 404

@@ -26,9 +26,18 @@ def test_api_import_and_report(client: TestClient,
     h = api_token("connector")
     files = [("files", ("ok.json", json.dumps(DOC), "application/json")),
              ("files", ("bad.json", json.dumps(BAD), "application/json"))]
+    # Without confirm: the preview, nothing written.
     r = client.post("/api/v1/import", headers=h, files=files, data={"on_duplicate": "ask"})
     assert r.status_code == 200, r.text
+    preview = r.json()
+    assert preview["dry_run"] and preview["files"][0]["changes"][0]["action"] == "new"
+    assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 404
+    r = client.post("/api/v1/import", headers=h, files=files,
+                    data={"on_duplicate": "ask", "confirm": "true",
+                          "fingerprint": [f["fingerprint"] for f in preview["files"]]})
+    assert r.status_code == 200, r.text
     report = r.json()
+    assert not report["dry_run"] and report["files"][0]["written"]
     ok, bad = report["files"]
     assert ok["status"] == "imported"
     assert ok["counts"]["enterprises"]["created"] == 1
@@ -59,8 +68,76 @@ def test_export_round_trip(client: TestClient,
     h = api_token("connector")
     doc = client.get("/api/v1/export?kind=enterprises", headers=h).json()
     assert len(doc["enterprises"]) == 60
-    r = client.post("/api/v1/import", headers=h, data={"on_duplicate": "ask"},
+    r = client.post("/api/v1/import", headers=h, data={"on_duplicate": "ask", "confirm": "true"},
                     files=[("files", ("all.json", json.dumps(doc), "application/json"))])
     counts = r.json()["files"][0]["counts"]["enterprises"]
     assert r.json()["ok"], r.json()
     assert counts["created"] == 0 and counts["unchanged"] + counts["updated"] == 60
+
+
+def test_api_confirm_refuses_a_change_set_other_than_the_preview(
+        client: TestClient, api_token: Callable[[str], dict[str, str]]) -> None:
+    h = api_token("connector")
+    files = [("files", ("ok.json", json.dumps(DOC), "application/json"))]
+    preview = client.post("/api/v1/import", headers=h, files=files).json()
+    changed = {"enterprises": [{**DOC["enterprises"][0], "description": "Anders"}]}
+    r = client.post("/api/v1/import", headers=h,
+                    files=[("files", ("ok.json", json.dumps(changed), "application/json"))],
+                    data={"confirm": "true", "fingerprint": preview["files"][0]["fingerprint"]})
+    f = r.json()["files"][0]
+    assert f["status"] == "rejected" and not f["written"]
+    assert "changed since the preview" in f["issues"][0]["reason"]
+    assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 404
+
+
+def test_api_create_runs_the_duplicate_check(
+        client: TestClient, api_token: Callable[[str], dict[str, str]]) -> None:
+    h = api_token("connector")
+    existing = client.get("/api/v1/enterprises?per_page=1", headers=h).json()["items"][0]
+    body = {"ref": "E-DUP-1", "name": existing["name"], "description": "Zelfde naam.",
+            "cpv": existing["cpv"], "municipality": existing["municipality"]}
+    r = client.post("/api/v1/enterprises", headers=h, json=body)
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert existing["ref"] in [c["existing_ref"] for c in detail["candidates"]]
+    assert client.get("/api/v1/enterprises/E-DUP-1", headers=h).status_code == 404
+    # Same KvK number under another ref, far away: also a duplicate.
+    if existing.get("kvk"):
+        far = {**body, "name": "Heel Andere Naam", "municipality": "Maastricht"}
+        far["kvk"] = existing["kvk"]
+        r = client.post("/api/v1/enterprises", headers=h, json=far)
+        assert r.status_code == 409 and r.json()["detail"]["candidates"][0]["reason"] == "kvk"
+    r = client.post("/api/v1/enterprises?on_duplicate=keep-both", headers=h, json=body)
+    assert r.status_code == 201, r.text
+
+
+def test_import_page_previews_then_confirms(client: TestClient, login,  # type: ignore[no-untyped-def]
+                                            api_token: Callable[[str], dict[str, str]]) -> None:
+    h = api_token("connector")
+    login("connector")
+    token = csrf_of(client, "/import")
+    upload = [("files", ("ok.json", json.dumps(DOC), "application/json"))]
+    r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"}, files=upload)
+    assert r.status_code == 200, r.text
+    assert "Voorbeeld van de import" in r.text and "E-IMP-1" in r.text and "Bevestigen" in r.text
+    assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 404
+    assert "E-IMP-1" in client.get("/import/preview").text  # kept server-side between steps
+    r = client.post("/import/confirm", data={"csrf_token": token})
+    assert r.status_code == 200 and "ingelezen" in r.text
+    assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 200
+    # Confirming twice writes nothing more: the upload is gone.
+    r = client.post("/import/confirm", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/import"
+
+    # A change shows its difference; "Annuleren" discards it.
+    changed = {"enterprises": [{**DOC["enterprises"][0], "description": "Anders nu."}]}
+    r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"},
+                    files=[("files", ("c.json", json.dumps(changed), "application/json"))])
+    assert r.status_code == 200
+    assert "gewijzigd" in r.text and "Schoonmaak met statushouders." in r.text
+    assert "Anders nu." in r.text
+    r = client.post("/import/cancel", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    got = client.get("/api/v1/enterprises/E-IMP-1", headers=h).json()
+    assert got["description"] == "Schoonmaak met statushouders."
+    assert client.get("/import/preview", follow_redirects=False).status_code == 303
