@@ -36,7 +36,14 @@ from api.append_only import APPEND_ONLY_TABLES
 from api.cli import main
 from api.db import make_engine
 from api.migrate import head_revision, upgrade
-from api.tables import APPEND_ONLY, AppendOnlyError, ChallengeEvent, CurationDecision, VettingEvent
+from api.tables import (
+    APPEND_ONLY,
+    AppendOnlyError,
+    ChallengeEvent,
+    CurationDecision,
+    DeliveryEvidence,
+    VettingEvent,
+)
 from tests.web.conftest import api_token, app  # noqa: F401  (fixtures, used by name)
 from tests.web.seed import USERS, seed
 
@@ -338,10 +345,13 @@ def test_concurrent_curation_through_the_api_loses_nothing(  # noqa: F811
 def test_orm_refuses_to_change_or_delete_audit_rows(session: Session) -> None:
     seed(session)
     session.add(ChallengeEvent(challenge_ref="C-1", to_status="call", decided_by="c@test.nl"))
+    session.add(DeliveryEvidence(delivery_id=1, filename="f.pdf", media_type="application/pdf",
+                                 size=8, sha256="0" * 64, data=b"%PDF-1.4",
+                                 uploaded_by="c@test.nl"))
     session.commit()
     # A text column of each audit table to try to change.
     text_field = {"curation_decision": "reason", "vetting_event": "reason", "delivery": "note",
-                  "challenge_event": "reason"}
+                  "challenge_event": "reason", "delivery_evidence": "filename"}
     for cls in APPEND_ONLY:
         row = session.exec(select(cls).order_by(col(cls.id))).first()  # type: ignore[attr-defined]
         assert row is not None, cls
