@@ -61,6 +61,7 @@ class Rule:
     json: Any = None  # JSON body (API writes)
     form: dict[str, Any] = field(default_factory=dict)  # form fields (page posts)
     files: bool = False  # multipart upload
+    file_field: str = "files"  # the upload's form field
     # Public forms (login, logout): anyone gets through; only CSRF and 5xx are checked.
     public: bool = False
 
@@ -132,6 +133,17 @@ MATRIX: dict[str, Rule] = {
     "POST /obligations/{ref}/plan": R("/obligations/O-1/plan", "FCD"),
     "POST /obligations/{ref}/deliveries": R("/obligations/O-1/deliveries", "FCD"),
     "GET /obligations/{ref}/deliveries.csv": R("/obligations/O-1/deliveries.csv", "OFCD"),
+    # Delivery 1 is O-1's first (E-001); evidence 1 is kept with it (the world fixture).
+    "POST /obligations/{ref}/deliveries/{delivery_id}/reversal": R(
+        "/obligations/O-1/deliveries/1/reversal", "FCD", form={"reason": "dubbel ingevoerd"}),
+    "GET /obligations/{ref}/evidence/{evidence_id}": R("/obligations/O-1/evidence/1", "OFCD"),
+    "POST /api/v1/obligations/{ref}/deliveries/{delivery_id}/reversal": R(
+        "/api/v1/obligations/O-1/deliveries/1/reversal", "FCD",
+        json={"reason": "dubbel ingevoerd"}),
+    "POST /api/v1/obligations/{ref}/deliveries/{delivery_id}/evidence": R(
+        "/api/v1/obligations/O-1/deliveries/1/evidence", "FCD", files=True, file_field="file"),
+    "GET /api/v1/obligations/{ref}/evidence/{evidence_id}": R(
+        "/api/v1/obligations/O-1/evidence/1", "OFCD"),
     "GET /api/v1/obligations": R("/api/v1/obligations", USERS_ALL),
     "GET /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "OFCD"),
     # Firms may not create obligations nor set their terms (see the field table below);
@@ -228,7 +240,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from api import settings as api_settings
     from api.db import engine_for
     from api.security import new_api_token
-    from api.tables import User
+    from api.tables import DeliveryEvidence, User
 
     d = tmp_path_factory.mktemp("matrix")
     template, db = d / "template.db", d / "work.db"
@@ -238,6 +250,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tokens: dict[str, str] = {}
     with Session(engine) as s:
         seed(s)
+        s.add(DeliveryEvidence(delivery_id=1, filename="factuur.pdf", media_type="application/pdf",
+                               size=9, sha256="0" * 64, data=b"%PDF-1.4\n", uploaded_by="seed"))
         for letter, who in ROLES.items():
             if who is None:
                 continue
@@ -290,7 +304,8 @@ def send(client: TestClient, world: World, role: str, method: str, rule: Rule,
     kwargs: dict[str, Any] = {"headers": headers}
     if method in ("POST", "PUT", "PATCH"):
         if rule.files:
-            kwargs["files"] = {"files": ("x.json", b'{"enterprises": []}', "application/json")}
+            kwargs["files"] = {rule.file_field: ("x.json", b'{"enterprises": []}',
+                                                 "application/json")}
             if not is_api and csrf:
                 kwargs["data"] = {"csrf_token": world.csrf[role]}
         elif is_api:
