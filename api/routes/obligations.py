@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, or_, select
 
@@ -89,6 +89,8 @@ router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["obligations"], responses=ERROR_RESPONSES)
 
 PER_PAGE = 20
+# A row id in a path: bounded so that PostgreSQL's integer columns never overflow.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 KIND_NL = {"purchase": "Inkoop", "placement": "Plaatsing"}
 STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
              "planned": "Gepland", "committed": "Toegezegd"}
@@ -594,7 +596,7 @@ async def obligation_delivery_post(ref: str, request: Request, user: CurrentUser
 
 @router.post("/obligations/{ref}/deliveries/{delivery_id}/reversal", include_in_schema=False,
              dependencies=[Depends(csrf_protect)])
-async def obligation_reversal_post(ref: str, delivery_id: int, request: Request,
+async def obligation_reversal_post(ref: str, delivery_id: RowId, request: Request,
                                    user: CurrentUser, session: SessionDep) -> Response:
     """"Corrigeren": append the reversal of one delivery, with the reason typed beside it."""
     row = _row_or_404(session, user, ref)
@@ -620,7 +622,7 @@ def _evidence_response(ev: DeliveryEvidence) -> Response:
 
 
 @router.get("/obligations/{ref}/evidence/{evidence_id}", include_in_schema=False)
-def obligation_evidence_file(ref: str, evidence_id: int, user: CurrentUser,
+def obligation_evidence_file(ref: str, evidence_id: RowId, user: CurrentUser,
                              session: SessionDep) -> Response:
     row = _row_or_404(session, user, ref)
     try:
@@ -794,7 +796,7 @@ def deliveries_post(ref: str, body: DeliveryIn, request: Request, user: ApiUser,
 @api_router.post("/obligations/{ref}/deliveries/{delivery_id}/reversal",
                  response_model=DeliveryOut, status_code=201,
                  summary="Correct a delivery: append its reversal (amounts negated)")
-def reversal_post(ref: str, delivery_id: int, body: ReversalIn, request: Request,
+def reversal_post(ref: str, delivery_id: RowId, body: ReversalIn, request: Request,
                   user: ApiUser, session: SessionDep) -> dict[str, Any]:
     """Deliveries are never edited or deleted; a wrong one is cancelled by a reversal with a
     reason and who made it. A delivery is reversed at most once (409 the second time)."""
@@ -810,7 +812,7 @@ def reversal_post(ref: str, delivery_id: int, body: ReversalIn, request: Request
 @api_router.post("/obligations/{ref}/deliveries/{delivery_id}/evidence",
                  response_model=EvidenceOut, status_code=201,
                  summary="Attach evidence (an invoice or contract: PDF, PNG or JPEG, 5 MB)")
-async def evidence_post(ref: str, delivery_id: int, request: Request, user: ApiUser,
+async def evidence_post(ref: str, delivery_id: RowId, request: Request, user: ApiUser,
                         session: SessionDep,
                         file: Annotated[UploadFile, File(description="PDF, PNG or JPEG")]
                         ) -> dict[str, Any]:
@@ -829,7 +831,7 @@ async def evidence_post(ref: str, delivery_id: int, request: Request, user: ApiU
 
 @api_router.get("/obligations/{ref}/evidence/{evidence_id}", response_class=Response,
                 summary="Download one evidence file of an obligation's delivery")
-def evidence_get(ref: str, evidence_id: int, request: Request, user: ApiUser,
+def evidence_get(ref: str, evidence_id: RowId, request: Request, user: ApiUser,
                  session: SessionDep) -> Response:
     row = _row_or_404(session, user, ref)
     try:
