@@ -143,6 +143,7 @@ def test_reversal_nets_out_and_happens_once(client: TestClient, api_token: Heade
     assert new.status_code == 201
     did = new.json()["id"]
     assert _total(client, h) == before + 2000
+    assert _listed_delivered(client) != listed  # the new delivery shows on both
     r = client.post(f"{URL}/{did}/reversal", headers=h, json={"reason": "  "})
     _refused(r, "reason", "reden")
     rev = client.post(f"{URL}/{did}/reversal", headers=h, json={"reason": "dubbel ingevoerd"})
@@ -171,14 +172,22 @@ def test_reversal_nets_out_and_happens_once(client: TestClient, api_token: Heade
         assert s.exec(select(DeliveryRow).where(DeliveryRow.id == did)).one().amount_eur == 2000
 
 
-def _listed_delivered(client: TestClient) -> str:
-    """O-1's delivered euros on the obligations list (CSV), as the connector sees it."""
+def _csv(client: TestClient, path: str) -> list[dict[str, str]]:
     client.cookies.clear()
     do_login(client, "connector")
-    body = client.get("/obligations/export.csv").text.lstrip("\ufeff")
-    rows = list(csv.DictReader(io.StringIO(body)))
+    body = client.get(path).text.lstrip("\ufeff")
     client.cookies.clear()
-    return next(r["delivered_eur"] for r in rows if r["ref"] == "O-1")
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def _listed_delivered(client: TestClient) -> tuple[str, str]:
+    """O-1's delivered euros on the obligations list and May 2026's credit on the
+    dashboard (both CSV), as the connector sees them."""
+    listed = next(r["delivered_eur"] for r in _csv(client, "/obligations/export.csv")
+                  if r["ref"] == "O-1")
+    month = next(r["credit_eur"] for r in _csv(client, "/dashboard/credit_by_month.csv")
+                 if r["month"] == "2026-05")
+    return listed, month
 
 
 def test_reversal_on_the_page(client: TestClient, login: Any) -> None:
