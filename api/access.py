@@ -110,6 +110,49 @@ def can_edit_obligation(user: User, row: ObligationRow) -> bool:
     return sees_all(user) or (user.role == "firm" and can_see_obligation(user, row))
 
 
+# An obligation's terms: only the buyer's officers, connectors and admins set them; a firm
+# works on its plan and deliveries. Column -> the field name the API and the form use.
+OBLIGATION_TERMS: dict[str, str] = {
+    "amount_eur": "amount_eur", "due": "due", "policy": "policy", "status": "status",
+    "firm": "firm", "tender_ref": "tender",
+}
+# The same terms when kept in ``extra`` (basis of the amount, contract term, status).
+OBLIGATION_EXTRA_TERMS: tuple[str, ...] = ("basis", "start", "end", "status")
+
+
+def obligation_write_denial(user: User, values: dict[str, Any], row: ObligationRow | None,
+                            officer_tender_refs: set[str] | None = None
+                            ) -> tuple[str, str | None] | None:
+    """Why ``user`` may not store ``values`` (column values) as obligation ``row`` (None:
+    a new one), as (Dutch message, field); None when allowed. ``officer_tender_refs``:
+    the refs of an officer's own tenders (officers only)."""
+    if sees_all(user):
+        return None
+    org = _org(user)
+    if user.role == "officer":
+        refs = officer_tender_refs or set()
+        if not org or values.get("tender_ref") not in refs or (
+                row is not None and row.tender_ref not in refs):
+            return ("U kunt alleen verplichtingen onder aanbestedingen van uw eigen "
+                    "organisatie invoeren of wijzigen", "tender")
+        return None
+    if user.role != "firm" or not org:
+        return ("Alleen de opdrachtgever en verbinders kunnen verplichtingen wijzigen", None)
+    if row is None:
+        return ("Een opdrachtnemer kan geen verplichting aanmaken; de opdrachtgever of een "
+                "verbinder legt haar vast", None)
+    for column, name in OBLIGATION_TERMS.items():
+        # A column missing from ``values`` keeps its stored value (see the importer).
+        if column in values and values[column] != getattr(row, column):
+            return (f"Alleen de opdrachtgever of een verbinder kan {name} wijzigen", name)
+    new_extra, old_extra = values.get("extra") or {}, row.extra or {}
+    for key in OBLIGATION_EXTRA_TERMS:
+        if new_extra.get(key) != old_extra.get(key):
+            return (f"Alleen de opdrachtgever of een verbinder kan extra.{key} wijzigen",
+                    f"extra.{key}")
+    return None
+
+
 def can_see_enterprise(user: User, row: EnterpriseRow | None) -> bool:
     if row is None:
         return False
@@ -173,6 +216,7 @@ def get_enterprise_or_404(session: Any, user: User, ref: str) -> EnterpriseRow:
 __all__ = [
     "can_edit_obligation", "can_edit_tender", "can_see_enterprise", "can_see_obligation",
     "can_see_tender", "firm_tender_refs", "get_enterprise_or_404", "get_obligation_or_404",
-    "get_tender_or_404", "not_found", "officer_municipality_code", "officer_tender_refs",
+    "get_tender_or_404", "not_found", "obligation_write_denial", "officer_municipality_code",
+    "officer_tender_refs",
     "sees_all", "visible_enterprises", "visible_obligations", "visible_tenders",
 ]

@@ -711,6 +711,27 @@ class DeliveryIn(BaseModel):
     hours_per_week: float = Field(0.0, ge=0)
     months: float = Field(0.0, ge=0)
     note: str = Field("", max_length=1000)
+    unplanned: bool = Field(False, description="The enterprise is neither in the plan nor "
+                                                "committed: say why in unplanned_reason")
+    unplanned_reason: str = Field("", max_length=1000)
+
+
+class ReversalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "example": {"reason": "Factuur 17 dubbel ingevoerd"}})
+    reason: str = Field(max_length=1000, description="Why the delivery is corrected")
+
+
+class EvidenceOut(BaseModel):
+    id: int
+    delivery_id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    href: str = Field(description="Download link (for those who can see the obligation)")
 
 
 class DeliveryOut(BaseModel):
@@ -718,9 +739,17 @@ class DeliveryOut(BaseModel):
     obligation_ref: str
     enterprise_ref: str
     on: date
-    amount_eur: float
+    amount_eur: float = Field(description="Negative for a reversal")
     credit_eur: float = Field(description="Credited under the policy, computed by the server")
     note: str
+    kind: Literal["delivery", "reversal"] = "delivery"
+    part: Literal["purchase", "placement"] = "purchase"
+    reverses_id: int | None = None
+    reversed: bool = Field(False, description="A reversal of this delivery exists")
+    unplanned: bool = False
+    reason: str = Field("", description="Why unplanned (delivery) or corrected (reversal)")
+    recorded_by: str = ""
+    evidence: list[EvidenceOut] = []
 
 
 class ProgressOut(BaseModel):

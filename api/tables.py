@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, event
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from api.append_only import trigger_statements
@@ -253,7 +253,10 @@ class AllocationRow(SQLModel, table=True):
 
 
 class DeliveryRow(SQLModel, table=True):
-    """What was actually delivered against a plan (a firm's progress report)."""
+    """Append-only: what was actually delivered against a plan (a firm's progress report).
+
+    A wrong delivery is never edited: a ``reversal`` row (``reverses_id``) carries its
+    amounts negated, so every sum over the table is the net amount."""
 
     __tablename__ = "delivery"
 
@@ -264,7 +267,29 @@ class DeliveryRow(SQLModel, table=True):
     amount_eur: float = 0.0
     credit_eur: float = 0.0
     note: str = ""
+    kind: str = Field(default="delivery", max_length=20)  # delivery | reversal
+    part: str = Field(default="purchase", max_length=20)  # purchase | placement
+    reverses_id: int | None = Field(default=None, index=True)
+    unplanned: bool = False  # neither in the plan nor committed, on purpose
+    reason: str = ""  # why unplanned (a delivery) or why corrected (a reversal)
+    recorded_by: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeliveryEvidence(SQLModel, table=True):
+    """Append-only: an invoice or contract (PDF, PNG or JPEG) kept with a delivery."""
+
+    __tablename__ = "delivery_evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(index=True)
+    filename: str = Field(max_length=255)
+    media_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by: str = Field(max_length=200)
+    uploaded_at: datetime = Field(default_factory=utcnow)
 
 
 class WeightSetRow(SQLModel, table=True):
@@ -302,7 +327,7 @@ class AppendOnlyError(RuntimeError):
 
 
 APPEND_ONLY: tuple[type[SQLModel], ...] = (CurationDecision, VettingEvent, DeliveryRow,
-                                           ChallengeEvent)
+                                           ChallengeEvent, DeliveryEvidence)
 
 
 def _refuse_change(mapper: Any, connection: Any, target: Any) -> None:

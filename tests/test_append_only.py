@@ -14,7 +14,13 @@ from sqlmodel import Session, select
 from api.append_only import APPEND_ONLY_TABLES
 from api.db import normalise_url
 from api.migrate import upgrade
-from api.tables import ChallengeEvent, CurationDecision, DeliveryRow, VettingEvent
+from api.tables import (
+    ChallengeEvent,
+    CurationDecision,
+    DeliveryEvidence,
+    DeliveryRow,
+    VettingEvent,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -29,6 +35,8 @@ def _write_one_of_each(engine: Engine) -> None:
                           amount_eur=1000.0, credit_eur=1000.0))
         s.add(ChallengeEvent(challenge_ref="C-1", from_status="intake", to_status="call",
                              decided_by="c@x.nl"))
+        s.add(DeliveryEvidence(delivery_id=1, filename="f.pdf", media_type="application/pdf",
+                               size=8, sha256="0" * 64, data=b"%PDF-1.4", uploaded_by="c@x.nl"))
         s.commit()
 
 
@@ -37,6 +45,7 @@ UPDATES = {
     "vetting_event": "UPDATE vetting_event SET status = 'rejected'",
     "delivery": "UPDATE delivery SET amount_eur = 1",
     "challenge_event": "UPDATE challenge_event SET to_status = 'closed'",
+    "delivery_evidence": "UPDATE delivery_evidence SET filename = 'other.pdf'",
 }
 
 
@@ -52,6 +61,7 @@ def _assert_refused(engine: Engine) -> None:
         assert s.exec(select(VettingEvent)).one().status == "vetted"
         assert s.exec(select(DeliveryRow)).one().amount_eur == 1000.0
         assert s.exec(select(ChallengeEvent)).one().to_status == "call"
+        assert s.exec(select(DeliveryEvidence)).one().filename == "f.pdf"
 
 
 def test_raw_sql_cannot_change_or_delete_audit_rows(db_engine: Engine) -> None:

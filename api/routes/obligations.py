@@ -9,9 +9,11 @@ connector/admin: all):
   recalculate and save (``planning.save_plan``); then progress: deliveries recorded with
   ``progress.record_delivery`` and a chart of delivered against planned credit.
 
-JSON (under /api/v1): ``GET/PUT /obligations/{ref}/plan`` and
-``GET/POST /obligations/{ref}/deliveries``. Credits are always computed here from the
-policy's building blocks, never taken from the client.
+JSON (under /api/v1): ``GET/PUT /obligations/{ref}/plan``,
+``GET/POST /obligations/{ref}/deliveries``, ``POST .../deliveries/{id}/reversal`` (a wrong
+delivery is corrected by a reversal row, never edited), ``POST .../deliveries/{id}/evidence``
+(multipart: a PDF, PNG or JPEG) and ``GET /obligations/{ref}/evidence/{id}``. Credits are
+always computed here from the policy's building blocks, never taken from the client.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, or_, select
 
@@ -48,14 +50,24 @@ from api.schemas import (
     DeliveriesPage,
     DeliveryIn,
     DeliveryOut,
+    EvidenceOut,
     PlanIn,
     PlanOut,
+    ReversalIn,
 )
-from api.services import matching, progress
+from api.services import delivery_evidence, matching, progress
 from api.services.capacity import capacity_states, commitments
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
-from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow, User
+from api.tables import (
+    AllocationRow,
+    DeliveryEvidence,
+    DeliveryRow,
+    EnterpriseRow,
+    ObligationRow,
+    TenderRow,
+    User,
+)
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.params import list_params
@@ -77,6 +89,8 @@ router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["obligations"], responses=ERROR_RESPONSES)
 
 PER_PAGE = 20
+# A row id in a path: bounded so that PostgreSQL's integer columns never overflow.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 KIND_NL = {"purchase": "Inkoop", "placement": "Plaatsing"}
 STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
              "planned": "Gepland", "committed": "Toegezegd"}
@@ -312,6 +326,13 @@ def _msg(t: Any, err: tuple[str, dict[str, Any]]) -> str:
     return str(t(err[0], **err[1]))
 
 
+def _error_text(t: Any, exc: DomainError, lang: str = "nl") -> str:
+    """A service's error in the reader's language; ``*_eur`` parameters as euros."""
+    params = {k: format_eur(v, lang=lang) if k.endswith("_eur") else v
+              for k, v in exc.params.items()}
+    return str(t(exc.message, **params))
+
+
 # ---------------------------------------------------------------- pages
 
 
@@ -396,7 +417,8 @@ def _enterprise_options(session: Session) -> list[tuple[str, str]]:
 def _detail(request: Request, session: Session, user: User, row: ObligationRow, *,
             lines: list[PlanLine] | None = None, proposal: bool = False,
             delivery: dict[str, Any] | None = None,
-            delivery_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+            delivery_errors: dict[str, str] | None = None,
+            reversal_errors: dict[int, str] | None = None, status_code: int = 200) -> Response:
     t = translator(request_lang(request))
     ov = overview(session, row)
     on = today()
@@ -451,6 +473,10 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
         "enterprise_options": _enterprise_options(session) if editable else [],
         "series": series, "chart_labels": chart_labels, "delivered_values": upto,
         "deliveries": list(reversed(delivered)), "block_options": block_opts,
+        "reversed_ids": progress.reversed_ids(delivered),
+        "evidence": delivery_evidence.by_delivery(
+            session, {x.id for x in delivered if x.id is not None}),
+        "reversal_errors": reversal_errors or {},
         "delivery": d, "delivery_errors": delivery_errors or {},
         "has_errors": any(ln.errors for ln in lines), "today": on,
         "plan_purchase": sum(ln.amount_eur for ln in lines if ln.kind == "purchase"),
@@ -525,7 +551,18 @@ def _delivery_input(data: dict[str, Any]) -> progress.DeliveryInput:
         block=str(data.get("block") or "") or None,
         hours_per_week=num("hours_per_week") if kind == "placement" else 0.0,
         months=num("months") if kind == "placement" else 0.0,
-        note=str(data.get("note") or ""))
+        note=str(data.get("note") or ""),
+        unplanned=bool(data.get("unplanned")),
+        unplanned_reason=str(data.get("unplanned_reason") or ""))
+
+
+async def _upload(file: Any) -> tuple[str, bytes] | None:
+    """(filename, bytes) of an uploaded file, or None when no file was chosen. Reads one
+    byte past the limit only, so an oversized file is refused without holding it whole."""
+    if file is None or not hasattr(file, "read") or not getattr(file, "filename", ""):
+        return None
+    data: bytes = await file.read(delivery_evidence.MAX_BYTES + 1)
+    return str(file.filename), data
 
 
 @router.post("/obligations/{ref}/deliveries", include_in_schema=False,
@@ -535,13 +572,21 @@ async def obligation_delivery_post(ref: str, request: Request, user: CurrentUser
     row = _row_or_404(session, user, ref)
     _edit_or_403(user, row)
     form = await request.form()
-    data = {k: str(form.get(k) or "") for k in ("enterprise_ref", "on", "kind", "amount_eur",
-                                                 "block", "hours_per_week", "months", "note")}
-    t = translator(request_lang(request))
+    data = {k: str(form.get(k) or "") for k in (
+        "enterprise_ref", "on", "kind", "amount_eur", "block", "hours_per_week", "months",
+        "note", "unplanned", "unplanned_reason")}
+    lang = request_lang(request)
+    t = translator(lang)
     try:
-        saved = progress.record_delivery(session, row, _delivery_input(data), today())
+        upload = await _upload(form.get("evidence"))
+        if upload is not None:  # a file that cannot be kept refuses the whole delivery
+            delivery_evidence.check_file(*upload)
+        saved = progress.record_delivery(session, row, _delivery_input(data), today(),
+                                         recorded_by=user.email)
+        if upload is not None:
+            delivery_evidence.attach(session, saved, *upload, uploaded_by=user.email)
     except DomainError as exc:
-        errors = {exc.field or "note": str(t(exc.message, **exc.params))}
+        errors = {exc.field or "note": _error_text(t, exc, lang)}
         return _detail(request, session, user, row, delivery=data, delivery_errors=errors,
                        status_code=422)
     flash(request, t("Levering vastgelegd: {credit} social return.",
@@ -549,14 +594,57 @@ async def obligation_delivery_post(ref: str, request: Request, user: CurrentUser
     return RedirectResponse(f"/obligations/{ref}#voortgang", status_code=303)
 
 
+@router.post("/obligations/{ref}/deliveries/{delivery_id}/reversal", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+async def obligation_reversal_post(ref: str, delivery_id: RowId, request: Request,
+                                   user: CurrentUser, session: SessionDep) -> Response:
+    """"Corrigeren": append the reversal of one delivery, with the reason typed beside it."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    form = await request.form()
+    lang = request_lang(request)
+    t = translator(lang)
+    try:
+        progress.reverse_delivery(session, row, delivery_id, str(form.get("reason") or ""),
+                                  user.email)
+    except DomainError as exc:
+        return _detail(request, session, user, row,
+                       reversal_errors={delivery_id: _error_text(t, exc, lang)},
+                       status_code=http_status(exc))
+    flash(request, t("Levering gecorrigeerd: de tegenboeking is vastgelegd."))
+    return RedirectResponse(f"/obligations/{ref}#voortgang", status_code=303)
+
+
+def _evidence_response(ev: DeliveryEvidence) -> Response:
+    return Response(content=ev.data, media_type=ev.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{ev.filename}"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+@router.get("/obligations/{ref}/evidence/{evidence_id}", include_in_schema=False)
+def obligation_evidence_file(ref: str, evidence_id: RowId, user: CurrentUser,
+                             session: SessionDep) -> Response:
+    row = _row_or_404(session, user, ref)
+    try:
+        ev = delivery_evidence.get(session, row.ref, evidence_id)
+    except DomainError as exc:
+        raise api_error(http_status(exc), str(exc), exc.field) from None
+    return _evidence_response(ev)
+
+
+DELIVERY_CSV = ("id", "on", "enterprise_ref", "kind", "reverses_id", "amount_eur",
+                "credit_eur", "unplanned", "reason", "recorded_by", "note")
+
+
 @router.get("/obligations/{ref}/deliveries.csv", include_in_schema=False)
 def obligation_deliveries_csv(ref: str, user: CurrentUser, session: SessionDep) -> Response:
     row = _row_or_404(session, user, ref)
-    rows = [{"on": d.on.isoformat(), "enterprise_ref": d.enterprise_ref,
-             "amount_eur": d.amount_eur, "credit_eur": d.credit_eur, "note": d.note}
+    rows = [{"id": d.id, "on": d.on.isoformat(), "enterprise_ref": d.enterprise_ref,
+             "kind": d.kind, "reverses_id": d.reverses_id, "amount_eur": d.amount_eur,
+             "credit_eur": d.credit_eur, "unplanned": d.unplanned, "reason": d.reason,
+             "recorded_by": d.recorded_by, "note": d.note}
             for d in progress.deliveries(session, row.ref)]
-    return csv_response(rows, ("on", "enterprise_ref", "amount_eur", "credit_eur", "note"),
-                        f"leveringen-{row.ref}.csv")
+    return csv_response(rows, DELIVERY_CSV, f"leveringen-{row.ref}.csv")
 
 
 # ---------------------------------------------------------------- JSON API
@@ -638,9 +726,25 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
     return _names(session, _plan_out(ov, saved, "planned"))
 
 
-def _delivery_out(d: DeliveryRow) -> dict[str, Any]:
+def _evidence_out(ev: DeliveryEvidence, obligation_ref: str) -> dict[str, Any]:
+    return {"id": ev.id, "delivery_id": ev.delivery_id, "filename": ev.filename,
+            "media_type": ev.media_type, "size": ev.size, "sha256": ev.sha256,
+            "uploaded_by": ev.uploaded_by, "uploaded_at": ev.uploaded_at,
+            "href": f"/api/v1/obligations/{obligation_ref}/evidence/{ev.id}"}
+
+
+def _delivery_out(d: DeliveryRow, reversed_ids: set[int] | None = None,
+                  evidence: list[DeliveryEvidence] | None = None) -> dict[str, Any]:
     return {"id": d.id, "obligation_ref": d.obligation_ref, "enterprise_ref": d.enterprise_ref,
-            "on": d.on, "amount_eur": d.amount_eur, "credit_eur": d.credit_eur, "note": d.note}
+            "on": d.on, "amount_eur": d.amount_eur, "credit_eur": d.credit_eur, "note": d.note,
+            "kind": d.kind, "part": d.part, "reverses_id": d.reverses_id,
+            "reversed": d.id in (reversed_ids or set()), "unplanned": d.unplanned,
+            "reason": d.reason, "recorded_by": d.recorded_by,
+            "evidence": [_evidence_out(ev, d.obligation_ref) for ev in evidence or []]}
+
+
+def _api_error(exc: DomainError, lang: str) -> Exception:
+    return api_error(http_status(exc), _error_text(translator(lang), exc, lang), exc.field)
 
 
 @api_router.get("/obligations/{ref}/deliveries", response_model=DeliveriesPage,
@@ -656,25 +760,82 @@ def deliveries_get(
     series, delivered = progress_series(session, ov)
     items = list(reversed(delivered))
     start = (page - 1) * per_page
-    return {"items": [_delivery_out(d) for d in items[start:start + per_page]],
+    shown = items[start:start + per_page]
+    done = progress.reversed_ids(delivered)
+    files = delivery_evidence.by_delivery(session, {d.id for d in shown if d.id is not None})
+    return {"items": [_delivery_out(d, done, files.get(d.id or 0)) for d in shown],
             "total": len(items), "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)), "progress": series.as_dict()}
 
 
 @api_router.post("/obligations/{ref}/deliveries", response_model=DeliveryOut, status_code=201,
                  summary="Record a delivery (a purchase or a placement)")
-def deliveries_post(ref: str, body: DeliveryIn, user: ApiUser, session: SessionDep
-                    ) -> dict[str, Any]:
+def deliveries_post(ref: str, body: DeliveryIn, request: Request, user: ApiUser,
+                    session: SessionDep) -> dict[str, Any]:
     """The credit is computed from the obligation's policy: a purchase at the share for the
-    enterprise's certificates on that date, a placement by building block, hours and months."""
+    enterprise's certificates on that date, a placement by building block, hours and months.
+
+    Refused (422, with the field) unless the enterprise is in the plan or the commitments
+    (or ``unplanned`` with an ``unplanned_reason``), the date lies within the contract term
+    and the policy's validity, the enterprise was vetted that day, and a purchase fits in
+    what the enterprise can still deliver that year."""
     row = _row_or_404(session, user, ref)
     _edit_or_403(user, row)
     data = progress.DeliveryInput(
         enterprise_ref=body.enterprise_ref, on=body.on, kind=body.kind,
         amount_eur=body.amount_eur, block=body.block, hours_per_week=body.hours_per_week,
-        months=body.months, note=body.note)
+        months=body.months, note=body.note, unplanned=body.unplanned,
+        unplanned_reason=body.unplanned_reason)
     try:
-        saved = progress.record_delivery(session, row, data, today())
+        saved = progress.record_delivery(session, row, data, today(), recorded_by=user.email)
     except DomainError as exc:
-        raise api_error(http_status(exc), str(exc), exc.field) from None
+        raise _api_error(exc, api_lang(request)) from None
     return _delivery_out(saved)
+
+
+@api_router.post("/obligations/{ref}/deliveries/{delivery_id}/reversal",
+                 response_model=DeliveryOut, status_code=201,
+                 summary="Correct a delivery: append its reversal (amounts negated)")
+def reversal_post(ref: str, delivery_id: RowId, body: ReversalIn, request: Request,
+                  user: ApiUser, session: SessionDep) -> dict[str, Any]:
+    """Deliveries are never edited or deleted; a wrong one is cancelled by a reversal with a
+    reason and who made it. A delivery is reversed at most once (409 the second time)."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    try:
+        saved = progress.reverse_delivery(session, row, delivery_id, body.reason, user.email)
+    except DomainError as exc:
+        raise _api_error(exc, api_lang(request)) from None
+    return _delivery_out(saved)
+
+
+@api_router.post("/obligations/{ref}/deliveries/{delivery_id}/evidence",
+                 response_model=EvidenceOut, status_code=201,
+                 summary="Attach evidence (an invoice or contract: PDF, PNG or JPEG, 5 MB)")
+async def evidence_post(ref: str, delivery_id: RowId, request: Request, user: ApiUser,
+                        session: SessionDep,
+                        file: Annotated[UploadFile, File(description="PDF, PNG or JPEG")]
+                        ) -> dict[str, Any]:
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    upload = await _upload(file)
+    try:
+        if upload is None:
+            raise Invalid("evidence", "Kies een bestand.")
+        delivery = delivery_evidence.delivery_of(session, row.ref, delivery_id)
+        ev = delivery_evidence.attach(session, delivery, *upload, uploaded_by=user.email)
+    except DomainError as exc:
+        raise _api_error(exc, api_lang(request)) from None
+    return _evidence_out(ev, row.ref)
+
+
+@api_router.get("/obligations/{ref}/evidence/{evidence_id}", response_class=Response,
+                summary="Download one evidence file of an obligation's delivery")
+def evidence_get(ref: str, evidence_id: RowId, request: Request, user: ApiUser,
+                 session: SessionDep) -> Response:
+    row = _row_or_404(session, user, ref)
+    try:
+        ev = delivery_evidence.get(session, row.ref, evidence_id)
+    except DomainError as exc:
+        raise _api_error(exc, api_lang(request)) from None
+    return _evidence_response(ev)

@@ -23,13 +23,10 @@ def _can_see(session: Session, user: User, row: ObligationRow) -> bool:
 
 def _check_write(session: Session, user: User, values: dict[str, Any],
                  row: ObligationRow | None) -> Denial:
-    if not access.sees_all(user):
-        org = (user.organisation or "").strip()
-        if user.role != "firm":
-            return (403, "Alleen opdrachtnemers en verbinders kunnen verplichtingen wijzigen",
-                    None)
-        if values.get("firm") != org:
-            return (403, f"U kunt alleen verplichtingen van {org} invoeren of wijzigen", "firm")
+    refs = access.officer_tender_refs(session, user) if user.role == "officer" else None
+    denial = access.obligation_write_denial(user, values, row, refs)
+    if denial is not None:
+        return (403, *denial)
     tref = values.get("tender_ref")
     if tref:
         tender = session.exec(select(TenderRow).where(TenderRow.ref == tref)).first()

@@ -25,11 +25,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlmodel import Session, col, select
 
 from api.convert import tender_from_row
-from api.tables import AllocationRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
+from api.tables import (
+    AllocationRow,
+    CurationDecision,
+    DeliveryRow,
+    EnterpriseRow,
+    ObligationRow,
+    TenderRow,
+)
 from matcher.capacity import CapacityState, Commitment
 from matcher.model import Capacity
 from matcher.valuation import obligation_due_amount
@@ -142,3 +150,20 @@ def capacity_states(
                               c.by_enterprise.get(ref))
         for ref, eur, places in session.exec(stmt).all()
     }
+
+
+def delivered_state(session: Session, ent: EnterpriseRow, year: int) -> CapacityState:
+    """``ent``'s capacity in ``year`` with what was actually delivered that year (net of
+    reversals, over every obligation) as its commitment: purchases against its purchasing
+    euros, placement deliveries against its placements."""
+    rows = session.exec(
+        select(DeliveryRow.part, DeliveryRow.kind, DeliveryRow.amount_eur)
+        .where(DeliveryRow.enterprise_ref == ent.ref,
+               col(DeliveryRow.on) >= date(year, 1, 1), col(DeliveryRow.on) <= date(year, 12, 31))
+    ).all()
+    purchase = sum(float(amount or 0.0) for part, _, amount in rows if part == "purchase")
+    places = sum((-1 if kind == "reversal" else 1) for part, kind, _ in rows
+                 if part == "placement")
+    return CapacityState.of(Capacity(int(ent.placements_per_year or 0),
+                                     float(ent.purchasing_eur_per_year or 0.0)),
+                            Commitment(purchase, max(0, places)))

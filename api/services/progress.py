@@ -4,6 +4,13 @@ A delivery is a purchase (an invoice paid to a social enterprise, credited at th
 policy's share for that enterprise's certificates on that date) or a placement
 (a person placed there, credited by building block, hours and months). The
 credit is computed here with ``matcher.valuation`` — never typed by the firm.
+
+A delivery is accepted only when it can be true: an enterprise of the plan or its
+commitments (or one marked unplanned, with a reason), a date inside the contract term and
+the policy's validity, an enterprise vetted on that date, and an amount within what the
+enterprise can still deliver that year (``api.services.capacity.delivered_state``). The
+table is append-only: a wrong delivery is corrected by a reversal row carrying its
+amounts negated, so every sum over the table is the net amount.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.convert import enterprise_from_row, obligation_from_row
-from api.errors import Invalid, NotFound
+from api.errors import Conflict, Invalid, NotFound
+from api.services.capacity import delivered_state
+from api.services.vetting_flow import vetted_on
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.valuation import (
+    Policy,
     PolicyError,
     credit_for_placement,
     credit_for_purchase,
@@ -37,6 +47,8 @@ class DeliveryInput:
     hours_per_week: float = 0.0
     months: float = 0.0
     note: str = ""
+    unplanned: bool = False  # neither planned nor committed: needs unplanned_reason
+    unplanned_reason: str = ""
 
 
 def tender_of(session: Session, row: ObligationRow) -> TenderRow | None:
@@ -45,8 +57,40 @@ def tender_of(session: Session, row: ObligationRow) -> TenderRow | None:
     return session.exec(select(TenderRow).where(TenderRow.ref == row.tender_ref)).first()
 
 
+def _check_planned(session: Session, obligation: ObligationRow, ent_ref: str,
+                   data: DeliveryInput) -> str:
+    """The unplanned reason ('' for a planned enterprise); raises Invalid otherwise."""
+    planned = session.exec(select(AllocationRow.id).where(
+        AllocationRow.obligation_ref == obligation.ref,
+        AllocationRow.enterprise_ref == ent_ref)).first()
+    if planned is not None:
+        return ""
+    if not data.unplanned:
+        raise Invalid("enterprise_ref", "Deze onderneming staat niet in het plan of de "
+                                        "toezeggingen; meld de levering als ongepland, met "
+                                        "een reden.")
+    reason = data.unplanned_reason.strip()[:1000]
+    if not reason:
+        raise Invalid("unplanned_reason", "Geef de reden van deze ongeplande levering.")
+    return reason
+
+
+def _check_date(obligation: ObligationRow, tender: TenderRow | None, policy: Policy,
+                on: date, today: date) -> None:
+    start, end = period_of(obligation, tender, today)
+    if not start <= on <= end:
+        raise Invalid("on", "De datum ligt buiten de looptijd van het contract ({start} tot "
+                            "en met {end}).", start=start.isoformat(), end=end.isoformat())
+    if not policy.is_valid(on):
+        until = policy.valid_until.isoformat() if policy.valid_until else "–"
+        raise Invalid("on", "De datum ligt buiten de geldigheid van waarderingstabel {policy} "
+                            "({start} tot en met {end}).", policy=policy.name,
+                      start=policy.valid_from.isoformat(), end=until)
+
+
 def record_delivery(
-    session: Session, obligation: ObligationRow, data: DeliveryInput, today: date
+    session: Session, obligation: ObligationRow, data: DeliveryInput, today: date,
+    recorded_by: str = "",
 ) -> DeliveryRow:
     """Validate, compute the credit, append the delivery, commit."""
     if data.kind not in DELIVERY_KINDS:
@@ -66,12 +110,22 @@ def record_delivery(
         policy = load_policy(ob.policy)
     except PolicyError:
         policy = load_policy(None)
+    unplanned_reason = _check_planned(session, obligation, ent.ref, data)
+    _check_date(obligation, tender, policy, data.on, today)
+    if not vetted_on(session, ent, data.on):
+        raise Invalid("enterprise_ref", "{name} was op {on} niet (geldig) gescreend.",
+                      name=ent.name, on=data.on.isoformat())
     note = data.note.strip()[:1000]
     if data.kind == "purchase":
         if data.amount_eur <= 0:
             raise Invalid("amount_eur", "Vul het factuurbedrag (excl. btw) in.")
         if data.amount_eur > 1e9:
             raise Invalid("amount_eur", "Dit bedrag is onwaarschijnlijk groot.")
+        free = delivered_state(session, ent, data.on.year).free_purchase_eur
+        if data.amount_eur > free + 0.005:
+            raise Invalid("amount_eur", "Meer dan de inkoopcapaciteit die {name} in {year} nog "
+                                        "heeft ({free_eur}).", name=ent.name,
+                          year=data.on.year, free_eur=round(free, 2))
         credit = credit_for_purchase(policy, data.amount_eur, enterprise_from_row(ent), data.on)
         amount = data.amount_eur
     else:
@@ -81,6 +135,9 @@ def record_delivery(
             raise Invalid("hours_per_week", "Vul het aantal uren per week in (1 tot 60).")
         if not 0 < data.months <= 60:
             raise Invalid("months", "Vul het aantal maanden in (1 tot 60).")
+        if delivered_state(session, ent, data.on.year).free_placements < 1:
+            raise Invalid("enterprise_ref", "{name} heeft in {year} geen vrije plaatsingen "
+                                            "meer.", name=ent.name, year=data.on.year)
         credit = credit_for_placement(policy, data.block, data.hours_per_week, data.months)
         amount = 0.0
         block = policy.block(data.block)
@@ -93,11 +150,46 @@ def record_delivery(
         amount_eur=round(amount, 2),
         credit_eur=round(credit, 2),
         note=note,
+        part=data.kind,
+        unplanned=bool(unplanned_reason),
+        reason=unplanned_reason,
+        recorded_by=recorded_by,
     )
     session.add(row)
     session.commit()
     session.refresh(row)
     return row
+
+
+def reverse_delivery(session: Session, obligation: ObligationRow, delivery_id: int,
+                     reason: str, recorded_by: str) -> DeliveryRow:
+    """Append the reversal of delivery ``delivery_id`` (its amounts negated), commit.
+    A delivery is reversed at most once; a reversal is never reversed."""
+    original = session.exec(select(DeliveryRow).where(
+        DeliveryRow.id == delivery_id, DeliveryRow.obligation_ref == obligation.ref)).first()
+    if original is None or original.kind != "delivery":
+        raise NotFound("delivery_id", "Onbekende levering.")
+    why = reason.strip()[:1000]
+    if not why:
+        raise Invalid("reason", "Geef de reden van de correctie.")
+    done = session.exec(select(DeliveryRow.id).where(
+        DeliveryRow.reverses_id == original.id)).first()
+    if done is not None:
+        raise Conflict("reason", "Deze levering is al gecorrigeerd.")
+    row = DeliveryRow(
+        obligation_ref=original.obligation_ref, enterprise_ref=original.enterprise_ref,
+        on=original.on, amount_eur=-original.amount_eur, credit_eur=-original.credit_eur,
+        note=original.note, kind="reversal", part=original.part, reverses_id=original.id,
+        reason=why, recorded_by=recorded_by)
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def reversed_ids(rows: list[DeliveryRow]) -> set[int]:
+    """Ids of the deliveries among ``rows``' reversals' targets (shown as corrected)."""
+    return {r.reverses_id for r in rows if r.reverses_id is not None}
 
 
 def deliveries(session: Session, obligation_ref: str) -> list[DeliveryRow]:

@@ -151,6 +151,23 @@ def events(session: Session, enterprise_ref: str, limit: int = 50) -> list[Vetti
     ).all())
 
 
+def vetted_on(session: Session, ent: EnterpriseRow, on: date) -> bool:
+    """Was ``ent`` vetted (and its vetting still valid) on ``on``? The log's latest event
+    decided on or before that day says; without any event, the current row does."""
+    logged = session.exec(
+        select(VettingEvent).where(VettingEvent.enterprise_ref == ent.ref)
+        .order_by(col(VettingEvent.decided_at), col(VettingEvent.id))).all()
+    if logged:
+        then = [e for e in logged if e.decided_at.date() <= on]
+        if not then:
+            return False  # not yet vetted on that day
+        last = then[-1]
+        return last.status == "vetted" and (last.valid_until is None or on <= last.valid_until)
+    return (ent.vetting_status == "vetted"
+            and (ent.vetted_on is None or ent.vetted_on <= on)
+            and (ent.vetting_valid_until is None or on <= ent.vetting_valid_until))
+
+
 def parse_date(raw: str | None, field_name: str = "valid_until") -> date | None:
     raw = (raw or "").strip()
     if not raw:

@@ -61,6 +61,7 @@ class Rule:
     json: Any = None  # JSON body (API writes)
     form: dict[str, Any] = field(default_factory=dict)  # form fields (page posts)
     files: bool = False  # multipart upload
+    file_field: str = "files"  # the upload's form field
     # Public forms (login, logout): anyone gets through; only CSRF and 5xx are checked.
     public: bool = False
 
@@ -136,12 +137,25 @@ MATRIX: dict[str, Rule] = {
     "POST /obligations/{ref}/plan": R("/obligations/O-1/plan", "FCD"),
     "POST /obligations/{ref}/deliveries": R("/obligations/O-1/deliveries", "FCD"),
     "GET /obligations/{ref}/deliveries.csv": R("/obligations/O-1/deliveries.csv", "OFCD"),
+    # Delivery 1 is O-1's first (E-001); evidence 1 is kept with it (the world fixture).
+    "POST /obligations/{ref}/deliveries/{delivery_id}/reversal": R(
+        "/obligations/O-1/deliveries/1/reversal", "FCD", form={"reason": "dubbel ingevoerd"}),
+    "GET /obligations/{ref}/evidence/{evidence_id}": R("/obligations/O-1/evidence/1", "OFCD"),
+    "POST /api/v1/obligations/{ref}/deliveries/{delivery_id}/reversal": R(
+        "/api/v1/obligations/O-1/deliveries/1/reversal", "FCD",
+        json={"reason": "dubbel ingevoerd"}),
+    "POST /api/v1/obligations/{ref}/deliveries/{delivery_id}/evidence": R(
+        "/api/v1/obligations/O-1/deliveries/1/evidence", "FCD", files=True, file_field="file"),
+    "GET /api/v1/obligations/{ref}/evidence/{evidence_id}": R(
+        "/api/v1/obligations/O-1/evidence/1", "OFCD"),
     "GET /api/v1/obligations": R("/api/v1/obligations", USERS_ALL),
     "GET /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "OFCD"),
-    "POST /api/v1/obligations": R("/api/v1/obligations", "FCD",
+    # Firms may not create obligations nor set their terms (see the field table below);
+    # officers only under their own buyer's tenders.
+    "POST /api/v1/obligations": R("/api/v1/obligations", "OCD",
                                   json={"ref": "O-NEW", **OBLIGATION}),
-    "PUT /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "FCD", json=OBLIGATION),
-    "PATCH /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "FCD", json={}),
+    "PUT /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "OCD", json=OBLIGATION),
+    "PATCH /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "OFCD", json={}),
     "DELETE /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", STAFF),
     "GET /api/v1/obligations/{ref}/plan": R("/api/v1/obligations/O-1/plan", "OFCD"),
     "PUT /api/v1/obligations/{ref}/plan": R("/api/v1/obligations/O-1/plan", "FCD",
@@ -251,7 +265,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from api import settings as api_settings
     from api.db import engine_for
     from api.security import new_api_token
-    from api.tables import User
+    from api.tables import DeliveryEvidence, User
 
     d = tmp_path_factory.mktemp("matrix")
     template, db = d / "template.db", d / "work.db"
@@ -261,6 +275,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tokens: dict[str, str] = {}
     with Session(engine) as s:
         seed(s)
+        s.add(DeliveryEvidence(delivery_id=1, filename="factuur.pdf", media_type="application/pdf",
+                               size=9, sha256="0" * 64, data=b"%PDF-1.4\n", uploaded_by="seed"))
         for letter, who in ROLES.items():
             if who is None:
                 continue
@@ -313,7 +329,8 @@ def send(client: TestClient, world: World, role: str, method: str, rule: Rule,
     kwargs: dict[str, Any] = {"headers": headers}
     if method in ("POST", "PUT", "PATCH"):
         if rule.files:
-            kwargs["files"] = {"files": ("x.json", b'{"enterprises": []}', "application/json")}
+            kwargs["files"] = {rule.file_field: ("x.json", b'{"enterprises": []}',
+                                                 "application/json")}
             if not is_api and csrf:
                 kwargs["data"] = {"csrf_token": world.csrf[role]}
         elif is_api:
@@ -525,3 +542,68 @@ def test_anonymous_pages_redirect_to_login(world: World) -> None:
                 assert r.status_code == 303, (path, r.status_code)
                 assert r.headers["location"].startswith("/login?next=")
 
+
+
+# ------------------------------------------------------------------ field-level authority
+
+# PATCH body on O-1 (firm A's, under Utrecht's T-UTR-1) -> the roles that may make it.
+# Another organisation's officer or firm does not see O-1 at all (404).
+FIELDS: dict[str, tuple[dict[str, Any], str]] = {
+    "amount_eur": ({"amount_eur": 1}, "OCD"),
+    "due": ({"due": "2031-06-30"}, "OCD"),
+    "policy": ({"policy": "oost-nederland-2023"}, "OCD"),
+    "status": ({"extra": {"status": "closed"}}, "OCD"),
+    "extra.basis": ({"extra": {"basis": "loonsom"}}, "OCD"),
+    "extra.start": ({"extra": {"start": "2026-03-01"}}, "OCD"),
+    "extra.end": ({"extra": {"end": "2031-03-01"}}, "OCD"),
+    "firm": ({"firm": "Schoonmaak Holland B.V."}, "OCD"),
+    "tender": ({"tender": "T-UTR-2"}, "OCD"),
+    # What a firm does keep: what it buys and where the work is.
+    "buys": ({"buys": ["77310000"]}, "OFCD"),
+    "municipality": ({"municipality": "Amsterdam"}, "OFCD"),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(FIELDS))
+def test_obligation_field_authority(client: TestClient, api_token: Callable[[str], Any],
+                                    name: str) -> None:
+    """role x field: a refused change answers 403 naming the field, and changes nothing."""
+    body, allowed = FIELDS[name]
+    staff = api_token("connector")
+    problems = []
+    # Refused roles first, so a refused change is checked against the untouched row.
+    for letter in sorted("OoFfCD", key=lambda r: r in allowed):
+        before = client.get("/api/v1/obligations/O-1", headers=staff).json()
+        r = client.patch("/api/v1/obligations/O-1", headers=api_token(ROLES[letter] or ""),
+                         json=body)
+        after = client.get("/api/v1/obligations/O-1", headers=staff).json()
+        if letter in allowed:
+            if r.status_code != 200:
+                problems.append(f"{letter}: 200 expected, got {r.status_code} {r.text[:200]}")
+            continue
+        if letter in "of":
+            ok = r.status_code == 404
+        else:
+            detail = r.json().get("detail", {})
+            ok = r.status_code == 403 and detail.get("field") == name and detail.get("message")
+        before.pop("updated_at"), after.pop("updated_at")
+        if not ok or before != after:
+            problems.append(f"{letter}: refusal expected, got {r.status_code} {r.text[:200]}; "
+                            f"changed: {before != after}")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.postgres
+def test_firm_cannot_create_obligations(client: TestClient,
+                                        api_token: Callable[[str], Any]) -> None:
+    body = {"ref": "O-OWN", **OBLIGATION, "amount_eur": 1.0}
+    r = client.post("/api/v1/obligations", headers=api_token("firm"), json=body)
+    assert r.status_code == 403 and r.json()["detail"]["message"]
+    staff = api_token("connector")
+    assert client.get("/api/v1/obligations/O-OWN", headers=staff).status_code == 404
+    # The buyer's officer may; another buyer's officer may not.
+    r = client.post("/api/v1/obligations", headers=api_token("officer2"), json=body)
+    assert r.status_code == 403 and r.json()["detail"]["field"] == "tender"
+    r = client.post("/api/v1/obligations", headers=api_token("officer"), json=body)
+    assert r.status_code == 201, r.text

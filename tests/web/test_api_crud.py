@@ -131,11 +131,16 @@ def test_firm_sees_only_own_obligations(client: TestClient, api_token: Headers) 
     r = client.post("/api/v1/obligations", headers=h, json={
         "ref": "O-9", "firm": "Schoonmaak Holland B.V.", "amount_eur": 1000})
     assert r.status_code == 403
+    # A firm creates no obligations, not even its own (field authority: test_access_matrix).
     r = client.post("/api/v1/obligations", headers=h, json={
+        "ref": "O-9", "firm": "Bouwbedrijf De Vries B.V.", "tender": "T-UTR-1"})
+    assert r.status_code == 403
+    staff = api_token("connector")
+    r = client.post("/api/v1/obligations", headers=staff, json={
         "ref": "O-9", "firm": "Bouwbedrijf De Vries B.V.", "tender": "T-NOPE"})
     assert r.status_code == 422
     assert r.json()["detail"]["field"] == "tender"
-    r = client.post("/api/v1/obligations", headers=h, json={
+    r = client.post("/api/v1/obligations", headers=staff, json={
         "ref": "O-9", "firm": "Bouwbedrijf De Vries B.V.", "tender": "T-UTR-1"})
     assert r.status_code == 201, r.text
 
