@@ -458,10 +458,12 @@ def tender_matches(
     start = (page - 1) * per_page
     for item in items[start:start + per_page]:
         item["reasons"] = reasons.outs(item["reasons"], lang)
+        item["excluded_by"] = reasons.outs(item["excluded_by"], lang)
     return {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
             "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)),
-            "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded}
+            "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded,
+            "rejected": [r.as_dict() for r in ml.rejected]}
 
 
 @api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,
