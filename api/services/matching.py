@@ -464,9 +464,10 @@ def decisions(session: Session, kind: str, ref: str) -> dict[str, DecisionMark]:
 
 def _decisions_token(session: Session, kind: str, ref: str) -> str:
     """Changes with every decision on this query (the log is append-only)."""
-    n, last = session.exec(
-        sa_select(func.count(col(CurationDecision.id)), func.max(CurationDecision.id)).where(
-            CurationDecision.query_kind == kind, CurationDecision.query_ref == ref)).one()
+    D = CurationDecision
+    n, last = session.execute(
+        sa_select(func.count(col(D.id)), func.max(D.id)).where(
+            col(D.query_kind) == kind, col(D.query_ref) == ref)).one()
     return f"{n}:{last}"
 
 
