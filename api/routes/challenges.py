@@ -111,7 +111,8 @@ def board_csv(user: CurrentUser, session: SessionDep) -> Response:
 def portfolio(session: Session, ref: str, top_k: int = 10) -> dict[str, Any]:
     """The engine's diverse portfolio and coalitions."""
     result = cached_match(session, "challenge", ref, top_k)
-    return {"results": result.results, "coalitions": result.coalitions}
+    return {"results": result.results, "coalitions": result.coalitions,
+            "rejected": [r.as_dict() for r in result.results.rejected]}
 
 
 @router.get("/challenges/{ref}", include_in_schema=False)
@@ -140,7 +141,7 @@ def challenge_page(ref: str, request: Request, user: CurrentUser, session: Sessi
         "stage_index": stage_index, "statuses": STATUSES,
         "next_stage": STAGES[stage_index + 1] if stage_index + 1 < len(STAGES) else None,
         "history": list(reversed(status_history(row))),
-        "proposals": proposals,
+        "proposals": proposals, "rejected": found["rejected"],
         "coalitions": coalitions, "n_candidates": n_candidates,
         "can_curate": access.sees_all(user), "form_error": pop_form_error(request),
         "next_url": f"/challenges/{row.ref}", "decision_labels": DECISION_NL,

@@ -167,6 +167,8 @@ MATRIX: dict[str, Rule] = {
     "GET /weights": R("/weights", STAFF),
     "POST /weights/{version}/activate": R("/weights/1/activate", STAFF),
     "GET /api/v1/weights": R("/api/v1/weights", STAFF),
+    "POST /weights/learn": R("/weights/learn", STAFF),
+    "GET /api/v1/weights/learn": R("/api/v1/weights/learn", STAFF),
     # --- Challenges: public calls, readable by every user; C-1 is Utrecht's
     "GET /challenges": R("/challenges", USERS_ALL),
     "GET /challenges/export.csv": R("/challenges/export.csv", USERS_ALL),
