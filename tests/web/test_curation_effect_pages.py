@@ -132,3 +132,20 @@ def test_override_checkbox_on_the_form(client: TestClient, login) -> None:  # ty
             CurationDecision.enterprise_ref == excluded,
             CurationDecision.query_ref == "C-1")).all()
         assert [(d.decision, d.override) for d in rows] == [("accept", True)]
+
+
+def test_curation_and_weights_templates_are_translated() -> None:
+    import re
+    from pathlib import Path
+
+    from api import i18n
+
+    root = Path(__file__).resolve().parents[2]
+    english = i18n.english()
+    missing = set()
+    for name in ("curation/_marks.html", "curation/_proposal.html", "weights/index.html",
+                 "challenges/detail.html"):
+        text = (root / "templates" / name).read_text("utf-8")
+        missing |= {m.group(2) for m in re.finditer(r"""\bt\(\s*(["'])(.+?)\1""", text)
+                    if m.group(2) not in english}
+    assert not missing, f"add to api/translations/curation_effect.json: {sorted(missing)}"
