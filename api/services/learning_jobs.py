@@ -31,6 +31,7 @@ class Job:
     total: int = 0
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    thread: threading.Thread | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"state": self.state, "step": self.step, "done": self.done,
@@ -79,5 +80,15 @@ def start(engine: Engine, started_by: str, min_decisions: int = 30) -> Job:
             with _lock:
                 job.state, job.error = "failed", str(exc)[:500]
 
-    threading.Thread(target=run, name="learn-weights", daemon=True).start()
+    job.thread = threading.Thread(target=run, name="learn-weights", daemon=True)
+    job.thread.start()
     return job
+
+
+def wait_idle(timeout_s: float = 30.0) -> None:
+    """Wait for every running learning thread (tests and shutdown: before the database
+    file under a job is replaced or dropped)."""
+    with _lock:
+        threads = [j.thread for j in _jobs.values() if j.thread is not None]
+    for t in threads:
+        t.join(timeout_s)
