@@ -29,7 +29,7 @@ from matcher.refdata import cpv_label
 log = logging.getLogger(__name__)
 
 # The keys under which JSON-like results hold lists of reasons (``with_texts``).
-REASON_KEYS = ("reasons", "exclusions", "explanation")
+REASON_KEYS = ("reasons", "exclusions", "explanation", "excluded_by")
 
 
 @dataclass(frozen=True)

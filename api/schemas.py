@@ -552,6 +552,8 @@ class DecisionIn(BaseModel):
                                                   "absent")
     features: dict[str, float] | None = Field(None, description="Feature scores shown")
     weight_set: str | None = None
+    override: bool = Field(False, description="Accept or pin although a hard constraint "
+                                              "excludes the enterprise (needs a reason)")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0042",
@@ -574,6 +576,7 @@ class DecisionOut(BaseModel):
     score: float | None
     features: dict[str, float]
     weight_set: str | None
+    override: bool = False
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "id": 12, "query_kind": "tender", "query_ref": "T-2026-014", "enterprise_ref": "E-0042",
@@ -785,6 +788,19 @@ class CpvMatch(BaseModel):
     similarity: float
 
 
+class DecisionMarkOut(BaseModel):
+    decision: str
+    decided_by: str
+    reason: str
+    decided_at: str | None = None
+    override: bool = False
+
+
+class RejectedOut(DecisionMarkOut):
+    ref: str
+    name: str
+
+
 class MatchItem(FreeCapacity):
     rank: int
     ref: str
@@ -800,6 +816,11 @@ class MatchItem(FreeCapacity):
                           "valuation policy's placement-year (the ranking's capacity figure)")
     matched_cpv: list[CpvMatch] = []
     target_groups: list[str] = []
+    decision: Literal["accept", "pin"] | None = Field(
+        None, description="The connector's current decision on this row (pinned rows lead)")
+    decided: DecisionMarkOut | None = None
+    excluded_by: list[ReasonOut] = Field(
+        [], description="Hard constraints a pinned enterprise fails (shown by override)")
 
 
 class MatchesOut(BaseModel):
@@ -811,6 +832,8 @@ class MatchesOut(BaseModel):
     pages: int
     n_candidates: int = Field(description="Enterprises that passed the hard constraints")
     n_excluded: int = Field(description="Enterprises excluded by a hard constraint")
+    rejected: list[RejectedOut] = Field(
+        [], description="Enterprises a connector rejected for this query (not in items)")
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "tender": "T-UTR-1", "total": 20, "page": 1, "per_page": 20, "pages": 1,
@@ -838,6 +861,8 @@ class WhyNotOut(BaseModel):
     score: float | None = None
     n_candidates: int
     reasons: list[ReasonOut] = Field([], description="Why it fits (if feasible)")
+    decision: DecisionMarkOut | None = Field(
+        None, description="The connector's current decision on it for this query")
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "ref": "E-077", "name": "Groen Werkt", "excluded": True,

@@ -160,6 +160,8 @@ class CurationDecision(SQLModel, table=True):
     # Per-feature scores shown when the decision was made: the learning signal.
     features: dict[str, float] = json_dict()
     weight_set: str | None = None
+    # Accepted or pinned although a hard constraint excludes it (the reason says why).
+    override: bool = False
 
 
 class VettingEvent(SQLModel, table=True):
@@ -304,6 +306,19 @@ class WeightSetRow(SQLModel, table=True):
     metrics: dict[str, Any] = json_dict()
     note: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabelSetRow(SQLModel, table=True):
+    """A labelled evaluation set (``sroi evaluate LABELS.json --save``): the latest one is
+    the set a learnt weight set must not do worse on (``api.services.learning``)."""
+
+    __tablename__ = "label_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    document: dict[str, Any] = json_dict()
+    loaded_at: datetime = Field(default_factory=utcnow, index=True)
+    loaded_by: str = Field(default="", max_length=200)
 
 
 class User(SQLModel, table=True):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -396,22 +396,35 @@ def why_not(index: EnterpriseIndex, item: Tender | Obligation | Challenge | Quer
     "features" and "reasons": [{code, params}]).
     """
     query = as_query(item)
+    m, exc, n_candidates = match_of(index, query, enterprise_ref, weights)
+    if m is None:
+        return {"ref": enterprise_ref, "excluded": True,
+                "exclusions": as_dicts(exc), "rank": None, "score": None,
+                "n_candidates": n_candidates}
+    return {"ref": enterprise_ref, "excluded": False, "exclusions": [],
+            "rank": m.rank, "score": m.score, "n_candidates": n_candidates,
+            "contributions": m.contributions, "features": m.features,
+            "reasons": as_dicts(m.reasons)}
+
+
+def match_of(index: EnterpriseIndex, item: Tender | Obligation | Challenge | Query,
+             enterprise_ref: str, weights: WeightSet = DEFAULT
+             ) -> tuple[Match | None, list[Reason], int]:
+    """One enterprise scored against a query wherever it ranks: (its match with its rank
+    among all candidates, or None when a hard constraint excludes it; the constraints it
+    fails; the number of candidates). Raises KeyError for an unknown enterprise."""
+    query = as_query(item)
     row = index.row_of_.get(enterprise_ref)
     if row is None:
         raise KeyError(f"unknown enterprise {enterprise_ref!r}")
     exc = exclusions(index, query, row)
     if exc:
-        return {"ref": enterprise_ref, "excluded": True,
-                "exclusions": as_dicts(exc), "rank": None, "score": None,
-                "n_candidates": int(feasible_mask(index, query).sum())}
+        return None, exc, int(feasible_mask(index, query).sum())
     ranked = rank_query(index, query, weights, top_k=None, extra_rows=[row])
     pos = int(np.flatnonzero(ranked.rows == row)[0])
     m = to_matches(index, Ranked(query, ranked.rows[pos:pos + 1], ranked.X[pos:pos + 1],
                                  ranked.score[pos:pos + 1], ranked.weights, ranked.n_candidates))[0]
-    return {"ref": enterprise_ref, "excluded": False, "exclusions": [],
-            "rank": pos + 1, "score": float(ranked.score[pos]), "n_candidates": ranked.n_candidates,
-            "contributions": m.contributions, "features": m.features,
-            "reasons": as_dicts(m.reasons)}
+    return replace(m, rank=pos + 1), [], ranked.n_candidates
 
 
 def feature_matrix(

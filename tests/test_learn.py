@@ -12,13 +12,13 @@ from sqlmodel import Session, select
 
 from api.cli import main
 from api.clock import utcnow
+from api.services.learning import learn_from_log, preference_groups
 from api.services.weights import (
+    RefusedSet,
     WeightsError,
     active_weights,
     describe_change,
-    learn_from_log,
     list_versions,
-    preference_groups,
     rollback,
     save_version,
 )
@@ -173,12 +173,19 @@ def test_learn_activates_only_an_improvement_and_rolls_back(session: Session) ->
     assert "geo 0.14 ->" in rows[0].note and "activated" in rows[0].note
     assert rows[0].metrics["heldout_ndcg@10"] == pytest.approx(result.heldout_ndcg)
 
-    # Learning again on the same log cannot beat the set learnt from it: saved, not activated.
+    # Learning again on the same log cannot beat the set learnt from it: saved, refused.
     again = learn_from_log(session, min_decisions=20)
-    assert again.status == "kept"
+    assert again.status == "refused"
     assert again.version == 3
     assert active_weights(session).version == 2
-    assert "not activated" in list_versions(session)[0].note
+    assert "refused: no improvement" in list_versions(session)[0].note
+    assert list_versions(session)[0].metrics["status"] == "refused"
+    # A refused set needs force.
+    with pytest.raises(RefusedSet):
+        rollback(session, 3)
+    assert active_weights(session).version == 2
+    assert rollback(session, 3, force=True).active
+    assert active_weights(session).version == 3
 
     assert rollback(session, 1).active
     assert dict(active_weights(session).weights) == pytest.approx(dict(DEFAULT.weights))
@@ -201,7 +208,7 @@ def test_decisions_made_by_the_active_weights_are_not_improved_on(session: Sessi
     add_log(session, Xs, ys)
     result = learn_from_log(session, min_decisions=20)
     assert result.heldout_ndcg_active == pytest.approx(1.0)
-    assert result.status == "kept"
+    assert result.status == "refused"
     assert active_weights(session) == DEFAULT or active_weights(session).name == "default"
 
 
@@ -219,7 +226,7 @@ def test_latest_decision_wins_and_missing_features_are_neutral(session: Session)
                                      decision=decision, decided_by="c", features=f,
                                      decided_at=t0 + timedelta(seconds=s)))
     session.commit()
-    from api.services.weights import latest_decisions
+    from api.services.learning import latest_decisions
 
     (group,) = preference_groups(latest_decisions(session))
     assert group.refs == ["E-1", "E-2", "E-3"]
@@ -279,7 +286,7 @@ def test_cli_learn_list_rollback(use_db: str, capsys: pytest.CaptureFixture[str]
 def test_shown_but_undecided_candidates_come_from_the_engine(use_db: str) -> None:
     from api.db import get_engine
     from api.services.importing import import_files
-    from api.services.weights import engine_shown_candidates, latest_decisions
+    from api.services.learning import engine_shown_candidates, latest_decisions
     from tests.test_evaluate_cli import store_doc
 
     with Session(get_engine()) as s:

@@ -167,3 +167,24 @@ def test_uninitialised_database(tmp_path: object, monkeypatch: pytest.MonkeyPatc
         api_settings.get_settings.cache_clear()
     err = capsys.readouterr().err
     assert "database error" in err and "sroi init-db" in err
+
+
+def test_match_and_why_not_show_curation(db: Session, capsys: pytest.CaptureFixture[str]
+                                         ) -> None:
+    from api.services.curation_log import DecisionInput
+
+    for ent, decision, reason in (("E-F", "pin", "Kent de buurt"), ("E-1", "reject", "Vol")):
+        matching.decide(db, DecisionInput(query_kind="tender", query_ref="T-1",
+                                          enterprise_ref=ent, decision=decision,
+                                          reason=reason), decided_by="verbinder@x.nl")
+    assert main(["match", "tender", "T-1", "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "pinned by verbinder@x.nl: Kent de buurt" in out
+    assert "Rejected by a connector" in out and "E-1 Schoon Werk: rejected by" in out
+    assert out.index("E-F") < out.index("E-2")
+    assert main(["match", "tender", "T-1", "--top", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["results"][0]["ref"] == "E-F" and data["results"][0]["decision"] == "pin"
+    assert data["rejected"][0]["ref"] == "E-1"
+    assert main(["why-not", "tender", "T-1", "E-1"]) == 0
+    assert "Connector's decision: rejected by verbinder@x.nl: Vol" in capsys.readouterr().out

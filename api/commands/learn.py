@@ -2,9 +2,12 @@
 
 - ``sroi evaluate LABELS.json [--json]``: NDCG@5, NDCG@10, P@5, R@20 and hard-constraint
   violations in the top 10 for the engine, BM25 and CPV overlap, overall and per kind.
+  ``--save`` stores the labels as the labelled set learning is checked against.
 - ``sroi learn [--min-decisions N] [--json]``: learn weights from the curation log; the
-  new version becomes active only when it ranks held-out decisions better.
-- ``sroi weights list [--json]`` / ``sroi weights rollback VERSION``.
+  new version becomes active only when it ranks held-out decisions better and loses at
+  most 0.02 NDCG@10 on the labelled set (else it is stored as refused).
+- ``sroi weights list [--json]`` / ``sroi weights rollback VERSION [--force]`` (``--force``
+  to activate a refused set).
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ def register(subparsers: Any) -> None:
                    help="reference date for vetting and certificates (default TODAY or today)")
     p.add_argument("--weights", type=int, default=None, metavar="VERSION",
                    help="rank with this saved weight-set version instead of the active one")
+    p.add_argument("--save", action="store_true",
+                   help="store these labels as the labelled set `sroi learn` must not do "
+                   "worse on (the latest saved set counts)")
     p.set_defaults(handler=run_evaluate)
 
     p = subparsers.add_parser(
@@ -53,7 +59,8 @@ def register(subparsers: Any) -> None:
         description="Fit the scoring weights on the curation log (accept/pin preferred over "
         "reject and over shown-but-undecided), test them on held-out queries, save them as "
         "a new weight-set version and make it active only if its held-out NDCG@10 beats the "
-        "active set's.",
+        "active set's and it loses at most 0.02 NDCG@10 on the labelled set (sroi evaluate "
+        "--save); otherwise it is stored as refused.",
     )
     p.add_argument("--min-decisions", type=int, default=DEFAULT_MIN_DECISIONS, metavar="N",
                    help=f"do nothing below N decisions (default {DEFAULT_MIN_DECISIONS})")
@@ -69,6 +76,8 @@ def register(subparsers: Any) -> None:
     lp.set_defaults(handler=run_weights_list)
     rp = wsub.add_parser("rollback", help="make VERSION the active weight set")
     rp.add_argument("version", type=int, metavar="VERSION")
+    rp.add_argument("--force", action="store_true",
+                    help="activate VERSION even though learning refused it")
     rp.set_defaults(handler=run_weights_rollback)
     p.set_defaults(handler=lambda args: _usage(p))
 
@@ -134,6 +143,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 raise CliError(str(exc), status=1) from None
         try:
             reports = run_evaluation(session, doc, on=on, weights=weights)
+            if args.save:
+                from api.services.evaluation import save_label_set
+
+                saved = save_label_set(session, doc, Path(args.labels).name, "cli")
+                print(f"saved {saved.name} as the labelled set (id {saved.id})",
+                      file=sys.stderr)
         except LabelError as exc:
             lines = str(exc).splitlines()
             more = f"\n  ... and {len(lines) - 20} more" if len(lines) > 20 else ""
@@ -167,7 +182,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_learn(args: argparse.Namespace) -> int:
-    from api.services.weights import engine_shown_candidates, learn_from_log
+    from api.services.learning import engine_shown_candidates, learn_from_log
 
     if args.min_decisions < 1:
         raise CliError("--min-decisions must be at least 1", status=2)
@@ -222,13 +237,28 @@ def run_weights_list(args: argparse.Namespace) -> int:
 
 
 def run_weights_rollback(args: argparse.Namespace) -> int:
-    from api.services.weights import WeightsError, rollback
+    from api.services.weights import RefusedSet, WeightsError, rollback, was_active
 
     with _session() as session:
         try:
-            row = rollback(session, args.version)
+            before = _version_row(session, args.version)
+            again = before is not None and was_active(before)
+            row = rollback(session, args.version, force=args.force)
         except WeightsError as exc:
             raise CliError(str(exc), status=1) from None
-        print(f"weight set {row.name} v{row.version} is active again")
+        except RefusedSet as exc:
+            raise CliError(f"weight set v{args.version} was refused by learning: "
+                           f"{exc.params.get('reason')}; use --force to activate it anyway",
+                           status=1) from None
+        print(f"weight set {row.name} v{row.version} is "
+              + ("active again" if again else "now active"))
     return 0
+
+
+def _version_row(session: Any, version: int) -> Any:
+    from sqlmodel import select
+
+    from api.tables import WeightSetRow
+
+    return session.exec(select(WeightSetRow).where(WeightSetRow.version == version)).first()
 

@@ -129,8 +129,20 @@ def _print_table(results: list[Any], lang: str, indent: str = "") -> None:
               f"{m.score:>5.3f}  {km:>6}  {m.capacity.free_purchase_eur:>10,.0f}  "
               f"{m.capacity.free_placements:>5,.0f}  "
               f"{_top_features(m.contributions)}")
+        if m.decision is not None:
+            print(f"{indent}{'':>3}  * {_decision_text(m.decision.as_dict())}")
+        for r in m.excluded_by:
+            print(f"{indent}{'':>3}  ! excluded: {reasons.render(r, lang)}")
         for r in m.reasons[:REASONS_SHOWN]:
             print(f"{indent}{'':>3}  - {reasons.render(r, lang)}")
+
+
+def _decision_text(d: dict[str, Any]) -> str:
+    """'pinned by X: reason' — a connector's decision (store data, not an engine reason)."""
+    verb = {"pin": "pinned", "accept": "accepted", "reject": "rejected"}.get(
+        d["decision"], d["decision"])
+    text = f"{verb} by {d['decided_by']}" + (f": {d['reason']}" if d.get("reason") else "")
+    return text + (" (override of a hard constraint)" if d.get("override") else "")
 
 
 def run_match(args: argparse.Namespace) -> int:
@@ -157,6 +169,10 @@ def run_match(args: argparse.Namespace) -> int:
               f"{args.kind} {ml.ref} ENTERPRISE` why a particular one is missing.")
         return 0
     _print_table(ml.results, args.lang)
+    if ml.rejected:
+        print("\nRejected by a connector (not in the list):")
+        for rj in ml.rejected:
+            print(f"  {rj.ref} {rj.name}: {_decision_text(rj.decision.as_dict())}")
     if args.kind == "challenge":
         if not cm.coalitions:
             print(f"\nNo coalitions (max_partners {cm.max_partners}, or no complementary "
@@ -180,6 +196,8 @@ def run_why_not(args: argparse.Namespace) -> int:
         _json(reasons.with_texts(d, args.lang))
         return 0
     who = f"{d['name']} ({d['ref']})"
+    if d.get("decision"):
+        print(f"Connector's decision: {_decision_text(d['decision'])}")
     if d["excluded"]:
         print(f"{who} is not proposed for {args.kind} {args.ref}: it fails "
               f"{len(d['exclusions'])} hard constraint(s) ({d['n_candidates']} other "

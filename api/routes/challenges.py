@@ -256,7 +256,8 @@ async def edit_post(ref: str, request: Request, user: ConnectorUser, session: Se
 def portfolio(session: Session, ref: str, top_k: int = 10) -> dict[str, Any]:
     """The engine's diverse portfolio and coalitions."""
     result = cached_match(session, "challenge", ref, top_k)
-    return {"results": result.results, "coalitions": result.coalitions}
+    return {"results": result.results, "coalitions": result.coalitions,
+            "rejected": [r.as_dict() for r in result.results.rejected]}
 
 
 def _names(session: Session, refs: set[str]) -> dict[str, str]:
@@ -306,7 +307,7 @@ def challenge_page(ref: str, request: Request, user: CurrentUser, session: Sessi
         "history": list(reversed(status_history(session, row.ref))),
         "pitches": pitches, "pilots": pilots, "piloted": piloted, "names": names,
         "outcomes": flow.OUTCOME_NL, "summary": closing.reason if closing else "",
-        "proposals": proposals,
+        "proposals": proposals, "rejected": found["rejected"],
         "coalitions": coalitions, "n_candidates": n_candidates,
         "can_curate": access.sees_all(user), "form_error": pop_form_error(request),
         "next_url": f"/challenges/{row.ref}", "decision_labels": DECISION_NL,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -42,7 +42,7 @@ from api.schemas import (
     DecisionOut,
     LogPage,
 )
-from api.services import curation_log
+from api.services import curation_log, matching
 from api.services.challenge_board import STAGES, clean_text, deadline_of
 from api.services.curation_log import DecisionInput
 from api.services.matching import ChallengeMatches, cached_match
@@ -242,10 +242,8 @@ def _fill_from_engine(session: Session, data: DecisionInput) -> DecisionInput:
         return data
     for m in (found.results if found is not None else []):
         if m.ref == data.enterprise_ref:
-            return DecisionInput(
-                query_kind=data.query_kind, query_ref=data.query_ref,
-                enterprise_ref=data.enterprise_ref, decision=data.decision, reason=data.reason,
-                rank=m.rank, score=float(m.score), features=dict(m.features or {}),
+            return replace(
+                data, rank=m.rank, score=float(m.score), features=dict(m.features or {}),
                 weight_set=data.weight_set or getattr(found, "weights", None))
     return data
 
@@ -258,13 +256,14 @@ async def decide_post(request: Request, user: ConnectorUser, session: SessionDep
         query_kind=get("query_kind"), query_ref=get("query_ref"),
         enterprise_ref=get("enterprise_ref"), decision=get("decision"), reason=get("reason"),
         rank=_int_or_none(get("rank")), score=_float_or_none(get("score") or None),
-        features=_features(get("features")), weight_set=get("weight_set") or None)
+        features=_features(get("features")), weight_set=get("weight_set") or None,
+        override=get("override") in ("1", "on", "true"))
     next_url = _safe_next(get("next"))
     t = translator(request_lang(request))
     key = f"{data.query_kind}|{data.query_ref}|{data.enterprise_ref}"
     try:
         data = _fill_from_engine(session, data)
-        row = curation_log.record(session, data, decided_by=user.email)
+        row = matching.decide(session, data, decided_by=user.email)
     except DomainError as exc:
         session.rollback()
         message = t(exc.message, **exc.params)
@@ -326,10 +325,11 @@ def api_decide(body: DecisionIn, request: Request, user: ConnectorUser, session:
         query_kind=body.query_kind, query_ref=clean_text(body.query_ref),
         enterprise_ref=clean_text(body.enterprise_ref), decision=body.decision,
         reason=clean_text(body.reason), rank=body.rank, score=body.score,
-        features=body.features, weight_set=clean_text(body.weight_set) or None)
+        features=body.features, weight_set=clean_text(body.weight_set) or None,
+        override=body.override)
     try:
         data = _fill_from_engine(session, data)
-        row = curation_log.record(session, data, decided_by=user.email)
+        row = matching.decide(session, data, decided_by=user.email)
     except DomainError as exc:
         session.rollback()
         raise api_error(http_status(exc), t(exc.message, **exc.params), exc.field) from None

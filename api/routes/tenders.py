@@ -411,12 +411,14 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
     due = due_of(row)
     matches: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
     verdict = None
     n_candidates = n_excluded = 0
     match_error = None
     try:
         ml = matching.cached_match(session, "tender", row.ref, TOP_K)
         matches = match_rows(session, row, list(ml.results), lang)
+        rejected = [r.as_dict() for r in ml.rejected]
         n_candidates, n_excluded = ml.n_candidates, ml.n_excluded
         verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
     except DomainError as exc:
@@ -424,6 +426,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     muni = municipalities().get(row.municipality_code or "")
     return render(request, "tenders/detail.html", {
         "tr": row, "due": due, "due_text": due_text(t, due, row), "matches": matches,
+        "rejected": rejected,
         "why_not": why,
         "verdict": verdict, "n_candidates": n_candidates, "n_excluded": n_excluded,
         "match_error": match_error,
@@ -458,10 +461,12 @@ def tender_matches(
     start = (page - 1) * per_page
     for item in items[start:start + per_page]:
         item["reasons"] = reasons.outs(item["reasons"], lang)
+        item["excluded_by"] = reasons.outs(item["excluded_by"], lang)
     return {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
             "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)),
-            "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded}
+            "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded,
+            "rejected": [r.as_dict() for r in ml.rejected]}
 
 
 @api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,

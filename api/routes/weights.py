@@ -1,10 +1,13 @@
 """Weight sets page (connector/admin): the active set, its weights, history, rollback.
 
 GET /weights shows which weight set ranks matches now (as a bar chart of its
-weights), every saved version newest first with its held-out metrics and what
-changed from the version before, and a rollback button per inactive version.
-POST /weights/{version}/activate (CSRF-protected) makes that version active.
-GET /api/v1/weights returns the same as JSON.
+weights), every saved version newest first with its held-out and labelled-set metrics
+and what changed from the version before, and a rollback button per inactive version.
+POST /weights/{version}/activate (CSRF-protected) makes that version active; a set the
+learning guard refused first asks for confirmation (``confirm`` checkbox).
+POST /weights/learn starts learning in the background (``api.services.learning_jobs``);
+GET /api/v1/weights/learn is its progress, which the page polls.
+GET /api/v1/weights returns the versions as JSON.
 """
 
 from __future__ import annotations
@@ -13,12 +16,24 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import select
 
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
+from api.errors import DomainError
 from api.i18n import request_lang, translator
 from api.labels import FEATURE_NL
 from api.schemas import ERROR_RESPONSES
-from api.services.weights import WeightsError, active_row, active_weights, history, rollback
+from api.services import learning_jobs
+from api.services.weights import (
+    RefusedSet,
+    WeightsError,
+    active_row,
+    active_weights,
+    history,
+    rollback,
+    was_active,
+)
+from api.tables import WeightSetRow
 from matcher.weights import FEATURES
 
 router = APIRouter(tags=["pages"])
@@ -40,27 +55,59 @@ def page_context(session: Any) -> dict[str, Any]:
 
 
 @router.get("/weights", include_in_schema=False)
-def weights_page(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
+def weights_page(request: Request, user: ConnectorUser, session: SessionDep,
+                 bevestig: int | None = None) -> Response:
     ctx = page_context(session)
     t = translator(request_lang(request))
     ctx["chart"] = [(t(FEATURE_NL.get(f, f)), float(w))
                     for f, w in ctx["active"]["weights"].items()]
+    # The confirmation step for activating a refused set.
+    ctx["confirm"] = next((v for v in ctx["versions"] if v["version"] == bevestig
+                           and v["metrics"].get("status") == "refused"), None)
+    job = learning_jobs.status(session.get_bind().engine)
+    ctx["job"] = job.as_dict() if job is not None else None
     return render(request, "weights/index.html", ctx)
 
 
 @router.post("/weights/{version}/activate", include_in_schema=False,
              dependencies=[Depends(csrf_protect)])
-def weights_activate(version: int, request: Request, user: ConnectorUser,
-                     session: SessionDep) -> Response:
+async def weights_activate(version: int, request: Request, user: ConnectorUser,
+                           session: SessionDep) -> Response:
     t = translator(request_lang(request))
+    form = await request.form()
+    before = session.exec(select(WeightSetRow).where(WeightSetRow.version == version)).first()
+    again = before is not None and was_active(before)
     try:
-        row = rollback(session, version)
+        row = rollback(session, version, force=form.get("confirm") == "1")
     except WeightsError:
         flash(request, t("Versie {version} bestaat niet.", version=version), "error")
         return RedirectResponse("/weights", status_code=303)
-    flash(request, t("Gewichtenset {name} versie {version} is weer actief.",
-                     name=row.name, version=row.version))
+    except RefusedSet:
+        return RedirectResponse(f"/weights?bevestig={version}#confirm", status_code=303)
+    message = ("Gewichtenset {name} versie {version} is weer actief." if again
+               else "Gewichtenset {name} versie {version} is nu actief.")
+    flash(request, t(message, name=row.name, version=row.version))
     return RedirectResponse("/weights", status_code=303)
+
+
+@router.post("/weights/learn", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+def weights_learn(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
+    t = translator(request_lang(request))
+    try:
+        learning_jobs.start(session.get_bind().engine, user.email)
+    except DomainError as exc:
+        flash(request, t(exc.message, **exc.params), "error")
+    else:
+        flash(request, t("Leren gestart; de voortgang staat hieronder."))
+    return RedirectResponse("/weights#learn", status_code=303)
+
+
+@api_router.get("/weights/learn")
+def weights_learn_status(user: ConnectorUser, session: SessionDep) -> dict[str, Any]:
+    """Progress of the latest learning run started from the weights page (this process):
+    ``{"state": "none"}`` when none ran; else state, step, done/total and the result."""
+    job = learning_jobs.status(session.get_bind().engine)
+    return job.as_dict() if job is not None else {"state": "none"}
 
 
 @api_router.get("/weights")

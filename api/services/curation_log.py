@@ -44,6 +44,7 @@ class DecisionInput:
     score: float | None = None
     features: Mapping[str, float] | None = None
     weight_set: str | None = None
+    override: bool = False  # accept/pin although a hard constraint excludes it
 
 
 def _clean_features(features: Mapping[str, Any] | None) -> dict[str, float]:
@@ -71,6 +72,8 @@ def validate(session: Session, data: DecisionInput) -> None:
         raise Invalid("decision", "Kies accepteren, afwijzen, vastzetten of losmaken.")
     if data.decision == "reject" and not data.reason.strip():
         raise Invalid("reason", "Geef een reden bij afwijzen.")
+    if data.override and not data.reason.strip():
+        raise Invalid("reason", "Geef een reden als u een uitsluiting opzij zet.")
     if len(data.reason) > REASON_MAX:
         raise Invalid("reason", "De reden is te lang (hoogstens {n} tekens).", n=REASON_MAX)
     if not _query_exists(session, data.query_kind, data.query_ref):
@@ -97,6 +100,7 @@ def record(session: Session, data: DecisionInput, decided_by: str) -> CurationDe
         score=None if data.score is None else float(data.score),
         features=_clean_features(data.features),
         weight_set=data.weight_set,
+        override=bool(data.override) and data.decision in ("accept", "pin"),
     )
     session.add(row)
     session.commit()
@@ -177,11 +181,12 @@ def as_dict(d: CurationDecision) -> dict[str, Any]:
         "score": d.score,
         "features": dict(d.features or {}),
         "weight_set": d.weight_set,
+        "override": bool(d.override),
     }
 
 
 CSV_FIELDS = ("id", "decided_at", "decided_by", "query_kind", "query_ref", "enterprise_ref",
-              "decision", "reason", "rank", "score", "weight_set")
+              "decision", "reason", "rank", "score", "weight_set", "override")
 
 
 def export_csv(session: Session, batch: int = 1000) -> Iterator[str]:

@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from api.clock import today
+from api.clock import today, utcnow
 from api.convert import challenge_from_row, enterprise_from_row, tender_from_row
 from api.services.capacity import commitments
-from api.tables import ChallengeRow, EnterpriseRow, TenderRow
+from api.tables import ChallengeRow, EnterpriseRow, LabelSetRow, TenderRow
 from matcher.capacity import Commitment
 from matcher.evaluate import (
+    LabelError,
     LabelledQuery,
     Query,
     Ranker,
@@ -151,3 +152,43 @@ def run_evaluation(
                                                 ws, top_k)
     rankers.update(baseline_rankers(list(store.enterprises.values()), top_k))
     return evaluate(rankers, labelled, store.queries, store.enterprises, on, store.committed)
+
+
+# --------------------------------------------------------------- the labelled set
+
+
+def save_label_set(session: Session, labels_doc: Any, name: str, loaded_by: str = ""
+                   ) -> LabelSetRow:
+    """Store a labelled evaluation set (checked against the store first, raises
+    LabelError); the latest stored one is "the labelled set" learning must not spoil."""
+    if not isinstance(labels_doc, dict):
+        raise LabelError("labels must be a JSON object")
+    validate_labels(labels_doc, load_store(session))
+    row = LabelSetRow(name=name[:200], document=labels_doc, loaded_at=utcnow(),
+                      loaded_by=loaded_by[:200])
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def latest_label_set(session: Session) -> LabelSetRow | None:
+    return session.exec(select(LabelSetRow).order_by(
+        col(LabelSetRow.loaded_at).desc(), col(LabelSetRow.id).desc())).first()
+
+
+def labelled_ndcg(session: Session, labels_doc: Any, weights: WeightSet, *,
+                  on: date | None = None, k: int = 10) -> float | None:
+    """Mean NDCG@k of the engine ranker alone (no baselines) with ``weights`` on a
+    labelled set; None when the set no longer fits the store or rates no query."""
+    store = load_store(session)
+    try:
+        labelled = validate_labels(labels_doc, store)
+    except LabelError:
+        return None
+    on = on or today()
+    ranker = engine_rankers(store.enterprises, on, store.committed, weights)[ENGINE]
+    report = evaluate({ENGINE: ranker}, labelled, store.queries, store.enterprises, on,
+                      store.committed)[ENGINE]
+    value = report.aggregate().get(f"ndcg@{k}")
+    return None if value is None else float(value)

@@ -10,7 +10,13 @@
 * :func:`match_tender`, :func:`match_obligation`, :func:`match_challenge` — ranked
   results as :class:`MatchList` / :class:`ChallengeMatches` (JSON-ready ``as_dict``).
 * :func:`why_not` — why an enterprise is or is not proposed for a tender, obligation or
-  Challenge (``matcher.rank.why_not``'s dict).
+  Challenge (``matcher.rank.why_not``'s dict, plus the connector's decision on it).
+
+Curation takes effect here, after ranking (the engine stays pure): the latest decision
+per (query, enterprise) from ``api.services.curation_log``. Pinned enterprises lead the
+list in pin order (fetched from the engine when not in the top K, marked when a hard
+constraint excludes them), rejected ones leave ``results`` for ``rejected`` with the
+reason, accepted ones are marked. Every page, the JSON API and the CLI see the same.
 * :func:`tender_feasibility` — can the region bear the tender's social-return demand
   (``api.services.feasibility.assess``)?
 
@@ -28,8 +34,8 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any, Literal, overload
 
 from sqlalchemy import case, event, func, true
@@ -45,9 +51,11 @@ from api.convert import (
     obligation_from_row,
     tender_from_row,
 )
-from api.errors import Invalid, NotFound
+from api.errors import Conflict, Invalid, NotFound
+from api.services import curation_log
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
+from api.services.curation_log import DecisionInput, latest_states
 from api.services.feasibility import Feasibility, assess, contract_years, tender_candidates
 from api.tables import (
     AllocationRow,
@@ -59,11 +67,12 @@ from api.tables import (
 )
 from matcher.capacity import CapacityState, Commitment
 from matcher.challenge import ChallengeMatcher, Coalition
+from matcher.constraints import exclusions
 from matcher.geo import haversine_km
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Enterprise, SroiClause, Vetting
 from matcher.query import Query, from_challenge, from_obligation, from_tender
-from matcher.rank import Match, rank_query, to_matches
+from matcher.rank import Match, match_of, rank_query, to_matches
 from matcher.rank import why_not as engine_why_not
 from matcher.reasons import Reason, as_dicts
 from matcher.valuation import PolicyError, load_policy, obligation_due_amount, placement_year_eur
@@ -74,6 +83,32 @@ MAX_TOP_K = 500
 
 
 # ------------------------------------------------------------------ views
+
+
+@dataclass(frozen=True)
+class DecisionMark:
+    """A connector's current decision on one match (the latest in the curation log)."""
+
+    decision: str  # accept | pin | reject
+    decided_by: str
+    reason: str
+    decided_at: datetime | None
+    override: bool = False  # accepted/pinned although a hard constraint excludes it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision, "decided_by": self.decided_by,
+                "reason": self.reason, "override": self.override,
+                "decided_at": self.decided_at.isoformat() if self.decided_at else None}
+
+
+@dataclass(frozen=True)
+class RejectedView:
+    ref: str
+    name: str
+    decision: DecisionMark
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "name": self.name, **self.decision.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -89,6 +124,8 @@ class MatchView:
     distance_km: float | None
     capacity: CapacityState  # per year, after commitments elsewhere
     placement_eur: float  # euros one placement-year counts for (the index's value)
+    decision: DecisionMark | None = None  # the connector's, when there is one
+    excluded_by: list[Reason] = field(default_factory=list)  # pinned despite these
 
     @property
     def remaining_eur(self) -> float:
@@ -105,6 +142,9 @@ class MatchView:
             "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
             **capacity_fields(self.capacity),
             "remaining_eur": round(self.remaining_eur, 2),
+            "decision": None if self.decision is None else self.decision.decision,
+            "decided": None if self.decision is None else self.decision.as_dict(),
+            "excluded_by": as_dicts(self.excluded_by),
         }
 
 
@@ -116,10 +156,12 @@ class MatchList:
     n_candidates: int  # enterprises passing the hard constraints
     n_excluded: int  # enterprises in the registry failing at least one
     weights: str  # "name vN" of the weight set that scored them
+    rejected: list[RejectedView] = field(default_factory=list)  # left the list by decision
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "ref": self.ref,
                 "results": [m.as_dict() for m in self.results],
+                "rejected": [r.as_dict() for r in self.rejected],
                 "n_candidates": self.n_candidates, "n_excluded": self.n_excluded,
                 "weights": self.weights}
 
@@ -406,14 +448,67 @@ def _view(index: EnterpriseIndex, query: Query, m: Match, rank: int | None = Non
     )
 
 
+# ------------------------------------------------------------------ curation
+
+
+def decisions(session: Session, kind: str, ref: str) -> dict[str, DecisionMark]:
+    """The current decision per enterprise on one query (``unpin`` clears a pin)."""
+    out: dict[str, DecisionMark] = {}
+    for (_q, ent), d in latest_states(session, kind, [ref]).items():
+        if d.decision in ("accept", "pin", "reject"):
+            out[ent] = DecisionMark(decision=d.decision, decided_by=d.decided_by,
+                                    reason=d.reason, decided_at=d.decided_at,
+                                    override=bool(d.override))
+    return out
+
+
+def _decisions_token(session: Session, kind: str, ref: str) -> str:
+    """Changes with every decision on this query (the log is append-only)."""
+    D = CurationDecision
+    n, last = session.execute(
+        sa_select(func.count(col(D.id)), func.max(D.id)).where(
+            col(D.query_kind) == kind, col(D.query_ref) == ref)).one()
+    return f"{n}:{last}"
+
+
+def _curate(session: Session, kind: str, ref: str, index: EnterpriseIndex, query: Query,
+            ws: WeightSet, views: list[MatchView]) -> tuple[list[MatchView], list[RejectedView]]:
+    marks = decisions(session, kind, ref)
+    if not marks:
+        return views, []
+    by_ref = {v.ref: v for v in views}
+    pins = sorted((r for r, m in marks.items() if m.decision == "pin" and r in index),
+                  key=lambda r: (marks[r].decided_at or datetime.min, r))
+    pinned: list[MatchView] = []
+    for r in pins:
+        v = by_ref.get(r)
+        if v is None:  # below the top K, or excluded by a hard constraint: shown anyway
+            m, exc, _n = match_of(index, query, r, ws)
+            if m is None:
+                e = index.enterprise(r)
+                m = Match(ref=r, name=e.name, score=0.0, rank=0)
+            v = replace(_view(index, query, m), excluded_by=list(exc))
+        pinned.append(replace(v, decision=marks[r]))
+    rest = [replace(v, decision=marks.get(v.ref)) for v in views
+            if v.ref not in marks or marks[v.ref].decision == "accept"]
+    out = [replace(v, rank=i + 1) for i, v in enumerate([*pinned, *rest])]
+    rejected = [RejectedView(ref=r, name=index.enterprise(r).name if r in index else r,
+                             decision=m)
+                for r, m in sorted(marks.items(), key=lambda x: x[0])
+                if m.decision == "reject"]
+    return out, rejected
+
+
 def _match_list(session: Session, kind: str, ref: str, top_k: int) -> MatchList:
     top_k = _check_top_k(top_k)
     query, index = _query(session, kind, ref)
     ws = _weights(session)
     ranked = rank_query(index, query, ws, top_k=top_k)
     views = [_view(index, query, m) for m in to_matches(index, ranked)]
+    views, rejected = _curate(session, kind, ref, index, query, ws, views)
     return MatchList(kind=kind, ref=ref, results=views, n_candidates=ranked.n_candidates,
-                     n_excluded=len(index) - ranked.n_candidates, weights=_weights_label(ws))
+                     n_excluded=len(index) - ranked.n_candidates, weights=_weights_label(ws),
+                     rejected=rejected)
 
 
 def match_tender(session: Session, ref: str, top_k: int = 20) -> MatchList:
@@ -437,10 +532,13 @@ def match_challenge(session: Session, ref: str, top_k: int = 10,
     m.weights, m.top_k = ws, top_k
     m.fit(index, ch)
     query = m.query_
+    views, rejected = _curate(session, "challenge", ref, index, query, m.weights_,
+                              [_view(index, query, r) for r in m.results_])
     results = MatchList(
-        kind="challenge", ref=ref, results=[_view(index, query, r) for r in m.results_],
+        kind="challenge", ref=ref, results=views,
         n_candidates=m.n_candidates_, n_excluded=len(index) - m.n_candidates_,
         weights=_weights_label(m.weights_),  # the Challenge profile, unless the matcher has none
+        rejected=rejected,
     )
     coalitions = [_coalition_view(index, m, query, c) for c in m.coalitions_]
     return ChallengeMatches(results=results, coalitions=coalitions,
@@ -464,7 +562,27 @@ def why_not(session: Session, kind: str, ref: str, enterprise_ref: str) -> dict[
     out["name"] = index.enterprise(enterprise_ref).name
     out["kind"] = kind
     out["query_ref"] = ref
+    mark = decisions(session, kind, ref).get(enterprise_ref)
+    # Store data, not an engine reason: the views render it beside the engine's answer.
+    out["decision"] = None if mark is None else mark.as_dict()
     return out
+
+
+def decide(session: Session, data: DecisionInput, decided_by: str) -> CurationDecision:
+    """Record a connector's decision (``curation_log.record``). Accepting or pinning an
+    enterprise that a hard constraint excludes from this query is refused unless the
+    decision says it overrides that, with a reason; the log keeps that it did."""
+    curation_log.validate(session, data)
+    if data.decision in ("accept", "pin"):
+        query, index = _query(session, data.query_kind, data.query_ref)
+        excluded = (data.enterprise_ref in index
+                    and bool(exclusions(index, query, index.row_of_[data.enterprise_ref])))
+        if excluded and not data.override:
+            raise Conflict("override", "Een harde eis sluit {ref} uit voor deze vraag. "
+                           "Kies ‘uitsluiting opzij zetten’ en geef een reden.",
+                           ref=data.enterprise_ref)
+        data = replace(data, override=excluded and data.override)
+    return curation_log.record(session, data, decided_by)
 
 
 def placement_value(clause: SroiClause | None) -> float:
@@ -569,7 +687,7 @@ def cached_match(session: Session, kind: str, ref: str, top_k: int
     updated = session.exec(select(table.updated_at).where(table.ref == ref)).first()
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
     key = (url, kind, ref, top_k)
-    stamp = f"{ws.name} v{ws.version}|{updated}"
+    stamp = f"{ws.name} v{ws.version}|{updated}|{_decisions_token(session, kind, ref)}"
     fit = getattr(index, "unit_", None)
     digest = _capacity_digest(index)
     with _results_lock:

@@ -28,6 +28,9 @@ def proposal_dict(kind: str, query_ref: str, m: Any, latest: CurationDecision | 
         "capacity": m.capacity, **capacity_fields(m.capacity),
         "features_json": json.dumps(features, separators=(",", ":")),
         "weight_set": weight_set,
+        # The decision in effect on the list (MatchView.decision), shown as a marker.
+        "decided": m.decision.as_dict() if getattr(m, "decision", None) else None,
+        "excluded_by": list(getattr(m, "excluded_by", None) or []),
         "decision": latest.decision if latest else None,
         "decided_by": latest.decided_by if latest else None,
         "decided_at": latest.decided_at if latest else None,

@@ -37,6 +37,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
 
+from api.services import learning_jobs
 from tests.web.conftest import CSRF_RE, do_login
 from tests.web.seed import FIRM_A, PASSWORD, USERS, UTRECHT, seed
 
@@ -185,6 +186,8 @@ MATRIX: dict[str, Rule] = {
     "GET /weights": R("/weights", STAFF),
     "POST /weights/{version}/activate": R("/weights/1/activate", STAFF),
     "GET /api/v1/weights": R("/api/v1/weights", STAFF),
+    "POST /weights/learn": R("/weights/learn", STAFF),
+    "GET /api/v1/weights/learn": R("/api/v1/weights/learn", STAFF),
     # --- Challenges: public calls, readable by every user; C-1 is Utrecht's
     "GET /challenges": R("/challenges", USERS_ALL),
     "GET /challenges/export.csv": R("/challenges/export.csv", USERS_ALL),
@@ -378,6 +381,7 @@ def test_access(world: World, key: str) -> None:
     with TestClient(world.app, follow_redirects=False, raise_server_exceptions=False) as c:
         for role in order:
             if method != "GET":
+                learning_jobs.wait_idle()  # POST /weights/learn runs on in a thread
                 world.reset()
             r = send(c, world, role, method, rule)
             got = outcome(r, page, rule.public)
@@ -387,6 +391,7 @@ def test_access(world: World, key: str) -> None:
                                 f"{r.status_code} {r.headers.get('location', '')} "
                                 f"{r.text[:150]!r}")
     if method != "GET":
+        learning_jobs.wait_idle()
         world.reset()
     assert not problems, f"{key}:\n" + "\n".join(problems)
 

@@ -152,10 +152,13 @@ def test_curation_api(client: TestClient, api_token: Headers) -> None:
         "query_kind": "firm", "query_ref": "O-3", "enterprise_ref": "E-009",
         "decision": "pin"})
     assert r.status_code == 422 and r.json()["detail"]["field"] == "query_kind"
-    r = client.post("/api/v1/curation/decisions", headers=h, json={
-        "query_kind": "obligation", "query_ref": "O-3", "enterprise_ref": "E-009",
-        "decision": "pin", "reason": "Vaste partner van de firma"})
-    assert r.status_code == 201
+    pin = {"query_kind": "obligation", "query_ref": "O-3", "enterprise_ref": "E-009",
+           "decision": "pin", "reason": "Vaste partner van de firma"}
+    # A hard constraint excludes E-009 for O-3: pinning it needs an explicit override.
+    r = client.post("/api/v1/curation/decisions", headers=h, json=pin)
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "override"
+    r = client.post("/api/v1/curation/decisions", headers=h, json={**pin, "override": True})
+    assert r.status_code == 201 and r.json()["override"] is True
     assert r.json()["decided_by"] == "connector@test.nl" and r.json()["decision"] == "pin"
 
     queue = client.get("/api/v1/curation/queue?kind=tender&per_page=2", headers=h).json()

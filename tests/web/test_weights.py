@@ -79,3 +79,62 @@ def test_weights_template_is_translated() -> None:
     from api.labels import FEATURE_NL as FEATURE_LABELS
 
     assert not set(FEATURE_LABELS.values()) - set(english)
+
+
+def test_refused_set_needs_confirmation_and_the_message_tells_the_truth(  # type: ignore[no-untyped-def]
+        client: TestClient, login) -> None:
+    login("connector")
+    with Session(get_engine()) as s:
+        refused = save_version(s, {**DEFAULT.weights, "geo": 0.99, "cpv": 0.0, "text": 0.0},
+                               metrics={"status": "refused", "reason": "loses 0.576 NDCG@10 "
+                                        "on the labelled set", "labelled_ndcg@10": 0.318,
+                                        "labelled_ndcg@10_active": 0.894})
+        assert active_weights(s).version == 1
+    page = client.get("/weights")
+    assert "Geweigerd" in page.text and ("0,318" in page.text or "0.318" in page.text)
+    token = CSRF_RE.search(page.text)
+    assert token
+    # One click does not activate it: it asks for confirmation.
+    r = client.post(f"/weights/{refused.version}/activate",
+                    data={"csrf_token": token.group(1)})
+    assert r.status_code == 303 and "bevestig" in r.headers["location"]
+    with Session(get_engine()) as s:
+        assert active_weights(s).version == 1
+    confirm = client.get(r.headers["location"])
+    assert "Geweigerde set activeren?" in confirm.text and 'name="confirm"' in confirm.text
+    assert "loses 0.576" in confirm.text
+    r = client.post(f"/weights/{refused.version}/activate",
+                    data={"csrf_token": token.group(1), "confirm": "1"})
+    assert r.status_code == 303
+    with Session(get_engine()) as s:
+        assert active_weights(s).version == refused.version
+    after = client.get("/weights").text
+    assert f"versie {refused.version} is nu actief" in after and "weer actief" not in after
+
+
+def test_learn_now_runs_in_the_background_with_progress(  # type: ignore[no-untyped-def]
+        client: TestClient, login) -> None:
+    import time
+
+    login("connector")
+    assert client.get("/api/v1/weights/learn").json()["state"] in ("none", "done")
+    page = client.get("/weights")
+    assert 'action="/weights/learn"' in page.text and "Leer nu" in page.text
+    assert 'src="/static/learn-status.js"' in page.text
+    token = CSRF_RE.search(page.text)
+    assert token
+    assert client.post("/weights/learn").status_code == 403  # CSRF
+    r = client.post("/weights/learn", data={"csrf_token": token.group(1)})
+    assert r.status_code == 303
+    job: dict[str, object] = {}
+    for _ in range(200):
+        job = client.get("/api/v1/weights/learn").json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.1)
+    # The seed holds a handful of decisions: too few to learn from, and the job says so.
+    assert job["state"] == "done", job
+    assert job["step"] == "decisions" and job["started_by"]
+    result = job["result"]
+    assert isinstance(result, dict) and result["status"] == "too_few"
+    assert "decisions" in str(result["message"])
