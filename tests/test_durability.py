@@ -353,7 +353,9 @@ def test_concurrent_curation_through_the_api_loses_nothing(  # noqa: F811
             for i in range(n):
                 r = c.post("/api/v1/curation/decisions", headers=headers, json={
                     "query_kind": "tender", "query_ref": "T-UTR-2", "enterprise_ref": "E-007",
-                    "decision": decision, "reason": f"{decision} {i}"})
+                    "decision": decision, "reason": f"{decision} {i}",
+                    # E-007 fails a hard constraint of T-UTR-2: accepting it is an override.
+                    "override": decision == "accept"})
                 results.append(r.status_code)
 
     threads = [threading.Thread(target=post, args=(admin_headers, "accept")),
