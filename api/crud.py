@@ -26,6 +26,7 @@ from api.deps import ApiUser, SessionDep, api_error
 from api.importers import registry
 from api.schemas import ERROR_RESPONSES, Page
 from api.tables import User
+from api.web.params import PageQuery
 
 ERRORS = ERROR_RESPONSES
 
@@ -132,7 +133,7 @@ def build_router(res: Resource) -> APIRouter:
     def list_items(
         user: ApiUser,
         session: SessionDep,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: PageQuery = 1,
         per_page: Annotated[int, Query(ge=1, le=500)] = 50,
         q: Annotated[str | None, Query(description="Text in ref/name/title")] = None,
     ) -> dict[str, Any]:

@@ -51,7 +51,7 @@ from api.web.csv_export import csv_response
 from api.web.curation_forms import DECISION_NL, FORM_ERROR_KEY, pop_form_error, proposal_dict
 from api.web.errors import http_status
 from api.web.local_time import local_time
-from api.web.params import page_param
+from api.web.params import PageQuery, page_param
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/curation", tags=["curation"], responses=ERROR_RESPONSES)
@@ -342,7 +342,7 @@ def api_queue(
     kind: Annotated[Literal["tender", "obligation", "challenge"] | None,
                     Query(description="Only this kind of query")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in ref/title")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=50)] = QUERIES_PER_PAGE,
 ) -> dict[str, Any]:
     """Open tenders, obligations and Challenges, most urgent first, each with the engine's
@@ -374,7 +374,7 @@ def api_log(
     query_kind: Annotated[Literal["tender", "obligation", "challenge"] | None, Query()] = None,
     query_ref: Annotated[str | None, Query(max_length=200)] = None,
     enterprise_ref: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Every decision, newest first; filter by query and enterprise for one match's history.

@@ -36,6 +36,7 @@ from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_
 from api.services.importing import ON_DUPLICATE, OnDuplicate, import_files
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
 from api.web import upload_store
+from api.web.params import PageQuery
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["import/export"], responses=ERROR_RESPONSES)
@@ -98,7 +99,7 @@ async def import_upload(
 
 @router.get("/import/preview", include_in_schema=False)
 def import_preview(request: Request, user: ConnectorUser, session: SessionDep,
-                   page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+                   page: PageQuery = 1) -> Response:
     return _preview(request, session, page)
 
 
@@ -156,7 +157,7 @@ async def import_api(
     confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,
     fingerprint: Annotated[list[str] | None, Form(
         description="With confirm: the preview's fingerprint of each file, in order")] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageQuery = 1,
 ) -> dict[str, Any]:
     if not access.sees_all(user):
         raise api_error(403, "Alleen verbinders en beheerders kunnen importeren")

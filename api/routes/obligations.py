@@ -70,7 +70,7 @@ from api.tables import (
 )
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
-from api.web.params import list_params
+from api.web.params import PageQuery, list_params
 from matcher.capacity import CapacityState
 from matcher.model import Obligation
 from matcher.plan import Plan
@@ -751,7 +751,7 @@ def _api_error(exc: DomainError, lang: str) -> Exception:
                 summary="Deliveries recorded against an obligation, with progress")
 def deliveries_get(
     ref: str, user: ApiUser, session: SessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Newest first; ``progress`` is the monthly cumulative planned and delivered credit."""

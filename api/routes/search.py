@@ -12,6 +12,7 @@ from api.deps import ApiUser, SessionDep, api_error
 from api.schemas import ERROR_RESPONSES, CpvOut, SearchOut
 from api.services.cpv_search import search_cpv
 from api.services.enterprise_search import SearchParams, hit_to_dict, search
+from api.web.params import PageQuery
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
 from matcher.refdata import cpv_vocabulary
 
@@ -32,7 +33,7 @@ def search_enterprises(
     vetting: Annotated[list[str] | None, Query()] = None,
     min_capacity_eur: Annotated[float | None, Query(ge=0)] = None,
     sort: Literal["relevance", "name", "distance", "capacity"] = "relevance",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, object]:
     for name, values, allowed in (("target_group", target_group, TARGET_GROUPS),

@@ -42,7 +42,7 @@ from api.services.matching import MatchView
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
-from api.web.params import list_params
+from api.web.params import PageQuery, list_params
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
 from matcher.reasons import Reason
 from matcher.refdata import cpv_label, municipalities
@@ -446,7 +446,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
 def tender_matches(
     ref: str, request: Request, user: ApiUser, session: SessionDep,
     top: Annotated[int, Query(ge=1, le=200, description="How many of the best to rank")] = 20,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
     """The best ``top`` enterprises passing the hard constraints (vetted, in range, capacity),

@@ -41,6 +41,7 @@ from api.tables import EnterpriseRow, VettingEvent
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
+from api.web.params import PageQuery
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/vetting", tags=["vetting"], responses=ERROR_RESPONSES)
@@ -205,7 +206,7 @@ def api_queue(
     user: ConnectorUser, session: SessionDep,
     flag: Annotated[Literal["pending", "expiring", "expired", "cert_expiring"] | None,
                     Query(description="Only this kind of item")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Pending enterprises, vettings expiring within a month, expired vettings and
@@ -225,7 +226,7 @@ def api_queue(
                 summary="Vetting history of one enterprise")
 def api_events(
     enterprise_ref: str, user: ConnectorUser, session: SessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Newest first. The log is append-only: there is no route to edit or delete an event."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Annotated
 
+from fastapi import Query
 from starlette.datastructures import QueryParams
 
 from api.labels import VETTING_NL
@@ -13,12 +15,17 @@ from api.services.enterprise_search import SORTS, SearchParams
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS
 
 SEARCH_PER_PAGE = 20
+# No list has anywhere near this many pages; a larger number would overflow the
+# database's OFFSET (SQLite and PostgreSQL take 64-bit integers) and is refused up front.
+MAX_PAGE = 100_000
+PageQuery = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")]
 
 
 def page_param(value: str | None) -> int:
-    """A page number from 1; anything unreadable is the first page."""
+    """A page number from 1 to MAX_PAGE; anything unreadable is the first page, anything
+    beyond the last possible page is MAX_PAGE (an empty page, never an error)."""
     try:
-        return max(1, int(value or 1))
+        return min(MAX_PAGE, max(1, int(value or 1)))
     except ValueError:
         return 1
 
