@@ -13,7 +13,7 @@ from __future__ import annotations
 
 # Tables whose rows are never changed or removed once written.
 APPEND_ONLY_TABLES: tuple[str, ...] = ("curation_decision", "vetting_event", "delivery",
-                                       "challenge_event", "delivery_evidence")
+                                       "challenge_event", "delivery_evidence", "plan_event")
 
 # No percent placeholder in the message: drivers with pyformat parameters read it as one.
 _PG_FUNCTION = """

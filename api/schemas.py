@@ -17,9 +17,17 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 T = TypeVar("T")
 
 
+class RowError(BaseModel):
+    index: int = Field(description="The row's position in the request (0-based)")
+    field: str = Field(description="The row's field at fault")
+    message: str
+
+
 class ErrorDetail(BaseModel):
     message: str = Field(description="What is wrong, in Dutch")
     field: str | None = Field(None, description="The offending field (dotted path), if any")
+    rows: list[RowError] = Field([], description="A refused plan: the reason for each row "
+                                                 "at fault (the whole request is refused)")
 
 
 class ErrorResponse(BaseModel):
@@ -717,6 +725,31 @@ class DeliveryIn(BaseModel):
     unplanned: bool = Field(False, description="The enterprise is neither in the plan nor "
                                                 "committed: say why in unplanned_reason")
     unplanned_reason: str = Field("", max_length=1000)
+
+
+class UncommitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "example": {"reason": "Onderneming kan de plaatsingen dit jaar niet leveren"}})
+    reason: str = Field(max_length=1000, description="Why the commitment is withdrawn")
+
+
+class PlanEventRowOut(BaseModel):
+    enterprise: str
+    kind: str
+    amount_eur: float
+    credit_eur: float
+    placements: int
+    block: str | None = None
+
+
+class PlanEventOut(BaseModel):
+    id: int
+    obligation_ref: str
+    action: Literal["commit", "uncommit"]
+    reason: str
+    decided_by: str
+    decided_at: datetime
+    rows: list[PlanEventRowOut]
 
 
 class ReversalIn(BaseModel):

@@ -254,6 +254,22 @@ class AllocationRow(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class PlanEvent(SQLModel, table=True):
+    """Append-only log of an obligation's plan being committed or uncommitted (with the
+    reason), who did it, and the rows it concerned; ``AllocationRow.status`` holds the
+    current state."""
+
+    __tablename__ = "plan_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_ref: str = Field(index=True, max_length=100)
+    action: str = Field(max_length=20)  # commit | uncommit
+    reason: str = ""
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow, index=True)
+    rows: list[dict[str, Any]] = json_list()  # the rows committed or uncommitted
+
+
 class DeliveryRow(SQLModel, table=True):
     """Append-only: what was actually delivered against a plan (a firm's progress report).
 
@@ -342,7 +358,7 @@ class AppendOnlyError(RuntimeError):
 
 
 APPEND_ONLY: tuple[type[SQLModel], ...] = (CurationDecision, VettingEvent, DeliveryRow,
-                                           ChallengeEvent, DeliveryEvidence)
+                                           ChallengeEvent, DeliveryEvidence, PlanEvent)
 
 
 def _refuse_change(mapper: Any, connection: Any, target: Any) -> None:

@@ -19,6 +19,7 @@ from api.tables import (
     CurationDecision,
     DeliveryEvidence,
     DeliveryRow,
+    PlanEvent,
     VettingEvent,
 )
 
@@ -37,6 +38,8 @@ def _write_one_of_each(engine: Engine) -> None:
                              decided_by="c@x.nl"))
         s.add(DeliveryEvidence(delivery_id=1, filename="f.pdf", media_type="application/pdf",
                                size=8, sha256="0" * 64, data=b"%PDF-1.4", uploaded_by="c@x.nl"))
+        s.add(PlanEvent(obligation_ref="O-1", action="uncommit", reason="capaciteit weg",
+                        decided_by="f@x.nl", rows=[{"enterprise": "E-1", "kind": "purchase"}]))
         s.commit()
 
 
@@ -46,6 +49,7 @@ UPDATES = {
     "delivery": "UPDATE delivery SET amount_eur = 1",
     "challenge_event": "UPDATE challenge_event SET to_status = 'closed'",
     "delivery_evidence": "UPDATE delivery_evidence SET filename = 'other.pdf'",
+    "plan_event": "UPDATE plan_event SET reason = ''",
 }
 
 
@@ -62,6 +66,7 @@ def _assert_refused(engine: Engine) -> None:
         assert s.exec(select(DeliveryRow)).one().amount_eur == 1000.0
         assert s.exec(select(ChallengeEvent)).one().to_status == "call"
         assert s.exec(select(DeliveryEvidence)).one().filename == "f.pdf"
+        assert s.exec(select(PlanEvent)).one().reason == "capaciteit weg"
 
 
 def test_raw_sql_cannot_change_or_delete_audit_rows(db_engine: Engine) -> None:

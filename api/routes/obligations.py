@@ -9,7 +9,11 @@ connector/admin: all):
   recalculate and save (``planning.save_plan``); then progress: deliveries recorded with
   ``progress.record_delivery`` and a chart of delivered against planned credit.
 
-JSON (under /api/v1): ``GET/PUT /obligations/{ref}/plan``,
+Committing: ``POST /obligations/{ref}/commit`` and ``/uncommit`` (with a reason) turn the
+saved draft into commitments and back (``plan_commit``; logged append-only).
+
+JSON (under /api/v1): ``GET/PUT /obligations/{ref}/plan``, ``POST .../plan/commit``,
+``POST .../plan/uncommit``,
 ``GET/POST /obligations/{ref}/deliveries``, ``POST .../deliveries/{id}/reversal`` (a wrong
 delivery is corrected by a reversal row, never edited), ``POST .../deliveries/{id}/evidence``
 (multipart: a PDF, PNG or JPEG) and ``GET /obligations/{ref}/evidence/{id}``. Credits are
@@ -51,12 +55,15 @@ from api.schemas import (
     DeliveryIn,
     DeliveryOut,
     EvidenceOut,
+    PlanEventOut,
     PlanIn,
     PlanOut,
     ReversalIn,
+    UncommitIn,
 )
-from api.services import delivery_evidence, matching, progress
+from api.services import delivery_evidence, matching, plan_commit, progress
 from api.services.capacity import capacity_states, commitments
+from api.services.plan_commit import PlanRefused
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import (
@@ -70,6 +77,7 @@ from api.tables import (
 )
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
+from api.web.local_time import local_time
 from api.web.params import PageQuery, list_params
 from matcher.capacity import CapacityState
 from matcher.model import Obligation
@@ -94,6 +102,7 @@ RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 KIND_NL = {"purchase": "Inkoop", "placement": "Plaatsing"}
 STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
              "planned": "Gepland", "committed": "Toegezegd"}
+PLAN_ACTION_NL = {"commit": "Toegezegd", "uncommit": "Toezegging ingetrokken"}
 # A proposed placement is valued as one full-time place for a year (as the engine does).
 PLACEMENT_HOURS = 36.0
 PLACEMENT_MONTHS = 12.0
@@ -229,6 +238,10 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             ln.credit_eur = ln.amount_eur = round(n * per, 2)
             if n > free_places:
                 err("placements", "Meer dan de vrije plaatsingen ({free}).", free=free_places)
+    page_field = {"amount_eur": "amount"}
+    for r in plan_commit.clashes_with_committed(session, row.ref,
+                                                [(ln.enterprise, ln.kind) for ln in lines]):
+        lines[r.index].errors.setdefault(page_field.get(r.field, r.field), (r.message, r.params))
     return lines
 
 
@@ -333,6 +346,22 @@ def _error_text(t: Any, exc: DomainError, lang: str = "nl") -> str:
     return str(t(exc.message, **params))
 
 
+def _refusal_texts(t: Any, exc: PlanRefused, lang: str = "nl") -> dict[int, tuple[str, str]]:
+    """Per refused row: (its field, the reason in the reader's language)."""
+    return plan_commit.refusal_texts(exc, t, {"_eur": lambda v: format_eur(v, lang=lang)})
+
+
+def _plan_refused(exc: PlanRefused, lang: str) -> Exception:
+    """A refused save or commit as JSON: the message, the first field, and every row."""
+    t = translator(lang)
+    error = api_error(http_status(exc), _error_text(t, exc, lang), exc.field)
+    api_field = {"amount": "amount_eur"}
+    error.detail["rows"] = [  # type: ignore[index]
+        {"index": i, "field": api_field.get(f, f), "message": m}
+        for i, (f, m) in sorted(_refusal_texts(t, exc, lang).items())]
+    return error
+
+
 # ---------------------------------------------------------------- pages
 
 
@@ -418,7 +447,9 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
             lines: list[PlanLine] | None = None, proposal: bool = False,
             delivery: dict[str, Any] | None = None,
             delivery_errors: dict[str, str] | None = None,
-            reversal_errors: dict[int, str] | None = None, status_code: int = 200) -> Response:
+            reversal_errors: dict[int, str] | None = None,
+            commit_errors: list[str] | None = None, uncommit_error: str | None = None,
+            status_code: int = 200) -> Response:
     t = translator(request_lang(request))
     ov = overview(session, row)
     on = today()
@@ -477,6 +508,9 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
         "evidence": delivery_evidence.by_delivery(
             session, {x.id for x in delivered if x.id is not None}),
         "reversal_errors": reversal_errors or {},
+        "plan_status": plan_commit.plan_status(session, row.ref, ov.allocations),
+        "commit_errors": commit_errors or [], "uncommit_error": uncommit_error,
+        "local_time": local_time, "plan_actions": PLAN_ACTION_NL,
         "delivery": d, "delivery_errors": delivery_errors or {},
         "has_errors": any(ln.errors for ln in lines), "today": on,
         "plan_purchase": sum(ln.amount_eur for ln in lines if ln.kind == "purchase"),
@@ -519,8 +553,55 @@ async def obligation_plan_post(ref: str, request: Request, user: CurrentUser,
         return _detail(request, session, user, row, lines=lines, status_code=422)
     if action != "save":
         return _detail(request, session, user, row, lines=lines)
-    save_plan(session, row.ref, [ln.as_dict() for ln in lines])
+    try:
+        save_plan(session, row.ref, [ln.as_dict() for ln in lines])
+    except PlanRefused as exc:  # e.g. a row committed meanwhile: every row marked, none saved
+        for r in exc.rows:
+            lines[r.index].errors.setdefault({"amount_eur": "amount"}.get(r.field, r.field),
+                                             (r.message, r.params))
+        return _detail(request, session, user, row, lines=lines, status_code=http_status(exc))
     flash(request, t("Het plan is opgeslagen: {n} regel(s).", n=len(lines)))
+    return RedirectResponse(f"/obligations/{ref}#plan", status_code=303)
+
+
+@router.post("/obligations/{ref}/commit", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+async def obligation_commit_post(ref: str, request: Request, user: CurrentUser,
+                                 session: SessionDep) -> Response:
+    """"Plan toezeggen": the saved draft rows become commitments, capacity re-checked now."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    lang = request_lang(request)
+    t = translator(lang)
+    try:
+        plan_commit.commit_plan(session, row.ref, user.email)
+    except PlanRefused as exc:
+        return _detail(request, session, user, row, status_code=http_status(exc),
+                       commit_errors=[_error_text(t, exc, lang)] + [
+                           m for _, (_, m) in sorted(_refusal_texts(t, exc, lang).items())])
+    except DomainError as exc:
+        return _detail(request, session, user, row, status_code=http_status(exc),
+                       commit_errors=[_error_text(t, exc, lang)])
+    flash(request, t("Het plan is toegezegd: de capaciteit van de ondernemingen is geboekt."))
+    return RedirectResponse(f"/obligations/{ref}#plan", status_code=303)
+
+
+@router.post("/obligations/{ref}/uncommit", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+async def obligation_uncommit_post(ref: str, request: Request, user: CurrentUser,
+                                   session: SessionDep) -> Response:
+    """"Toezegging intrekken", with the reason typed beside the button (logged)."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    form = await request.form()
+    lang = request_lang(request)
+    t = translator(lang)
+    try:
+        plan_commit.uncommit_plan(session, row.ref, user.email, str(form.get("reason") or ""))
+    except DomainError as exc:
+        return _detail(request, session, user, row, status_code=http_status(exc),
+                       uncommit_error=_error_text(t, exc, lang))
+    flash(request, t("De toezegging is ingetrokken; het plan is weer een ontwerp."))
     return RedirectResponse(f"/obligations/{ref}#plan", status_code=303)
 
 
@@ -702,10 +783,13 @@ def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
 
 @api_router.put("/obligations/{ref}/plan", response_model=PlanOut,
                 summary="Save a (possibly adjusted) fulfilment plan")
-def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict[str, Any]:
-    """Replaces the obligation's planned rows (committed rows stay). Credits are computed
-    from the policy; a row over the enterprise's free capacity is refused with its field
-    (``rows[i].amount_eur`` / ``rows[i].placements``)."""
+def plan_put(ref: str, body: PlanIn, request: Request, user: ApiUser, session: SessionDep
+             ) -> dict[str, Any]:
+    """Replaces the obligation's planned rows (committed rows stay): every row is saved, or
+    none. Credits are computed from the policy; a row over the enterprise's free capacity,
+    or naming an enterprise and kind already committed for this obligation, refuses the
+    plan with ``detail.rows`` giving each faulty row's index, field and reason
+    (``detail.field`` is the first, e.g. ``rows[i].amount_eur``)."""
     row = _row_or_404(session, user, ref)
     _edit_or_403(user, row)
     ov = overview(session, row)
@@ -714,16 +798,64 @@ def plan_put(ref: str, body: PlanIn, user: ApiUser, session: SessionDep) -> dict
                       placements_raw="" if r.placements is None else str(r.placements))
              for r in body.rows]
     price_lines(session, row, ov.ob, ov.policy, lines, today())
-    for i, ln in enumerate(lines):
-        if ln.errors:
-            name, (msg, params) = next(iter(ln.errors.items()))
-            api_name = {"amount": "amount_eur"}.get(name, name)
-            raise api_error(422, msg.format(**params), f"rows[{i}].{api_name}")
-    save_plan(session, row.ref, [ln.as_dict() for ln in lines])
+    bad = [(i, ln) for i, ln in enumerate(lines) if ln.errors]
+    if bad:  # the whole plan is refused, with the reason for every row at fault
+        api_name = {"amount": "amount_eur"}
+        rows: list[dict[str, Any]] = [
+            {"index": i, "field": api_name.get(name, name), "message": msg.format(**params)}
+            for i, ln in bad for name, (msg, params) in list(ln.errors.items())[:1]]
+        error = api_error(422, str(rows[0]["message"]),
+                          f"rows[{rows[0]['index']}].{rows[0]['field']}")
+        error.detail["rows"] = rows  # type: ignore[index]
+        raise error
+    try:
+        save_plan(session, row.ref, [ln.as_dict() for ln in lines])
+    except PlanRefused as exc:
+        raise _plan_refused(exc, api_lang(request)) from None
     ov = overview(session, row)
     saved = lines_from_allocations([a for a in ov.allocations if a.status != "committed"])
     with_capacity(session, row, saved)
     return _names(session, _plan_out(ov, saved, "planned"))
+
+
+def _event_out(ev: Any) -> dict[str, Any]:
+    return {"id": ev.id, "obligation_ref": ev.obligation_ref, "action": ev.action,
+            "reason": ev.reason, "decided_by": ev.decided_by, "decided_at": ev.decided_at,
+            "rows": ev.rows}
+
+
+@api_router.post("/obligations/{ref}/plan/commit", response_model=PlanEventOut,
+                 status_code=201, summary="Commit the saved plan (books the capacity)")
+def plan_commit_post(ref: str, request: Request, user: ApiUser, session: SessionDep
+                     ) -> dict[str, Any]:
+    """The saved planned rows become committed: they then count against the enterprises'
+    capacity for every other obligation and search. Capacity and vetting are checked again
+    now; when a row no longer fits the whole commit is refused (409) with ``detail.rows``.
+    The commit is logged (append-only) and returned."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    try:
+        event = plan_commit.commit_plan(session, row.ref, user.email)
+    except PlanRefused as exc:
+        raise _plan_refused(exc, api_lang(request)) from None
+    except DomainError as exc:
+        raise _api_error(exc, api_lang(request)) from None
+    return _event_out(event)
+
+
+@api_router.post("/obligations/{ref}/plan/uncommit", response_model=PlanEventOut,
+                 status_code=201, summary="Withdraw the plan's commitment, with a reason")
+def plan_uncommit_post(ref: str, body: UncommitIn, request: Request, user: ApiUser,
+                       session: SessionDep) -> dict[str, Any]:
+    """The committed rows become planned again (their capacity is no longer booked beyond
+    this obligation's draft); the reason, who and the rows are logged (append-only)."""
+    row = _row_or_404(session, user, ref)
+    _edit_or_403(user, row)
+    try:
+        event = plan_commit.uncommit_plan(session, row.ref, user.email, body.reason)
+    except DomainError as exc:
+        raise _api_error(exc, api_lang(request)) from None
+    return _event_out(event)
 
 
 def _evidence_out(ev: DeliveryEvidence, obligation_ref: str) -> dict[str, Any]:

@@ -4,7 +4,8 @@
   them under the obligation's policy (``matcher.valuation``), plan (``matcher.plan``).
 * :func:`allocate_all` — every open obligation at once, sharing capacity
   (``matcher.allocate``).
-* :func:`save_plan` / :func:`save_allocation` — store rows as ``planned`` allocations.
+* :func:`save_plan` / :func:`save_allocation` — store rows as ``planned`` allocations
+  (every row, or none with the reason per row).
 
 Capacity left = each enterprise's free purchasing and free placements
 (``matcher.capacity.CapacityState``, from the commitments of ``api.services.capacity``); the planned
@@ -27,6 +28,7 @@ from api.clock import today
 from api.convert import obligation_from_row
 from api.errors import Invalid, NotFound
 from api.services.capacity import commitments
+from api.services.plan_commit import PlanRefused, RowRefusal, clashes_with_committed
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator
 from matcher.capacity import CapacityState, Commitment
@@ -304,29 +306,34 @@ def save_plan(
 ) -> list[AllocationRow]:
     """Replace the obligation's ``planned`` allocations with ``rows``; commit.
 
-    ``committed`` rows are kept as they are; a plan row for the same enterprise and kind as
-    a committed one is left out (the commitment stands). Returns the saved planned rows.
+    Every row is kept (rows for the same enterprise and kind are summed into one), or the
+    whole save is refused with :class:`~api.services.plan_commit.PlanRefused` and the
+    reason per row: an unknown enterprise or kind, or an enterprise and kind already
+    committed for this obligation (a commitment is changed by uncommitting it first, see
+    ``api.services.plan_commit``). ``committed`` rows stay as they are. Returns the saved
+    planned rows.
     """
     get_obligation_row(session, ref)
-    existing = session.exec(select(AllocationRow).where(AllocationRow.obligation_ref == ref)
-                            ).all()
-    committed = {(a.enterprise_ref, a.kind) for a in existing if a.status == "committed"}
-    for a in existing:
-        if a.status != "committed":
-            session.delete(a)
-    session.flush()
+    rows = list(rows)
+    keys = [(str(_row_value(r, "enterprise")), str(_row_value(r, "kind", "purchase")))
+            for r in rows]
     known = set(session.exec(select(EnterpriseRow.ref)).all())
+    refusals = [RowRefusal(i, "kind", "Onbekende soort {kind}.", {"kind": kind})
+                for i, (_, kind) in enumerate(keys) if kind not in ("purchase", "placement")]
+    refusals += [RowRefusal(i, "enterprise", "Onbekende onderneming {ref}.", {"ref": ent})
+                 for i, (ent, _) in enumerate(keys) if ent not in known]
+    refusals += clashes_with_committed(session, ref, keys)
+    if refusals:
+        raise PlanRefused("Het plan is niet opgeslagen: {n} regel(s) kunnen niet worden "
+                          "bewaard.", sorted(refusals, key=lambda r: r.index),
+                          n=len({r.index for r in refusals}))
+    for a in session.exec(select(AllocationRow).where(AllocationRow.obligation_ref == ref,
+                                                      AllocationRow.status == "planned")):
+        session.delete(a)
+    session.flush()
     saved: list[AllocationRow] = []
     merged: dict[tuple[str, str], AllocationRow] = {}
-    for r in rows:
-        ent = str(_row_value(r, "enterprise"))
-        kind = str(_row_value(r, "kind", "purchase"))
-        if kind not in ("purchase", "placement"):
-            raise PlanningError("Onbekende soort {kind}.", kind=kind)
-        if ent not in known:
-            raise NotFound(None, "Onbekende onderneming {ref}.", ref=ent)
-        if (ent, kind) in committed:
-            continue
+    for r, (ent, kind) in zip(rows, keys, strict=True):
         found = merged.get((ent, kind))
         if found is None:
             a = AllocationRow(obligation_ref=ref, enterprise_ref=ent, kind=kind,

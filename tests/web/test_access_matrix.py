@@ -137,6 +137,13 @@ MATRIX: dict[str, Rule] = {
     "GET /obligations/{ref}": R("/obligations/O-1", "OFCD"),
     "POST /obligations/{ref}/plan": R("/obligations/O-1/plan", "FCD"),
     "POST /obligations/{ref}/deliveries": R("/obligations/O-1/deliveries", "FCD"),
+    "POST /obligations/{ref}/commit": R("/obligations/O-1/commit", "FCD"),
+    "POST /obligations/{ref}/uncommit": R("/obligations/O-1/uncommit", "FCD",
+                                          form={"reason": "capaciteit vervallen"}),
+    "POST /api/v1/obligations/{ref}/plan/commit": R("/api/v1/obligations/O-1/plan/commit",
+                                                    "FCD"),
+    "POST /api/v1/obligations/{ref}/plan/uncommit": R(
+        "/api/v1/obligations/O-1/plan/uncommit", "FCD", json={"reason": "capaciteit vervallen"}),
     "GET /obligations/{ref}/deliveries.csv": R("/obligations/O-1/deliveries.csv", "OFCD"),
     # Delivery 1 is O-1's first (E-001); evidence 1 is kept with it (the world fixture).
     "POST /obligations/{ref}/deliveries/{delivery_id}/reversal": R(

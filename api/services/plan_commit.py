@@ -1,0 +1,195 @@
+"""A plan's state: saved as a draft (``planned`` rows), committed by the firm, uncommitted
+with a reason. Every commit and uncommit is logged in the append-only ``PlanEvent``.
+
+* :func:`clashes_with_committed` — rows of a plan being saved that name an enterprise and
+  kind already committed for the obligation (the unique (obligation, enterprise, kind)
+  row cannot hold both): ``planning.save_plan`` refuses the save with these, row by row.
+* :func:`commit_plan` — the planned rows become ``committed`` after re-checking, at that
+  moment, the vetting and the free capacity of each enterprise (committed and planned
+  rows of other open obligations count: ``api.services.capacity.commitments``); refused
+  whole, with the reason per row, when anything no longer fits.
+* :func:`uncommit_plan` — committed rows go back to ``planned``; needs a reason.
+* :func:`plan_status` — draft/committed, when and by whom, and the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from api.clock import utcnow
+from api.errors import Conflict, Invalid, NotFound
+from api.services.capacity import capacity_states, commitments
+from api.tables import AllocationRow, EnterpriseRow, ObligationRow, PlanEvent
+
+
+@dataclass(frozen=True)
+class RowRefusal:
+    """Why row ``index`` of a plan cannot be kept; ``field`` is the row's field at fault."""
+
+    index: int
+    field: str
+    message: str  # Dutch source text, translated with ``params``
+    params: dict[str, Any] = dc_field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return f"rows[{self.index}].{self.field}"
+
+
+class PlanRefused(Conflict):
+    """The whole save or commit is refused; ``rows`` says why for each row at fault."""
+
+    def __init__(self, message: str, rows: Iterable[RowRefusal], **params: Any) -> None:
+        self.rows = tuple(rows)
+        first = self.rows[0].path if self.rows else None
+        super().__init__(first, message, **params)
+
+
+def _obligation(session: Session, ref: str) -> ObligationRow:
+    row = session.exec(select(ObligationRow).where(ObligationRow.ref == ref)).first()
+    if row is None:
+        raise NotFound(None, "Onbekende verplichting {ref}.", ref=ref)
+    return row
+
+
+def _allocations(session: Session, ref: str) -> list[AllocationRow]:
+    return list(session.exec(select(AllocationRow).where(AllocationRow.obligation_ref == ref)
+                             .order_by(col(AllocationRow.id))).all())
+
+
+def clashes_with_committed(session: Session, ref: str,
+                           rows: Iterable[tuple[str, str]]) -> list[RowRefusal]:
+    """For each (enterprise, kind) of a plan being saved that is already committed for
+    ``ref``: a refusal of that row. A committed share is changed by uncommitting first, so a
+    draft never silently replaces or drops it."""
+    committed = {(a.enterprise_ref, a.kind) for a in _allocations(session, ref)
+                 if a.status == "committed"}
+    return [RowRefusal(i, "enterprise",
+                       "{ref} heeft al een toegezegde regel van deze soort in dit plan; trek "
+                       "de toezegging eerst in om die te wijzigen.", {"ref": ent})
+            for i, (ent, kind) in enumerate(rows) if (ent, kind) in committed]
+
+
+def snapshot(rows: Iterable[AllocationRow]) -> list[dict[str, Any]]:
+    return [{"enterprise": a.enterprise_ref, "kind": a.kind,
+             "amount_eur": round(float(a.amount_eur or 0.0), 2),
+             "credit_eur": round(float(a.credit_eur or 0.0), 2),
+             "placements": int(a.placements or 0), "block": a.block} for a in rows]
+
+
+def commit_plan(session: Session, ref: str, by: str) -> PlanEvent:
+    """Turn the obligation's planned rows into committed ones, or refuse them all."""
+    ob = _obligation(session, ref)
+    if ob.status != "open":
+        raise Invalid(None, "Alleen het plan van een open verplichting kan worden toegezegd.")
+    planned = [a for a in _allocations(session, ref) if a.status == "planned"]
+    if not planned:
+        raise Invalid(None, "Er is geen ontwerpplan om toe te zeggen: sla eerst een plan op.")
+    # Capacity now, with this obligation's own planned rows left out (they are what is
+    # being committed) and everything other obligations hold counted.
+    states = capacity_states(session, {a.enterprise_ref for a in planned},
+                             committed=commitments(session, replanning=[ref]))
+    vetted = set(session.exec(select(EnterpriseRow.ref).where(
+        col(EnterpriseRow.ref).in_([a.enterprise_ref for a in planned]),
+        EnterpriseRow.vetting_status == "vetted")).all())
+    refusals: list[RowRefusal] = []
+    for i, a in enumerate(planned):
+        state = states.get(a.enterprise_ref)
+        if state is None or a.enterprise_ref not in vetted:
+            refusals.append(RowRefusal(i, "enterprise", "{ref} is niet (meer) gescreend.",
+                                       {"ref": a.enterprise_ref}))
+        elif a.kind == "placement" and a.placements > state.free_placements:
+            refusals.append(RowRefusal(
+                i, "placements", "{ref} heeft nog {free} vrije plaatsing(en), het plan vraagt "
+                "er {want}.", {"ref": a.enterprise_ref, "free": int(state.free_placements),
+                               "want": a.placements}))
+        elif a.kind == "purchase" and a.amount_eur > state.free_purchase_eur + 0.005:
+            refusals.append(RowRefusal(
+                i, "amount_eur", "{ref} heeft nog {free_eur} vrije inkoopcapaciteit, het plan "
+                "vraagt {want_eur}.", {"ref": a.enterprise_ref,
+                                       "free_eur": round(max(state.free_purchase_eur, 0.0), 2),
+                                       "want_eur": round(a.amount_eur, 2)}))
+    if refusals:
+        raise PlanRefused("Het plan is niet toegezegd: {n} regel(s) passen niet meer.",
+                          refusals, n=len(refusals))
+    now = utcnow()
+    for a in planned:
+        a.status, a.updated_at = "committed", now
+        session.add(a)
+    event = PlanEvent(obligation_ref=ref, action="commit", decided_by=by, decided_at=now,
+                      rows=snapshot(planned))
+    session.add(event)
+    session.commit()
+    session.refresh(event)
+    return event
+
+
+def uncommit_plan(session: Session, ref: str, by: str, reason: str) -> PlanEvent:
+    """Turn the obligation's committed rows back into planned ones; ``reason`` is required
+    and logged with the rows."""
+    _obligation(session, ref)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("reason", "Geef een reden om de toezegging in te trekken.")
+    committed = [a for a in _allocations(session, ref) if a.status == "committed"]
+    if not committed:
+        raise Invalid(None, "Er is geen toegezegd plan om in te trekken.")
+    now = utcnow()
+    for a in committed:
+        a.status, a.updated_at = "planned", now
+        session.add(a)
+    event = PlanEvent(obligation_ref=ref, action="uncommit", reason=reason, decided_by=by,
+                      decided_at=now, rows=snapshot(committed))
+    session.add(event)
+    session.commit()
+    session.refresh(event)
+    return event
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """``committed`` when the plan has committed rows (``draft_rows`` counts planned ones
+    beside them); ``at``/``by`` of the latest commit, when one was logged."""
+
+    state: str  # empty | draft | committed
+    draft_rows: int
+    committed_rows: int
+    at: datetime | None
+    by: str | None
+    log: tuple[PlanEvent, ...]
+
+
+def events(session: Session, ref: str) -> list[PlanEvent]:
+    return list(session.exec(select(PlanEvent).where(PlanEvent.obligation_ref == ref)
+                             .order_by(col(PlanEvent.decided_at), col(PlanEvent.id))).all())
+
+
+def plan_status(session: Session, ref: str,
+                allocations: Iterable[AllocationRow] | None = None) -> PlanStatus:
+    rows = list(allocations) if allocations is not None else _allocations(session, ref)
+    log = events(session, ref)
+    n_committed = sum(1 for a in rows if a.status == "committed")
+    n_draft = len(rows) - n_committed
+    last_commit = next((e for e in reversed(log) if e.action == "commit"), None)
+    state = "committed" if n_committed else "draft" if n_draft else "empty"
+    show = last_commit if state == "committed" else None
+    return PlanStatus(state, n_draft, n_committed, show.decided_at if show else None,
+                      show.decided_by if show else None, tuple(log))
+
+
+def refusal_texts(exc: PlanRefused, translate: Any,
+                  fmt: Mapping[str, Any] | None = None) -> dict[int, tuple[str, str]]:
+    """Per row index: (field, message translated by ``translate``); ``fmt`` maps a param
+    suffix to a formatter (e.g. ``{"_eur": format_eur}``)."""
+    out: dict[int, tuple[str, str]] = {}
+    for r in exc.rows:
+        params = {k: next((f(v) for s, f in (fmt or {}).items() if k.endswith(s)), v)
+                  for k, v in r.params.items()}
+        out.setdefault(r.index, (r.field, str(translate(r.message, **params))))
+    return out
