@@ -79,10 +79,10 @@ from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
     PolicyError,
-    credit_for_placement,
+    credit_for,
+    credit_rate,
     load_policy,
     placement_block,
-    purchase_share,
 )
 
 router = APIRouter(tags=["pages"])
@@ -94,9 +94,6 @@ RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 KIND_NL = {"purchase": "Inkoop", "placement": "Plaatsing"}
 STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
              "planned": "Gepland", "committed": "Toegezegd"}
-# A proposed placement is valued as one full-time place for a year (as the engine does).
-PLACEMENT_HOURS = 36.0
-PLACEMENT_MONTHS = 12.0
 
 
 # ---------------------------------------------------------------- helpers
@@ -201,10 +198,11 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             if amount is None or amount <= 0:
                 err("amount", "Vul het inkoopbedrag (excl. btw) in.")
                 continue
-            share = purchase_share(policy, engine_ent, on)
+            share = credit_rate(policy, "purchase", on, enterprise=engine_ent)
             free = state.free_purchase_eur
             ln.amount_eur, ln.share = round(amount, 2), share
-            ln.credit_eur = round(amount * share, 2)
+            ln.credit_eur = credit_for(policy, "purchase", on, amount_eur=amount,
+                                       enterprise=engine_ent)
             if amount > free + 0.005:
                 err("amount", "Meer dan de vrije inkoopcapaciteit ({free}).",
                     free=format_eur(round(free, 2)))
@@ -222,11 +220,11 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                 err("kind", "De doelgroepen van deze onderneming tellen niet mee als plaatsing "
                             "onder deze waarderingstabel.")
                 continue
-            per = credit_for_placement(policy, block, PLACEMENT_HOURS, PLACEMENT_MONTHS)
             free_places = int(state.free_placements)
             ln.placements, ln.block = n, block.key
             ln.block_label = block.label_nl
-            ln.credit_eur = ln.amount_eur = round(n * per, 2)
+            ln.credit_eur = ln.amount_eur = credit_for(policy, "placement", on, placements=n,
+                                                       block=block)
             if n > free_places:
                 err("placements", "Meer dan de vrije plaatsingen ({free}).", free=free_places)
     return lines
