@@ -400,9 +400,13 @@ def whole_placements(
     used = np.bincount(sup, weights=amount, minlength=cap.size)
     free_places = np.where(per > 0, np.rint(cap / np.where(per > 0, per, 1.0)), 0.0)
     free_places -= np.bincount(sup[is_place], weights=places[is_place], minlength=cap.size)
-    # Plain loops: each step depends on what the previous ones took.
-    buys = [e for e in np.argsort(-f, kind="stable").tolist() if not is_place[e] and s[e] > 0]
-    for e in buys:
+    # Plain loops (each step depends on what the previous ones took), over the edges of
+    # obligations still short or over only: after the solve those are few.
+    order = np.argsort(-f, kind="stable")
+    buy_mask = (~is_place) & (s > 0)
+    # Supplies with capacity left and obligations short only decrease in the loops.
+    todo = (buy_mask & (short[obl] >= _HALF_CENT) & (cap[sup] - used[sup] > _HALF_CENT))[order]
+    for e in order[todo].tolist():
         i, j = int(obl[e]), int(sup[e])
         if short[i] < _HALF_CENT:
             continue
@@ -413,8 +417,8 @@ def whole_placements(
         credit[e] = amount[e] * s[e]
         used[j] += x
         short[i] -= x * s[e]
-    ups = sorted(np.flatnonzero(is_place).tolist(),
-                 key=lambda e: (-(want[e] - places[e]), -f[e], e))
+    ups = np.flatnonzero(is_place & (short[obl] >= _HALF_CENT) & (free_places[sup] >= 1)).tolist()
+    ups.sort(key=lambda e: (-(want[e] - places[e]), -f[e], e))
     for e in ups:
         i, j = int(obl[e]), int(sup[e])
         if short[i] < _HALF_CENT or free_places[j] < 1:
@@ -423,14 +427,15 @@ def whole_placements(
         free_places[j] -= 1
         amount[e] = credit[e] = places[e] * per[j]
         short[i] -= per[j]
-    for e in reversed(buys):  # lowest fit gives back first
+    back = buy_mask[order] & (short[obl[order]] <= -_HALF_CENT)
+    for e in order[back][::-1].tolist():  # lowest fit gives back first
         i = int(obl[e])
         if short[i] > -_HALF_CENT or credit[e] <= 0:
             continue
-        back = min(credit[e], -short[i])
-        credit[e] -= back
+        give = min(credit[e], -short[i])
+        credit[e] -= give
         amount[e] = credit[e] / s[e]
-        short[i] += back
+        short[i] += give
     return amount, credit, places
 
 
