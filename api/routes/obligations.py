@@ -71,7 +71,7 @@ from api.tables import (
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.params import PageQuery, list_params
-from matcher.capacity import CapacityState
+from matcher.capacity import CapacityState, term_years
 from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.reasons import Reason
@@ -167,6 +167,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
     ents = _enterprise_rows(session, {ln.enterprise for ln in lines if ln.enterprise})
     states = capacity_states(session, {ln.enterprise for ln in lines if ln.enterprise},
                              replanning=[row.ref])
+    # The bounds are over the contract term, as the engine's plan counts them (shown per year).
+    years = term_years(*progress.period_of(row, progress.tender_of(session, row), on))
     seen: set[tuple[str, str]] = set()
     for ln in lines:
         def err(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
@@ -180,7 +182,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             err("enterprise", "Onbekende of niet gescreende onderneming {ref}.", ref=ln.enterprise)
             continue
         ln.name = ent.name
-        state = ln.capacity = states[ent.ref]
+        ln.capacity = states[ent.ref]
+        state = ln.capacity.for_term(years)
         if ln.kind not in KIND_NL:
             err("kind", "Kies inkoop of plaatsing.")
             continue
@@ -204,8 +207,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             ln.credit_eur = credit_for(policy, "purchase", on, amount_eur=amount,
                                        enterprise=engine_ent)
             if amount > free + 0.005:
-                err("amount", "Meer dan de vrije inkoopcapaciteit ({free}).",
-                    free=format_eur(round(free, 2)))
+                err("amount", "Meer dan de vrije inkoopcapaciteit over de looptijd van {years} "
+                              "jaar ({free}).", free=format_eur(round(free, 2)), years=f"{years:g}")
         else:
             try:
                 n_raw = parse_number(ln.placements_raw)
@@ -226,7 +229,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             ln.credit_eur = ln.amount_eur = credit_for(policy, "placement", on, placements=n,
                                                        block=block)
             if n > free_places:
-                err("placements", "Meer dan de vrije plaatsingen ({free}).", free=free_places)
+                err("placements", "Meer dan de vrije plaatsingen over de looptijd van {years} "
+                                  "jaar ({free}).", free=free_places, years=f"{years:g}")
     return lines
 
 
