@@ -16,6 +16,9 @@ from matcher.capacity import CapacityState
 
 FREE_ONE = "vrij: {eur} inkoop per jaar en {n} plaatsing per jaar"
 FREE_MANY = "vrij: {eur} inkoop per jaar en {n} plaatsingen per jaar"
+# Over a contract term (``CapacityState.for_term``): every figure says which period it covers.
+FREE_TERM_ONE = "vrij over de looptijd van {years} jaar: {eur} inkoop en {n} plaatsing"
+FREE_TERM_MANY = "vrij over de looptijd van {years} jaar: {eur} inkoop en {n} plaatsingen"
 
 
 def capacity_fields(state: CapacityState) -> dict[str, Any]:
@@ -28,9 +31,16 @@ def capacity_fields(state: CapacityState) -> dict[str, Any]:
     }
 
 
-def free_text(free_purchase_eur: float, free_placements: int, lang: str = "nl") -> str:
-    """Free yearly capacity as one line in ``lang`` (pages, CSV, API and engine reasons)."""
+def free_text(free_purchase_eur: float, free_placements: int, lang: str = "nl",
+              years: float = 1.0) -> str:
+    """Free capacity as one line in ``lang`` (pages, CSV, API and engine reasons): per year,
+    or over a contract term of ``years`` years."""
     n = int(free_placements)
+    if years != 1.0:
+        return translate(FREE_TERM_ONE if n == 1 else FREE_TERM_MANY, lang,
+                         years=format_number(years, lang=lang),
+                         eur=format_eur(round(free_purchase_eur), lang=lang),
+                         n=format_number(n, lang=lang))
     return translate(FREE_ONE if n == 1 else FREE_MANY, lang,
                      eur=format_eur(round(free_purchase_eur), lang=lang),
                      n=format_number(n, lang=lang))

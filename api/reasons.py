@@ -82,6 +82,11 @@ def _free(f: Fmt, p: Mapping[str, Any]) -> str:
     return free_text(float(p["free_purchase_eur"]), int(p["free_placements"]), f.lang)
 
 
+def _free_term(f: Fmt, p: Mapping[str, Any]) -> str:
+    return free_text(float(p["free_purchase_eur"]), int(p["free_placements"]), f.lang,
+                     years=float(p["years"]))
+
+
 def _certificate(f: Fmt, p: Mapping[str, Any], nl: bool) -> str:
     out = f.t(certification_nl(str(p["scheme"])))
     level = p.get("level")
@@ -205,6 +210,9 @@ NL: Mapping[str, Row] = {
     "capacity_share": lambda f, p: (f"{_free(f, p)}: draagt {f.pct(p['share'])} van de "
                                     f"verschuldigde {f.eur(p['due_eur'], 0)}"),
     "capacity": _free,
+    "credit_share": lambda f, p: (f"{_free_term(f, p)}: levert {f.eur(p['credit_eur'], 0)} "
+                                  f"waarde op, {f.pct(p['share'])} van de verschuldigde "
+                                  f"{f.eur(p['due_eur'], 0)}"),
     "themes_covered": lambda f, p: _themes(f, p, True),
     "different_approach": lambda f, p: (f"een andere aanpak: {f.pct(p['similarity'])} gelijk aan "
                                         f"het meest gelijkende resultaat erboven "
@@ -272,6 +280,9 @@ EN: Mapping[str, Row] = {
     "capacity_share": lambda f, p: (f"{_free(f, p)}: carries {f.pct(p['share'])} of the "
                                     f"{f.eur(p['due_eur'], 0)} due"),
     "capacity": _free,
+    "credit_share": lambda f, p: (f"{_free_term(f, p)}: earns {f.eur(p['credit_eur'], 0)} "
+                                  f"credit, {f.pct(p['share'])} of the "
+                                  f"{f.eur(p['due_eur'], 0)} due"),
     "themes_covered": lambda f, p: _themes(f, p, False),
     "different_approach": lambda f, p: (f"a different approach: similarity "
                                         f"{f.pct(p['similarity'])} to the closest result above "

@@ -360,4 +360,88 @@ def greedy_allocate(
     return _finish(p, amount, "greedy", t0)
 
 
-__all__ = ["SOLVERS", "AllocationResult", "Allocator", "allocate", "greedy_allocate"]
+def whole_placements(
+    edge_obligation: ArrayLike,
+    edge_supply: ArrayLike,
+    fit: ArrayLike,
+    share: ArrayLike,
+    amount_eur: ArrayLike,
+    supply_capacity_eur: ArrayLike,
+    per_place_eur: ArrayLike,
+    demand_eur: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Settle a fractional allocation into whole placements without over-crediting.
+
+    Supplies with ``per_place_eur > 0`` are placement nodes (capacity and flow in credited
+    euros, share 1); the others are purchase nodes (invoice euros at ``share``). Steps:
+    placements are floored; each obligation's shortfall is topped up from its purchase
+    edges with capacity left (best fit first); a place is added only while an obligation is
+    still short (largest fractional part first), so no obligation ends more than one
+    placement's value over; an obligation that does end over gives back purchases first
+    (lowest fit first), down to exactly its demand where its purchases allow.
+
+    Returns per edge the invoiced euros (placements: their credited value), the credited
+    euros and the number of places."""
+    obl = np.asarray(edge_obligation, dtype=np.int64).ravel()
+    sup = np.asarray(edge_supply, dtype=np.int64).ravel()
+    f = np.asarray(fit, dtype=np.float64).ravel()
+    s = np.asarray(share, dtype=np.float64).ravel()
+    amount = np.maximum(np.asarray(amount_eur, dtype=np.float64).ravel(), 0.0).copy()
+    cap = np.asarray(supply_capacity_eur, dtype=np.float64).ravel()
+    per = np.asarray(per_place_eur, dtype=np.float64).ravel()
+    demand = np.asarray(demand_eur, dtype=np.float64).ravel()
+    is_place = per[sup] > 0
+    places = np.zeros(obl.size, dtype=np.int64)
+    want = np.where(is_place, amount / np.where(is_place, per[sup], 1.0), 0.0)
+    places[is_place] = np.floor(want[is_place] + 1e-9).astype(np.int64)
+    amount[is_place] = places[is_place] * per[sup[is_place]]
+    credit = amount * s
+    short = demand - np.bincount(obl, weights=credit, minlength=demand.size)
+    used = np.bincount(sup, weights=amount, minlength=cap.size)
+    free_places = np.where(per > 0, np.rint(cap / np.where(per > 0, per, 1.0)), 0.0)
+    free_places -= np.bincount(sup[is_place], weights=places[is_place], minlength=cap.size)
+    # Plain loops (each step depends on what the previous ones took), over the edges of
+    # obligations still short or over only: after the solve those are few.
+    order = np.argsort(-f, kind="stable")
+    buy_mask = (~is_place) & (s > 0)
+    # Supplies with capacity left and obligations short only decrease in the loops.
+    todo = (buy_mask & (short[obl] >= _HALF_CENT) & (cap[sup] - used[sup] > _HALF_CENT))[order]
+    for e in order[todo].tolist():
+        i, j = int(obl[e]), int(sup[e])
+        if short[i] < _HALF_CENT:
+            continue
+        x = min(cap[j] - used[j], short[i] / s[e])
+        if x <= 0:
+            continue
+        amount[e] += x
+        credit[e] = amount[e] * s[e]
+        used[j] += x
+        short[i] -= x * s[e]
+    ups = np.flatnonzero(is_place & (short[obl] >= _HALF_CENT) & (free_places[sup] >= 1)).tolist()
+    ups.sort(key=lambda e: (-(want[e] - places[e]), -f[e], e))
+    for e in ups:
+        i, j = int(obl[e]), int(sup[e])
+        if short[i] < _HALF_CENT or free_places[j] < 1:
+            continue
+        places[e] += 1
+        free_places[j] -= 1
+        amount[e] = credit[e] = places[e] * per[j]
+        short[i] -= per[j]
+    back = buy_mask[order] & (short[obl[order]] <= -_HALF_CENT)
+    for e in order[back][::-1].tolist():  # lowest fit gives back first
+        i = int(obl[e])
+        if short[i] > -_HALF_CENT or credit[e] <= 0:
+            continue
+        give = min(credit[e], -short[i])
+        credit[e] -= give
+        amount[e] = credit[e] / s[e]
+        short[i] += give
+    return amount, credit, places
+
+
+_HALF_CENT = 0.005
+
+
+__all__ = [
+    "SOLVERS", "AllocationResult", "Allocator", "allocate", "greedy_allocate", "whole_placements",
+]

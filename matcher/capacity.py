@@ -18,11 +18,21 @@ The vectorised helpers at the bottom do the same arithmetic on arrays for the in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from matcher.model import Capacity
+
+
+def term_years(start: date | None, end: date | None) -> float:
+    """Length of a contract term in years (to 0.01), at least one; an unknown or empty
+    period counts as one year. The one conversion from dates to the ``years`` of
+    :meth:`CapacityState.for_term`."""
+    if start is None or end is None or end <= start:
+        return 1.0
+    return max(1.0, round((end - start).days / 365.25, 2))
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,11 @@ from matcher.capacity import CapacityState, Commitment
 from matcher.model import Enterprise, Obligation
 from matcher.reasons import Param, Reason, eur, reason
 from matcher.valuation import (
+    PLACEMENT_HOURS_PER_WEEK,
+    PLACEMENT_MONTHS,
     Policy,
-    credit_for_placement,
+    credit_rate,
     placement_block,
-    purchase_share,
 )
 
 # Tie-break per invoiced euro: among equally good plans prefer the one that costs the firm
@@ -63,6 +64,26 @@ class Candidate:
     capacity_placements: int = 0
     placement_credit_eur: float = 0.0  # credit for one placement under ``block``
     block: str | None = None
+    years: float = 1.0  # the capacities above cover this many years (the obligation's term)
+
+    @property
+    def reach_eur(self) -> float:
+        """The most credit it can earn the obligation: its free purchasing (only where the
+        firm buys what it supplies) at its share plus its free places at their credit.
+        What the obligation's match list says it carries, as the plan sees it."""
+        buy = self.capacity_eur * self.purchase_share if self.can_supply else 0.0
+        return round(buy + self.capacity_placements * self.placement_credit_eur, 2)
+
+    def carries(self, due_eur: float) -> Reason:
+        """The ``credit_share`` reason: its free capacity over ``years`` that earns credit,
+        that credit (:attr:`reach_eur`) and the share of ``due_eur`` it carries."""
+        buys = self.can_supply and self.purchase_share > 0
+        places = self.capacity_placements if self.placement_credit_eur > 0 else 0
+        reach = self.reach_eur
+        return reason("credit_share", free_purchase_eur=eur(self.capacity_eur if buys else 0.0),
+                      free_placements=places, years=self.years, credit_eur=eur(reach),
+                      share=round(min(1.0, reach / due_eur), 4) if due_eur > 0 else 0.0,
+                      due_eur=eur(due_eur))
 
 
 @dataclass(frozen=True)
@@ -326,8 +347,9 @@ def build_candidates(
     on: date,
     *,
     committed: Mapping[str, Commitment] | None = None,
-    hours_per_week: float = 36.0,
-    months: float = 12.0,
+    hours_per_week: float = PLACEMENT_HOURS_PER_WEEK,
+    months: float = PLACEMENT_MONTHS,
+    years: float = 1.0,
 ) -> list[Candidate]:
     """Turn ranked enterprises (with fit) into plan candidates under ``policy``.
 
@@ -336,15 +358,20 @@ def build_candidates(
     elsewhere, per ref). A placement is valued as
     one place of ``hours_per_week`` for ``months`` under the most conservative block that
     fits the enterprise's target groups (the obligation's groups first).
+
+    Capacity is per year; ``years`` is the obligation's term (``matcher.capacity.term_years``)
+    and each enterprise's free capacity is converted to it here, once
+    (``CapacityState.for_term``). Credit per unit comes from ``matcher.valuation.credit_rate``.
     """
     committed = committed or {}
     out: list[Candidate] = []
     for ent, fit in matches:
-        share = purchase_share(policy, ent, on)
+        share = credit_rate(policy, "purchase", on, enterprise=ent)
         block = placement_block(policy, ent.target_groups, prefer=obligation.target_groups)
-        credit = (credit_for_placement(policy, block, hours_per_week, months)
+        credit = (credit_rate(policy, "placement", on, block=block,
+                              hours_per_week=hours_per_week, months=months)
                   if block is not None else 0.0)
-        state = CapacityState.of(ent.capacity, committed.get(ent.ref))
+        state = CapacityState.of(ent.capacity, committed.get(ent.ref)).for_term(years)
         out.append(Candidate(
             enterprise=ent.ref,
             fit=float(min(max(fit, 0.0), 1.0)),
@@ -354,6 +381,7 @@ def build_candidates(
             capacity_placements=int(state.free_placements),
             placement_credit_eur=credit,
             block=block.key if block is not None else None,
+            years=state.years,
         ))
     return out
 

@@ -38,6 +38,11 @@ CODES: Mapping[str, tuple[str, ...]] = {
     # the share of what is due it can carry (placements at the index's placement value).
     "capacity_share": ("free_purchase_eur", "free_placements", "share", "due_eur"),
     "capacity": ("free_purchase_eur", "free_placements"),  # nothing due given
+    # An obligation's list: free capacity over its term of ``years`` years, the credit it
+    # earns under the obligation's policy (matcher.valuation.credit_rate, as the plan counts
+    # it: matcher.plan.Candidate.reach_eur) and the share of what is still due it carries.
+    "credit_share": ("free_purchase_eur", "free_placements", "years", "credit_eur", "share",
+                     "due_eur"),
     # -- a Challenge's diversified results (matcher/challenge.py) ----------------------
     "themes_covered": ("themes",),
     "different_approach": ("similarity", "closest"),  # to the closest result above it

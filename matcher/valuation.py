@@ -475,6 +475,63 @@ def credit_for_purchase(
     return round(invoice_eur * purchase_share(policy, enterprise, on), 2)
 
 
+# A planned placement before anyone is hired: one full-time place for a year.
+PLACEMENT_HOURS_PER_WEEK = 36.0
+PLACEMENT_MONTHS = 12.0
+CREDIT_KINDS: tuple[str, ...] = ("purchase", "placement")
+
+
+def credit_rate(
+    policy: Policy,
+    kind: str,
+    on: date,
+    *,
+    enterprise: Enterprise | None = None,
+    block: str | Block | None = None,
+    hours_per_week: float = PLACEMENT_HOURS_PER_WEEK,
+    months: float = PLACEMENT_MONTHS,
+    bonuses: Iterable[str] = (),
+) -> float:
+    """Credited euros per unit of ``kind`` under ``policy`` on ``on``: per invoiced euro
+    for a purchase from ``enterprise`` (its certificates valid that day), per placement of
+    ``block`` (``hours_per_week`` for ``months``) for a placement.
+
+    The one definition of credit (with :func:`credit_for`): the plan, the obligation's
+    match list, the allocation and the deliveries all call these two, so the same
+    enterprise and amount earn the same credit everywhere."""
+    if kind == "purchase":
+        if enterprise is None:
+            raise ValueError("a purchase's credit needs the enterprise it is bought from")
+        return purchase_share(policy, enterprise, on)
+    if kind == "placement":
+        if block is None:
+            raise ValueError("a placement's credit needs its building block")
+        return credit_for_placement(policy, block, hours_per_week, months, bonuses)
+    raise ValueError(f"kind must be one of {CREDIT_KINDS}, got {kind!r}")
+
+
+def credit_for(
+    policy: Policy,
+    kind: str,
+    on: date,
+    *,
+    amount_eur: float = 0.0,
+    placements: float = 0,
+    enterprise: Enterprise | None = None,
+    block: str | Block | None = None,
+    hours_per_week: float = PLACEMENT_HOURS_PER_WEEK,
+    months: float = PLACEMENT_MONTHS,
+    bonuses: Iterable[str] = (),
+) -> float:
+    """Credited euros, to the cent, for ``amount_eur`` invoiced (purchase) or
+    ``placements`` places (placement) under ``policy`` on ``on`` (see :func:`credit_rate`)."""
+    units = amount_eur if kind == "purchase" else placements
+    _check_nonneg(units, "amount_eur" if kind == "purchase" else "placements")
+    rate = credit_rate(policy, kind, on, enterprise=enterprise, block=block,
+                       hours_per_week=hours_per_week, months=months, bonuses=bonuses)
+    return round(units * rate, 2)
+
+
 def placement_block(
     policy: Policy, target_groups: Iterable[str], prefer: Iterable[str] = ()
 ) -> Block | None:
@@ -516,8 +573,9 @@ def placement_year_eur(policy: Policy | None = None) -> float:
 
 
 __all__ = [
-    "DEFAULT_POLICY", "POLICY_DIR", "Block", "Bonus", "DueResult", "Policy", "PolicyError",
-    "PurchasingRule", "credit_for_placement", "credit_for_purchase", "list_policies",
+    "CREDIT_KINDS", "DEFAULT_POLICY", "PLACEMENT_HOURS_PER_WEEK", "PLACEMENT_MONTHS", "POLICY_DIR",
+    "Block", "Bonus", "DueResult", "Policy", "PolicyError", "PurchasingRule", "credit_for",
+    "credit_for_placement", "credit_rate", "credit_for_purchase", "list_policies",
     "load_policy", "load_policy_file", "obligation_due", "obligation_due_amount",
     "parse_policy", "placement_block", "placement_year_eur", "purchase_share",
 ]

@@ -14,11 +14,10 @@ from api.services.feasibility import (
     TIGHT_MARGIN,
     CandidateCapacity,
     assess,
-    contract_years,
     tender_candidates,
     verdict_for,
 )
-from matcher.capacity import CapacityState, Commitment
+from matcher.capacity import CapacityState, Commitment, term_years
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Enterprise, Vetting
 from matcher.query import Query
@@ -93,9 +92,9 @@ def test_tight_and_no_clause_and_empty() -> None:
     assert nc.verdict == "no_clause" and nc.due_eur == 0 and nc.shortfall_eur == 0
     empty = assess(10_000, [])
     assert empty.verdict == "infeasible" and empty.committed_share == 0.0
-    assert contract_years(date(2026, 1, 1), date(2028, 1, 1)) == 2.0
-    assert contract_years(date(2026, 1, 1), date(2026, 3, 1)) == 1.0
-    assert contract_years(None, None) == 1.0
+    assert term_years(date(2026, 1, 1), date(2028, 1, 1)) == 2.0
+    assert term_years(date(2026, 1, 1), date(2026, 3, 1)) == 1.0
+    assert term_years(None, None) == 1.0
 
 
 def test_candidate_over_a_term() -> None:

@@ -137,6 +137,15 @@ def test_allocate_all_shares_capacity(store: Session) -> None:
     # Total capacity €120,000 credit against €150,000 due: €30,000 short in all.
     assert result.total_unmet_eur == pytest.approx(30_000, abs=0.05)
     assert result.due_eur == {"O-1": 100_000, "O-2": 50_000}
+    # Never more credit than due (a place is whole: at most one place over, and only when no
+    # purchase of that obligation is left to give back).
+    for ref, due in result.due_eur.items():
+        rows = [r for r in result.rows if r.obligation == ref]
+        credit = sum(r.credit_eur for r in rows)
+        one_place = max([r.credit_eur / r.placements for r in rows if r.placements] + [0.0])
+        assert credit <= due + one_place + 0.01
+        if credit > due + 0.01:
+            assert all(r.kind == "placement" for r in rows)
 
 
 def test_cli_plan_and_allocate_json(store: Session, use_db: str,

@@ -123,6 +123,9 @@ def _why_not() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def engine_output() -> list[Reason]:
     out = _rank_reasons() + _challenge_reasons() + [r for p in _plans() for r in p]
+    # The obligation's match list: what a candidate carries of what is due, over its term.
+    out += [_buy("A", 0.9, 30_000).carries(50_000),
+            replace(_place("B", 0.8, 2, 15_000.5), years=4.0).carries(50_000)]
     for d in _why_not():
         out += [Reason.from_dict(x) for x in d["exclusions"] + d.get("reasons", [])]
     return list(dict.fromkeys(out))
@@ -195,6 +198,18 @@ def test_reasons_refuse_unknown_codes_and_wrong_params() -> None:
      "verschuldigde € 50.000",
      "free: €1,234,568 purchasing per year and 2 placements per year: carries 80% of the "
      "€50,000 due"),
+    (reason("credit_share", free_purchase_eur=0.0, free_placements=8, years=4.0,
+            credit_eur=120_000.0, share=1.0, due_eur=45_000.0),
+     "vrij over de looptijd van 4 jaar: € 0 inkoop en 8 plaatsingen: levert € 120.000 waarde "
+     "op, 100 % van de verschuldigde € 45.000",
+     "free over the term of 4 years: €0 purchasing and 8 placements: earns €120,000 credit, "
+     "100% of the €45,000 due"),
+    (reason("credit_share", free_purchase_eur=10_000.0, free_placements=1, years=1.0,
+            credit_eur=5_000.0, share=0.1111, due_eur=45_000.0),
+     "vrij: € 10.000 inkoop per jaar en 1 plaatsing per jaar: levert € 5.000 waarde op, 11 % "
+     "van de verschuldigde € 45.000",
+     "free: €10,000 purchasing per year and 1 placement per year: earns €5,000 credit, 11% of "
+     "the €45,000 due"),
     (reason("capacity", free_purchase_eur=25_000.0, free_placements=1),
      "vrij: € 25.000 inkoop per jaar en 1 plaatsing per jaar",
      "free: €25,000 purchasing per year and 1 placement per year"),

@@ -79,7 +79,7 @@ from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
 from api.web.params import PageQuery, list_params
-from matcher.capacity import CapacityState
+from matcher.capacity import CapacityState, term_years
 from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.reasons import Reason
@@ -87,10 +87,10 @@ from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
     PolicyError,
-    credit_for_placement,
+    credit_for,
+    credit_rate,
     load_policy,
     placement_block,
-    purchase_share,
 )
 
 router = APIRouter(tags=["pages"])
@@ -103,9 +103,6 @@ KIND_NL = {"purchase": "Inkoop", "placement": "Plaatsing"}
 STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
              "planned": "Gepland", "committed": "Toegezegd"}
 PLAN_ACTION_NL = {"commit": "Toegezegd", "uncommit": "Toezegging ingetrokken"}
-# A proposed placement is valued as one full-time place for a year (as the engine does).
-PLACEMENT_HOURS = 36.0
-PLACEMENT_MONTHS = 12.0
 
 
 # ---------------------------------------------------------------- helpers
@@ -179,6 +176,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
     ents = _enterprise_rows(session, {ln.enterprise for ln in lines if ln.enterprise})
     states = capacity_states(session, {ln.enterprise for ln in lines if ln.enterprise},
                              replanning=[row.ref])
+    # The bounds are over the contract term, as the engine's plan counts them (shown per year).
+    years = term_years(*progress.period_of(row, progress.tender_of(session, row), on))
     seen: set[tuple[str, str]] = set()
     for ln in lines:
         def err(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
@@ -192,7 +191,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             err("enterprise", "Onbekende of niet gescreende onderneming {ref}.", ref=ln.enterprise)
             continue
         ln.name = ent.name
-        state = ln.capacity = states[ent.ref]
+        ln.capacity = states[ent.ref]
+        state = ln.capacity.for_term(years)
         if ln.kind not in KIND_NL:
             err("kind", "Kies inkoop of plaatsing.")
             continue
@@ -210,13 +210,14 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             if amount is None or amount <= 0:
                 err("amount", "Vul het inkoopbedrag (excl. btw) in.")
                 continue
-            share = purchase_share(policy, engine_ent, on)
+            share = credit_rate(policy, "purchase", on, enterprise=engine_ent)
             free = state.free_purchase_eur
             ln.amount_eur, ln.share = round(amount, 2), share
-            ln.credit_eur = round(amount * share, 2)
+            ln.credit_eur = credit_for(policy, "purchase", on, amount_eur=amount,
+                                       enterprise=engine_ent)
             if amount > free + 0.005:
-                err("amount", "Meer dan de vrije inkoopcapaciteit ({free}).",
-                    free=format_eur(round(free, 2)))
+                err("amount", "Meer dan de vrije inkoopcapaciteit over de looptijd van {years} "
+                              "jaar ({free}).", free=format_eur(round(free, 2)), years=f"{years:g}")
         else:
             try:
                 n_raw = parse_number(ln.placements_raw)
@@ -231,13 +232,14 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                 err("kind", "De doelgroepen van deze onderneming tellen niet mee als plaatsing "
                             "onder deze waarderingstabel.")
                 continue
-            per = credit_for_placement(policy, block, PLACEMENT_HOURS, PLACEMENT_MONTHS)
             free_places = int(state.free_placements)
             ln.placements, ln.block = n, block.key
             ln.block_label = block.label_nl
-            ln.credit_eur = ln.amount_eur = round(n * per, 2)
+            ln.credit_eur = ln.amount_eur = credit_for(policy, "placement", on, placements=n,
+                                                       block=block)
             if n > free_places:
-                err("placements", "Meer dan de vrije plaatsingen ({free}).", free=free_places)
+                err("placements", "Meer dan de vrije plaatsingen over de looptijd van {years} "
+                                  "jaar ({free}).", free=free_places, years=f"{years:g}")
     page_field = {"amount_eur": "amount"}
     for r in plan_commit.clashes_with_committed(session, row.ref,
                                                 [(ln.enterprise, ln.kind) for ln in lines]):

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any
 
 from matcher.capacity import CapacityState, Commitment
@@ -205,13 +204,6 @@ class Feasibility:
                 for c in self.top
             ],
         }
-
-
-def contract_years(start: date | None, end: date | None) -> float:
-    """Length of the contract in years, at least one (unknown period: one year)."""
-    if start is None or end is None or end <= start:
-        return 1.0
-    return max(1.0, round((end - start).days / 365.25, 2))
 
 
 def assess(

@@ -56,7 +56,8 @@ from api.services import curation_log
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
 from api.services.curation_log import DecisionInput, latest_states
-from api.services.feasibility import Feasibility, assess, contract_years, tender_candidates
+from api.services.feasibility import Feasibility, assess, tender_candidates
+from api.services.obligation_terms import obligation_terms
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -65,7 +66,7 @@ from api.tables import (
     ObligationRow,
     TenderRow,
 )
-from matcher.capacity import CapacityState, Commitment
+from matcher.capacity import CapacityState, Commitment, term_years
 from matcher.challenge import ChallengeMatcher, Coalition
 from matcher.constraints import exclusions
 from matcher.geo import haversine_km
@@ -506,9 +507,33 @@ def _match_list(session: Session, kind: str, ref: str, top_k: int) -> MatchList:
     ranked = rank_query(index, query, ws, top_k=top_k)
     views = [_view(index, query, m) for m in to_matches(index, ranked)]
     views, rejected = _curate(session, kind, ref, index, query, ws, views)
+    if kind == "obligation":
+        views = _credit_shares(session, ref, index, views)
     return MatchList(kind=kind, ref=ref, results=views, n_candidates=ranked.n_candidates,
                      n_excluded=len(index) - ranked.n_candidates, weights=_weights_label(ws),
                      rejected=rejected)
+
+
+def _credit_shares(session: Session, ref: str, index: EnterpriseIndex,
+                   views: list[MatchView]) -> list[MatchView]:
+    """An obligation's list says what each enterprise carries as its plan counts it: the
+    credit of its free capacity over the obligation's term under the obligation's policy
+    (``ObligationTerms.candidates``, the plan's own candidates), of what is still due. An
+    enterprise whose certificate earns nothing under that policy and whose places are taken
+    carries 0 %. Replaces the ranking's generic ``capacity_share`` reason."""
+    try:
+        terms = obligation_terms(session, _obligation_row(session, ref), today())
+    except PolicyError:
+        return views  # an unknown policy: the plan says so; the ranking's figure stands
+    cands = terms.candidates([(index.enterprise(v.ref), 0.0) for v in views])
+    out = []
+    for v, cand in zip(views, cands, strict=True):
+        credit = cand.carries(terms.due_eur)
+        reasons = [credit if r.code == "capacity_share" else r for r in v.reasons]
+        if credit not in reasons:
+            reasons.append(credit)
+        out.append(replace(v, reasons=reasons))
+    return out
 
 
 def match_tender(session: Session, ref: str, top_k: int = 20) -> MatchList:
@@ -621,7 +646,7 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
     value = placement_value(tender.sroi)
     cands = tender_candidates(full, query, committed, ws, value)
     due = obligation_due_amount(tender) if tender.sroi is not None else None
-    result = assess(due, cands, years=contract_years(tender.start, tender.end),
+    result = assess(due, cands, years=term_years(tender.start, tender.end),
                     region_km=tender.sroi.region_km if tender.sroi else None,
                     placement_eur=value)
     with _results_lock:

@@ -28,23 +28,24 @@ from api.clock import today
 from api.convert import obligation_from_row
 from api.errors import Invalid, NotFound
 from api.services.capacity import commitments
+from api.services.obligation_terms import obligation_terms
 from api.services.plan_commit import PlanRefused, RowRefusal, clashes_with_committed
+from api.services.progress import period_of
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
-from matcher.allocate import Allocator
-from matcher.capacity import CapacityState, Commitment
+from matcher.allocate import Allocator, whole_placements
+from matcher.capacity import CapacityState, Commitment, term_years
 from matcher.index import EnterpriseIndex
-from matcher.model import Enterprise, Obligation
-from matcher.plan import FulfilmentPlanner, Plan, PlanRow, build_candidates, supplies
+from matcher.model import Obligation
+from matcher.plan import FulfilmentPlanner, Plan, PlanRow, supplies
 from matcher.rank import candidates_for_obligation, rank_many
 from matcher.reasons import eur, reason
 from matcher.valuation import (
     DEFAULT_POLICY,
     Policy,
     PolicyError,
-    credit_for_placement,
+    credit_rate,
     load_policy,
     placement_block,
-    purchase_share,
 )
 from matcher.weights import WeightSet
 
@@ -91,13 +92,6 @@ def _policy(name: str | None, obligation_ref: str) -> Policy:
                             error=str(exc)) from None
 
 
-def _obligation(session: Session, row: ObligationRow) -> Obligation:
-    tender = None
-    if row.tender_ref:
-        tender = session.exec(select(TenderRow).where(TenderRow.ref == row.tender_ref)).first()
-    return obligation_from_row(row, tender)
-
-
 def build_index(session: Session, on: date, committed: Mapping[str, Commitment]
                 ) -> EnterpriseIndex:
     """The ranking index over the whole registry, with what is already committed
@@ -129,19 +123,20 @@ def plan_for_obligation(
     """A fulfilment plan for the obligation ``ref`` (not saved; see :func:`save_plan`)."""
     on = on or today()
     row = get_obligation_row(session, ref)
-    ob = _obligation(session, row)
-    policy = _policy(ob.policy, ref)
-    c = commitments(session, replanning=[ref])
-    due = max(ob.amount_eur - c.committed_credit.get(ref, 0.0), 0.0)
+    try:
+        terms = obligation_terms(session, row, on)
+    except PolicyError as exc:
+        raise PlanningError("{ref}: {error}", ref=ref, error=str(exc)) from None
+    ob = terms.obligation
     if index is None:
-        index = build_index(session, on, c.by_enterprise)
+        index = build_index(session, on, terms.committed.by_enterprise)
     matches = candidates_for_obligation(index, ob, _weights(session), top_k=top_k)
     pairs = [(index.enterprise(m.ref), float(m.score)) for m in matches]
-    cands = build_candidates(ob, pairs, policy, on, committed=c.by_enterprise)
-    plan = (planner or FulfilmentPlanner()).plan(ref, round(due, 2), cands)
-    done = c.committed_credit.get(ref, 0.0)
-    if done > 0:
-        note = reason("plan_committed", done_eur=eur(done), total_eur=eur(ob.amount_eur))
+    cands = terms.candidates(pairs)
+    plan = (planner or FulfilmentPlanner()).plan(ref, terms.due_eur, cands)
+    if terms.done_eur > 0:
+        note = reason("plan_committed", done_eur=eur(terms.done_eur),
+                      total_eur=eur(ob.amount_eur))
         plan = Plan(plan.obligation, plan.due_eur, plan.rows, plan.credit_eur, plan.unmet_eur,
                     (*plan.explanation, note))
     return plan
@@ -170,9 +165,13 @@ def allocate_all(
 
     Each enterprise is two supply nodes: purchasing (invoice euros, credited at its share
     under the obligation's policy; only for obligations whose firm buys what it supplies)
-    and placements (capacity x the value of one full-time year under its most cautious
-    block, credited one for one). Placement credit is rounded to whole places afterwards
-    per enterprise (largest remainders first, never above its free places).
+    and placements (free places x the credit of one place under its most cautious block,
+    credited one for one). Credit per unit is ``matcher.valuation.credit_rate``, as in the
+    plan. Capacity is per year, converted once per enterprise to a contract term
+    (``CapacityState.for_term``): the shortest term among the obligations that list it, so
+    no obligation is promised capacity its own term does not have. The fractional
+    solution is settled into whole places by ``matcher.allocate.whole_placements`` (never
+    more than one place over what is due, purchases given back first).
 
     A node's value per place is taken under the policy of the first obligation that lists
     the enterprise; with obligations under different policies that is an approximation
@@ -181,7 +180,10 @@ def allocate_all(
     on = on or today()
     rows = session.exec(select(ObligationRow).where(ObligationRow.status == "open")
                         .order_by(col(ObligationRow.ref))).all()
-    obs = [_obligation(session, r) for r in rows]
+    tenders = {t.ref: t for t in session.exec(select(TenderRow)).all()}
+    years_of = {r.ref: term_years(*period_of(r, tenders.get(r.tender_ref or ""), on))
+                for r in rows}
+    obs = [obligation_from_row(r, tenders.get(r.tender_ref or "")) for r in rows]
     c = commitments(session, replanning=[o.ref for o in obs])
     due = {o.ref: round(max(o.amount_eur - c.committed_credit.get(o.ref, 0.0), 0.0), 2)
            for o in obs}
@@ -191,6 +193,11 @@ def allocate_all(
     policies = {o.ref: _policy(o.policy, o.ref) for o in obs}
     index = build_index(session, on, c.by_enterprise)
     top_rows, top_scores = rank_many(index, obs, _weights(session), top_k=top_k)
+    ent_years: dict[int, float] = {}
+    for i, ob in enumerate(obs):
+        for r in top_rows[i].tolist():
+            if r >= 0:
+                ent_years[r] = min(ent_years.get(r, years_of[ob.ref]), years_of[ob.ref])
 
     supplies_: list[_Supply] = []
     node: dict[tuple[str, str], int] = {}
@@ -199,19 +206,21 @@ def allocate_all(
     e_fit: list[float] = []
     e_share: list[float] = []
 
-    def supply_node(ent: Enterprise, kind: str, policy: Policy) -> int | None:
+    def supply_node(r: int, kind: str, ob: Obligation, policy: Policy) -> int | None:
+        ent = index.enterprise(r)
         key = (ent.ref, kind)
         if key in node:
             return node[key]
-        state = CapacityState.of(ent.capacity, c.by_enterprise.get(ent.ref))
+        state = CapacityState.of(ent.capacity, c.by_enterprise.get(ent.ref)
+                                 ).for_term(ent_years[r])
         if kind == "purchase":
             s = _Supply(ent.ref, kind, state.free_purchase_eur)
         else:
-            block = placement_block(policy, ent.target_groups)
+            block = placement_block(policy, ent.target_groups, prefer=ob.target_groups)
             free = int(state.free_placements)
             if block is None or free <= 0:
                 return None
-            per = credit_for_placement(policy, block, 36.0, 12.0)
+            per = credit_rate(policy, "placement", on, block=block)
             s = _Supply(ent.ref, kind, free * per, per, block.key)
         if s.capacity_eur <= 0:
             return None
@@ -227,14 +236,14 @@ def allocate_all(
             ent = index.enterprise(r)
             fit = min(max(score, 0.0), 1.0)
             if ob.buys and supplies(ent.cpv, ob.buys):
-                share = purchase_share(policy, ent, on)
-                j = supply_node(ent, "purchase", policy) if share > 0 else None
+                share = credit_rate(policy, "purchase", on, enterprise=ent)
+                j = supply_node(r, "purchase", ob, policy) if share > 0 else None
                 if j is not None:
                     e_obl.append(i)
                     e_node.append(j)
                     e_fit.append(fit)
                     e_share.append(share)
-            j = supply_node(ent, "placement", policy)
+            j = supply_node(r, "placement", ob, policy)
             if j is not None:
                 e_obl.append(i)
                 e_node.append(j)
@@ -242,12 +251,16 @@ def allocate_all(
                 e_share.append(1.0)
 
     demand = np.array([due[o.ref] for o in obs])
+    capacity = [s.capacity_eur for s in supplies_]
     result = (allocator or Allocator()).solve(
         np.array(e_obl, dtype=np.int64), np.array(e_node, dtype=np.int64), e_fit, e_share,
-        [s.capacity_eur for s in supplies_], demand,
+        capacity, demand,
     )
-    out_rows = _rows_from_flows(obs, supplies_, e_obl, e_node, e_fit, result.amount_eur,
-                                result.credit_eur)
+    amount, credit, places = whole_placements(
+        e_obl, e_node, e_fit, e_share, result.amount_eur, capacity,
+        [s.per_place for s in supplies_], demand)
+    out_rows = _rows_from_flows(obs, supplies_, e_obl, e_node, e_fit, e_share, amount, credit,
+                                places)
     credit_by: dict[str, float] = {}
     for row in out_rows:
         credit_by[row.obligation] = credit_by.get(row.obligation, 0.0) + row.credit_eur
@@ -258,36 +271,23 @@ def allocate_all(
 
 def _rows_from_flows(
     obs: Sequence[Obligation], supplies_: Sequence[_Supply], e_obl: list[int],
-    e_node: list[int], e_fit: list[float], amount: np.ndarray, credit: np.ndarray,
+    e_node: list[int], e_fit: list[float], e_share: list[float], amount: np.ndarray,
+    credit: np.ndarray, places: np.ndarray,
 ) -> list[PlanRow]:
     out: list[PlanRow] = []
-    by_node: dict[int, list[int]] = {}
     for e, j in enumerate(e_node):
-        if credit[e] >= 0.01:
-            by_node.setdefault(j, []).append(e)
-    for j, edges in by_node.items():
         s = supplies_[j]
         if s.kind == "purchase":
-            for e in edges:
-                a = math.floor(amount[e] * 100 + 1e-6) / 100  # cents, never over capacity
-                out.append(PlanRow(obs[e_obl[e]].ref, s.enterprise, "purchase", a,
-                                   round(credit[e], 2), 0, None, e_fit[e]))
-            continue
-        # Whole places: floors first, then the largest remainders while places are free.
-        want = {e: credit[e] / s.per_place for e in edges}
-        places = {e: math.floor(w + 1e-9) for e, w in want.items()}
-        free = int(round(s.capacity_eur / s.per_place)) - sum(places.values())
-        for e in sorted(edges, key=lambda e: -(want[e] - places[e])):
-            if free <= 0:
-                break
-            if want[e] - places[e] > 1e-9:
-                places[e] += 1
-                free -= 1
-        for e in edges:
-            if places[e] > 0:
-                v = round(places[e] * s.per_place, 2)
-                out.append(PlanRow(obs[e_obl[e]].ref, s.enterprise, "placement", v, v,
-                                   places[e], s.block, e_fit[e]))
+            if credit[e] < 0.01:
+                continue
+            a = math.floor(amount[e] * 100 + 1e-6) / 100  # cents, never over capacity
+            # The credit of the invoiced cents at the edge's credit_rate (as credit_for).
+            out.append(PlanRow(obs[e_obl[e]].ref, s.enterprise, "purchase", a,
+                               round(a * e_share[e], 2), 0, None, e_fit[e]))
+        elif places[e] > 0:
+            v = round(int(places[e]) * s.per_place, 2)
+            out.append(PlanRow(obs[e_obl[e]].ref, s.enterprise, "placement", v, v,
+                               int(places[e]), s.block, e_fit[e]))
     out.sort(key=lambda r: (r.obligation, -r.credit_eur, r.enterprise, r.kind))
     return out
 

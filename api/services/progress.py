@@ -29,8 +29,7 @@ from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow,
 from matcher.valuation import (
     Policy,
     PolicyError,
-    credit_for_placement,
-    credit_for_purchase,
+    credit_for,
     load_policy,
 )
 
@@ -126,7 +125,8 @@ def record_delivery(
             raise Invalid("amount_eur", "Meer dan de inkoopcapaciteit die {name} in {year} nog "
                                         "heeft ({free_eur}).", name=ent.name,
                           year=data.on.year, free_eur=round(free, 2))
-        credit = credit_for_purchase(policy, data.amount_eur, enterprise_from_row(ent), data.on)
+        credit = credit_for(policy, "purchase", data.on, amount_eur=data.amount_eur,
+                            enterprise=enterprise_from_row(ent))
         amount = data.amount_eur
     else:
         if not data.block or data.block not in policy.blocks:
@@ -138,7 +138,8 @@ def record_delivery(
         if delivered_state(session, ent, data.on.year).free_placements < 1:
             raise Invalid("enterprise_ref", "{name} heeft in {year} geen vrije plaatsingen "
                                             "meer.", name=ent.name, year=data.on.year)
-        credit = credit_for_placement(policy, data.block, data.hours_per_week, data.months)
+        credit = credit_for(policy, "placement", data.on, placements=1, block=data.block,
+                            hours_per_week=data.hours_per_week, months=data.months)
         amount = 0.0
         block = policy.block(data.block)
         detail = f"{block.label_nl}: {data.hours_per_week:g} u/week × {data.months:g} mnd"
