@@ -58,6 +58,7 @@ from api.schemas import (
 from api.services import delivery_evidence, matching, progress
 from api.services.capacity import capacity_states, commitments
 from api.services.planning import plan_for_obligation, save_plan
+from api.services.policies import obligation_policy
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import (
     AllocationRow,
@@ -76,11 +77,8 @@ from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.reasons import Reason
 from matcher.valuation import (
-    DEFAULT_POLICY,
     Policy,
-    PolicyError,
     credit_for_placement,
-    load_policy,
     placement_block,
     purchase_share,
 )
@@ -100,13 +98,6 @@ PLACEMENT_MONTHS = 12.0
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _policy(ob: Obligation) -> Policy:
-    try:
-        return load_policy(ob.policy or DEFAULT_POLICY)
-    except PolicyError:
-        return load_policy(DEFAULT_POLICY)
 
 
 def propose(session: Session, row: ObligationRow, on: date) -> Plan:
@@ -307,7 +298,7 @@ def overview(session: Session, row: ObligationRow) -> Overview:
     ob = obligation_from_row(row, tender)
     allocs = progress.allocations(session, row.ref)
     return Overview(
-        row=row, ob=ob, policy=_policy(ob), tender=tender, allocations=allocs,
+        row=row, ob=ob, policy=obligation_policy(ob), tender=tender, allocations=allocs,
         committed_credit=round(sum(a.credit_eur for a in allocs if a.status == "committed"), 2),
         planned_credit=round(sum(a.credit_eur for a in allocs if a.status != "committed"), 2),
     )

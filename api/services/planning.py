@@ -27,6 +27,7 @@ from api.clock import today
 from api.convert import obligation_from_row
 from api.errors import Invalid, NotFound
 from api.services.capacity import commitments
+from api.services.policies import obligation_policy
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator
 from matcher.capacity import CapacityState, Commitment
@@ -36,11 +37,8 @@ from matcher.plan import FulfilmentPlanner, Plan, PlanRow, build_candidates, sup
 from matcher.rank import candidates_for_obligation, rank_many
 from matcher.reasons import eur, reason
 from matcher.valuation import (
-    DEFAULT_POLICY,
     Policy,
-    PolicyError,
     credit_for_placement,
-    load_policy,
     placement_block,
     purchase_share,
 )
@@ -81,12 +79,6 @@ def _weights(session: Session) -> WeightSet:
     return active_weights(session)
 
 
-def _policy(name: str | None, obligation_ref: str) -> Policy:
-    try:
-        return load_policy(name or DEFAULT_POLICY)
-    except PolicyError as exc:
-        raise PlanningError("{ref}: {error}", ref=obligation_ref,
-                            error=str(exc)) from None
 
 
 def _obligation(session: Session, row: ObligationRow) -> Obligation:
@@ -128,7 +120,7 @@ def plan_for_obligation(
     on = on or today()
     row = get_obligation_row(session, ref)
     ob = _obligation(session, row)
-    policy = _policy(ob.policy, ref)
+    policy = obligation_policy(ob)
     c = commitments(session, replanning=[ref])
     due = max(ob.amount_eur - c.committed_credit.get(ref, 0.0), 0.0)
     if index is None:
@@ -183,10 +175,11 @@ def allocate_all(
     c = commitments(session, replanning=[o.ref for o in obs])
     due = {o.ref: round(max(o.amount_eur - c.committed_credit.get(o.ref, 0.0), 0.0), 2)
            for o in obs}
-    obs = [o for o in obs if due[o.ref] > 0]
+    # An obligation no policy values cannot be credited: it stays unmet until one is chosen.
+    obs = [o for o in obs if due[o.ref] > 0 and o.policy]
     if not obs:
-        return GlobalAllocation((), due, {k: 0.0 for k in due}, "none", 0.0, 0.0)
-    policies = {o.ref: _policy(o.policy, o.ref) for o in obs}
+        return GlobalAllocation((), due, dict(due), "none", 0.0, 0.0)
+    policies = {o.ref: obligation_policy(o) for o in obs}
     index = build_index(session, on, c.by_enterprise)
     top_rows, top_scores = rank_many(index, obs, _weights(session), top_k=top_k)
 
