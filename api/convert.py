@@ -124,7 +124,8 @@ def challenge_from_row(row: ChallengeRow) -> Challenge:
 
 def obligation_from_row(row: ObligationRow, tender: TenderRow | None = None) -> Obligation:
     """An obligation inherits what it leaves open (amount, place, policy, codes) from its tender."""
-    from matcher.valuation import obligation_due_amount  # local: valuation is optional at import
+    # local: valuation is optional at import
+    from matcher.valuation import obligation_due_amount, policy_for
 
     lat, lon = row.lat, row.lon
     if lat is None or lon is None:
@@ -142,6 +143,12 @@ def obligation_from_row(row: ObligationRow, tender: TenderRow | None = None) -> 
         groups = t.sroi.target_groups if t.sroi else ()
         if lat is None or lon is None:
             lat, lon = t.lat, t.lon
+    if not policy:
+        # The policy in force for the buyer's region on the contract's start; None when
+        # none covers it (the obligation then asks for a policy, never another region's).
+        place = (tender.municipality_code if tender is not None else None) or row.municipality_code
+        found = policy_for(place, tender.start if tender is not None else None)
+        policy = found.name if found is not None else None
     return Obligation(
         ref=row.ref,
         firm=row.firm,

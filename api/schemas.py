@@ -917,7 +917,16 @@ class FeasibilityCandidate(BaseModel):
 
 class FeasibilityOut(BaseModel):
     tender: str
-    verdict: str = Field(description="feasible | tight | infeasible | no_clause")
+    verdict: str = Field(description=(
+        "feasible | tight | infeasible | no_clause | not_applicable. not_applicable: the "
+        "clause owes nothing (no percentage or amount, €0, contract value below the "
+        "threshold) or what it owes cannot be computed (contract value or labour cost "
+        "unknown, no valuation policy for the buyer's region: choose one); 'reason' says "
+        "which. Never 'feasible' then."))
+    reason: str | None = Field(None, description=(
+        "Why not_applicable: nothing_due | below_threshold | no_contract_value | "
+        "no_labour_cost | no_policy; null for the other verdicts"))
+    reason_text: str | None = Field(None, description="The reason in Dutch")
     label: str = Field(description="The verdict in Dutch")
     feasible: bool
     due_eur: float

@@ -29,7 +29,7 @@ from matcher.geo import cos_of_km, unit_vectors
 from matcher.groups import GroupFit
 from matcher.model import Enterprise
 from matcher.text import CharShortlist, PatchableRows, WordTfidf, enterprise_document
-from matcher.valuation import placement_year_eur
+from matcher.valuation import reference_placement_year_eur
 
 # Per-row capacity arrays (yearly parts, commitments, and what is derived from them).
 _CAPACITY_ARRAYS = ("purchase_eur_", "placements_", "committed_purchase_eur_",
@@ -61,7 +61,9 @@ class EnterpriseIndex:
         self.min_df = min_df
         self.max_df = max_df
         self.cpv_decay = cpv_decay
-        self.placement_eur = placement_year_eur() if placement_eur is None else placement_eur
+        self.placement_eur = (
+            reference_placement_year_eur() if placement_eur is None else placement_eur
+        )
         # Share of a query's squared norm its commonest terms may lose (text.prune_common_terms).
         self.query_drop = query_drop
 

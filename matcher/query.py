@@ -52,7 +52,8 @@ def tender_euros(tender: Tender) -> float | None:
         return None
     from matcher.valuation import obligation_due_amount
 
-    amount = obligation_due_amount(tender)
+    # Ranking scales capacity by the size of the demand, known without a policy.
+    amount = obligation_due_amount(tender, require_policy=False)
     return amount if amount > 0 else None
 
 

@@ -39,6 +39,7 @@ class Municipality:
     lat: float
     lon: float
     alt_name: str | None = None
+    province_code: str = ""  # "PV26": how valuation policies name a province (``regions``)
 
 
 def normalise_cpv(raw: object) -> str:
@@ -122,6 +123,7 @@ def municipalities() -> dict[str, Municipality]:
                 lat=float(row["lat"]),
                 lon=float(row["lon"]),
                 alt_name=row["label_alt"] or None,
+                province_code=row["provinciecode"],
             )
     return out
 

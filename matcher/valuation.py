@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -27,9 +27,10 @@ from typing import Any
 from matcher.model import CLAUSE_BASES, Enterprise, SroiClause, Tender
 
 POLICY_DIR = Path(__file__).parent / "data" / "policies"
-# Utrecht's Bouwblokkenmodel is the most widely copied published table; a clause or
-# obligation that names no policy is valued with it.
-DEFAULT_POLICY = "utrecht-2024"
+# There is no national valuation table: a clause that names no policy is valued with the
+# policy in force for the buyer's region on the contract's start (:func:`policy_for`), and
+# with none when no policy covers that region — never with another region's table.
+_REGION_RE = re.compile(r"^(GM\d{4}|PV\d{2})$")
 
 BLOCK_KINDS: tuple[str, ...] = ("job", "learning", "work_experience", "activity")
 WEEKS_PER_MONTH = 52.0 / 12.0
@@ -86,6 +87,7 @@ class Policy:
     name: str
     label: str
     region: str
+    regions: tuple[str, ...]  # CBS municipality (GM0344) and province (PV26) codes it covers
     valid_from: date
     valid_until: date | None
     source_url: str
@@ -193,7 +195,7 @@ def parse_policy(data: Any, origin: str = "<policy>") -> Policy:
         raise PolicyError(f"{origin}: a policy must be a JSON object")
     _check_keys(
         data,
-        {"name", "label", "region", "valid_from", "valid_until", "source", "blocks",
+        {"name", "label", "region", "regions", "valid_from", "valid_until", "source", "blocks",
          "bonuses", "purchasing", "placement_block"},
         origin,
     )
@@ -235,6 +237,12 @@ def parse_policy(data: Any, origin: str = "<policy>") -> Policy:
     shares = {
         str(s): _number(v, f"{where}.shares.{s}", maximum=1.0) for s, v in shares_raw.items()
     }
+    regions_raw = _req(data, "regions", origin)
+    if not isinstance(regions_raw, list) or not regions_raw or not all(
+        isinstance(r, str) and _REGION_RE.match(r) for r in regions_raw
+    ):
+        raise PolicyError(f"{origin}.regions: expected a non-empty list of CBS codes "
+                          f"(municipality GM0344, province PV26), got {regions_raw!r}")
     placement = data.get("placement_block")
     if placement is not None and placement not in blocks:
         raise PolicyError(f"{origin}.placement_block: {placement!r} is not one of its blocks")
@@ -247,6 +255,7 @@ def parse_policy(data: Any, origin: str = "<policy>") -> Policy:
         name=name,
         label=str(data.get("label") or name),
         region=str(data.get("region") or ""),
+        regions=tuple(regions_raw),
         valid_from=valid_from,
         valid_until=until,
         source_url=str(_req(source, "url", f"{origin}.source")),
@@ -290,14 +299,71 @@ def _load_cached(name: str, directory: str) -> Policy:
     return load_policy_file(Path(directory) / f"{name}.json")
 
 
-def load_policy(name: str | None = None, directory: Path | str | None = None) -> Policy:
-    """The policy called ``name`` (default: :data:`DEFAULT_POLICY`). Cached: files are facts."""
-    name = name or DEFAULT_POLICY
+def load_policy(name: str, directory: Path | str | None = None) -> Policy:
+    """The policy called ``name``. Cached: files are facts."""
     d = Path(directory) if directory is not None else POLICY_DIR
     if not _NAME_RE.match(name) or not (d / f"{name}.json").is_file():
         known = ", ".join(list_policies(d)) or "none"
         raise PolicyError(f"unknown valuation policy {name!r}; known: {known}")
     return _load_cached(name, str(d))
+
+
+def _place_codes(place: str | None) -> tuple[str, str] | None:
+    """(municipality code, province code) of a CBS code or a municipality's name."""
+    from matcher.refdata import resolve_municipality
+
+    if not place or not place.strip():
+        return None
+    m = resolve_municipality(place)
+    return None if m is None else (m.code, m.province_code)
+
+
+def policy_for(
+    place: str | None, on: date | None, directory: Path | str | None = None
+) -> Policy | None:
+    """The policy in force on ``on`` (the contract's start) for the buyer's ``place`` (a CBS
+    municipality code or name); None when no policy covers that place on that date.
+
+    A policy naming the municipality itself wins over one naming its province; among equals
+    the latest ``valid_from`` (the newer table replaces the older). With the start unknown
+    (``on`` None) the region's newest policy. Never a policy of another region: there is
+    no national table, so the officer chooses one (``clause.policy``) instead.
+    """
+    codes = _place_codes(place)
+    if codes is None:
+        return None
+    muni, province = codes
+    best: tuple[int, date, str] | None = None
+    found: Policy | None = None
+    for name in list_policies(directory):
+        p = load_policy(name, directory)
+        if on is not None and not p.is_valid(on):
+            continue
+        if muni in p.regions:
+            rank = 2
+        elif province and province in p.regions:
+            rank = 1
+        else:
+            continue
+        key = (rank, p.valid_from, p.name)
+        if best is None or key > best:
+            best, found = key, p
+    return found
+
+
+def clause_policy(
+    clause: SroiClause | None, place: str | None, on: date | None,
+    directory: Path | str | None = None,
+) -> Policy | None:
+    """The policy a clause is valued with: the one it names, else :func:`policy_for`."""
+    if clause is not None and clause.policy:
+        return load_policy(clause.policy, directory)
+    return policy_for(place, on, directory)
+
+
+def tender_policy(tender: Tender) -> Policy | None:
+    """The policy valuing ``tender``'s clause (its own, else its region's on its start)."""
+    return clause_policy(tender.sroi, tender.municipality, tender.start)
 
 
 # ---------------------------------------------------------------- obligation due
@@ -316,6 +382,14 @@ class DueResult:
     explanation: str
     threshold_eur: float | None = None
     cap_eur: float | None = None
+    # "due" | "nothing_due" (no percentage, €0, below the threshold) | "not_computable"
+    # (contract value or labour cost unknown) | "no_policy" (no policy for the region:
+    # the officer must choose one). See :func:`tender_due`.
+    state: str = "due"
+    missing: str | None = None  # not_computable: "contract_value" | "labour_cost"
+
+
+DUE_STATES: tuple[str, ...] = ("due", "nothing_due", "not_computable", "no_policy")
 
 
 def _eur(x: float) -> str:
@@ -384,19 +458,58 @@ def obligation_due(
                      text, thr, cap)
 
 
-def obligation_due_amount(tender: Tender) -> float:
-    """Credited euros due under a tender's clause; 0 when it has none or it cannot be valued.
+def _missing(clause: SroiClause, contract_value_eur: float | None) -> str | None:
+    """The number :func:`obligation_due` lacked, in the order it asks for them."""
+    if clause.amount_eur is not None or clause.percentage is None:
+        return None
+    if clause.threshold_eur is not None and contract_value_eur is None:
+        return "contract_value"
+    if clause.basis == "labour_cost":
+        return "labour_cost" if clause.labour_cost_eur is None else None
+    return "contract_value" if contract_value_eur is None else None
+
+
+def tender_due(tender: Tender, policy: Policy | None = None) -> DueResult | None:
+    """What ``tender``'s clause demands, never raising: None without a clause, else a
+    :class:`DueResult` whose ``state`` says whether anything is due and why not.
+
+    ``policy``: the policy valuing it (default :func:`tender_policy`). Without one nothing
+    can be credited, so nothing can be demanded either: state ``no_policy``, amount 0.
+    """
+    clause = tender.sroi
+    if clause is None:
+        return None
+    try:
+        result = obligation_due(clause, tender.contract_value_eur)
+    except ValueError as exc:
+        return DueResult(0.0, clause.basis, None, clause.percentage, False, False, str(exc),
+                         clause.threshold_eur, clause.cap_eur, state="not_computable",
+                         missing=_missing(clause, tender.contract_value_eur))
+    if not result.applies or result.amount_eur <= 0:
+        return replace(result, state="nothing_due")
+    chosen = policy if policy is not None else tender_policy(tender)
+    if chosen is None:
+        return replace(result, amount_eur=0.0, applies=False, state="no_policy",
+                       explanation="no valuation policy covers the buyer's region on the "
+                                   "contract's start: choose a policy")
+    return result
+
+
+def obligation_due_amount(tender: Tender, *, require_policy: bool = True) -> float:
+    """Credited euros due under a tender's clause; 0 when it has none, nothing is due, or it
+    cannot be valued (:func:`tender_due` says which).
 
     Used by the store's converters to fill an obligation that leaves its amount to the tender.
+    ``require_policy=False``: the size of the demand whatever the policy (ranking only uses
+    it to scale capacity; nothing is credited or owed from it).
     """
-    if tender.sroi is None:
-        return 0.0
-    try:
+    due = tender_due(tender)
+    if due is not None and due.state == "no_policy" and not require_policy:
+        assert tender.sroi is not None  # a due result implies a clause
         return obligation_due(tender.sroi, tender.contract_value_eur).amount_eur
-    except ValueError:
-        # Missing contract value / labour cost: nothing can be computed; the obligation then
-        # needs an explicit amount, which the plan's explanation makes visible (due 0).
-        return 0.0
+    # Not computable / no policy: the obligation then needs an explicit amount or a policy,
+    # which the plan's explanation makes visible (due 0).
+    return 0.0 if due is None else due.amount_eur
 
 
 # ---------------------------------------------------------------- credits
@@ -555,15 +668,14 @@ def placement_block(
     return min(matches, key=lambda b: (b.full_year_value(), b.key))
 
 
-def placement_year_eur(policy: Policy | None = None) -> float:
+def placement_year_eur(policy: Policy) -> float:
     """Euro value of one full-time placement held for a year under ``policy``: the full-year
     value of the block its file names as ``placement_block``, else of its cheapest job block
-    (the cautious value, as :func:`placement_block` is). With no policy given, the value
-    under the default policy (:data:`DEFAULT_POLICY`).
+    (the cautious value, as :func:`placement_block` is).
 
     This is what capacity counts a placement as, before anyone is hired and so before the
     person's exact block is known (``matcher.capacity``)."""
-    p = policy if policy is not None else load_policy(DEFAULT_POLICY)
+    p = policy
     if p.placement_block is not None:
         return p.block(p.placement_block).full_year_value()
     jobs = [b for b in p.blocks.values() if b.kind == "job"]
@@ -572,10 +684,21 @@ def placement_year_eur(policy: Policy | None = None) -> float:
     return min(b.full_year_value() for b in jobs)
 
 
+def reference_placement_year_eur(directory: Path | str | None = None) -> float:
+    """The lowest :func:`placement_year_eur` among the shipped policies: what the index
+    counts an enterprise's placements as when *ranking* (no one policy applies to every
+    query). Never used to credit or demand: that is always a named policy's value."""
+    names = list_policies(directory)
+    if not names:
+        raise PolicyError("no valuation policies found")
+    return min(placement_year_eur(load_policy(n, directory)) for n in names)
+
+
 __all__ = [
-    "CREDIT_KINDS", "DEFAULT_POLICY", "PLACEMENT_HOURS_PER_WEEK", "PLACEMENT_MONTHS", "POLICY_DIR",
+    "CREDIT_KINDS", "DUE_STATES", "PLACEMENT_HOURS_PER_WEEK", "PLACEMENT_MONTHS", "POLICY_DIR",
     "Block", "Bonus", "DueResult", "Policy", "PolicyError", "PurchasingRule", "credit_for",
     "credit_for_placement", "credit_rate", "credit_for_purchase", "list_policies",
     "load_policy", "load_policy_file", "obligation_due", "obligation_due_amount",
-    "parse_policy", "placement_block", "placement_year_eur", "purchase_share",
+    "parse_policy", "placement_block", "placement_year_eur", "policy_for", "clause_policy",
+    "tender_policy", "tender_due", "reference_placement_year_eur", "purchase_share",
 ]

@@ -21,9 +21,9 @@ from matcher.capacity import CapacityState, Commitment, term_years
 from matcher.index import EnterpriseIndex
 from matcher.model import Capacity, Enterprise, Vetting
 from matcher.query import Query
-from matcher.valuation import placement_year_eur
+from matcher.valuation import reference_placement_year_eur
 
-PV = placement_year_eur()  # one placement-year under the default policy
+PV = reference_placement_year_eur()  # one placement-year as the index counts it
 
 
 def cand(ref: str, purchasing: float, places: int = 0, committed: float = 0.0,

@@ -219,7 +219,8 @@ def test_tender_feasibility(store: Session) -> None:
 
 def test_empty_registry(session: Session) -> None:
     session.add(TenderRow(ref="T-1", buyer="b", title="Schoonmaak", cpv=["90911200"],
-                          sroi_percentage=5, contract_value_eur=100_000))
+                          sroi_percentage=5, contract_value_eur=100_000,
+                          sroi_policy="utrecht-2024"))
     session.commit()
     ml = matching.match_tender(session, "T-1")
     assert ml.results == [] and ml.n_candidates == 0 and ml.n_excluded == 0

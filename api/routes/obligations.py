@@ -65,6 +65,7 @@ from api.services import delivery_evidence, matching, plan_commit, progress
 from api.services.capacity import capacity_states, commitments
 from api.services.plan_commit import PlanRefused
 from api.services.planning import plan_for_obligation, save_plan
+from api.services.policies import obligation_policy
 from api.services.tender_form import NumberError, fmt_number_input, parse_number
 from api.tables import (
     AllocationRow,
@@ -84,12 +85,9 @@ from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.reasons import Reason
 from matcher.valuation import (
-    DEFAULT_POLICY,
     Policy,
-    PolicyError,
     credit_for,
     credit_rate,
-    load_policy,
     placement_block,
 )
 
@@ -106,13 +104,6 @@ PLAN_ACTION_NL = {"commit": "Toegezegd", "uncommit": "Toezegging ingetrokken"}
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _policy(ob: Obligation) -> Policy:
-    try:
-        return load_policy(ob.policy or DEFAULT_POLICY)
-    except PolicyError:
-        return load_policy(DEFAULT_POLICY)
 
 
 def propose(session: Session, row: ObligationRow, on: date) -> Plan:
@@ -322,7 +313,7 @@ def overview(session: Session, row: ObligationRow) -> Overview:
     ob = obligation_from_row(row, tender)
     allocs = progress.allocations(session, row.ref)
     return Overview(
-        row=row, ob=ob, policy=_policy(ob), tender=tender, allocations=allocs,
+        row=row, ob=ob, policy=obligation_policy(ob), tender=tender, allocations=allocs,
         committed_credit=round(sum(a.credit_eur for a in allocs if a.status == "committed"), 2),
         planned_credit=round(sum(a.credit_eur for a in allocs if a.status != "committed"), 2),
     )

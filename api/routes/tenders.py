@@ -16,6 +16,7 @@ JSON (under /api/v1): ``GET /tenders/{ref}/matches`` and ``GET /tenders/{ref}/fe
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,7 +26,7 @@ from rapidfuzz.utils import default_process
 from sqlmodel import Session, col, func, or_, select
 
 from api import access, reasons
-from api.convert import clause_from_row
+from api.convert import tender_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
 from api.i18n import api_lang, request_lang, translator
@@ -39,6 +40,7 @@ from api.schemas import (
 from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN
 from api.services.matching import MatchView
+from api.services.policies import NO_POLICY, applicable_policy, policy_options, regional_policy
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
@@ -46,7 +48,7 @@ from api.web.params import PageQuery, list_params
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
 from matcher.reasons import Reason
 from matcher.refdata import cpv_label, municipalities
-from matcher.valuation import DueResult, list_policies, load_policy, obligation_due
+from matcher.valuation import DueResult, Policy, tender_due
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["tenders"], responses=ERROR_RESPONSES)
@@ -64,8 +66,18 @@ VERDICT_NL = {
     "infeasible": ("Niet haalbaar", "De vrije, gescreende capaciteit in de regio voor dit werk en "
                                     "deze doelgroepen is kleiner dan de verplichting."),
     "no_clause": ("Geen clausule", "Deze aanbesteding vraagt geen social return."),
+    "not_applicable": ("Niet van toepassing", ""),
 }
-VERDICT_BADGE = {"feasible": "ok", "tight": "warn", "infeasible": "err", "no_clause": "pending"}
+VERDICT_BADGE = {"feasible": "ok", "tight": "warn", "infeasible": "err", "no_clause": "pending",
+                 "not_applicable": "pending"}
+# Why the verdict is "not applicable" (api.services.feasibility.NOT_APPLICABLE_REASONS).
+NOT_APPLICABLE_NL = {
+    "nothing_due": "De clausule vraagt niets (geen percentage of bedrag, of € 0).",
+    "below_threshold": "De opdrachtwaarde ligt onder de drempel: niets verschuldigd.",
+    "no_contract_value": "Niet te berekenen: de opdrachtwaarde ontbreekt.",
+    "no_labour_cost": "Niet te berekenen: de clausule rekent met de loonsom, en die ontbreekt.",
+    "no_policy": NO_POLICY + ".",
+}
 
 
 # ---------------------------------------------------------------- helpers
@@ -101,13 +113,27 @@ def delete_denial(session: Session, user: User, row: TenderRow) -> tuple[int, st
 
 
 def due_of(row: TenderRow) -> DueResult | None:
-    clause = clause_from_row(row)
-    if clause is None:
-        return None
+    """What the tender's clause demands (``matcher.valuation.tender_due``: its state says
+    why nothing is due: nothing owed, a number missing, no policy for the region)."""
+    return tender_due(tender_from_row(row))
+
+
+def row_policy(row: TenderRow) -> Policy | None:
+    """The policy valuing the tender: its own, else the region's on the contract's start."""
+    return applicable_policy(tender_from_row(row))
+
+
+def _policy_missing(form: tender_form.TenderForm, buyer: str) -> bool:
+    """The form asks for a policy when none is chosen and none covers the buyer's place."""
+    if form.sroi_policy:
+        return False
+    place = form.municipality or buyer
+    start = None
     try:
-        return obligation_due(clause, row.contract_value_eur, row.sroi_labour_cost_eur)
+        start = date.fromisoformat(form.start) if form.start else None
     except ValueError:
-        return None
+        start = None
+    return bool(place) and regional_policy(place, start) is None
 
 
 def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
@@ -115,8 +141,10 @@ def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
     from api.i18n import format_eur, format_pct
 
     if due is None:
-        if clause_from_row(row) is None:
-            return str(t("Geen social-returnclausule."))
+        return str(t("Geen social-returnclausule."))
+    if due.state == "no_policy":
+        return str(t(NO_POLICY + "."))
+    if due.state == "not_computable":
         return str(t("Niet te berekenen: de opdrachtwaarde of loonsom ontbreekt."))
     if not due.applies:
         if due.percentage is None:
@@ -252,8 +280,8 @@ def _form_page(request: Request, form: tender_form.TenderForm, errors: tender_fo
         "form": form, "errors": msgs, "row": row, "buyer": buyer,
         "buyer_editable": access.sees_all(request.state.user),
         "cpv_labels": labels, "bases": [(b, t(BASIS_NL[b])) for b in CLAUSE_BASES],
-        "policies": [("", t("Standaard ({name})", name=load_policy(None).label))]
-        + [(p, load_policy(p).label) for p in list_policies()],
+        "policies": [("", t("Volgens regio en startdatum"))] + policy_options(),
+        "policy_missing": _policy_missing(form, buyer),
         "groups": [(g, _tg_label(t, g)) for g in TARGET_GROUPS],
         "municipality_names": sorted(m.name for m in municipalities().values()),
     }, status_code=status_code)
@@ -359,6 +387,8 @@ def tender_delete(ref: str, request: Request, user: CurrentUser, session: Sessio
 
 def _verdict(t: Any, feas: Any) -> dict[str, Any]:
     label, text = VERDICT_NL.get(feas.verdict, (feas.verdict, ""))
+    if feas.verdict == "not_applicable":
+        text = NOT_APPLICABLE_NL.get(feas.reason or "", text)
     usable = getattr(feas, "usable_eur", None)
     cap = (feas.capacity_eur if usable is None else usable) or 0.0
     scale = max(cap, feas.due_eur, 1.0)
@@ -433,8 +463,8 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         "municipality": muni, "status_labels": STATUS_NL, "basis_labels": BASIS_NL,
         "tg_labels": TARGET_GROUP_NL, "can_edit": access.can_edit_tender(user, row),
         "can_delete": delete_denial(session, user, row) is None,
-        "policy": load_policy(row.sroi_policy).label if row.sroi_policy in list_policies()
-        else None,
+        "policy": (lambda p: p.label if p is not None else None)(row_policy(row)),
+        "policy_explicit": bool(row.sroi_policy),
     })
 
 
@@ -496,4 +526,5 @@ def tender_feasibility_json(ref: str, user: ApiUser, session: SessionDep) -> dic
     except DomainError as exc:
         raise api_error(http_status(exc), str(exc), exc.field) from None
     return {"tender": row.ref, "label": VERDICT_NL.get(feas.verdict, (feas.verdict,))[0],
+            "reason_text": NOT_APPLICABLE_NL.get(feas.reason) if feas.reason else None,
             **feas.as_dict()}

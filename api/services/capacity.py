@@ -117,7 +117,9 @@ def commitments(
     ]
     if pending:
         for trow in session.exec(select(TenderRow).where(col(TenderRow.ref).in_(pending))).all():
-            due = obligation_due_amount(tender_from_row(trow))
+            # Capacity held back for an accepted match is the size of the demand, known
+            # before a policy is chosen (nothing is credited from it).
+            due = obligation_due_amount(tender_from_row(trow), require_policy=False)
             if due <= 0:
                 continue
             share = due / len(accepted[trow.ref])

@@ -57,6 +57,7 @@ from matcher.geo import haversine_km
 from matcher.index import EnterpriseIndex
 from matcher.query import Query
 from matcher.rank import F_CPV, F_GROUPS, F_TEXT, rank_query
+from matcher.valuation import DueResult
 from matcher.weights import DEFAULT, WeightSet
 
 # Work fit for social purchasing: the engine's CPV score (decay 0.6 per step in the CPV
@@ -70,14 +71,36 @@ GROUP_FIT_MIN = 0.0
 # feasible on paper, but one withdrawal away from a shortfall.
 TIGHT_MARGIN = 1.5
 
-VERDICTS = ("feasible", "tight", "infeasible", "no_clause")
+VERDICTS = ("feasible", "tight", "infeasible", "no_clause", "not_applicable")
+# Why a clause is "not applicable": it owes nothing, or what it owes cannot be computed.
+# Never "feasible" then: an officer would read it as "the region can deliver it".
+NOT_APPLICABLE_REASONS = ("nothing_due", "below_threshold", "no_contract_value",
+                          "no_labour_cost", "no_policy")
 
 
-def verdict_for(due_eur: float | None, free_eur: float) -> str:
+def not_applicable_reason(due: DueResult | None) -> str | None:
+    """Why ``due`` (``matcher.valuation.tender_due``) leaves nothing to assess, or None
+    when something is due (or there is no clause: ``no_clause``)."""
+    if due is None or due.state == "due":
+        return None
+    if due.state == "no_policy":
+        return "no_policy"
+    if due.state == "not_computable":
+        return "no_labour_cost" if due.missing == "labour_cost" else "no_contract_value"
+    if not due.applies and due.percentage is not None:
+        return "below_threshold"
+    return "nothing_due"
+
+
+def verdict_for(due_eur: float | None, free_eur: float,
+                not_applicable: str | None = None) -> str:
     """The verdict for ``due_eur`` credited euros against ``free_eur`` usable free
-    capacity (both over the contract period); None: the tender asks no social return."""
+    capacity (both over the contract period); None: the tender asks no social return;
+    ``not_applicable``: a reason from :data:`NOT_APPLICABLE_REASONS`."""
     if due_eur is None:
         return "no_clause"
+    if not_applicable is not None:
+        return "not_applicable"
     due = max(0.0, float(due_eur))
     if free_eur < due:
         return "infeasible"
@@ -135,7 +158,7 @@ class CandidateCapacity:
 
 @dataclass(frozen=True)
 class Feasibility:
-    verdict: str  # "feasible" | "tight" | "infeasible" | "no_clause"
+    verdict: str  # one of VERDICTS
     due_eur: float
     years: float
     capacity_eur: float  # over the period, every candidate, whatever its work (context)
@@ -150,6 +173,7 @@ class Feasibility:
     n_purchasing: int = 0
     n_placement: int = 0
     placement_value_eur: float = 0.0  # euros one placement-year counts for (the policy's)
+    reason: str | None = None  # why "not_applicable" (NOT_APPLICABLE_REASONS)
 
     @property
     def usable_eur(self) -> float:
@@ -174,6 +198,7 @@ class Feasibility:
     def as_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
+            "reason": self.reason,
             "feasible": self.feasible,
             "due_eur": round(self.due_eur, 2),
             "years": self.years,
@@ -214,9 +239,13 @@ def assess(
     region_km: float | None = None,
     top_n: int = 10,
     placement_eur: float = 0.0,
+    not_applicable: str | None = None,
 ) -> Feasibility:
     """The verdict for ``due_eur`` credited euros over ``years`` against ``candidates``
-    (``placement_eur``: the value their placements were counted at, for display)."""
+    (``placement_eur``: the value their placements were counted at, for display;
+    ``not_applicable``: why nothing is to be assessed, :func:`not_applicable_reason`)."""
+    if not_applicable is not None and not_applicable not in NOT_APPLICABLE_REASONS:
+        raise ValueError(f"unknown not-applicable reason {not_applicable!r}")
     years = max(1.0, float(years))
     cands = [c.for_term(years) for c in candidates]
     capacity = sum(c.capacity_eur for c in cands)
@@ -226,8 +255,8 @@ def assess(
     free = max(0.0, purchasing + placement - committed)
     top = tuple(sorted((c for c in cands if c.usable_eur > 0),
                        key=lambda c: (-c.free_eur, -c.usable_eur, c.ref))[:top_n])
-    verdict = verdict_for(due_eur, free)
-    due = 0.0 if due_eur is None else max(0.0, float(due_eur))
+    verdict = verdict_for(due_eur, free, not_applicable)
+    due = 0.0 if due_eur is None or verdict == "not_applicable" else max(0.0, float(due_eur))
     shortfall = 0.0 if due_eur is None else max(0.0, due - free)
     return Feasibility(
         verdict=verdict, due_eur=due, years=years, capacity_eur=capacity,
@@ -237,6 +266,7 @@ def assess(
         n_purchasing=sum(c.usable_purchasing_eur > 0 for c in cands),
         n_placement=sum(c.usable_placement_eur > 0 for c in cands),
         placement_value_eur=placement_eur,
+        reason=not_applicable if verdict == "not_applicable" else None,
     )
 
 

@@ -56,8 +56,14 @@ from api.services import curation_log
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
 from api.services.curation_log import DecisionInput, latest_states
-from api.services.feasibility import Feasibility, assess, tender_candidates
+from api.services.feasibility import (
+    Feasibility,
+    assess,
+    not_applicable_reason,
+    tender_candidates,
+)
 from api.services.obligation_terms import obligation_terms
+from api.services.policies import applicable_policy
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -71,12 +77,17 @@ from matcher.challenge import ChallengeMatcher, Coalition
 from matcher.constraints import exclusions
 from matcher.geo import haversine_km
 from matcher.index import EnterpriseIndex
-from matcher.model import Capacity, Enterprise, SroiClause, Vetting
+from matcher.model import Capacity, Enterprise, Vetting
 from matcher.query import Query, from_challenge, from_obligation, from_tender
 from matcher.rank import Match, match_of, rank_query, to_matches
 from matcher.rank import why_not as engine_why_not
 from matcher.reasons import Reason, as_dicts
-from matcher.valuation import PolicyError, load_policy, obligation_due_amount, placement_year_eur
+from matcher.valuation import (
+    Policy,
+    placement_year_eur,
+    reference_placement_year_eur,
+    tender_due,
+)
 from matcher.weights import WeightSet
 
 KINDS = ("tender", "obligation", "challenge")
@@ -523,8 +534,9 @@ def _credit_shares(session: Session, ref: str, index: EnterpriseIndex,
     carries 0 %. Replaces the ranking's generic ``capacity_share`` reason."""
     try:
         terms = obligation_terms(session, _obligation_row(session, ref), today())
-    except PolicyError:
-        return views  # an unknown policy: the plan says so; the ranking's figure stands
+    except Invalid:
+        # No policy applies (or an unknown one): the plan says so; the ranking's figure stands.
+        return views
     cands = terms.candidates([(index.enterprise(v.ref), 0.0) for v in views])
     out = []
     for v, cand in zip(views, cands, strict=True):
@@ -610,13 +622,12 @@ def decide(session: Session, data: DecisionInput, decided_by: str) -> CurationDe
     return curation_log.record(session, data, decided_by)
 
 
-def placement_value(clause: SroiClause | None) -> float:
-    """Euros one placement-year counts for under the clause's valuation policy (the
-    default policy when it names none, or one this registry does not know)."""
-    try:
-        return placement_year_eur(load_policy(clause.policy if clause else None))
-    except PolicyError:
-        return placement_year_eur()
+def placement_value(policy: Policy | None) -> float:
+    """Euros one placement-year counts for under the tender's valuation policy; without
+    one (nothing can be credited) the index's ranking value, shown as context only."""
+    if policy is None:
+        return reference_placement_year_eur()
+    return placement_year_eur(policy)
 
 
 def tender_feasibility(session: Session, ref: str) -> Feasibility:
@@ -643,12 +654,14 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
     query = from_tender(tender)
     committed = commitments(session, excluding_tenders=[ref]).by_enterprise
     full = _with_committed(index, {})  # remaining = full capacity
-    value = placement_value(tender.sroi)
+    policy = applicable_policy(tender)
+    value = placement_value(policy)
     cands = tender_candidates(full, query, committed, ws, value)
-    due = obligation_due_amount(tender) if tender.sroi is not None else None
-    result = assess(due, cands, years=term_years(tender.start, tender.end),
+    due = tender_due(tender, policy)
+    result = assess(due.amount_eur if due is not None else None, cands,
+                    years=term_years(tender.start, tender.end),
                     region_km=tender.sroi.region_km if tender.sroi else None,
-                    placement_eur=value)
+                    placement_eur=value, not_applicable=not_applicable_reason(due))
     with _results_lock:
         _FEASIBILITY[key] = (_weak(index), stamp, result)
         _FEASIBILITY.move_to_end(key)

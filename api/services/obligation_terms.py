@@ -16,12 +16,13 @@ from sqlmodel import Session, select
 
 from api.convert import obligation_from_row
 from api.services.capacity import Commitments, commitments
+from api.services.policies import obligation_policy
 from api.services.progress import period_of
 from api.tables import ObligationRow, TenderRow
 from matcher.capacity import term_years
 from matcher.model import Enterprise, Obligation
 from matcher.plan import Candidate, build_candidates
-from matcher.valuation import DEFAULT_POLICY, Policy, load_policy
+from matcher.valuation import Policy
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,13 @@ class ObligationTerms:
 
 
 def obligation_terms(session: Session, row: ObligationRow, on: date) -> ObligationTerms:
-    """The terms of ``row`` on ``on``. Raises ``matcher.valuation.PolicyError`` when its
-    policy is unknown."""
+    """The terms of ``row`` on ``on``. Raises ``api.errors.Invalid`` (field ``policy``) when
+    no policy applies or the named one is unknown."""
     tender = None
     if row.tender_ref:
         tender = session.exec(select(TenderRow).where(TenderRow.ref == row.tender_ref)).first()
     ob = obligation_from_row(row, tender)
-    policy = load_policy(ob.policy or DEFAULT_POLICY)
+    policy = obligation_policy(ob)  # no silent default: Invalid when none applies
     c = commitments(session, replanning=[row.ref])
     done = c.committed_credit.get(row.ref, 0.0)
     start, end = period_of(row, tender, on)

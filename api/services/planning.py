@@ -30,6 +30,7 @@ from api.errors import Invalid, NotFound
 from api.services.capacity import commitments
 from api.services.obligation_terms import obligation_terms
 from api.services.plan_commit import PlanRefused, RowRefusal, clashes_with_committed
+from api.services.policies import obligation_policy
 from api.services.progress import period_of
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator, whole_placements
@@ -40,11 +41,9 @@ from matcher.plan import FulfilmentPlanner, Plan, PlanRow, supplies
 from matcher.rank import candidates_for_obligation, rank_many
 from matcher.reasons import eur, reason
 from matcher.valuation import (
-    DEFAULT_POLICY,
     Policy,
     PolicyError,
     credit_rate,
-    load_policy,
     placement_block,
 )
 from matcher.weights import WeightSet
@@ -84,12 +83,6 @@ def _weights(session: Session) -> WeightSet:
     return active_weights(session)
 
 
-def _policy(name: str | None, obligation_ref: str) -> Policy:
-    try:
-        return load_policy(name or DEFAULT_POLICY)
-    except PolicyError as exc:
-        raise PlanningError("{ref}: {error}", ref=obligation_ref,
-                            error=str(exc)) from None
 
 
 def build_index(session: Session, on: date, committed: Mapping[str, Commitment]
@@ -187,10 +180,11 @@ def allocate_all(
     c = commitments(session, replanning=[o.ref for o in obs])
     due = {o.ref: round(max(o.amount_eur - c.committed_credit.get(o.ref, 0.0), 0.0), 2)
            for o in obs}
-    obs = [o for o in obs if due[o.ref] > 0]
+    # An obligation no policy values cannot be credited: it stays unmet until one is chosen.
+    obs = [o for o in obs if due[o.ref] > 0 and o.policy]
     if not obs:
-        return GlobalAllocation((), due, {k: 0.0 for k in due}, "none", 0.0, 0.0)
-    policies = {o.ref: _policy(o.policy, o.ref) for o in obs}
+        return GlobalAllocation((), due, dict(due), "none", 0.0, 0.0)
+    policies = {o.ref: obligation_policy(o) for o in obs}
     index = build_index(session, on, c.by_enterprise)
     top_rows, top_scores = rank_many(index, obs, _weights(session), top_k=top_k)
     ent_years: dict[int, float] = {}

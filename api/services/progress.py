@@ -24,13 +24,12 @@ from sqlmodel import Session, col, select
 from api.convert import enterprise_from_row, obligation_from_row
 from api.errors import Conflict, Invalid, NotFound
 from api.services.capacity import delivered_state
+from api.services.policies import obligation_policy
 from api.services.vetting_flow import vetted_on
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.valuation import (
     Policy,
-    PolicyError,
     credit_for,
-    load_policy,
 )
 
 DELIVERY_KINDS = ("purchase", "placement")
@@ -105,10 +104,7 @@ def record_delivery(
         raise Invalid("enterprise_ref", "Kies een onderneming.")
     tender = tender_of(session, obligation)
     ob = obligation_from_row(obligation, tender)
-    try:
-        policy = load_policy(ob.policy)
-    except PolicyError:
-        policy = load_policy(None)
+    policy = obligation_policy(ob)
     unplanned_reason = _check_planned(session, obligation, ent.ref, data)
     _check_date(obligation, tender, policy, data.on, today)
     if not vetted_on(session, ent, data.on):

@@ -23,7 +23,7 @@ from matcher.rank import (
     why_not,
 )
 from matcher.reasons import reason
-from matcher.valuation import placement_year_eur
+from matcher.valuation import reference_placement_year_eur
 from matcher.weights import DEFAULT, FEATURES
 
 
@@ -134,8 +134,8 @@ def test_placements_count_as_capacity():
     a = ent("A", capacity=Capacity(2, 0.0))
     ix = build([a, *filler()])
     m = {m.ref: m for m in rank_tender(ix, tender(), top_k=50)}
-    # Two placement-years at the default policy's value against 5 % of 1,000,000 due.
-    assert ix.placement_eur == placement_year_eur()
+    # Two placement-years at the ranking value against 5 % of 1,000,000 due.
+    assert ix.placement_eur == reference_placement_year_eur()
     assert m["A"].features["capacity"] == pytest.approx(min(1.0, 2 * ix.placement_eur / 50_000))
 
 

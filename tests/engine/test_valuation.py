@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from matcher.model import Certification, Enterprise, SroiClause, Tender
 from matcher.valuation import (
-    DEFAULT_POLICY,
+    POLICY_DIR,
     PolicyError,
     credit_for_placement,
     credit_for_purchase,
@@ -19,8 +20,11 @@ from matcher.valuation import (
     load_policy_file,
     obligation_due,
     obligation_due_amount,
+    parse_policy,
     placement_block,
+    policy_for,
     purchase_share,
+    tender_due,
 )
 
 ON = date(2025, 6, 1)
@@ -34,15 +38,16 @@ def enterprise(*certs: Certification) -> Enterprise:
 # ------------------------------------------------------------------ policies
 
 
-def test_shipped_policies_load_and_default_exists() -> None:
+def test_shipped_policies_load_with_their_regions() -> None:
     names = list_policies()
     assert {"utrecht-2024", "oost-nederland-2023"} <= set(names)
-    assert DEFAULT_POLICY in names
     for name in names:
         p = load_policy(name)
         assert p.name == name and p.source_url.startswith("https://")
-        assert p.blocks
-    assert load_policy().name == DEFAULT_POLICY
+        assert p.blocks and p.regions
+    assert load_policy("utrecht-2024").regions == ("GM0344",)
+    # Gelderland and Overijssel (CBS province codes).
+    assert set(load_policy("oost-nederland-2023").regions) == {"PV25", "PV23"}
 
 
 def test_utrecht_table_values() -> None:
@@ -73,7 +78,7 @@ def _write(tmp_path: Path, name: str, doc: dict) -> Path:
 
 def _minimal(name: str = "x-2025") -> dict:
     return {
-        "name": name, "valid_from": "2025-01-01", "source": {"url": "https://example.org"},
+        "name": name, "regions": ["GM0344"], "valid_from": "2025-01-01", "source": {"url": "https://example.org"},
         "blocks": {"bbl": {"label_nl": "BBL", "label_en": "BBL", "eur_per_year": 1000,
                            "hours_per_week_basis": 36}},
         "purchasing": {"shares": {}, "default_share": 1.0},
@@ -142,9 +147,11 @@ def test_labour_cost_basis_and_amount_wins() -> None:
 
 
 def test_obligation_due_amount_from_tender() -> None:
-    t = Tender(ref="T", buyer="Utrecht", title="x", cpv=("45000000",),
+    t = Tender(ref="T", buyer="Utrecht", title="x", cpv=("45000000",), municipality="GM0344",
                contract_value_eur=1_000_000, sroi=SroiClause(percentage=5))
     assert obligation_due_amount(t) == 50_000
+    # No place, no policy named: nothing can be valued (no silent default table).
+    assert obligation_due_amount(replace(t, municipality=None)) == 0.0
     assert obligation_due_amount(Tender(ref="T", buyer="b", title="x", cpv=())) == 0.0
     # Unknown contract value: cannot be valued, 0 (the obligation then needs an amount).
     t2 = Tender(ref="T", buyer="b", title="x", cpv=(), sroi=SroiClause(percentage=5))
@@ -210,3 +217,93 @@ def test_placement_block_is_the_conservative_match() -> None:
     b = placement_block(p, ["participatiewet", "ww"], prefer=["participatiewet"])
     assert b is not None and b.key == "participatiewet_lt2"
     assert placement_block(p, ["statushouders"]) is None
+
+
+# ------------------------------------------------------------------ policy by date and region
+
+
+def _write_policy(directory: Path, name: str, regions: list[str], valid_from: str,
+                  valid_until: str | None = None) -> None:
+    data = json.loads((POLICY_DIR / "utrecht-2024.json").read_text(encoding="utf-8"))
+    data.update(name=name, regions=regions, valid_from=valid_from, valid_until=valid_until)
+    (directory / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_policy_for_region_of_the_shipped_policies() -> None:
+    start = date(2026, 3, 1)
+    assert policy_for("GM0344", start).name == "utrecht-2024"  # type: ignore[union-attr]
+    assert policy_for("Utrecht", start).name == "utrecht-2024"  # type: ignore[union-attr]
+    # Arnhem (Gelderland) and Enschede (Overijssel) by their province.
+    assert policy_for("GM0202", start).name == "oost-nederland-2023"  # type: ignore[union-attr]
+    assert policy_for("Enschede", start).name == "oost-nederland-2023"  # type: ignore[union-attr]
+
+
+def test_no_policy_outside_every_region_and_no_silent_default() -> None:
+    start = date(2026, 3, 1)
+    # Rotterdam, Amersfoort (province Utrecht but not the municipality), an unknown place.
+    assert policy_for("GM0599", start) is None
+    assert policy_for("Amersfoort", start) is None
+    assert policy_for("Atlantis", start) is None
+    assert policy_for(None, start) is None
+    with pytest.raises(TypeError):
+        load_policy()  # type: ignore[call-arg]
+
+
+def test_policy_by_date_before_and_after_validity(tmp_path: Path) -> None:
+    _write_policy(tmp_path, "a-2020", ["GM0344"], "2020-01-01", "2023-12-31")
+    _write_policy(tmp_path, "a-2024", ["GM0344"], "2024-01-01")
+    assert policy_for("GM0344", date(2019, 12, 31), tmp_path) is None  # before any
+    assert policy_for("GM0344", date(2021, 5, 1), tmp_path).name == "a-2020"  # type: ignore[union-attr]
+    assert policy_for("GM0344", date(2023, 12, 31), tmp_path).name == "a-2020"  # type: ignore[union-attr]
+    assert policy_for("GM0344", date(2024, 1, 1), tmp_path).name == "a-2024"  # type: ignore[union-attr]
+    # Start unknown: the region's newest.
+    assert policy_for("GM0344", None, tmp_path).name == "a-2024"  # type: ignore[union-attr]
+
+
+def test_policy_naming_the_municipality_wins_over_its_province(tmp_path: Path) -> None:
+    _write_policy(tmp_path, "province", ["PV26"], "2024-06-01")
+    _write_policy(tmp_path, "city", ["GM0344"], "2020-01-01")
+    on = date(2025, 1, 1)
+    assert policy_for("GM0344", on, tmp_path).name == "city"  # type: ignore[union-attr]
+    assert policy_for("GM0307", on, tmp_path).name == "province"  # type: ignore[union-attr]
+
+
+def test_regions_are_validated() -> None:
+    data = json.loads((POLICY_DIR / "utrecht-2024.json").read_text(encoding="utf-8"))
+    del data["regions"]
+    with pytest.raises(PolicyError, match="regions"):
+        parse_policy(data)
+    data["regions"] = ["Utrecht"]
+    with pytest.raises(PolicyError, match="regions"):
+        parse_policy(data)
+
+
+def _tender(**clause: object) -> Tender:
+    return Tender(ref="T", buyer="Gemeente Rotterdam", title="x", cpv=("90911200",),
+                  contract_value_eur=clause.pop("value", 1_000_000.0),  # type: ignore[arg-type]
+                  start=date(2026, 1, 1), municipality=str(clause.pop("place", "GM0344")),
+                  sroi=SroiClause(**clause))  # type: ignore[arg-type]
+
+
+def test_tender_due_states() -> None:
+    assert tender_due(_tender(percentage=5.0)).amount_eur == 50_000  # type: ignore[union-attr]
+    assert tender_due(_tender(percentage=5.0)).state == "due"  # type: ignore[union-attr]
+    no_policy = tender_due(_tender(percentage=5.0, place="GM0599"))
+    assert no_policy is not None and no_policy.state == "no_policy"
+    assert no_policy.amount_eur == 0 and "choose a policy" in no_policy.explanation
+    # The tender's own choice is honoured anywhere.
+    chosen = tender_due(_tender(percentage=5.0, place="GM0599", policy="utrecht-2024"))
+    assert chosen is not None and chosen.state == "due" and chosen.amount_eur == 50_000
+    below = tender_due(_tender(percentage=5.0, threshold_eur=2_000_000.0))
+    assert below is not None and below.state == "nothing_due" and not below.applies
+    zero = tender_due(_tender(amount_eur=0.0))
+    assert zero is not None and zero.state == "nothing_due"
+    labour = tender_due(_tender(percentage=5.0, basis="labour_cost"))
+    assert labour is not None and labour.state == "not_computable"
+    assert labour.missing == "labour_cost"
+    value = tender_due(_tender(percentage=5.0, value=None))
+    assert value is not None and value.state == "not_computable"
+    assert value.missing == "contract_value"
+    assert obligation_due_amount(_tender(percentage=5.0, place="GM0599")) == 0
+    assert obligation_due_amount(_tender(percentage=5.0, place="GM0599"),
+                                 require_policy=False) == 50_000

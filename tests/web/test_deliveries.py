@@ -79,6 +79,14 @@ def test_delivery_date_within_contract_and_policy(client: TestClient,
         tender.start = date(2023, 6, 1)
         s.add(tender)
         s.commit()
+    # No policy was in force for Utrecht on that start: the obligation asks for one (never
+    # another table by default).
+    _refused(_post(client, h, on="2023-07-01"), "policy", "kies er een")
+    with Session(get_engine()) as s:
+        tender = s.exec(select(TenderRow).where(TenderRow.ref == "T-UTR-1")).one()
+        tender.sroi_policy = "utrecht-2024"
+        s.add(tender)
+        s.commit()
     _refused(_post(client, h, on="2023-07-01"), "on", "utrecht-2024")
     assert _post(client, h, on="2026-01-02").status_code == 201
 

@@ -283,3 +283,37 @@ def test_why_not_on_the_page_and_in_the_api(client: TestClient, login: Any,
     # Another buyer's tender is not found, whatever the enterprise.
     other = client.get(f"/api/v1/tenders/T-UTR-1/why-not/{ref}", headers=api_token("officer2"))
     assert other.status_code == 404
+
+
+def test_tender_outside_every_policy_region_asks_for_a_policy(
+        client: TestClient, login: Any, api_token: Any) -> None:
+    login("officer")
+    token = _csrf(client.get("/tenders/new").text)
+    ok = client.post("/tenders/new", data={**GOOD, "title": "Schoonmaak Rotterdam",
+                                           "municipality": "Rotterdam", "csrf_token": token})
+    assert ok.status_code == 303
+    url = ok.headers["location"]
+    page = client.get(url).text
+    # No Utrecht table by default: the due is not computable and the officer is asked.
+    assert "Geen beleid van toepassing in deze regio; kies er een" in page
+    assert 'id="verdict-label">Niet van toepassing<' in page
+    assert ">Haalbaar<" not in page
+    edit = client.get(f"{url}/edit").text
+    assert 'id="policy-missing"' in edit
+    ref = url.rsplit("/", 1)[1]
+    f = client.get(f"/api/v1/tenders/{ref}/feasibility", headers=api_token("officer")).json()
+    assert f["verdict"] == "not_applicable" and f["reason"] == "no_policy"
+    assert not f["feasible"] and "kies er een" in f["reason_text"]
+    # The English page says it in English.
+    assert "No policy applies in this region" not in page
+    assert "No policy applies in this region; choose one" in client.get(f"{url}?lang=en").text
+    # Choosing a policy makes it computable; the form no longer asks.
+    token = _csrf(edit)
+    r = client.post(f"{url}/edit", data={**GOOD, "title": "Schoonmaak Rotterdam",
+                                         "municipality": "Rotterdam",
+                                         "sroi_policy": "oost-nederland-2023",
+                                         "csrf_token": token})
+    assert r.status_code == 303
+    f2 = client.get(f"/api/v1/tenders/{ref}/feasibility", headers=api_token("officer")).json()
+    assert f2["verdict"] != "not_applicable" and f2["due_eur"] == 100000.0
+    assert 'id="policy-missing"' not in client.get(f"{url}/edit").text
