@@ -19,7 +19,7 @@ from api.db import get_engine
 from api.services.capacity import capacity_states, commitments
 from api.services.plan_commit import PlanRefused
 from api.services.planning import save_plan
-from api.tables import AllocationRow, EnterpriseRow, PlanEvent
+from api.tables import AllocationRow, EnterpriseRow, ObligationRow, PlanEvent
 from tests.web.conftest import CSRF_RE
 from tests.web.seed import USERS
 
@@ -103,6 +103,12 @@ def test_commit_books_capacity_for_every_replan(client: TestClient,
         booked = commitments(s, replanning=everyone).by_enterprise["E-002"].purchase_eur
     assert booked == pytest.approx(draft_only + free)
     # Another obligation's plan sees it taken: O-3 (firm B) cannot plan E-002 any more.
+    # (O-3's tender is in Amsterdam, where no shipped policy applies: name one for it.)
+    with Session(get_engine()) as s:
+        o3 = s.exec(select(ObligationRow).where(ObligationRow.ref == "O-3")).one()
+        o3.policy = "utrecht-2024"
+        s.add(o3)
+        s.commit()
     r3 = client.put("/api/v1/obligations/O-3/plan", headers=api_token("firm2"),
                     json={"rows": [{"enterprise": "E-002", "kind": "purchase",
                                     "amount_eur": 1}]})
