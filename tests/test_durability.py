@@ -42,6 +42,7 @@ from api.tables import (
     ChallengeEvent,
     CurationDecision,
     DeliveryEvidence,
+    PlanEvent,
     VettingEvent,
 )
 from tests.web.conftest import api_token, app  # noqa: F401  (fixtures, used by name)
@@ -383,10 +384,12 @@ def test_orm_refuses_to_change_or_delete_audit_rows(session: Session) -> None:
     session.add(DeliveryEvidence(delivery_id=1, filename="f.pdf", media_type="application/pdf",
                                  size=8, sha256="0" * 64, data=b"%PDF-1.4",
                                  uploaded_by="c@test.nl"))
+    session.add(PlanEvent(obligation_ref="O-1", action="commit", decided_by="f@test.nl"))
     session.commit()
     # A text column of each audit table to try to change.
     text_field = {"curation_decision": "reason", "vetting_event": "reason", "delivery": "note",
-                  "challenge_event": "reason", "delivery_evidence": "filename"}
+                  "challenge_event": "reason", "delivery_evidence": "filename",
+                  "plan_event": "reason"}
     for cls in APPEND_ONLY:
         row = session.exec(select(cls).order_by(col(cls.id))).first()  # type: ignore[attr-defined]
         assert row is not None, cls
