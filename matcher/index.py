@@ -34,7 +34,7 @@ from matcher.valuation import reference_placement_year_eur
 # Per-row capacity arrays (yearly parts, commitments, and what is derived from them).
 _CAPACITY_ARRAYS = ("purchase_eur_", "placements_", "committed_purchase_eur_",
                     "committed_placements_", "free_purchase_eur_", "free_placements_",
-                    "capacity_eur_", "committed_eur_", "remaining_eur_")
+                    "remaining_eur_")
 
 
 class EnterpriseIndex:
@@ -154,9 +154,6 @@ class EnterpriseIndex:
         v = self.placement_eur
         self.free_purchase_eur_ = free_amounts(self.purchase_eur_, purchase)
         self.free_placements_ = free_amounts(self.placements_, places)
-        self.capacity_eur_ = in_eur(self.purchase_eur_, self.placements_, v)
-        self.committed_eur_ = in_eur(np.minimum(purchase, self.purchase_eur_),
-                                     np.minimum(places, self.placements_), v)
         self.remaining_eur_ = in_eur(self.free_purchase_eur_, self.free_placements_, v)
 
     def _derive_row(self, i: int) -> None:
@@ -165,8 +162,6 @@ class EnterpriseIndex:
         v = self.placement_eur
         self.free_purchase_eur_[i] = state.free_purchase_eur
         self.free_placements_[i] = state.free_placements
-        self.capacity_eur_[i] = state.total_eur(v)
-        self.committed_eur_[i] = state.committed_eur(v)
         self.remaining_eur_[i] = state.free_eur(v)
 
     def capacity(self, ref_or_row: str | int) -> CapacityState:
