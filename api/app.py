@@ -29,6 +29,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import i18n
 from api.deps import LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
+from api.routes import docs
 from api.security import LoginRateLimiter, session_middleware_options
 from api.settings import InsecureSettings, check_serving, get_settings
 from api.templating import STATIC_DIR
@@ -38,6 +39,7 @@ log = logging.getLogger("sroi.web")
 
 ROUTE_MODULES = (
     "api.routes.auth",
+    "api.routes.docs",
     "api.routes.home",
     "api.routes.dashboard",
     "api.routes.enterprises",
@@ -202,7 +204,8 @@ def create_app(serving: bool = False) -> FastAPI:
             "(numbers, codes, ISO dates) and the text in the request's language: `?lang=nl|en`, "
             "the `lang` cookie, or `Accept-Language` (Dutch by default)."
         ),
-        docs_url="/api/docs",
+        # /api/docs is ours (api.routes.docs): Swagger UI served offline, no inline script.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=_serving_lifespan if serving else None,
@@ -272,6 +275,7 @@ def create_app(serving: bool = False) -> FastAPI:
     # Build the CPV type-ahead index off the request path (about 0.2 s of CPU).
     threading.Thread(target=_warm_indexes, name="warm-indexes", daemon=True).start()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.mount(docs.ASSETS, StaticFiles(directory=str(docs.ASSETS_DIR)), name="api-docs-assets")
     app.state.route_modules = _include_routes(app)
     return app
 

@@ -62,3 +62,18 @@ def test_cpv_suggestions_and_screenshots(page: Any, login_as: Any) -> None:
     assert reply.ok
     assert reply.json()["items"][0]["code"].startswith("909")
     assert not page.js_errors
+
+
+def test_api_docs_render_offline(page: Any) -> None:
+    """Swagger UI starts under the CSP with no network beyond this app: the operations
+    appear, and nothing was refused or failed to load."""
+    refused: list[str] = []
+    page.on("console", lambda msg: refused.append(msg.text)
+            if msg.type == "error" else None)
+    page.on("requestfailed", lambda req: refused.append(req.url))
+    page.goto("/api/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)
+    assert page.locator(".opblock").count() > 20
+    assert page.locator(".info .title").first.inner_text().startswith("Social Return Matcher")
+    assert not refused, refused
+    assert not page.js_errors

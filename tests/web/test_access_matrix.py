@@ -75,7 +75,6 @@ MATRIX: dict[str, Rule] = {
     # --- documentation and login: public
     "GET /api/openapi.json": R("/api/openapi.json", ALL),
     "GET /api/docs": R("/api/docs", ALL),
-    "GET /docs/oauth2-redirect": R("/docs/oauth2-redirect", ALL),
     "GET /login": R("/login", ALL),
     "POST /login": R("/login", ALL, form={"email": "nobody@test.nl", "password": "wrong"},
                      public=True),

@@ -48,7 +48,7 @@ def test_translation_falls_back_to_dutch() -> None:
 
 
 CORE_TEMPLATES = ["base.html", "_macros.html", "error.html", "home.html", "dashboard.html",
-                  "auth/login.html", "auth/logout.html", "auth/account.html",
+                  "auth/login.html", "auth/logout.html", "auth/account.html", "api_docs.html",
                   "enterprises/search.html", "enterprises/detail.html", "imports/import.html"]
 
 
