@@ -53,6 +53,11 @@ bench: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m bench.load
 
+# Spend classification of generated purchase ledgers (dev and held-out), issue #15.
+.PHONY: ledger-eval
+ledger-eval: $(STAMP)
+	$(BIN)/python -m bench.ledger_eval
+
 # Precision and recall of the social-return detector on tests/data/sroi_sentences.jsonl.
 .PHONY: sroi-eval
 sroi-eval: $(STAMP)

@@ -1,0 +1,388 @@
+"""Purchase ledgers (accounts-payable lines) as Dutch bookkeeping software exports them.
+
+CSV with ``;``, ``,`` or tab, decimal comma or point, ``dd-mm-jjjj`` or ISO dates, UTF-8 or
+Windows-1252, Dutch or English headers, and Excel ``.xlsx`` (openpyxl). A title line above
+the header is skipped. The column mapping is recognised from the headers
+(relatie/crediteur/leverancier, omschrijving, grootboekrekening, bedrag excl. btw, datum,
+KvK, ...) or given by the caller (the user's fix, remembered per firm by
+``api.services.ledgers``).
+
+Parsing only, no database. Every problem is reported with its row and column: an *error*
+(an amount or date that cannot be read, no supplier, a required column not mapped) makes
+the file refused whole; a *note* (credit note, empty description, totals row, foreign
+currency without a euro amount, malformed KvK number) keeps the file and says what was
+done with the line. Nothing is dropped silently: a skipped totals row is a note too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+# The fields a ledger line has; the first three must be mapped.
+REQUIRED = ("supplier", "amount", "date")
+FIELDS = ("supplier", "description", "account", "amount", "date", "kvk", "place", "currency",
+          "amount_currency")
+
+# Recognised headers per field, normalised (lower case, letters and digits only), best first:
+# "bedrag excl. btw" beats a plain "bedrag", which beats "bedrag incl. btw".
+HEADERS: dict[str, tuple[str, ...]] = {
+    "supplier": ("relatie", "crediteur", "leverancier", "crediteurnaam", "naamcrediteur",
+                 "relatienaam", "naamrelatie", "naam", "supplier", "suppliername", "vendor",
+                 "vendorname", "creditor", "payee"),
+    "description": ("omschrijving", "boekingsomschrijving", "factuuromschrijving",
+                    "omschrijvingboeking", "description", "memo", "narrative", "details"),
+    "account": ("grootboekrekening", "grootboek", "grootboekrek", "gbrekening", "rekening",
+                "kostenrekening", "glaccount", "ledgeraccount", "generalledger", "account",
+                "gl"),
+    "amount": ("bedragexclbtw", "bedragexbtw", "exclbtw", "nettobedrag", "bedragexcl",
+               "bedrag", "netamount", "amountexclvat", "amountexvat", "netto", "amount",
+               "bedragdebet", "debet"),
+    "date": ("datum", "boekdatum", "factuurdatum", "boekingsdatum", "date", "invoicedate",
+             "bookingdate", "postingdate", "transactiondate"),
+    "kvk": ("kvknummer", "kvk", "kvknr", "kamervankoophandel", "chamberofcommerce", "cocnumber",
+            "coc", "kvkcrediteur"),
+    "place": ("plaats", "vestigingsplaats", "woonplaats", "city", "town", "place"),
+    "currency": ("valuta", "valutacode", "currency", "currencycode"),
+    "amount_currency": ("bedraginvaluta", "valutabedrag", "amountincurrency",
+                        "foreignamount", "originalamount"),
+}
+TOTALS = re.compile(r"^\s*(sub)?tota(a)?l(en)?\b|^\s*grand total|^\s*eindtotaal", re.I)
+_NONWORD = re.compile(r"[^a-z0-9]+")
+_AMOUNT_JUNK = re.compile(r"[€$£\s]|EUR|USD|GBP", re.I)
+
+
+def norm_header(text: object) -> str:
+    s = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    return _NONWORD.sub("", s.lower())
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    row: int | None  # the file's row number (1 = first row), None for the file
+    column: str | None  # the file's header
+    code: str  # translation key suffix, e.g. "bad_amount"
+    severity: str  # "error" refuses the file, "note" keeps it
+    message: str  # English; pages render ``code`` with ``params`` in Dutch or English
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    row: int
+    supplier: str
+    description: str
+    account: str
+    amount_eur: float | None  # None: foreign currency without a euro amount (not counted)
+    booked_on: date
+    kvk: str | None = None
+    place: str = ""
+    currency: str = "EUR"
+    amount_currency: float | None = None
+
+
+@dataclass
+class ParsedLedger:
+    filename: str
+    header: list[str]
+    mapping: dict[str, str]  # field -> the file's header
+    lines: list[LedgerLine] = field(default_factory=list)
+    problems: list[LedgerProblem] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ""
+
+    @property
+    def errors(self) -> list[LedgerProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def notes(self) -> list[LedgerProblem]:
+        return [p for p in self.problems if p.severity == "note"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class LedgerFileError(ValueError):
+    """The file cannot be read as a ledger at all (not CSV/xlsx, empty, no header)."""
+
+
+def guess_mapping(header: Iterable[str]) -> dict[str, str]:
+    """field -> header, each header used once, the best-ranked synonym winning."""
+    cols = [h for h in header if str(h or "").strip()]
+    normed = {h: norm_header(h) for h in cols}
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    # Exact synonyms first (across all fields, by rank), then headers that start with one.
+    for exact in (True, False):
+        for field_name in FIELDS:
+            if field_name in mapping:
+                continue
+            for syn in HEADERS[field_name]:
+                hit = next((h for h in cols if h not in used and (
+                    normed[h] == syn if exact else
+                    (len(syn) >= 4 and normed[h].startswith(syn)
+                     and "incl" not in normed[h]))), None)
+                if hit is not None:
+                    mapping[field_name] = hit
+                    used.add(hit)
+                    break
+    return mapping
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        # Windows-1252 decodes every byte but five; latin-1 takes those.
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            return data.decode("latin-1"), "latin-1"
+
+
+def _delimiter(text: str) -> str:
+    sample = text.splitlines()[:20]
+    best, count = ",", -1
+    for d in (";", ",", "\t", "|"):
+        c = sum(line.count(d) for line in sample)
+        if c > count:
+            best, count = d, c
+    return best
+
+
+def _header_index(rows: list[list[Any]]) -> int:
+    """The first row naming at least two ledger fields (title lines above it are skipped)."""
+    for i, row in enumerate(rows[:15]):
+        if len(guess_mapping([str(c) for c in row if c is not None])) >= 2:
+            return i
+    raise LedgerFileError("no header row found: expected columns such as Relatie, "
+                          "Omschrijving, Bedrag excl. btw and Datum in the first 15 rows")
+
+
+def _decimal_comma(values: Iterable[str]) -> bool:
+    """Whether the file writes amounts with a decimal comma, from the unambiguous ones."""
+    comma = point = 0
+    for v in values:
+        s = _AMOUNT_JUNK.sub("", v)
+        if re.search(r",\d{1,2}-?\)?$", s):
+            comma += 1
+        elif re.search(r"\.\d{1,2}-?\)?$", s):
+            point += 1
+    return comma > point
+
+
+def parse_amount(raw: object, decimal_comma: bool) -> float:
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int | float):
+        return float(raw)
+    s = _AMOUNT_JUNK.sub("", str(raw))
+    neg = False
+    if s.startswith("(") and s.endswith(")"):
+        neg, s = True, s[1:-1]
+    if s.endswith("-"):
+        neg, s = True, s[:-1]
+    if decimal_comma:
+        s = s.replace(".", "").replace(",", ".")
+    else:
+        s = s.replace(",", "")
+    if not re.fullmatch(r"[-+]?\d+(\.\d+)?", s):
+        raise ValueError(raw)
+    value = float(s)
+    return -value if neg else value
+
+
+_DATE_FORMATS = ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%y", "%Y/%m/%d",
+                 "%d/%m/%y", "%Y%m%d")
+
+
+def parse_date(raw: object) -> date:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    s = str(raw).strip()
+    if " " in s:  # "03-01-2025 00:00:00" from spreadsheets saved as CSV
+        s = s.split(" ", 1)[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(raw)
+
+
+def _kvk(raw: object) -> str | None:
+    s = re.sub(r"\D", "", str(raw or "").split(".")[0] if isinstance(raw, float) else
+               str(raw or ""))
+    return s if len(s) == 8 else None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_rows(data: bytes, filename: str) -> tuple[list[list[Any]], str, str]:
+    """The file's rows (cells as read), its encoding and delimiter (xlsx: ``"xlsx"``)."""
+    if data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds on a damaged zip
+            raise LedgerFileError(f"not a readable Excel workbook: {exc}") from None
+        try:
+            ws = wb.worksheets[0]
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        finally:
+            wb.close()
+        return rows, "xlsx", "xlsx"
+    if b"\x00" in data[:1024]:
+        raise LedgerFileError("binary file: expected CSV text or an Excel .xlsx workbook")
+    text, encoding = _decode(data)
+    if not text.strip():
+        raise LedgerFileError("the file is empty")
+    delim = _delimiter(text)
+    return list(csv.reader(io.StringIO(text), delimiter=delim)), encoding, delim
+
+
+def parse_ledger(data: bytes, filename: str,
+                 mapping: Mapping[str, str] | None = None) -> ParsedLedger:
+    """Read a ledger file; ``mapping`` (field -> header) overrides the recognised one for
+    the fields it names. Raises LedgerFileError only when the file has no readable table."""
+    rows, encoding, delim = read_rows(data, filename)
+    hi = _header_index(rows)
+    header = [_cell(c) for c in rows[hi]]
+    guessed = guess_mapping(header)
+    if mapping:
+        for f, h in mapping.items():
+            if f not in FIELDS:
+                raise LedgerFileError(f"unknown ledger field {f!r}; fields: {', '.join(FIELDS)}")
+            if h:
+                guessed = {k: v for k, v in guessed.items() if v != h}
+                guessed[f] = h
+            else:
+                guessed.pop(f, None)
+    out = ParsedLedger(filename, header, guessed, encoding=encoding, delimiter=delim)
+    col: dict[str, int] = {}
+    for f, h in guessed.items():
+        if h not in header:
+            out.problems.append(LedgerProblem(None, h, "unknown_column", "error",
+                                              f"column {h!r} (for {f}) is not in the file",
+                                              {"column": h, "field": f}))
+        else:
+            col[f] = header.index(h)
+    for f in REQUIRED:
+        if f not in guessed:
+            out.problems.append(LedgerProblem(
+                None, None, "unmapped", "error",
+                f"no column for {f}: map one of the file's columns to it", {"field": f}))
+    if "description" not in guessed:
+        out.problems.append(LedgerProblem(None, None, "no_description", "note",
+                                          "no description column: lines are classified by "
+                                          "supplier and ledger account only", {}))
+    if out.errors:
+        return out
+    body = rows[hi + 1:]
+
+    def get(row: list[Any], f: str) -> Any:
+        i = col.get(f)
+        return row[i] if i is not None and i < len(row) else None
+
+    decimal_comma = _decimal_comma(
+        str(get(r, "amount")) for r in body if isinstance(get(r, "amount"), str))
+    for offset, row in enumerate(body):
+        rownum = hi + offset + 2  # 1-based, header is row hi+1
+        cells = [_cell(c) for c in row]
+        if not any(cells):
+            continue  # a blank row carries nothing to report
+        supplier = _cell(get(row, "supplier"))
+        desc = _cell(get(row, "description"))
+        if not supplier and any(TOTALS.search(c) for c in cells if c):
+            out.problems.append(LedgerProblem(rownum, None, "totals_row", "note",
+                                              "totals row skipped (not a purchase)", {}))
+            continue
+        problems_before = len(out.problems)
+        if not supplier:
+            out.problems.append(LedgerProblem(rownum, guessed["supplier"], "no_supplier", "error",
+                                              "no supplier on this line", {}))
+        raw_amount = get(row, "amount")
+        amount: float | None = None
+        if raw_amount is None or _cell(raw_amount) == "":
+            amount = None
+        else:
+            try:
+                amount = parse_amount(raw_amount, decimal_comma)
+            except ValueError:
+                out.problems.append(LedgerProblem(
+                    rownum, guessed["amount"], "bad_amount", "error",
+                    f"amount {_cell(raw_amount)!r} is not a number", {"value": _cell(raw_amount)}))
+        raw_date = get(row, "date")
+        booked: date | None = None
+        try:
+            booked = parse_date(raw_date)
+        except ValueError:
+            out.problems.append(LedgerProblem(
+                rownum, guessed["date"], "bad_date", "error",
+                f"date {_cell(raw_date)!r} is not a date (dd-mm-jjjj or jjjj-mm-dd)",
+                {"value": _cell(raw_date)}))
+        currency = (_cell(get(row, "currency")) or "EUR").upper()
+        amount_currency: float | None = None
+        raw_fx = get(row, "amount_currency")
+        if raw_fx is not None and _cell(raw_fx):
+            try:
+                amount_currency = parse_amount(raw_fx, decimal_comma)
+            except ValueError:
+                out.problems.append(LedgerProblem(
+                    rownum, guessed.get("amount_currency"), "bad_amount", "error",
+                    f"amount {_cell(raw_fx)!r} is not a number", {"value": _cell(raw_fx)}))
+        if currency != "EUR" and "amount_currency" not in guessed:
+            # The amount column holds the foreign amount: no euro figure to count.
+            amount_currency, amount = amount, None
+            out.problems.append(LedgerProblem(
+                rownum, guessed.get("currency"), "foreign_currency", "note",
+                f"amount in {currency} without a euro amount: kept and classified, "
+                "not counted in the euro spend", {"currency": currency}))
+        elif amount is None and len(out.problems) == problems_before:
+            out.problems.append(LedgerProblem(rownum, guessed["amount"], "bad_amount", "error",
+                                              "no amount on this line", {"value": ""}))
+        if any(p.severity == "error" for p in out.problems[problems_before:]):
+            continue
+        if amount is not None and amount < 0:
+            out.problems.append(LedgerProblem(
+                rownum, guessed["amount"], "credit_note", "note",
+                "credit note: a negative amount, netted against the supplier's spend",
+                {"amount": amount}))
+        if not desc:
+            out.problems.append(LedgerProblem(
+                rownum, guessed.get("description"), "empty_description", "note",
+                "empty description: classified by supplier and ledger account", {}))
+        raw_kvk = _cell(get(row, "kvk"))
+        kvk = _kvk(raw_kvk) if raw_kvk else None
+        if raw_kvk and kvk is None:
+            out.problems.append(LedgerProblem(
+                rownum, guessed.get("kvk"), "bad_kvk", "note",
+                f"KvK number {raw_kvk!r} is not 8 digits: ignored", {"value": raw_kvk}))
+        assert booked is not None
+        out.lines.append(LedgerLine(
+            row=rownum, supplier=supplier, description=desc,
+            account=_cell(get(row, "account")), amount_eur=amount, booked_on=booked, kvk=kvk,
+            place=_cell(get(row, "place")), currency=currency, amount_currency=amount_currency))
+    if not out.lines and not out.errors:
+        out.problems.append(LedgerProblem(None, None, "no_lines", "error",
+                                          "the file has a header but no ledger lines", {}))
+    return out

@@ -1,0 +1,126 @@
+"""Purchase-ledger parsing (api/importers/ledger.py) on the generated files of both Dutch
+bookkeeping layouts and Excel, and on broken input: every problem reported with its row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from api.importers.ledger import LedgerFileError, guess_mapping, parse_amount, parse_ledger
+from fixtures import ledgers as G
+
+DATA = Path(__file__).resolve().parent / "data" / "ledgers"
+
+
+def _labels(name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO((DATA / name).read_text())))
+
+
+@pytest.mark.parametrize(("name", "labels", "encoding"), [
+    ("ledger_nl.csv", "ledger_nl.labels.csv", "cp1252"),
+    ("ledger_en.csv", "ledger_en.labels.csv", "utf-8"),
+    ("ledger.xlsx", "ledger.labels.csv", "xlsx")])
+def test_committed_ledgers_parse_whole(name: str, labels: str, encoding: str) -> None:
+    parsed = parse_ledger((DATA / name).read_bytes(), name)
+    assert parsed.ok, parsed.errors
+    assert parsed.encoding == encoding
+    assert {"supplier", "description", "account", "amount", "date", "kvk"} <= set(parsed.mapping)
+    truth = _labels(labels)
+    assert [ln.row for ln in parsed.lines] == [int(r["row"]) for r in truth]
+    notes = {(p.row, p.code) for p in parsed.notes}
+    for r in truth:
+        if r["note"] == "credit_note":
+            assert (int(r["row"]), "credit_note") in notes
+        if r["note"] == "empty_description":
+            assert (int(r["row"]), "empty_description") in notes
+    assert all(ln.booked_on.year == G.YEAR for ln in parsed.lines)
+
+
+def test_dutch_layout_cp1252_decimal_comma_title_and_totals() -> None:
+    parsed = parse_ledger((DATA / "ledger_nl.csv").read_bytes(), "ledger_nl.csv")
+    assert parsed.delimiter == ";"
+    assert any(ln.supplier == "Lunchcafé De Tafel B.V." or ln.supplier.startswith("Lunchcafé")
+               for ln in parsed.lines)
+    totals = [p for p in parsed.notes if p.code == "totals_row"]
+    assert len(totals) == 1 and totals[0].row == parsed.lines[-1].row + 1
+    gen = G.generate(G.SEED, lang="nl")
+    assert [ln.amount_eur for ln in parsed.lines] == [g.amount_eur for g in gen]
+
+
+def test_english_layout_foreign_currency_kept_not_counted() -> None:
+    parsed = parse_ledger((DATA / "ledger_en.csv").read_bytes(), "ledger_en.csv")
+    foreign = [ln for ln in parsed.lines if ln.currency != "EUR"]
+    assert foreign and all(ln.amount_eur is None and ln.amount_currency for ln in foreign)
+    rows = {p.row for p in parsed.notes if p.code == "foreign_currency"}
+    assert rows == {ln.row for ln in foreign}
+
+
+def test_xlsx_cells_as_dates_and_numbers() -> None:
+    parsed = parse_ledger((DATA / "ledger.xlsx").read_bytes(), "ledger.xlsx")
+    first = G.generate(G.SEED, lang="nl")[0]
+    assert parsed.lines[0].booked_on == first.booked_on
+    assert parsed.lines[0].amount_eur == first.amount_eur
+    assert parsed.lines[0].account.isdigit()
+
+
+def test_committed_files_are_the_generators() -> None:
+    for name in ("ledger_nl.csv", "ledger_en.csv", "ledger_nl.labels.csv",
+                 "ledger_en.labels.csv"):
+        gen = G.generate(G.SEED, lang="en" if "_en" in name else "nl")
+        fresh = {"ledger_nl.csv": G.write_nl_csv, "ledger_en.csv": G.write_en_csv}.get(name)
+        data = fresh(gen) if fresh else G.labels_csv(gen, 2 if "_en" in name else 3)
+        assert (DATA / name).read_bytes() == data, f"{name}: run python -m fixtures.ledgers"
+
+
+def test_every_bad_row_is_reported_and_refuses_the_file() -> None:
+    text = ("Datum;Crediteur;Omschrijving;Bedrag excl. btw\n"
+            "03-01-2025;Drukkerij A;drukwerk;12,50\n"
+            "32-01-2025;Drukkerij A;drukwerk;12,50\n"
+            "04-01-2025;;drukwerk;7,00\n"
+            "05-01-2025;Drukkerij A;drukwerk;twaalf\n")
+    parsed = parse_ledger(text.encode(), "x.csv")
+    assert not parsed.ok
+    assert [(p.row, p.code) for p in parsed.errors] == [
+        (3, "bad_date"), (4, "no_supplier"), (5, "bad_amount")]
+    assert parsed.errors[0].column == "Datum"
+
+
+def test_missing_column_then_the_users_mapping() -> None:
+    text = "Wanneer,Crediteur,Tekst,Netto\n2025-02-01,Koerier B,rit,30.00\n"
+    parsed = parse_ledger(text.encode(), "x.csv")
+    assert {p.params.get("field") for p in parsed.errors} == {"date"}
+    fixed = parse_ledger(text.encode(), "x.csv", {"date": "Wanneer", "description": "Tekst"})
+    assert fixed.ok
+    assert fixed.lines[0].booked_on == date(2025, 2, 1)
+    assert fixed.lines[0].description == "rit" and fixed.lines[0].amount_eur == 30.0
+    bad = parse_ledger(text.encode(), "x.csv", {"date": "Bestaat niet"})
+    assert [p.code for p in bad.errors] == ["unknown_column"]
+
+
+@pytest.mark.parametrize(("raw", "comma", "value"), [
+    ("1.234,56", True, 1234.56), ("-12,50", True, -12.5), ("€ 7,00", True, 7.0),
+    ("12,50-", True, -12.5), ("1,234.56", False, 1234.56), ("(30.00)", False, -30.0)])
+def test_amounts(raw: str, comma: bool, value: float) -> None:
+    assert parse_amount(raw, comma) == value
+
+
+def test_header_recognition_prefers_excl_btw() -> None:
+    m = guess_mapping(["Leverancier", "Bedrag incl. btw", "Bedrag excl. btw", "Boekdatum",
+                       "KvK", "Grootboek"])
+    assert m["amount"] == "Bedrag excl. btw" and m["supplier"] == "Leverancier"
+    assert m["date"] == "Boekdatum" and m["kvk"] == "KvK" and m["account"] == "Grootboek"
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00\x01binary", b"a;b\n1;2\n"])
+def test_unreadable_files(data: bytes) -> None:
+    with pytest.raises(LedgerFileError):
+        parse_ledger(data, "x.csv")
+
+
+def test_damaged_xlsx() -> None:
+    with pytest.raises(LedgerFileError, match="Excel"):
+        parse_ledger(b"PK\x03\x04garbage", "x.xlsx")
