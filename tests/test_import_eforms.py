@@ -178,14 +178,17 @@ def test_reimport_updates_and_older_notice_is_stale(session: Session) -> None:
 # --- broken and unsupported input ------------------------------------------------------
 
 
-def test_change_notice_is_refused_naming_its_kind(session: Session) -> None:
+def test_change_notice_without_its_tender_is_refused_naming_its_kind(session: Session) -> None:
     data = read("cn-social_24.xml").replace(
         b'<cbc:NoticeTypeCode listName="competition">cn-social</cbc:NoticeTypeCode>',
         b'<cbc:NoticeTypeCode listName="change">corr</cbc:NoticeTypeCode>')
     report = import_one(session, "eforms", data, "change.xml")
-    (err,) = report.file_errors
-    assert "unsupported notice kind: change notice (corr, subtype 20)" in err.reason
+    (err,) = report.errors
+    assert "this change notice (corr, subtype 20) changes tender" in err.reason
     assert count(session) == 0
+    imported(session, "cn-social_24.xml")
+    report = import_one(session, "eforms", data, "change.xml")
+    assert report.ok and report.unchanged + report.updated == 1 and count(session) == 1
 
 
 def test_other_root_element_is_refused(session: Session) -> None:
@@ -237,7 +240,7 @@ def test_cli_several_files_partial_and_json(
     change.write_bytes(read("cn-social_24.xml").replace(b'listName="competition">cn-social<',
                                                         b'listName="change">corr<'))
     assert main(["import-eforms", str(change)]) == 1
-    assert "unsupported notice kind: change notice" in capsys.readouterr().out
+    assert "this change notice (corr, subtype 20) changes tender" in capsys.readouterr().out
     assert main(["import-eforms", str(tmp_path / "nope.xml")]) == 2
 
 
@@ -273,3 +276,114 @@ def test_imported_social_notice_ranks_enterprises(session: Session) -> None:
     assert matches, "no enterprise ranked"
     assert matches[0].ref == "kinderopvang-samen"
     assert matches[0].score > (matches[1].score if len(matches) > 1 else 0.0)
+
+
+# --- lots, groups, award values and notice kinds (issue #13 item 3) --------------------
+
+SDK = Path(__file__).parent / "data" / "eforms"  # SDK examples, see its README.md
+
+
+def sdk(name: str) -> bytes:
+    return (SDK / name).read_bytes()
+
+
+def test_lot_group_is_not_a_lot(session: Session) -> None:
+    t = imported(session, "cn_24_maximal.xml", sdk("cn_24_maximal.xml"))
+    published = t.extra["published"]
+    # Two lots of 9,999,999.99 each; the group GLO-0001 holds both and is not added.
+    assert t.contract_value_eur == pytest.approx(19_999_999.98)
+    assert published["value_from"] == "BT-27 lots"
+    assert "less than the sum of its lots" in published["value_note"]
+    assert [lot["id"] for lot in published["lots"]] == ["LOT-0001", "LOT-0002"]
+    (group,) = published["lot_groups"]
+    assert group["id"] == "GLO-0001" and group["lots"] == ["LOT-0001", "LOT-0002"]
+    # Without the procedure's value the lots' sum is all there is: still not the group's.
+    no_procedure = re.sub(
+        rb"(<cbc:Note languageID=\"ENG\">Additional information ---</cbc:Note>.*?)"
+        rb"<cac:RequestedTenderTotal>.*?</cac:RequestedTenderTotal>", rb"\1",
+        sdk("cn_24_maximal.xml"), count=1, flags=re.S)
+    assert no_procedure.count(b"EstimatedOverallContractAmount") == 2 * 3
+    t = imported(session, "cn_24_maximal.xml", no_procedure)
+    assert t.contract_value_eur == pytest.approx(19_999_999.98)
+    assert "value_note" not in t.extra["published"]
+
+
+def test_reserved_participation_and_social_objectives_per_lot(session: Session) -> None:
+    t = imported(session, "cn_24_maximal.xml", sdk("cn_24_maximal.xml"))
+    lot1, lot2 = t.extra["published"]["lots"]
+    assert lot1["reserved_participation"] == ["res-pub-ser"]
+    assert lot2["reserved_participation"] == []
+    assert lot1["social_objectives"] == lot2["social_objectives"] == ["acc-all"]
+    assert lot1["reserved_execution"] == ["yes"]
+    assert t.reserved is True  # one lot is reserved
+    assert "reserved-participation:res-pub-ser" in t.social_signals
+
+
+def test_award_notice_value_order(session: Session) -> None:
+    # BT-161 absent: the winning tender's BT-720 (TEN-0002, selec-w), not the closed lot's.
+    data = re.sub(rb"<cbc:TotalAmount[^>]*>[^<]*</cbc:TotalAmount>", b"",
+                  read("can-social_24.xml"), count=1)
+    t = imported(session, "can-social_24.xml", data)
+    assert t.contract_value_eur == 100_000.0
+    assert t.extra["published"]["value_from"] == "BT-720"
+    # A framework award notice: BT-118 maximum value, then BT-1118.
+    t = imported(session, "can_25_ITA.xml", sdk("can_25_ITA.xml"))
+    assert t.contract_value_eur == 4_000_000.0
+    assert t.extra["published"]["value_from"] == "BT-118"
+    approx_only = re.sub(rb"<efbc:OverallMaximumFrameworkContractsAmount[^>]*>[^<]*<[^>]*>",
+                         b"", sdk("can_25_ITA.xml"))
+    t = imported(session, "can_25_ITA.xml", approx_only)
+    assert t.extra["published"]["value_from"] == "BT-1118"
+
+
+def test_award_notice_of_a_stored_procedure_updates_it(session: Session) -> None:
+    cn = imported(session, "cn_24_maximal.xml", sdk("cn_24_maximal.xml"))
+    same_procedure = re.sub(rb"<cbc:ContractFolderID>[^<]+<",
+                            b"<cbc:ContractFolderID>" + cn.ref.encode() + b"<",
+                            sdk("can_24_maximal.xml"))
+    can = imported(session, "can_24_maximal.xml", same_procedure)
+    assert can.ref == cn.ref and count(session) == 1
+    assert can.extra["published"]["form_type"] == "result"
+
+
+def test_change_notice_updates_the_stored_tender(session: Session) -> None:
+    report = import_one(session, "eforms", sdk("change-cn_24_open_dates.xml"), "change.xml")
+    (item,) = report.items
+    assert item.action == "rejected" and count(session) == 0
+    assert "change notice" in item.errors[0].reason
+    assert "not stored" in item.errors[0].reason and "first" in item.errors[0].reason
+
+    cn = imported(session, "cn_24_open.xml", sdk("cn_24_open.xml"))
+    changed = imported(session, "change-cn_24_open_dates.xml", sdk("change-cn_24_open_dates.xml"))
+    assert changed.ref == cn.ref and count(session) == 1
+    assert changed.extra["published"]["notice_kind"].startswith("change notice")
+    assert changed.extra["published"]["changes_notice"].startswith("c4c415ee")
+
+
+def test_modification_keeps_what_it_does_not_repeat(session: Session) -> None:
+    modif = sdk("can-modif_24_value.xml")
+    report = import_one(session, "eforms", modif, "modif.xml")
+    assert report.items[0].action == "rejected" and count(session) == 0
+    assert "contract modification notice" in report.items[0].errors[0].reason
+    # The contract notice of that procedure (an older notice with its procedure id).
+    folder = re.search(rb"<cbc:ContractFolderID>([^<]+)<", modif)
+    assert folder is not None
+    cn = re.sub(rb"<cbc:ContractFolderID>[^<]+<", b"<cbc:ContractFolderID>" + folder.group(1)
+                + b"<", sdk("cn_24_open.xml"))
+    cn = re.sub(rb"<cbc:IssueDate>[^<]+<", b"<cbc:IssueDate>2018-01-02+01:00<", cn)
+    stored = imported(session, "cn.xml", cn)
+    assert stored.start is not None
+    modif_no_period = re.sub(rb"<cac:PlannedPeriod>.*?</cac:PlannedPeriod>", b"", modif,
+                             flags=re.S)
+    t = imported(session, "modif.xml", modif_no_period)
+    assert count(session) == 1
+    assert t.contract_value_eur == 4_500_000.0  # the modified contract's BT-161
+    assert t.start == stored.start  # not repeated: kept
+
+
+def test_design_contest_is_refused_with_what_to_do(session: Session) -> None:
+    report = import_one(session, "eforms", sdk("cn-desg_24.xml"), "desg.xml")
+    (err,) = report.file_errors
+    assert "design contest notice (cn-desg, subtype 23)" in err.reason
+    assert "import the contract notice" in err.reason
+    assert count(session) == 0

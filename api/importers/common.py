@@ -71,6 +71,10 @@ class TenderData:
     # overwrites a newer one already stored.
     as_of: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # A change, modification or completion notice: it updates the stored tender of its
+    # procedure and never creates one (the store refuses it when none is stored), and a
+    # field it leaves empty keeps the stored value.
+    update_only: bool = False
 
 
 @dataclass

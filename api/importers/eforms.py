@@ -1,33 +1,59 @@
 """Read EU eForms UBL notices (TED, eForms SDK 1.x) into tenders.
 
-Supported: prior information notices (form type ``planning``, and PINs used as a
-call for competition), contract notices (``competition``) and contract award
-notices (``result``). Change notices, contract modifications, VEAT (direct award
-pre-announcements), business registration and other kinds are refused with a
-per-file error naming the kind. XML is parsed with defusedxml (no entities, no DTDs).
+Which notices (BT-02 notice type, BT-03 form type, OPP-070 subtype):
+
+* **create or update a tender**: prior information notices (form type ``planning``:
+  PIN-only, PIN on a buyer profile, PIN to shorten time limits), calls for competition
+  (``competition``: contract notices, PINs used as a call for competition, qualification
+  systems, subcontracts) and award notices (``result``);
+* **update a stored tender only** (``TenderData.update_only``): change notices (any
+  notice carrying ``efac:Changes``, BT-758/BT-140), contract modification notices
+  (``cont-modif``, subtypes 38-40 and E6) and completion notices (E5). They repeat the
+  procedure identifier of the notice they change; when that tender is not stored the
+  notice is refused with the reason instead of creating a tender nobody called for;
+* **refused per file, saying what the notice is and what to do**: design contests
+  (``cn-desg``/``can-desg``: a prize for a plan, not a contract), voluntary ex-ante
+  transparency notices (a contract awarded without a call), market consultations and
+  business registration notices.
+
+XML is parsed with defusedxml (no entities, no DTDs).
 
 Choices:
 
 * **ref** = the procedure identifier (BT-04 ``cbc:ContractFolderID``), so the PIN,
-  contract notice and award notice of one procedure update one tender; a notice
-  without one (some PINs) uses its notice identifier (BT-701). An older notice never
-  overwrites a newer one already stored (by BT-05 issue date and time).
-* **lots**: one tender per procedure. Its CPV codes are the procedure's (BT-262/263)
-  plus every lot's, its social signals the union of the lots', its contract period
-  the earliest lot start to the latest lot end; each lot's id, title, CPV and value are
-  kept in ``extra["published"]["lots"]``. The social-return clause and the buyer are the
+  contract notice, award notice and modifications of one procedure update one tender; a
+  notice without one (some PINs) uses its notice identifier (BT-701). An older notice
+  never overwrites a newer one already stored (by BT-05 issue date and time).
+* **lots and lot groups**: ``cac:ProcurementProjectLot`` holds lots (``schemeName="Lot"``,
+  ``LOT-…``), parts of a PIN (``Part``, ``PAR-…``) and *lot groups* (``LotsGroup``,
+  ``GLO-…``: lots that may be awarded together, BT-330/BT-1375). A group is not a lot: its
+  value is the value of lots already counted, so it never enters the sum, the CPV codes,
+  the period, the place or the social signals; it is kept in
+  ``extra["published"]["lot_groups"]`` with its member lots. One tender per procedure: its
+  CPV codes are the procedure's (BT-262/263) plus every lot's, its social signals the
+  union of the lots', its contract period the earliest lot start to the latest lot end;
+  each lot's id, title, CPV, value, reserved participation (BT-71), reserved execution
+  (BT-736), strategic procurement (BT-06) and social objectives (BT-775) are kept per lot
+  in ``extra["published"]["lots"]``. The social-return clause and the buyer are the
   procedure's, and a connector matches enterprises to the procedure.
-* **value**: BT-27 of the procedure, else the sum of the lots' BT-27 when every lot has
-  one, else (award notices) BT-161 total value. Only euro is accepted.
+* **value**, first found: BT-27 of the procedure; the sum of the lots' BT-27 when every
+  lot has one (also when it exceeds the procedure's BT-27: a procedure is never worth
+  less than its lots, and ``value_note`` says so); then, for award notices, BT-161 notice
+  value, BT-118 framework maximum value, BT-1118 framework approximate value, the sum of
+  the winning tenders' BT-720 values (lot tenders, else lot-group tenders). A zero award
+  value (publishers' placeholder for frameworks) counts as absent. ``value_from`` names
+  the business term used. Only euro is accepted.
 * **text**: Dutch preferred, else English, else the first language given.
 
-Business terms read: BT-04, BT-05, BT-06, BT-21, BT-24, BT-262, BT-263, BT-27, BT-36,
-BT-500, BT-5071, BT-5121, BT-5131, BT-5141, BT-536, BT-537, BT-701, BT-71, BT-736,
-BT-775, BT-161, BT-300 (for the social-return text).
+Business terms read: BT-02, BT-03, BT-04, BT-05, BT-06, BT-21, BT-24, BT-27, BT-36,
+BT-71, BT-118, BT-1118, BT-137, BT-140, BT-142, BT-161, BT-262, BT-263, BT-300 (for the
+social-return text), BT-330, BT-1375, BT-500, BT-5071, BT-5121, BT-5131, BT-5141, BT-536,
+BT-537, BT-701, BT-720, BT-736, BT-758, BT-775, OPP-070.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -65,12 +91,31 @@ SUPPORTED_ROOTS = {
     "ContractAwardNotice": "contract award notice",
 }
 SUPPORTED_FORM_TYPES = {"planning", "competition", "result"}
-_UNSUPPORTED_FORM_TYPES = {
-    "change": "change notice",
-    "cont-modif": "contract modification notice",
-    "dir-awa-pre": "voluntary ex-ante transparency notice",
-    "bri": "business registration information notice",
-    "consultation": "preliminary market consultation notice",
+# Form types / notice types that change a procedure already published: they update the
+# stored tender and never create one.
+UPDATE_FORM_TYPES = {"change": "change notice", "cont-modif": "contract modification notice",
+                     "completion": "completion notice"}
+UPDATE_NOTICE_TYPES = {"corr": "change notice", "can-modif": "contract modification notice",
+                       "compl": "completion notice"}
+# Refused, with what the notice is and what to do instead.
+REFUSED_NOTICE_TYPES = {
+    "cn-desg": ("design contest notice", "a design contest awards a prize for a plan or "
+                "design, not a contract; import the contract notice of the service "
+                "contract that follows it, if any"),
+    "can-desg": ("design contest result notice", "a design contest awards a prize for a "
+                 "plan or design, not a contract; import the contract notice of the "
+                 "service contract that follows it, if any"),
+    "veat": ("voluntary ex-ante transparency notice", "it announces a contract awarded "
+             "without a call for competition, so there is no tender to match enterprises "
+             "to; enter the tender by hand if social return applies to it"),
+    "pmc": ("preliminary market consultation notice", "there is no tender yet; import "
+            "the contract notice when it is published"),
+}
+_REFUSED_FORM_TYPES = {
+    "dir-awa-pre": REFUSED_NOTICE_TYPES["veat"],
+    "consultation": REFUSED_NOTICE_TYPES["pmc"],
+    "bri": ("business registration information notice", "it registers an organisation "
+            "and holds no tender"),
 }
 LANGUAGE_PREFERENCE = ("NLD", "ENG")
 
@@ -143,8 +188,21 @@ def _amount(el: Element | None, field: str, loc: str,
     return value
 
 
-def notice_kind(root: Element) -> tuple[str, str | None, str | None, bool]:
-    """(human kind, notice type BT-02, form type, supported)."""
+@dataclass(frozen=True)
+class NoticeKind:
+    """What a notice is (BT-02 notice type, BT-03 form type, OPP-070 subtype) and what the
+    importer does with it."""
+
+    label: str  # "contract notice (cn-standard, subtype 16)"
+    notice_type: str | None
+    form_type: str | None
+    subtype: str | None
+    supported: bool
+    update_only: bool = False
+    hint: str = ""  # for a refused kind: why, and what to do instead
+
+
+def notice_kind(root: Element) -> NoticeKind:
     root_name = _local(root.tag)
     type_el = root.find("cbc:NoticeTypeCode", NS)
     notice_type = (type_el.text or "").strip() if type_el is not None else None
@@ -155,17 +213,28 @@ def notice_kind(root: Element) -> tuple[str, str | None, str | None, bool]:
             subtype = (el.text or "").strip()
             break
     detail = ", ".join(x for x in (notice_type, f"subtype {subtype}" if subtype else None) if x)
+    suffix = f" ({detail})" if detail else ""
     if root_name not in SUPPORTED_ROOTS:
-        return f"{root_name}{f' ({detail})' if detail else ''}", notice_type, form_type, False
+        return NoticeKind(f"{root_name}{suffix}", notice_type, form_type, subtype, False,
+                          hint=_REFUSED_FORM_TYPES["bri"][1]
+                          if root_name.startswith("BusinessRegistration") else "")
+    refused = (REFUSED_NOTICE_TYPES.get(notice_type or "")
+               or _REFUSED_FORM_TYPES.get(form_type or ""))
+    if refused is not None:
+        return NoticeKind(f"{refused[0]}{suffix}", notice_type, form_type, subtype, False,
+                          hint=refused[1])
     has_changes = next(root.iter(f"{{{NS['efac']}}}Changes"), None) is not None
-    if form_type in _UNSUPPORTED_FORM_TYPES or notice_type == "corr" or has_changes:
-        label = _UNSUPPORTED_FORM_TYPES.get(form_type or "", "change notice")
-        if has_changes and form_type not in _UNSUPPORTED_FORM_TYPES:
-            label = "change notice"
-        return f"{label} ({detail})", notice_type, form_type, False
+    update = (UPDATE_NOTICE_TYPES.get(notice_type or "")
+              or UPDATE_FORM_TYPES.get(form_type or "")
+              or ("change notice" if has_changes else None))
+    if update is not None:
+        return NoticeKind(f"{update}{suffix}", notice_type, form_type, subtype, True,
+                          update_only=True)
     if form_type is not None and form_type not in SUPPORTED_FORM_TYPES:
-        return f"{form_type} notice ({detail})", notice_type, form_type, False
-    return f"{SUPPORTED_ROOTS[root_name]} ({detail})", notice_type, form_type, True
+        return NoticeKind(f"{form_type} notice{suffix}", notice_type, form_type, subtype,
+                          False)
+    return NoticeKind(f"{SUPPORTED_ROOTS[root_name]}{suffix}", notice_type, form_type,
+                      subtype, True)
 
 
 def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
@@ -182,11 +251,13 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     except ParseError as exc:
         result.file_errors.append(ItemError(filename, f"malformed XML: {exc}"))
         return result
-    kind, notice_type, form_type, supported = notice_kind(root)
-    if not supported:
-        result.file_errors.append(ItemError(filename, f"unsupported notice kind: {kind}; "
-                                            "only prior information, contract and contract "
-                                            "award notices are imported"))
+    kind = notice_kind(root)
+    if not kind.supported:
+        why = f" ({kind.hint})" if kind.hint else ""
+        result.file_errors.append(ItemError(
+            filename, f"unsupported notice kind: {kind.label}{why}; prior information, "
+            "contract and contract award notices create tenders, change and modification "
+            "notices update them"))
         return result
 
     notice_id = _text_of(root, "cbc:ID")
@@ -199,7 +270,7 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
         result.rejected.append(ItemOutcome(loc, None, "rejected", [err]))
         return result
     try:
-        tender, errors = _tender(root, ref, loc, kind, notice_id, notice_type, form_type)
+        tender, errors = _tender(root, ref, loc, kind, notice_id)
     except Exception as exc:  # an odd notice is reported, never a traceback
         tender, errors = None, [ItemError(loc, f"could not read this notice "
                                           f"({exc.__class__.__name__}: {exc})")]
@@ -224,12 +295,98 @@ def _organisation_name(root: Element, org_id: str | None) -> str | None:
     return None
 
 
-def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
-            notice_type: str | None, form_type: str | None
+def _lot_scheme(lot: Element) -> str:
+    """``Lot``, ``Part`` or ``LotsGroup``: by the identifier's schemeName, else by its
+    prefix (``GLO-`` groups, ``PAR-`` parts), else a lot."""
+    el = lot.find("cbc:ID", NS)
+    scheme = (el.get("schemeName") or "") if el is not None else ""
+    ident = ((el.text or "").strip().upper() if el is not None else "")
+    if scheme.lower() in ("lotsgroup", "lots-group", "lotgroup") or ident.startswith("GLO-"):
+        return "LotsGroup"
+    if scheme.lower() == "part" or ident.startswith("PAR-"):
+        return "Part"
+    return "Lot"
+
+
+def _lot_social(lot: Element, lp: Element | None) -> dict[str, list[str]]:
+    """One lot's social terms: BT-71 reserved participation (``none`` dropped), BT-736
+    reserved execution, BT-06 strategic procurement, BT-775 social objectives."""
+    out: dict[str, list[str]] = {"reserved_participation": [], "reserved_execution": [],
+                                 "strategic": [], "social_objectives": []}
+    if lp is not None:
+        path = "cac:ProcurementAdditionalType/cbc:ProcurementTypeCode"
+        out["strategic"] = [c for c in _codes(lp, path, "strategic-procurement") if c != "none"]
+        out["social_objectives"] = _codes(lp, path, "social-objective")
+    terms = lot.find("cac:TenderingTerms", NS)
+    if terms is not None:
+        out["reserved_participation"] = [
+            c for c in _codes(terms, "cac:TendererQualificationRequest/"
+                              "cac:SpecificTendererRequirement/cbc:TendererRequirementTypeCode",
+                              "reserved-procurement") if c != "none"]
+        if "yes" in _codes(terms, "cac:ContractExecutionRequirement/"
+                           "cbc:ExecutionRequirementCode", "reserved-execution"):
+            out["reserved_execution"] = ["yes"]
+    return {k: dedupe(v) for k, v in out.items()}
+
+
+def _estimated(node: Element | None) -> Element | None:
+    if node is None:
+        return None
+    return node.find("cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount", NS)
+
+
+def _award_value(root: Element, loc: str, errors: list[ItemError]
+                 ) -> tuple[float | None, str | None]:
+    """An award notice's value: BT-161, BT-118, BT-1118, then the winning tenders' BT-720.
+    Zero is a placeholder some publishers give for frameworks: absent."""
+    result = next(root.iter(f"{{{NS['efac']}}}NoticeResult"), None)
+    if result is None:
+        return None, None
+    for bt, path in (("BT-161", "cbc:TotalAmount"),
+                     ("BT-118", "efbc:OverallMaximumFrameworkContractsAmount"),
+                     ("BT-1118", "efbc:OverallApproximateFrameworkContractsAmount")):
+        before = len(errors)
+        value = _amount(result.find(path, NS), bt, loc, errors)
+        if value or len(errors) > before:  # a value, or one reason it cannot be used
+            return value, bt
+    # BT-720: tenders of lots whose result names a winner (BT-142 selec-w); a tender for
+    # a lot group covers lots that may also have their own tenders, so groups count only
+    # when no lot tender does.
+    winners: set[str] = set()
+    for lr in _find_all(result, "efac:LotResult"):
+        code = _text_of(lr, "cbc:TenderResultCode")
+        if code in (None, "selec-w"):
+            winners.update((el.text or "").strip()
+                           for el in _find_all(lr, "efac:LotTender/cbc:ID"))
+    by_scheme: dict[str, float] = {}
+    for lt in _find_all(result, "efac:LotTender"):
+        tid = _text_of(lt, "cbc:ID")
+        if winners and tid not in winners:
+            continue
+        lot_el = lt.find("efac:TenderLot/cbc:ID", NS)
+        scheme = "LotsGroup" if lot_el is not None and (
+            (lot_el.get("schemeName") or "") == "LotsGroup"
+            or (lot_el.text or "").strip().upper().startswith("GLO-")) else "Lot"
+        before = len(errors)
+        value = _amount(lt.find("cac:LegalMonetaryTotal/cbc:PayableAmount", NS),
+                        f"BT-720 tender {tid or '?'}", loc, errors)
+        if len(errors) > before:
+            return None, None
+        if value:
+            by_scheme[scheme] = by_scheme.get(scheme, 0.0) + value
+    for scheme in ("Lot", "LotsGroup"):
+        if scheme in by_scheme:
+            return round(by_scheme[scheme], 2), "BT-720"
+    return None, None
+
+
+def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str | None
             ) -> tuple[TenderData | None, list[ItemError]]:
     errors: list[ItemError] = []
     project = root.find("cac:ProcurementProject", NS)
-    lots = _find_all(root, "cac:ProcurementProjectLot")
+    all_lots = _find_all(root, "cac:ProcurementProjectLot")
+    lots = [lot for lot in all_lots if _lot_scheme(lot) != "LotsGroup"]
+    groups = [lot for lot in all_lots if _lot_scheme(lot) == "LotsGroup"]
     lot_projects = [(lot, lot.find("cac:ProcurementProject", NS)) for lot in lots]
 
     title = _pick_language(_find_all(project, "cbc:Name")) if project is not None else None
@@ -247,7 +404,7 @@ def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
     if not buyer:
         errors.append(ItemError(loc, "no buyer organisation name", "BT-500"))
 
-    # CPV: procedure and every lot.
+    # CPV: procedure and every lot (not lot groups: their lots are counted already).
     cpv: list[str] = []
     if project is not None:
         cpv += _cpvs(project, "procedure", errors, loc)
@@ -260,34 +417,52 @@ def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
             "id": lot_id,
             "title": _pick_language(_find_all(lp, "cbc:Name")) if lp is not None else None,
             "cpv": dedupe(lot_cpv),
+            **_lot_social(lot, lp),
         })
     cpv = dedupe(cpv)
     if not cpv and not any(e.field and e.field.startswith("BT-26") for e in errors):
         errors.append(ItemError(loc, "no CPV code (BT-262) in the procedure or any lot",
                                 "BT-262"))
 
-    # Value: BT-27 procedure, else the sum of the lots', else BT-161 (award notices).
+    # Lot groups (BT-330 / BT-1375): kept for the record, never summed.
+    members: dict[str, list[str]] = {}
+    for lg in _find_all(root, "cac:TenderingTerms/cac:LotDistribution/cac:LotsGroup"):
+        gid = _text_of(lg, "cbc:LotsGroupID")
+        if gid:
+            refs = _find_all(lg, "cac:ProcurementProjectLotReference/cbc:ID")
+            members[gid] = [(el.text or "").strip() for el in refs if (el.text or "").strip()]
+    group_info: list[dict[str, Any]] = []
+    for g in groups:
+        gid = _text_of(g, "cbc:ID") or "?"
+        gp = g.find("cac:ProcurementProject", NS)
+        group_info.append({
+            "id": gid,
+            "title": _pick_language(_find_all(gp, "cbc:Name")) if gp is not None else None,
+            "lots": members.get(gid, []),
+            "value_eur": _amount(_estimated(gp), f"BT-27 lot group {gid}", loc, errors),
+        })
+
+    # Value: see the module docstring for the order.
     value: float | None = None
     value_from = None
+    value_note = None
     if project is not None:
-        value = _amount(project.find("cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount",
-                                     NS), "BT-27 procedure", loc, errors)
+        value = _amount(_estimated(project), "BT-27 procedure", loc, errors)
         value_from = "BT-27" if value is not None else None
     lot_values: list[float | None] = []
     for (_lot, lp), info in zip(lot_projects, lot_info, strict=True):
-        el = (lp.find("cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount", NS)
-              if lp is not None else None)
-        v = _amount(el, f"BT-27 lot {info['id']}", loc, errors)
+        v = _amount(_estimated(lp), f"BT-27 lot {info['id']}", loc, errors)
         info["value_eur"] = v
         lot_values.append(v)
-    if value is None and lot_values and all(v is not None for v in lot_values):
-        value = sum(v for v in lot_values if v is not None)
-        value_from = "BT-27 lots"
-    if value is None:
-        total = next(root.iter(f"{{{NS['efac']}}}NoticeResult"), None)
-        if total is not None:
-            value = _amount(total.find("cbc:TotalAmount", NS), "BT-161", loc, errors)
-            value_from = "BT-161" if value is not None else None
+    lots_sum = (round(sum(v for v in lot_values if v is not None), 2)
+                if lot_values and all(v is not None for v in lot_values) else None)
+    if lots_sum is not None and (value is None or lots_sum > value):
+        if value is not None:
+            value_note = (f"the procedure's estimated value (BT-27, {value:.2f}) is less than "
+                          f"the sum of its lots' ({lots_sum:.2f}); the lots' sum is used")
+        value, value_from = lots_sum, "BT-27 lots"
+    if value is None and kind.form_type in ("result", "cont-modif", "completion", None):
+        value, value_from = _award_value(root, loc, errors)
 
     # Period: earliest lot start to latest lot end (BT-536/537, BT-36).
     starts: list[date] = []
@@ -336,28 +511,21 @@ def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
                     bucket.append(t)
     place = resolve_place(nuts, cities, postcodes, countries)
 
-    # Social signals from the procedure and every lot.
+    # Social signals: the procedure's and the union of the lots' (per lot in lot_info).
     signals: list[str] = []
-    reserved = False
-    for node in [project, *(lp for _, lp in lot_projects)]:
-        if node is None:
-            continue
+    if project is not None:
         path = "cac:ProcurementAdditionalType/cbc:ProcurementTypeCode"
-        if "soc-obj" in _codes(node, path, "strategic-procurement"):
+        if "soc-obj" in _codes(project, path, "strategic-procurement"):
             signals.append("strategic:soc-obj")
-        signals += [f"social-objective:{c}" for c in _codes(node, path, "social-objective")]
-    for lot in lots:
-        terms = lot.find("cac:TenderingTerms", NS)
-        if terms is None:
-            continue
-        for code in _codes(terms, "cac:TendererQualificationRequest/cac:SpecificTendererRequirement"
-                           "/cbc:TendererRequirementTypeCode", "reserved-procurement"):
-            if code != "none":
-                signals.append(f"reserved-participation:{code}")
-                reserved = True
-        if "yes" in _codes(terms, "cac:ContractExecutionRequirement/cbc:ExecutionRequirementCode",
-                           "reserved-execution"):
+        signals += [f"social-objective:{c}" for c in _codes(project, path, "social-objective")]
+    for info in lot_info:
+        if "soc-obj" in info["strategic"]:
+            signals.append("strategic:soc-obj")
+        signals += [f"social-objective:{c}" for c in info["social_objectives"]]
+        signals += [f"reserved-participation:{c}" for c in info["reserved_participation"]]
+        if info["reserved_execution"]:
             signals.append("reserved-execution")
+    reserved = any(info["reserved_participation"] for info in lot_info)
 
     # Social return in prose: Dutch texts first, then English, then the rest.
     texts: list[tuple[int, str]] = []
@@ -377,6 +545,28 @@ def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
         date_part = issued[:10]
         time_part = issued_time or "00:00:00"
         as_of = normalise_timestamp(f"{date_part}T{time_part}") or normalise_timestamp(issued)
+    changed = _text_of(root, "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent/"
+                       "efext:EformsExtension/efac:Changes/efbc:ChangedNoticeIdentifier")
+    extra: dict[str, Any] = {
+        "format": "eforms",
+        "notice_id": notice_id,
+        "notice_kind": kind.label,
+        "notice_type": kind.notice_type,
+        "form_type": kind.form_type,
+        "subtype": kind.subtype,
+        "procedure_id": _text_of(root, "cbc:ContractFolderID"),
+        "version": _text_of(root, "cbc:VersionID"),
+        "value_from": value_from,
+        "place_from": place.how,
+        "nuts": dedupe(nuts),
+        "lots": lot_info,
+    }
+    if group_info:
+        extra["lot_groups"] = group_info
+    if value_note:
+        extra["value_note"] = value_note
+    if changed:
+        extra["changes_notice"] = changed  # BT-758
     return TenderData(
         ref=ref,
         location=loc,
@@ -397,17 +587,6 @@ def _tender(root: Element, ref: str, loc: str, kind: str, notice_id: str | None,
         reserved=reserved,
         sroi=sroi,
         as_of=as_of,
-        extra={
-            "format": "eforms",
-            "notice_id": notice_id,
-            "notice_kind": kind,
-            "notice_type": notice_type,
-            "form_type": form_type,
-            "procedure_id": _text_of(root, "cbc:ContractFolderID"),
-            "version": _text_of(root, "cbc:VersionID"),
-            "value_from": value_from,
-            "place_from": place.how,
-            "nuts": dedupe(nuts),
-            "lots": lot_info,
-        },
+        update_only=kind.update_only,
+        extra=extra,
     ), []

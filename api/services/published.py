@@ -3,9 +3,12 @@
 transaction: ``stage_tenders`` creates or updates rows by ref in the session and records
 one outcome per notice; it neither commits nor rolls back.
 
-Rules: an older notice never overwrites a newer one stored (``stale``); a tender entered
-by hand or imported as interchange is never overwritten by a notice; an officer importing
-for their organisation (``only_buyer``) never writes another buyer's tender; a detected
+Rules: a change, modification or completion notice (``TenderData.update_only``)
+updates the stored tender of its procedure, keeping stored values for the fields it
+leaves empty, and is refused when no such tender is stored; an older notice never
+overwrites a newer one stored (``stale``); a tender entered by hand or imported as
+interchange is never overwritten by a notice; an officer importing for their
+organisation (``only_buyer``) never writes another buyer's tender; a detected
 social-return clause is stored unconfirmed and never overwrites an officer's.
 """
 
@@ -140,11 +143,25 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
                 "ref",
             ))
             continue
+        if t.update_only and row is None:
+            outcome.action = "rejected"
+            kind = t.extra.get("notice_kind") or "change notice"
+            outcome.errors.append(ItemError(
+                t.location,
+                f"this {kind} changes tender {t.ref!r}, which is not stored; import the "
+                "notice that published the tender (contract notice, prior information or "
+                "award notice) first, then this one",
+                "ref",
+            ))
+            continue
         prev_as_of = (row.extra or {}).get("published", {}).get("as_of") if row else None
         if row is not None and prev_as_of and t.as_of and t.as_of < prev_as_of:
             outcome.action = "stale"
             continue
         values = _row_values(t)
+        if t.update_only:
+            # A change notice may repeat only what changed: empty fields keep the stored.
+            values = {k: v for k, v in values.items() if v not in (None, "", [])}
         values.update(_sroi_values(t, row))
         if row is None:
             row = TenderRow(ref=t.ref, **values)
