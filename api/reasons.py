@@ -77,6 +77,19 @@ def _plural(n: Any, one: str, many: str) -> str:
 
 # --- pieces shared by several rows ---------------------------------------------------------
 
+_LACKS = {"code": ("geen specifieke CPV-code van de vraag", "no specific CPV code of the request"),
+          "words": ("weinig woorden van de omschrijving gedeeld",
+                    "few words of the description shared")}
+
+
+def _lacks(f: Fmt, p: Mapping[str, Any], dutch: bool) -> str:
+    """What a candidate below the floor misses (``below_floor``'s ``lacks``)."""
+    parts = [_LACKS[k][0 if dutch else 1] for k in p.get("lacks") or [] if k in _LACKS]
+    if not parts:
+        return ""
+    return (" (ontbreekt: " if dutch else " (lacks: ") + "; ".join(parts) + ")"
+
+
 def _free(f: Fmt, p: Mapping[str, Any]) -> str:
     # The one wording of free capacity (api/capacity_view.py), as on every page.
     return free_text(float(p["free_purchase_eur"]), int(p["free_placements"]), f.lang)
@@ -198,6 +211,11 @@ NL: Mapping[str, Row] = {
                                  f"({f.cpv(p['shared'])}) met de gevraagde {p['requested']} "
                                  f"(gelijkenis {f.num(p['similarity'], 2)})"),
     "shared_terms": lambda f, p: f"omschrijving deelt de termen {f.quoted(p['words'])}",
+    "below_floor": lambda f, p: (f"mogelijk passend: relevantie voor het werk "
+                                 f"{f.num(p['relevance'], 2)}, onder de drempel "
+                                 f"{f.num(p['floor'], 2)}" + _lacks(f, p, True)),
+    "place_not_judged": lambda f, p: ("geen plaats van uitvoering in Nederland bekend: "
+                                      "afstand en regio niet beoordeeld"),
     "distance": lambda f, p: (f"{f.km(p['km'], 1)} van de werklocatie, binnen de eigen "
                               f"werkstraal van {f.km(p['radius_km'])}"),
     "target_group": lambda f, p: f"werkt met doelgroep {f.group(p['group'])}",
@@ -268,6 +286,11 @@ EN: Mapping[str, Row] = {
                                  f"({f.cpv(p['shared'])}) with requested {p['requested']} "
                                  f"(similarity {f.num(p['similarity'], 2)})"),
     "shared_terms": lambda f, p: f"description shares terms {f.quoted(p['words'])}",
+    "below_floor": lambda f, p: (f"possibly suitable: relevance to the work "
+                                 f"{f.num(p['relevance'], 2)}, below the threshold "
+                                 f"{f.num(p['floor'], 2)}" + _lacks(f, p, False)),
+    "place_not_judged": lambda f, p: ("no place of performance in the Netherlands known: "
+                                      "distance and region not judged"),
     "distance": lambda f, p: (f"{f.km(p['km'], 1)} from the place of work, within its "
                               f"{f.km(p['radius_km'])} service radius"),
     "target_group": lambda f, p: f"works with target group {f.group(p['group'])}",

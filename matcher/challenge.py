@@ -454,8 +454,10 @@ class ChallengeMatcher:
         theme_fit = coverage @ self.theme_weights_ if self.themes_ else np.zeros(len(ents))
         relevance = (1.0 - self.theme_weight_) * ranked.score + self.theme_weight_ * theme_fit
         perm = np.lexsort((ranked.rows, -relevance))
-        self.ranked_: Ranked = Ranked(query, ranked.rows[perm], ranked.X[perm],
-                                      ranked.score[perm], ranked.weights, ranked.n_candidates)
+        self.ranked_: Ranked = Ranked(
+            query, ranked.rows[perm], ranked.X[perm], ranked.score[perm], ranked.weights,
+            ranked.n_candidates, None if ranked.relevance is None else ranked.relevance[perm],
+            ranked.n_suitable)
         self.relevance_: NDArray[np.float64] = relevance[perm]
         self.coverage_: NDArray[np.float64] = coverage[perm]
         self.theme_fit_: NDArray[np.float64] = theme_fit[perm]
@@ -486,7 +488,9 @@ class ChallengeMatcher:
         feature contributions scaled by (1 - theme_weight) plus ``themes``."""
         r = self.ranked_
         ms = to_matches(index, Ranked(r.query, r.rows[pos], r.X[pos], r.score[pos], r.weights,
-                                      r.n_candidates))
+                                      r.n_candidates,
+                                      None if r.relevance is None else r.relevance[pos],
+                                      r.n_suitable))
         tw = self.theme_weight_
         out: list[Match] = []
         for m, p in zip(ms, pos.tolist(), strict=True):

@@ -8,6 +8,16 @@ codes in different divisions score 0. This expands the tender's codes both up
 the tree (an enterprise offering the broader class) and down it (an enterprise
 offering a more specific item of the requested class).
 
+Specificity: a match through a common ancestor *above* the requested code counts in
+proportion to how specific that ancestor is (``BROAD_FACTOR``): sharing only the
+division ("50000000 Reparatie- en onderhoudsdiensten" for a street-lighting request
+50232100) is weak evidence, sharing only the group somewhat weak, a class or deeper
+full. A bicycle repair shop registered under the division code thus no longer
+"covers" street-lighting maintenance; the ranking (``matcher.rank.relevance``) only
+trusts such a weak code where the description agrees. An offered code that lies
+within the requested one (``up == 0``) is never discounted: the request itself was
+that broad.
+
 A tender with several codes scores an enterprise by the IDF-weighted mean over
 the tender's codes of the best match for each: rarer codes (held by fewer
 enterprises, counting their subtree) weigh more, so matching the specific
@@ -56,6 +66,17 @@ def _cpv_path_uncached(code: str) -> list[str]:
         if p in vocab and p not in out:
             out.append(p)
     return out
+
+
+# Factor on a match whose common ancestor lies above the requested code, by the
+# ancestor's CPV level (1 division, 2 group, 3 class and deeper: full weight).
+BROAD_FACTOR: dict[int, float] = {1: 0.2, 2: 0.5}
+
+
+def specificity(level: int, up: int) -> float:
+    """Weight of a match whose common ancestor sits at CPV ``level``, ``up`` levels above
+    the requested code (0: the requested code itself, never discounted)."""
+    return 1.0 if up == 0 else BROAD_FACTOR.get(level, 1.0)
 
 
 class CpvIndex:
@@ -188,20 +209,24 @@ class CpvIndex:
 
     # -- queries ---------------------------------------------------------------
 
-    def _distances(self, code: str) -> NDArray[np.int8]:
-        """Tree distance (levels up to the common ancestor plus levels down) from
-        ``code`` to every distinct code, ``_FAR`` where none; one extra trailing
-        entry (``_FAR``) for padding."""
-        dist = np.full(len(self.code_id_) + 1, self._FAR, dtype=np.int8)
+    def _sims(self, code: str) -> NDArray[np.float64]:
+        """Similarity of ``code`` to every distinct code (``decay ** (up + down)`` times
+        the common ancestor's ``specificity``), 0 where none; one extra trailing entry
+        (0) for padding."""
+        sim = np.zeros(len(self.code_id_) + 1, dtype=np.float64)
         for up, node in enumerate(cpv_path(code)):
-            if self._level(node) < self.min_level:
+            level = self._level(node)
+            if level < self.min_level:
                 break
             arr = self._node(node)
             if arr is None:
                 continue
             ids, depth = arr
-            dist[ids] = np.minimum(dist[ids], np.minimum(up + depth, self._FAR))
-        return dist
+            f = specificity(level, up)
+            val = self.pow_[np.minimum(up + depth, self._FAR)] * f
+            np.maximum(sim[ids], val, out=val)
+            sim[ids] = val
+        return sim
 
     def _slots(self, rows: NDArray[np.int64]) -> list[NDArray[np.int32]]:
         """The rows' code ids, one array per slot of ``pad_`` (shared by the query's codes)."""
@@ -210,21 +235,35 @@ class CpvIndex:
         rc = rows if self.n_rows_ <= self.n_bulk_ else np.minimum(rows, self.n_bulk_ - 1)
         return [slot[rc] for slot in self.pad_]
 
-    def _row_best(self, dist: NDArray[np.int8], rows: NDArray[np.int64],
+    def _row_best(self, sim: NDArray[np.float64], rows: NDArray[np.int64],
                   slots: list[NDArray[np.int32]]) -> NDArray[np.float64]:
-        """Each row's similarity to one query code: ``decay ** min distance``."""
+        """Each row's similarity to one query code: the best over its codes."""
         if slots:
-            best = dist[slots[0]]
+            best = sim[slots[0]]
             for ids in slots[1:]:
-                np.minimum(best, dist[ids], out=best)
+                np.maximum(best, sim[ids], out=best)
         else:
-            best = np.full(len(rows), self._FAR, dtype=np.int8)
+            best = np.zeros(len(rows), dtype=np.float64)
         if self._patched:
             for k in np.flatnonzero(self._special[np.minimum(rows, len(self._special) - 1)]
                                     | (rows >= len(self._special))).tolist():
                 own = self._patched.get(int(rows[k]))
-                best[k] = int(dist[own].min()) if own is not None and len(own) else self._FAR
-        return self.pow_[best]
+                best[k] = float(sim[own].max()) if own is not None and len(own) else 0.0
+        return best
+
+    def has_codes(self, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Whether each row offers any CPV code (text-only enterprises offer none)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=bool)
+        if self.n_bulk_ and len(rows):
+            rc = np.minimum(rows, self.n_bulk_ - 1)
+            out = self.pad_[0][rc] >= 0
+        if self._patched and len(rows):
+            for k in np.flatnonzero(self._special[np.minimum(rows, len(self._special) - 1)]
+                                    | (rows >= len(self._special))).tolist():
+                own = self._patched.get(int(rows[k]))
+                out[k] = own is not None and len(own) > 0
+        return out
 
     def score_rows(self, codes: Sequence[str], rows: NDArray[np.int64]) -> NDArray[np.float64]:
         """``score(codes)`` for the given rows only: the work is the query codes'
@@ -236,11 +275,11 @@ class CpvIndex:
             return out
         slots = self._slots(rows)
         if len(codes) == 1:
-            return self._row_best(self._distances(codes[0]), rows, slots)
+            return self._row_best(self._sims(codes[0]), rows, slots)
         weights = np.array([self.idf(c) for c in codes])
         weights = weights / weights.sum()
         for c, w in zip(codes, weights, strict=True):
-            out += w * self._row_best(self._distances(c), rows, slots)
+            out += w * self._row_best(self._sims(c), rows, slots)
         return out
 
     def score(self, codes: Sequence[str], n_rows: int | None = None) -> NDArray[np.float64]:
@@ -305,7 +344,7 @@ def best_match(
             if lvl < min_level:
                 break
             if node in epos:
-                s = decay ** (up + epos[node])
+                s = decay ** (up + epos[node]) * specificity(lvl, up)
                 if s > best[1]:
                     best = (e, s, node)
                 break

@@ -12,7 +12,16 @@ Labels follow the interchange format's "Relevance labels" section::
     {"queries": [{"tender": "T-001", "relevant": {"E-014": 3, "E-077": 2}},
                  {"challenge": "C-002", "relevant": {"E-120": 3}}]}
 
-Grades: 3 ideal, 2 good, 1 acceptable; unlisted enterprises count as 0.
+Grades: 3 ideal, 2 good, 1 acceptable; unlisted enterprises count as 0. A query may
+name its ``"case"`` (e.g. ``broad_code``, ``no_fit``, ``place_trap``, ``text_only``,
+``synonym``; default ``regular``): every figure is also reported per case. A query with
+no relevant enterprise (``"relevant": {}``) is a *no-fit* query: the right answer is an
+empty ``results`` list.
+
+Beside NDCG, the honest cut (``matcher.rank.SUITABLE_FLOOR``) is measured from the
+engine's judgement of every candidate (:class:`Judged`): how often a no-fit query
+returns no results, and how often a labelled good answer (grade >= 2) is cut below the
+floor. :func:`calibrate` sweeps the floor over the same figures.
 """
 
 from __future__ import annotations
@@ -99,6 +108,11 @@ class LabelledQuery:
     kind: str  # tender | challenge
     ref: str
     relevant: Mapping[str, int]
+    case: str = "regular"
+
+    @property
+    def no_fit(self) -> bool:
+        return not any(g > 0 for g in self.relevant.values())
 
 
 def parse_labels(
@@ -136,7 +150,7 @@ def parse_labels(
             problems.append(f"{where}: must be an object")
             continue
         kinds = [k for k in QUERY_KINDS if k in q]
-        extra = sorted(set(q) - set(QUERY_KINDS) - {"relevant", "note", "extra"})
+        extra = sorted(set(q) - set(QUERY_KINDS) - {"relevant", "note", "extra", "case"})
         if extra:
             problems.append(f"{where}: unknown key(s) {', '.join(extra)}")
         if len(kinds) != 1:
@@ -173,7 +187,11 @@ def parse_labels(
                 problems.append(f"{where}.relevant: unknown enterprise ref {e_ref!r}")
                 continue
             grades[e_ref] = int(grade)
-        out.append(LabelledQuery(kind=kind, ref=ref, relevant=grades))
+        case = q.get("case", "regular")
+        if not isinstance(case, str) or not case.strip():
+            problems.append(f"{where}.case: must be a non-empty string")
+            continue
+        out.append(LabelledQuery(kind=kind, ref=ref, relevant=grades, case=case.strip()))
     if problems:
         raise LabelError("\n".join(problems))
     if not out:
@@ -447,6 +465,12 @@ class QueryResult:
     metrics: dict[str, float | None]
     violations: dict[str, int]  # reason -> count among the top 10
     ranked: list[str] = field(default_factory=list)
+    case: str = "regular"
+    relevant: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def no_fit(self) -> bool:
+        return not any(g > 0 for g in self.relevant.values())
 
     @property
     def violation_count(self) -> int:
@@ -454,15 +478,93 @@ class QueryResult:
         return self.violations.get("_enterprises", 0)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The engine's judgement of every candidate of one query, in its final order:
+    refs and their relevance to the work (``matcher.rank.relevance``)."""
+
+    order: tuple[str, ...]
+    relevance: tuple[float, ...]
+
+    def results(self, floor: float, k: int | None = None) -> list[str]:
+        out = [r for r, v in zip(self.order, self.relevance, strict=True) if v >= floor - 1e-12]
+        return out if k is None else out[:k]
+
+
+GOOD_GRADE = 2  # "a relevant enterprise" for the cut rate: good or ideal
+
+
+def cut_figures(queries: Sequence[QueryResult], judged: Mapping[tuple[str, str], Judged],
+                floor: float) -> dict[str, Any]:
+    """The honest cut at ``floor`` over queries the engine judged: ``no_fit`` queries and
+    the share of them with no result (``no_fit_empty``); labelled good answers (grade >=
+    2) among the candidates and the share cut below the floor (``relevant_cut``), the
+    same for acceptable ones (grade 1, ``acceptable_cut``), and the mean number of
+    suitable results per query that has a fit (``mean_results``)."""
+    no_fit = empty = good = cut = ok1 = cut1 = 0
+    sizes: list[int] = []
+    for r in queries:
+        j = judged.get((r.kind, r.ref))
+        if j is None:
+            continue
+        rel = dict(zip(j.order, j.relevance, strict=True))
+        n_res = sum(v >= floor - 1e-12 for v in j.relevance)
+        if r.no_fit:
+            no_fit += 1
+            empty += n_res == 0
+            continue
+        sizes.append(n_res)
+        for ref, g in r.relevant.items():
+            if ref not in rel:
+                continue
+            below = rel[ref] < floor - 1e-12
+            if g >= GOOD_GRADE:
+                good += 1
+                cut += below
+            elif g > 0:
+                ok1 += 1
+                cut1 += below
+    return {"no_fit": no_fit, "no_fit_empty": empty / no_fit if no_fit else None,
+            "relevant": good, "relevant_cut": cut / good if good else None,
+            "acceptable": ok1, "acceptable_cut": cut1 / ok1 if ok1 else None,
+            "mean_results": float(np.mean(sizes)) if sizes else None}
+
+
+def calibrate(queries: Sequence[QueryResult], judged: Mapping[tuple[str, str], Judged],
+              floors: Sequence[float] | None = None, k: int = 10) -> list[dict[str, Any]]:
+    """``cut_figures`` and the mean NDCG@k of the suitable results, per candidate floor."""
+    if floors is None:
+        floors = [round(0.025 * i, 3) for i in range(0, 25)]
+    out = []
+    for f in floors:
+        row: dict[str, Any] = {"floor": f, **cut_figures(queries, judged, f)}
+        vals = [v for r in queries if (j := judged.get((r.kind, r.ref))) is not None
+                and (v := ndcg_at_k(j.results(f), r.relevant, k)) is not None]
+        row[f"ndcg@{k}"] = float(np.mean(vals)) if vals else None
+        out.append(row)
+    return out
+
+
 @dataclass
 class RankerReport:
     name: str
     queries: list[QueryResult]
+    # The engine's judgement per (kind, ref), when this ranker is the engine; with the
+    # floor its results were cut at.
+    judged: dict[tuple[str, str], Judged] = field(default_factory=dict)
+    floor: float | None = None
 
-    def aggregate(self, kind: str | None = None) -> dict[str, Any]:
-        """Mean of each metric over the queries where it is defined; violations summed."""
-        rows = [r for r in self.queries if kind is None or r.kind == kind]
+    def cases(self) -> list[str]:
+        return sorted({r.case for r in self.queries}, key=lambda c: (c != "regular", c))
+
+    def aggregate(self, kind: str | None = None, case: str | None = None) -> dict[str, Any]:
+        """Mean of each metric over the queries where it is defined; violations summed;
+        for the engine the honest-cut figures (``cut_figures``)."""
+        rows = [r for r in self.queries if (kind is None or r.kind == kind)
+                and (case is None or r.case == case)]
         out: dict[str, Any] = {"queries": len(rows)}
+        if self.judged and self.floor is not None:
+            out.update(cut_figures(rows, self.judged, self.floor))
         for key, _, _ in METRIC_KEYS:
             vals = [v for r in rows if (v := r.metrics.get(key)) is not None]
             out[key] = float(np.mean(vals)) if vals else None
@@ -478,6 +580,9 @@ class RankerReport:
         for kind in QUERY_KINDS:
             if any(r.kind == kind for r in self.queries):
                 out[kind] = self.aggregate(kind)
+        cases = self.cases()
+        if cases != ["regular"]:
+            out["cases"] = {c: self.aggregate(case=c) for c in cases}
         return out
 
 
@@ -509,7 +614,8 @@ def evaluate_query(
         violations.update(reasons)
         if reasons:
             violations["_enterprises"] += 1
-    return QueryResult(lq.kind, lq.ref, metrics, dict(violations), ranked)
+    return QueryResult(lq.kind, lq.ref, metrics, dict(violations), ranked, lq.case,
+                       dict(lq.relevant))
 
 
 def evaluate(
@@ -538,19 +644,64 @@ _HEADERS = {"ndcg@5": "NDCG@5", "ndcg@10": "NDCG@10", "p@5": "P@5", "r@20": "R@2
             "violations@10": "violations@10"}
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.0f} %"
+
+
+def format_cut(rep: RankerReport) -> str:
+    """The engine's honest cut, overall and per case: no-fit queries returning nothing,
+    good answers (grade >= 2) and acceptable ones (grade 1) cut below the floor."""
+    if not rep.judged or rep.floor is None:
+        return ""
+    lines = [f"honest cut of {rep.name} (suitable floor {rep.floor:g})",
+             "case".ljust(14) + "queries".rjust(9) + "NDCG@10".rjust(9) + "no-fit".rjust(8)
+             + "empty".rjust(8) + "good".rjust(7) + "cut".rjust(7) + "acc.".rjust(7)
+             + "cut".rjust(7) + "results".rjust(9)]
+    for case in [None, *rep.cases()]:
+        a = rep.aggregate(case=case)
+        nd = a.get("ndcg@10")
+        lines.append((case or "all").ljust(14) + str(a["queries"]).rjust(9)
+                     + ("-" if nd is None else f"{nd:.3f}").rjust(9)
+                     + str(a["no_fit"]).rjust(8) + _pct(a["no_fit_empty"]).rjust(8)
+                     + str(a["relevant"]).rjust(7) + _pct(a["relevant_cut"]).rjust(7)
+                     + str(a["acceptable"]).rjust(7) + _pct(a["acceptable_cut"]).rjust(7)
+                     + ("-" if a["mean_results"] is None
+                        else f"{a['mean_results']:.1f}").rjust(9))
+    return "\n".join(lines) + "\n"
+
+
+def format_calibration(rows: Sequence[Mapping[str, Any]], chosen: float) -> str:
+    lines = ["floor".rjust(7) + "no-fit empty".rjust(14) + "good cut".rjust(10)
+             + "acc. cut".rjust(10) + "NDCG@10".rjust(9) + "results".rjust(9)]
+    for r in rows:
+        nd = r.get("ndcg@10")
+        lines.append(f"{r['floor']:7.3f}" + _pct(r["no_fit_empty"]).rjust(14)
+                     + _pct(r["relevant_cut"]).rjust(10) + _pct(r["acceptable_cut"]).rjust(10)
+                     + ("-" if nd is None else f"{nd:.3f}").rjust(9)
+                     + ("-" if r["mean_results"] is None
+                        else f"{r['mean_results']:.1f}").rjust(9)
+                     + ("   <- SUITABLE_FLOOR" if abs(r["floor"] - chosen) < 1e-9 else ""))
+    return "\n".join(lines) + "\n"
+
+
 def format_table(reports: Mapping[str, RankerReport]) -> str:
-    """A plain-text table: one block per scope (overall, tender, challenge), one row per ranker."""
-    scopes: list[str | None] = [None]
+    """A plain-text table: one block per scope (overall, tender, challenge, each case
+    other than ``regular``), one row per ranker."""
+    scopes: list[tuple[str | None, str | None]] = [(None, None)]
     kinds_present = {r.kind for rep in reports.values() for r in rep.queries}
-    scopes += [k for k in QUERY_KINDS if k in kinds_present]
+    scopes += [(k, None) for k in QUERY_KINDS if k in kinds_present]
+    first = next(iter(reports.values())) if reports else None
+    if first is not None and first.cases() != ["regular"]:
+        scopes += [(None, c) for c in first.cases()]
     name_w = max([len("ranker")] + [len(n) for n in reports]) + 2
     lines: list[str] = []
-    for scope in scopes:
-        n = next(iter(reports.values())).aggregate(scope)["queries"] if reports else 0
-        lines.append(f"{scope or 'overall'} ({n} queries)")
+    for scope, case in scopes:
+        n = first.aggregate(scope, case)["queries"] if first is not None else 0
+        title = f"case {case}" if case else (scope or "overall")
+        lines.append(f"{title} ({n} queries)")
         lines.append("ranker".ljust(name_w) + "".join(_HEADERS[c].rjust(15) for c in TABLE_COLUMNS))
         for name, rep in reports.items():
-            agg = rep.aggregate(scope)
+            agg = rep.aggregate(scope, case)
             cells = []
             for c in TABLE_COLUMNS:
                 v = agg[c]

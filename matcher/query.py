@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from matcher.geo import unit_vectors
 from matcher.model import Challenge, Obligation, Tender
 from matcher.refdata import cpv_label, municipalities
+from matcher.text import work_text
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def from_tender(tender: Tender) -> Query:
     clause = tender.sroi
     return Query(
         ref=tender.ref, kind="tender",
-        text=f"{tender.title}. {tender.description}",
+        # Place names and proper nouns say where, not what (``text.work_text``).
+        text=work_text(f"{tender.title}. {tender.description}"),
         cpv=tuple(tender.cpv), lat=lat, lon=lon,
         target_groups=tuple(clause.target_groups) if clause else (),
         amount_eur=tender_euros(tender),
@@ -90,7 +92,7 @@ def from_challenge(ch: Challenge) -> Query:
     return Query(
         ref=ch.ref, kind="challenge",
         # Themes twice, as for enterprises: they are the challenge's keywords.
-        text=f"{ch.title}. {th}. {th}. {ch.question}",
+        text=f"{work_text(ch.title)} {th}. {th}. {work_text(ch.question)}",
         lat=lat, lon=lon, themes=tuple(ch.themes),
     )
 

@@ -8,13 +8,19 @@ Flow for one query (a Tender, an Obligation or a Challenge, see ``query.py``):
    this registry-wide pass uses the query vector without its commonest terms
    (``text.prune_common_terms``: at most ``index.query_drop`` of its squared
    norm, a large share of the posting entries);
-3. stage-1 score = weighted mean over the features that apply to this query
+3. relevance to the work (``relevance``: CPV and word text, nothing else) and
+   the stage-1 score = weighted mean over the features that apply to this query
    (a query without target groups does not dilute everyone's score with a
-   constant);
+   constant), where the context features (distance, target groups, recognition,
+   capacity) count only in proportion to relevance (``GATE``): they reorder
+   enterprises that do the work, they never lift one that does not;
 4. the best ``shortlist`` candidates get the exact word cosine and the char
    n-gram feature (too costly for the whole registry) and are re-ordered by the
    full score, so every reported score and feature is exact;
-5. the top ``top_k`` come back as ``Match`` records with contributions and reasons.
+5. the top ``top_k`` come back as ``Match`` records with contributions and reasons,
+   each marked ``suitable`` when its relevance reaches ``SUITABLE_FLOOR``; callers
+   show the suitable ones as results and the others apart ("mogelijk passend",
+   reason ``below_floor``).
 
 ``feature_matrix`` exposes step 2 for learning weights; ``rank_many`` runs many
 queries with the text part as one blocked sparse product.
@@ -47,6 +53,39 @@ from matcher.weights import DEFAULT, FEATURES, WeightSet
 
 F_TEXT, F_CHAR, F_CPV, F_GEO, F_GROUPS, F_CERT, F_CAP = range(len(FEATURES))
 DEFAULT_SHORTLIST = 100
+WORK_FEATURES = (F_TEXT, F_CHAR, F_CPV)  # what the enterprise does
+CONTEXT_FEATURES = (F_GEO, F_GROUPS, F_CERT, F_CAP)  # where, for whom, how recognised, how much
+
+# A word cosine at or above this counts as full textual evidence that the enterprise does
+# the work (descriptions sharing the request's distinctive words score 0.2-0.4 on the
+# fixtures; unrelated ones sharing a common word or two stay below 0.08).
+TEXT_FULL = 0.3
+# Relevance to the work at or above which an enterprise is "suitable" (in ``results``);
+# below it is "mogelijk passend" at best. Calibrated on the labelled fixtures with
+# ``sroi evaluate fixtures/labels.json --calibrate`` (matcher.evaluate.calibrate): the
+# highest floor that cuts at most 5 % of the labelled good answers (grade >= 2) while
+# returning an empty list for most no-fit tenders. See README "Matching quality".
+SUITABLE_FLOOR = 0.2
+# Context features count in full from this relevance up, proportionally below it.
+GATE = SUITABLE_FLOOR
+
+
+def relevance(X: NDArray[np.float64], has_codes: NDArray[np.bool_] | None,
+              a: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Relevance to the work in [0, 1] of feature rows ``X``: the noisy-or of the CPV
+    evidence (already discounted for broad codes, ``matcher.cpv.specificity``) and the
+    word text evidence (cosine / ``TEXT_FULL``), so a weak code and a description that
+    agrees add up, and either alone counts for what it is. Text-only enterprises
+    (``has_codes`` False) are judged by their text alone. ``a``: ``applicable(query)``;
+    a query with neither codes nor text cannot be judged: everyone is relevant."""
+    n = X.shape[0]
+    if not (a[F_CPV] or a[F_TEXT]):
+        return np.ones(n)
+    t = np.clip(X[:, F_TEXT] / TEXT_FULL, 0.0, 1.0) if a[F_TEXT] else np.zeros(n)
+    if not a[F_CPV]:
+        return t
+    c = X[:, F_CPV] if has_codes is None else np.where(has_codes, X[:, F_CPV], 0.0)
+    return 1.0 - (1.0 - c) * (1.0 - t)
 
 
 @dataclass(frozen=True)
@@ -58,10 +97,13 @@ class Match:
     contributions: dict[str, float] = field(default_factory=dict)  # feature -> weighted value
     features: dict[str, float] = field(default_factory=dict)  # feature -> raw score in [0, 1]
     reasons: list[Reason] = field(default_factory=list)
+    relevance: float = 1.0  # to the work, see ``relevance``
+    suitable: bool = True  # relevance >= SUITABLE_FLOOR
 
     def as_dict(self) -> dict[str, Any]:
         return {"ref": self.ref, "name": self.name, "score": round(self.score, 6),
-                "rank": self.rank,
+                "rank": self.rank, "relevance": round(self.relevance, 6),
+                "suitable": self.suitable,
                 "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
                 "features": {k: round(v, 6) for k, v in self.features.items()},
                 "reasons": as_dicts(self.reasons)}
@@ -77,6 +119,13 @@ class Ranked:
     score: NDArray[np.float64]
     weights: NDArray[np.float64]  # effective weights (zero where a feature does not apply)
     n_candidates: int
+    relevance: NDArray[np.float64] | None = None  # per row, see ``relevance``
+    n_suitable: int | None = None  # candidates at or above SUITABLE_FLOOR (all rows)
+
+    def suitable(self) -> NDArray[np.bool_]:
+        if self.relevance is None:
+            return np.ones(len(self.rows), dtype=bool)
+        return self.relevance >= SUITABLE_FLOOR - 1e-12
 
 
 def applicable(query: Query) -> NDArray[np.bool_]:
@@ -114,8 +163,10 @@ def _base_features(
     rows: NDArray[np.int64],
     text_all: NDArray[np.floating[Any]],
     dot: NDArray[np.float64] | None,
+    has_codes: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
-    """Every feature except char n-grams (filled with 0) for the given rows.
+    """Every feature except char n-grams (filled with 0) for the given rows
+    (``has_codes``: which rows offer CPV codes, see text-only enterprises below).
     Each is computed on ``rows`` only (CPV: only the posting lists of the query's
     code chains, read back at ``rows``)."""
     X = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
@@ -124,6 +175,10 @@ def _base_features(
     X[:, F_TEXT] = np.clip(text_all[rows], 0.0, 1.0)
     if query.cpv:
         X[:, F_CPV] = index.cpv_.score_rows(query.cpv, rows)
+        if has_codes is not None and not has_codes.all():
+            # A text-only enterprise (no codes) cannot share a code: its description
+            # stands in for the CPV evidence instead of counting as a mismatch.
+            X[~has_codes, F_CPV] = np.clip(X[~has_codes, F_TEXT] / TEXT_FULL, 0.0, 1.0)
     if dot is not None:
         X[:, F_GEO] = distance_score(km_of_dot(dot[rows]), index.radius_km_[rows])
     if query.target_groups:
@@ -140,6 +195,24 @@ def _wsum(X: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]
     pool on every call, and the hand-offs cost more than the arithmetic (rank_many
     at 100k: 6.9 s -> 5.0 s per 1,000 tenders)."""
     return np.einsum("ij,j->i", X, w)
+
+
+_W_WORK = np.zeros(len(FEATURES), dtype=bool)
+_W_WORK[list(WORK_FEATURES)] = True
+
+
+def gate(rel: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Share of the context features' weight an enterprise of relevance ``rel`` gets."""
+    return np.clip(rel / GATE, 0.0, 1.0)
+
+
+def _score(X: NDArray[np.float64], w: NDArray[np.float64], rel: NDArray[np.float64]
+           ) -> NDArray[np.float64]:
+    """The work features' weighted sum plus the context features' weighted sum scaled
+    by ``gate(relevance)``."""
+    work = _wsum(X, np.where(_W_WORK, w, 0.0))
+    ctx = _wsum(X, np.where(_W_WORK, 0.0, w))
+    return work + gate(rel) * ctx
 
 
 def _exact_text(W: sp.csr_matrix, q: sp.csr_matrix) -> NDArray[np.float64]:
@@ -186,6 +259,8 @@ class _Stage1:
     s1: NDArray[np.float64]
     short: NDArray[np.int64]  # positions in rows, best stage-1 score first
     q_full: sp.csr_matrix | None  # exact word vector (None without text)
+    has_codes: NDArray[np.bool_]  # per candidate: offers CPV codes
+    rel: NDArray[np.float64]  # per candidate: relevance (stage-1 text, exact after stage 2)
 
     @property
     def stage2(self) -> bool:
@@ -216,10 +291,13 @@ def _stage1(
         else:
             text_all = index.text_.dot(
                 prune_common_terms(q_full, index.postings_, index.query_drop))
-    X = _base_features(index, query, rows, text_all, dot)
-    s1 = _wsum(X, w)
+    has_codes = index.cpv_.has_codes(rows) if query.cpv else np.ones(len(rows), dtype=bool)
+    X = _base_features(index, query, rows, text_all, dot, has_codes)
+    a = applicable(query)
+    rel = relevance(X, has_codes, a)
+    s1 = _score(X, w, rel)
     k = len(rows) if k_short is None else min(k_short, len(rows))
-    return _Stage1(query, w, rows, X, s1, _top(s1, rows, k), q_full)
+    return _Stage1(query, w, rows, X, s1, _top(s1, rows, k), q_full, has_codes, rel)
 
 
 def _stage2(index: EnterpriseIndex, st: _Stage1, todo: NDArray[np.int64],
@@ -237,10 +315,14 @@ def _stage2(index: EnterpriseIndex, st: _Stage1, todo: NDArray[np.int64],
         q = sp.csr_matrix((1, W.shape[1]), dtype=np.float32)
     X = st.X
     X[todo, F_TEXT] = _exact_text(W, q)
+    if st.query.cpv:
+        no_codes = todo[~st.has_codes[todo]]
+        X[no_codes, F_CPV] = np.clip(X[no_codes, F_TEXT] / TEXT_FULL, 0.0, 1.0)
     if st.w[F_CHAR] > 0:
         X[todo, F_CHAR] = _char_feature(index, st.query, rows, W)
+    st.rel[todo] = relevance(X[todo], st.has_codes[todo], applicable(st.query))
     score = st.s1.copy()
-    score[todo] = _wsum(X[todo], st.w)
+    score[todo] = _score(X[todo], st.w, st.rel[todo])
     return score
 
 
@@ -284,7 +366,9 @@ def _order(st: _Stage1, score: NDArray[np.float64], top_k: int | None) -> Ranked
         order = np.concatenate([head, rest])
     else:
         order = head[:top_k]
-    return Ranked(st.query, rows[order], st.X[order], score[order], st.w, len(rows))
+    n_suitable = int((st.rel >= SUITABLE_FLOOR - 1e-12).sum())
+    return Ranked(st.query, rows[order], st.X[order], score[order], st.w, len(rows),
+                  st.rel[order], n_suitable)
 
 
 # -- explanations ---------------------------------------------------------------------
@@ -331,6 +415,10 @@ def explain(index: EnterpriseIndex, query: Query, row: int,
         dot = float(index.unit_[row] @ qu)
         out.append(reason("distance", km=round(float(km_of_dot(dot)), 1),
                           radius_km=float(index.radius_km_[row])))
+    else:
+        # No Dutch place of work (a foreign tender, or none given): distance, service
+        # radius and region are not judged, and the list says so rather than look local.
+        out.append(reason("place_not_judged"))
     if query.target_groups:
         out.extend(explain_groups(query.target_groups, e.target_groups))
     out.extend(recognition(e, index.date_)[1])
@@ -346,22 +434,49 @@ def explain(index: EnterpriseIndex, query: Query, row: int,
     return out
 
 
+def what_lacks(query: Query, x: NDArray[np.float64], has_codes: bool) -> list[str]:
+    """What an enterprise below the floor misses: ``code`` (no specific CPV code of the
+    request: none shared, or only a division or group) and/or ``words`` (its description
+    shares few of the request's distinctive words)."""
+    out: list[str] = []
+    if query.cpv and (not has_codes or x[F_CPV] < STRONG_CPV):
+        out.append("code")
+    if query.text.strip() and x[F_TEXT] < TEXT_FULL / 2:
+        out.append("words")
+    return out
+
+
+# A CPV score from this up is a specific code match (a sibling within one class, 0.6 ** 2).
+STRONG_CPV = 0.36
+
+
 def to_matches(index: EnterpriseIndex, ranked: Ranked, with_reasons: bool = True
                ) -> list[Match]:
+    """``Match`` records in ranked order; a candidate below ``SUITABLE_FLOOR`` is marked
+    ``suitable=False`` and (with reasons) carries ``below_floor`` with what it lacks."""
     qvec = query_text_vector(index, ranked.query, prune=False) if with_reasons else None
     surface = query_surface(index, ranked.query) if with_reasons else None
     out: list[Match] = []
     w = ranked.weights
     names = [f for f, wf in zip(FEATURES, w, strict=True) if wf > 0]
     cols = [FEATURES.index(f) for f in names]
+    rel = ranked.relevance if ranked.relevance is not None else np.ones(len(ranked.rows))
+    g = gate(rel)
+    ok = ranked.suitable()
     for pos, row in enumerate(ranked.rows.tolist()):
         x = ranked.X[pos]
         e = index.enterprise(row)
+        reasons = explain(index, ranked.query, row, qvec, surface) if with_reasons else []
+        if with_reasons and not ok[pos]:
+            lacks = what_lacks(ranked.query, x, bool(e.cpv))
+            reasons.insert(0, reason("below_floor", relevance=round(float(rel[pos]), 4),
+                                     floor=SUITABLE_FLOOR, lacks=lacks))
         out.append(Match(
             ref=e.ref, name=e.name, score=float(ranked.score[pos]), rank=pos + 1,
-            contributions={f: float(w[j] * x[j]) for f, j in zip(names, cols, strict=True)},
+            contributions={f: float(w[j] * x[j] * (1.0 if _W_WORK[j] else g[pos]))
+                           for f, j in zip(names, cols, strict=True)},
             features={f: float(x[j]) for f, j in zip(names, cols, strict=True)},
-            reasons=explain(index, ranked.query, row, qvec, surface) if with_reasons else [],
+            reasons=reasons, relevance=float(rel[pos]), suitable=bool(ok[pos]),
         ))
     return out
 
@@ -403,6 +518,7 @@ def why_not(index: EnterpriseIndex, item: Tender | Obligation | Challenge | Quer
                 "n_candidates": n_candidates}
     return {"ref": enterprise_ref, "excluded": False, "exclusions": [],
             "rank": m.rank, "score": m.score, "n_candidates": n_candidates,
+            "relevance": m.relevance, "suitable": m.suitable,
             "contributions": m.contributions, "features": m.features,
             "reasons": as_dicts(m.reasons)}
 
@@ -422,8 +538,10 @@ def match_of(index: EnterpriseIndex, item: Tender | Obligation | Challenge | Que
         return None, exc, int(feasible_mask(index, query).sum())
     ranked = rank_query(index, query, weights, top_k=None, extra_rows=[row])
     pos = int(np.flatnonzero(ranked.rows == row)[0])
+    rel = None if ranked.relevance is None else ranked.relevance[pos:pos + 1]
     m = to_matches(index, Ranked(query, ranked.rows[pos:pos + 1], ranked.X[pos:pos + 1],
-                                 ranked.score[pos:pos + 1], ranked.weights, ranked.n_candidates))[0]
+                                 ranked.score[pos:pos + 1], ranked.weights, ranked.n_candidates,
+                                 rel, ranked.n_suitable))[0]
     return replace(m, rank=pos + 1), [], ranked.n_candidates
 
 

@@ -28,6 +28,12 @@ CODES: Mapping[str, tuple[str, ...]] = {
     # both lie in the class ``shared`` (their closest common ancestor)
     "cpv_related": ("offered", "requested", "shared", "similarity"),
     "shared_terms": ("words",),  # the description's words shared, as the query wrote them
+    # relevance to the work below the suitable floor (matcher.rank.SUITABLE_FLOOR): shown
+    # apart as "mogelijk passend"; lacks: "code" (no specific CPV code of the request),
+    # "words" (few of its distinctive words)
+    "below_floor": ("relevance", "floor", "lacks"),
+    # no Dutch place of work (abroad or not given): distance and region not judged
+    "place_not_judged": (),
     "distance": ("km", "radius_km"),  # to the place of work, within the service radius
     "target_group": ("group",),  # works with the target group asked for
     "target_group_counts_as": ("served", "asked"),  # a member of the broader group asked

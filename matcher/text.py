@@ -25,6 +25,7 @@ import sys
 import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -748,3 +749,85 @@ class PatchableRows:
             shape=(n, len(self._side_rows)),
         )
         self._set_bulk(sp.csr_matrix(D @ base + P @ self._side, dtype=np.float32))
+
+
+# -- the work a request describes, without its places ---------------------------------
+
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_PLACE_EXTRA = ("nederland", "netherlands", "holland", "the netherlands")
+
+
+@lru_cache(maxsize=1)
+def place_names() -> frozenset[str]:
+    """Folded names of Dutch places a request may mention (municipalities with their
+    alternative names, provinces, the country), from ``matcher.refdata``."""
+    from matcher.refdata import fold, municipalities
+
+    out: set[str] = set(_PLACE_EXTRA)
+    for m in municipalities().values():
+        out.add(fold(m.name))
+        out.add(fold(m.province))
+        for alt in (m.alt_name or "").split("|"):
+            if alt.strip():
+                out.add(fold(alt))
+    out.update({"den haag", "den bosch", "s gravenhage", "s hertogenbosch"})
+    out.discard("")
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def work_words() -> frozenset[str]:
+    """Folded words of the CPV labels (Dutch and English): the vocabulary of work. A
+    capitalised word outside it, in the middle of a sentence, is taken for a proper noun."""
+    from matcher.refdata import cpv_vocabulary
+
+    out: set[str] = set()
+    for c in cpv_vocabulary().values():
+        out.update(fold_tokens(c.label_nl))
+        out.update(fold_tokens(c.label_en))
+    return frozenset(out)
+
+
+def _is_title(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper()
+
+
+def work_text(text: str) -> str:
+    """``text`` without the place names and other proper nouns that say where or who,
+    not what: a tender "in Utrecht-Overvecht" must not make "Buurtbus Overvecht" look
+    like a cleaner. Removed: capitalised Dutch municipality, province and country names
+    (several words, alternative names; lower-case "best" or "buren" stay), and
+    capitalised words in the middle of a sentence that are not in the CPV labels' words
+    (street, district, building and organisation names). A sentence written in Title
+    Case (an English heading) keeps its words apart from place names. Punctuation
+    between sentences is kept, so word pairs do not form across them."""
+    names = place_names()
+    vocab = work_words()
+    out: list[str] = []
+    for sentence in _SENTENCE.split(text):
+        words = _WORD.findall(sentence)
+        if not words:
+            continue
+        titled = sum(_is_title(w) for w in words) > len(words) / 2
+        keep = [True] * len(words)
+        i = 0
+        while i < len(words):
+            hit = 0
+            if words[i][:1].isupper():
+                for n in (4, 3, 2, 1):
+                    if i + n <= len(words) and fast_fold(" ".join(words[i:i + n])) in names:
+                        hit = n
+                        break
+            if hit:
+                for k in range(i, i + hit):
+                    keep[k] = False
+                i += hit
+                continue
+            if i > 0 and not titled and _is_title(words[i]) and \
+                    not set(fold_tokens(words[i])) <= vocab:
+                keep[i] = False
+            i += 1
+        kept = [w for w, k in zip(words, keep, strict=True) if k]
+        if kept:
+            out.append(" ".join(kept) + ".")
+    return " ".join(out)

@@ -137,11 +137,16 @@ def test_evaluate_with_a_saved_version(store: str, tmp_path: Path,
     assert "no weight set version 5" in capsys.readouterr().err
     with Session(get_engine()) as s:
         # Distance alone ranks E-6 (parks, in Utrecht) above E-2 (cleaning, in Zeist) for
-        # the cleaning tender: worse than the default.
+        # the cleaning tender in the whole candidate order (--floor 0): worse than the
+        # default. (With the suitable floor E-6 is cut whatever the weights.)
         save_version(s, {"geo": 1.0})
     assert main(["evaluate", path, "--on", "2026-06-01", "--weights", "2", "--json"]) == 0
+    cut = json.loads(capsys.readouterr().out)
+    assert "E-6" not in cut["per_query"]["engine"][0]["top10"]
+    assert main(["evaluate", path, "--on", "2026-06-01", "--weights", "2", "--json",
+                 "--floor", "0"]) == 0
     only_geo = json.loads(capsys.readouterr().out)["rankers"]["engine"]
-    assert main(["evaluate", path, "--on", "2026-06-01", "--json"]) == 0
+    assert main(["evaluate", path, "--on", "2026-06-01", "--json", "--floor", "0"]) == 0
     active = json.loads(capsys.readouterr().out)["rankers"]["engine"]
     assert only_geo["overall"]["violations@10"] == 0
     assert only_geo["tender"]["ndcg@10"] < active["tender"]["ndcg@10"]

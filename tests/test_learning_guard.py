@@ -39,7 +39,10 @@ LABELS = {"queries": [{"tender": "T-SCHOON", "relevant": {"E-C1": 3, "E-C2": 3}}
 @pytest.fixture
 def labelled_store(session: Session) -> Session:
     """Cleaners a little further away are the right answer; next door are a printer,
-    a bike shop, a caterer and an IT recycler. Distance alone gets it wrong."""
+    a bike shop, a caterer and an IT recycler (never lifted by distance: context features
+    only reorder enterprises relevant to the work, ``matcher.rank.gate``) and a window
+    cleaner, relevant enough to be a candidate but not what is asked. Distance alone
+    puts the window cleaner first."""
     clean = "Schoonmaak van kantoren en scholen met mensen met een afstand tot werk"
     session.add_all([
         ent("E-C1", clean, "90911200", AMERSFOORT),
@@ -48,6 +51,8 @@ def labelled_store(session: Session) -> Session:
         ent("E-N2", "Fietsenreparatie en fietsverhuur", "50000000", UTRECHT),
         ent("E-N3", "Catering en lunches voor bedrijven", "55520000", UTRECHT),
         ent("E-N4", "ICT-beheer en het wissen van datadragers", "72000000", UTRECHT),
+        ent("E-N5", "Glazenwassen van ramen en gevels, ook schoonmaak na de bouw", "90911300",
+            UTRECHT),
         TenderRow(ref="T-SCHOON", buyer="Gemeente Utrecht", title="Schoonmaak kantoren",
                   description="Schoonmaak van gemeentelijke kantoren en scholen",
                   cpv=["90911200"], contract_value_eur=1_000_000, sroi_percentage=5,

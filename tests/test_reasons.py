@@ -51,12 +51,14 @@ def _tender_registry() -> EnterpriseIndex:
 GROUPS_TENDER = tender(sroi=SroiClause(percentage=5.0, target_groups=("wajong", "banenafspraak")))
 PARENT_CODE_TENDER = tender("T-2", cpv=("90910000",), sroi=None)
 STRICT_TENDER = tender("T-3", sroi=SroiClause(percentage=5.0, reserved=True, region_km=20.0))
+# A notice performed abroad: no Dutch place, so distance and region are not judged.
+FOREIGN_TENDER = tender("T-4", lat=None, lon=None, municipality=None)
 
 
 def _rank_reasons() -> list[Reason]:
     index = _tender_registry()
     out: list[Reason] = []
-    for t in (GROUPS_TENDER, PARENT_CODE_TENDER):
+    for t in (GROUPS_TENDER, PARENT_CODE_TENDER, FOREIGN_TENDER):
         for m in rank_tender(index, t, top_k=30):
             out += m.reasons
     return out

@@ -51,6 +51,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--save", action="store_true",
                    help="store these labels as the labelled set `sroi learn` must not do "
                    "worse on (the latest saved set counts)")
+    p.add_argument("--floor", type=float, default=None, metavar="F",
+                   help="cut the engine's tender lists at this relevance instead of "
+                   "SUITABLE_FLOOR (0: nothing cut)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="also print, per candidate floor, how often a no-fit tender returns "
+                   "nothing, how many good answers are cut and NDCG@10 (how SUITABLE_FLOOR "
+                   "was chosen)")
     p.set_defaults(handler=run_evaluate)
 
     p = subparsers.add_parser(
@@ -128,7 +135,13 @@ def read_labels(path: str) -> Any:
 def run_evaluate(args: argparse.Namespace) -> int:
     from api.clock import today
     from api.services.evaluation import run_evaluation
-    from matcher.evaluate import LabelError, format_table
+    from matcher.evaluate import (
+        LabelError,
+        calibrate,
+        format_calibration,
+        format_cut,
+        format_table,
+    )
 
     doc = read_labels(args.labels)
     on = args.on or today()
@@ -142,7 +155,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             except WeightsError as exc:
                 raise CliError(str(exc), status=1) from None
         try:
-            reports = run_evaluation(session, doc, on=on, weights=weights)
+            if args.floor is not None and not 0.0 <= args.floor <= 1.0:
+                raise CliError(f"--floor must be between 0 and 1, got {args.floor}", status=2)
+            reports = run_evaluation(session, doc, on=on, weights=weights, floor=args.floor)
             if args.save:
                 from api.services.evaluation import save_label_set
 
@@ -154,20 +169,32 @@ def run_evaluate(args: argparse.Namespace) -> int:
             more = f"\n  ... and {len(lines) - 20} more" if len(lines) > 20 else ""
             raise CliError(f"{args.labels}: invalid labels:\n  " + "\n  ".join(lines[:20])
                            + more, status=1) from None
+    engine = reports.get("engine")
+    calibration = None
+    if args.calibrate and engine is not None:
+        calibration = calibrate([r for r in engine.queries if (r.kind, r.ref) in engine.judged],
+                                engine.judged)
     if args.json:
         out = {
             "labels": args.labels, "on": on.isoformat(),
+            "floor": None if engine is None else engine.floor,
             "rankers": {name: rep.summary() for name, rep in reports.items()},
-            "per_query": {name: [{"kind": r.kind, "ref": r.ref, **r.metrics,
+            "per_query": {name: [{"kind": r.kind, "ref": r.ref, "case": r.case, **r.metrics,
                                   "violations@10": r.violation_count,
                                   "top10": r.ranked[:10]} for r in rep.queries]
                           for name, rep in reports.items()},
         }
+        if calibration is not None:
+            out["calibration"] = calibration
         print(json.dumps(out, indent=2))
     else:
         print(f"ranking quality on {args.labels} (reference date {on.isoformat()})\n")
         print(format_table(reports), end="")
-        engine = reports.get("engine")
+        if engine is not None and engine.judged:
+            print("\n" + format_cut(engine), end="")
+        if calibration is not None and engine is not None and engine.floor is not None:
+            print("\ncalibration of the suitable floor on the labelled tenders")
+            print(format_calibration(calibration, engine.floor), end="")
         if engine is not None:
             reasons = engine.aggregate()["violation_reasons"]
             if reasons:

@@ -18,6 +18,12 @@ profile, theme fit, then MMR diversification). Two rows:
   order; its first 10 are exactly the product's top 10, MMR being greedy). The gap
   between the two rows is the relevance price of diversification. Tenders are the
   same in both rows.
+
+A tender's engine list is what the product shows as ``results``: the suitable
+candidates only (relevance at or above ``matcher.rank.SUITABLE_FLOOR``). The engine's
+judgement of every candidate (``matcher.evaluate.Judged``) is kept on the engine's
+report, for the honest-cut figures (no-fit tenders returning nothing, good answers cut)
+and for ``calibrate``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from api.services.capacity import commitments
 from api.tables import ChallengeRow, EnterpriseRow, LabelSetRow, TenderRow
 from matcher.capacity import Commitment
 from matcher.evaluate import (
+    Judged,
     LabelError,
     LabelledQuery,
     Query,
@@ -100,14 +107,20 @@ def engine_rankers(
     committed: Mapping[str, Commitment],
     weights: WeightSet,
     top_k: int = EVAL_TOP_K,
+    judged: dict[tuple[str, str], Judged] | None = None,
+    floor: float | None = None,
 ) -> dict[str, Ranker]:
     """``engine`` (relevance order) and ``engine-diversified`` (what is shown), sharing
-    one index; a query is ranked once and both orders are kept."""
+    one index; a query is ranked once and both orders are kept. A tender's list holds
+    its suitable candidates only (relevance >= ``floor``, default ``SUITABLE_FLOOR``);
+    ``judged`` (when given) receives every tender's judged candidates."""
     from matcher.challenge import ChallengeMatcher
     from matcher.index import EnterpriseIndex
     from matcher.model import Challenge
     from matcher.query import as_query
-    from matcher.rank import rank_query
+    from matcher.rank import SUITABLE_FLOOR, rank_query
+
+    cut = SUITABLE_FLOOR if floor is None else floor
 
     index = EnterpriseIndex.build(list(enterprises.values()), reference_date=on,
                                   committed=dict(committed))
@@ -124,8 +137,13 @@ def engine_rankers(
             out = ([index.refs_[i] for i in m.ranked_.rows[:top_k].tolist()],
                    [r.ref for r in m.results_])
         else:
-            r = rank_query(index, as_query(q), weights, top_k=top_k)
-            refs = [index.refs_[i] for i in r.rows.tolist()]
+            r = rank_query(index, as_query(q), weights, top_k=None)
+            rel = r.relevance if r.relevance is not None else [1.0] * len(r.rows)
+            j = Judged(tuple(index.refs_[i] for i in r.rows.tolist()),
+                       tuple(float(v) for v in rel))
+            if judged is not None:
+                judged[("tender", q.ref)] = j
+            refs = j.results(cut, top_k)
             out = (refs, refs)
         memo[key] = out
         return out
@@ -140,18 +158,29 @@ def run_evaluation(
     on: date | None = None,
     weights: WeightSet | None = None,
     top_k: int = EVAL_TOP_K,
+    floor: float | None = None,
 ) -> dict[str, RankerReport]:
-    """Engine (active weights unless given) vs BM25 vs CPV-overlap on the labelled queries."""
+    """Engine (active weights unless given) vs BM25 vs CPV-overlap on the labelled queries.
+    The engine's tender lists are cut at ``floor`` (default ``SUITABLE_FLOOR``; 0: nothing
+    cut, the whole candidate order, e.g. to compare weight sets on it)."""
     from api.services.weights import active_weights
 
     store = load_store(session)
     labelled = validate_labels(labels_doc, store)
     on = on or today()
     ws = weights or active_weights(session)
+    from matcher.rank import SUITABLE_FLOOR
+
+    judged: dict[tuple[str, str], Judged] = {}
+    cut = SUITABLE_FLOOR if floor is None else floor
     rankers: dict[str, Ranker] = engine_rankers(store.enterprises, on, store.committed,
-                                                ws, top_k)
+                                                ws, top_k, judged, cut)
     rankers.update(baseline_rankers(list(store.enterprises.values()), top_k))
-    return evaluate(rankers, labelled, store.queries, store.enterprises, on, store.committed)
+    reports = evaluate(rankers, labelled, store.queries, store.enterprises, on,
+                       store.committed)
+    for name in (ENGINE, ENGINE_DIVERSIFIED):
+        reports[name].judged, reports[name].floor = judged, cut
+    return reports
 
 
 # --------------------------------------------------------------- the labelled set
@@ -180,14 +209,17 @@ def latest_label_set(session: Session) -> LabelSetRow | None:
 def labelled_ndcg(session: Session, labels_doc: Any, weights: WeightSet, *,
                   on: date | None = None, k: int = 10) -> float | None:
     """Mean NDCG@k of the engine ranker alone (no baselines) with ``weights`` on a
-    labelled set; None when the set no longer fits the store or rates no query."""
+    labelled set; None when the set no longer fits the store or rates no query. Over the
+    whole candidate order (nothing cut): the suitable floor does not depend on the
+    weights, and a cut list would hide how a weight set orders the rest."""
     store = load_store(session)
     try:
         labelled = validate_labels(labels_doc, store)
     except LabelError:
         return None
     on = on or today()
-    ranker = engine_rankers(store.enterprises, on, store.committed, weights)[ENGINE]
+    ranker = engine_rankers(store.enterprises, on, store.committed, weights,
+                            floor=0.0)[ENGINE]
     report = evaluate({ENGINE: ranker}, labelled, store.queries, store.enterprises, on,
                       store.committed)[ENGINE]
     value = report.aggregate().get(f"ndcg@{k}")

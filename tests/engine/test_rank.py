@@ -17,6 +17,7 @@ from matcher.rank import (
     candidates_for_obligation,
     effective_weights,
     feature_matrix,
+    gate,
     rank_many,
     rank_query,
     rank_tender,
@@ -193,9 +194,13 @@ def test_scores_are_weighted_features_and_sorted():
     w = dict(zip(FEATURES, effective_weights(from_tender(tender()), DEFAULT), strict=True))
     for m in ms:
         assert m.score == pytest.approx(sum(m.contributions.values()))
+        # Context features (distance, groups, recognition, capacity) count in proportion
+        # to relevance to the work (rank.gate); the work features in full.
+        g = float(gate(np.array([m.relevance]))[0])
         for f, v in m.features.items():
             assert 0.0 <= v <= 1.0
-            assert m.contributions[f] == pytest.approx(w[f] * v)
+            share = 1.0 if f in ("text", "text_char", "cpv") else g
+            assert m.contributions[f] == pytest.approx(w[f] * v * share)
 
 
 def test_feature_matrix_matches_candidates():
