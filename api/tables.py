@@ -337,6 +337,78 @@ class LabelSetRow(SQLModel, table=True):
     loaded_by: str = Field(default="", max_length=200)
 
 
+class LedgerRow(SQLModel, table=True):
+    """A firm's uploaded purchase ledger (spend analysis, ``api.services.ledgers``). Only
+    the firm and connectors see it; deleting it deletes every line."""
+
+    __tablename__ = "ledger"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm: str = Field(index=True, max_length=300)
+    filename: str = Field(max_length=255)
+    sha256: str = Field(index=True, max_length=64)
+    mapping: dict[str, Any] = json_dict()  # field -> the file's header
+    notes: list[Any] = json_list()  # the parser's notes (row, code, params)
+    obligation_ref: str | None = Field(default=None, max_length=100)
+    uploaded_by: str = Field(max_length=200)
+    uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class LedgerLineRow(SQLModel, table=True):
+    """One accounts-payable line of a ledger with its CPV classification."""
+
+    __tablename__ = "ledger_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ledger_id: int = Field(index=True)
+    row: int
+    supplier: str = Field(max_length=300)
+    supplier_key: str = Field(index=True, max_length=300)  # matcher.spend.fold_supplier
+    description: str = ""
+    account: str = Field(default="", max_length=200)
+    amount_eur: float | None = None  # None: foreign currency without a euro amount
+    currency: str = Field(default="EUR", max_length=3)
+    amount_currency: float | None = None
+    booked_on: date
+    kvk: str | None = Field(default=None, max_length=8)
+    place: str = Field(default="", max_length=100)
+    cpv: str = Field(default="", max_length=8)
+    confidence: float = 0.0
+    source: str = Field(default="", max_length=20)  # matcher.spend.SpendLabel.source
+    needs_review: bool = Field(default=False, index=True)
+    enterprise_ref: str | None = Field(default=None, max_length=100)  # a registry supplier
+
+
+class LedgerMapping(SQLModel, table=True):
+    """A firm's column mapping, remembered for its next upload."""
+
+    __tablename__ = "ledger_mapping"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm: str = Field(index=True, unique=True, max_length=300)
+    mapping: dict[str, Any] = json_dict()
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SpendCorrection(SQLModel, table=True):
+    """A person's CPV code for a supplier's line: the classifier learns from it and the
+    supplier's other lines take it. Kept per firm; connectors' corrections teach every
+    firm's classifier."""
+
+    __tablename__ = "spend_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm: str = Field(index=True, max_length=300)
+    supplier_key: str = Field(index=True, max_length=300)
+    kvk: str | None = Field(default=None, max_length=8)
+    description: str = ""
+    account: str = Field(default="", max_length=200)
+    cpv: str = Field(max_length=8)
+    corrected_by: str = Field(max_length=200)
+    corrected_by_role: str = Field(default="firm", max_length=20)
+    corrected_at: datetime = Field(default_factory=utcnow)
+
+
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
 
