@@ -238,7 +238,7 @@ def _tenders(session: Session) -> int:
 
 
 @FUZZ
-@given(st.binary(max_size=3000), st.sampled_from(["ocds", "eforms"]))
+@given(st.binary(max_size=3000), st.sampled_from(["ocds", "eforms", "ted"]))
 def test_published_importers_on_random_bytes(store: Session, data: bytes, fmt: str) -> None:
     before = snapshot(store)
     report = import_one(store, fmt, data, f"random.{'json' if fmt == 'ocds' else 'xml'}")

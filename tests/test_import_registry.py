@@ -107,7 +107,7 @@ def test_registering_twice_or_asking_for_an_unknown_format_is_refused(
         lines_format: registry.Format) -> None:
     with pytest.raises(ValueError, match="already registered"):
         registry.register(lines_format)
-    with pytest.raises(registry.UnknownFormat, match="interchange, ocds, eforms, lines"):
+    with pytest.raises(registry.UnknownFormat, match="interchange, ocds, eforms, ted, lines"):
         registry.get("xlsx")
     with pytest.raises(registry.UnknownFormat):
         import_files(None, [], format="xlsx")  # type: ignore[arg-type]

@@ -251,6 +251,11 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     except ParseError as exc:
         result.file_errors.append(ItemError(filename, f"malformed XML: {exc}"))
         return result
+    if _local(root.tag) == "TED_EXPORT":
+        # A TED XML notice (R2.0.9, before eForms): its own parser reads it.
+        from api.importers.ted import parse_ted
+
+        return parse_ted(data, filename)
     kind = notice_kind(root)
     if not kind.supported:
         why = f" ({kind.hint})" if kind.hint else ""

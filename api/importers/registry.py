@@ -21,6 +21,7 @@ from api.importers.common import ParsedTenders
 from api.importers.eforms import parse_eforms
 from api.importers.interchange import TENDER_SOURCES, ParsedFile, parse_file
 from api.importers.ocds import parse_ocds
+from api.importers.ted import parse_ted
 
 Parsed = ParsedFile | ParsedTenders
 Parser = Callable[[bytes, str], Parsed]
@@ -98,3 +99,7 @@ register(Format(
     "eforms", "eForms",
     "eForms XML notices: PIN, contract notice, award notice (ref = BT-04)",
     (".xml",), ("application/xml", "text/xml"), parse_eforms))
+register(Format(
+    "ted", "TED XML (R2.0.9)",
+    "TED XML R2.0.9 notices (TED_EXPORT, 2014 forms F01-F08, F21-F25; ref = ted-<TED number>)",
+    (".xml",), ("application/xml", "text/xml"), parse_ted))

@@ -1,0 +1,479 @@
+"""Read TED XML notices, schema R2.0.9 (``TED_EXPORT``, the 2014 standard forms), into
+tenders: how TED published and archived notices until eForms replaced them in 2023-24.
+
+Which forms (``FORM_SECTION/Fnn_2014``; F21-F23 say which notice in ``NOTICE/@TYPE``):
+
+* **create or update a tender**: prior information and periodic indicative notices (F01,
+  F04; also used as a call for competition), contract notices (F02, F05 utilities, F24
+  concessions), qualification systems (F07), award notices (F03, F06, F25 concessions),
+  and the light-regime notices for social and other specific services (F21 public, F22
+  utilities, F23 concessions) in every one of their ``NOTICE/@TYPE`` variants, and
+  buyer profile notices (F08, as eForms' ``pin-buyer``);
+* **refused per notice, saying what it is and what to do**: design contests (F12, F13),
+  corrigenda (F14: they list changed fields as old and new text, not the notice),
+  voluntary ex-ante transparency (F15), contract modifications
+  (F20), defence and other non-2014 forms, and TED schemas older than R2.0.9.
+
+XML is parsed with defusedxml (no entities, no DTDs).
+
+Choices, as for eForms (``api.importers.eforms``) where the forms allow:
+
+* **ref** = ``ted-`` + the TED document number (``067028-2021``, from ``TED_EXPORT/@DOC_ID``
+  or the OJ S number ``2021/S 027-067028``). An award notice that names the notice that
+  opened its procedure (``PROCEDURE/NOTICE_NUMBER_OJ``, else ``REF_NOTICE``) takes that
+  notice's ref, so it updates the tender its contract notice created. The forms have no
+  procedure identifier shared by all notices of a procedure (``REFERENCE_NUMBER`` is the
+  buyer's own file number, not unique across buyers).
+* **language**: a notice holds one form per language (``CATEGORY`` ``ORIGINAL`` or
+  ``TRANSLATION``). Codes, values, places and the buyer come from the original; title and
+  description from the Dutch form, else English, else the original. The social-return
+  detector reads the Dutch form's paragraphs first.
+* **value**, first found: ``OBJECT_CONTRACT/VAL_ESTIMATED_TOTAL``; the sum of the lots'
+  ``VAL_OBJECT`` when every lot has one (also when it exceeds the total; ``value_note``
+  says so); the award's ``VAL_TOTAL``; the lower bound of ``VAL_RANGE_TOTAL`` (a range's
+  upper bound would overstate what social return is owed on); the sum of the awarded
+  contracts' ``VAL_TOTAL``, then of their ``VAL_ESTIMATED_TOTAL``. Only euro is accepted.
+* **period**: the lots' ``DATE_START``/``DATE_END``, or ``DATE_START`` plus ``DURATION``.
+* **place**: the lots' ``n2016:NUTS`` codes; the place names in ``MAIN_SITE``, then the
+  buyer's town and post code, through ``api.importers.common.resolve_place``.
+* **social signals**: ``RESTRICTED_SHELTERED_WORKSHOP`` (reserved to sheltered
+  workshops) -> ``reserved-participation:res-ws``; ``RESTRICTED_SHELTERED_PROGRAM``
+  (performed in sheltered employment programmes) -> ``reserved-execution``;
+  ``RESERVED_ORGANISATIONS_SERVICE_MISSION`` (F21-F23, article 77) ->
+  ``reserved-participation:res-pub-ser``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from api.importers.common import (
+    ItemError,
+    ItemOutcome,
+    ParsedTenders,
+    TenderData,
+    add_duration,
+    dedupe,
+    normalise_timestamp,
+    parse_date,
+    resolve_place,
+)
+from api.importers.sroi_text import detect_sroi_in
+from matcher.refdata import CpvError, normalise_cpv
+
+SOURCE = "ted"
+SCHEMA = "R2.0.9"
+
+# Form -> what it is (imported).
+IMPORTED_FORMS = {
+    "F01": "prior information notice", "F02": "contract notice",
+    "F03": "contract award notice", "F04": "periodic indicative notice (utilities)",
+    "F05": "contract notice (utilities)", "F06": "contract award notice (utilities)",
+    "F07": "qualification system (utilities)",
+    "F08": "buyer profile notice (a prior information notice on the buyer's profile)",
+    "F21": "social and other specific services",
+    "F22": "social and other specific services (utilities)",
+    "F23": "social and other specific services (concessions)",
+    "F24": "concession notice", "F25": "concession award notice",
+}
+AWARD_FORMS = {"F03", "F06", "F25"}
+# Form -> (what it is, why it is refused and what to do).
+REFUSED_FORMS = {
+    "F12": ("design contest notice", "a design contest awards a prize for a plan or "
+            "design, not a contract; import the contract notice of the service contract "
+            "that follows it, if any"),
+    "F13": ("design contest result notice", "a design contest awards a prize for a plan or "
+            "design, not a contract; import the contract notice of the service contract "
+            "that follows it, if any"),
+    "F14": ("corrigendum", "it lists changed fields of an earlier notice as old and new "
+            "text; import the corrected notice again if TED republished it, or correct "
+            "the tender on its page"),
+    "F15": ("voluntary ex-ante transparency notice", "it announces a contract awarded "
+            "without a call for competition, so there is no tender to match enterprises "
+            "to; enter the tender by hand if social return applies to it"),
+    "F20": ("contract modification notice", "it changes an awarded contract; correct the "
+            "tender's value or period on its page"),
+}
+LANGUAGE_PREFERENCE = ("NL", "EN")
+_OJS_RE = re.compile(r"(\d{4})\s*/\s*S\s*\d+\s*-\s*(\d+)")
+_SPLIT_PLACES = re.compile(r"\s*(?:,|;|/|\(|\)|\.|\ben\b|\band\b|\bof\b|\bor\b|\bgemeenten?\b)\s*",
+                           re.I)
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _strip_namespaces(root: Element) -> None:
+    """The forms' elements live in the R2.0.9 namespace and NUTS in ``n2016``; plain
+    local names make the paths below readable and the same for both."""
+    for el in root.iter():
+        el.tag = _local(el.tag)
+
+
+def _text(node: Element | None) -> str:
+    """All text of an element and its ``P`` paragraphs, one line per paragraph."""
+    if node is None:
+        return ""
+    parts = [" ".join("".join(p.itertext()).split()) for p in node.iter("P")]
+    if not parts:
+        parts = [" ".join("".join(node.itertext()).split())]
+    return "\n".join(p for p in parts if p)
+
+
+def ted_number(value: str | None) -> str | None:
+    """``2021/S 027-067028`` or ``067028-2021`` -> ``067028-2021``."""
+    if not value:
+        return None
+    value = value.strip()
+    m = _OJS_RE.search(value)
+    if m:
+        return f"{int(m.group(2)):06d}-{m.group(1)}"
+    m = re.fullmatch(r"(\d{1,6})-(\d{4})", value)
+    return f"{int(m.group(1)):06d}-{m.group(2)}" if m else None
+
+
+def _date8(value: str | None) -> str | None:
+    """TED's ``YYYYMMDD`` (``DATE_PUB``, ``DS_DATE_DISPATCH``) -> ISO timestamp."""
+    if value and re.fullmatch(r"\d{8}", value.strip()):
+        v = value.strip()
+        return normalise_timestamp(f"{v[:4]}-{v[4:6]}-{v[6:]}")
+    return None
+
+
+def _amount(el: Element | None, field: str, loc: str,
+            errors: list[ItemError]) -> float | None:
+    if el is None:
+        return None
+    raw = "".join(el.itertext()).strip().replace(" ", "")
+    if not raw:
+        return None
+    currency = (el.get("CURRENCY") or el.get("_CURRENCY") or "").strip().upper()
+    try:
+        value = float(raw)
+    except ValueError:
+        errors.append(ItemError(loc, f"amount {raw!r} is not a number", field))
+        return None
+    if not currency:
+        errors.append(ItemError(loc, "value has no currency (CURRENCY)", field))
+        return None
+    if currency != "EUR":
+        errors.append(ItemError(loc, f"value in {currency}, only EUR supported", field))
+        return None
+    return value
+
+
+def _low(range_el: Element | None) -> Element | None:
+    """A range's ``LOW`` bound, carrying the range's ``CURRENCY`` (given on the range)."""
+    low = range_el.find("LOW") if range_el is not None else None
+    if range_el is not None and low is not None and not low.get("CURRENCY"):
+        low.set("_CURRENCY", range_el.get("CURRENCY") or "")
+    return low
+
+
+def _refusal(filename: str, what: str, why: str) -> ParsedTenders:
+    result = ParsedTenders()
+    result.file_errors.append(ItemError(
+        filename, f"unsupported TED notice: {what} ({why}); TED XML {SCHEMA} prior "
+        "information, contract, award and social-services notices (forms F01-F08, "
+        "F21-F25) are imported"))
+    return result
+
+
+def parse_ted(data: bytes, filename: str) -> ParsedTenders:
+    result = ParsedTenders()
+    if not data.strip():
+        result.file_errors.append(ItemError(filename, "the file is empty"))
+        return result
+    try:
+        root = fromstring(data)
+    except DefusedXmlException as exc:
+        result.file_errors.append(
+            ItemError(filename, f"unsafe XML refused ({exc.__class__.__name__})"))
+        return result
+    except ParseError as exc:
+        result.file_errors.append(ItemError(filename, f"malformed XML: {exc}"))
+        return result
+    root_name = _local(root.tag)
+    if root_name != "TED_EXPORT":
+        if root.tag.startswith("{urn:oasis:names:specification:ubl:schema:xsd:"):
+            return _refusal(filename, f"{root_name} is an eForms notice",
+                            "import it with the eForms format (sroi import --format eforms), "
+                            "which also reads TED XML")
+        return _refusal(filename, f"the root element is {root_name}, not TED_EXPORT",
+                        "this is not a TED XML notice")
+    namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    version = root.get("VERSION") or ""
+    if f"/{SCHEMA}/" not in namespace + "/" and not version.startswith(SCHEMA):
+        return _refusal(filename, f"TED XML schema {version or namespace or 'unknown'}",
+                        f"only schema {SCHEMA} (notices from 2014 to 2023) is read; "
+                        "download the notice again from TED, which serves "
+                        f"{SCHEMA} or eForms")
+    _strip_namespaces(root)
+    section = root.find("FORM_SECTION")
+    # The forms, one per language; ``NOTICE_UUID`` and such siblings are not forms.
+    forms = [f for f in section if isinstance(f.tag, str)
+             and (f.get("CATEGORY") or f.tag.endswith("_2014"))] if section is not None else []
+    if not forms:
+        return _refusal(filename, "no form in FORM_SECTION", "the notice is empty")
+    form_tag = forms[0].tag
+    m = re.fullmatch(r"(F\d\d)_2014", form_tag)
+    if m is None:
+        return _refusal(filename, f"form {form_tag}", "not one of the 2014 standard forms "
+                        "(defence and other older forms are not read)")
+    form = m.group(1)
+    if form in REFUSED_FORMS:
+        what, why = REFUSED_FORMS[form]
+        return _refusal(filename, f"{what} ({form})", why)
+    if form not in IMPORTED_FORMS:
+        return _refusal(filename, f"form {form}", "not a form this importer reads")
+
+    original = next((f for f in forms if f.get("CATEGORY") == "ORIGINAL"), forms[0])
+    by_lang = {(f.get("LG") or "").upper(): f for f in forms}
+    readable = next((by_lang[lg] for lg in LANGUAGE_PREFERENCE if lg in by_lang), original)
+    doc = ted_number(root.get("DOC_ID")) or ted_number(
+        root.findtext("CODED_DATA_SECTION/NOTICE_DATA/NO_DOC_OJS"))
+    loc = f"{filename}: TED notice {doc or '?'}"
+    if doc is None:
+        result.rejected.append(ItemOutcome(loc, None, "rejected", [ItemError(
+            loc, "no TED document number (DOC_ID, NO_DOC_OJS)", "DOC_ID")]))
+        return result
+    try:
+        tender, errors = _tender(root, original, readable, forms, form, doc, loc)
+    except Exception as exc:  # an odd notice is reported, never a traceback
+        tender, errors = None, [ItemError(loc, f"could not read this notice "
+                                          f"({exc.__class__.__name__}: {exc})")]
+    if errors or tender is None:
+        result.rejected.append(ItemOutcome(loc, f"ted-{doc}", "rejected", errors))
+    else:
+        result.tenders.append(tender)
+    return result
+
+
+def _cpv(code: str | None, where: str, loc: str, errors: list[ItemError]) -> str | None:
+    if not code or not code.strip():
+        return None
+    try:
+        return normalise_cpv(code.strip())
+    except CpvError as exc:
+        errors.append(ItemError(loc, str(exc), where))
+        return None
+
+
+def _tender(root: Element, original: Element, readable: Element, forms: list[Element],
+            form: str, doc: str, loc: str) -> tuple[TenderData | None, list[ItemError]]:
+    errors: list[ItemError] = []
+    obj = original.find("OBJECT_CONTRACT")
+    obj_text = readable.find("OBJECT_CONTRACT")
+    lots = original.findall("OBJECT_CONTRACT/OBJECT_DESCR")
+    lots_text = readable.findall("OBJECT_CONTRACT/OBJECT_DESCR")
+    notice_type_el = original.find("NOTICE")
+    notice_type = notice_type_el.get("TYPE") if notice_type_el is not None else None
+    kind = IMPORTED_FORMS[form] + (f", {notice_type}" if notice_type else "")
+    award = form in AWARD_FORMS or (notice_type or "").startswith("AWARD")
+
+    title = _text(obj_text.find("TITLE") if obj_text is not None else None) or _text(
+        obj.find("TITLE") if obj is not None else None)
+    description = _text(obj_text.find("SHORT_DESCR") if obj_text is not None else None)
+    for lot in lots_text or lots:
+        title = title or _text(lot.find("TITLE"))
+        description = description or _text(lot.find("SHORT_DESCR"))
+    title = " ".join(title.split())
+    if not title:
+        errors.append(ItemError(loc, "the notice has no title", "OBJECT_CONTRACT/TITLE"))
+
+    body = original.find("CONTRACTING_BODY/ADDRESS_CONTRACTING_BODY")
+    buyer = " ".join((body.findtext("OFFICIALNAME") or "").split()) if body is not None else ""
+    if not buyer:
+        errors.append(ItemError(loc, "no buyer organisation name",
+                                "CONTRACTING_BODY/ADDRESS_CONTRACTING_BODY/OFFICIALNAME"))
+
+    # CPV: the main code and every lot's additional codes; the coded data section's
+    # ORIGINAL_CPV when the form gives none.
+    cpv: list[str] = []
+    main = obj.find("CPV_MAIN/CPV_CODE") if obj is not None else None
+    if main is not None:
+        code = _cpv(main.get("CODE"), "CPV_MAIN", loc, errors)
+        if code:
+            cpv.append(code)
+    lot_info: list[dict[str, Any]] = []
+    for i, lot in enumerate(lots):
+        lot_no = (lot.findtext("LOT_NO") or "").strip() or str(i + 1)
+        lot_cpv = [c for el in lot.findall("CPV_ADDITIONAL/CPV_CODE")
+                   if (c := _cpv(el.get("CODE"), f"CPV_ADDITIONAL lot {lot_no}", loc, errors))]
+        cpv += lot_cpv
+        text_lot = lots_text[i] if i < len(lots_text) else lot
+        lot_info.append({"id": lot_no, "title": _text(text_lot.find("TITLE")) or None,
+                         "cpv": dedupe(lot_cpv)})
+    if not cpv:
+        for el in root.findall("CODED_DATA_SECTION/NOTICE_DATA/ORIGINAL_CPV"):
+            code = _cpv(el.get("CODE"), "ORIGINAL_CPV", loc, errors)
+            if code:
+                cpv.append(code)
+    cpv = dedupe(cpv)
+    if not cpv and not any(e.field and "CPV" in e.field for e in errors):
+        errors.append(ItemError(loc, "no CPV code (CPV_MAIN) in the notice", "CPV_MAIN"))
+
+    # Value: see the module docstring for the order.
+    value: float | None = None
+    value_from = value_note = None
+    if obj is not None:
+        value = _amount(obj.find("VAL_ESTIMATED_TOTAL"), "VAL_ESTIMATED_TOTAL", loc, errors)
+        value_from = "VAL_ESTIMATED_TOTAL" if value is not None else None
+    lot_values = []
+    for lot, info in zip(lots, lot_info, strict=True):
+        # One unusable amount (another currency) is reason enough: not one per lot.
+        v = None if errors else _amount(lot.find("VAL_OBJECT"), f"VAL_OBJECT lot {info['id']}",
+                                        loc, errors)
+        info["value_eur"] = v
+        lot_values.append(v)
+    lots_sum = (round(sum(v for v in lot_values if v is not None), 2)
+                if lot_values and all(v is not None for v in lot_values) else None)
+    if lots_sum is not None and (value is None or lots_sum > value):
+        if value is not None:
+            value_note = (f"the estimated total value ({value:.2f}) is less than the sum of "
+                          f"the lots' ({lots_sum:.2f}); the lots' sum is used")
+        value, value_from = lots_sum, "VAL_OBJECT lots"
+    if value is None and obj is not None and not errors:
+        value = _amount(obj.find("VAL_TOTAL"), "VAL_TOTAL", loc, errors)
+        value_from = "VAL_TOTAL" if value is not None else None
+        if value is None and not errors:
+            value = _amount(_low(obj.find("VAL_RANGE_TOTAL")), "VAL_RANGE_TOTAL", loc, errors)
+            value_from = "VAL_RANGE_TOTAL (low)" if value is not None else None
+    awarded = original.findall("AWARD_CONTRACT/AWARDED_CONTRACT")
+    if value is None and awarded and not errors:
+        for tag in ("VAL_TOTAL", "VAL_ESTIMATED_TOTAL"):
+            amounts = [_amount(a.find(f"VALUES/{tag}"), f"AWARDED_CONTRACT {tag}", loc, errors)
+                       for a in awarded]
+            if errors:
+                break
+            if any(v is not None for v in amounts):
+                value = round(sum(v for v in amounts if v is not None), 2)
+                value_from = f"AWARDED_CONTRACT {tag}"
+                break
+
+    # Period: the lots' start and end dates, or start plus duration.
+    starts: list[date] = []
+    ends: list[date] = []
+    durations: list[str] = []
+    for lot in lots:
+        try:
+            s = parse_date(lot.findtext("DATE_START"))
+            e = parse_date(lot.findtext("DATE_END"))
+        except ValueError as exc:
+            errors.append(ItemError(loc, str(exc), "DATE_START/DATE_END"))
+            continue
+        dur = lot.find("DURATION")
+        amount = (dur.text or "").strip() if dur is not None else ""
+        if dur is not None and amount:
+            unit = dur.get("TYPE") or "MONTH"
+            durations.append(f"{amount} {unit}")
+            if e is None and s is not None:
+                try:
+                    e = add_duration(s, float(amount), unit)
+                except ValueError:
+                    errors.append(ItemError(loc, f"duration {amount!r} is not a number",
+                                            "DURATION"))
+        if s:
+            starts.append(s)
+        if e:
+            ends.append(e)
+
+    # Place: performance NUTS, then the places named in MAIN_SITE, then the buyer's town.
+    nuts = [el.get("CODE", "") for lot in lots for el in lot.findall("NUTS") if el.get("CODE")]
+    cities: list[str] = []
+    for lot in lots:
+        site = _text(lot.find("MAIN_SITE"))
+        cities += [p for p in _SPLIT_PLACES.split(site) if p and len(p) <= 40]
+    postcodes: list[str] = []
+    countries: list[str] = []
+    if body is not None:
+        cities.append(body.findtext("TOWN") or "")
+        postcodes.append(body.findtext("POSTAL_CODE") or "")
+        country = body.find("COUNTRY")
+        if country is not None and country.get("VALUE"):
+            countries.append(country.get("VALUE", ""))
+    place = resolve_place(nuts, [c for c in cities if c.strip()],
+                          [p for p in postcodes if p.strip()], countries)
+
+    # Social signals (LEFTI: conditions for participation).
+    signals: list[str] = []
+    lefti = original.find("LEFTI")
+    if lefti is not None:
+        if lefti.find("RESTRICTED_SHELTERED_WORKSHOP") is not None:
+            signals.append("reserved-participation:res-ws")
+        if lefti.find("RESTRICTED_SHELTERED_PROGRAM") is not None:
+            signals.append("reserved-execution")
+        if lefti.find("RESERVED_ORGANISATIONS_SERVICE_MISSION") is not None:
+            signals.append("reserved-participation:res-pub-ser")
+    reserved = any(s.startswith("reserved-participation:") for s in signals)
+
+    # Social return in prose: the Dutch form first, then English, then the rest.
+    def rank(f: Element) -> int:
+        lg = (f.get("LG") or "").upper()
+        return LANGUAGE_PREFERENCE.index(lg) if lg in LANGUAGE_PREFERENCE else 2
+
+    paragraphs = [t for f in sorted(forms, key=rank)
+                  for p in f.iter("P") if (t := " ".join("".join(p.itertext()).split()))]
+    sroi = detect_sroi_in(paragraphs)
+
+    if errors or not title or not buyer:
+        return None, errors
+    # The tender this notice belongs to: an award notice names its contract notice.
+    previous = ted_number(original.findtext("PROCEDURE/NOTICE_NUMBER_OJ")) or ted_number(
+        root.findtext("CODED_DATA_SECTION/NOTICE_DATA/REF_NOTICE/NO_DOC_OJS"))
+    ref = f"ted-{previous}" if award and previous else f"ted-{doc}"
+    coded = root.find("CODED_DATA_SECTION")
+    as_of = _date8(coded.findtext("REF_OJS/DATE_PUB") if coded is not None else None) or _date8(
+        coded.findtext("CODIF_DATA/DS_DATE_DISPATCH") if coded is not None else None)
+    extra: dict[str, Any] = {
+        "format": "ted",
+        "schema": root.get("VERSION") or SCHEMA,
+        "notice_id": doc,
+        "notice_kind": f"{kind} ({form})",
+        "form": form,
+        "notice_type": notice_type,
+        "previous_notice": previous,
+        "reference_number": (obj.findtext("REFERENCE_NUMBER") or "").strip() or None
+        if obj is not None else None,
+        "language": (readable.get("LG") or "").upper() or None,
+        "value_from": value_from,
+        "place_from": place.how,
+        "nuts": dedupe(nuts),
+        "lots": lot_info,
+    }
+    if value_note:
+        extra["value_note"] = value_note
+    if durations and not ends:
+        extra["durations"] = durations
+    if award:
+        extra["awarded_contracts"] = len(awarded)
+        extra["not_awarded"] = len(original.findall("AWARD_CONTRACT/NO_AWARDED_CONTRACT"))
+    return TenderData(
+        ref=ref,
+        location=loc,
+        source=SOURCE,
+        buyer=buyer,
+        title=title,
+        description=description,
+        cpv=cpv,
+        contract_value_eur=value,
+        start=min(starts) if starts else None,
+        end=max(ends) if ends else None,
+        municipality_code=place.municipality_code,
+        postcode=place.postcode,
+        lat=place.lat,
+        lon=place.lon,
+        nuts3=place.nuts3,
+        social_signals=sorted(set(signals)),
+        reserved=reserved,
+        sroi=sroi,
+        as_of=as_of,
+        extra=extra,
+    ), []
