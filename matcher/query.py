@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from matcher.bilingual import translate
 from matcher.geo import unit_vectors
 from matcher.model import Challenge, Obligation, Tender
 from matcher.refdata import cpv_label, municipalities
@@ -27,6 +28,8 @@ class Query:
     region_km: float | None = None  # the clause's own radius, a hard limit
     reserved: bool = False  # article 20: only >= 30 % target-group staff
     themes: tuple[str, ...] = ()
+    # The text's words and codes in the other language (matcher.bilingual.translate).
+    translated: str = ""
 
     @property
     def has_location(self) -> bool:
@@ -61,10 +64,10 @@ def tender_euros(tender: Tender) -> float | None:
 def from_tender(tender: Tender) -> Query:
     lat, lon = _place(tender.lat, tender.lon, tender.municipality)
     clause = tender.sroi
+    # Place names and proper nouns say where, not what (``text.work_text``).
+    text = work_text(f"{tender.title}. {tender.description}")
     return Query(
-        ref=tender.ref, kind="tender",
-        # Place names and proper nouns say where, not what (``text.work_text``).
-        text=work_text(f"{tender.title}. {tender.description}"),
+        ref=tender.ref, kind="tender", text=text, translated=translate(text, tender.cpv),
         cpv=tuple(tender.cpv), lat=lat, lon=lon,
         target_groups=tuple(clause.target_groups) if clause else (),
         amount_eur=tender_euros(tender),
@@ -80,7 +83,8 @@ def from_obligation(ob: Obligation) -> Query:
     lat, lon = _place(ob.lat, ob.lon, ob.municipality)
     text = ". ".join(cpv_label(c, "nl") for c in codes)
     return Query(
-        ref=ob.ref, kind="obligation", text=text, cpv=codes, lat=lat, lon=lon,
+        ref=ob.ref, kind="obligation", text=text, translated=translate(text, codes),
+        cpv=codes, lat=lat, lon=lon,
         target_groups=tuple(ob.target_groups),
         amount_eur=ob.amount_eur if ob.amount_eur > 0 else None,
     )
@@ -89,10 +93,10 @@ def from_obligation(ob: Obligation) -> Query:
 def from_challenge(ch: Challenge) -> Query:
     lat, lon = _place(ch.lat, ch.lon, ch.municipality)
     th = " ".join(ch.themes)
+    # Themes twice, as for enterprises: they are the challenge's keywords.
+    text = f"{work_text(ch.title)} {th}. {th}. {work_text(ch.question)}"
     return Query(
-        ref=ch.ref, kind="challenge",
-        # Themes twice, as for enterprises: they are the challenge's keywords.
-        text=f"{work_text(ch.title)} {th}. {th}. {work_text(ch.question)}",
+        ref=ch.ref, kind="challenge", text=text, translated=translate(text),
         lat=lat, lon=lon, themes=tuple(ch.themes),
     )
 

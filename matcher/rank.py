@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from matcher.bilingual import word_vector
 from matcher.capacity import capacity_fit
 from matcher.certification import recognition
 from matcher.constraints import base_mask, exclusions, feasible_mask, query_dot
@@ -151,7 +152,7 @@ def query_text_vector(index: EnterpriseIndex, query: Query, prune: bool = True
     """The query's word TF-IDF vector; with ``prune``, its commonest terms dropped
     (``index.query_drop``, see ``text.prune_common_terms``) — for the registry-wide
     stage-1 pass only: shortlisted rows get the exact cosine (``rank_query``)."""
-    q = index.word_.transform_one(query.text)
+    q = word_vector(index.word_, query)
     if prune:
         q = prune_common_terms(q, index.postings_, index.query_drop)
     return q
@@ -284,7 +285,7 @@ def _stage1(
     mask = feasible_mask(index, query, dot, base)
     rows = np.flatnonzero(mask).astype(np.int64)
     w = effective_weights(query, weights)
-    q_full = index.word_.transform_one(query.text) if query.text.strip() else None
+    q_full = word_vector(index.word_, query) if query.text.strip() else None
     if text_all is None:
         if q_full is None or len(rows) == 0:
             text_all = np.zeros(index.n_rows)
@@ -391,7 +392,10 @@ def _text_reason(index: EnterpriseIndex, qvec: sp.csr_matrix, row: int,
 def query_surface(index: EnterpriseIndex, query: Query) -> dict[str, str]:
     """The query's terms -> the words it wrote for them (see ``Analyzer.surface_forms``)."""
     an = getattr(index.word_, "analyzer_", None)
-    return an.surface_forms(query.text) if isinstance(an, Analyzer) else {}
+    if not isinstance(an, Analyzer):
+        return {}
+    # Translated terms (matcher.bilingual) as the term map writes them, after the query's own.
+    return {**an.surface_forms(query.translated), **an.surface_forms(query.text)}
 
 
 def explain(index: EnterpriseIndex, query: Query, row: int,
