@@ -125,14 +125,34 @@ def test_social_contract_notice(session: Session) -> None:
     assert t.social_signals == [] and t.reserved is False
 
 
-def test_value_in_another_currency_is_rejected(session: Session) -> None:
+def test_value_in_a_currency_without_an_ecb_rate_is_kept_unconverted(session: Session) -> None:
     report = import_one(session, "eforms", read("cn-social_25.xml"), "cn-social_25.xml")
-    assert not report.ok
-    (err,) = report.errors
-    assert err.reason == "value in BWP, only EUR supported"
-    assert err.field == "BT-27 procedure"
-    assert "cn-social_25.xml" in err.location and "cf9697c2" in err.location
-    assert count(session) == 0
+    assert report.ok and report.created == 1, report.to_dict()
+    (warning,) = [w for i in report.items for w in i.warnings]
+    assert "no euro reference rate for currency 'BWP'" in warning.reason
+    assert warning.field == "BT-27 procedure.currency"
+    assert "cn-social_25.xml" in warning.location and "cf9697c2" in warning.location
+    t = session.exec(select(TenderRow)).one()
+    assert t.contract_value_eur is None
+    (kept,) = t.extra["published"]["conversions"]
+    assert (kept["currency"], kept["eur"]) == ("BWP", None) and kept["amount"] > 0
+
+
+def test_value_in_another_currency_is_converted_at_the_notice_months_rate(
+        session: Session) -> None:
+    from matcher.currency import rate_table
+
+    data = read("cn_24_multilingual.xml")
+    assert b'currencyID="EUR"' in data
+    t = imported(session, "cn_24_multilingual.xml", data.replace(b'currencyID="EUR"',
+                                                                 b'currencyID="SEK"'))
+    (conv,) = [c for c in t.extra["published"]["conversions"] if c["field"] == "BT-27 procedure"]
+    issued = date.fromisoformat(re.search(rb"<cbc:IssueDate>(\d{4}-\d{2}-\d{2})",
+                                          data).group(1).decode())  # type: ignore[union-attr]
+    rate, month = rate_table().rate("SEK", issued)
+    assert (conv["currency"], conv["rate"], conv["rate_month"]) == ("SEK", rate, month)
+    assert conv["eur"] == pytest.approx(conv["amount"] / rate, abs=0.01)
+    assert t.contract_value_eur == conv["eur"] and conv["amount"] == 4_500_000
     # The same notice in euro: social objectives and reserved execution come out.
     t = imported(session, "cn-social_25.xml",
                  read("cn-social_25.xml").replace(b'currencyID="BWP"', b'currencyID="EUR"'))
@@ -232,10 +252,10 @@ def test_cli_several_files_partial_and_json(
     from api.cli import main
 
     files = [str(EFORMS / n) for n in ("pin-cfc-social_24.xml", "cn-social_25.xml")]
-    assert main(["import-eforms", *files, "--json"]) == 1
+    assert main(["import-eforms", *files, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [f["created"] for f in out["files"]] == [1, 0]
-    assert out["files"][1]["items"][0]["errors"][0]["field"] == "BT-27 procedure"
+    assert [f["created"] for f in out["files"]] == [1, 1]
+    assert out["files"][1]["items"][0]["warnings"][0]["field"] == "BT-27 procedure.currency"
     change = tmp_path / "change.xml"
     change.write_bytes(read("cn-social_24.xml").replace(b'listName="competition">cn-social<',
                                                         b'listName="change">corr<'))

@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 
 from api.importers.ocds import parse_ocds
 from api.tables import TenderRow
+from matcher.currency import rate_table
 from tests.conftest import import_one
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
@@ -22,6 +23,7 @@ OCDS = DATA / "ocds"
 RELEASE_PACKAGE = OCDS / "ocds_fictional_example_1.1_release_package.json"
 RECORD_PACKAGE = OCDS / "ocds_fictional_example_1.1_record_package.json"
 OCID = "ocds-213czf-000-00001"
+EXAMPLES = Path(__file__).parent / "data" / "ocds"  # small fictional files, see README there
 
 pytestmark = pytest.mark.skipif(
     not RELEASE_PACKAGE.is_file() or not RECORD_PACKAGE.is_file(),
@@ -67,14 +69,22 @@ def tender_release(**tender_changes: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", [RELEASE_PACKAGE, RECORD_PACKAGE], ids=["releases", "records"])
-def test_real_example_in_gbp_is_rejected_and_nothing_written(session: Session, path: Path) -> None:
+def test_real_example_in_gbp_is_kept_and_converted_at_the_ecb_rate(session: Session,
+                                                                    path: Path) -> None:
     report = import_one(session, "ocds", path.read_bytes(), path.name, partial=False)
-    assert not report.ok and report.rejected == 1
-    (err,) = report.errors
-    assert err.reason == "value in GBP, only EUR supported"
-    assert err.field == "tender.value.currency"
-    assert OCID in err.location and path.name in err.location
-    assert count(session) == 0
+    assert report.ok and report.created == 1, report.to_dict()
+    t = row(session)
+    value = t.extra["published"]["value"]
+    # The tender release (2010-03-15) gave the value: that month's average rate.
+    rate, month = rate_table().rate("GBP", date(2010, 3, 15))
+    assert (value["amount"], value["currency"], value["rate_month"]) == (1_100_000, "GBP",
+                                                                         "2010-03")
+    assert value["rate"] == rate and 0.8 < rate < 1.0  # pounds per euro in 2010
+    assert t.contract_value_eur == value["eur"] == pytest.approx(1_100_000 / rate, abs=0.01)
+    assert "ECB" in value["rate_source"]
+    # Its last release ("award", tender.status complete): kept, shown, not matched.
+    assert t.status == "completed"
+    assert count(session) == 1
 
 
 def test_release_package_merged_by_date(session: Session) -> None:
@@ -215,7 +225,8 @@ def test_officer_confirmation_survives_reimport(session: Session) -> None:
 
 
 def _broken_package() -> tuple[dict[str, Any], dict[str, str]]:
-    """A release package: one good tender and one broken copy per kind of error."""
+    """A release package: one good tender and one copy per thing that refuses a tender
+    (no tender; nothing to identify or match it by)."""
     good = tender_release()
     cases: dict[str, tuple[dict[str, Any], str]] = {}
 
@@ -223,17 +234,12 @@ def _broken_package() -> tuple[dict[str, Any], dict[str, str]]:
     del no_tender["tender"]
     cases["no-tender"] = (no_tender, "release has no tender")
 
-    usd = copy.deepcopy(good)
-    usd["tender"]["value"] = {"amount": 5000, "currency": "USD"}
-    cases["usd"] = (usd, "value in USD, only EUR supported")
-
-    unknown_cpv = copy.deepcopy(good)
-    unknown_cpv["tender"]["items"][0]["classification"]["id"] = "99999999"
-    cases["bad-cpv"] = (unknown_cpv, "not in the CPV 2008 vocabulary")
-
-    no_cpv = copy.deepcopy(good)
-    no_cpv["tender"]["items"] = [{"id": "1", "description": "Fietspaden"}]
-    cases["no-cpv"] = (no_cpv, "no CPV code")
+    no_subject = copy.deepcopy(good)
+    for key in ("title", "description"):
+        no_subject["tender"].pop(key, None)
+    no_subject["tender"]["items"] = [{"id": "1", "classification": {"scheme": "CPV",
+                                                                    "id": "99999999"}}]
+    cases["no-subject"] = (no_subject, "no subject")
 
     releases = [good]
     expect: dict[str, str] = {}
@@ -255,9 +261,7 @@ def test_each_error_is_reported_with_its_location_and_nothing_written(session: S
         (err,) = by_ref[ocid].errors
         assert reason in err.reason, (ocid, err)
         assert "mixed.json" in err.location and ocid in err.location
-    assert by_ref["ocds-broken-usd"].errors[0].field == "tender.value.currency"
-    assert by_ref["ocds-broken-bad-cpv"].errors[0].field == \
-        "tender.items[0].classification.id"
+    assert by_ref["ocds-broken-no-subject"].errors[0].field == "tender.items[].classification"
     assert report.count("not written") == 1  # the good one, held back
     assert count(session) == 0
 
@@ -318,11 +322,25 @@ def test_cli_exit_codes_and_json(
     out = capsys.readouterr().out
     assert "good.json (ocds): 1 created" in out
 
-    assert main(["import-ocds", str(RELEASE_PACKAGE), "--json"]) == 1
+    doc, _ = _broken_package()
+    mixed = tmp_path / "mixed.json"
+    mixed.write_bytes(as_bytes(doc))
+    assert main(["import-ocds", str(mixed), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     (f,) = report["files"]
-    assert f["rejected"] == 1 and f["written"] is False
-    assert f["items"][0]["errors"][0]["reason"] == "value in GBP, only EUR supported"
+    assert f["rejected"] == 2 and f["written"] is False
+    assert f["items"][0]["errors"][0]["reason"] == "release has no tender"
+
+    # An empty package is not a broken file: a warning, exit status 0.
+    assert main(["import-ocds", str(EXAMPLES / "empty_package.json")]) == 0
+    out = capsys.readouterr().out
+    assert "warning:" in out and "no releases" in out and "file rejected" not in out
+
+    # Fields left empty are listed per tender, with field and reason.
+    assert main(["import-ocds", str(EXAMPLES / "keep_what_can_be_kept.json"), "--partial"]) == 1
+    out = capsys.readouterr().out
+    assert "4 created" in out and "1 rejected" in out
+    assert "tender.contractPeriod: contract period 24 is not a period" in out
 
     assert main(["import-ocds", str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
@@ -374,3 +392,153 @@ def test_any_value_anywhere_is_reported_not_raised(data: st.DataObject) -> None:
     assert len(result.tenders) + len(result.rejected) + len(result.file_errors) >= 1
     for item in result.rejected:
         assert item.errors and all(e.reason for e in item.errors)
+
+
+# --- keep what can be kept (tests/data/ocds, fictional files in publishers' shapes) -------
+
+
+def example(name: str) -> bytes:
+    return (EXAMPLES / name).read_bytes()
+
+
+def test_unreadable_fields_are_left_empty_with_a_warning(session: Session) -> None:
+    report = import_one(session, "ocds", example("keep_what_can_be_kept.json"), "keep.json",
+                        partial=True)
+    assert report.created == 4 and report.rejected == 1, report.to_dict()
+    items = {i["ref"]: i for i in report.to_dict()["items"]}
+    warned = {ref: {(w["field"], w["reason"].split(";")[0]) for w in i["warnings"]}
+              for ref, i in items.items()}
+
+    lot = row(session, "ocds-eh01-lot-title")
+    assert lot.title == "Inhuur re-integratiecoaches"  # the lot's title
+    assert lot.contract_value_eur is None and (lot.start, lot.end) == (None, None)
+    assert lot.extra["published"]["value"] is None  # "amount": "", "currency": "" = absent
+    assert ("tender.title", "no tender.title") in warned["ocds-eh01-lot-title"]
+    assert ("tender.contractPeriod", "contract period 24 is not a period (start and end "
+            "dates)") in warned["ocds-eh01-lot-title"]
+    assert not any("amount" in f for f, _ in warned["ocds-eh01-lot-title"])
+
+    desc = row(session, "ocds-eh01-description")
+    assert desc.title == "Onderhoud van openbaar groen in stadsdeel Woensel."
+    assert desc.cpv == ["77313000"]  # the unknown additional code left out, the main kept
+    assert (desc.start, desc.end) == (None, None)
+    assert ("tender.items[0].additionalClassifications[0].id",
+            "CPV code '77399999' is not in the CPV 2008 vocabulary") \
+        in warned["ocds-eh01-description"]
+    assert any(f == "tender.contractPeriod" and "before it starts" in r
+               for f, r in warned["ocds-eh01-description"])
+
+    text_only = row(session, "ocds-eh01-text-only")
+    assert text_only.cpv == [] and text_only.title == "Sociaal ontbijt in wijkcentra"
+
+    (refused,) = [i for i in items.values() if i["action"] == "rejected"]
+    assert refused["ref"] == "ocds-eh01-nothing" and "no subject" in refused["errors"][0]["reason"]
+
+
+def test_a_value_in_another_currency_is_converted_with_the_month_of_its_notice(
+        session: Session) -> None:
+    import_one(session, "ocds", example("keep_what_can_be_kept.json"), "keep.json", partial=True)
+    t = row(session, "ocds-oslo-nok")
+    rate, month = rate_table().rate("NOK", date(2024, 2, 20))
+    value = t.extra["published"]["value"]
+    assert (value["currency"], value["amount"], value["rate_month"]) == ("NOK", 12_000_000, month)
+    assert month == "2024-02" and 10 < rate < 13  # kroner per euro
+    assert t.contract_value_eur == pytest.approx(12_000_000 / rate, abs=0.01)
+
+
+def test_an_empty_package_is_a_warning_not_a_file_error(session: Session) -> None:
+    report = import_one(session, "ocds", example("empty_package.json"), "empty.json")
+    assert report.ok and not report.file_errors
+    assert [w.reason.split(":")[0] for w in report.file_warnings] == ["no releases"]
+    assert report.to_dict()["file_warnings"][0]["reason"].startswith("no releases")
+    assert count(session) == 0
+
+
+# --- places ---------------------------------------------------------------------------
+
+
+def test_every_ocds_address_form_and_the_buyers_address(session: Session) -> None:
+    report = import_one(session, "ocds", example("places.json"), "places.json")
+    assert report.ok and report.created == 5, report.to_dict()
+
+    heemstede = row(session, "ocds-pl01-heemstede")  # 1.2 deliveryLocations
+    assert (heemstede.municipality_code, heemstede.nuts3) == ("GM0397", "NL32A")
+    assert heemstede.extra["published"]["place_source"] == "tender.items[0].deliveryLocations[0]"
+
+    best = row(session, "ocds-pl01-best")  # 1.1 singular deliveryAddress, locality "Best"
+    assert (best.municipality_code, best.postcode) == ("GM0753", "5683EA")
+
+    wales = row(session, "ocds-pl01-wales")  # a free-text region is not a NUTS3 code
+    assert wales.nuts3 is None and wales.municipality_code is None
+    (w,) = [i for i in report.items if i.ref == "ocds-pl01-wales"][0].warnings
+    assert "'WALES' is not a NUTS code" in w.reason and "deliveryAddresses[0]" in (w.field or "")
+
+    utrecht = row(session, "ocds-pl01-cbs")  # a CBS gazetteer code
+    assert utrecht.municipality_code == "GM0344"
+
+    bosch = row(session, "ocds-pl01-buyer")  # only the buyer's address, informal name
+    assert bosch.municipality_code == "GM0796" and bosch.postcode == "5211HH"
+    assert bosch.extra["published"]["place_source"] == "buyer address"
+
+
+# --- identity: identifier and buyer ------------------------------------------------------
+
+
+def test_unrelated_buyers_sharing_an_ocid_are_separate_tenders(session: Session) -> None:
+    data = example("shared_ocid.json")
+    report = import_one(session, "ocds", data, "shared.json")
+    assert report.ok and report.created == 2, report.to_dict()
+    base = "ocds-conv-PROC-0001"
+    heemstede = row(session, base)
+    italian = row(session, f"{base}~trasporti-urbani-brianza-s-p-a")
+    assert heemstede.buyer == "Gemeente Heemstede"
+    assert heemstede.title == "Leerlingenvervoer 2024-2028"
+    assert italian.buyer == "Trasporti Urbani Brianza S.p.A." and italian.nuts3 == "ITC4D"
+    assert italian.extra["published"]["shared_ref"] == base
+    shared = [w for i in report.items for w in i.warnings if w.field == "ref"]
+    assert len(shared) == 1 and "another buyer's tender" in shared[0].reason
+
+    again = import_one(session, "ocds", data, "shared.json")
+    assert again.ok and again.unchanged == 2 and again.created == 0
+
+    doc = json.loads(data)
+    newer = copy.deepcopy(doc["releases"][0])
+    newer["id"], newer["date"] = f"{base}-nl-02", "2023-12-01T10:00:00Z"
+    newer["tender"]["title"] = "Leerlingenvervoer 2024-2028 (gewijzigd)"
+    assert import_one(session, "ocds", as_bytes({"releases": [newer]}), "n.json").updated == 1
+    assert row(session, base).title == "Leerlingenvervoer 2024-2028 (gewijzigd)"
+
+    older = copy.deepcopy(doc["releases"][0])
+    older["id"], older["date"] = f"{base}-nl-00", "2023-06-01T10:00:00Z"
+    older["tender"]["title"] = "Een oude titel"
+    report = import_one(session, "ocds", as_bytes({"releases": [older]}), "o.json")
+    assert report.ok and report.stale == 1
+    (w,) = report.items[0].warnings
+    assert "older than the stored version" in w.reason and "2023-06-01" in w.reason
+    assert row(session, base).title == "Leerlingenvervoer 2024-2028 (gewijzigd)"
+    assert row(session, f"{base}~trasporti-urbani-brianza-s-p-a").buyer.startswith("Trasporti")
+    assert count(session) == 2
+
+
+# --- status -------------------------------------------------------------------------------
+
+
+def test_closed_tenders_are_kept_with_their_status_and_not_matched(session: Session) -> None:
+    from api.errors import Conflict
+    from api.services import matching
+
+    report = import_one(session, "ocds", example("statuses.json"), "statuses.json")
+    assert report.ok and report.created == 5
+    statuses = {r.ref: r.status for r in session.exec(select(TenderRow))}
+    assert statuses == {
+        "ocds-zw01-2024-001": "cancelled", "ocds-zw01-2024-002": "unsuccessful",
+        "ocds-zw01-2024-003": "completed", "ocds-zw01-2024-004": "withdrawn",
+        "ocds-zw01-2024-005": "published",
+    }
+    for ref, status in statuses.items():
+        if status == "published":
+            assert matching.match_tender(session, ref).ref == ref
+        else:
+            with pytest.raises(Conflict) as exc:
+                matching.match_tender(session, ref)
+            assert exc.value.params["status"] == status

@@ -215,11 +215,21 @@ def _notices_summary(r: FileReport) -> str:
     ]
     for err in r.file_errors:
         lines.append(f"  file rejected: {err}")
+    for warning in r.file_warnings:
+        lines.append(f"  warning: {warning}")
     for issue in r.issues:  # a file that could not be read
         lines.append(f"  file rejected: {issue}")
     for item in r.items:
         for err in item.errors:
             lines.append(f"  rejected: {err}")
+    shown = 0
+    for item in r.items:
+        for warning in item.warnings:
+            if shown < MAX_ISSUES_SHOWN:
+                lines.append(f"  warning: {warning}")
+            shown += 1
+    if shown > MAX_ISSUES_SHOWN:
+        lines.append(f"  … and {shown - MAX_ISSUES_SHOWN} more warning(s) (--json lists all)")
     not_written = r.count("not written")
     if not_written:
         lines.append(f"  nothing written from this file: {not_written} valid item(s) held back "

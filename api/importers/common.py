@@ -27,14 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from api.importers.sroi_text import SroiDetection
-from matcher.refdata import municipalities, nuts3_regions, resolve_municipality
+from matcher.currency import CurrencyError, to_eur
+from matcher.refdata import (
+    Municipality,
+    fold,
+    municipalities,
+    nuts3_regions,
+    resolve_municipality,
+)
 
 HERE = Path(__file__).parent
 
 
 @dataclass
 class ItemError:
-    """One reason an item (release / notice) was rejected, with where it was found."""
+    """One reason an item (release / notice) was rejected, or (as a warning) why one of
+    its fields was left empty, with where it was found."""
 
     location: str  # "file.json: releases[3] (ocid ocds-x-1)"
     reason: str
@@ -75,6 +83,14 @@ class TenderData:
     # procedure and never creates one (the store refuses it when none is stored), and a
     # field it leaves empty keeps the stored value.
     update_only: bool = False
+    # The procedure's state as published, in our words (``CLOSED_STATUSES`` are kept but
+    # not offered for matching); None = open.
+    status: str | None = None
+    # The buyer's identifier as published (OCDS buyer.id / party identifier, eForms
+    # organisation id): with the name, tells one buyer from another sharing a ref.
+    buyer_id: str | None = None
+    # Fields that could not be read and were left empty, each naming field and reason.
+    warnings: list[ItemError] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +99,7 @@ class ItemOutcome:
     ref: str | None
     action: str  # created | updated | unchanged | stale | rejected | not written
     errors: list[ItemError] = field(default_factory=list)
+    warnings: list[ItemError] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +110,12 @@ class ParsedTenders:
     tenders: list[TenderData] = field(default_factory=list)
     rejected: list[ItemOutcome] = field(default_factory=list)
     file_errors: list[ItemError] = field(default_factory=list)
+    # About the file as a whole, not refusing it ("the package has no releases").
+    file_warnings: list[ItemError] = field(default_factory=list)
+
+
+# Published procedure states that are kept and shown but never offered for matching.
+CLOSED_STATUSES = ("cancelled", "unsuccessful", "completed", "withdrawn")
 
 
 # --- values ---------------------------------------------------------------------------
@@ -129,11 +152,99 @@ def dedupe(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+# --- value ----------------------------------------------------------------------------
+
+
+def blank(value: object) -> bool:
+    """Absent as publishers write it: missing, null or an empty string."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_value(amount: object, currency: object, on: date | None, field: str, loc: str,
+               warnings: list[ItemError]) -> tuple[float | None, dict[str, Any] | None]:
+    """A published amount -> (euros, what was read). Never refuses the tender: an amount
+    that cannot be read or converted leaves the euro value empty with a warning naming
+    ``field`` and the reason. A non-euro amount is kept with its currency and converted
+    with the ECB reference rate of ``on``'s month (or the nearest earlier month):
+    ``matcher.currency`` owns the conversion and the returned dict says which rate and
+    month were used."""
+    if blank(amount):
+        return None, None
+    if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+        warnings.append(ItemError(loc, f"amount {amount!r} is not a number; left empty",
+                                  f"{field}.amount"))
+        return None, None
+    try:
+        number = float(amount)
+    except ValueError:
+        warnings.append(ItemError(loc, f"amount {amount!r} is not a number; left empty",
+                                  f"{field}.amount"))
+        return None, None
+    if number != number or number in (float("inf"), float("-inf")):
+        warnings.append(ItemError(loc, f"amount {amount!r} is not a number; left empty",
+                                  f"{field}.amount"))
+        return None, None
+    if number < 0:
+        warnings.append(ItemError(loc, f"amount {number:g} is negative; left empty",
+                                  f"{field}.amount"))
+        return None, None
+    if blank(currency) or not isinstance(currency, str):
+        warnings.append(ItemError(loc, f"amount {number:g} has no currency; left empty",
+                                  f"{field}.currency"))
+        return None, None
+    code = currency.strip().upper()
+    if code == "EUR":
+        return number, {"amount": number, "currency": "EUR", "eur": number}
+    kept: dict[str, Any] = {"amount": number, "currency": code, "eur": None}
+    if on is None:
+        warnings.append(ItemError(loc, f"amount in {code} without a notice date to take "
+                                  "the exchange rate of; kept, not converted to euros",
+                                  f"{field}.currency"))
+        return None, kept
+    try:
+        conv = to_eur(number, code, on)
+    except CurrencyError as exc:
+        warnings.append(ItemError(loc, f"{exc}; amount kept in {code}, not converted to euros",
+                                  f"{field}.currency"))
+        return None, kept
+    return conv.eur, conv.to_dict()
+
+
 # --- place ----------------------------------------------------------------------------
 
-_NUTS3_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
+# Countries with NUTS codes (EU, EFTA, candidates; "EL" Greece, "UK" until 2020).
+_NUTS_COUNTRIES = frozenset(
+    "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK "
+    "UK CH IS LI NO AL ME MK RS TR".split())
 _NL_COUNTRIES = {"NL", "NLD", "NETHERLANDS", "NEDERLAND", "THE NETHERLANDS"}
 _POSTCODE_RE = re.compile(r"^\s*(\d{4})\s*([A-Za-z]{2})?\s*$")
+_CBS_CODE_RE = re.compile(r"^(?:GM)?(\d{4})$", re.I)
+# Municipality names that are also everyday words ("Best", "Goes", "Buren"): in free
+# text they count only after "gemeente", "in" or "te", never at a sentence's start.
+_COMMON_WORD_NAMES = frozenset({
+    "best", "beek", "buren", "goes", "sluis", "putten", "laren", "stein", "duiven",
+    "borne", "huizen", "kampen", "hoorn", "delft", "houten", "epe", "ede", "oss", "urk",
+    "heerde", "boekel", "lopik", "texel", "venlo", "soest", "altena",
+})
+_PLACE_CUES = frozenset({"gemeente", "gemeenten", "in", "te", "municipality", "regio"})
+_WORD_RE = re.compile(r"'s|[^\W_]+")
+
+
+def nuts_level(code: str) -> int | None:
+    """The NUTS level of a code as published (0 country … 3), None when it is not a NUTS
+    code at all (a free-text region like "WALES", "ESSEX"). Extra-regio codes
+    (``NLZZZ``) are not places: None."""
+    code = code.strip().upper()
+    if len(code) < 2 or len(code) > 5 or code[:2] not in _NUTS_COUNTRIES:
+        return None
+    if not code.isalnum() or code.endswith("Z"):
+        return None
+    rest = code[2:]
+    # Below level 1 every real code has a digit in its last two places (NL32B, UKL21,
+    # DE21A, FI1B1); a word that happens to start with a country code does not.
+    if len(rest) >= 2 and not any(c.isdigit() for c in rest[1:]):
+        return None
+    return len(rest)
 
 
 @lru_cache(maxsize=1)
@@ -154,44 +265,154 @@ class Place:
     lat: float | None = None
     lon: float | None = None
     nuts3: str | None = None
-    how: str | None = None  # municipality | nuts3-centroid
+    how: str | None = None  # municipality | point | nuts3-centroid
+    source: str | None = None  # which of the notice's places gave it ("buyer address"…)
 
 
-def resolve_place(
-    nuts_codes: list[str], cities: list[str], postcodes: list[str], countries: list[str]
-) -> Place:
-    """The place of performance from what a notice gives, best evidence first:
-    a Dutch municipality named in the address, else the largest municipality of the
-    Dutch NUTS3 region. Foreign NUTS3 codes are kept (``nuts3``) without a location."""
-    place = Place()
-    codes = [c.strip().upper() for c in nuts_codes if isinstance(c, str) and c.strip()]
-    dutch = [c for c in codes if c in nuts3_regions() and c != "NLZZZ"]
-    level3 = [c for c in codes if _NUTS3_RE.match(c)]
-    place.nuts3 = (dutch or level3)[0] if (dutch or level3) else None
-    foreign = bool(countries) and not any(
-        c.strip().upper() in _NL_COUNTRIES for c in countries if isinstance(c, str)
-    )
-    if not foreign and (dutch or not level3):
-        for city in cities:
-            if not isinstance(city, str) or not city.strip():
+@dataclass
+class PlaceSource:
+    """One place a notice gives, as its parts: tried in the order the parser lists them
+    (place of performance first, the buyer's address last)."""
+
+    label: str  # "tender.items[0].deliveryAddress", "BT-5071 lot LOT-0001", "buyer address"
+    nuts: list[str] = field(default_factory=list)
+    cities: list[str] = field(default_factory=list)  # a city / locality field: a name
+    postcodes: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # free text (BT-728, a description)
+    municipality_codes: list[str] = field(default_factory=list)  # gazetteer ids GM0363
+    points: list[tuple[float, float]] = field(default_factory=list)  # (lat, lon)
+
+    def __bool__(self) -> bool:
+        return any((self.nuts, self.cities, self.postcodes, self.texts,
+                    self.municipality_codes, self.points))
+
+
+@lru_cache(maxsize=1)
+def _names_by_words() -> dict[tuple[str, ...], str]:
+    """Folded municipality names (formal and informal) as word tuples -> CBS code."""
+    out: dict[tuple[str, ...], str] = {}
+    for m in municipalities().values():
+        for name in [m.name, *((m.alt_name or "").split("|"))]:
+            words = tuple(fold(name).split())
+            if words:
+                out.setdefault(words, m.code)
+    for alias, code in (("den haag", "GM0518"), ("den bosch", "GM0796")):
+        out.setdefault(tuple(alias.split()), code)
+    return out
+
+
+def municipality_in_text(text: str) -> Municipality | None:
+    """The first Dutch municipality a free text names ("Heemstede/Bloemendaal",
+    "werkzaamheden in de gemeente Best"). A name must be written with a capital; one
+    that is also an everyday word counts only after "gemeente", "in" or "te"."""
+    names = _names_by_words()
+    longest = max((len(k) for k in names), default=1)
+    tokens = [(m.group(0), m.start()) for m in _WORD_RE.finditer(text)]
+    folded = [fold(t) for t, _ in tokens]
+    for i, (word, pos) in enumerate(tokens):
+        if not (word[:1].isupper() or word == "'s"):
+            continue
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            key = tuple(w for w in folded[i:i + n] if w)
+            code = names.get(key)
+            if code is None:
                 continue
-            muni = resolve_municipality(city)
-            if muni is not None:
-                place.municipality_code, place.lat, place.lon = muni.code, muni.lat, muni.lon
-                place.how = "municipality"
-                break
-        for pc in postcodes:
-            m = _POSTCODE_RE.match(pc) if isinstance(pc, str) else None
-            if m:
-                place.postcode = (m.group(1) + (m.group(2) or "").upper())[:7]
-                break
-    if place.municipality_code is None and dutch:
-        code = nuts3_centroids().get(dutch[0])
-        muni = municipalities().get(code) if code else None
+            if n == 1 and key[0] in _COMMON_WORD_NAMES:
+                before = folded[i - 1] if i else ""
+                starts_sentence = i == 0 or text[:pos].rstrip()[-1:] in ".!?:;"
+                whole = len(tokens) == 1
+                if not whole and (before not in _PLACE_CUES or starts_sentence and not before):
+                    break
+            return municipalities().get(code)
+    return None
+
+
+def _city(value: str) -> Municipality | None:
+    """A city or locality field: the whole value as a name, else the names in it
+    ("Gemeente Heemstede", "Heemstede/Bloemendaal", "Amsterdam-Zuidoost")."""
+    value = value.strip()
+    if not value or value.isdigit():  # a number here is not a CBS code
+        return None
+    muni = resolve_municipality(value)
+    if muni is None:
+        stripped = re.sub(r"(?i)^\s*gemeenten?\s+", "", value)
+        muni = resolve_municipality(stripped) if stripped != value else None
+    return muni or municipality_in_text(value)
+
+
+def _muni_from_code(value: str) -> Municipality | None:
+    m = _CBS_CODE_RE.match(value.strip())
+    return municipalities().get(f"GM{m.group(1)}") if m else None
+
+
+def resolve_places(sources: list[PlaceSource], loc: str,
+                   warnings: list[ItemError]) -> Place:
+    """The place of performance from the places a notice gives, in order: the first
+    source that locates it wins (a Dutch municipality from a CBS code, a city field or a
+    free text; else coordinates; else the largest municipality of a Dutch NUTS3 region).
+    Only real NUTS3 codes are stored as NUTS3 (foreign ones too, without a location); a
+    region that is not a NUTS code ("WALES") is reported and left out. A source whose
+    country is not the Netherlands, or whose NUTS3 code is foreign, gives no municipality."""
+    place = Place()
+    for src in sources:
+        level3: list[str] = []
+        for raw in src.nuts:
+            if not isinstance(raw, str) or not raw.strip():
+                continue
+            code = raw.strip().upper()
+            level = nuts_level(code)
+            if level == 3:
+                level3.append(code)
+            elif level is None and not code.endswith("ZZZ"):
+                warnings.append(ItemError(loc, f"region {raw.strip()!r} is not a NUTS code; "
+                                          "not stored as a NUTS3 region", f"{src.label} region"))
+        dutch = [c for c in level3 if c in nuts3_regions()]
+        foreign = (bool(src.countries) and not any(
+            c.strip().upper() in _NL_COUNTRIES for c in src.countries if isinstance(c, str))
+        ) or (bool(level3) and not any(c.startswith("NL") for c in level3))
+        if place.nuts3 is None and level3:
+            place.nuts3 = (dutch or level3)[0]
+        muni: Municipality | None = None
+        if not foreign:
+            for value in src.municipality_codes:
+                muni = muni or _muni_from_code(value)
+            for value in src.cities:
+                muni = muni or _city(value)
+            for value in src.texts:
+                muni = muni or municipality_in_text(value)
+            if place.postcode is None:
+                for pc in src.postcodes:
+                    m = _POSTCODE_RE.match(pc) if isinstance(pc, str) else None
+                    if m:
+                        place.postcode = (m.group(1) + (m.group(2) or "").upper())[:7]
+                        break
         if muni is not None:
             place.municipality_code, place.lat, place.lon = muni.code, muni.lat, muni.lon
-            place.how = "nuts3-centroid"
+            place.how, place.source = "municipality", src.label
+            return place
+        if src.points:
+            place.lat, place.lon = src.points[0]
+            place.how, place.source = "point", src.label
+            return place
+        if dutch:
+            centre_code = nuts3_centroids().get(dutch[0])
+            centre = municipalities().get(centre_code) if centre_code else None
+            if centre is not None:
+                place.municipality_code, place.lat, place.lon = (centre.code, centre.lat,
+                                                                 centre.lon)
+                place.how, place.source = "nuts3-centroid", src.label
+                return place
+        if place.nuts3 is not None:
+            return place  # a region without a place in it: the later fallbacks are wider
     return place
+
+
+def resolve_place(nuts_codes: list[str], cities: list[str], postcodes: list[str],
+                  countries: list[str]) -> Place:
+    """One place given as its parts (see ``resolve_places``)."""
+    return resolve_places([PlaceSource("place", list(nuts_codes), list(cities),
+                                       list(postcodes), list(countries))], "", [])
 
 
 def normalise_timestamp(value: object) -> str | None:

@@ -42,7 +42,10 @@ Choices:
   value, BT-118 framework maximum value, BT-1118 framework approximate value, the sum of
   the winning tenders' BT-720 values (lot tenders, else lot-group tenders). A zero award
   value (publishers' placeholder for frameworks) counts as absent. ``value_from`` names
-  the business term used. Only euro is accepted.
+  the business term used. Another currency is kept and converted with the ECB rate of
+  the notice's month (``common.read_value``; rate and month in
+  ``extra["published"]["conversions"]``); an unreadable amount is left empty with a
+  warning.
 * **text**: Dutch preferred, else English, else the first language given.
 
 Business terms read: BT-02, BT-03, BT-04, BT-05, BT-06, BT-21, BT-24, BT-27, BT-36,
@@ -53,7 +56,7 @@ BT-537, BT-701, BT-720, BT-736, BT-758, BT-775, OPP-070.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -70,6 +73,7 @@ from api.importers.common import (
     dedupe,
     normalise_timestamp,
     parse_date,
+    read_value,
     resolve_place,
 )
 from api.importers.sroi_text import detect_sroi_in
@@ -169,23 +173,27 @@ def _codes(node: Element, path: str, list_name: str) -> list[str]:
     ]
 
 
-def _amount(el: Element | None, field: str, loc: str,
-            errors: list[ItemError]) -> float | None:
+@dataclass
+class _Values:
+    """Where a notice's amounts go: fields left empty (warnings), the notice's date (the
+    month whose exchange rate converts another currency) and each conversion made."""
+
+    warnings: list[ItemError]
+    on: date | None = None
+    conversions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _amount(el: Element | None, bt: str, loc: str, values: _Values) -> float | None:
+    """An amount in euros; another currency converted by ``common.read_value`` (kept in
+    ``values.conversions`` with the rate and month used); an unreadable one is None with a
+    warning, never a refusal of the notice."""
     if el is None or not (el.text or "").strip():
         return None
-    currency = (el.get("currencyID") or "").strip().upper()
-    try:
-        value = float((el.text or "").strip())
-    except ValueError:
-        errors.append(ItemError(loc, f"amount {el.text!r} is not a number", field))
-        return None
-    if not currency:
-        errors.append(ItemError(loc, "value has no currency (currencyID)", field))
-        return None
-    if currency != "EUR":
-        errors.append(ItemError(loc, f"value in {currency}, only EUR supported", field))
-        return None
-    return value
+    eur, info = read_value((el.text or "").strip(), el.get("currencyID"), values.on, bt, loc,
+                           values.warnings)
+    if info is not None and info.get("currency") != "EUR":
+        values.conversions.append({"field": bt, **info})
+    return eur
 
 
 @dataclass(frozen=True)
@@ -286,6 +294,15 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     return result
 
 
+def _organisation_legal_id(root: Element, org_id: str | None) -> str | None:
+    """The buyer's registration number (BT-501): tells one buyer from another sharing a
+    procedure identifier, whatever language its name is given in."""
+    for company in root.iter(f"{{{NS['efac']}}}Company"):
+        if org_id is None or _text_of(company, "cac:PartyIdentification/cbc:ID") == org_id:
+            return _text_of(company, "cac:PartyLegalEntity/cbc:CompanyID")
+    return None
+
+
 def _organisation_name(root: Element, org_id: str | None) -> str | None:
     orgs = [
         company
@@ -340,7 +357,7 @@ def _estimated(node: Element | None) -> Element | None:
     return node.find("cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount", NS)
 
 
-def _award_value(root: Element, loc: str, errors: list[ItemError]
+def _award_value(root: Element, loc: str, values: _Values
                  ) -> tuple[float | None, str | None]:
     """An award notice's value: BT-161, BT-118, BT-1118, then the winning tenders' BT-720.
     Zero is a placeholder some publishers give for frameworks: absent."""
@@ -350,9 +367,9 @@ def _award_value(root: Element, loc: str, errors: list[ItemError]
     for bt, path in (("BT-161", "cbc:TotalAmount"),
                      ("BT-118", "efbc:OverallMaximumFrameworkContractsAmount"),
                      ("BT-1118", "efbc:OverallApproximateFrameworkContractsAmount")):
-        before = len(errors)
-        value = _amount(result.find(path, NS), bt, loc, errors)
-        if value or len(errors) > before:  # a value, or one reason it cannot be used
+        before = len(values.warnings)
+        value = _amount(result.find(path, NS), bt, loc, values)
+        if value or len(values.warnings) > before:  # a value, or why it cannot be used
             return value, bt
     # BT-720: tenders of lots whose result names a winner (BT-142 selec-w); a tender for
     # a lot group covers lots that may also have their own tenders, so groups count only
@@ -372,10 +389,10 @@ def _award_value(root: Element, loc: str, errors: list[ItemError]
         scheme = "LotsGroup" if lot_el is not None and (
             (lot_el.get("schemeName") or "") == "LotsGroup"
             or (lot_el.text or "").strip().upper().startswith("GLO-")) else "Lot"
-        before = len(errors)
+        before = len(values.warnings)
         value = _amount(lt.find("cac:LegalMonetaryTotal/cbc:PayableAmount", NS),
-                        f"BT-720 tender {tid or '?'}", loc, errors)
-        if len(errors) > before:
+                        f"BT-720 tender {tid or '?'}", loc, values)
+        if len(values.warnings) > before:
             return None, None
         if value:
             by_scheme[scheme] = by_scheme.get(scheme, 0.0) + value
@@ -388,6 +405,11 @@ def _award_value(root: Element, loc: str, errors: list[ItemError]
 def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str | None
             ) -> tuple[TenderData | None, list[ItemError]]:
     errors: list[ItemError] = []
+    try:  # the notice's date: a value in another currency converts at that month's rate
+        on = parse_date(_text_of(root, "cbc:IssueDate"))
+    except ValueError:
+        on = None
+    amounts = _Values([], on)
     project = root.find("cac:ProcurementProject", NS)
     all_lots = _find_all(root, "cac:ProcurementProjectLot")
     lots = [lot for lot in all_lots if _lot_scheme(lot) != "LotsGroup"]
@@ -444,7 +466,7 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
             "id": gid,
             "title": _pick_language(_find_all(gp, "cbc:Name")) if gp is not None else None,
             "lots": members.get(gid, []),
-            "value_eur": _amount(_estimated(gp), f"BT-27 lot group {gid}", loc, errors),
+            "value_eur": _amount(_estimated(gp), f"BT-27 lot group {gid}", loc, amounts),
         })
 
     # Value: see the module docstring for the order.
@@ -452,11 +474,11 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
     value_from = None
     value_note = None
     if project is not None:
-        value = _amount(_estimated(project), "BT-27 procedure", loc, errors)
+        value = _amount(_estimated(project), "BT-27 procedure", loc, amounts)
         value_from = "BT-27" if value is not None else None
     lot_values: list[float | None] = []
     for (_lot, lp), info in zip(lot_projects, lot_info, strict=True):
-        v = _amount(_estimated(lp), f"BT-27 lot {info['id']}", loc, errors)
+        v = _amount(_estimated(lp), f"BT-27 lot {info['id']}", loc, amounts)
         info["value_eur"] = v
         lot_values.append(v)
     lots_sum = (round(sum(v for v in lot_values if v is not None), 2)
@@ -467,7 +489,7 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
                           f"the sum of its lots' ({lots_sum:.2f}); the lots' sum is used")
         value, value_from = lots_sum, "BT-27 lots"
     if value is None and kind.form_type in ("result", "cont-modif", "completion", None):
-        value, value_from = _award_value(root, loc, errors)
+        value, value_from = _award_value(root, loc, amounts)
 
     # Period: earliest lot start to latest lot end (BT-536/537, BT-36).
     starts: list[date] = []
@@ -593,5 +615,7 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
         sroi=sroi,
         as_of=as_of,
         update_only=kind.update_only,
-        extra=extra,
+        warnings=amounts.warnings,
+        buyer_id=_organisation_legal_id(root, buyer_id),
+        extra={**extra, "conversions": amounts.conversions},
     ), []

@@ -13,30 +13,51 @@ Releases are grouped by ``ocid`` and merged oldest first by ``date``, per the OC
 merge rules in simple form: objects merge key by key, arrays of objects with ``id``
 merge by id, other arrays are replaced, and a later non-null value wins.
 
-One tender per ocid (``ref`` = ocid). See ``api.importers.common`` for the signal
-vocabulary and ``api.services.published`` for the write rules.
+One tender per ocid and buyer (``ref`` = ocid; releases of unrelated buyers sharing an
+ocid are separate tenders, see ``api.services.published`` for their refs).
+
+Keep what can be kept: a release is refused only when it has no tender, or nothing to
+identify (no buyer, title nor description) or to match it by (no CPV code and no text).
+A field that cannot be read is left empty with a warning naming the field and the reason:
+no ``tender.title`` (the lot's title or the description is used), a contract period that
+is not a period or ends before it starts, a CPV code not in CPV 2008 beside valid ones,
+an amount that is not a number. Empty strings count as absent. A value in another
+currency is kept and converted to euros at the ECB rate of its release's month
+(``common.read_value``). Places: items' ``deliveryAddresses`` / ``deliveryLocations``
+(1.2) and ``deliveryAddress`` / ``deliveryLocation`` (1.0/1.1) with NUTS and CBS gazetteer
+ids, then the buyer's address (``common.resolve_places``). ``tender.status`` cancelled,
+unsuccessful, complete and withdrawn are stored as such and not matched. A package with
+no releases is a warning, not an error.
+
+See ``api.importers.common`` for the signal vocabulary and ``api.services.published``
+for the write rules.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from api.importers.common import (
     ItemError,
     ItemOutcome,
     ParsedTenders,
+    PlaceSource,
     TenderData,
     add_duration,
+    blank,
     dedupe,
     normalise_timestamp,
     parse_date,
-    resolve_place,
+    read_value,
+    resolve_places,
 )
 from api.importers.sroi_text import detect_sroi_in
-from matcher.refdata import CpvError, normalise_cpv
+from matcher.refdata import CpvError, fold, normalise_cpv
 
 SOURCE = "ocds"
 
@@ -63,6 +84,8 @@ _RESERVED = {
 class _Release:
     data: dict[str, Any]
     location: str
+    publisher: str | None = None  # the package's publisher.name
+    compiled: bool = False  # a record's compiledRelease (its date is the latest change's)
 
 
 def merge(base: Any, update: Any) -> Any:
@@ -135,8 +158,13 @@ def _releases(value: Any, where: str) -> Iterator[_Release | ItemError]:
         if not isinstance(records, list):
             yield ItemError(where, "'records' is not an array", "records")
             return
+        pub = value.get("publisher")
+        publisher = _text(pub.get("name")) if isinstance(pub, dict) else None
         for i, rec in enumerate(records):
-            yield from _record(rec, f"{where}: records[{i}]")
+            for got in _record(rec, f"{where}: records[{i}]"):
+                if isinstance(got, _Release):
+                    got.publisher = publisher
+                yield got
         return
     if "compiledRelease" in value or ("releases" in value and "ocid" in value):
         yield from _record(value, where)
@@ -146,10 +174,12 @@ def _releases(value: Any, where: str) -> Iterator[_Release | ItemError]:
         if not isinstance(releases, list):
             yield ItemError(where, "'releases' is not an array", "releases")
             return
+        pub = value.get("publisher")
+        publisher = _text(pub.get("name")) if isinstance(pub, dict) else None
         for i, rel in enumerate(releases):
             loc = f"{where}: releases[{i}]"
             if isinstance(rel, dict):
-                yield _Release(rel, loc)
+                yield _Release(rel, loc, publisher)
             else:
                 yield ItemError(loc, f"expected a release object, got {type(rel).__name__}")
         return
@@ -166,7 +196,7 @@ def _record(rec: Any, where: str) -> Iterator[_Release | ItemError]:
     if isinstance(compiled, dict):
         if ocid and not compiled.get("ocid"):
             compiled = {**compiled, "ocid": ocid}
-        yield _Release(compiled, f"{where_id}.compiledRelease")
+        yield _Release(compiled, f"{where_id}.compiledRelease", compiled=True)
         return
     embedded = [r for r in _list(rec.get("releases")) if isinstance(r, dict) and "url" not in r]
     if not embedded:
@@ -202,28 +232,72 @@ def parse_ocds(data: bytes, filename: str) -> ParsedTenders:
             groups.setdefault(ocid.strip(), []).append(got)
 
     if not groups and not result.rejected:
-        result.file_errors.append(ItemError(filename, "no OCDS releases or records found"))
+        empty = [where for value, where in values if _is_empty_package(value)]
+        if empty and len(empty) == len(values):
+            result.file_warnings.extend(
+                ItemError(where, "no releases: the package is empty; nothing to import")
+                for where in empty)
+        else:
+            result.file_errors.append(ItemError(filename, "no OCDS releases or records found"))
     for ocid, releases in groups.items():
-        ordered = sorted(releases, key=lambda r: str(r.data.get("date") or ""))
-        merged: dict[str, Any] = {}
-        for rel in ordered:
-            merged = merge(merged, rel.data)
-        if len(releases) == 1:
-            location = f"{releases[0].location} (ocid {ocid})"
-            if "(ocid" in releases[0].location:
-                location = releases[0].location
-        else:
-            location = f"{filename}: ocid {ocid} ({len(releases)} releases merged)"
-        try:
-            tender, errs = _tender(merged, ocid, location)
-        except Exception as exc:  # one odd release never aborts the file
-            tender, errs = None, [ItemError(location, f"could not read this release "
-                                            f"({exc.__class__.__name__}: {exc})")]
-        if errs or tender is None:
-            result.rejected.append(ItemOutcome(location, ocid, "rejected", errs))
-        else:
-            result.tenders.append(tender)
+        for part in _by_buyer(releases):
+            _merge_group(result, filename, ocid, part)
     return result
+
+
+def _is_empty_package(value: Any) -> bool:
+    return isinstance(value, dict) and any(
+        isinstance(value.get(key), list) and not value[key] for key in ("releases", "records"))
+
+
+def _by_buyer(releases: list[_Release]) -> list[list[_Release]]:
+    """Releases of one ocid, split by buyer: unrelated buyers that share an identifier
+    (a converter's placeholder) are separate tenders, never merged. A release that names
+    no buyer joins the first group."""
+    parts: dict[str | None, list[_Release]] = {}
+    for rel in releases:
+        parts.setdefault(buyer_key(rel.data), []).append(rel)
+    named = [k for k in parts if k is not None]
+    if len(named) <= 1:
+        return [releases]
+    out = [parts[k] for k in named]
+    out[0] = parts.get(None, []) + out[0]
+    return out
+
+
+def _merge_group(result: ParsedTenders, filename: str, ocid: str,
+                 releases: list[_Release]) -> None:
+    ordered = sorted(releases, key=lambda r: str(r.data.get("date") or ""))
+    merged: dict[str, Any] = {}
+    for rel in ordered:
+        merged = merge(merged, rel.data)
+    if len(releases) == 1:
+        location = f"{releases[0].location} (ocid {ocid})"
+        if "(ocid" in releases[0].location:
+            location = releases[0].location
+    else:
+        location = f"{filename}: ocid {ocid} ({len(releases)} releases merged)"
+    publisher = next((r.publisher for r in ordered if r.publisher), None)
+    # The value's date is that of the release that last gave it, not the latest release.
+    value_date = None
+    for rel in ordered:
+        t = rel.data.get("tender")
+        if isinstance(t, dict) and isinstance(t.get("value"), dict) \
+                and not blank(t["value"].get("amount")):
+            period = t.get("tenderPeriod")
+            # A compiled release's date is its last change's: the tender period's start
+            # dates the call for tenders better.
+            value_date = (period.get("startDate") if rel.compiled and isinstance(period, dict)
+                          and not blank(period.get("startDate")) else rel.data.get("date"))
+    try:
+        tender, errs = _tender(merged, ocid, location, publisher, value_date)
+    except Exception as exc:  # one odd release never aborts the file
+        tender, errs = None, [ItemError(location, f"could not read this release "
+                                        f"({exc.__class__.__name__}: {exc})")]
+    if errs or tender is None:
+        result.rejected.append(ItemOutcome(location, ocid, "rejected", errs))
+    else:
+        result.tenders.append(tender)
 
 
 def _list(value: Any) -> list[Any]:
@@ -270,66 +344,65 @@ def _buyer(r: dict[str, Any], tender: dict[str, Any]) -> str | None:
     return None
 
 
-def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, list[ItemError]]:
-    errors: list[ItemError] = []
-    tender = r.get("tender")
-    if not isinstance(tender, dict) or not tender:
-        return None, [ItemError(loc, "release has no tender", "tender")]
+_STATUSES = {  # OCDS tender.status -> ours (common.CLOSED_STATUSES are not matched)
+    "cancelled": "cancelled", "unsuccessful": "unsuccessful", "complete": "completed",
+    "completed": "completed", "withdrawn": "withdrawn",
+}
 
+
+def _title(r: dict[str, Any], tender: dict[str, Any], lots: list[dict[str, Any]],
+           loc: str, warnings: list[ItemError]) -> str | None:
+    """tender.title, else the release's title, a lot's title, the description or an
+    item's description (said in a warning): many publishers leave tender.title out."""
     title = _text(tender.get("title")) or _text(r.get("title"))
-    if title is None:
-        errors.append(ItemError(loc, "the tender has no title", "tender.title"))
-    buyer = _buyer(r, tender)
-    if buyer is None:
-        errors.append(ItemError(loc, "no buyer (buyer.name, a party with role 'buyer' or "
-                                "tender.procuringEntity)", "buyer"))
+    if title:
+        return title
+    candidates = [
+        *((f"tender.lots[{i}].title", lot.get("title")) for i, lot in enumerate(lots)),
+        ("tender.description", tender.get("description")),
+        *((f"tender.items[{i}].description", item.get("description"))
+          for i, item in enumerate(_list(tender.get("items"))) if isinstance(item, dict)),
+    ]
+    for where, value in candidates:
+        text = _text(value)
+        if text:
+            first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+            warnings.append(ItemError(loc, f"no tender.title; the title is taken from {where}",
+                                      "tender.title"))
+            return first if len(first) <= 200 else first[:199].rstrip() + "…"
+    return None
 
-    # Value: the contract value is kept in euro only.
-    value_eur: float | None = None
-    value = tender.get("value")
-    if isinstance(value, dict) and value.get("amount") is not None:
-        amount, currency = value.get("amount"), value.get("currency")
-        if isinstance(amount, bool) or not isinstance(amount, int | float | str):
-            errors.append(ItemError(loc, f"amount {amount!r} is not a number",
-                                    "tender.value.amount"))
-        else:
-            try:
-                number = float(amount)
-            except ValueError:
-                errors.append(ItemError(loc, f"amount {amount!r} is not a number",
-                                        "tender.value.amount"))
-            else:
-                if not isinstance(currency, str) or not currency.strip():
-                    errors.append(ItemError(loc, "value has no currency",
-                                            "tender.value.currency"))
-                elif currency.strip().upper() != "EUR":
-                    errors.append(ItemError(
-                        loc, f"value in {currency.strip().upper()}, only EUR supported",
-                        "tender.value.currency"))
-                elif number < 0:
-                    errors.append(ItemError(loc, "value is negative", "tender.value.amount"))
-                else:
-                    value_eur = number
 
-    # Contract period.
-    start = end = None
+def _period(tender: dict[str, Any], loc: str, warnings: list[ItemError]
+            ) -> tuple[date | None, date | None]:
     period = tender.get("contractPeriod")
-    if isinstance(period, dict):
-        try:
-            start = parse_date(period.get("startDate"))
-            end = parse_date(period.get("endDate"))
-            days = period.get("durationInDays")
-            if end is None and start is not None and isinstance(days, int | float):
-                end = add_duration(start, float(days), "DAY")
-        except ValueError as exc:
-            errors.append(ItemError(loc, str(exc), "tender.contractPeriod"))
-        if start and end and end < start:
-            errors.append(ItemError(loc, f"contract period ends ({end}) before it starts "
-                                    f"({start})", "tender.contractPeriod"))
+    if period is None:
+        return None, None
+    field = "tender.contractPeriod"
+    if not isinstance(period, dict):
+        warnings.append(ItemError(loc, f"contract period {period!r} is not a period (start "
+                                  "and end dates); left empty", field))
+        return None, None
+    try:
+        start = parse_date(period.get("startDate"))
+        end = parse_date(period.get("endDate"))
+    except ValueError as exc:
+        warnings.append(ItemError(loc, f"{exc}; contract period left empty", field))
+        return None, None
+    days = period.get("durationInDays")
+    if end is None and start is not None and isinstance(days, int | float) \
+            and not isinstance(days, bool) and 0 < days < 365 * 100:
+        end = add_duration(start, float(days), "DAY")
+    if start and end and end < start:
+        warnings.append(ItemError(loc, f"contract period ends ({end}) before it starts "
+                                  f"({start}); left empty", field))
+        return None, None
+    return start, end
 
-    # CPV codes, item by item.
-    cpv: list[str] = []
-    items = [i for i in _list(tender.get("items")) if isinstance(i, dict)]
+
+def _cpv(tender: dict[str, Any], loc: str, warnings: list[ItemError]) -> list[str]:
+    """CPV codes from the tender's and every item's classifications; a code that is
+    malformed or not in CPV 2008 is left out with a warning."""
     sources: list[tuple[str, Any]] = []
     if isinstance(tender.get("classification"), dict):
         sources.append(("tender.classification", tender["classification"]))
@@ -342,47 +415,182 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
             sources.append((f"tender.items[{i}].classification", item["classification"]))
         for n, c in enumerate(_list(item.get("additionalClassifications"))):
             sources.append((f"tender.items[{i}].additionalClassifications[{n}]", c))
+    cpv: list[str] = []
     for where, c in sources:
         if not isinstance(c, dict) or str(c.get("scheme") or "").strip().upper() != "CPV":
             continue
         try:
             cpv.append(normalise_cpv(c.get("id")))
         except CpvError as exc:
-            errors.append(ItemError(loc, str(exc), f"{where}.id"))
-    cpv = dedupe(cpv)
-    if not cpv and not any(e.field and "classification" in e.field.lower() for e in errors):
-        errors.append(ItemError(loc, "no CPV code: at least one item needs a classification "
-                                "with scheme CPV", "tender.items[].classification"))
+            warnings.append(ItemError(loc, f"{exc}; left out", f"{where}.id"))
+    return dedupe(cpv)
 
-    # Place of performance.
-    nuts: list[str] = []
-    cities: list[str] = []
-    postcodes: list[str] = []
-    countries: list[str] = []
-    for item in items:
-        for addr in _list(item.get("deliveryAddresses")):
-            if not isinstance(addr, dict):
-                continue
-            for key, bucket in (("region", nuts), ("locality", cities), ("city", cities),
-                                ("postalCode", postcodes), ("countryName", countries),
-                                ("country", countries)):
-                if _text(addr.get(key)):
-                    bucket.append(str(addr[key]).strip())
-        loc_ = item.get("deliveryLocation")
-        for dl in loc_ if isinstance(loc_, list) else [loc_]:
-            if not isinstance(dl, dict):
-                continue
-            gaz = dl.get("gazetteer")
-            if isinstance(gaz, dict) and str(gaz.get("scheme") or "").upper().startswith("NUTS"):
-                nuts.extend(str(x) for x in _list(gaz.get("identifiers")))
-            if _text(dl.get("description")):
-                cities.append(str(dl["description"]).strip())
-    place = resolve_place(nuts, cities, postcodes, countries)
+
+def _address(label: str, addr: Any) -> PlaceSource:
+    src = PlaceSource(label)
+    if not isinstance(addr, dict):
+        return src
+    for key, bucket in (("region", src.nuts), ("locality", src.cities), ("city", src.cities),
+                        ("postalCode", src.postcodes), ("countryName", src.countries),
+                        ("country", src.countries)):
+        value = _text(addr.get(key))
+        if value:
+            bucket.append(value)
+    street = _text(addr.get("streetAddress"))
+    if street:
+        src.texts.append(street)
+    return src
+
+
+def _location(label: str, dl: Any) -> PlaceSource:
+    """An OCDS Location: description, GeoJSON point, gazetteer (NUTS, CBS codes)."""
+    src = PlaceSource(label)
+    if not isinstance(dl, dict):
+        return src
+    gaz = dl.get("gazetteer")
+    if isinstance(gaz, dict):
+        scheme = str(gaz.get("scheme") or "").upper()
+        ids = [str(x).strip() for x in _list(gaz.get("identifiers")) if _text(str(x))]
+        if scheme.startswith("NUTS"):
+            src.nuts.extend(ids)
+        elif scheme.startswith(("CBS", "GM")) or all(x.upper().startswith("GM") for x in ids):
+            src.municipality_codes.extend(ids)
+    geometry = dl.get("geometry")
+    if isinstance(geometry, dict) and str(geometry.get("type") or "").lower() == "point":
+        xy = geometry.get("coordinates")
+        if (isinstance(xy, list) and len(xy) >= 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in xy[:2])
+                and -90 <= xy[1] <= 90 and -180 <= xy[0] <= 180):
+            src.points.append((float(xy[1]), float(xy[0])))  # GeoJSON is lon, lat
+    description = _text(dl.get("description"))
+    if description:
+        src.texts.append(description)
+    src_addr = dl.get("address")
+    if isinstance(src_addr, dict):
+        other = _address(label, src_addr)
+        src.nuts += other.nuts
+        src.cities += other.cities
+        src.postcodes += other.postcodes
+        src.countries += other.countries
+    return src
+
+
+def _places(r: dict[str, Any], tender: dict[str, Any], buyer_party: dict[str, Any] | None
+            ) -> list[PlaceSource]:
+    """Every place the release gives, best first: items' delivery addresses and locations
+    (OCDS 1.2 ``deliveryAddresses`` / ``deliveryLocations``, 1.0/1.1 singular
+    ``deliveryAddress`` / ``deliveryLocation``), then the buyer's address."""
+    sources: list[PlaceSource] = []
+    for i, item in enumerate(_list(tender.get("items"))):
+        if not isinstance(item, dict):
+            continue
+        base = f"tender.items[{i}]"
+        for key in ("deliveryAddresses", "deliveryAddress"):
+            value = item.get(key)
+            for n, addr in enumerate(value if isinstance(value, list) else [value]):
+                label = f"{base}.{key}" + (f"[{n}]" if isinstance(value, list) else "")
+                sources.append(_address(label, addr))
+        for key in ("deliveryLocations", "deliveryLocation"):
+            value = item.get(key)
+            for n, dl in enumerate(value if isinstance(value, list) else [value]):
+                label = f"{base}.{key}" + (f"[{n}]" if isinstance(value, list) else "")
+                sources.append(_location(label, dl))
+    if buyer_party is not None:
+        sources.append(_address("buyer address", buyer_party.get("address")))
+    return [s for s in sources if s]
+
+
+def _buyer_party(r: dict[str, Any], tender: dict[str, Any]) -> dict[str, Any] | None:
+    parties = [p for p in _list(r.get("parties")) if isinstance(p, dict)]
+    raw = r.get("buyer")
+    buyer: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if buyer.get("id") is not None:
+        for p in parties:
+            if p.get("id") == buyer.get("id"):
+                return p
+    for p in parties:
+        if "buyer" in _list(p.get("roles")):
+            return p
+    pe = tender.get("procuringEntity")
+    if isinstance(pe, dict) and pe.get("id") is not None:
+        for p in parties:
+            if p.get("id") == pe.get("id"):
+                return p
+    return None
+
+
+def buyer_key(r: dict[str, Any]) -> str | None:
+    """Who published this release, to tell unrelated buyers sharing an ocid apart: the
+    buyer's name (folded), else its identifier."""
+    tender = r.get("tender") if isinstance(r.get("tender"), dict) else {}
+    name = _buyer(r, tender or {})
+    if name:
+        return fold(name)
+    raw = r.get("buyer")
+    if isinstance(raw, dict) and _text(str(raw.get("id") or "")):
+        return f"id:{raw['id']}"
+    return None
+
+
+def _tender(r: dict[str, Any], ocid: str, loc: str, publisher: str | None = None,
+            value_date: Any = None) -> tuple[TenderData | None, list[ItemError]]:
+    warnings: list[ItemError] = []
+    tender = r.get("tender")
+    if not isinstance(tender, dict) or not tender:
+        return None, [ItemError(loc, "release has no tender", "tender")]
+    lots = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
+
+    title = _title(r, tender, lots, loc, warnings)
+    buyer = _buyer(r, tender)
+    if buyer is None and publisher:
+        buyer = publisher
+        warnings.append(ItemError(loc, "no buyer (buyer.name, a party with role 'buyer' or "
+                                  "tender.procuringEntity); the package's publisher is "
+                                  "taken as the buyer", "buyer"))
+    if buyer is None and title is None:
+        return None, [ItemError(loc, "neither a buyer nor a title or description: the "
+                                "tender cannot be identified", "tender.title")]
+    if buyer is None:
+        warnings.append(ItemError(loc, "no buyer (buyer.name, a party with role 'buyer' or "
+                                  "tender.procuringEntity); left empty", "buyer"))
+    raw_buyer = r.get("buyer")
+    party = _buyer_party(r, tender)
+    buyer_id = (raw_buyer.get("id") if isinstance(raw_buyer, dict) else None) or (
+        party.get("id") if party else None)
+
+    cpv = _cpv(tender, loc, warnings)
+    description = _text(tender.get("description")) or ""
+    if not cpv and not (title or description):
+        return None, [ItemError(
+            loc, "no subject: no CPV code (items[].classification with scheme CPV) and no "
+            "title or description", "tender.items[].classification")]
+    if not cpv:
+        warnings.append(ItemError(loc, "no CPV code (items[].classification with scheme "
+                                  "CPV); matched on its text only",
+                                  "tender.items[].classification"))
+
+    # The value, converted at the rate of its release's date (else the tender period's).
+    on = None
+    for raw in (value_date, r.get("date"), (tender.get("tenderPeriod") or {}).get("startDate")
+                if isinstance(tender.get("tenderPeriod"), dict) else None):
+        try:
+            on = on or parse_date(raw)
+        except ValueError:
+            continue
+    value = tender.get("value")
+    value_eur, value_info = (read_value(value.get("amount"), value.get("currency"), on,
+                                        "tender.value", loc, warnings)
+                             if isinstance(value, dict) else (None, None))
+    if value is not None and not isinstance(value, dict) and not blank(value):
+        warnings.append(ItemError(loc, f"value {value!r} is not an amount with a currency; "
+                                  "left empty", "tender.value"))
+
+    start, end = _period(tender, loc, warnings)
+    place = resolve_places(_places(r, tender, party), loc, warnings)
 
     # Social signals.
     signals: list[str] = []
     reserved = False
-    lots = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
     scopes: list[dict[str, Any]] = [tender, *lots]
     for scope in scopes:
         if scope.get("hasSustainability") is True:
@@ -409,16 +617,15 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
         title, _text(tender.get("description")), *_strings(tender),
         *_strings(r.get("planning")),
     ])
-
-    if errors or title is None or buyer is None:
-        return None, errors
+    published_status = _text(tender.get("status"))
+    status = _STATUSES.get((published_status or "").lower())
     return TenderData(
         ref=ocid,
         location=loc,
         source=SOURCE,
-        buyer=buyer,
-        title=title,
-        description=_text(tender.get("description")) or "",
+        buyer=buyer or "",
+        title=title or description[:200],
+        description=description,
         cpv=cpv,
         contract_value_eur=value_eur,
         start=start,
@@ -432,12 +639,18 @@ def _tender(r: dict[str, Any], ocid: str, loc: str) -> tuple[TenderData | None, 
         reserved=reserved,
         sroi=sroi,
         as_of=normalise_timestamp(r.get("date")),
+        status=status,
+        buyer_id=str(buyer_id) if buyer_id is not None else None,
+        warnings=warnings,
         extra={
             "format": "ocds",
+            "ocid": ocid,
             "release_id": r.get("id"),
-            "tender_status": tender.get("status"),
-            "currency": "EUR" if value_eur is not None else None,
+            "tender_status": published_status,
+            "currency": value_info["currency"] if value_info else None,
+            "value": value_info,
             "place_from": place.how,
+            "place_source": place.source,
             "lots": [
                 {"id": lot.get("id"), "title": lot.get("title")} for lot in lots
             ],

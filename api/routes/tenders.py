@@ -57,7 +57,8 @@ PER_PAGE = 20
 TOP_K = 20
 # Below this WRatio a typed name is not taken for an enterprise's name.
 WHY_NOT_MIN_SCORE = 80
-STATUS_NL = {"draft": "Concept", "published": "Gepubliceerd"}
+STATUS_NL = {"draft": "Concept", "published": "Gepubliceerd", "cancelled": "Geannuleerd",
+             "unsuccessful": "Niet gegund", "completed": "Afgerond", "withdrawn": "Ingetrokken"}
 BASIS_NL = {"contract_value": "Opdrachtwaarde", "labour_cost": "Loonsom"}
 VERDICT_NL = {
     "feasible": ("Haalbaar", "De regio heeft ruim genoeg vrije, gescreende capaciteit voor "

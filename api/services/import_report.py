@@ -138,6 +138,8 @@ class FileReport:
     source_digest: str = ""  # sha256 of the file's bytes (part of the fingerprint)
     items: list[ItemOutcome] = field(default_factory=list)
     file_errors: list[ItemError] = field(default_factory=list)
+    # Published notices: what does not refuse the file ("no releases").
+    file_warnings: list[ItemError] = field(default_factory=list)
     partial: bool = False
     written: bool = False
     vetting_events: int = 0
@@ -218,6 +220,11 @@ class FileReport:
             out.extend(item.errors)
         return out
 
+    @property
+    def warning_count(self) -> int:
+        """Fields left empty (and other notes) over the published notices, and the file's."""
+        return len(self.file_warnings) + sum(len(i.warnings) for i in self.items)
+
     def summary_lines(self) -> list[str]:
         if self.status == "imported":
             kinds = [f"{k}: {c.describe()}" for k, c in self.counts.items() if c.total()]
@@ -252,10 +259,13 @@ class FileReport:
             "duplicates": [d.to_dict() for d in dups],
             "items": [
                 {"location": i.location, "ref": i.ref, "action": i.action,
-                 "errors": [asdict(e) for e in i.errors]}
+                 "errors": [asdict(e) for e in i.errors],
+                 "warnings": [asdict(w) for w in i.warnings]}
                 for i in self.items
             ],
             "file_errors": [asdict(e) for e in self.file_errors],
+            "file_warnings": [asdict(w) for w in self.file_warnings],
+            "warnings": self.warning_count,
             "vetting_events": self.vetting_events,
             "seconds": round(self.seconds, 3),
         }

@@ -216,6 +216,7 @@ def _import_published(session: Session, parsed: ParsedTenders, report: FileRepor
     """Published notices, one transaction for the file: without ``partial`` any
     rejected notice means nothing from the file is written."""
     report.file_errors.extend(parsed.file_errors)
+    report.file_warnings.extend(parsed.file_warnings)
     report.items.extend(parsed.rejected)
     try:
         staged = stage_tenders(session, parsed, only_buyer)

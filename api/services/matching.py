@@ -52,6 +52,7 @@ from api.convert import (
     tender_from_row,
 )
 from api.errors import Conflict, Invalid, NotFound
+from api.importers.common import CLOSED_STATUSES
 from api.services import curation_log
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
@@ -428,7 +429,13 @@ def _obligation_index(session: Session, ref: str) -> EnterpriseIndex:
 
 def _query(session: Session, kind: str, ref: str) -> tuple[Query, EnterpriseIndex]:
     if kind == "tender":
-        return from_tender(tender_from_row(_tender_row(session, ref))), _tender_index(session, ref)
+        tender_row = _tender_row(session, ref)
+        if tender_row.status in CLOSED_STATUSES:
+            # Kept and shown with its status, but nobody is proposed for a procedure
+            # that was cancelled, failed, completed or withdrawn.
+            raise Conflict("status", "Deze aanbesteding is gepubliceerd als {status}: er wordt "
+                           "niet voor gematcht.", status=tender_row.status)
+        return from_tender(tender_from_row(tender_row)), _tender_index(session, ref)
     if kind == "obligation":
         row = _obligation_row(session, ref)
         tender = None

@@ -5,15 +5,23 @@ one outcome per notice; it neither commits nor rolls back.
 
 Rules: a change, modification or completion notice (``TenderData.update_only``)
 updates the stored tender of its procedure, keeping stored values for the fields it
-leaves empty, and is refused when no such tender is stored; an older notice never
-overwrites a newer one stored (``stale``); a tender entered by hand or imported as
-interchange is never overwritten by a notice; an officer importing for their
-organisation (``only_buyer``) never writes another buyer's tender; a detected
-social-return clause is stored unconfirmed and never overwrites an officer's.
+leaves empty, and is refused when no such tender is stored. A tender's key is its
+identifier *and* its buyer: a notice whose ref is stored
+under an unrelated buyer (another name and identifier; converters reuse placeholder
+procedure ids) becomes a separate tender with the ref ``<ref>~<buyer-slug>``, never an
+overwrite. An older notice never overwrites a newer one stored (``stale``, reported with
+both dates); a tender entered by hand or imported as interchange is never overwritten by a
+notice; an officer importing for their organisation (``only_buyer``) never writes another
+buyer's tender; a detected social-return clause is stored unconfirmed and never overwrites
+an officer's. A procedure published as cancelled, unsuccessful, completed or withdrawn
+(``common.CLOSED_STATUSES``) is stored with that status, which keeps it out of matching
+(``api.services.matching``). Each notice's warnings (fields left empty, and why) are
+passed on to its outcome.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlmodel import Session, select
@@ -22,6 +30,7 @@ from api.clock import utcnow
 from api.importers import registry
 from api.importers.common import ItemError, ItemOutcome, ParsedTenders, TenderData
 from api.tables import TenderRow
+from matcher.refdata import fold
 
 # Column widths of TenderRow (VARCHAR on PostgreSQL): longer text is cut, not rejected.
 _MAX = {"ref": 200, "buyer": 300, "title": 500}
@@ -50,7 +59,7 @@ def _row_values(t: TenderData) -> dict[str, Any]:
         "social_signals": list(t.social_signals),
         "reserved": t.reserved,
         "source": t.source,
-        "status": "published",
+        "status": t.status or "published",
     }
 
 
@@ -97,6 +106,37 @@ def _same_buyer(a: str | None, b: str | None) -> bool:
     return (a or "").strip() == (b or "").strip()
 
 
+def buyer_slug(buyer: str) -> str:
+    """"Comune di Milano" -> "comune-di-milano": the suffix of a shared ref."""
+    return re.sub(r"\s+", "-", fold(buyer))[:60].strip("-") or "unknown-buyer"
+
+
+def own_ref(ref: str, buyer: str) -> str:
+    """The ref of a tender whose identifier another buyer's tender already holds."""
+    return f"{ref}~{buyer_slug(buyer)}"
+
+
+def _related(row: TenderRow, t: TenderData) -> bool:
+    """The stored tender is this notice's (same buyer), not an unrelated buyer's that
+    happens to share its identifier. Names are compared folded (publishers change case
+    and accents between notices); an identifier both give decides when names differ."""
+    if not (row.buyer or "").strip() or not t.buyer.strip():
+        return True  # nothing to tell them apart by
+    if fold(row.buyer) == fold(t.buyer):
+        return True
+    stored_id = ((row.extra or {}).get("published") or {}).get("buyer_id")
+    return bool(stored_id and t.buyer_id and str(stored_id) == str(t.buyer_id))
+
+
+def _published(t: TenderData) -> dict[str, Any]:
+    """What ``extra["published"]`` keeps of a notice: provenance, the value as published
+    (with the exchange rate used), the buyer's identifier, the version's date."""
+    out = {**t.extra, "as_of": t.as_of}
+    if t.buyer_id:
+        out["buyer_id"] = t.buyer_id
+    return out
+
+
 def stage_tenders(session: Session, parsed: ParsedTenders,
                   only_buyer: str | None = None) -> list[ItemOutcome]:
     """Create or update the parsed tenders' rows in ``session`` (not committed): one
@@ -110,17 +150,38 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
                                             f"{_MAX['ref']} characters", "ref"))
         outcomes.append((t, outcome))
 
+    wanted = {t.ref for t in parsed.tenders} | {own_ref(t.ref, t.buyer)
+                                                  for t in parsed.tenders}
     rows = {
         r.ref: r
         for r in session.exec(
-            select(TenderRow).where(TenderRow.ref.in_([t.ref for t in parsed.tenders]))  # type: ignore[attr-defined]
+            select(TenderRow).where(TenderRow.ref.in_(sorted(wanted)))  # type: ignore[attr-defined]
         )
     } if parsed.tenders else {}
     published_sources = registry.names(published=True)
     for t, outcome in outcomes:
+        outcome.warnings.extend(t.warnings)
         if outcome.action == "rejected":
             continue
         row = rows.get(t.ref)
+        # A change notice names the procedure it changes: it is not split off.
+        if row is not None and row.source in published_sources and not t.update_only \
+                and not _related(row, t):
+            # Another buyer's tender holds this identifier: this one is kept apart.
+            ref = own_ref(t.ref, t.buyer)
+            if len(ref) > _MAX["ref"]:
+                outcome.action = "rejected"
+                outcome.errors.append(ItemError(
+                    t.location, f"identifier {t.ref!r} is already used by another buyer's "
+                    f"tender ({row.buyer!r}), and with the buyer added it is longer than "
+                    f"{_MAX['ref']} characters", "ref"))
+                continue
+            outcome.warnings.append(ItemError(
+                t.location, f"identifier {t.ref!r} is already used by another buyer's tender "
+                f"({row.buyer!r}); stored as a separate tender {ref!r}", "ref"))
+            t.extra = {**t.extra, "shared_ref": t.ref}
+            t.ref = outcome.ref = ref
+            row = rows.get(ref)
         if only_buyer is not None and not (
                 _same_buyer(t.buyer, only_buyer)
                 and (row is None or _same_buyer(row.buyer, only_buyer))):
@@ -157,6 +218,9 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
         prev_as_of = (row.extra or {}).get("published", {}).get("as_of") if row else None
         if row is not None and prev_as_of and t.as_of and t.as_of < prev_as_of:
             outcome.action = "stale"
+            outcome.warnings.append(ItemError(
+                t.location, f"older than the stored version (this notice {t.as_of}, stored "
+                f"{prev_as_of}); not applied", "date"))
             continue
         values = _row_values(t)
         if t.update_only:
@@ -165,7 +229,7 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
         values.update(_sroi_values(t, row))
         if row is None:
             row = TenderRow(ref=t.ref, **values)
-            row.extra = {"published": {**t.extra, "as_of": t.as_of}}
+            row.extra = {"published": _published(t)}
             session.add(row)
             rows[t.ref] = row
             outcome.action = "created"
@@ -175,7 +239,7 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
             if getattr(row, key) != value:
                 setattr(row, key, value)
                 changed = True
-        published = {**t.extra, "as_of": t.as_of}
+        published = _published(t)
         if (row.extra or {}).get("published") != published:
             row.extra = {**(row.extra or {}), "published": published}
             changed = True

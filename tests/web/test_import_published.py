@@ -32,13 +32,17 @@ def _upload(name: str, data: bytes, mime: str) -> list[tuple[str, tuple[str, byt
 
 def test_ocds_release_package_through_api(client: TestClient, api_token: Headers) -> None:
     h = api_token("connector")
-    # The worked example as published is in GBP: refused with its reason, nothing written.
+    # The worked example as published is in GBP: kept, converted at the ECB rate of the
+    # tender release's month, and the tender says which rate and month.
     r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=h,
                     files=_upload(OCDS.name, OCDS.read_bytes(), "application/json"))
     assert r.status_code == 200, r.text
     (gbp,) = r.json()["files"]
-    assert gbp["written"] is False and gbp["rejected"] == 1
-    assert "GBP" in json.dumps(gbp["items"])
+    assert gbp["written"] is True and gbp["rejected"] == 0 and gbp["created"] == 1
+    ocid = json.loads(OCDS.read_bytes())["releases"][0]["ocid"]
+    got = client.get(f"/api/v1/tenders/{ocid}", headers=h)
+    assert got.status_code == 200, got.text
+    assert got.json()["contract_value_eur"] > 1_100_000  # pounds were worth more than euros
     data = json.dumps(in_euro(json.loads(OCDS.read_bytes()))).encode()
     r = client.post("/api/v1/import/ocds", data=CONFIRM, headers=h,
                     files=_upload(OCDS.name, data, "application/json"))
@@ -46,10 +50,10 @@ def test_ocds_release_package_through_api(client: TestClient, api_token: Headers
     body = r.json()
     (report,) = body["files"]
     assert report["format"] == "ocds" and report["written"] is True
-    assert report["created"] >= 1
-    ocid = json.loads(data)["releases"][0]["ocid"]
+    assert report["updated"] == 1  # the same tender, now in euros
     got = client.get(f"/api/v1/tenders/{ocid}", headers=h)
     assert got.status_code == 200, got.text
+    assert got.json()["contract_value_eur"] == 1_100_000
     assert got.json()["cpv"], "CPV codes from items[].classification"
     # Idempotent by OCID: the same file again creates nothing.
     again = client.post("/api/v1/import/ocds", data=CONFIRM, headers=h,
@@ -134,3 +138,26 @@ def test_published_import_previews_without_confirm(client: TestClient,
     (report,) = r.json()["files"]
     assert r.json()["dry_run"] and report["written"] is False and report["created"] == 1
     assert client.get(f"/api/v1/tenders/{ocid}", headers=h).status_code == 404
+
+
+def test_tender_page_shows_the_rate_used_and_a_closed_status(
+        client: TestClient, api_token: Headers, login: Callable[[str], TestClient]) -> None:
+    from matcher.currency import rate_table
+    from tests.test_import_ocds import EXAMPLES
+
+    h = api_token("connector")
+    for name in ("keep_what_can_be_kept.json", "statuses.json"):
+        r = client.post("/api/v1/import/ocds", data={**CONFIRM, "partial": "true"}, headers=h,
+                        files=_upload(name, (EXAMPLES / name).read_bytes(), "application/json"))
+        assert r.status_code == 200 and r.json()["files"][0]["written"] is True, r.text
+    items = r.json()["files"][0]["items"]
+    assert all("warnings" in i for i in items)
+    page = login("connector")
+    html = page.get("/tenders/ocds-oslo-nok?lang=en").text
+    rate, month = rate_table().rate("NOK", __import__("datetime").date(2024, 2, 20))
+    assert f"converted at the ECB reference rate of {month}" in html
+    assert "NOK per euro" in html
+    cancelled = page.get("/tenders/ocds-zw01-2024-001?lang=en").text
+    assert "Cancelled" in cancelled and "it is not matched" in cancelled
+    api = client.get("/api/v1/tenders/ocds-zw01-2024-001/matches", headers=h)
+    assert api.status_code == 409 and api.json()["detail"]["field"] == "status"
