@@ -24,6 +24,7 @@ accepts ``labour_cost_eur`` (the labour-cost basis needs it; the store has the c
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -136,6 +137,10 @@ class Issue:
     reason: str
     fix: str = ""
     ref: str | None = None
+    # What went wrong as a code with its values (``"required"``, ``{"max": 300}``), so a
+    # web form can say it in Dutch or English beside the field (api.services.entity_edit).
+    code: str = ""
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         head = self.file
@@ -243,13 +248,16 @@ class _Checker:
             text += f"[{p}]" if isinstance(p, int) else f".{p}"
         return text, fld
 
-    def error(self, path: tuple[str | int, ...], reason: str, fix: str = "") -> None:
+    def error(self, path: tuple[str | int, ...], reason: str, fix: str = "", code: str = "",
+              **params: Any) -> None:
         location, fld = self.where(path)
-        self.parsed.issues.append(Issue(self.parsed.name, location, fld, reason, fix, self.ref))
+        self.parsed.issues.append(Issue(self.parsed.name, location, fld, reason, fix, self.ref,
+                                        code, params))
         self.failed = True
 
-    def fail(self, path: tuple[str | int, ...], reason: str, fix: str = "") -> _Invalid:
-        self.error(path, reason, fix)
+    def fail(self, path: tuple[str | int, ...], reason: str, fix: str = "", code: str = "",
+             **params: Any) -> _Invalid:
+        self.error(path, reason, fix, code, **params)
         return _Invalid()
 
     # -- keys
@@ -273,16 +281,16 @@ class _Checker:
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 self.error(p, f"{key!r} is required", f"give the {SINGULAR.get(self.kind, '')} "
-                           f"a non-empty {key}".replace("  ", " "))
+                           f"a non-empty {key}".replace("  ", " "), "required")
                 raise _Invalid()
             return None
         if not isinstance(value, str):
             raise self.fail(p, f"expected text, got {_type_name(value)} {_short(value)}",
-                            "write it as a string in quotes")
+                            "write it as a string in quotes", "text")
         value = value.strip()
         if max_len is not None and len(value) > max_len:
             raise self.fail(p, f"too long ({len(value)} characters, at most {max_len})",
-                            "shorten it")
+                            "shorten it", "too_long", max=max_len, length=len(value))
         return value
 
     def number(self, value: Any, p: tuple[str | int, ...], *, minimum: float | None = None,
@@ -296,27 +304,32 @@ class _Checker:
             if not _NUMBER_RE.match(raw):
                 raise self.fail(p, f"{_short(value)} is not {what}",
                                 "write digits with a decimal point, e.g. 1250.50 "
-                                "(no currency sign or thousands separator)")
+                                "(no currency sign or thousands separator)",
+                                "whole_number" if integer else "number")
             value = float(raw) if not re.fullmatch(r"[+-]?\d+", raw) else int(raw)
         if isinstance(value, bool) or not isinstance(value, int | float):
             fix = "write the number without quotes" if isinstance(value, str) and \
                 _NUMBER_RE.match(value.strip()) else f"give {what}"
-            raise self.fail(p, f"expected {what}, got {_type_name(value)} {_short(value)}", fix)
+            raise self.fail(p, f"expected {what}, got {_type_name(value)} {_short(value)}", fix,
+                            "whole_number" if integer else "number")
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(p, f"{value!r} is not a finite number", f"give {what}")
+            raise self.fail(p, f"{value!r} is not a finite number", f"give {what}", "number")
         if integer:
             if isinstance(value, float):
                 if not value.is_integer():
-                    raise self.fail(p, f"{value!r} is not a whole number", "give a whole number")
+                    raise self.fail(p, f"{value!r} is not a whole number", "give a whole number",
+                                    "whole_number")
                 value = int(value)
         if minimum is not None and (value <= minimum if exclusive_min else value < minimum):
             op = ">" if exclusive_min else "≥"
             raise self.fail(p, f"{value!r} is out of range: must be {op} {minimum:g}",
-                            f"give a value {op} {minimum:g}")
+                            f"give a value {op} {minimum:g}",
+                            "above" if exclusive_min else "minimum", min=minimum)
         if maximum is not None and value > maximum:
             raise self.fail(p, f"{value!r} is out of range: must be ≤ {maximum:g}",
                             f"give a value ≤ {maximum:g}" + (" (a share: 35 % is 0.35)"
-                                                             if maximum == 1 else ""))
+                                                             if maximum == 1 else ""),
+                            "share" if maximum == 1 else "maximum", max=maximum)
         return value
 
     def opt_number(self, obj: dict[str, Any], key: str, path: tuple[str | int, ...] = (),
@@ -334,16 +347,16 @@ class _Checker:
             return None
         if not isinstance(value, str):
             raise self.fail(p, f"expected a date, got {_type_name(value)} {_short(value)}",
-                            "write the date as text, YYYY-MM-DD (e.g. \"2027-05-01\")")
+                            "write the date as text, YYYY-MM-DD (e.g. \"2027-05-01\")", "date")
         raw = value.strip()
         if not _DATE_RE.match(raw):
             raise self.fail(p, f"{_short(value)} is not an ISO date",
-                            "write YYYY-MM-DD, e.g. 2027-05-01")
+                            "write YYYY-MM-DD, e.g. 2027-05-01", "date")
         try:
             return date.fromisoformat(raw)
         except ValueError:
             raise self.fail(p, f"{_short(value)} is not a real date",
-                            "check the month and day") from None
+                            "check the month and day", "date") from None
 
     def str_list(self, obj: dict[str, Any], key: str,
                  path: tuple[str | int, ...] = ()) -> list[Any] | None:
@@ -353,7 +366,8 @@ class _Checker:
         if not isinstance(value, list):
             fix = f"write a list: [{json.dumps(value)}]" if isinstance(value, str) else \
                 "write a list"
-            raise self.fail(path + (key,), f"expected a list, got {_type_name(value)}", fix)
+            raise self.fail(path + (key,), f"expected a list, got {_type_name(value)}", fix,
+                            "list")
         return value
 
     def cpv_list(self, obj: dict[str, Any], key: str, *, required: bool) -> list[str]:
@@ -362,7 +376,7 @@ class _Checker:
             if required:
                 self.error((key,), "at least one CPV code is required",
                            "list the CPV codes, e.g. [\"90911200\"]; look codes up at "
-                           "simap.ted.europa.eu")
+                           "simap.ted.europa.eu", "cpv_required")
             return []
         out: list[str] = []
         bad = False
@@ -374,7 +388,7 @@ class _Checker:
                 fix = ("use 8 digits as in the CPV 2008 list (e.g. 90911200)"
                        if "malformed" in str(exc) or "must be" in str(exc) else
                        "check the code in the CPV 2008 list (simap.ted.europa.eu)")
-                self.error((key, i), str(exc), fix)
+                self.error((key, i), str(exc), fix, "cpv", value=str(raw))
                 continue
             if code not in out:
                 out.append(code)
@@ -394,7 +408,7 @@ class _Checker:
                 guess = closest(str(raw), vocab) if isinstance(raw, str) else None
                 self.error(path + (key, i), f"{_short(raw)} is not a known target group",
                            (f"did you mean {guess!r}? " if guess else "")
-                           + "use one of: " + ", ".join(vocab))
+                           + "use one of: " + ", ".join(vocab), "target_group", value=str(raw))
                 continue
             if value not in out:
                 out.append(value)
@@ -410,7 +424,7 @@ class _Checker:
             if not isinstance(raw, str):
                 bad = True
                 self.error((key, i), f"expected text, got {_type_name(raw)} {_short(raw)}",
-                           "write each item as a string")
+                           "write each item as a string", "text")
                 continue
             word = raw.strip()
             if word and word not in out:
@@ -425,18 +439,20 @@ class _Checker:
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 self.error((key,), f"{key!r} is required{why_required}",
-                           "give the CBS code (e.g. \"GM0344\") or the name (\"Utrecht\")")
+                           "give the CBS code (e.g. \"GM0344\") or the name (\"Utrecht\")",
+                           "municipality_required")
                 raise _Invalid()
             return None
         if not isinstance(value, str):
             raise self.fail((key,), f"expected text, got {_type_name(value)} {_short(value)}",
-                            "give the CBS code as text (\"GM0344\") or the name")
+                            "give the CBS code as text (\"GM0344\") or the name", "text")
         muni = resolve_municipality(value)
         if muni is None:
             hints = suggest_municipalities(value)
             fix = (f"did you mean {' or '.join(repr(h) for h in hints)}? " if hints else "") + \
                 "give a 2023 municipality's CBS code (GM0344) or name"
-            raise self.fail((key,), f"unknown municipality {_short(value)}", fix)
+            raise self.fail((key,), f"unknown municipality {_short(value)}", fix,
+                            "municipality", value=value, hints=", ".join(hints))
         return muni.code
 
     def kvk(self, obj: dict[str, Any]) -> str | None:
@@ -445,13 +461,13 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise self.fail(("kvk",), f"expected text, got {_type_name(value)}",
-                            "write the 8-digit KvK number as text")
+                            "write the 8-digit KvK number as text", "kvk")
         raw = re.sub(r"[\s.]", "", str(value))
         if not raw.isdigit() or len(raw) != 8:
             fix = "a KvK number has exactly 8 digits, e.g. \"30123456\""
             if raw.isdigit() and len(raw) < 8:
                 fix += "; if a spreadsheet dropped leading zeros, write it as text"
-            raise self.fail(("kvk",), f"{_short(value)} is not a KvK number", fix)
+            raise self.fail(("kvk",), f"{_short(value)} is not a KvK number", fix, "kvk")
         return raw
 
     def postcode(self, obj: dict[str, Any]) -> str | None:
@@ -461,7 +477,8 @@ class _Checker:
         m = _POSTCODE_RE.match(value) if isinstance(value, str) else None
         if not m:
             raise self.fail(("postcode",), f"{_short(value)} is not a Dutch postcode",
-                            "write four digits, a space and two letters, e.g. \"3511 AB\"")
+                            "write four digits, a space and two letters, e.g. \"3511 AB\"",
+                            "postcode")
         return f"{m.group(1)} {m.group(2).upper()}"
 
     def coordinates(self, obj: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -513,7 +530,7 @@ class _Checker:
             guess = closest(name, known)
             raise self.fail(path + (key,), f"unknown valuation policy {name!r}",
                             (f"did you mean {guess!r}? " if guess else "")
-                            + f"known policies: {', '.join(known)}")
+                            + f"known policies: {', '.join(known)}", "policy", value=name)
         return name
 
     # -- run a field check, collecting errors instead of stopping
@@ -662,7 +679,8 @@ def _tender(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     v["start"] = c.run(lambda: c.opt_date(d, "start"))
     v["end"] = c.run(lambda: c.opt_date(d, "end"))
     if v["start"] and v["end"] and v["end"] < v["start"]:
-        c.error(("end",), f"end {v['end']} is before start {v['start']}", "check the dates")
+        c.error(("end",), f"end {v['end']} is before start {v['start']}", "check the dates",
+                "end_before_start")
     v["lat"], v["lon"] = c.run(lambda: c.coordinates(d), (None, None))
     v["municipality_code"] = c.run(lambda: c.municipality(d))
     v["postcode"] = c.run(lambda: c.postcode(d))
@@ -727,7 +745,7 @@ def _extra_columns(c: _Checker, kind: str, extra: dict[str, Any]) -> dict[str, A
             allowed = _extra_enum(c, kind, key)
             if allowed and value not in allowed:
                 c.error(p, f"{_short(value)} is not a valid {key}",
-                        "use one of: " + ", ".join(allowed))
+                        "use one of: " + ", ".join(allowed), "choice", choices=", ".join(allowed))
                 value = default
         out[column] = value
     return out
@@ -769,7 +787,8 @@ def _obligation(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     if amount is None and "amount_eur" not in d and v["tender_ref"] is None and \
             "tender" not in d:
         c.error(("amount_eur",), "amount_eur is required when no tender is given",
-                "give amount_eur (credited euros due) or the tender whose clause sets it")
+                "give amount_eur (credited euros due) or the tender whose clause sets it",
+                "amount_required")
     v["due"] = c.run(lambda: c.opt_date(d, "due"))
     v["buys"] = c.run(lambda: c.cpv_list(d, "buys", required=False), [])
     v["lat"], v["lon"] = c.run(lambda: c.coordinates(d), (None, None))
@@ -807,6 +826,27 @@ def _add_entity(parsed: ParsedFile, kind: str, base: str, data: Any, from_csv: b
         return
     given = frozenset(k for k, x in data.items() if x is not None and x != "")
     parsed.records[kind].append(Record(kind, ref, base, values, given))
+
+
+def _csv_field(path: tuple[str | int, ...]) -> str:
+    """The CSV column of a place in an entity: ``("capacity", "placements_per_year")`` is
+    ``capacity_placements_per_year``."""
+    head = str(path[0])
+    if head in NESTED and len(path) > 1 and isinstance(path[1], str):
+        return f"{head}_{path[1]}"
+    return head
+
+
+def check_record(kind: str, data: dict[str, Any], *, name: str = "form",
+                 tender_sources: tuple[str, ...] = TENDER_SOURCES) -> ParsedFile:
+    """One entity typed into a web form, checked exactly as a row of an imported CSV file:
+    text values as in a cell (numbers with a decimal comma too), lists and nested objects
+    as in JSON. Every problem is in ``issues``, each ``field`` naming the CSV column
+    (``capacity_placements_per_year``); the valid record is in ``records[kind]``."""
+    parsed = ParsedFile(name=name, format="form", tender_sources=tender_sources)
+    _add_entity(parsed, kind, "form", data, True, {}, _csv_field)
+    _check_obligations_in_file(parsed)
+    return parsed
 
 
 # ------------------------------------------------------------------ decoding
@@ -1100,12 +1140,6 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
     if not header_ok:
         return
 
-    def csv_field(path: tuple[str | int, ...]) -> str:
-        head = str(path[0])
-        if head in NESTED and len(path) > 1 and isinstance(path[1], str):
-            return f"{head}_{path[1]}"
-        return head
-
     seen: dict[str, str] = {}
     row_no = skip + 1
     while True:
@@ -1136,7 +1170,7 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
 
         entity = _row_to_entity(kind, header, cells, c_error)
         before = len(parsed.issues)
-        _add_entity(parsed, kind, base, entity, True, seen, csv_field)
+        _add_entity(parsed, kind, base, entity, True, seen, _csv_field)
         if row_errors:
             ref = entity.get("ref") if isinstance(entity.get("ref"), str) else None
             for e in row_errors:
@@ -1190,11 +1224,13 @@ def obligation_amount_issue(file: str, rec: Record, problem: str) -> Issue:
                                        ".amount_eur"),
                  "amount_eur",
                  f"no amount_eur, and tender {tref!r} {problem}, so the amount due is unknown",
-                 "give amount_eur, or complete the tender's sroi clause", rec.ref)
+                 "give amount_eur, or complete the tender's sroi clause", rec.ref,
+                 "tender_sets_no_amount", {"tender": tref})
 
 
 def dangling_tender_issue(file: str, rec: Record) -> Issue:
     tref = rec.values.get("tender_ref")
     return Issue(file, rec.location + ("" if rec.location.startswith("row ") else ".tender"),
                  "tender", f"tender {tref!r} does not exist (not in this file nor in the database)",
-                 "import the tender first (or in the same file), or correct the ref", rec.ref)
+                 "import the tender first (or in the same file), or correct the ref", rec.ref,
+                 "tender_missing", {"tender": tref})

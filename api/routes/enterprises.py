@@ -16,6 +16,7 @@ from api.i18n import request_lang, translator
 from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
 from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_doc, enterprise_out
+from api.services import entity_edit
 from api.services.capacity import capacity_states
 from api.services.enterprise_search import hit_to_dict, search
 from api.services.importing import enterprise_duplicates
@@ -30,6 +31,7 @@ from api.tables import (
     User,
     VettingEvent,
 )
+from api.web import entity_forms
 from api.web.csv_export import csv_response
 from api.web.params import search_params
 from matcher.refdata import cpv_label, municipalities
@@ -60,6 +62,7 @@ def enterprise_search_page(request: Request, user: CurrentUser, session: Session
         "params": params, "result": result, "facets": facets, "errors": errors,
         "tg_labels": TARGET_GROUP_NL, "vetting_labels": VETTING_NL,
         "export_url": export_url, "show_vetting": access.sees_all(user),
+        "can_create": access.sees_all(user),
         "filters_active": any([params.q, params.cpv, params.municipality, params.target_groups,
                                params.certifications, params.vetting,
                                params.min_capacity_eur is not None]),
@@ -94,6 +97,60 @@ def _latest_decisions(session: Session, enterprise_ref: str) -> list[CurationDec
             seen.add(key)
             latest.append(row)
     return latest
+
+
+# --- the enterprise form (connectors, admins): the import's checks and writer ----------
+
+def _render_form(request: Request, row: EnterpriseRow | None, form: dict[str, Any],
+                 errors: entity_edit.FormErrors | None = None,
+                 duplicates: list[Any] | None = None, status_code: int = 200) -> Response:
+    return render(request, "enterprises/form.html", {
+        "row": row, "form": form, "errors": entity_forms.error_texts(request, errors or {}),
+        "duplicates": entity_forms.duplicate_rows(duplicates or []),
+        "groups": list(TARGET_GROUP_NL.items()),
+        "municipality_names": sorted(m.name for m in municipalities().values()),
+    }, status_code=status_code)
+
+
+async def _save_form(request: Request, session: Session, row: EnterpriseRow | None
+                     ) -> Response:
+    form, keep_both = await entity_forms.posted(request, "enterprises")
+    outcome = entity_edit.save(session, "enterprises", form, row, keep_both=keep_both)
+    if outcome.duplicates:
+        return _render_form(request, row, form, duplicates=outcome.duplicates,
+                            status_code=409)
+    if not outcome.ok:
+        return _render_form(request, row, form, outcome.errors, status_code=422)
+    t = translator(request_lang(request))
+    name = form.get("name") or outcome.ref
+    flash(request, t("Onderneming {name} aangemaakt; zij wacht op screening.", name=name)
+          if outcome.created else t("Onderneming {name} opgeslagen.", name=name))
+    return RedirectResponse(f"/enterprises/{outcome.ref}", status_code=303)
+
+
+@router.get("/enterprises/new", include_in_schema=False)
+def enterprise_new_form(request: Request, user: ConnectorUser) -> Response:
+    return _render_form(request, None, entity_edit.form_of("enterprises", None))
+
+
+@router.post("/enterprises/new", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def enterprise_new_post(request: Request, user: ConnectorUser, session: SessionDep
+                              ) -> Response:
+    return await _save_form(request, session, None)
+
+
+@router.get("/enterprises/{ref}/edit", include_in_schema=False)
+def enterprise_edit_form(ref: str, request: Request, user: ConnectorUser, session: SessionDep
+                         ) -> Response:
+    row = access.get_enterprise_or_404(session, user, ref)
+    return _render_form(request, row, entity_edit.form_of("enterprises", row))
+
+
+@router.post("/enterprises/{ref}/edit", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+async def enterprise_edit_post(ref: str, request: Request, user: ConnectorUser,
+                               session: SessionDep) -> Response:
+    return await _save_form(request, session, access.get_enterprise_or_404(session, user, ref))
 
 
 @router.get("/enterprises/{ref}", include_in_schema=False)
@@ -156,7 +213,7 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
         "e": row, "certs": certs, "events": events, "allocations": alloc_rows,
         "matches": match_rows, "capacity": capacity,
         "municipality": muni, "tg_labels": TARGET_GROUP_NL, "vetting_labels": VETTING_NL,
-        "can_delete": access.sees_all(user),
+        "can_delete": access.sees_all(user), "can_edit": access.sees_all(user),
         "vetting_expired": bool(row.vetting_valid_until and row.vetting_valid_until < on),
     })
 

@@ -45,8 +45,9 @@ from api.deps import (
     csrf_protect,
     flash,
     render,
+    require_roles,
 )
-from api.errors import DomainError, Invalid
+from api.errors import DomainError, Forbidden, Invalid
 from api.i18n import api_lang, format_eur, month_label, request_lang, translator
 from api.schemas import (
     ERROR_RESPONSES,
@@ -61,7 +62,7 @@ from api.schemas import (
     ReversalIn,
     UncommitIn,
 )
-from api.services import delivery_evidence, matching, plan_commit, progress
+from api.services import delivery_evidence, entity_edit, matching, plan_commit, progress
 from api.services.capacity import capacity_states, commitments
 from api.services.plan_commit import PlanRefused
 from api.services.planning import plan_for_obligation, save_plan
@@ -76,6 +77,7 @@ from api.tables import (
     TenderRow,
     User,
 )
+from api.web import entity_forms
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
@@ -84,10 +86,12 @@ from matcher.capacity import CapacityState, term_years
 from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.reasons import Reason
+from matcher.refdata import municipalities
 from matcher.valuation import (
     Policy,
     credit_for,
     credit_rate,
+    list_policies,
     placement_block,
 )
 
@@ -491,6 +495,7 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
     return render(request, "obligations/detail.html", {
         "o": row, "ov": ov, "tender": ov.tender if tender_visible else None,
         "tender_ref": row.tender_ref, "editable": editable, "committed": committed,
+        "can_edit_terms": user.role in ("officer", "connector", "admin"),
         "line_rows": line_rows, "proposal": proposal, "explanation": explanation,
         "unmet_engine": unmet_engine, "plan_credit": plan_credit, "total_credit": total_credit,
         "unmet": unmet, "ents": ents, "kind_labels": KIND_NL, "status_labels": STATUS_NL,
@@ -520,6 +525,102 @@ def _edit_or_403(user: User, row: ObligationRow) -> None:
     if not access.can_edit_obligation(user, row):
         raise api_error(403, "Alleen de opdrachtnemer zelf (of een verbinder) kan het plan "
                              "wijzigen", None)
+
+
+# --- the obligation form: its terms, set by the buyer's officers, connectors and admins
+# (api.access.obligation_write_denial); checked and written as an import's record.
+
+TermsUser = Annotated[User, Depends(require_roles("officer", "connector", "admin"))]
+
+
+def _authorize(session: Session, user: User, row: ObligationRow | None
+               ) -> entity_edit.Authorize:
+    refs = access.officer_tender_refs(session, user) if user.role == "officer" else None
+
+    def check(values: dict[str, Any]) -> None:
+        denied = access.obligation_write_denial(user, values, row, refs)
+        if denied is not None:
+            raise Forbidden(denied[1], denied[0])
+
+    return check
+
+
+def _tender_options(session: Session, user: User) -> list[tuple[str, str]]:
+    stmt = access.visible_tenders(user, select(TenderRow.ref, TenderRow.title))
+    return [(r, title) for r, title in session.exec(
+        stmt.order_by(col(TenderRow.ref)).limit(1000)).all()]
+
+
+def _render_terms_form(request: Request, session: Session, user: User,
+                       row: ObligationRow | None, form: dict[str, Any],
+                       errors: entity_edit.FormErrors | None = None,
+                       status_code: int = 200) -> Response:
+    t = translator(request_lang(request))
+    return render(request, "obligations/form.html", {
+        "row": row, "form": form, "errors": entity_forms.error_texts(request, errors or {}),
+        "tenders": _tender_options(session, user),
+        "policies": [(p, p) for p in list_policies()],
+        "statuses": [(s, t(STATUS_NL[s])) for s in entity_edit.OBLIGATION_STATUSES],
+        "municipality_names": sorted(m.name for m in municipalities().values()),
+    }, status_code=status_code)
+
+
+async def _save_terms(request: Request, session: Session, user: User,
+                      row: ObligationRow | None) -> Response:
+    form, _ = await entity_forms.posted(request, "obligations")
+    check = _authorize(session, user, row)
+    try:
+        # Refused before anything is checked: an officer's obligation under another
+        # buyer's tender is not theirs to enter, whatever else the form holds.
+        check({"tender_ref": form.get("tender") or None})
+        outcome = entity_edit.save(session, "obligations", form, row, authorize=check)
+    except Forbidden as exc:
+        return _render_terms_form(request, session, user, row, form,
+                                  entity_forms.refusal(exc), status_code=403)
+    if not outcome.ok:
+        return _render_terms_form(request, session, user, row, form, outcome.errors,
+                                  status_code=422)
+    t = translator(request_lang(request))
+    flash(request, t("Verplichting {ref} aangemaakt.", ref=outcome.ref) if outcome.created
+          else t("Verplichting {ref} opgeslagen.", ref=outcome.ref))
+    return RedirectResponse(f"/obligations/{outcome.ref}", status_code=303)
+
+
+@router.get("/obligations/new", include_in_schema=False)
+def obligation_new_form(request: Request, user: TermsUser, session: SessionDep) -> Response:
+    form = entity_edit.form_of("obligations", None)
+    form["tender"] = str(request.query_params.get("tender") or "")[:200]
+    return _render_terms_form(request, session, user, None, form)
+
+
+@router.post("/obligations/new", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def obligation_new_post(request: Request, user: TermsUser, session: SessionDep
+                              ) -> Response:
+    return await _save_terms(request, session, user, None)
+
+
+def _terms_row_or_403(session: Session, user: User, ref: str) -> ObligationRow:
+    row = _row_or_404(session, user, ref)
+    try:
+        _authorize(session, user, row)({"tender_ref": row.tender_ref})
+    except Forbidden as exc:
+        raise api_error(403, exc.message, exc.field) from None
+    return row
+
+
+@router.get("/obligations/{ref}/edit", include_in_schema=False)
+def obligation_edit_form(ref: str, request: Request, user: TermsUser, session: SessionDep
+                         ) -> Response:
+    row = _terms_row_or_403(session, user, ref)
+    return _render_terms_form(request, session, user, row,
+                              entity_edit.form_of("obligations", row))
+
+
+@router.post("/obligations/{ref}/edit", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+async def obligation_edit_post(ref: str, request: Request, user: TermsUser,
+                               session: SessionDep) -> Response:
+    return await _save_terms(request, session, user, _terms_row_or_403(session, user, ref))
 
 
 @router.get("/obligations/{ref}", include_in_schema=False)

@@ -162,6 +162,27 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
     return ImportReport(reports, fmt.name, on_duplicate, partial)
 
 
+def import_parsed(session: Session, parsed: ParsedFile, on_duplicate: OnDuplicate = "ask",
+                  *, dry_run: bool = False) -> FileReport:
+    """Store records already parsed and checked (``interchange.check_record``: a web form's
+    one record) exactly as an imported file's: the references into the database, the
+    duplicate check, the owner refusal, the vetting kept, one transaction, all or nothing."""
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
+    report = FileReport(parsed.name, format=registry.DEFAULT, dry_run=dry_run)
+    _import_one(session, parsed, report, on_duplicate, dry_run)
+    return report
+
+
+def ref_in_use(session: Session, kind: str, ref: str) -> bool:
+    """Whether a new record may not take ``ref``: one is stored under it, or (enterprises)
+    it was merged into another enterprise, so an import of it updates that one."""
+    cls: Any = ROW_CLASSES[kind]
+    if session.execute(select(cls.ref).where(cls.ref == ref)).first() is not None:
+        return True
+    return kind == "enterprises" and ref in _merged_aliases(session)
+
+
 def _parse(fmt: registry.Format, name: str, data: bytes) -> Parsed:
     try:
         return fmt.parse(data, name)

@@ -92,6 +92,11 @@ MATRIX: dict[str, Rule] = {
     "GET /enterprises/export.csv": R("/enterprises/export.csv", USERS_ALL),
     "GET /enterprises/{ref}": R("/enterprises/E-000", STAFF),
     "POST /enterprises/{ref}/delete": R("/enterprises/E-000/delete", STAFF),
+    # The enterprise form: connectors and admins (an empty name proves the way in: 422).
+    "GET /enterprises/new": R("/enterprises/new", STAFF),
+    "POST /enterprises/new": R("/enterprises/new", STAFF, form={"name": ""}),
+    "GET /enterprises/{ref}/edit": R("/enterprises/E-000/edit", STAFF),
+    "POST /enterprises/{ref}/edit": R("/enterprises/E-000/edit", STAFF, form={"name": ""}),
     "GET /api/v1/enterprises": R("/api/v1/enterprises", USERS_ALL),
     "GET /api/v1/enterprises/{ref:path}": R("/api/v1/enterprises/E-000", STAFF),
     "POST /api/v1/enterprises": R("/api/v1/enterprises", STAFF, json={"ref": "E-NEW", **ENT}),
@@ -134,6 +139,13 @@ MATRIX: dict[str, Rule] = {
     "GET /obligations": R("/obligations", USERS_ALL),
     "GET /obligations/export.csv": R("/obligations/export.csv", USERS_ALL),
     "GET /obligations/{ref}": R("/obligations/O-1", "OFCD"),
+    # The obligation form (its terms): the buyer's officers, connectors, admins; never a
+    # firm. Amsterdam's officer may open the form but not file under Utrecht's T-UTR-1.
+    "GET /obligations/new": R("/obligations/new", "OoCD"),
+    "POST /obligations/new": R("/obligations/new", "OCD", form={"tender": "T-UTR-1"}),
+    "GET /obligations/{ref}/edit": R("/obligations/O-1/edit", "OCD"),
+    "POST /obligations/{ref}/edit": R("/obligations/O-1/edit", "OCD",
+                                      form={"tender": "T-UTR-1"}),
     "POST /obligations/{ref}/plan": R("/obligations/O-1/plan", "FCD"),
     "POST /obligations/{ref}/deliveries": R("/obligations/O-1/deliveries", "FCD"),
     "POST /obligations/{ref}/commit": R("/obligations/O-1/commit", "FCD"),
