@@ -854,6 +854,11 @@ class MatchItem(FreeCapacity):
     decided: DecisionMarkOut | None = None
     excluded_by: list[ReasonOut] = Field(
         [], description="Hard constraints a pinned enterprise fails (shown by override)")
+    relevance: float | None = Field(
+        None, description="Relevance to the work in [0, 1] (CPV and description); suitable "
+                          "from the engine's floor (SUITABLE_FLOOR) up")
+    suitable: bool = Field(True, description="False: below the suitable floor (only in "
+                                             "'maybe')")
 
 
 class MatchesOut(BaseModel):
@@ -867,6 +872,14 @@ class MatchesOut(BaseModel):
     n_excluded: int = Field(description="Enterprises excluded by a hard constraint")
     rejected: list[RejectedOut] = Field(
         [], description="Enterprises a connector rejected for this query (not in items)")
+    maybe: list[MatchItem] = Field(
+        [], description="'Mogelijk passend': the nearest candidates below the suitable floor, "
+                        "each with a below_floor reason saying what it lacks (not in items)")
+    n_suitable: int | None = Field(
+        None, description="Candidates judged suitable (items hold only these)")
+    place_judged: bool = Field(
+        True, description="False: no place of performance in the Netherlands, so distance "
+                          "and region were not judged")
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "tender": "T-UTR-1", "total": 20, "page": 1, "per_page": 20, "pages": 1,

@@ -6,7 +6,9 @@
     sroi why-not tender|obligation|challenge REF ENTERPRISE [--json]
 
 `--json` prints one JSON object: ``{"results": [{"ref", "name", "score", "contributions",
-"reasons", ...}], ...}`` (a Challenge adds ``"coalitions"``), or for why-not
+"reasons", ...}], "maybe": [...], "n_suitable", ...}`` (``results``: the suitable
+enterprises only; ``maybe``: the nearest below the suitable floor, "mogelijk passend",
+each with its ``below_floor`` reason; a Challenge adds ``"coalitions"``), or for why-not
 ``{"excluded": bool, "exclusions": [...], "rank": ..., "reasons": [...], ...}``; every
 reason is ``{"code", "params", "text"}``. Texts are English unless ``--lang nl``.
 All read ``DATABASE_URL``; nothing is written.
@@ -161,14 +163,24 @@ def run_match(args: argparse.Namespace) -> int:
                                  args.lang))
         return 0
     label = "Challenge" if args.kind == "challenge" else args.kind.capitalize()
-    print(f"{label} {ml.ref}: {ml.n_candidates} candidate(s), {ml.n_excluded} excluded by "
-          f"hard constraints; weights {ml.weights}"
+    suitable = "" if ml.n_suitable is None else f"{ml.n_suitable} suitable of "
+    print(f"{label} {ml.ref}: {suitable}{ml.n_candidates} candidate(s), {ml.n_excluded} "
+          f"excluded by hard constraints; weights {ml.weights}"
           + ("; diversified (different approaches first)" if args.kind == "challenge" else ""))
-    if not ml.results:
+    if not ml.place_judged:
+        print("No place of performance in the Netherlands: distance and region not judged.")
+    if not ml.results and not ml.maybe:
         print("No enterprise passes the hard constraints; ask `sroi why-not "
               f"{args.kind} {ml.ref} ENTERPRISE` why a particular one is missing.")
         return 0
+    if not ml.results:
+        print("No suitable enterprise: none does this work well enough. Nearest candidates "
+              "and what they lack:")
     _print_table(ml.results, args.lang)
+    if ml.maybe:
+        if ml.results:
+            print("\nPossibly suitable (below the suitable floor, not in the results):")
+        _print_table(ml.maybe, args.lang, "  ")
     if ml.rejected:
         print("\nRejected by a connector (not in the list):")
         for rj in ml.rejected:

@@ -442,15 +442,20 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
     due = due_of(row)
     matches: list[dict[str, Any]] = []
+    maybe: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     verdict = None
-    n_candidates = n_excluded = 0
+    n_candidates = n_excluded = n_suitable = 0
+    place_judged = True
     match_error = None
     try:
         ml = matching.cached_match(session, "tender", row.ref, TOP_K)
         matches = match_rows(session, row, list(ml.results), lang)
+        maybe = match_rows(session, row, list(ml.maybe), lang)
         rejected = [r.as_dict() for r in ml.rejected]
         n_candidates, n_excluded = ml.n_candidates, ml.n_excluded
+        n_suitable = ml.n_suitable if ml.n_suitable is not None else len(ml.results)
+        place_judged = ml.place_judged
         verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
     except DomainError as exc:
         match_error = str(t(exc.message, **exc.params))
@@ -460,6 +465,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         "rejected": rejected,
         "why_not": why,
         "verdict": verdict, "n_candidates": n_candidates, "n_excluded": n_excluded,
+        "n_suitable": n_suitable, "maybe": maybe, "place_judged": place_judged,
         "match_error": match_error,
         "municipality": muni, "status_labels": STATUS_NL, "basis_labels": BASIS_NL,
         "tg_labels": TARGET_GROUP_NL, "can_edit": access.can_edit_tender(user, row),
@@ -489,15 +495,17 @@ def tender_matches(
         raise api_error(http_status(exc), str(exc), exc.field) from None
     lang = api_lang(request)
     items = match_rows(session, row, list(ml.results), lang)
+    maybe = match_rows(session, row, list(ml.maybe), lang)
     start = (page - 1) * per_page
-    for item in items[start:start + per_page]:
+    for item in [*items[start:start + per_page], *maybe]:
         item["reasons"] = reasons.outs(item["reasons"], lang)
         item["excluded_by"] = reasons.outs(item["excluded_by"], lang)
     return {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
             "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(len(items) / per_page)),
             "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded,
-            "rejected": [r.as_dict() for r in ml.rejected]}
+            "rejected": [r.as_dict() for r in ml.rejected], "maybe": maybe,
+            "n_suitable": ml.n_suitable, "place_judged": ml.place_judged}
 
 
 @api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,

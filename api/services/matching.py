@@ -17,6 +17,11 @@ per (query, enterprise) from ``api.services.curation_log``. Pinned enterprises l
 list in pin order (fetched from the engine when not in the top K, marked when a hard
 constraint excludes them), rejected ones leave ``results`` for ``rejected`` with the
 reason, accepted ones are marked. Every page, the JSON API and the CLI see the same.
+* The honest cut: a tender's or obligation's ``results`` hold only the enterprises the
+  engine judges suitable (relevance to the work at or above ``matcher.rank.SUITABLE_FLOOR``);
+  the nearest others go to ``maybe`` ("mogelijk passend", each with its ``below_floor``
+  reason saying what it lacks), and ``n_suitable`` counts the suitable candidates. When
+  nothing is suitable ``results`` is empty and ``maybe`` shows what came closest.
 * :func:`tender_feasibility` — can the region bear the tender's social-return demand
   (``api.services.feasibility.assess``)?
 
@@ -93,6 +98,7 @@ from matcher.weights import WeightSet
 
 KINDS = ("tender", "obligation", "challenge")
 MAX_TOP_K = 500
+MAYBE_K = 5  # "mogelijk passend": the nearest candidates below the floor shown
 
 
 # ------------------------------------------------------------------ views
@@ -139,6 +145,8 @@ class MatchView:
     placement_eur: float  # euros one placement-year counts for (the index's value)
     decision: DecisionMark | None = None  # the connector's, when there is one
     excluded_by: list[Reason] = field(default_factory=list)  # pinned despite these
+    relevance: float = 1.0  # to the work (matcher.rank.relevance)
+    suitable: bool = True  # at or above the suitable floor
 
     @property
     def remaining_eur(self) -> float:
@@ -155,6 +163,7 @@ class MatchView:
             "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
             **capacity_fields(self.capacity),
             "remaining_eur": round(self.remaining_eur, 2),
+            "relevance": round(self.relevance, 6), "suitable": self.suitable,
             "decision": None if self.decision is None else self.decision.decision,
             "decided": None if self.decision is None else self.decision.as_dict(),
             "excluded_by": as_dicts(self.excluded_by),
@@ -170,12 +179,18 @@ class MatchList:
     n_excluded: int  # enterprises in the registry failing at least one
     weights: str  # "name vN" of the weight set that scored them
     rejected: list[RejectedView] = field(default_factory=list)  # left the list by decision
+    # Below the suitable floor: the nearest few, with the reason (``below_floor``).
+    maybe: list[MatchView] = field(default_factory=list)
+    n_suitable: int | None = None  # candidates judged suitable (None: not judged)
+    place_judged: bool = True  # False: no Dutch place of work, distance not judged
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "ref": self.ref,
                 "results": [m.as_dict() for m in self.results],
+                "maybe": [m.as_dict() for m in self.maybe],
                 "rejected": [r.as_dict() for r in self.rejected],
                 "n_candidates": self.n_candidates, "n_excluded": self.n_excluded,
+                "n_suitable": self.n_suitable, "place_judged": self.place_judged,
                 "weights": self.weights}
 
 
@@ -464,6 +479,7 @@ def _view(index: EnterpriseIndex, query: Query, m: Match, rank: int | None = Non
         municipality=e.municipality, score=float(m.score), contributions=dict(m.contributions),
         features=dict(m.features), reasons=list(m.reasons), distance_km=km,
         capacity=index.capacity(m.ref), placement_eur=index.placement_eur,
+        relevance=float(m.relevance), suitable=bool(m.suitable),
     )
 
 
@@ -522,14 +538,23 @@ def _match_list(session: Session, kind: str, ref: str, top_k: int) -> MatchList:
     top_k = _check_top_k(top_k)
     query, index = _query(session, kind, ref)
     ws = _weights(session)
-    ranked = rank_query(index, query, ws, top_k=top_k)
-    views = [_view(index, query, m) for m in to_matches(index, ranked)]
+    # Ranked deep enough that the suitable top K and the nearest unsuitable ones are both
+    # there (context features are gated by relevance, so the unsuitable sort low).
+    ranked = rank_query(index, query, ws, top_k=top_k + MAYBE_K)
+    all_views = [_view(index, query, m) for m in to_matches(index, ranked)]
+    views = [v for v in all_views if v.suitable][:top_k]
+    below = [v for v in all_views if not v.suitable]
     views, rejected = _curate(session, kind, ref, index, query, ws, views)
+    decided = {v.ref for v in views} | {r.ref for r in rejected}
+    maybe = [replace(v, rank=i + 1) for i, v in
+             enumerate([v for v in below if v.ref not in decided][:MAYBE_K])]
     if kind == "obligation":
         views = _credit_shares(session, ref, index, views)
+        maybe = _credit_shares(session, ref, index, maybe)
     return MatchList(kind=kind, ref=ref, results=views, n_candidates=ranked.n_candidates,
                      n_excluded=len(index) - ranked.n_candidates, weights=_weights_label(ws),
-                     rejected=rejected)
+                     rejected=rejected, maybe=maybe, n_suitable=ranked.n_suitable,
+                     place_judged=query.has_location)
 
 
 def _credit_shares(session: Session, ref: str, index: EnterpriseIndex,

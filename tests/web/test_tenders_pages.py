@@ -177,12 +177,21 @@ def test_matches_and_feasibility_api(client: TestClient, api_token: Any) -> None
     r = client.get("/api/v1/tenders/T-UTR-1/matches?top=6&per_page=4", headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["total"] == 6 and len(body["items"]) == 4 and body["pages"] == 2
+    # Items hold the suitable enterprises only; the rest of the candidates ranked are
+    # "mogelijk passend" (maybe), each saying why it falls short.
+    total = body["total"]
+    assert 1 <= total == min(6, body["n_suitable"]) and body["place_judged"] is True
+    assert len(body["items"]) == min(4, total) and body["pages"] == (2 if total > 4 else 1)
+    assert all(i["suitable"] for i in body["items"])
+    assert body["maybe"] and all(not m["suitable"] for m in body["maybe"])
+    assert body["maybe"][0]["reasons"][0]["code"] == "below_floor"
+    assert body["maybe"][0]["reasons"][0]["text"].startswith("mogelijk passend")
     first = body["items"][0]
     assert first["rank"] == 1 and first["matched_cpv"][0]["requested"] == "90911200"
     assert first["distance_km"] is not None and first["remaining_eur"] >= 0
     assert [i["rank"] for i in client.get("/api/v1/tenders/T-UTR-1/matches?top=6&per_page=4"
-                                          "&page=2", headers=headers).json()["items"]] == [5, 6]
+                                          "&page=2", headers=headers).json()["items"]] == \
+        list(range(5, total + 1))
     feas = client.get("/api/v1/tenders/T-UTR-1/feasibility", headers=headers)
     assert feas.status_code == 200
     f = feas.json()
