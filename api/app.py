@@ -40,6 +40,7 @@ log = logging.getLogger("sroi.web")
 ROUTE_MODULES = (
     "api.routes.auth",
     "api.routes.docs",
+    "api.routes.accessibility",
     "api.routes.home",
     "api.routes.dashboard",
     "api.routes.enterprises",

@@ -49,4 +49,18 @@
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("input[data-cpv-suggest]"), attachCpv);
   });
+  // A form came back with errors: put the focus on the first wrong field, so a screen
+  // reader reads its label and, through aria-describedby, its error (WCAG 3.3.1); with no
+  // field to blame, on the error message itself. On "load", not DOMContentLoaded: the
+  // browser's scroll to the URL's #fragment would move the focus back to the page.
+  window.addEventListener("load", function () {
+    var invalid = document.querySelector("main [aria-invalid=true]");
+    var alert = document.querySelector("main .flash-error, main .error[role=alert]");
+    if (invalid) {
+      invalid.focus();
+    } else if (alert) {
+      alert.setAttribute("tabindex", "-1");
+      alert.focus();
+    }
+  });
 })();

@@ -104,7 +104,7 @@ def live_server() -> Iterator[str]:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
                 raise RuntimeError("server exited: " + (tmp / "server.log").read_text()[-2000:])
@@ -114,7 +114,7 @@ def live_server() -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 30 s")
+                raise RuntimeError("server did not start within 90 s")
             time.sleep(0.2)
         yield base
     finally:

@@ -75,6 +75,7 @@ MATRIX: dict[str, Rule] = {
     # --- documentation and login: public
     "GET /api/openapi.json": R("/api/openapi.json", ALL),
     "GET /api/docs": R("/api/docs", ALL),
+    "GET /toegankelijkheid": R("/toegankelijkheid", ALL),
     "GET /login": R("/login", ALL),
     "POST /login": R("/login", ALL, form={"email": "nobody@test.nl", "password": "wrong"},
                      public=True),

@@ -1,0 +1,128 @@
+"""WCAG 2.1 A and AA in Chromium: axe-core 4 over every page each role can reach, in Dutch
+and English, at desktop (1280 px) and phone (390 px) width.
+
+axe-core comes from the `axe-playwright-python` package (our registries) and is injected by
+the test through the DevTools protocol, so it is never shipped to users and the page's CSP
+stays as it is. The pages are found by walking the role's navigation and opening the first
+item of every list, so a new page is audited without editing this file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WIDTHS = {"desktop": 1280, "phone": 390}
+# Pages that are files or redirects, not HTML for people.
+NOT_PAGES = re.compile(r"(\.csv|/export|/logout|/api/|/static/|\?.*format=)")
+MAX_PAGES_PER_ROLE = 24
+
+
+def _axe_source() -> str:
+    try:
+        import axe_playwright_python
+    except ModuleNotFoundError:
+        pytest.skip("axe-playwright-python is not installed (pip install -e '.[dev]')")
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text("utf-8")
+
+
+def _route_of(path: str) -> str:
+    """One audit per kind of page: /tenders/T-001 and /tenders/T-002 are the same template."""
+    parts = [p for p in path.split("/") if p]
+    shape = [parts[0]] if parts else []
+    for part in parts[1:]:
+        shape.append("{id}" if re.search(r"\d", part) else part)
+    return "/" + "/".join(shape)
+
+
+def _links(page: Any) -> list[str]:
+    hrefs: Iterable[str] = page.eval_on_selector_all(
+        "main a[href], nav a[href], footer a[href]", "els => els.map(e => e.getAttribute('href'))")
+    out = []
+    for href in hrefs:
+        if not href or not href.startswith("/") or href.startswith("//"):
+            continue
+        if NOT_PAGES.search(href) or "lang=" in href or href.startswith("/api"):
+            continue
+        out.append(href.split("#")[0])
+    return out
+
+
+def _crawl(page: Any) -> list[str]:
+    """The role's pages: its navigation, then one item of each kind linked from them."""
+    seen_routes: set[str] = set()
+    queue = ["/"]
+    pages: list[str] = []
+    while queue and len(pages) < MAX_PAGES_PER_ROLE:
+        href = queue.pop(0)
+        route = _route_of(urlsplit(href).path)
+        if route in seen_routes:
+            continue
+        seen_routes.add(route)
+        response = page.goto(href)
+        if response is None or response.status != 200 or "text/html" not in (
+                response.headers.get("content-type", "")):
+            continue
+        if urlsplit(page.url).path == "/login" and href != "/login":
+            continue
+        pages.append(href)
+        # Breadth first, one level of details below the navigation is enough to see
+        # every template.
+        if href.count("/") <= 2:
+            queue.extend(link for link in _links(page) if link not in queue)
+    return pages
+
+
+def _violations(page: Any, axe: str) -> list[str]:
+    page.evaluate(axe)
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})", WCAG_TAGS)
+    found = []
+    for v in result["violations"]:
+        targets = ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        found.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])}×): {v['help']} — {targets}")
+    return found
+
+
+def _audit(page: Any, pages: list[str], axe: str, lang: str) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    for href in pages:
+        sep = "&" if "?" in href else "?"
+        for width_name, width in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{href}{sep}lang={lang}")
+            found = _violations(page, axe)
+            if found:
+                problems[f"{href} [{lang}, {width_name}]"] = found
+    return problems
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("role", ["officer", "firm", "connector", "admin"])
+def test_every_page_of_the_role_meets_wcag21_aa(role: str, lang: str, page: Any,
+                                                 login_as: Any) -> None:
+    axe = _axe_source()
+    login_as(role)
+    pages = _crawl(page)
+    # Each role has its home, its lists and at least one detail page to audit.
+    assert len(pages) >= 5, pages
+    problems = _audit(page, pages, axe, lang)
+    assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(found)
+                                   for where, found in problems.items())
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_login_and_public_pages_meet_wcag21_aa(lang: str, page: Any) -> None:
+    axe = _axe_source()
+    problems = _audit(page, ["/login", "/toegankelijkheid"], axe, lang)
+    assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(found)
+                                   for where, found in problems.items())
