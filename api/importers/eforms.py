@@ -68,13 +68,14 @@ from api.importers.common import (
     ItemError,
     ItemOutcome,
     ParsedTenders,
+    PlaceSource,
     TenderData,
     add_duration,
     dedupe,
     normalise_timestamp,
     parse_date,
     read_value,
-    resolve_place,
+    resolve_places,
 )
 from api.importers.sroi_text import detect_sroi_in
 from matcher.refdata import CpvError, normalise_cpv
@@ -292,6 +293,27 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     else:
         result.tenders.append(tender)
     return result
+
+
+def _buyer_address(root: Element, org_id: str | None) -> PlaceSource:
+    """The buyer's postal address (BT-513 city, BT-512 post code, BT-507 NUTS, BT-514
+    country, BT-510 street): the last fallback for the place of performance."""
+    src = PlaceSource("buyer address (BT-513)")
+    for company in root.iter(f"{{{NS['efac']}}}Company"):
+        if org_id is not None and _text_of(company, "cac:PartyIdentification/cbc:ID") != org_id:
+            continue
+        addr = company.find("cac:PostalAddress", NS)
+        if addr is None:
+            continue
+        for path, bucket in (("cbc:CountrySubentityCode", src.nuts), ("cbc:CityName", src.cities),
+                             ("cbc:PostalZone", src.postcodes),
+                             ("cac:Country/cbc:IdentificationCode", src.countries),
+                             ("cbc:StreetName", src.texts)):
+            t = _text_of(addr, path)
+            if t:
+                bucket.append(t)
+        break
+    return src
 
 
 def _organisation_legal_id(root: Element, org_id: str | None) -> str | None:
@@ -519,24 +541,36 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
     start = min(starts) if starts else None
     end = max(ends) if ends else None
 
-    # Place of performance (BT-5071 NUTS, BT-5131 city, BT-5121 post code, BT-5141 country).
+    # Place of performance, ordered fallbacks (common.resolve_places): each realized
+    # location of the procedure and its lots (BT-5071 NUTS, BT-5131 city, BT-5121 post
+    # code, BT-5141 country, BT-5101 street, BT-728 description), then the buyer's address.
+    sources: list[PlaceSource] = []
     nuts: list[str] = []
-    cities: list[str] = []
-    postcodes: list[str] = []
-    countries: list[str] = []
-    for node in [project, *(lp for _, lp in lot_projects)]:
+    for node, where in [(project, "procedure"),
+                        *((lp, f"lot {info['id']}")
+                          for (_, lp), info in zip(lot_projects, lot_info, strict=True))]:
         if node is None:
             continue
-        for addr in _find_all(node, "cac:RealizedLocation/cac:Address"):
-            for el in _find_all(addr, "cbc:CountrySubentityCode"):
-                if (el.text or "").strip():
-                    nuts.append((el.text or "").strip())
-            for path, bucket in (("cbc:CityName", cities), ("cbc:PostalZone", postcodes),
-                                 ("cac:Country/cbc:IdentificationCode", countries)):
-                t = _text_of(addr, path)
-                if t:
-                    bucket.append(t)
-    place = resolve_place(nuts, cities, postcodes, countries)
+        for realized in _find_all(node, "cac:RealizedLocation"):
+            src = PlaceSource(f"BT-5071/BT-5131/BT-728 {where}")
+            for addr in _find_all(realized, "cac:Address"):
+                src.nuts += [(el.text or "").strip()
+                             for el in _find_all(addr, "cbc:CountrySubentityCode")
+                             if (el.text or "").strip()]
+                for path, bucket in (("cbc:CityName", src.cities),
+                                     ("cbc:PostalZone", src.postcodes),
+                                     ("cac:Country/cbc:IdentificationCode", src.countries),
+                                     ("cbc:StreetName", src.texts)):
+                    t = _text_of(addr, path)
+                    if t:
+                        bucket.append(t)
+            place_text = _pick_language(_find_all(realized, "cbc:Description"))  # BT-728
+            if place_text:
+                src.texts.append(place_text)
+            nuts += src.nuts
+            sources.append(src)
+    sources.append(_buyer_address(root, buyer_id))
+    place = resolve_places([src for src in sources if src], loc, amounts.warnings)
 
     # Social signals: the procedure's and the union of the lots' (per lot in lot_info).
     signals: list[str] = []
@@ -585,6 +619,7 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
         "version": _text_of(root, "cbc:VersionID"),
         "value_from": value_from,
         "place_from": place.how,
+        "place_source": place.source,
         "nuts": dedupe(nuts),
         "lots": lot_info,
     }

@@ -124,8 +124,18 @@ def _related(row: TenderRow, t: TenderData) -> bool:
         return True  # nothing to tell them apart by
     if fold(row.buyer) == fold(t.buyer):
         return True
-    stored_id = ((row.extra or {}).get("published") or {}).get("buyer_id")
-    return bool(stored_id and t.buyer_id and str(stored_id) == str(t.buyer_id))
+    stored_id = _real_id(((row.extra or {}).get("published") or {}).get("buyer_id"))
+    return bool(stored_id and stored_id == _real_id(t.buyer_id))
+
+
+# Identifiers publishers fill in when they have none (eForms examples give "n/a").
+_PLACEHOLDER_IDS = frozenset({"", "n a", "na", "none", "unknown", "not applicable", "nvt",
+                              "n v t", "0", "00", "000", "x", "xx", "xxx", "null", "tbc"})
+
+
+def _real_id(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return None if fold(text) in _PLACEHOLDER_IDS else text
 
 
 def _published(t: TenderData) -> dict[str, Any]:
