@@ -220,3 +220,25 @@ __all__ = [
     "officer_tender_refs",
     "sees_all", "visible_enterprises", "visible_obligations", "visible_tenders",
 ]
+
+
+# Purchase ledgers (spend analysis): a firm's own, and connectors who help firms; nobody
+# else, not even another role that sees everything elsewhere (they are the firm's books).
+LEDGER_ROLES = ("firm", "connector")
+
+
+def ledger_scope(user: User) -> str | None:
+    """The firm whose ledgers ``user`` sees (``None``: every firm's, for connectors).
+    Raises 404 for roles that see none."""
+    if user.role == "connector":
+        return None
+    org = _org(user)
+    if user.role == "firm" and org:
+        return org
+    raise HTTPException(status_code=404, detail={"message": "Niet gevonden", "field": None})
+
+
+def can_see_ledger(user: User, firm: str) -> bool:
+    if user.role == "connector":
+        return True
+    return user.role == "firm" and bool(_org(user)) and firm == _org(user)

@@ -52,6 +52,7 @@ ROUTE_MODULES = (
     "api.routes.vetting",
     "api.routes.challenges",
     "api.routes.weights",
+    "api.routes.ledgers",
     "api.routes.tenders_api",
     "api.routes.challenges_api",
     "api.routes.obligations_api",

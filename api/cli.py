@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "api.commands.learn",
     "api.commands.users",
     "api.commands.ops",
+    "api.commands.ledger",
 )
 
 

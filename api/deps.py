@@ -189,6 +189,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/", "Start", ROLES),
     ("/tenders", "Aanbestedingen", ("officer", "connector", "admin")),
     ("/obligations", "Verplichtingen", ("firm", "connector", "admin")),
+    ("/ledgers", "Inkoopanalyse", ("firm", "connector")),
     ("/challenges", "Challenges", ROLES),
     ("/enterprises", "Ondernemingen", ROLES),
     ("/curation", "Curatie", ("connector", "admin")),

@@ -75,3 +75,35 @@ CERTIFICATION_NL: Mapping[str, str] = {
 
 def certification_nl(code: str) -> str:
     return CERTIFICATION_NL.get(code, code)
+
+
+# Spend analysis (api/services/ledgers.py): the ledger parser's problem codes, why spend is
+# not addressable (matcher.spend.NON_ADDRESSABLE), where a line's category came from.
+LEDGER_PROBLEM_NL: Mapping[str, str] = {
+    "bad_amount": "Bedrag '{value}' is geen getal.",
+    "bad_date": "Datum '{value}' is geen datum (dd-mm-jjjj of jjjj-mm-dd).",
+    "no_supplier": "Geen leverancier op deze regel.",
+    "unmapped": "Geen kolom voor {field}: koppel er een kolom van het bestand aan.",
+    "unknown_column": "Kolom '{column}' (voor {field}) staat niet in het bestand.",
+    "no_description": "Geen omschrijvingskolom: regels worden alleen op leverancier en "
+                      "grootboekrekening ingedeeld.",
+    "totals_row": "Totaalregel overgeslagen (geen inkoop).",
+    "credit_note": "Creditnota: negatief bedrag, verrekend met de uitgaven bij de leverancier.",
+    "empty_description": "Lege omschrijving: ingedeeld op leverancier en grootboekrekening.",
+    "foreign_currency": "Bedrag in {currency} zonder eurobedrag: bewaard en ingedeeld, niet "
+                        "meegeteld in de uitgaven in euro.",
+    "bad_kvk": "KvK-nummer '{value}' heeft geen 8 cijfers: genegeerd.",
+    "no_lines": "Het bestand heeft een kopregel maar geen grootboekregels.",
+}
+SPEND_NOT_ADDRESSABLE_NL: Mapping[str, str] = {
+    "energy": "Energie en water", "rent": "Huur van panden",
+    "insurance": "Verzekeringen en financiële diensten", "licences": "Licenties en software",
+    "telecom": "Telefonie en internet", "professional": "Accountancy, advies en juridisch",
+    "taxes": "Overheid en belastingen",
+}
+SPEND_SOURCE_NL: Mapping[str, str] = {
+    "supplier": "bekende leverancier", "keyword": "trefwoord", "account": "grootboekrekening",
+    "text": "tekstclassificatie", "supplier_pattern": "andere regels van de leverancier",
+    "account_pattern": "andere regels op de rekening", "registry": "register",
+    "correction": "correctie", "none": "onbekend",
+}

@@ -30,6 +30,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,24 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/weights": R("/api/v1/weights", STAFF),
     "POST /weights/learn": R("/weights/learn", STAFF),
     "GET /api/v1/weights/learn": R("/api/v1/weights/learn", STAFF),
+    # --- spend analysis: ledger 1 is firm A's; only that firm and connectors see it
+    "GET /ledgers": R("/ledgers", "FfC"),
+    "POST /ledgers": R("/ledgers", "FfC", files=True, file_field="file"),
+    "GET /ledgers/{ledger_id}": R("/ledgers/1", "FC"),
+    "GET /ledgers/{ledger_id}/export.csv": R("/ledgers/1/export.csv", "FC"),
+    "POST /ledgers/{ledger_id}/lines/{line_id}": R("/ledgers/1/lines/1", "FC",
+                                                   form={"cpv": "90919200"}),
+    "POST /ledgers/{ledger_id}/switches": R("/ledgers/1/switches", "FC"),
+    "POST /ledgers/{ledger_id}/delete": R("/ledgers/1/delete", "FC"),
+    "GET /api/v1/ledgers": R("/api/v1/ledgers", "FfC"),
+    "POST /api/v1/ledgers": R("/api/v1/ledgers", "FfC", files=True, file_field="file"),
+    "GET /api/v1/ledgers/{ledger_id}": R("/api/v1/ledgers/1", "FC"),
+    "GET /api/v1/ledgers/{ledger_id}/lines": R("/api/v1/ledgers/1/lines", "FC"),
+    "POST /api/v1/ledgers/{ledger_id}/corrections": R(
+        "/api/v1/ledgers/1/corrections", "FC", json={"line": 1, "cpv": "90919200"}),
+    "POST /api/v1/ledgers/{ledger_id}/switches": R("/api/v1/ledgers/1/switches", "FC",
+                                                   json={"switches": []}),
+    "DELETE /api/v1/ledgers/{ledger_id}": R("/api/v1/ledgers/1", "FC"),
     # --- Challenges: public calls, readable by every user; C-1 is Utrecht's
     "GET /challenges": R("/challenges", USERS_ALL),
     "GET /challenges/export.csv": R("/challenges/export.csv", USERS_ALL),
@@ -287,7 +306,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from api import settings as api_settings
     from api.db import engine_for
     from api.security import new_api_token
-    from api.tables import DeliveryEvidence, User
+    from api.tables import DeliveryEvidence, LedgerLineRow, LedgerRow, User
 
     d = tmp_path_factory.mktemp("matrix")
     template, db = d / "template.db", d / "work.db"
@@ -299,6 +318,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         seed(s)
         s.add(DeliveryEvidence(delivery_id=1, filename="factuur.pdf", media_type="application/pdf",
                                size=9, sha256="0" * 64, data=b"%PDF-1.4\n", uploaded_by="seed"))
+        s.add(LedgerRow(firm=FIRM_A, filename="grootboek.csv", sha256="0" * 64,
+                        uploaded_by="seed"))
+        s.add(LedgerLineRow(ledger_id=1, row=2, supplier="Glans B.V.", supplier_key="glans",
+                            booked_on=date(2025, 1, 6), amount_eur=400.0, cpv="90919200"))
         for letter, who in ROLES.items():
             if who is None:
                 continue

@@ -1,0 +1,212 @@
+"""`sroi ledger`: spend analysis of a firm's purchase ledger from the command line.
+
+    sroi ledger import FILE --firm FIRM [--obligation REF] [--map FIELD=HEADER ...] [--json]
+    sroi ledger list [--firm FIRM] [--json]
+    sroi ledger show ID [--json]            # spend by category, addressable share, switches
+    sroi ledger export ID [-o PATH]         # the classified lines as CSV
+    sroi ledger correct ID LINE CPV [--by EMAIL]
+    sroi ledger delete ID
+
+An import is all or nothing: a file with any unreadable line is refused with every problem
+(row, column, what is wrong) on stderr and exit status 2. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from api.commands.errors import CliError
+from api.errors import DomainError
+
+T = TypeVar("T")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "ledger", help="spend analysis of a firm's purchase ledger",
+        description="Import a purchase ledger (CSV or .xlsx), classify its lines into CPV, "
+                    "and show the spend social enterprises could take over.")
+    sub = p.add_subparsers(dest="ledger_command", required=True)
+    i = sub.add_parser("import", help="import a ledger file (all or nothing)")
+    i.add_argument("file", type=Path)
+    i.add_argument("--firm", required=True, help="the firm whose ledger it is")
+    i.add_argument("--obligation", help="the obligation whose policy values the credit")
+    i.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER",
+                   help="map a field to a column header (supplier, description, account, "
+                        "amount, date, kvk, place, currency, amount_currency)")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(handler=run_import)
+    ls = sub.add_parser("list", help="list ledgers")
+    ls.add_argument("--firm")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=run_list)
+    s = sub.add_parser("show", help="the analysis of one ledger")
+    s.add_argument("id", type=int)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(handler=run_show)
+    e = sub.add_parser("export", help="the classified lines as CSV")
+    e.add_argument("id", type=int)
+    e.add_argument("-o", "--output", type=Path)
+    e.set_defaults(handler=run_export)
+    c = sub.add_parser("correct", help="a CPV code for a line, applied to its supplier")
+    c.add_argument("id", type=int)
+    c.add_argument("line", type=int)
+    c.add_argument("cpv")
+    c.add_argument("--by", default="cli", help="who corrects (default cli)")
+    c.set_defaults(handler=run_correct)
+    d = sub.add_parser("delete", help="delete a ledger and every line of it")
+    d.add_argument("id", type=int)
+    d.set_defaults(handler=run_delete)
+
+
+def _session(fn: Callable[[Any], T]) -> T:
+    from sqlmodel import Session
+
+    from api.db import get_engine
+
+    try:
+        with Session(get_engine()) as session:
+            return fn(session)
+    except DomainError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    print(f"  {stage}: {done}/{total}", file=sys.stderr)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from api.services import ledgers as L
+
+    if not args.file.is_file():
+        raise CliError(f"{args.file}: no such file")
+    mapping = {}
+    for item in args.map:
+        field, sep, header = item.partition("=")
+        if not sep:
+            raise CliError(f"--map {item!r}: expected FIELD=HEADER")
+        mapping[field.strip()] = header.strip()
+
+    def go(session: Any) -> int:
+        try:
+            res = L.import_ledger(session, args.firm, args.file.read_bytes(), args.file.name,
+                                  "cli", mapping=mapping or None,
+                                  obligation_ref=args.obligation, progress=_progress)
+        except L.LedgerRefused as exc:
+            for p in exc.problems:
+                if p.severity == "error":
+                    where = f"row {p.row}" if p.row else "file"
+                    col = f", column {p.column!r}" if p.column else ""
+                    print(f"{args.file.name}: {where}{col}: {p.message}", file=sys.stderr)
+            raise CliError(f"{args.file.name}: refused, nothing imported") from None
+        out = {"ledger": res.ledger.id, "lines": res.lines, "review": res.review,
+               "already_imported": res.already_imported, "notes": len(res.notes)}
+        if args.json:
+            print(json.dumps(out))
+        else:
+            what = "already imported as" if res.already_imported else "imported as"
+            print(f"{args.file.name}: {what} ledger {res.ledger.id}: {res.lines} lines, "
+                  f"{res.review} for review, {len(res.notes)} notes")
+        return 0
+
+    return _session(go)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from api.services import ledgers as L
+
+    def go(session: Any) -> int:
+        rows = L.ledgers_of(session, args.firm)
+        data = [{"id": r.id, "firm": r.firm, "filename": r.filename,
+                 "uploaded_at": r.uploaded_at.isoformat()} for r in rows]
+        if args.json:
+            print(json.dumps(data))
+        else:
+            for d in data:
+                print(f"{d['id']:>5}  {d['firm']:<32} {d['filename']:<30} {d['uploaded_at']}")
+        return 0
+
+    return _session(go)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from api.services import ledgers as L
+
+    def go(session: Any) -> int:
+        a = L.analyse(session, L.get_ledger(session, args.id))
+        if args.json:
+            print(json.dumps({
+                "total_eur": a.total_eur, "addressable_eur": a.addressable_eur,
+                "addressable_share": round(a.addressable_share, 4), "review_eur": a.review_eur,
+                "review_lines": a.review_lines, "obligation": a.obligation, "policy": a.policy,
+                "categories": [c.__dict__ for c in a.categories],
+                "groups": [{**{k: v for k, v in g.__dict__.items() if k != "options"},
+                            "options": [o.__dict__ for o in g.options]} for g in a.groups],
+                "registry": [r.__dict__ for r in a.registry]}))
+            return 0
+        print(f"ledger {a.ledger.id} of {a.ledger.firm}: {a.lines} lines, "
+              f"spend € {a.total_eur:,.2f}, addressable € {a.addressable_eur:,.2f} "
+              f"({100 * a.addressable_share:.1f} %), for review € {a.review_eur:,.2f} "
+              f"({a.review_lines} lines)")
+        print(f"\n{'cpv':<9} {'category':<44} {'spend €':>12}  addressable")
+        for c in a.categories[:20]:
+            flag = "yes" if c.addressable else f"no ({c.reason})" if c.reason else "?"
+            print(f"{c.cpv:<9} {c.label_en[:44]:<44} {c.spend_eur:>12,.2f}  {flag}")
+        if a.groups:
+            print(f"\nswitches (obligation {a.obligation or '-'}, policy {a.policy or '-'}):")
+            for g in a.groups[:15]:
+                best = g.options[0] if g.options else None
+                who = (f"{best.name} (free € {best.free_purchase_eur:,.0f}/yr, credit € "
+                       f"{best.credit_eur or 0:,.2f})" if best else "no enterprise with capacity")
+                print(f"  {g.label_en[:36]:<36} {g.supplier[:28]:<28} € {g.spend_eur:>10,.2f}"
+                      f"  -> {who}")
+        return 0
+
+    return _session(go)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from api.services import ledgers as L
+
+    def go(session: Any) -> int:
+        rows = L.export_rows(session, L.get_ledger(session, args.id), "en")
+        fh = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+        try:
+            w = csv.writer(fh)
+            w.writerow(L.EXPORT_COLUMNS)
+            w.writerows(rows)
+        finally:
+            if args.output:
+                fh.close()
+        return 0
+
+    return _session(go)
+
+
+def run_correct(args: argparse.Namespace) -> int:
+    from api.services import ledgers as L
+
+    def go(session: Any) -> int:
+        n = L.correct(session, L.get_ledger(session, args.id), args.line, args.cpv, args.by,
+                      "connector")
+        print(f"{n} line(s) of that supplier now {args.cpv}")
+        return 0
+
+    return _session(go)
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from api.services import ledgers as L
+
+    def go(session: Any) -> int:
+        n = L.delete_ledger(session, L.get_ledger(session, args.id))
+        print(f"ledger {args.id} deleted with {n} lines")
+        return 0
+
+    return _session(go)
