@@ -50,7 +50,7 @@ results in attributes ending in ``_``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -427,7 +427,11 @@ class ChallengeMatcher:
         if self.max_partners is not None and self.max_partners < 1:
             raise ValueError(f"max_partners must be >= 1, got {self.max_partners}")
 
-    def fit(self, index: EnterpriseIndex, challenge: Challenge | Query) -> ChallengeMatcher:
+    def fit(self, index: EnterpriseIndex, challenge: Challenge | Query, *,
+            exclude: Iterable[str] = ()) -> ChallengeMatcher:
+        """``exclude``: enterprise refs left out of everything this fit proposes (the
+        diversified results, the coalitions, and the reasons that name a closest
+        alternative), e.g. those a connector rejected for this Challenge."""
         self._check()
         if isinstance(challenge, Query):
             query = challenge
@@ -439,7 +443,18 @@ class ChallengeMatcher:
         self.max_partners_: int = max(1, int(limit or 3))
         self.weights_: WeightSet = self.profile if self.profile is not None else self.weights
         pool = max(self.pool, self.top_k, self.coalition_pool)
-        ranked = rank_query(index, query, self.weights_, top_k=max(pool, self.relevance_pool))
+        self.excluded_: frozenset[str] = frozenset(exclude)
+        # Ask for as many more as are left out, so the pools stay as large.
+        n_out = sum(1 for r in self.excluded_ if r in index.row_of_)
+        ranked = rank_query(index, query, self.weights_,
+                            top_k=max(pool, self.relevance_pool) + n_out)
+        if n_out:
+            keep = np.flatnonzero([index.refs_[int(r)] not in self.excluded_
+                                   for r in ranked.rows])[:max(pool, self.relevance_pool)]
+            ranked = Ranked(query, ranked.rows[keep], ranked.X[keep], ranked.score[keep],
+                            ranked.weights, ranked.n_candidates,
+                            None if ranked.relevance is None else ranked.relevance[keep],
+                            ranked.n_suitable)
         self.n_candidates_: int = ranked.n_candidates
         self.themes_: tuple[str, ...] = tuple(dict.fromkeys(t for t in query.themes if t.strip()))
         ents = [index.enterprise(int(r)) for r in ranked.rows]

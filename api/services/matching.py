@@ -38,7 +38,7 @@ import hashlib
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal, overload
@@ -488,12 +488,19 @@ def _view(index: EnterpriseIndex, query: Query, m: Match, rank: int | None = Non
 
 def decisions(session: Session, kind: str, ref: str) -> dict[str, DecisionMark]:
     """The current decision per enterprise on one query (``unpin`` clears a pin)."""
-    out: dict[str, DecisionMark] = {}
-    for (_q, ent), d in latest_states(session, kind, [ref]).items():
+    return decisions_many(session, kind, [ref]).get(ref, {})
+
+
+def decisions_many(session: Session, kind: str, refs: Sequence[str]
+                   ) -> dict[str, dict[str, DecisionMark]]:
+    """``decisions`` for many queries of one kind at once: query ref -> enterprise ->
+    decision (queries without any are left out)."""
+    out: dict[str, dict[str, DecisionMark]] = {}
+    for (q, ent), d in latest_states(session, kind, list(refs)).items():
         if d.decision in ("accept", "pin", "reject"):
-            out[ent] = DecisionMark(decision=d.decision, decided_by=d.decided_by,
-                                    reason=d.reason, decided_at=d.decided_at,
-                                    override=bool(d.override))
+            out.setdefault(q, {})[ent] = DecisionMark(
+                decision=d.decision, decided_by=d.decided_by, reason=d.reason,
+                decided_at=d.decided_at, override=bool(d.override))
     return out
 
 
@@ -532,6 +539,42 @@ def _curate(session: Session, kind: str, ref: str, index: EnterpriseIndex, query
                 for r, m in sorted(marks.items(), key=lambda x: x[0])
                 if m.decision == "reject"]
     return out, rejected
+
+
+def rejected_refs(session: Session, kind: str, ref: str) -> frozenset[str]:
+    """The enterprises a connector's current decision rejects for this query."""
+    return frozenset(r for r, m in decisions(session, kind, ref).items()
+                     if m.decision == "reject")
+
+
+def curate_matches(session: Session, kind: str, ref: str, index: EnterpriseIndex,
+                   item: Any, ws: WeightSet, matches: Sequence[tuple[str, float]],
+                   marks: Mapping[str, DecisionMark] | None = None
+                   ) -> list[tuple[str, float]]:
+    """The curation log's decisions applied to what a plan or allocation works from:
+    ranked ``(enterprise ref, score)`` pairs become ``(enterprise ref, fit)`` pairs with
+    the rejected ones left out and the pinned ones first with the highest fit (1.0), so
+    a plan uses them before any other (its best-fit phase prefers the higher fit). A
+    pinned enterprise below the top K is fetched; one a hard constraint excludes is
+    planned only when the connector overrode that constraint. ``item``: the query
+    (an engine ``Obligation``, ``Tender`` or ``Query``); ``marks``: the decisions when
+    the caller has them already (``decisions``)."""
+    marks = decisions(session, kind, ref) if marks is None else marks
+    if not marks:
+        return [(r, float(s)) for r, s in matches]
+    pins = sorted((r for r, m in marks.items() if m.decision == "pin" and r in index),
+                  key=lambda r: (marks[r].decided_at or datetime.min, r))
+    pinned: list[tuple[str, float]] = []
+    for r in pins:
+        if not any(r == x for x, _ in matches):
+            m, _exc, _n = match_of(index, item, r, ws)
+            if m is None and not marks[r].override:
+                continue
+        pinned.append((r, 1.0))
+    done = {r for r, _ in pinned}
+    rest = [(r, float(s)) for r, s in matches
+            if r not in done and (r not in marks or marks[r].decision != "reject")]
+    return [*pinned, *rest]
 
 
 def _match_list(session: Session, kind: str, ref: str, top_k: int) -> MatchList:
@@ -599,7 +642,9 @@ def match_challenge(session: Session, ref: str, top_k: int = 10,
     ws = _weights(session)
     m = copy.copy(matcher) if matcher is not None else ChallengeMatcher()
     m.weights, m.top_k = ws, top_k
-    m.fit(index, ch)
+    # A rejected enterprise is in no result nor coalition (nor named as the closest
+    # alternative); _curate lists it under "rejected".
+    m.fit(index, ch, exclude=rejected_refs(session, "challenge", ref))
     query = m.query_
     views, rejected = _curate(session, "challenge", ref, index, query, m.weights_,
                               [_view(index, query, r) for r in m.results_])

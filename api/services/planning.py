@@ -123,8 +123,15 @@ def plan_for_obligation(
     ob = terms.obligation
     if index is None:
         index = build_index(session, on, terms.committed.by_enterprise)
-    matches = candidates_for_obligation(index, ob, _weights(session), top_k=top_k)
-    pairs = [(index.enterprise(m.ref), float(m.score)) for m in matches]
+    from api.services.matching import curate_matches
+
+    ws = _weights(session)
+    matches = candidates_for_obligation(index, ob, ws, top_k=top_k)
+    # The connectors' curation takes effect: rejected enterprises are not planned, pinned
+    # ones lead (see curate_matches).
+    fits = curate_matches(session, "obligation", ref, index, ob, ws,
+                          [(m.ref, float(m.score)) for m in matches])
+    pairs = [(index.enterprise(r), fit) for r, fit in fits]
     cands = terms.candidates(pairs)
     plan = (planner or FulfilmentPlanner()).plan(ref, terms.due_eur, cands)
     if terms.done_eur > 0:
@@ -186,12 +193,25 @@ def allocate_all(
         return GlobalAllocation((), due, dict(due), "none", 0.0, 0.0)
     policies = {o.ref: obligation_policy(o) for o in obs}
     index = build_index(session, on, c.by_enterprise)
-    top_rows, top_scores = rank_many(index, obs, _weights(session), top_k=top_k)
+    ws = _weights(session)
+    top_rows, top_scores = rank_many(index, obs, ws, top_k=top_k)
+    # Per obligation: (row, fit) of its candidates after the connectors' curation of that
+    # obligation (rejected pairs dropped, pinned ones first at the highest fit).
+    from api.services.matching import curate_matches, decisions_many
+
+    marks = decisions_many(session, "obligation", [o.ref for o in obs])
+    cands: list[list[tuple[int, float]]] = []
+    for i, ob in enumerate(obs):
+        ranked = [(index.refs_[r], score) for r, score in
+                  zip(top_rows[i].tolist(), top_scores[i].tolist(), strict=True)
+                  if r >= 0 and math.isfinite(score)]
+        fits = curate_matches(session, "obligation", ob.ref, index, ob, ws, ranked,
+                              marks.get(ob.ref, {}))
+        cands.append([(index.row_of_[r], fit) for r, fit in fits])
     ent_years: dict[int, float] = {}
     for i, ob in enumerate(obs):
-        for r in top_rows[i].tolist():
-            if r >= 0:
-                ent_years[r] = min(ent_years.get(r, years_of[ob.ref]), years_of[ob.ref])
+        for r, _fit in cands[i]:
+            ent_years[r] = min(ent_years.get(r, years_of[ob.ref]), years_of[ob.ref])
 
     supplies_: list[_Supply] = []
     node: dict[tuple[str, str], int] = {}
@@ -224,9 +244,7 @@ def allocate_all(
 
     for i, ob in enumerate(obs):
         policy = policies[ob.ref]
-        for r, score in zip(top_rows[i].tolist(), top_scores[i].tolist(), strict=True):
-            if r < 0 or not math.isfinite(score):
-                continue
+        for r, score in cands[i]:
             ent = index.enterprise(r)
             fit = min(max(score, 0.0), 1.0)
             if ob.buys and supplies(ent.cpv, ob.buys):
