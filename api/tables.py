@@ -18,12 +18,23 @@ from api.append_only import trigger_statements
 from api.clock import utcnow
 
 
+def _empty_list() -> list[Any]:
+    return []
+
+
+def _empty_dict() -> dict[str, Any]:
+    return {}
+
+
+# Plain functions, not the builtins ``list``/``dict``: pydantic inspects every default
+# factory's signature each time a row is built, and a builtin's signature is parsed from
+# text (about 0.6 ms per factory, two thirds of building a row; issue #13 item 9).
 def json_list() -> Any:
-    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    return Field(default_factory=_empty_list, sa_column=Column(JSON, nullable=False))
 
 
 def json_dict() -> Any:
-    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    return Field(default_factory=_empty_dict, sa_column=Column(JSON, nullable=False))
 
 
 class EnterpriseRow(SQLModel, table=True):

@@ -330,3 +330,23 @@ def test_parse_eur_english_grouping_and_decimals() -> None:
     assert parse_eur("EUR 1.5 million") == 1_500_000
     assert parse_eur("€ 50.000,-") == 50_000
     assert parse_eur("€ 2,5 mln") == 2_500_000
+
+
+def test_every_trigger_alternative_contains_a_stem() -> None:
+    """``detect_sroi`` skips texts without a ``TRIGGER_STEMS`` substring before running
+    ``_TRIGGER``: a trigger without one of them would silently never fire."""
+    from api.importers import sroi_text
+
+    depth, alternatives, current = 0, [], ""
+    for ch in sroi_text._TRIGGER.pattern:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "|" and depth == 0:
+            alternatives.append(current)
+            current = ""
+        else:
+            current += ch
+    alternatives.append(current)
+    assert len(alternatives) >= 5
+    for alt in alternatives:
+        assert any(stem in alt.lower() for stem in sroi_text.TRIGGER_STEMS), alt
+    assert sroi_text.detect_sroi("SOCIAL RETURN: 5% van de opdrachtwaarde") is not None

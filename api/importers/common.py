@@ -25,6 +25,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import fromstring as _fast_fromstring
+
+from defusedxml.ElementTree import fromstring as _safe_fromstring
 
 from api.importers.sroi_text import SroiDetection
 from matcher.currency import CurrencyError, to_eur
@@ -429,3 +433,19 @@ def normalise_timestamp(value: object) -> str | None:
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt.isoformat(timespec="seconds")
+
+
+# --- XML ------------------------------------------------------------------------------
+
+
+def parse_xml(data: bytes) -> Element:
+    """A published XML notice's root element, safely: a document with a DTD
+    (``<!DOCTYPE``, where entities are declared) goes through defusedxml, which refuses
+    entities and external references (``DefusedXmlException``); one without a DTD cannot
+    declare any, so the C parser reads it, about twice as fast (bulk imports of thousands
+    of notices). Only for bytes in an ASCII-compatible encoding with no NUL byte, where a
+    DTD cannot hide from the search (UTF-16 and the like take the defusedxml path).
+    Malformed XML raises ``xml.etree.ElementTree.ParseError`` either way."""
+    if b"\x00" not in data and b"<!DOCTYPE" not in data.upper():
+        return _fast_fromstring(data)
+    return _safe_fromstring(data)

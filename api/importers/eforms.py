@@ -16,7 +16,8 @@ Which notices (BT-02 notice type, BT-03 form type, OPP-070 subtype):
   transparency notices (a contract awarded without a call), market consultations and
   business registration notices.
 
-XML is parsed with defusedxml (no entities, no DTDs).
+XML is parsed by ``common.parse_xml``: no entities, no external references (defusedxml
+reads any document that has a DTD).
 
 Choices:
 
@@ -62,7 +63,6 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from api.importers.common import (
     ItemError,
@@ -74,6 +74,7 @@ from api.importers.common import (
     dedupe,
     normalise_timestamp,
     parse_date,
+    parse_xml,
     read_value,
     resolve_places,
 )
@@ -252,7 +253,7 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
         result.file_errors.append(ItemError(filename, "the file is empty"))
         return result
     try:
-        root = fromstring(data)
+        root = parse_xml(data)
     except DefusedXmlException as exc:
         result.file_errors.append(
             ItemError(filename, f"unsafe XML refused ({exc.__class__.__name__})"))

@@ -482,10 +482,19 @@ def _in_paragraph(sentences: list[str]) -> SroiDetection | None:
     return None
 
 
+# Every alternative of _TRIGGER contains one of these (tests/test_sroi_text.py checks it):
+# a substring test on the folded text rules out most texts ten times faster than the
+# regular expression, which matters when thousands of notices are imported at once.
+TRIGGER_STEMS = ("soci", "sroi")
+
+
 def detect_sroi(text: str | None) -> SroiDetection | None:
     """The social-return clause in ``text`` (rate or fixed amount, basis, threshold, cap and
     the sentences it was read from), or None when the text states no obligation."""
-    if not text or not _TRIGGER.search(text):
+    if not text:
+        return None
+    folded = text.casefold()
+    if not any(stem in folded for stem in TRIGGER_STEMS) or not _TRIGGER.search(text):
         return None
     for paragraph in _paragraphs(text):
         if _TRIGGER.search(paragraph):

@@ -14,7 +14,8 @@ Which forms (``FORM_SECTION/Fnn_2014``; F21-F23 say which notice in ``NOTICE/@TY
   voluntary ex-ante transparency (F15), contract modifications
   (F20), defence and other non-2014 forms, and TED schemas older than R2.0.9.
 
-XML is parsed with defusedxml (no entities, no DTDs).
+XML is parsed by ``common.parse_xml``: no entities, no external references (defusedxml
+reads any document that has a DTD).
 
 Choices, as for eForms (``api.importers.eforms``) where the forms allow:
 
@@ -51,7 +52,6 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from api.importers.common import (
     ItemError,
@@ -62,6 +62,7 @@ from api.importers.common import (
     dedupe,
     normalise_timestamp,
     parse_date,
+    parse_xml,
     resolve_place,
 )
 from api.importers.sroi_text import detect_sroi_in
@@ -192,7 +193,7 @@ def parse_ted(data: bytes, filename: str) -> ParsedTenders:
         result.file_errors.append(ItemError(filename, "the file is empty"))
         return result
     try:
-        root = fromstring(data)
+        root = parse_xml(data)
     except DefusedXmlException as exc:
         result.file_errors.append(
             ItemError(filename, f"unsafe XML refused ({exc.__class__.__name__})"))
