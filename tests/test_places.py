@@ -88,3 +88,17 @@ def test_unrelated_buyers_with_placeholder_ids_sharing_a_procedure_id(session: S
     assert len(rows) == 2 and set(rows.values()) == {"Scotland Excel", "Gemeente Bloemendaal"}
     (suffixed,) = [ref for ref in rows if "~" in ref]
     assert suffixed.endswith("~gemeente-bloemendaal") and rows[suffixed] == "Gemeente Bloemendaal"
+
+
+def test_an_award_notice_without_any_winner_is_unsuccessful() -> None:
+    # Lot results: closed without a winner, awarded, not yet decided (open-nw).
+    award = EFORMS / "can-social_24.xml"
+    data = award.read_bytes()
+    (t,) = parse_eforms(data, "can.xml").tenders
+    assert t.status is None  # one lot was awarded: the procedure is not unsuccessful
+    still_open = data.replace(b">selec-w<", b">clos-nw<")
+    (t,) = parse_eforms(still_open, "can.xml").tenders
+    assert t.status is None  # a lot is still open: not over yet
+    none_won = still_open.replace(b">open-nw<", b">clos-nw<")
+    (t,) = parse_eforms(none_won, "can.xml").tenders
+    assert t.status == "unsuccessful"

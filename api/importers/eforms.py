@@ -296,6 +296,20 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     return result
 
 
+def _status(root: Element, kind: NoticeKind) -> str | None:
+    """The procedure's state when a notice closes it (common.CLOSED_STATUSES, never
+    matched): a completion notice (E5) -> completed; an award notice whose every lot
+    result (BT-142) is "closed, no winner" (``clos-nw``) -> unsuccessful."""
+    if kind.form_type == "completion":
+        return "completed"
+    if kind.form_type == "result":
+        codes = [(el.text or "").strip() for el in root.iter(f"{{{NS['cbc']}}}TenderResultCode")
+                 if el.get("listName") == "winner-selection-status"]
+        if codes and all(code == "clos-nw" for code in codes):
+            return "unsuccessful"
+    return None
+
+
 def _buyer_address(root: Element, org_id: str | None) -> PlaceSource:
     """The buyer's postal address (BT-513 city, BT-512 post code, BT-507 NUTS, BT-514
     country, BT-510 street): the last fallback for the place of performance."""
@@ -651,6 +665,7 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
         sroi=sroi,
         as_of=as_of,
         update_only=kind.update_only,
+        status=_status(root, kind),
         warnings=amounts.warnings,
         buyer_id=_organisation_legal_id(root, buyer_id),
         extra={**extra, "conversions": amounts.conversions},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -141,7 +142,8 @@ def test_published_import_previews_without_confirm(client: TestClient,
 
 
 def test_tender_page_shows_the_rate_used_and_a_closed_status(
-        client: TestClient, api_token: Headers, login: Callable[[str], TestClient]) -> None:
+        client: TestClient, api_token: Headers, login: Callable[[str], TestClient],
+        db_engine: Any) -> None:
     from matcher.currency import rate_table
     from tests.test_import_ocds import EXAMPLES
 
@@ -157,6 +159,22 @@ def test_tender_page_shows_the_rate_used_and_a_closed_status(
     rate, month = rate_table().rate("NOK", __import__("datetime").date(2024, 2, 20))
     assert f"converted at the ECB reference rate of {month}" in html
     assert "NOK per euro" in html
+    # The obligation on that tender says the same.
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from api.tables import ObligationRow
+    from tests.web.seed import FIRM_A
+
+    with Session(db_engine) as session:
+        session.add(ObligationRow(ref="O-NOK", firm=FIRM_A, tender_ref="ocds-oslo-nok",
+                                  amount_eur=50_000.0, buys=["90919300"],
+                                  municipality_code="GM0344", due=date(2029, 12, 31)))
+        session.commit()
+    obligation = page.get("/obligations/O-NOK?lang=en")
+    assert obligation.status_code == 200
+    assert f"converted at the ECB reference rate of {month}" in obligation.text
     cancelled = page.get("/tenders/ocds-zw01-2024-001?lang=en").text
     assert "Cancelled" in cancelled and "it is not matched" in cancelled
     api = client.get("/api/v1/tenders/ocds-zw01-2024-001/matches", headers=h)
