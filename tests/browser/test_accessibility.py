@@ -1,5 +1,6 @@
 """WCAG 2.1 A and AA in Chromium: axe-core 4 over every page each role can reach, in Dutch
-and English, at desktop (1280 px) and phone (390 px) width.
+and English, at desktop (1280 px) and phone (390 px) width; at both widths no page may be
+wider than the viewport (reflow, WCAG 1.4.10).
 
 axe-core comes from the `axe-playwright-python` package (our registries) and is injected by
 the test through the DevTools protocol, so it is never shipped to users and the page's CSP
@@ -81,6 +82,26 @@ def _crawl(page: Any) -> list[str]:
     return pages
 
 
+# The element that sticks out furthest to the right, to say what to fix.
+WIDEST = """() => {
+  let worst = null, right = window.innerWidth;
+  const scrolls = (el) => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true;
+    }
+    return false;
+  };
+  for (const el of document.querySelectorAll('main *, header *')) {
+    if (scrolls(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.right > right + 0.5) { right = r.right; worst = el; }
+  }
+  return worst ? worst.tagName.toLowerCase() + (worst.id ? '#' + worst.id : '') +
+    (worst.className && typeof worst.className === 'string' ? '.' +
+     worst.className.trim().split(/\\s+/).join('.') : '') + ' → ' + Math.round(right) + ' px' : '?';
+}"""
+
+
 def _violations(page: Any, axe: str) -> list[str]:
     page.evaluate(axe)
     result = page.evaluate(
@@ -101,6 +122,13 @@ def _audit(page: Any, pages: list[str], axe: str, lang: str) -> dict[str, list[s
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{href}{sep}lang={lang}")
             found = _violations(page, axe)
+            # WCAG 1.4.10 (reflow): nothing wider than the viewport, tables scroll inside
+            # their card instead of widening the page.
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - window.innerWidth")
+            if overflow > 0:
+                wide = page.evaluate(WIDEST)
+                found.append(f"page is {overflow} px wider than the viewport: {wide}")
             if found:
                 problems[f"{href} [{lang}, {width_name}]"] = found
     return problems
