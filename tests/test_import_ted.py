@@ -129,12 +129,26 @@ def test_refused_forms_say_what_and_what_to_do(session: Session, name: str, what
     assert count(session) == 0
 
 
-def test_value_in_another_currency_is_one_located_error() -> None:
-    data = read("20-377805-001-EXP.xml").replace(b'CURRENCY="EUR"', b'CURRENCY="GBP"')
-    parsed = parse_ted(data, "gbp.xml")
-    (item,) = parsed.rejected
-    (err,) = item.errors
-    assert err.field == "VAL_ESTIMATED_TOTAL" and "GBP" in err.reason
+def test_value_in_another_currency_is_kept_and_converted() -> None:
+    from datetime import date
+
+    from matcher.currency import rate_table
+
+    data = read("20-377805-001-EXP.xml")
+    (eur,) = parse_ted(data, "eur.xml").tenders
+    (t,) = parse_ted(data.replace(b'CURRENCY="EUR"', b'CURRENCY="GBP"'), "gbp.xml").tenders
+    assert not t.warnings
+    conv = t.extra["conversions"][0]
+    pub = re.search(rb"<DATE_PUB>(\d{8})<", data)
+    assert pub is not None
+    day = pub.group(1).decode()
+    rate, month = rate_table().rate("GBP", date(int(day[:4]), int(day[4:6]), int(day[6:])))
+    assert (conv["currency"], conv["rate"], conv["rate_month"]) == ("GBP", rate, month)
+    assert conv["amount"] == eur.contract_value_eur  # the same figure, now read as pounds
+    assert t.contract_value_eur == pytest.approx(conv["amount"] / rate, abs=0.01)
+    (t,) = parse_ted(data.replace(b'CURRENCY="EUR"', b'CURRENCY="XYZ"'), "xyz.xml").tenders
+    assert t.contract_value_eur is None
+    assert "no euro reference rate for currency 'XYZ'" in t.warnings[0].reason
 
 
 def test_older_schema_and_eforms_and_broken_input() -> None:
@@ -163,3 +177,14 @@ def test_reimport_is_unchanged(session: Session) -> None:
     imported(session, "19-090974-001-EXP.xml")
     report = import_one(session, "ted", read("19-090974-001-EXP.xml"), "again.xml")
     assert report.ok and report.unchanged == 1 and count(session) == 1
+
+
+def test_an_award_notice_without_any_contract_awarded_is_unsuccessful() -> None:
+    data = read("19-318420-001-EXP.xml")
+    (t,) = parse_ted(data, "award.xml").tenders
+    assert t.status is None and t.extra["awarded_contracts"] == 1
+    none = re.sub(rb"<AWARDED_CONTRACT>.*?</AWARDED_CONTRACT>",
+                  b"<NO_AWARDED_CONTRACT><PROCUREMENT_UNSUCCESSFUL/></NO_AWARDED_CONTRACT>",
+                  data, flags=re.S)
+    (t,) = parse_ted(none, "award.xml").tenders
+    assert t.status == "unsuccessful"  # kept, shown with its status, not matched

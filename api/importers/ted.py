@@ -33,7 +33,9 @@ Choices, as for eForms (``api.importers.eforms``) where the forms allow:
   ``VAL_OBJECT`` when every lot has one (also when it exceeds the total; ``value_note``
   says so); the award's ``VAL_TOTAL``; the lower bound of ``VAL_RANGE_TOTAL`` (a range's
   upper bound would overstate what social return is owed on); the sum of the awarded
-  contracts' ``VAL_TOTAL``, then of their ``VAL_ESTIMATED_TOTAL``. Only euro is accepted.
+  contracts' ``VAL_TOTAL``, then of their ``VAL_ESTIMATED_TOTAL``. Another currency is
+  kept and converted at the ECB rate of the notice's month (``common.read_value``,
+  ``extra["published"]["conversions"]``); an unreadable amount is left empty with a warning.
 * **period**: the lots' ``DATE_START``/``DATE_END``, or ``DATE_START`` plus ``DURATION``.
 * **place**: the lots' ``n2016:NUTS`` codes; the place names in ``MAIN_SITE``, then the
   buyer's town and post code, through ``api.importers.common.resolve_place``.
@@ -63,6 +65,7 @@ from api.importers.common import (
     normalise_timestamp,
     parse_date,
     parse_xml,
+    read_value,
     resolve_place,
 )
 from api.importers.sroi_text import detect_sroi_in
@@ -148,26 +151,22 @@ def _date8(value: str | None) -> str | None:
     return None
 
 
-def _amount(el: Element | None, field: str, loc: str,
-            errors: list[ItemError]) -> float | None:
+def _amount(el: Element | None, field: str, loc: str, warnings: list[ItemError],
+            on: date | None = None, conversions: list[dict[str, Any]] | None = None
+            ) -> float | None:
+    """An amount in euros; another currency converted at the ECB rate of the notice's
+    month (``common.read_value``, recorded in ``conversions``); an unreadable one is None
+    with a warning, never a refusal of the notice."""
     if el is None:
         return None
     raw = "".join(el.itertext()).strip().replace(" ", "")
     if not raw:
         return None
-    currency = (el.get("CURRENCY") or el.get("_CURRENCY") or "").strip().upper()
-    try:
-        value = float(raw)
-    except ValueError:
-        errors.append(ItemError(loc, f"amount {raw!r} is not a number", field))
-        return None
-    if not currency:
-        errors.append(ItemError(loc, "value has no currency (CURRENCY)", field))
-        return None
-    if currency != "EUR":
-        errors.append(ItemError(loc, f"value in {currency}, only EUR supported", field))
-        return None
-    return value
+    currency = el.get("CURRENCY") or el.get("_CURRENCY")
+    eur, info = read_value(raw, currency, on, field, loc, warnings)
+    if info is not None and info.get("currency") != "EUR" and conversions is not None:
+        conversions.append({"field": field, **info})
+    return eur
 
 
 def _low(range_el: Element | None) -> Element | None:
@@ -324,14 +323,23 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
     # Value: see the module docstring for the order.
     value: float | None = None
     value_from = value_note = None
+    # Amounts left empty (warnings) stop the search like before; the notice's date gives
+    # the exchange rate of another currency.
+    vw: list[ItemError] = []
+    conversions: list[dict[str, Any]] = []
+    try:
+        on = parse_date(_date8(root.findtext("CODED_DATA_SECTION/REF_OJS/DATE_PUB")))
+    except ValueError:
+        on = None
     if obj is not None:
-        value = _amount(obj.find("VAL_ESTIMATED_TOTAL"), "VAL_ESTIMATED_TOTAL", loc, errors)
+        value = _amount(obj.find("VAL_ESTIMATED_TOTAL"), "VAL_ESTIMATED_TOTAL", loc, vw, on,
+                        conversions)
         value_from = "VAL_ESTIMATED_TOTAL" if value is not None else None
     lot_values = []
     for lot, info in zip(lots, lot_info, strict=True):
         # One unusable amount (another currency) is reason enough: not one per lot.
-        v = None if errors else _amount(lot.find("VAL_OBJECT"), f"VAL_OBJECT lot {info['id']}",
-                                        loc, errors)
+        v = None if vw else _amount(lot.find("VAL_OBJECT"), f"VAL_OBJECT lot {info['id']}",
+                                        loc, vw, on, conversions)
         info["value_eur"] = v
         lot_values.append(v)
     lots_sum = (round(sum(v for v in lot_values if v is not None), 2)
@@ -341,18 +349,19 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
             value_note = (f"the estimated total value ({value:.2f}) is less than the sum of "
                           f"the lots' ({lots_sum:.2f}); the lots' sum is used")
         value, value_from = lots_sum, "VAL_OBJECT lots"
-    if value is None and obj is not None and not errors:
-        value = _amount(obj.find("VAL_TOTAL"), "VAL_TOTAL", loc, errors)
+    if value is None and obj is not None and not vw:
+        value = _amount(obj.find("VAL_TOTAL"), "VAL_TOTAL", loc, vw, on, conversions)
         value_from = "VAL_TOTAL" if value is not None else None
-        if value is None and not errors:
-            value = _amount(_low(obj.find("VAL_RANGE_TOTAL")), "VAL_RANGE_TOTAL", loc, errors)
+        if value is None and not vw:
+            value = _amount(_low(obj.find("VAL_RANGE_TOTAL")), "VAL_RANGE_TOTAL", loc, vw, on,
+                            conversions)
             value_from = "VAL_RANGE_TOTAL (low)" if value is not None else None
     awarded = original.findall("AWARD_CONTRACT/AWARDED_CONTRACT")
-    if value is None and awarded and not errors:
+    if value is None and awarded and not vw:
         for tag in ("VAL_TOTAL", "VAL_ESTIMATED_TOTAL"):
-            amounts = [_amount(a.find(f"VALUES/{tag}"), f"AWARDED_CONTRACT {tag}", loc, errors)
-                       for a in awarded]
-            if errors:
+            amounts = [_amount(a.find(f"VALUES/{tag}"), f"AWARDED_CONTRACT {tag}", loc, vw, on,
+                               conversions) for a in awarded]
+            if vw:
                 break
             if any(v is not None for v in amounts):
                 value = round(sum(v for v in amounts if v is not None), 2)
@@ -476,5 +485,7 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
         reserved=reserved,
         sroi=sroi,
         as_of=as_of,
-        extra=extra,
+        warnings=vw,
+        status="unsuccessful" if award and not awarded and extra["not_awarded"] else None,
+        extra={**extra, "conversions": conversions},
     ), []
