@@ -57,35 +57,53 @@ DEFAULT_SHORTLIST = 100
 WORK_FEATURES = (F_TEXT, F_CHAR, F_CPV)  # what the enterprise does
 CONTEXT_FEATURES = (F_GEO, F_GROUPS, F_CERT, F_CAP)  # where, for whom, how recognised, how much
 
-# A word cosine at or above this counts as full textual evidence that the enterprise does
-# the work (descriptions sharing the request's distinctive words score 0.2-0.4 on the
-# fixtures; unrelated ones sharing a common word or two stay below 0.08).
-TEXT_FULL = 0.3
+# Text evidence that the enterprise does the work: the word cosine mapped linearly from
+# TEXT_MIN (nothing: descriptions sharing a common word or two) to TEXT_FULL (full: they
+# share the request's distinctive words). Fixtures: matching trades 0.1-0.35, unrelated
+# ones mostly below 0.08, some up to 0.18 on shared phrases such as "openbare ruimte".
+TEXT_MIN = 0.03
+TEXT_FULL = 0.25
+# An enterprise whose registered codes are all far from the request (CPV score below
+# CODE_AGREES: not even a shared group) says by its codes that it does other work; its
+# description then counts for this share only (a furniture workshop mentioning "openbare
+# ruimte" is not a street-lighting contractor).
+CODE_AGREES = 0.01
+OTHER_TRADE = 0.3
 # Relevance to the work at or above which an enterprise is "suitable" (in ``results``);
 # below it is "mogelijk passend" at best. Calibrated on the labelled fixtures with
-# ``sroi evaluate fixtures/labels.json --calibrate`` (matcher.evaluate.calibrate): the
-# highest floor that cuts at most 5 % of the labelled good answers (grade >= 2) while
-# returning an empty list for most no-fit tenders. See README "Matching quality".
-SUITABLE_FLOOR = 0.2
+# ``sroi evaluate fixtures/labels.json --calibrate --on 2026-11-30`` (matcher.evaluate.calibrate,
+# README "Matching quality"): the lowest floor at which every no-fit tender of the set
+# returns an empty list; it cuts about a fifth of the labelled good answers (grade 2-3),
+# half of them trades the label rule counts as adjacent (facility services for cleaning)
+# that share neither a code class nor words with the request.
+SUITABLE_FLOOR = 0.275
 # Context features count in full from this relevance up, proportionally below it.
 GATE = SUITABLE_FLOOR
+
+
+def text_evidence(text: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Word cosine -> textual evidence in [0, 1] (``TEXT_MIN`` .. ``TEXT_FULL``)."""
+    return np.clip((text - TEXT_MIN) / (TEXT_FULL - TEXT_MIN), 0.0, 1.0)
 
 
 def relevance(X: NDArray[np.float64], has_codes: NDArray[np.bool_] | None,
               a: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Relevance to the work in [0, 1] of feature rows ``X``: the noisy-or of the CPV
     evidence (already discounted for broad codes, ``matcher.cpv.specificity``) and the
-    word text evidence (cosine / ``TEXT_FULL``), so a weak code and a description that
-    agrees add up, and either alone counts for what it is. Text-only enterprises
-    (``has_codes`` False) are judged by their text alone. ``a``: ``applicable(query)``;
-    a query with neither codes nor text cannot be judged: everyone is relevant."""
+    text evidence (``text_evidence``), so a weak code and a description that agrees add
+    up, and either alone counts for what it is. An enterprise whose codes are all far from
+    the request gets ``OTHER_TRADE`` of its text evidence; a text-only enterprise
+    (``has_codes`` False) is judged by its text alone. ``a``: ``applicable(query)``; a
+    query with neither codes nor text cannot be judged: everyone is relevant."""
     n = X.shape[0]
     if not (a[F_CPV] or a[F_TEXT]):
         return np.ones(n)
-    t = np.clip(X[:, F_TEXT] / TEXT_FULL, 0.0, 1.0) if a[F_TEXT] else np.zeros(n)
+    t = text_evidence(X[:, F_TEXT]) if a[F_TEXT] else np.zeros(n)
     if not a[F_CPV]:
         return t
-    c = X[:, F_CPV] if has_codes is None else np.where(has_codes, X[:, F_CPV], 0.0)
+    codes = np.ones(n, dtype=bool) if has_codes is None else has_codes
+    c = np.where(codes, X[:, F_CPV], 0.0)
+    t = np.where(codes & (c < CODE_AGREES), OTHER_TRADE * t, t)
     return 1.0 - (1.0 - c) * (1.0 - t)
 
 
@@ -179,7 +197,7 @@ def _base_features(
         if has_codes is not None and not has_codes.all():
             # A text-only enterprise (no codes) cannot share a code: its description
             # stands in for the CPV evidence instead of counting as a mismatch.
-            X[~has_codes, F_CPV] = np.clip(X[~has_codes, F_TEXT] / TEXT_FULL, 0.0, 1.0)
+            X[~has_codes, F_CPV] = text_evidence(X[~has_codes, F_TEXT])
     if dot is not None:
         X[:, F_GEO] = distance_score(km_of_dot(dot[rows]), index.radius_km_[rows])
     if query.target_groups:
@@ -318,7 +336,7 @@ def _stage2(index: EnterpriseIndex, st: _Stage1, todo: NDArray[np.int64],
     X[todo, F_TEXT] = _exact_text(W, q)
     if st.query.cpv:
         no_codes = todo[~st.has_codes[todo]]
-        X[no_codes, F_CPV] = np.clip(X[no_codes, F_TEXT] / TEXT_FULL, 0.0, 1.0)
+        X[no_codes, F_CPV] = text_evidence(X[no_codes, F_TEXT])
     if st.w[F_CHAR] > 0:
         X[todo, F_CHAR] = _char_feature(index, st.query, rows, W)
     st.rel[todo] = relevance(X[todo], st.has_codes[todo], applicable(st.query))

@@ -808,7 +808,9 @@ def work_text(text: str) -> str:
         words = _WORD.findall(sentence)
         if not words:
             continue
-        titled = sum(_is_title(w) for w in words) > len(words) / 2
+        # Title Case (an English heading): no long lower-case word after the first.
+        titled = len(words) >= 3 and not any(
+            w.islower() and len(w) >= 4 and w not in STOPWORDS for w in words[1:])
         keep = [True] * len(words)
         i = 0
         while i < len(words):

@@ -42,6 +42,9 @@ def store_doc() -> dict[str, Any]:
             enterprise("E-6", "Groen Utrecht", "Groenonderhoud van parken en plantsoenen; "
                        "we werken met statushouders.", ["77310000"], "GM0344",
                        themes=["eenzaamheid", "groen"]),
+            # A window cleaner next door: suitable (a sibling code), not what is asked.
+            enterprise("E-7", "Ruit Utrecht", "Glazenwasserij voor ramen en gevels van "
+                       "kantoren.", ["90911300"], "GM0344"),
         ],
         "tenders": [
             {"ref": "T-1", "buyer": "Gemeente Utrecht", "title": "Schoonmaak kantoren",
@@ -136,17 +139,16 @@ def test_evaluate_with_a_saved_version(store: str, tmp_path: Path,
     assert main(["evaluate", path, "--weights", "5"]) == 1
     assert "no weight set version 5" in capsys.readouterr().err
     with Session(get_engine()) as s:
-        # Distance alone ranks E-6 (parks, in Utrecht) above E-2 (cleaning, in Zeist) for
-        # the cleaning tender in the whole candidate order (--floor 0): worse than the
-        # default. (With the suitable floor E-6 is cut whatever the weights.)
+        # Distance alone ranks E-7 (window cleaning, in Utrecht) above E-2 (cleaning, in
+        # Zeist) for the cleaning tender: worse than the default. E-6 (parks) is cut at
+        # the suitable floor, and never lifted by distance (context counts with relevance).
         save_version(s, {"geo": 1.0})
     assert main(["evaluate", path, "--on", "2026-06-01", "--weights", "2", "--json"]) == 0
     cut = json.loads(capsys.readouterr().out)
     assert "E-6" not in cut["per_query"]["engine"][0]["top10"]
-    assert main(["evaluate", path, "--on", "2026-06-01", "--weights", "2", "--json",
-                 "--floor", "0"]) == 0
+    assert main(["evaluate", path, "--on", "2026-06-01", "--weights", "2", "--json"]) == 0
     only_geo = json.loads(capsys.readouterr().out)["rankers"]["engine"]
-    assert main(["evaluate", path, "--on", "2026-06-01", "--json", "--floor", "0"]) == 0
+    assert main(["evaluate", path, "--on", "2026-06-01", "--json"]) == 0
     active = json.loads(capsys.readouterr().out)["rankers"]["engine"]
     assert only_geo["overall"]["violations@10"] == 0
     assert only_geo["tender"]["ndcg@10"] < active["tender"]["ndcg@10"]

@@ -557,7 +557,9 @@ def _enterprise(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     v["name"] = c.run(lambda: c.text(d, "name", required=True, max_len=MAX_LEN["name"]))
     v["kvk"] = c.run(lambda: c.kvk(d))
     v["description"] = c.run(lambda: c.text(d, "description", required=True))
-    v["cpv"] = c.run(lambda: c.cpv_list(d, "cpv", required=True), [])
+    # May be empty (interchange.md): many registrations have no codes, and matching then
+    # relies on the description (issue #14 item 5: text-only enterprises).
+    v["cpv"] = c.run(lambda: c.cpv_list(d, "cpv", required=False), [])
     n_issues = len(c.parsed.issues)
     lat, lon = c.run(lambda: c.coordinates(d), (None, None))
     bad_coords = len(c.parsed.issues) > n_issues
