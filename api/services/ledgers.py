@@ -461,6 +461,10 @@ def analyse(session: Session, ledger: LedgerRow, *, on: date | None = None,
         base = from_obligation(terms.obligation) if terms else Query("", "obligation", "")
         years = _years(lines)
         ranked: dict[str, list[Any]] = {}
+        # Enterprises a connector rejected for this obligation are not offered as a switch.
+        from api.services.matching import rejected_refs
+
+        rejected = rejected_refs(session, "obligation", ob_row.ref) if ob_row else frozenset()
         for (cpv, _sup), ls in candidates:
             spend = round(sum(x.amount_eur or 0 for x in ls), 2)
             if cpv not in ranked:
@@ -470,7 +474,7 @@ def analyse(session: Session, ledger: LedgerRow, *, on: date | None = None,
             opts: list[Option] = []
             for m in ranked[cpv]:
                 ent = index.enterprise(m.ref)
-                if not supplies(ent.cpv, (cpv,)):
+                if m.ref in rejected or not supplies(ent.cpv, (cpv,)):
                     continue
                 state = CapacityState.of(ent.capacity, committed.get(ent.ref))
                 free = state.free_purchase_eur

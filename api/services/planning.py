@@ -320,7 +320,8 @@ def save_plan(
 
     Every row is kept (rows for the same enterprise and kind are summed into one), or the
     whole save is refused with :class:`~api.services.plan_commit.PlanRefused` and the
-    reason per row: an unknown enterprise or kind, or an enterprise and kind already
+    reason per row: an unknown enterprise or kind, an enterprise a connector rejected for
+    this obligation (the curation log), or an enterprise and kind already
     committed for this obligation (a commitment is changed by uncommitting it first, see
     ``api.services.plan_commit``). ``committed`` rows stay as they are. Returns the saved
     planned rows.
@@ -335,6 +336,15 @@ def save_plan(
     refusals += [RowRefusal(i, "enterprise", "Onbekende onderneming {ref}.", {"ref": ent})
                  for i, (ent, _) in enumerate(keys) if ent not in known]
     refusals += clashes_with_committed(session, ref, keys)
+    # A connector's rejection holds for rows typed in or switched in from a ledger too.
+    from api.services.matching import decisions
+
+    marks = decisions(session, "obligation", ref)
+    refusals += [RowRefusal(i, "enterprise", "{ref} is voor deze verplichting afgewezen door "
+                            "{by}: {reason}", {"ref": ent, "by": marks[ent].decided_by,
+                                               "reason": marks[ent].reason or "–"})
+                 for i, (ent, _) in enumerate(keys)
+                 if ent in marks and marks[ent].decision == "reject"]
     if refusals:
         raise PlanRefused("Het plan is niet opgeslagen: {n} regel(s) kunnen niet worden "
                           "bewaard.", sorted(refusals, key=lambda r: r.index),

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from api.db import get_engine
 from api.services import matching, planning
 from api.services.curation_log import DecisionInput
+from api.services.plan_commit import PlanRefused
 from api.tables import ChallengeRow
 
 pytestmark = pytest.mark.postgres
@@ -70,6 +71,20 @@ def test_rejected_is_not_planned_and_pinned_leads(client: TestClient,
     assert r.status_code == 200, r.text
     refs = [row["enterprise"] for row in r.json()["rows"]]
     assert refs and refs[0] == "E-018" and "E-036" not in refs
+
+    # Nor can the firm type it into the plan (or switch it in from a ledger).
+    r = client.put("/api/v1/obligations/O-1/plan", headers=api_token("firm"), json={"rows": [
+        {"enterprise": "E-036", "kind": "purchase", "amount_eur": 1000.0},
+        {"enterprise": "E-018", "kind": "purchase", "amount_eur": 1000.0}]})
+    assert r.status_code == 409, r.text  # a conflict with the curation log, per row
+    rows = r.json()["detail"]["rows"]
+    assert [(x["index"], x["field"]) for x in rows] == [(0, "enterprise")]
+    assert "afgewezen" in r.text and "werkt niet in deze sector" in r.text
+    with Session(get_engine()) as s:
+        with pytest.raises(PlanRefused) as refused:
+            planning.save_plan(s, "O-1", [{"enterprise": "E-036", "kind": "purchase",
+                                           "amount_eur": 1000.0, "credit_eur": 1000.0}])
+    assert [(x.index, x.field) for x in refused.value.rows] == [(0, "enterprise")]
 
     # Unpinning gives the lead back to the ranking; the rejection stays.
     _decide("obligation", "O-1", "E-018", "unpin", "")
