@@ -129,26 +129,38 @@ def test_refused_forms_say_what_and_what_to_do(session: Session, name: str, what
     assert count(session) == 0
 
 
-def test_value_in_another_currency_is_kept_and_converted() -> None:
-    from datetime import date
+def test_another_currency_is_converted_and_an_unknown_one_kept_with_a_warning(
+        session: Session) -> None:
+    gbp = read("20-377805-001-EXP.xml").replace(b'CURRENCY="EUR"', b'CURRENCY="GBP"')
+    t = imported(session, "gbp.xml", gbp)
+    (conv, *_) = t.extra["published"]["conversions"]
+    assert conv["field"] == "VAL_ESTIMATED_TOTAL" and conv["currency"] == "GBP"
+    assert conv["amount"] == 15_000_000.0
+    assert t.contract_value_eur is not None and t.contract_value_eur != 15_000_000.0
+    odd = read("20-377805-001-EXP.xml").replace(b'CURRENCY="EUR"', b'CURRENCY="XYZ"')
+    (tender,) = parse_ted(odd, "xyz.xml").tenders  # kept: the value left empty
+    assert tender.contract_value_eur is None
+    assert any(w.field == "VAL_ESTIMATED_TOTAL.currency" for w in tender.warnings)
 
-    from matcher.currency import rate_table
 
-    data = read("20-377805-001-EXP.xml")
-    (eur,) = parse_ted(data, "eur.xml").tenders
-    (t,) = parse_ted(data.replace(b'CURRENCY="EUR"', b'CURRENCY="GBP"'), "gbp.xml").tenders
-    assert not t.warnings
-    conv = t.extra["conversions"][0]
-    pub = re.search(rb"<DATE_PUB>(\d{8})<", data)
-    assert pub is not None
-    day = pub.group(1).decode()
-    rate, month = rate_table().rate("GBP", date(int(day[:4]), int(day[4:6]), int(day[6:])))
-    assert (conv["currency"], conv["rate"], conv["rate_month"]) == ("GBP", rate, month)
-    assert conv["amount"] == eur.contract_value_eur  # the same figure, now read as pounds
-    assert t.contract_value_eur == pytest.approx(conv["amount"] / rate, abs=0.01)
-    (t,) = parse_ted(data.replace(b'CURRENCY="EUR"', b'CURRENCY="XYZ"'), "xyz.xml").tenders
-    assert t.contract_value_eur is None
-    assert "no euro reference rate for currency 'XYZ'" in t.warnings[0].reason
+def test_unknown_additional_cpv_is_left_out_with_a_warning() -> None:
+    data = read("20-377805-001-EXP.xml").replace(b'CODE="71610000"', b'CODE="99999999"')
+    (t,) = parse_ted(data, "cpv.xml").tenders
+    assert t.cpv == ["71620000", "71900000"]
+    (w,) = [w for w in t.warnings if "CPV" in (w.field or "")]
+    assert "99999999" in w.reason and "other codes kept" in w.reason
+
+
+def test_award_notice_status(session: Session) -> None:
+    t = imported(session, "21-000934-001-EXP.xml")
+    assert t.status == "published"  # awarded: still matched (its winner owes the SROI)
+    nothing = re.sub(rb"<AWARDED_CONTRACT>.*?</AWARDED_CONTRACT>",
+                     b"<NO_AWARDED_CONTRACT><PROCUREMENT_UNSUCCESSFUL/></NO_AWARDED_CONTRACT>",
+                     read("21-010961-001-EXP.xml"), flags=re.S)
+    (tender,) = parse_ted(nothing, "none.xml").tenders
+    assert tender.status == "unsuccessful"
+    (cn,) = parse_ted(read("21-064844-001-EXP.xml"), "cn.xml").tenders
+    assert cn.status is None  # a call for competition: open
 
 
 def test_older_schema_and_eforms_and_broken_input() -> None:
@@ -177,6 +189,28 @@ def test_reimport_is_unchanged(session: Session) -> None:
     imported(session, "19-090974-001-EXP.xml")
     report = import_one(session, "ted", read("19-090974-001-EXP.xml"), "again.xml")
     assert report.ok and report.unchanged == 1 and count(session) == 1
+
+
+def test_value_in_another_currency_is_kept_and_converted() -> None:
+    from datetime import date
+
+    from matcher.currency import rate_table
+
+    data = read("20-377805-001-EXP.xml")
+    (eur,) = parse_ted(data, "eur.xml").tenders
+    (t,) = parse_ted(data.replace(b'CURRENCY="EUR"', b'CURRENCY="GBP"'), "gbp.xml").tenders
+    assert not t.warnings
+    conv = t.extra["conversions"][0]
+    pub = re.search(rb"<DATE_PUB>(\d{8})<", data)
+    assert pub is not None
+    day = pub.group(1).decode()
+    rate, month = rate_table().rate("GBP", date(int(day[:4]), int(day[4:6]), int(day[6:])))
+    assert (conv["currency"], conv["rate"], conv["rate_month"]) == ("GBP", rate, month)
+    assert conv["amount"] == eur.contract_value_eur  # the same figure, now read as pounds
+    assert t.contract_value_eur == pytest.approx(conv["amount"] / rate, abs=0.01)
+    (t,) = parse_ted(data.replace(b'CURRENCY="EUR"', b'CURRENCY="XYZ"'), "xyz.xml").tenders
+    assert t.contract_value_eur is None
+    assert "no euro reference rate for currency 'XYZ'" in t.warnings[0].reason
 
 
 def test_an_award_notice_without_any_contract_awarded_is_unsuccessful() -> None:

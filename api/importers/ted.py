@@ -33,12 +33,17 @@ Choices, as for eForms (``api.importers.eforms``) where the forms allow:
   ``VAL_OBJECT`` when every lot has one (also when it exceeds the total; ``value_note``
   says so); the award's ``VAL_TOTAL``; the lower bound of ``VAL_RANGE_TOTAL`` (a range's
   upper bound would overstate what social return is owed on); the sum of the awarded
-  contracts' ``VAL_TOTAL``, then of their ``VAL_ESTIMATED_TOTAL``. Another currency is
-  kept and converted at the ECB rate of the notice's month (``common.read_value``,
-  ``extra["published"]["conversions"]``); an unreadable amount is left empty with a warning.
+  contracts' ``VAL_TOTAL``, then of their ``VAL_ESTIMATED_TOTAL``.
 * **period**: the lots' ``DATE_START``/``DATE_END``, or ``DATE_START`` plus ``DURATION``.
-* **place**: the lots' ``n2016:NUTS`` codes; the place names in ``MAIN_SITE``, then the
-  buyer's town and post code, through ``api.importers.common.resolve_place``.
+* **place**, in order (``common.resolve_places``): each lot's ``n2016:NUTS`` code and the
+  municipalities its ``MAIN_SITE`` names, then the buyer's address.
+* **kept, with a warning**: an unknown CPV code beside a known one, an amount that cannot
+  be read, an unreadable period or one ending before it starts: the field is left empty
+  and the report names it. Another currency is converted at the ECB reference rate of
+  the publication month (``common.read_value``; rate and month in ``conversions``).
+* **status**: an award notice whose lots were all not awarded (``NO_AWARDED_CONTRACT``) is
+  ``unsuccessful`` (``common.CLOSED_STATUSES``: kept, not matched), as for eForms.
+* **buyer id**: ``NATIONALID`` of the contracting body (tells buyers sharing a ref apart).
 * **social signals**: ``RESTRICTED_SHELTERED_WORKSHOP`` (reserved to sheltered
   workshops) -> ``reserved-participation:res-ws``; ``RESTRICTED_SHELTERED_PROGRAM``
   (performed in sheltered employment programmes) -> ``reserved-execution``;
@@ -49,6 +54,7 @@ Choices, as for eForms (``api.importers.eforms``) where the forms allow:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -59,6 +65,7 @@ from api.importers.common import (
     ItemError,
     ItemOutcome,
     ParsedTenders,
+    PlaceSource,
     TenderData,
     add_duration,
     dedupe,
@@ -66,7 +73,7 @@ from api.importers.common import (
     parse_date,
     parse_xml,
     read_value,
-    resolve_place,
+    resolve_places,
 )
 from api.importers.sroi_text import detect_sroi_in
 from matcher.refdata import CpvError, normalise_cpv
@@ -106,8 +113,6 @@ REFUSED_FORMS = {
 }
 LANGUAGE_PREFERENCE = ("NL", "EN")
 _OJS_RE = re.compile(r"(\d{4})\s*/\s*S\s*\d+\s*-\s*(\d+)")
-_SPLIT_PLACES = re.compile(r"\s*(?:,|;|/|\(|\)|\.|\ben\b|\band\b|\bof\b|\bor\b|\bgemeenten?\b)\s*",
-                           re.I)
 
 
 def _local(tag: object) -> str:
@@ -151,21 +156,29 @@ def _date8(value: str | None) -> str | None:
     return None
 
 
-def _amount(el: Element | None, field: str, loc: str, warnings: list[ItemError],
-            on: date | None = None, conversions: list[dict[str, Any]] | None = None
-            ) -> float | None:
-    """An amount in euros; another currency converted at the ECB rate of the notice's
-    month (``common.read_value``, recorded in ``conversions``); an unreadable one is None
-    with a warning, never a refusal of the notice."""
+@dataclass
+class _Values:
+    """Where a notice's amounts go: fields left empty (warnings), the notice's date (the
+    month whose exchange rate converts another currency) and each conversion made."""
+
+    warnings: list[ItemError]
+    on: date | None = None
+    conversions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _amount(el: Element | None, field_name: str, loc: str, values: _Values) -> float | None:
+    """An amount in euros; another currency converted by ``common.read_value`` (kept in
+    ``values.conversions`` with the rate and month used); an unreadable one is None with a
+    warning, never a refusal of the notice."""
     if el is None:
         return None
     raw = "".join(el.itertext()).strip().replace(" ", "")
     if not raw:
         return None
     currency = el.get("CURRENCY") or el.get("_CURRENCY")
-    eur, info = read_value(raw, currency, on, field, loc, warnings)
-    if info is not None and info.get("currency") != "EUR" and conversions is not None:
-        conversions.append({"field": field, **info})
+    eur, info = read_value(raw, currency, values.on, field_name, loc, values.warnings)
+    if info is not None and info.get("currency") != "EUR":
+        values.conversions.append({"field": field_name, **info})
     return eur
 
 
@@ -269,6 +282,7 @@ def _cpv(code: str | None, where: str, loc: str, errors: list[ItemError]) -> str
 def _tender(root: Element, original: Element, readable: Element, forms: list[Element],
             form: str, doc: str, loc: str) -> tuple[TenderData | None, list[ItemError]]:
     errors: list[ItemError] = []
+    warnings: list[ItemError] = []  # fields left empty, the notice kept
     obj = original.find("OBJECT_CONTRACT")
     obj_text = readable.find("OBJECT_CONTRACT")
     lots = original.findall("OBJECT_CONTRACT/OBJECT_DESCR")
@@ -299,47 +313,49 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
     cpv: list[str] = []
     main = obj.find("CPV_MAIN/CPV_CODE") if obj is not None else None
     if main is not None:
-        code = _cpv(main.get("CODE"), "CPV_MAIN", loc, errors)
+        code = _cpv(main.get("CODE"), "CPV_MAIN", loc, warnings)
         if code:
             cpv.append(code)
     lot_info: list[dict[str, Any]] = []
     for i, lot in enumerate(lots):
         lot_no = (lot.findtext("LOT_NO") or "").strip() or str(i + 1)
         lot_cpv = [c for el in lot.findall("CPV_ADDITIONAL/CPV_CODE")
-                   if (c := _cpv(el.get("CODE"), f"CPV_ADDITIONAL lot {lot_no}", loc, errors))]
+                   if (c := _cpv(el.get("CODE"), f"CPV_ADDITIONAL lot {lot_no}", loc,
+                                 warnings))]
         cpv += lot_cpv
         text_lot = lots_text[i] if i < len(lots_text) else lot
         lot_info.append({"id": lot_no, "title": _text(text_lot.find("TITLE")) or None,
                          "cpv": dedupe(lot_cpv)})
     if not cpv:
         for el in root.findall("CODED_DATA_SECTION/NOTICE_DATA/ORIGINAL_CPV"):
-            code = _cpv(el.get("CODE"), "ORIGINAL_CPV", loc, errors)
+            code = _cpv(el.get("CODE"), "ORIGINAL_CPV", loc, warnings)
             if code:
                 cpv.append(code)
     cpv = dedupe(cpv)
-    if not cpv and not any(e.field and "CPV" in e.field for e in errors):
-        errors.append(ItemError(loc, "no CPV code (CPV_MAIN) in the notice", "CPV_MAIN"))
+    if not cpv:
+        # No subject to match on: the unknown codes are the reason, else there was none.
+        errors.extend(w for w in warnings if w.field and "CPV" in w.field)
+        if not errors:
+            errors.append(ItemError(loc, "no CPV code (CPV_MAIN) in the notice", "CPV_MAIN"))
+    else:
+        for w in warnings:
+            if w.field and "CPV" in w.field and "left out" not in w.reason:
+                w.reason += "; left out, the other codes kept"
 
-    # Value: see the module docstring for the order.
+    # Value: see the module docstring for the order. Amounts never refuse the notice: one
+    # that cannot be read or converted is left empty with a warning (common.read_value).
+    coded = root.find("CODED_DATA_SECTION")
+    as_of = _date8(coded.findtext("REF_OJS/DATE_PUB") if coded is not None else None) or _date8(
+        coded.findtext("CODIF_DATA/DS_DATE_DISPATCH") if coded is not None else None)
+    values = _Values(warnings, on=parse_date(as_of) if as_of else None)
     value: float | None = None
     value_from = value_note = None
-    # Amounts left empty (warnings) stop the search like before; the notice's date gives
-    # the exchange rate of another currency.
-    vw: list[ItemError] = []
-    conversions: list[dict[str, Any]] = []
-    try:
-        on = parse_date(_date8(root.findtext("CODED_DATA_SECTION/REF_OJS/DATE_PUB")))
-    except ValueError:
-        on = None
     if obj is not None:
-        value = _amount(obj.find("VAL_ESTIMATED_TOTAL"), "VAL_ESTIMATED_TOTAL", loc, vw, on,
-                        conversions)
+        value = _amount(obj.find("VAL_ESTIMATED_TOTAL"), "VAL_ESTIMATED_TOTAL", loc, values)
         value_from = "VAL_ESTIMATED_TOTAL" if value is not None else None
     lot_values = []
     for lot, info in zip(lots, lot_info, strict=True):
-        # One unusable amount (another currency) is reason enough: not one per lot.
-        v = None if vw else _amount(lot.find("VAL_OBJECT"), f"VAL_OBJECT lot {info['id']}",
-                                        loc, vw, on, conversions)
+        v = _amount(lot.find("VAL_OBJECT"), f"VAL_OBJECT lot {info['id']}", loc, values)
         info["value_eur"] = v
         lot_values.append(v)
     lots_sum = (round(sum(v for v in lot_values if v is not None), 2)
@@ -349,35 +365,34 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
             value_note = (f"the estimated total value ({value:.2f}) is less than the sum of "
                           f"the lots' ({lots_sum:.2f}); the lots' sum is used")
         value, value_from = lots_sum, "VAL_OBJECT lots"
-    if value is None and obj is not None and not vw:
-        value = _amount(obj.find("VAL_TOTAL"), "VAL_TOTAL", loc, vw, on, conversions)
+    if value is None and obj is not None:
+        value = _amount(obj.find("VAL_TOTAL"), "VAL_TOTAL", loc, values)
         value_from = "VAL_TOTAL" if value is not None else None
-        if value is None and not vw:
-            value = _amount(_low(obj.find("VAL_RANGE_TOTAL")), "VAL_RANGE_TOTAL", loc, vw, on,
-                            conversions)
+        if value is None:
+            value = _amount(_low(obj.find("VAL_RANGE_TOTAL")), "VAL_RANGE_TOTAL", loc, values)
             value_from = "VAL_RANGE_TOTAL (low)" if value is not None else None
     awarded = original.findall("AWARD_CONTRACT/AWARDED_CONTRACT")
-    if value is None and awarded and not vw:
+    if value is None and awarded:
         for tag in ("VAL_TOTAL", "VAL_ESTIMATED_TOTAL"):
-            amounts = [_amount(a.find(f"VALUES/{tag}"), f"AWARDED_CONTRACT {tag}", loc, vw, on,
-                               conversions) for a in awarded]
-            if vw:
-                break
+            amounts = [_amount(a.find(f"VALUES/{tag}"), f"AWARDED_CONTRACT {tag}", loc, values)
+                       for a in awarded]
             if any(v is not None for v in amounts):
                 value = round(sum(v for v in amounts if v is not None), 2)
                 value_from = f"AWARDED_CONTRACT {tag}"
                 break
 
-    # Period: the lots' start and end dates, or start plus duration.
+    # Period: the lots' start and end dates, or start plus duration; an unreadable date
+    # or an end before the start is left out with a warning.
     starts: list[date] = []
     ends: list[date] = []
     durations: list[str] = []
-    for lot in lots:
+    for lot, info in zip(lots, lot_info, strict=True):
         try:
             s = parse_date(lot.findtext("DATE_START"))
             e = parse_date(lot.findtext("DATE_END"))
         except ValueError as exc:
-            errors.append(ItemError(loc, str(exc), "DATE_START/DATE_END"))
+            warnings.append(ItemError(loc, f"{exc}; period left empty",
+                                      f"DATE_START/DATE_END lot {info['id']}"))
             continue
         dur = lot.find("DURATION")
         amount = (dur.text or "").strip() if dur is not None else ""
@@ -388,29 +403,37 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
                 try:
                     e = add_duration(s, float(amount), unit)
                 except ValueError:
-                    errors.append(ItemError(loc, f"duration {amount!r} is not a number",
-                                            "DURATION"))
+                    warnings.append(ItemError(loc, f"duration {amount!r} is not a number; "
+                                              "left empty", f"DURATION lot {info['id']}"))
+        if s and e and e < s:
+            warnings.append(ItemError(loc, f"the period ends ({e}) before it starts ({s}); "
+                                      "left empty", f"DATE_END lot {info['id']}"))
+            continue
         if s:
             starts.append(s)
         if e:
             ends.append(e)
 
-    # Place: performance NUTS, then the places named in MAIN_SITE, then the buyer's town.
-    nuts = [el.get("CODE", "") for lot in lots for el in lot.findall("NUTS") if el.get("CODE")]
-    cities: list[str] = []
-    for lot in lots:
+    # Place, in order (common.resolve_places): each lot's NUTS code and the places its
+    # MAIN_SITE names, then the buyer's address.
+    sources: list[PlaceSource] = []
+    nuts: list[str] = []
+    for lot, info in zip(lots, lot_info, strict=True):
+        codes = [el.get("CODE", "") for el in lot.findall("NUTS") if el.get("CODE")]
+        nuts += codes
         site = _text(lot.find("MAIN_SITE"))
-        cities += [p for p in _SPLIT_PLACES.split(site) if p and len(p) <= 40]
-    postcodes: list[str] = []
-    countries: list[str] = []
+        sources.append(PlaceSource(f"NUTS/MAIN_SITE lot {info['id']}", nuts=codes,
+                                   texts=[site] if site else []))
     if body is not None:
-        cities.append(body.findtext("TOWN") or "")
-        postcodes.append(body.findtext("POSTAL_CODE") or "")
         country = body.find("COUNTRY")
-        if country is not None and country.get("VALUE"):
-            countries.append(country.get("VALUE", ""))
-    place = resolve_place(nuts, [c for c in cities if c.strip()],
-                          [p for p in postcodes if p.strip()], countries)
+        sources.append(PlaceSource(
+            "buyer address (ADDRESS_CONTRACTING_BODY)",
+            nuts=[el.get("CODE", "") for el in body.findall("NUTS") if el.get("CODE")],
+            cities=[t for t in [body.findtext("TOWN") or ""] if t.strip()],
+            postcodes=[t for t in [body.findtext("POSTAL_CODE") or ""] if t.strip()],
+            countries=[country.get("VALUE", "")] if country is not None
+            and country.get("VALUE") else []))
+    place = resolve_places([src for src in sources if src], loc, warnings)
 
     # Social signals (LEFTI: conditions for participation).
     signals: list[str] = []
@@ -439,9 +462,6 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
     previous = ted_number(original.findtext("PROCEDURE/NOTICE_NUMBER_OJ")) or ted_number(
         root.findtext("CODED_DATA_SECTION/NOTICE_DATA/REF_NOTICE/NO_DOC_OJS"))
     ref = f"ted-{previous}" if award and previous else f"ted-{doc}"
-    coded = root.find("CODED_DATA_SECTION")
-    as_of = _date8(coded.findtext("REF_OJS/DATE_PUB") if coded is not None else None) or _date8(
-        coded.findtext("CODIF_DATA/DS_DATE_DISPATCH") if coded is not None else None)
     extra: dict[str, Any] = {
         "format": "ted",
         "schema": root.get("VERSION") or SCHEMA,
@@ -455,16 +475,25 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
         "language": (readable.get("LG") or "").upper() or None,
         "value_from": value_from,
         "place_from": place.how,
+        "place_source": place.source,
         "nuts": dedupe(nuts),
         "lots": lot_info,
+        "conversions": values.conversions,
     }
     if value_note:
         extra["value_note"] = value_note
     if durations and not ends:
         extra["durations"] = durations
+    status = None
     if award:
+        not_awarded = len(original.findall("AWARD_CONTRACT/NO_AWARDED_CONTRACT"))
         extra["awarded_contracts"] = len(awarded)
-        extra["not_awarded"] = len(original.findall("AWARD_CONTRACT/NO_AWARDED_CONTRACT"))
+        extra["not_awarded"] = not_awarded
+        # No lot awarded at all: unsuccessful or discontinued (common.CLOSED_STATUSES, kept
+        # but not matched). An awarded tender stays open to matching, as for eForms: its
+        # winner fulfils the social return with the enterprises matched to it.
+        status = "unsuccessful" if not_awarded and not awarded else None
+    national_id = (body.findtext("NATIONALID") or "").strip() if body is not None else ""
     return TenderData(
         ref=ref,
         location=loc,
@@ -485,7 +514,8 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
         reserved=reserved,
         sroi=sroi,
         as_of=as_of,
-        warnings=vw,
-        status="unsuccessful" if award and not awarded and extra["not_awarded"] else None,
-        extra={**extra, "conversions": conversions},
+        status=status,
+        buyer_id=national_id or None,
+        warnings=warnings,
+        extra=extra,
     ), []

@@ -236,6 +236,8 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
         if t.update_only:
             # A change notice may repeat only what changed: empty fields keep the stored.
             values = {k: v for k, v in values.items() if v not in (None, "", [])}
+            if t.status is None:  # it says nothing of the procedure's state: keep it
+                values.pop("status", None)
         values.update(_sroi_values(t, row))
         if row is None:
             row = TenderRow(ref=t.ref, **values)
