@@ -51,6 +51,11 @@ def store_doc() -> dict[str, Any]:
              "description": "Schoonmaak van kantoren van de gemeente.", "cpv": ["90911200"],
              "contract_value_eur": 400000, "municipality": "GM0344",
              "sroi": {"percentage": 5}},
+            # Nobody in the store gives legal advice: the honest answer is no result.
+            {"ref": "T-2", "buyer": "Gemeente Utrecht", "title": "Juridisch advies",
+             "description": "Advies over aanbestedingsrecht en staatssteun.",
+             "cpv": ["79110000"], "contract_value_eur": 300000, "municipality": "GM0344",
+             "sroi": {"percentage": 5}},
         ],
         "challenges": [
             {"ref": "C-1", "municipality": "GM0344", "title": "Groene ontmoetingsplekken",
@@ -189,3 +194,26 @@ def test_challenges_evaluated_as_the_product_ranks_them(
     assert top["engine"]["C-1"] == [index.refs_[i] for i in m.ranked_.rows[:10].tolist()]
     assert top["engine"]["C-1"][0] == "E-6"  # the one on topic (themes, parks)
     api_settings.get_settings.cache_clear()
+
+
+def test_evaluate_reports_the_honest_cut_per_case_and_calibrates(
+        store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = {"queries": [*LABELS["queries"],
+                          {"tender": "T-2", "case": "no_fit", "relevant": {}}]}
+    path = write(tmp_path, labels)
+    assert main(["evaluate", path, "--on", "2026-06-01", "--calibrate"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("case no_fit (1 queries)", "honest cut of engine", "no-fit",
+                   "calibration of the suitable floor", "<- SUITABLE_FLOOR"):
+        assert needle in out, needle
+    assert main(["evaluate", path, "--on", "2026-06-01", "--json", "--calibrate"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    cases = res["rankers"]["engine"]["cases"]
+    assert cases["no_fit"]["no_fit"] == 1 and cases["no_fit"]["no_fit_empty"] == 1.0
+    assert cases["regular"]["relevant_cut"] == 0.0  # E-1 and E-2 are kept
+    no_fit = next(q for q in res["per_query"]["engine"] if q["ref"] == "T-2")
+    assert no_fit["case"] == "no_fit" and no_fit["top10"] == []
+    floors = [row["floor"] for row in res["calibration"]]
+    assert floors == sorted(floors) and res["calibration"][0]["no_fit_empty"] == 0.0
+    assert main(["evaluate", path, "--floor", "2"]) == 2
+    assert "--floor must be between 0 and 1" in capsys.readouterr().err
