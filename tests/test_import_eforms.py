@@ -407,3 +407,15 @@ def test_design_contest_is_refused_with_what_to_do(session: Session) -> None:
     assert "design contest notice (cn-desg, subtype 23)" in err.reason
     assert "import the contract notice" in err.reason
     assert count(session) == 0
+
+
+def test_change_notice_given_before_its_contract_notice_in_one_call(session: Session) -> None:
+    from api.services.importing import import_files
+
+    report = import_files(session, [
+        ("change-cn_24_open_dates.xml", sdk("change-cn_24_open_dates.xml")),
+        ("cn_24_open.xml", sdk("cn_24_open.xml")),
+    ], format="eforms")
+    change, cn = report.files  # reported in the order given, written contract notice first
+    assert cn.created == 1 and change.updated == 1
+    assert count(session) == 1

@@ -12,7 +12,9 @@ imported and reported. Note that this commits the session (once per imported fil
 
 Files are processed in dependency order — files with tenders first, files holding only
 obligations last — so obligations may refer to tenders in another file of the same call;
-the report keeps the order the files were given in.
+published files holding only change, modification or completion notices come after the
+other published files, so they find the tender their contract notice creates in the same
+call. The report keeps the order the files were given in.
 
 Preview: every file's change set (``FileReport.changes``: per record new / changed with
 each field as [stored, file] / unchanged / merged / refused, plus the duplicates) is
@@ -157,7 +159,10 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
     def order(i: int) -> int:
         pf = parsed[i]
         if not isinstance(pf, ParsedFile):
-            return 0
+            # Change and modification notices after the others: they update a tender
+            # that a contract notice of the same call may create (a folder lists
+            # "change-cn_…" before "cn_…").
+            return 1 if pf.tenders and all(t.update_only for t in pf.tenders) else 0
         recs = pf.records
         if recs["tenders"]:
             return 0
