@@ -284,8 +284,8 @@ def challenge_page(ref: str, request: Request, user: CurrentUser, session: Sessi
     n_candidates = found["results"].n_candidates
     for c in found["coalitions"]:
         coalitions.append({
-            "members": [proposal_dict("challenge", row.ref, m, latest.get((row.ref, m.ref)))
-                        for m in c.members],
+            "members": [{**proposal_dict("challenge", row.ref, m, latest.get((row.ref, m.ref))),
+                         "brings": list(c.brings.get(m.ref, ()))} for m in c.members],
             "score": c.score, "reasons": list(c.reasons or []),
             "capacity_eur": c.capacity_eur})
     stage_index = STATUSES.index(row.status) if row.status in STATUSES else len(STATUSES)

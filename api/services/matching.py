@@ -202,13 +202,15 @@ class CoalitionView:
     capacity_eur: float
     coverage: float = 0.0
     parts: dict[str, float] = field(default_factory=dict)
+    brings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # member ref -> themes
 
     def as_dict(self) -> dict[str, Any]:
         return {"members": [m.as_dict() for m in self.members],
                 "refs": [m.ref for m in self.members],
                 "score": round(self.score, 6), "reasons": as_dicts(self.reasons),
                 "capacity_eur": round(self.capacity_eur, 2), "coverage": round(self.coverage, 6),
-                "parts": {k: round(v, 6) for k, v in self.parts.items()}}
+                "parts": {k: round(v, 6) for k, v in self.parts.items()},
+                "brings": {k: list(v) for k, v in self.brings.items()}}
 
 
 @dataclass(frozen=True)
@@ -663,7 +665,8 @@ def _coalition_view(index: EnterpriseIndex, m: ChallengeMatcher, query: Query,
                     c: Coalition) -> CoalitionView:
     members = [_view(index, query, x) for x in m.member_matches(index, c)]
     return CoalitionView(members=members, score=c.score, reasons=list(c.reasons),
-                         capacity_eur=c.capacity_eur, coverage=c.coverage, parts=dict(c.parts))
+                         capacity_eur=c.capacity_eur, coverage=c.coverage, parts=dict(c.parts),
+                         brings=dict(c.brings))
 
 
 def why_not(session: Session, kind: str, ref: str, enterprise_ref: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 from matcher.challenge import (
     COMPOUND_PARTS_CREDIT,
     MIN_THEME_WEIGHT,
+    PORTFOLIO_FLOOR,
     ChallengeMatcher,
     match_challenge,
     mmr_order,
@@ -231,11 +232,13 @@ def test_max_partners_one_means_no_coalitions() -> None:
 
 
 def test_budget_counts_combined_capacity() -> None:
-    # No themes: a partner joins only to bring capacity the budget still needs.
-    small = [ent(f"S{i}", d, cpv=c, capacity=Capacity(0, 30_000.0)) for i, (d, c) in
-             enumerate([(LONELY_A, ("55300000",)), (LONELY_B, ("60130000",))])]
+    # Two small enterprises, each bringing one theme: their capacity adds up for the budget.
+    small = [ent("S0", LONELY_A, cpv=("55300000",), themes=("eenzaamheid",),
+                 capacity=Capacity(0, 30_000.0)),
+             ent("S1", "Vervoer van ouderen naar dagactiviteiten met een buurtbus",
+                 cpv=("60130000",), themes=("vervoer",), capacity=Capacity(0, 30_000.0))]
     idx = index_of([*small, *filler()])
-    ch = challenge(themes=(), budget_eur=50_000.0, max_partners=3)
+    ch = challenge(themes=("eenzaamheid", "vervoer"), budget_eur=50_000.0, max_partners=3)
     m = ChallengeMatcher().fit(idx, ch)
     best = m.coalitions_[0]
     assert set(best.refs) == {"S0", "S1"}
@@ -243,6 +246,63 @@ def test_budget_counts_combined_capacity() -> None:
     assert best.parts["capacity"] > 0
     assert any(r.code == "coalition_budget" and r.params["budget_eur"] == 50_000
                and r.params["free_eur"] == 60_000 for r in best.reasons)
+
+
+def test_coalition_says_which_member_brings_which_theme() -> None:
+    idx = index_of(_two_theme_registry())
+    ch = challenge(title="Groene buurtmaaltijden", question="Een groene wijk waar mensen "
+                   "samen eten: parken onderhouden en maaltijden voor de buurt",
+                   themes=("groen", "maaltijden"), max_partners=3)
+    m = ChallengeMatcher().fit(idx, ch)
+    assert m.coalitions_
+    for c in m.coalitions_:
+        assert set(c.brings) == set(c.refs)
+        assert all(c.brings[r] for r in c.refs), c.brings  # every member brings something
+        assert sorted(t for ts in c.brings.values() for t in ts) == ["groen", "maaltijden"]
+        assert c.brings["K"] == ("maaltijden",)
+        assert c.as_dict()["brings"] == {k: list(v) for k, v in c.brings.items()}
+    # G and G2 both bring "groen": never together (neither would bring a theme of its own).
+    assert all(not {"G", "G2"} <= set(c.refs) for c in m.coalitions_)
+
+
+def test_no_coalition_when_one_member_covers_what_the_others_do() -> None:
+    # The housing case: every candidate covers the same themes; partners add nothing.
+    texts = ["Isolatie van woningen en energiearmoede aanpakken, verduurzaming met bewoners",
+             "Woningen isoleren tegen energiearmoede: verduurzaming met werkzoekenden",
+             "Verduurzaming van huurwoningen, kierdichting tegen energiearmoede"]
+    ents = [ent(f"I{i}", t, cpv=("45321000",), themes=("verduurzaming", "energiearmoede"))
+            for i, t in enumerate(texts)]
+    idx = index_of([*ents, *filler()])
+    ch = challenge(title="Woningen verduurzamen", question="Hoe isoleren we woningen van "
+                   "huurders met een krappe beurs?",
+                   themes=("verduurzaming", "energiearmoede", "wonen", "werkgelegenheid"))
+    m = ChallengeMatcher().fit(idx, ch)
+    assert len(m.results_) >= 2
+    assert m.coalitions_ == []
+
+
+def test_no_coalitions_without_themes() -> None:
+    idx = index_of([ent("A", LONELY_A, cpv=("55300000",)), ent("B", LONELY_B), *filler()])
+    m = ChallengeMatcher().fit(idx, challenge(themes=(), budget_eur=500_000.0))
+    assert m.results_ and m.coalitions_ == []
+
+
+def test_portfolio_keeps_only_candidates_above_the_floor() -> None:
+    idx = index_of(_two_theme_registry())
+    ch = challenge(title="Groene buurtmaaltijden", question="Een groene wijk waar mensen "
+                   "samen eten: parken onderhouden en maaltijden voor de buurt",
+                   themes=("groen", "maaltijden"))
+    m = ChallengeMatcher(top_k=10).fit(idx, ch)
+    refs = {r.ref for r in m.results_}
+    assert {"G", "K"} <= refs
+    assert len(m.results_) < 10  # the unrelated filler is not an answer
+    assert all(r.score >= PORTFOLIO_FLOOR for r in m.results_)
+    assert not any(r.ref.startswith("F-") for r in m.results_)
+    # Without the floor the list is filled up with the filler.
+    m0 = ChallengeMatcher(top_k=10, relevance_floor=0.0).fit(idx, ch)
+    assert len(m0.results_) == 10
+    assert any(r.ref.startswith("F-") for r in m0.results_)
+    assert all(set(c.refs) <= refs for c in m.coalitions_)
 
 
 def test_unvetted_and_expired_never_in_results() -> None:

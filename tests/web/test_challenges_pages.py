@@ -113,6 +113,53 @@ def test_challenge_page_question_portfolio_and_coalitions(client: TestClient, lo
     assert client.get("/challenges/C-404").status_code == 404
 
 
+def test_coalitions_say_who_brings_which_theme_and_the_portfolio_has_a_floor(
+        client: TestClient, login, api_token: Headers) -> None:  # type: ignore[no-untyped-def]
+    # Green maintenance and catering firms each cover one theme; together both.
+    with Session(get_engine()) as s:
+        s.add(ChallengeRow(ref="C-5", municipality_code="GM0344", title="Groen en eten",
+                           question="Buurtbewoners samen laten eten in een groene wijk",
+                           themes=["groenonderhoud", "catering"],
+                           opened_on=date(2026, 5, 18), status="call"))
+        s.commit()
+    login("connector")
+    page = client.get("/challenges/C-5").text
+    coalitions = page.split('id="coalitions"')[1].split("</section>")[0]
+    assert "Coalitie 1" in coalitions
+    first = coalitions.split('class="coalition"')[1]
+    assert 'brengt <span class="tag">groenonderhoud</span>' in first
+    assert 'brengt <span class="tag">catering</span>' in first
+    assert "dekken samen 2 van de 2 thema" in first
+    assert "Groenwerk" in first and "Keukenwerk" in first
+    # The portfolio holds only enterprises relevant to the question: no cleaners or guards.
+    portfolio = page.split('id="portfolio-list"')[1].split("</section>")[0]
+    assert "Groenwerk" in portfolio and "Keukenwerk" in portfolio
+    assert "Schoonwerk" not in portfolio and "Wachtwerk" not in portfolio
+    r = client.get("/api/v1/challenges/C-5/matches", headers=api_token("connector"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["results"]) < 10
+    co = body["coalitions"][0]
+    assert set(co["brings"]) == set(co["refs"])
+    assert sorted(t for ts in co["brings"].values() for t in ts) == ["catering", "groenonderhoud"]
+    assert client.get("/challenges/C-5?lang=en").text.count("brings") >= 2
+
+
+def test_no_coalition_when_no_group_complements(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    # Only green firms answer; none brings a theme the others lack.
+    with Session(get_engine()) as s:
+        s.add(ChallengeRow(ref="C-6", municipality_code="GM0344", title="Groene wijk",
+                           question="Parken en plantsoenen onderhouden met buurtbewoners",
+                           themes=["groenonderhoud", "beplanting"],
+                           opened_on=date(2026, 5, 18), status="call"))
+        s.commit()
+    login("connector")
+    page = client.get("/challenges/C-6").text
+    coalitions = page.split('id="coalitions"')[1].split("</section>")[0]
+    assert "Coalitie 1" not in coalitions
+    assert "dan één onderneming alleen." in coalitions
+
+
 def test_status_change_is_recorded(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
     login("connector")
     token = csrf_of(client, "/challenges/C-1")
@@ -236,7 +283,14 @@ def test_challenge_api_status_and_matches(client: TestClient, api_token: Headers
     assert r.status_code == 200, r.text
     m = r.json()
     assert m["challenge"] == "C-1" and m["status"] == "pitch"
-    assert 0 < len(m["results"]) <= 5 and "coalitions" in m
+    # Loneliness of the elderly: the seed's cleaners, gardeners, cooks, guards, printers
+    # and bicycle menders share no theme or work with it, so the portfolio is empty
+    # rather than filled with whoever is nearest (matcher.challenge.PORTFOLIO_FLOOR).
+    assert m["results"] == [] and m["coalitions"] == []
+    client.patch("/api/v1/challenges/C-1", headers=h, json={
+        "question": "Maaltijdbezorging en samen eten tegen eenzaamheid"})
+    m = client.get("/api/v1/challenges/C-1/matches?top_k=5", headers=api_token("firm")).json()
+    assert 0 < len(m["results"]) <= 5
     assert {"rank", "ref", "score", "reasons"} <= set(m["results"][0])
     assert client.get("/api/v1/challenges/C-9/matches", headers=h).status_code == 404
     r = client.get("/api/v1/challenges/C-1/matches?top_k=99", headers=h)

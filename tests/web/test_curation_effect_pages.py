@@ -98,7 +98,12 @@ def test_challenge_portfolio_follows_decisions(client: TestClient, login,  # typ
                                                api_token: Headers) -> None:
     h = api_token("connector")
     login("connector")
+    # A question the seed's cooks and gardeners answer (loneliness alone fits none of them,
+    # and the portfolio holds only candidates above the relevance floor).
+    client.patch("/api/v1/challenges/C-1", headers=h, json={
+        "question": "Maaltijdbezorging, catering en groenonderhoud in de wijk"})
     before = client.get("/api/v1/challenges/C-1/matches", headers=h).json()
+    assert len(before["results"]) >= 2
     first = before["results"][0]["ref"]
     assert _decide(client, h, "challenge", "C-1", first, "reject", "Past niet") == 201
     second = before["results"][1]["ref"]
