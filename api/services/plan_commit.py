@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from api.clock import utcnow
 from api.errors import Conflict, Invalid, NotFound
 from api.services.capacity import capacity_states, commitments
+from api.services.curation_log import latest_states
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, PlanEvent
 
 
@@ -76,6 +77,21 @@ def clashes_with_committed(session: Session, ref: str,
             for i, (ent, kind) in enumerate(rows) if (ent, kind) in committed]
 
 
+def rejected_by_curation(session: Session, ref: str,
+                         rows: Iterable[tuple[str, str]]) -> list[RowRefusal]:
+    """For each (enterprise, kind) of a plan for ``ref`` whose enterprise a connector's
+    current decision rejects for this obligation (the curation log): a refusal of that row,
+    naming who rejected it and why. The engine never proposes such an enterprise
+    (``api.services.matching.curate_matches``); this holds rows typed in, switched in from
+    a ledger, or saved before the rejection."""
+    states = latest_states(session, "obligation", [ref])
+    return [RowRefusal(i, "enterprise", "{ref} is voor deze verplichting afgewezen door "
+                       "{by}: {reason}", {"ref": ent, "by": d.decided_by,
+                                          "reason": d.reason or "–"})
+            for i, (ent, _kind) in enumerate(rows)
+            if (d := states.get((ref, ent))) is not None and d.decision == "reject"]
+
+
 def snapshot(rows: Iterable[AllocationRow]) -> list[dict[str, Any]]:
     return [{"enterprise": a.enterprise_ref, "kind": a.kind,
              "amount_eur": round(float(a.amount_eur or 0.0), 2),
@@ -98,7 +114,8 @@ def commit_plan(session: Session, ref: str, by: str) -> PlanEvent:
     vetted = set(session.exec(select(EnterpriseRow.ref).where(
         col(EnterpriseRow.ref).in_([a.enterprise_ref for a in planned]),
         EnterpriseRow.vetting_status == "vetted")).all())
-    refusals: list[RowRefusal] = []
+    refusals: list[RowRefusal] = rejected_by_curation(
+        session, ref, [(a.enterprise_ref, a.kind) for a in planned])
     for i, a in enumerate(planned):
         state = states.get(a.enterprise_ref)
         if state is None or a.enterprise_ref not in vetted:
@@ -116,8 +133,9 @@ def commit_plan(session: Session, ref: str, by: str) -> PlanEvent:
                                        "free_eur": round(max(state.free_purchase_eur, 0.0), 2),
                                        "want_eur": round(a.amount_eur, 2)}))
     if refusals:
+        refusals.sort(key=lambda r: r.index)
         raise PlanRefused("Het plan is niet toegezegd: {n} regel(s) passen niet meer.",
-                          refusals, n=len(refusals))
+                          refusals, n=len({r.index for r in refusals}))
     now = utcnow()
     for a in planned:
         a.status, a.updated_at = "committed", now

@@ -29,7 +29,12 @@ from api.convert import obligation_from_row
 from api.errors import Invalid, NotFound
 from api.services.capacity import commitments
 from api.services.obligation_terms import obligation_terms
-from api.services.plan_commit import PlanRefused, RowRefusal, clashes_with_committed
+from api.services.plan_commit import (
+    PlanRefused,
+    RowRefusal,
+    clashes_with_committed,
+    rejected_by_curation,
+)
 from api.services.policies import obligation_policy
 from api.services.progress import period_of
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
@@ -336,15 +341,7 @@ def save_plan(
     refusals += [RowRefusal(i, "enterprise", "Onbekende onderneming {ref}.", {"ref": ent})
                  for i, (ent, _) in enumerate(keys) if ent not in known]
     refusals += clashes_with_committed(session, ref, keys)
-    # A connector's rejection holds for rows typed in or switched in from a ledger too.
-    from api.services.matching import decisions
-
-    marks = decisions(session, "obligation", ref)
-    refusals += [RowRefusal(i, "enterprise", "{ref} is voor deze verplichting afgewezen door "
-                            "{by}: {reason}", {"ref": ent, "by": marks[ent].decided_by,
-                                               "reason": marks[ent].reason or "–"})
-                 for i, (ent, _) in enumerate(keys)
-                 if ent in marks and marks[ent].decision == "reject"]
+    refusals += rejected_by_curation(session, ref, keys)
     if refusals:
         raise PlanRefused("Het plan is niet opgeslagen: {n} regel(s) kunnen niet worden "
                           "bewaard.", sorted(refusals, key=lambda r: r.index),

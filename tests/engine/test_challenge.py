@@ -408,3 +408,26 @@ def test_relevance_pool_wider_than_the_mmr_pool() -> None:
     assert np.all(np.diff(m.relevance_) <= 1e-12)  # relevance order, best first
     with pytest.raises(ValueError, match="relevance_pool"):
         ChallengeMatcher(relevance_pool=-1).fit(idx, challenge())
+
+
+def test_excluded_enterprise_leaves_results_and_coalitions() -> None:
+    """``fit(..., exclude=)`` (a connector's rejections): the excluded enterprise is in no
+    result and no coalition, and its near-copy takes its place; nothing else changes."""
+    idx = index_of(_two_theme_registry())
+    ch = challenge(title="Groene buurtmaaltijden", question="Een groene wijk waar mensen "
+                   "samen eten: parken onderhouden en maaltijden voor de buurt",
+                   themes=("groen", "maaltijden"), max_partners=2)
+    before = ChallengeMatcher().fit(idx, ch)
+    assert "K" in {r.ref for r in before.results_}
+    assert any("G" in c.refs for c in before.coalitions_)
+    m = ChallengeMatcher().fit(idx, ch, exclude=["G", "not-in-the-registry"])
+    assert "G" not in {r.ref for r in m.results_}
+    assert all("G" not in c.refs for c in m.coalitions_)
+    assert {"G2", "K"} in [set(c.refs) for c in m.coalitions_]
+    # The reasons name no excluded enterprise as the closest alternative.
+    g_name = idx.enterprise("G").name
+    assert all(r.params.get("closest") != g_name for x in m.results_ for r in x.reasons)
+    assert m.excluded_ == frozenset({"G", "not-in-the-registry"})
+    # Excluding nothing is the plain fit.
+    same = ChallengeMatcher().fit(idx, ch, exclude=())
+    assert [r.ref for r in same.results_] == [r.ref for r in before.results_]

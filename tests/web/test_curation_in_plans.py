@@ -13,13 +13,13 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.db import get_engine
-from api.services import matching, planning
+from api.services import matching, plan_commit, planning
 from api.services.curation_log import DecisionInput
 from api.services.plan_commit import PlanRefused
-from api.tables import ChallengeRow
+from api.tables import AllocationRow, ChallengeRow
 
 pytestmark = pytest.mark.postgres
 
@@ -101,6 +101,23 @@ def test_pinned_below_the_top_k_is_planned(client: TestClient) -> None:
     with Session(get_engine()) as s:
         plan = planning.plan_for_obligation(s, "O-1", top_k=2)
     assert plan.rows[0].enterprise == "E-018"
+
+
+def test_commit_refuses_a_row_rejected_after_saving(client: TestClient) -> None:
+    with Session(get_engine()) as s:
+        planning.save_plan(s, "O-1", [{"enterprise": "E-018", "kind": "purchase",
+                                       "amount_eur": 1000.0, "credit_eur": 1000.0}])
+    _decide("obligation", "O-1", "E-018", "reject", "geen verklaring omtrent gedrag")
+    with Session(get_engine()) as s:
+        with pytest.raises(PlanRefused) as refused:
+            plan_commit.commit_plan(s, "O-1", "firm@test.nl")
+    rows = refused.value.rows
+    assert [(x.index, x.field) for x in rows] == [(0, "enterprise")]
+    assert rows[0].params["reason"] == "geen verklaring omtrent gedrag"
+    with Session(get_engine()) as s:
+        status = {a.status for a in s.exec(select(AllocationRow).where(
+            AllocationRow.obligation_ref == "O-1", AllocationRow.enterprise_ref == "E-018"))}
+    assert status == {"planned"}  # nothing committed
 
 
 def _challenge() -> None:
