@@ -148,6 +148,10 @@ def _warm_indexes() -> None:
         from api.services.cpv_search import warm
 
         warm()
+        # The spend classifier's char n-gram model of the CPV vocabulary (a few seconds).
+        from matcher.spend import SpendClassifier
+
+        SpendClassifier().fit()
     except Exception:  # only a warm-up: the first request builds it otherwise
         log.exception("warming the CPV index failed")
 

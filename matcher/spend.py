@@ -129,6 +129,7 @@ _ABBREV = re.compile(r"\b([a-zà-ÿ]{3,})\.")
 _WORD = re.compile(r"[a-z]{3,}")
 
 
+@lru_cache(maxsize=65536)
 def fold_supplier(name: str) -> str:
     """A supplier's name compared across lines: folded, legal form dropped."""
     return " ".join(_LEGAL.sub(" ", fast_fold(name)).split())
@@ -190,6 +191,7 @@ _NOISE: frozenset[str] = frozenset("""
     creditnota credit note factuur invoice nr no st stuks""".split())
 
 
+@lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
     """Folded text with abbreviations ("schoonm.") expanded to the commonest vocabulary
     word they start ("schoonmaak..."), digits dropped (week numbers, invoice numbers)."""
@@ -219,6 +221,7 @@ WEAK: frozenset[str] = frozenset({
     "premium", "reiniging", "papier", "administratie", "abonnement software", "refuse"})
 
 
+@lru_cache(maxsize=65536)
 def keyword(text: str) -> str | None:
     """The CPV code of the longest lexicon stem in (normalised) ``text``, weak words last."""
     if not text:
@@ -361,7 +364,12 @@ class SpendClassifier:
         n = len(X)
         out: list[SpendLabel | None] = [None] * n
         pending: dict[str, list[int]] = defaultdict(list)  # text -> lines for the text model
+        # A year of lines repeats the same supplier, text and account: decide each once.
+        done: dict[SpendLine, int] = {}
         for i, line in enumerate(X):
+            first = done.setdefault(line, i)
+            if first != i:
+                continue
             sup = self.supplier_cpv_.get(fold_supplier(line.supplier)) or (
                 self.supplier_cpv_.get(line.kvk) if line.kvk else None)
             if sup:
@@ -392,6 +400,9 @@ class SpendClassifier:
                 label = self._label(str(self.classes_[row_top[0]]), "text", float(row_p[0]))
                 for i in pending[t]:
                     out[i] = label
+        for i, line in enumerate(X):
+            if out[i] is None:
+                out[i] = out[done[line]]
         labels = [x if x is not None else SpendLabel("", 0.0, "none", True) for x in out]
         return self._patterns(X, labels)
 
@@ -402,18 +413,20 @@ class SpendClassifier:
     def _patterns(self, X: Sequence[SpendLine], labels: list[SpendLabel]) -> list[SpendLabel]:
         """A supplier's (then an account's) sure lines lend their category to its unsure
         ones, when they agree on it by at least ``pattern_share`` of their confidence."""
-        for key_of, source in ((lambda ln: fold_supplier(ln.supplier), "supplier_pattern"),
-                               (lambda ln: ln.account.strip().lower(), "account_pattern")):
+        sup_keys = [fold_supplier(ln.supplier) for ln in X]
+        acc_keys = [ln.account.strip().lower() for ln in X]
+        for keys, source in ((sup_keys, "supplier_pattern"), (acc_keys, "account_pattern")):
+            if not any(lab.needs_review for lab in labels):
+                break
             votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
             counts: dict[str, Counter[str]] = defaultdict(Counter)
-            for line, lab in zip(X, labels, strict=True):
+            for key, lab in zip(keys, labels, strict=True):
                 if lab.cpv and not lab.needs_review:
-                    votes[key_of(line)][lab.cpv] += lab.confidence
-                    counts[key_of(line)][lab.cpv] += 1
-            for i, (line, lab) in enumerate(zip(X, labels, strict=True)):
+                    votes[key][lab.cpv] += lab.confidence
+                    counts[key][lab.cpv] += 1
+            for i, (key, lab) in enumerate(zip(keys, labels, strict=True)):
                 if not lab.needs_review:
                     continue
-                key = key_of(line)
                 if not key or key not in votes:
                     continue
                 cpv, weight = max(votes[key].items(), key=lambda kv: kv[1])

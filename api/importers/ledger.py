@@ -303,16 +303,31 @@ def parse_ledger(data: bytes, filename: str,
         i = col.get(f)
         return row[i] if i is not None and i < len(row) else None
 
+    # The first 2,000 amounts written as text decide the decimal separator.
     decimal_comma = _decimal_comma(
-        str(get(r, "amount")) for r in body if isinstance(get(r, "amount"), str))
+        v for v in (get(r, "amount") for r in body[:2000]) if isinstance(v, str))
+    # Dates and KvK numbers repeat across a year of lines: read each distinct one once.
+    dates: dict[Any, date | None] = {}
+    kvks: dict[str, str | None] = {}
+    i_sup, i_desc, i_acc = col["supplier"], col.get("description"), col.get("account")
+    i_amt, i_date = col["amount"], col["date"]
+    i_kvk, i_place, i_cur, i_fx = (col.get("kvk"), col.get("place"), col.get("currency"),
+                                   col.get("amount_currency"))
+    has_fx = "amount_currency" in guessed
+
+    def cell_at(row: list[Any], i: int | None) -> str:
+        if i is None or i >= len(row):
+            return ""
+        v = row[i]
+        return v.strip() if isinstance(v, str) else _cell(v)
+
     for offset, row in enumerate(body):
+        if not any(row):
+            continue  # a blank row ("" or None cells) carries nothing to report
         rownum = hi + offset + 2  # 1-based, header is row hi+1
-        cells = [_cell(c) for c in row]
-        if not any(cells):
-            continue  # a blank row carries nothing to report
-        supplier = _cell(get(row, "supplier"))
-        desc = _cell(get(row, "description"))
-        if not supplier and any(TOTALS.search(c) for c in cells if c):
+        supplier = cell_at(row, i_sup)
+        desc = cell_at(row, i_desc)
+        if not supplier and any(TOTALS.search(_cell(c)) for c in row if c):
             out.problems.append(LedgerProblem(rownum, None, "totals_row", "note",
                                               "totals row skipped (not a purchase)", {}))
             continue
@@ -320,37 +335,41 @@ def parse_ledger(data: bytes, filename: str,
         if not supplier:
             out.problems.append(LedgerProblem(rownum, guessed["supplier"], "no_supplier", "error",
                                               "no supplier on this line", {}))
-        raw_amount = get(row, "amount")
+        raw_amount = row[i_amt] if i_amt < len(row) else None
         amount: float | None = None
-        if raw_amount is None or _cell(raw_amount) == "":
-            amount = None
-        else:
+        if raw_amount is not None and raw_amount != "":
             try:
                 amount = parse_amount(raw_amount, decimal_comma)
             except ValueError:
                 out.problems.append(LedgerProblem(
                     rownum, guessed["amount"], "bad_amount", "error",
                     f"amount {_cell(raw_amount)!r} is not a number", {"value": _cell(raw_amount)}))
-        raw_date = get(row, "date")
-        booked: date | None = None
-        try:
-            booked = parse_date(raw_date)
-        except ValueError:
+        raw_date = row[i_date] if i_date < len(row) else None
+        key = raw_date if isinstance(raw_date, str | date) else repr(raw_date)
+        if key in dates:
+            booked = dates[key]
+        else:
+            try:
+                booked = parse_date(raw_date)
+            except ValueError:
+                booked = None
+            dates[key] = booked
+        if booked is None:
             out.problems.append(LedgerProblem(
                 rownum, guessed["date"], "bad_date", "error",
                 f"date {_cell(raw_date)!r} is not a date (dd-mm-jjjj or jjjj-mm-dd)",
                 {"value": _cell(raw_date)}))
-        currency = (_cell(get(row, "currency")) or "EUR").upper()
+        currency = (cell_at(row, i_cur) or "EUR").upper()
         amount_currency: float | None = None
-        raw_fx = get(row, "amount_currency")
-        if raw_fx is not None and _cell(raw_fx):
+        raw_fx = cell_at(row, i_fx)
+        if raw_fx:
             try:
                 amount_currency = parse_amount(raw_fx, decimal_comma)
             except ValueError:
                 out.problems.append(LedgerProblem(
                     rownum, guessed.get("amount_currency"), "bad_amount", "error",
-                    f"amount {_cell(raw_fx)!r} is not a number", {"value": _cell(raw_fx)}))
-        if currency != "EUR" and "amount_currency" not in guessed:
+                    f"amount {raw_fx!r} is not a number", {"value": raw_fx}))
+        if currency != "EUR" and not has_fx:
             # The amount column holds the foreign amount: no euro figure to count.
             amount_currency, amount = amount, None
             out.problems.append(LedgerProblem(
@@ -360,7 +379,8 @@ def parse_ledger(data: bytes, filename: str,
         elif amount is None and len(out.problems) == problems_before:
             out.problems.append(LedgerProblem(rownum, guessed["amount"], "bad_amount", "error",
                                               "no amount on this line", {"value": ""}))
-        if any(p.severity == "error" for p in out.problems[problems_before:]):
+        if len(out.problems) > problems_before and any(
+                p.severity == "error" for p in out.problems[problems_before:]):
             continue
         if amount is not None and amount < 0:
             out.problems.append(LedgerProblem(
@@ -371,17 +391,21 @@ def parse_ledger(data: bytes, filename: str,
             out.problems.append(LedgerProblem(
                 rownum, guessed.get("description"), "empty_description", "note",
                 "empty description: classified by supplier and ledger account", {}))
-        raw_kvk = _cell(get(row, "kvk"))
-        kvk = _kvk(raw_kvk) if raw_kvk else None
-        if raw_kvk and kvk is None:
-            out.problems.append(LedgerProblem(
-                rownum, guessed.get("kvk"), "bad_kvk", "note",
-                f"KvK number {raw_kvk!r} is not 8 digits: ignored", {"value": raw_kvk}))
+        raw_kvk = cell_at(row, i_kvk)
+        kvk: str | None = None
+        if raw_kvk:
+            if raw_kvk not in kvks:
+                kvks[raw_kvk] = _kvk(raw_kvk)
+            kvk = kvks[raw_kvk]
+            if kvk is None:
+                out.problems.append(LedgerProblem(
+                    rownum, guessed.get("kvk"), "bad_kvk", "note",
+                    f"KvK number {raw_kvk!r} is not 8 digits: ignored", {"value": raw_kvk}))
         assert booked is not None
         out.lines.append(LedgerLine(
             row=rownum, supplier=supplier, description=desc,
-            account=_cell(get(row, "account")), amount_eur=amount, booked_on=booked, kvk=kvk,
-            place=_cell(get(row, "place")), currency=currency, amount_currency=amount_currency))
+            account=cell_at(row, i_acc), amount_eur=amount, booked_on=booked, kvk=kvk,
+            place=cell_at(row, i_place), currency=currency, amount_currency=amount_currency))
     if not out.lines and not out.errors:
         out.problems.append(LedgerProblem(None, None, "no_lines", "error",
                                           "the file has a header but no ledger lines", {}))
