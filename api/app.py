@@ -173,6 +173,20 @@ def _warm_data() -> None:
         log.warning("warming the search table and match index failed: %s", exc)
 
 
+def _recover_import_jobs() -> None:
+    """Imports a restart interrupted are marked failed (each file is one transaction, so
+    nothing of the file they were on was written), not left "running" forever."""
+    try:
+        from api.db import get_engine
+        from api.services import import_jobs
+
+        n = import_jobs.recover(get_engine())
+        if n:
+            log.warning("%d import job(s) interrupted by the restart marked failed", n)
+    except Exception as exc:  # e.g. a database not migrated yet
+        log.warning("checking for interrupted import jobs failed: %s", exc)
+
+
 @asynccontextmanager
 async def _serving_lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Page and API handlers are synchronous: they run in AnyIO's thread pool (40 threads by
@@ -181,6 +195,7 @@ async def _serving_lifespan(app: FastAPI) -> AsyncIterator[None]:
     # did best with 8.
     anyio.to_thread.current_default_thread_limiter().total_tokens = max(
         1, get_settings().web_threads)
+    _recover_import_jobs()
     thread = threading.Thread(target=_warm_data, name="warm-data", daemon=True)
     thread.start()
     try:

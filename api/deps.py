@@ -195,7 +195,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/curation", "Curatie", ("connector", "admin")),
     ("/vetting", "Screening", ("connector", "admin")),
     ("/dashboard", "Dashboard", ROLES),
-    ("/import", "Import", ("connector", "admin")),
+    ("/import", "Import", ("officer", "connector", "admin")),
     ("/weights", "Gewichten", ("connector", "admin")),
 ]
 

@@ -420,6 +420,46 @@ class SpendCorrection(SQLModel, table=True):
     corrected_at: datetime = Field(default_factory=utcnow)
 
 
+class ImportJob(SQLModel, table=True):
+    """An import run in the background (``api.services.import_jobs``): the preview, then,
+    once confirmed, the write. Its files are kept in ``import_job_file`` until it ends."""
+
+    __tablename__ = "import_job"
+
+    id: str = Field(primary_key=True, max_length=40)  # random: the job page's address
+    created_by: int = Field(index=True)  # user_account.id
+    format: str = Field(max_length=40)
+    on_duplicate: str = Field(default="ask", max_length=20)
+    partial: bool = False
+    only_buyer: str | None = Field(default=None, max_length=300)
+    mode: str = Field(default="preview", max_length=20)  # preview | write
+    # queued | running | preview_ready | done | failed | cancelled
+    state: str = Field(default="queued", index=True, max_length=20)
+    step: str = Field(default="", max_length=20)  # read | duplicates | write
+    rows_done: int = 0
+    rows_total: int = 0
+    cancel_requested: bool = False
+    error: str = ""
+    fingerprints: list[str] = json_list()  # the preview's, which the write must match
+    report: dict[str, Any] = json_dict()  # the whole report (paged when shown)
+    runner: str = Field(default="", max_length=200)  # host:pid of the process running it
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ImportJobFile(SQLModel, table=True):
+    """An uploaded file of an import job, from the upload until the job ends."""
+
+    __tablename__ = "import_job_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(index=True, max_length=40)
+    position: int = 0
+    name: str = Field(max_length=255)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
 

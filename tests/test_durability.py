@@ -196,6 +196,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _job_running(url: str) -> bool:
+    """Has the import job started (its file stored, the import under way)? On PostgreSQL
+    the job's row also says when it reaches the write step."""
+    eng = make_engine(url)
+    try:
+        with eng.connect() as conn:
+            step = conn.execute(text(
+                "select step from import_job where state = 'running'")).scalar()
+        return step is not None and (url.startswith("sqlite") or step == "write")
+    finally:
+        eng.dispose()
+
+
 def _writing_started(url: str, app_name: str, wal: Path | None, wal_before: int) -> bool:
     """Has the import's transaction started writing rows?"""
     if wal is not None:
@@ -262,7 +275,8 @@ def test_sigkill_during_a_large_import_leaves_the_database_as_before(
                 r = httpx.post(f"http://127.0.0.1:{port}/api/v1/import",
                                headers={"Authorization": f"Bearer {token}"},
                                files={"files": ("big.json", body, "application/json")},
-                               data={"on_duplicate": "keep-both", "confirm": "true"},
+                               data={"on_duplicate": "keep-both", "confirm": "true",
+                                     "wait": "300"},
                                timeout=240)
                 outcome["status"] = r.status_code
             except httpx.HTTPError as exc:
@@ -271,6 +285,14 @@ def test_sigkill_during_a_large_import_leaves_the_database_as_before(
         sender = threading.Thread(target=post, daemon=True)
         sender.start()
         deadline = time.monotonic() + 200
+        # The upload is stored with its job first (that write is not the import's): wait
+        # for the job to run, then for the import's own writes.
+        while not _job_running(db_url):
+            assert sender.is_alive(), f"the import finished before it could be killed: {outcome}"
+            assert time.monotonic() < deadline, "the import job never started"
+            time.sleep(0.01)
+        if wal is not None:
+            wal_before = wal.stat().st_size if wal.exists() else 0
         while not _writing_started(db_url, app_name, wal, wal_before):
             assert sender.is_alive(), f"the import finished before it could be killed: {outcome}"
             assert time.monotonic() < deadline, "the import never started writing"
@@ -288,7 +310,19 @@ def test_sigkill_during_a_large_import_leaves_the_database_as_before(
     if db_url.startswith("sqlite"):
         with engine.connect() as conn:
             assert conn.execute(text("pragma integrity_check")).scalar() == "ok"
-    assert full_dump(engine) == before
+    # The data is as before; the import's job (kept with its file in the job tables) is
+    # marked failed by the next start-up, never left running.
+    after = full_dump(engine)
+    jobs = after.pop("import_job"), after.pop("import_job_file")
+    assert after == {k: v for k, v in before.items() if not k.startswith("import_job")}
+    assert len(jobs[0]) == 1 and len(jobs[1]) == 1
+    from api.services import import_jobs
+    from api.tables import ImportJob
+
+    assert import_jobs.recover(engine) == 1
+    with Session(engine) as s:
+        (job,) = s.exec(select(ImportJob)).all()
+        assert job.state == "failed" and "nothing from the file" in job.error
     # And the store still works: the same import now succeeds.
     from api.services.importing import import_files
 

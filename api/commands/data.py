@@ -3,7 +3,7 @@ and out.
 
     sroi import FILE… [--format NAME] [--on-duplicate ask|merge|keep-both] [--partial] [--json]
                [--dry-run | --confirm]
-    sroi import-ocds FILE… [--partial] [--json]    (one such command per published format)
+    sroi import-ocds FILE… [--partial] [--json] [--dry-run]   (one per published format)
     sroi export [--format json|csv] [--kind enterprises …] [-o PATH]
     sroi load-fixtures [--path FILE]
 
@@ -13,7 +13,8 @@ first and writes only when no stored record would be overwritten; otherwise it l
 changes and stops, asking for ``--confirm``. Exit status: 0 all imported (or previewed
 without problems); 1 a file was rejected, holds a rejected notice (nothing from that file
 written unless --partial), likely duplicates or unconfirmed overwrites (or the database
-cannot be reached); 2 usage error (e.g. a missing file).
+cannot be reached); 2 usage error (e.g. a missing file). Progress (the step, and the rows
+done of the total) goes to stderr.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +68,10 @@ def register(subparsers: Any) -> None:
         help_text = f"import {fmt.help}"
         q = subparsers.add_parser(f"import-{fmt.name}", help=help_text, description=help_text)
         q.add_argument("files", nargs="+", metavar="FILE")
+        q.add_argument("--dry-run", action="store_true",
+                       help="print what the import would do and write nothing")
         _partial_and_json(q)
-        q.set_defaults(handler=run_import, format=fmt.name, on_duplicate="ask",
-                       dry_run=False, confirm=True)
+        q.set_defaults(handler=run_import, format=fmt.name, on_duplicate="ask", confirm=True)
 
     e = subparsers.add_parser(
         "export", help="export the data as interchange JSON or CSV",
@@ -237,6 +240,40 @@ def _notices_summary(r: FileReport) -> str:
     return "\n".join(lines)
 
 
+class ProgressLine:
+    """``import_files``'s progress on stderr: one line rewritten in place on a terminal,
+    otherwise a line when a step starts or ends and every few seconds (logs stay short)."""
+
+    UNITS = {"read": ("reading", "files"), "duplicates": ("checking duplicates", "new enterprises"),
+             "write": ("importing", "rows")}
+
+    def __init__(self, stream: Any = None, every_s: float = 5.0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.every_s = 0.2 if self.tty else every_s
+        self.step, self.last, self.open = "", 0.0, False
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        edge = step != self.step or done >= total
+        if not edge and now - self.last < self.every_s:
+            return
+        self.step, self.last = step, now
+        what, unit = self.UNITS.get(step, (step, "rows"))
+        text = f"{what}: {done:,}/{total:,} {unit}"
+        if self.tty:
+            self.stream.write("\r" + text.ljust(60))
+            self.open = True
+        else:
+            print(text, file=self.stream)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.open:
+            self.stream.write("\n")
+            self.open = False
+
+
 # ------------------------------------------------------------------ commands
 
 
@@ -246,23 +283,27 @@ def run_import(args: argparse.Namespace) -> int:
     from api.services.importing import import_paths
 
     paths = _expand(args.files, registry.get(args.format).extensions)
+    progress = ProgressLine()
     try:
         with _session() as session:
             held: list[Change] = []
             expect: list[str] | None = None
-            if not args.confirm:
+            if args.dry_run or not args.confirm:
                 report = import_paths(session, paths, args.on_duplicate, format=args.format,
-                                      partial=args.partial, dry_run=True)
+                                      partial=args.partial, dry_run=True, progress=progress)
+                progress.close()
                 held = [] if args.dry_run else report.overwrites
                 expect = report.fingerprints
             if not args.dry_run and not held:
                 # Without --confirm, write exactly what was previewed (a change in between
                 # stops the file).
                 report = import_paths(session, paths, args.on_duplicate, format=args.format,
-                                      partial=args.partial, expect=expect)
+                                      partial=args.partial, expect=expect, progress=progress)
     except SQLAlchemyError as exc:
         raise CliError(f"database error: {exc.__class__.__name__}: "
                        f"{str(exc).splitlines()[0]}", 1) from exc
+    finally:
+        progress.close()
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

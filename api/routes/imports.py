@@ -1,20 +1,26 @@
-"""Import page (upload interchange files) and the JSON import/export endpoints.
+"""Import page (upload files of any registered format) and the JSON import/export endpoints.
 
 Storing is ``api.services.importing.import_files`` (the one pipeline, formats from
-``api.importers.registry``); this module only carries files in and the report out. The
-page previews first: upload -> preview (kept in ``api.web.upload_store``) -> "Bevestigen"
-writes the previewed change set, "Annuleren" discards it. The API previews unless
-``confirm=true``. Every
+``api.importers.registry``), run in the background by ``api.services.import_jobs``; this
+module only carries files in and the job's progress and report out. The page previews
+first: upload -> the job's page (``/import/jobs/{id}``, refreshing itself while the job
+runs) shows the preview -> "Bevestigen" writes the previewed change set, "Annuleren"
+stops the job. The API previews unless ``confirm=true`` and answers the report when the
+job ends within ``wait`` seconds, else 202 with the job's address in ``Location``. Every
 refused row or notice comes back with its place and reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from functools import partial as bind
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, select
 
 from api import access
@@ -22,26 +28,35 @@ from api.clock import today
 from api.db import get_engine
 from api.deps import (
     ApiUser,
-    ConnectorUser,
     SessionDep,
     api_error,
     csrf_protect,
     flash,
     render,
+    require_roles,
 )
 from api.importers import registry
 from api.importers.interchange import MAX_FILE_BYTES
 from api.schemas import ERROR_RESPONSES
 from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_doc
-from api.services.importing import ON_DUPLICATE, OnDuplicate, import_files
+from api.services import import_jobs
+from api.services.import_report import page_of
+from api.services.importing import ON_DUPLICATE, OnDuplicate
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
-from api.web import upload_store
 from api.web.params import PageQuery
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["import/export"], responses=ERROR_RESPONSES)
 
 MAX_FILES = 20
+# Officers import their own organisation's published tenders; connectors and admins all.
+ImportUser = Annotated[User, Depends(require_roles("officer", "connector", "admin"))]
+JOB_RESPONSES: dict[int | str, dict[str, Any]] = {202: {
+    "description": "The import runs on: poll the job at `Location` "
+                   "(`GET /api/v1/import/jobs/{job_id}`) for its progress and report"}}
+WaitForm = Annotated[float, Form(ge=0, le=300, description=(
+    "Seconds to wait for the import to end before answering 202 with the job's address "
+    "(0: answer 202 at once)"))]
 
 
 async def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
@@ -59,85 +74,135 @@ async def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
     return out
 
 
-def _upload_choices() -> dict[str, Any]:
-    """What the page offers: the interchange format's extensions and media types."""
-    fmt = registry.get(registry.DEFAULT)
-    return {"choices": ON_DUPLICATE, "accept": ",".join(fmt.extensions + fmt.media_types)}
+def _formats_for(user: User) -> list[registry.Format]:
+    """The formats this user may import: officers only published tenders."""
+    return [f for f in registry.FORMATS.values() if access.sees_all(user) or f.published]
+
+
+def _only_buyer(user: User) -> str | None:
+    # An officer imports for their own organisation only (access.py: officers see their
+    # own buyer's tenders); connectors and admins import for anyone.
+    return None if access.sees_all(user) else (user.organisation or "").strip()
+
+
+def _form_context(session: Session, user: User, fmt: str, on_duplicate: str,
+                  error: str | None = None) -> dict[str, Any]:
+    formats = _formats_for(user)
+    if fmt not in {f.name for f in formats}:
+        fmt = formats[0].name
+    accept = sorted({x for f in formats for x in f.extensions + f.media_types})
+    jobs = [import_jobs.view(j) for j in import_jobs.recent(session, user)]
+    return {"formats": formats, "format": fmt, "choices": ON_DUPLICATE,
+            "on_duplicate": on_duplicate, "accept": ",".join(accept), "error": error,
+            "jobs": jobs}
 
 
 @router.get("/import", include_in_schema=False)
-def import_page(request: Request, user: ConnectorUser) -> Response:
-    return render(request, "imports/import.html", {"report": None, "on_duplicate": "ask",
-                                                   **_upload_choices()})
+def import_page(request: Request, user: ImportUser, session: SessionDep,
+                format: Annotated[str, Query(max_length=40)] = registry.DEFAULT) -> Response:
+    return render(request, "imports/import.html", _form_context(session, user, format, "ask"))
 
 
 @router.post("/import", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 async def import_upload(
     request: Request,
-    user: ConnectorUser,
+    user: ImportUser,
     session: SessionDep,
     files: Annotated[list[UploadFile], File()],
     on_duplicate: Annotated[str, Form()] = "ask",
+    format: Annotated[str, Form(max_length=40)] = registry.DEFAULT,
+    partial: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Step 1: keep the files server-side (``api.web.upload_store``) and show the preview;
-    nothing is written until "Bevestigen"."""
+    """Keep the files with a new background job (``api.services.import_jobs``) that
+    computes the preview, and go to its page; nothing is written until "Bevestigen"."""
     # A likely duplicate enterprise (new ref, same KvK or nearly the same name nearby):
     # reject the file and ask, merge, or keep both.
     choice: OnDuplicate = on_duplicate if on_duplicate in ON_DUPLICATE else "ask"  # type: ignore[assignment]
-    try:
-        uploads = await _read_uploads(files)
-    except Exception as exc:  # shown on the page beside the form, never as a trace
-        detail = getattr(exc, "detail", None)
-        if not isinstance(detail, dict):
-            raise
-        return render(request, "imports/import.html", {
-            "report": None, "error": detail.get("message"), "on_duplicate": choice,
-            **_upload_choices()}, status_code=422)
-    upload_store.save(request, uploads, choice)
-    return _preview(request, session, 1)
+    allowed = {f.name for f in _formats_for(user)}
+    error: str | None = None
+    uploads: list[tuple[str, bytes]] = []
+    if format not in allowed:
+        error = "Kies een bestandsformaat uit de lijst"
+    else:
+        try:
+            uploads = await _read_uploads(files)
+        except Exception as exc:  # shown on the page beside the form, never as a trace
+            detail = getattr(exc, "detail", None)
+            if not isinstance(detail, dict):
+                raise
+            error = detail.get("message")
+    if error:
+        return render(request, "imports/import.html",
+                      _form_context(session, user, format, choice, error), status_code=422)
+    job_id = await anyio.to_thread.run_sync(bind(
+        import_jobs.submit, get_engine(), user, uploads, format=format, on_duplicate=choice,
+        partial=partial, only_buyer=_only_buyer(user)))
+    return RedirectResponse(f"/import/jobs/{job_id}", status_code=303)
 
 
-@router.get("/import/preview", include_in_schema=False)
-def import_preview(request: Request, user: ConnectorUser, session: SessionDep,
-                   page: PageQuery = 1) -> Response:
-    return _preview(request, session, page)
+@router.get("/import/jobs/{job_id}", include_in_schema=False)
+def import_job_page(request: Request, user: ImportUser, session: SessionDep, job_id: str,
+                    page: PageQuery = 1) -> Response:
+    """The job's progress while it runs (the page refreshes itself), then its preview
+    with "Bevestigen", or what it wrote."""
+    job = import_jobs.get(session, job_id, user)
+    fmt = registry.FORMATS.get(job.format)
+    return render(request, "imports/job.html", {
+        "job": import_jobs.view(job, page), "page": page,
+        "format_label": fmt.label if fmt else job.format})
 
 
-def _preview(request: Request, session: Session, page: int) -> Response:
-    upload = upload_store.load(request)
-    if upload is None:
-        flash(request, "Er staat geen import klaar; kies de bestanden opnieuw.", "info")
-        return RedirectResponse("/import", status_code=303)
-    choice: OnDuplicate = upload.on_duplicate  # type: ignore[assignment]
-    report = import_files(session, upload.files, choice, dry_run=True)
-    upload_store.remember_preview(request, report.fingerprints)
-    status = 200 if report.ok else 422
-    return render(request, "imports/preview.html", {
-        "report": report.to_dict(page), "page": page, "on_duplicate": choice,
-        "writable": report.ok and not report.has_duplicates}, status_code=status)
+@router.post("/import/jobs/{job_id}/confirm", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+def import_job_confirm(request: Request, user: ImportUser, job_id: str) -> Response:
+    """Write exactly the previewed change set (a file whose change set changed since is
+    not written and says so)."""
+    import_jobs.confirm(get_engine(), job_id, user)
+    return RedirectResponse(f"/import/jobs/{job_id}", status_code=303)
 
 
-@router.post("/import/confirm", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-def import_confirm(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
-    """Step 2: write exactly the previewed change set (a file whose change set changed
-    since is not written and says so)."""
-    upload = upload_store.load(request)
-    if upload is None:
-        flash(request, "Er staat geen import klaar; kies de bestanden opnieuw.", "info")
-        return RedirectResponse("/import", status_code=303)
-    choice: OnDuplicate = upload.on_duplicate  # type: ignore[assignment]
-    report = import_files(session, upload.files, choice, expect=upload.fingerprints)
-    upload_store.discard(request)
-    return render(request, "imports/import.html", {
-        "report": report.to_dict(), "error": None, "on_duplicate": choice,
-        **_upload_choices()}, status_code=200 if report.ok else 422)
+@router.post("/import/jobs/{job_id}/cancel", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+def import_job_cancel(request: Request, user: ImportUser, job_id: str) -> Response:
+    job = import_jobs.cancel(get_engine(), job_id, user)
+    if job.state == "cancelled":
+        flash(request, "Import geannuleerd; er is niets opgeslagen.", "info")
+    else:
+        flash(request, "De import stopt; wat het bestand al deed wordt teruggedraaid.", "info")
+    return RedirectResponse(f"/import/jobs/{job_id}", status_code=303)
 
 
-@router.post("/import/cancel", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-def import_cancel(request: Request, user: ConnectorUser) -> Response:
-    upload_store.discard(request)
-    flash(request, "Import geannuleerd; er is niets opgeslagen.", "info")
-    return RedirectResponse("/import", status_code=303)
+# ------------------------------------------------------------------ API
+
+
+def _job_url(job_id: str) -> str:
+    return f"/api/v1/import/jobs/{job_id}"
+
+
+async def _job_answer(user: User, job_id: str, page: int, wait: float) -> Response:
+    """The report if the job ended within ``wait`` seconds, else 202 and where to look.
+    Waiting is a sleep on the event loop: it holds up no one else."""
+    deadline = time.monotonic() + wait
+    while import_jobs.running(job_id) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+    def read() -> tuple[dict[str, Any], dict[str, Any] | None]:
+        with Session(get_engine()) as s:
+            job = import_jobs.get(s, job_id, user)
+            view = import_jobs.view(job, page)
+            view["report"] = None
+            return view, (page_of(job.report, page, items=False)
+                          if job.report and job.state not in import_jobs.ACTIVE else None)
+
+    view, report = await anyio.to_thread.run_sync(read)
+    headers = {"Location": _job_url(job_id)}
+    if view["state"] in import_jobs.ACTIVE:
+        return JSONResponse(view, status_code=202, headers=headers)
+    if view["state"] == "failed" and report is None:
+        return JSONResponse({"detail": {"message": f"De import is mislukt: {view['error']}",
+                                        "field": None}, "job": view},
+                            status_code=500, headers=headers)
+    return JSONResponse({**(report or {}), "job": view}, headers=headers)
 
 
 @api_router.post(
@@ -146,10 +211,13 @@ def import_cancel(request: Request, user: ConnectorUser) -> Response:
     "(`dry_run`: per file the records that would be new, changed with each field's "
     "[stored, file] values, merged, refused, and the likely duplicates; lists paged by "
     "`page`, 200 a page). With `confirm=true` the files are written; pass the preview's "
-    "`fingerprint`s to write only if the change set is still the one previewed.")
+    "`fingerprint`s to write only if the change set is still the one previewed. The "
+    "import runs in the background: if it takes longer than `wait` seconds the answer is "
+    "202 with the job's address in `Location` (progress, then the report; "
+    "`POST …/confirm` writes a preview, `DELETE` cancels).",
+    responses=JOB_RESPONSES)
 async def import_api(
     user: ApiUser,
-    session: SessionDep,
     files: Annotated[list[UploadFile], File(description="One or more interchange files")],
     on_duplicate: Annotated[OnDuplicate, Form(
         description="A likely duplicate enterprise: reject the file (ask), merge, keep both")]
@@ -157,13 +225,16 @@ async def import_api(
     confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,
     fingerprint: Annotated[list[str] | None, Form(
         description="With confirm: the preview's fingerprint of each file, in order")] = None,
+    wait: WaitForm = 10,
     page: PageQuery = 1,
-) -> dict[str, Any]:
+) -> Response:
     if not access.sees_all(user):
         raise api_error(403, "Alleen verbinders en beheerders kunnen importeren")
     uploads = await _read_uploads(files)
-    return import_files(session, uploads, on_duplicate, dry_run=not confirm,
-                        expect=fingerprint if confirm else None).to_dict(page)
+    job_id = await anyio.to_thread.run_sync(bind(
+        import_jobs.submit, get_engine(), user, uploads, on_duplicate=on_duplicate,
+        write=confirm, expect=fingerprint if confirm else None))
+    return await _job_answer(user, job_id, page, wait)
 
 
 if TYPE_CHECKING:
@@ -184,8 +255,9 @@ else:  # the registry's published formats, as an enum in the OpenAPI schema
         "item is reported with its place and reason. Without "
         "`partial` a file with any refused item writes nothing; with `partial=true` the valid "
         "items are written. A detected Dutch social-return percentage is marked `detected` "
-        "with the sentence it came from, for an officer to confirm."),
-    responses={200: {"content": {"application/json": {"example": {
+        "with the sentence it came from, for an officer to confirm. Runs in the "
+        "background like `POST /api/v1/import` (`wait`, 202 and `Location`)."),
+    responses={**JOB_RESPONSES, 200: {"content": {"application/json": {"example": {
         "ok": True, "files": [{"file": "release.json", "format": "ocds", "partial": False,
                                "written": True, "created": 1, "updated": 0, "unchanged": 0,
                                "stale": 0, "rejected": 0, "items": []}]}}}}},
@@ -193,21 +265,51 @@ else:  # the registry's published formats, as an enum in the OpenAPI schema
 async def import_published_api(
     fmt: PublishedFormat,
     user: ApiUser,
-    session: SessionDep,
     files: Annotated[list[UploadFile], File(description="One or more published tender files")],
     partial: Annotated[bool, Form(description="Write the valid items of a file that also "
                                                "holds refused ones")] = False,
     confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,
-) -> dict[str, Any]:
+    wait: WaitForm = 10,
+) -> Response:
     if user.role not in ("officer", "connector", "admin"):
         raise api_error(403, "Alleen inkopers, verbinders en beheerders kunnen aanbestedingen "
                              "importeren")
     uploads = await _read_uploads(files)
-    # An officer imports for their own organisation only (access.py: officers see their
-    # own buyer's tenders); connectors and admins import for anyone.
-    only_buyer = None if access.sees_all(user) else (user.organisation or "").strip()
-    return import_files(session, uploads, format=fmt, partial=partial,
-                        only_buyer=only_buyer, dry_run=not confirm).to_dict()
+    job_id = await anyio.to_thread.run_sync(bind(
+        import_jobs.submit, get_engine(), user, uploads, format=fmt, partial=partial,
+        only_buyer=_only_buyer(user), write=confirm))
+    return await _job_answer(user, job_id, 1, wait)
+
+
+@api_router.get("/import/jobs/{job_id}", summary="An import job: its progress and report",
+                description="`state`: queued, running (`step`, `rows_done` of `rows_total`), "
+                "preview_ready (the preview in `report`, `writable` if it may be confirmed), "
+                "done, failed (`error`) or cancelled. The report's lists are paged by "
+                "`page` (200 a page).")
+def import_job_api(user: ApiUser, session: SessionDep, job_id: str,
+                   page: PageQuery = 1) -> dict[str, Any]:
+    return import_jobs.view(import_jobs.get(session, job_id, user), page)
+
+
+@api_router.post("/import/jobs/{job_id}/confirm", status_code=202,
+                 summary="Write a previewed import job",
+                 description="Writes exactly the change set previewed (a file whose change set "
+                 "changed since is not written and says so); answers 202, poll the job.")
+def import_job_confirm_api(user: ApiUser, job_id: str) -> JSONResponse:
+    job = import_jobs.confirm(get_engine(), job_id, user)
+    return JSONResponse(import_jobs.view(job), status_code=202,
+                        headers={"Location": _job_url(job_id)})
+
+
+@api_router.delete("/import/jobs/{job_id}", summary="Cancel an import job",
+                   description="A queued job or a preview ends at once (nothing written); a "
+                   "running one stops within a second and rolls back the file it is on "
+                   "(202 until it has).", responses={202: {"description": "Stopping"}})
+def import_job_cancel_api(user: ApiUser, job_id: str) -> JSONResponse:
+    job = import_jobs.cancel(get_engine(), job_id, user)
+    return JSONResponse(import_jobs.view(job),
+                        status_code=200 if job.state in import_jobs.ENDED else 202,
+                        headers={"Location": _job_url(job_id)})
 
 
 KIND_SOURCES: dict[str, tuple[Any, Any, Any]] = {

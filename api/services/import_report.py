@@ -237,26 +237,25 @@ class FileReport:
         return [f"not imported: {len(self.issues)} problem(s); the database is unchanged "
                 "by this file"]
 
-    def to_dict(self, page: int = 1) -> dict[str, Any]:
-        """JSON of the report; the changes and duplicates paged (PAGE per page)."""
+    def to_dict(self, page: int | None = 1) -> dict[str, Any]:
+        """JSON of the report; the changes and duplicates paged (PAGE per page; ``None``:
+        all, see ``page_of``). Published notices' outcomes are all listed."""
         # Unchanged records are counted, not listed: the lists show what the file does.
         listed = [c for c in self.changes if c.action != "unchanged"]
-        changes, change_pages = _page(listed, len(listed), page)
-        dups, dup_pages = _page(self.duplicates, len(self.duplicates), page)
-        return {
+        return _page_file({
             "file": self.file, "format": self.format, "status": self.status,
             "dry_run": self.dry_run, "fingerprint": self.fingerprint,
             "actions": self.action_counts(),
-            "changes": [c.to_dict() for c in changes], "changes_total": len(listed),
-            "change_pages": change_pages, "page": max(page, 1),
+            "changes": [c.to_dict() for c in listed], "changes_total": len(listed),
+            "change_pages": 1, "page": 1,
             "duplicates_total": max(self.duplicates_total, len(self.duplicates)),
-            "duplicate_pages": dup_pages,
+            "duplicate_pages": 1,
             "partial": self.partial, "written": self.written,
             "counts": {k: c.to_dict() for k, c in self.counts.items()},
             "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
             "stale": self.stale, "rejected": self.rejected,
             "issues": [i.to_dict() for i in self.issues],
-            "duplicates": [d.to_dict() for d in dups],
+            "duplicates": [d.to_dict() for d in self.duplicates],
             "items": [
                 {"location": i.location, "ref": i.ref, "action": i.action,
                  "errors": [asdict(e) for e in i.errors],
@@ -266,9 +265,10 @@ class FileReport:
             "file_errors": [asdict(e) for e in self.file_errors],
             "file_warnings": [asdict(w) for w in self.file_warnings],
             "warnings": self.warning_count,
+            "items_total": len(self.items),
             "vetting_events": self.vetting_events,
             "seconds": round(self.seconds, 3),
-        }
+        }, page, items=False)
 
 
 @dataclass
@@ -277,6 +277,7 @@ class ImportReport:
     format: str = "interchange"
     on_duplicate: str = "ask"
     partial: bool = False
+    cancelled: bool = False  # stopped on request; the files it stopped at say so
 
     @property
     def ok(self) -> bool:
@@ -298,7 +299,31 @@ class ImportReport:
     def fingerprints(self) -> list[str]:
         return [f.fingerprint for f in self.files]
 
-    def to_dict(self, page: int = 1) -> dict[str, Any]:
+    def to_dict(self, page: int | None = 1) -> dict[str, Any]:
+        """JSON of the report, its long lists paged (``page=None``: all of them, for
+        keeping the report whole and paging it later with ``page_of``)."""
         return {"ok": self.ok, "format": self.format, "on_duplicate": self.on_duplicate,
-                "partial": self.partial, "dry_run": self.dry_run,
+                "partial": self.partial, "dry_run": self.dry_run, "cancelled": self.cancelled,
                 "files": [f.to_dict(page) for f in self.files]}
+
+
+def page_of(report: dict[str, Any], page: int, items: bool = True) -> dict[str, Any]:
+    """One page of a whole report (``ImportReport.to_dict(None)``): each file's changes,
+    duplicates and (with ``items``) published notices' outcomes, PAGE of each."""
+    return {**report, "files": [_page_file(f, page, items) for f in report.get("files", [])]}
+
+
+def _page_file(full: dict[str, Any], page: int | None, items: bool) -> dict[str, Any]:
+    if page is None:
+        return full
+    out = dict(full)
+    out["page"] = max(page, 1)
+    out["changes"], out["change_pages"] = _page(full["changes"], len(full["changes"]), page)
+    out["duplicates"], out["duplicate_pages"] = _page(full["duplicates"],
+                                                      len(full["duplicates"]), page)
+    out["items_total"] = len(full["items"])
+    if items:
+        out["items"], out["item_pages"] = _page(full["items"], len(full["items"]), page)
+    else:
+        out["item_pages"] = 1
+    return out

@@ -61,13 +61,20 @@ identical name in the same area; see ``api.services.duplicates``):
   shown as ``kept``); the newcomer's ref is recorded in ``extra["merged_refs"]`` and later
   imports of that ref update the same enterprise.
 * ``keep-both``: both are kept as separate enterprises.
+
+Progress and cancelling: ``progress(step, done, total)`` is called as the call goes on
+(step ``read``: files read of all; ``duplicates``: newcomers checked of the file's;
+``write``: records of all files written or previewed). It may raise ``ImportCancelled``:
+the file being imported (and a batch of published files not yet committed) is rolled back
+and reported, with the files after it, as not imported (``ImportReport.cancelled``).
+``api.services.import_jobs`` runs imports in the background this way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as dtime
@@ -126,6 +133,32 @@ OWNER_FIELD: dict[str, str] = {"tenders": "buyer", "obligations": "firm"}
 CHUNK = 500
 # Published files written per commit (see the module docstring).
 PUBLISHED_BATCH = 500
+# How often (in records) the write reports progress: cheap, and often enough to cancel.
+PROGRESS_EVERY = 200
+
+Progress = Callable[[str, int, int], None]
+
+
+class ImportCancelled(Exception):  # noqa: N818 - a request, not an error
+    """Raised by a progress callback to stop the import (see the module docstring)."""
+
+
+class _Rows:
+    """Counts records written or previewed over all files of a call, for ``progress``."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def tick(self, n: int = 1) -> None:
+        before, self.done = self.done, self.done + n
+        if self.progress is not None and (
+                before // PROGRESS_EVERY != self.done // PROGRESS_EVERY
+                or self.done == self.total):
+            self.progress("write", self.done, self.total)
+
+    def step(self, name: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(name, done, total)
 
 
 # ------------------------------------------------------------------ entry point
@@ -134,7 +167,8 @@ PUBLISHED_BATCH = 500
 def import_files(session: Session, files: Sequence[tuple[str, bytes]],
                  on_duplicate: OnDuplicate = "ask", *, format: str = registry.DEFAULT,
                  partial: bool = False, only_buyer: str | None = None,
-                 dry_run: bool = False, expect: Sequence[str] | None = None) -> ImportReport:
+                 dry_run: bool = False, expect: Sequence[str] | None = None,
+                 progress: Progress | None = None) -> ImportReport:
     """Parse each file with ``format``'s parser and store it in its own transaction (see
     module docstring). ``partial`` and ``only_buyer`` apply to published notices:
     write a file's valid notices despite rejected ones; refuse any buyer but this one
@@ -143,7 +177,7 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
     ``dry_run``: the preview. Every file goes through exactly the write below and is then
     rolled back, so the change set shown is the one a write makes. ``expect``: the
     fingerprints of a preview, one per file; a file whose change set no longer matches
-    (the database changed since) is not written."""
+    (the database changed since) is not written. ``progress``: see the module docstring."""
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
     fmt = registry.get(format)
@@ -151,10 +185,16 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
                           source_digest=hashlib.sha256(data).hexdigest())
                for name, data in files]
     parsed: list[Parsed] = []
-    for (name, data), report in zip(files, reports, strict=True):
-        start = time.perf_counter()
-        parsed.append(_parse(fmt, name, data))
-        report.seconds += time.perf_counter() - start
+    rows = _Rows(progress, 0)
+    try:
+        for (name, data), report in zip(files, reports, strict=True):
+            start = time.perf_counter()
+            parsed.append(_parse(fmt, name, data))
+            report.seconds += time.perf_counter() - start
+            rows.step("read", len(parsed), len(files))
+    except ImportCancelled:
+        return _cancelled(reports, range(len(files)), fmt.name, on_duplicate, partial)
+    rows.total = sum(_record_count(p) for p in parsed)
 
     def order(i: int) -> int:
         pf = parsed[i]
@@ -171,19 +211,51 @@ def import_files(session: Session, files: Sequence[tuple[str, bytes]],
         return 1
 
     batch = _Batch(session)
-    for i in sorted(range(len(files)), key=order):
+    todo = sorted(range(len(files)), key=order)
+    for n, i in enumerate(todo):
         start = time.perf_counter()
         pf = parsed[i]
         expected = expect[i] if expect is not None and i < len(expect) else None
-        if isinstance(pf, ParsedFile):
-            batch.commit()
-            _import_one(session, pf, reports[i], on_duplicate, dry_run, expected)
-        else:
-            _import_published(session, pf, reports[i], partial, only_buyer, dry_run,
-                              None if dry_run else batch)
-        reports[i].seconds += time.perf_counter() - start
+        try:
+            if isinstance(pf, ParsedFile):
+                batch.commit()
+                _import_one(session, pf, reports[i], on_duplicate, dry_run, expected, rows)
+            else:
+                _import_published(session, pf, reports[i], partial, only_buyer, dry_run,
+                                  None if dry_run else batch)
+                rows.tick(_record_count(pf))
+        except ImportCancelled:
+            # The batch's files not yet committed are undone with this one.
+            held = [j for j, r in enumerate(reports) if any(r is b for b in batch.reports)]
+            batch.reports = []
+            session.rollback()
+            return _cancelled(reports, dict.fromkeys(held + todo[n:]), fmt.name,
+                              on_duplicate, partial)
+        finally:
+            reports[i].seconds += time.perf_counter() - start
     batch.commit()
     return ImportReport(reports, fmt.name, on_duplicate, partial)
+
+
+def _record_count(parsed: Parsed) -> int:
+    if isinstance(parsed, ParsedFile):
+        return sum(len(v) for v in parsed.records.values())
+    return len(parsed.tenders) + len(parsed.rejected)
+
+
+def _cancelled(reports: list[FileReport], stopped: Iterable[int], fmt: str,
+               on_duplicate: str, partial: bool) -> ImportReport:
+    """The report of a cancelled call: the files not (completely) imported say so; the
+    files imported before the cancel keep their report (they are written)."""
+    for i in stopped:
+        r = reports[i]
+        r.status = "rejected"
+        r.written = False
+        r.reset_counts()
+        r.changes, r.items, r.duplicates, r.duplicates_total = [], [], [], 0
+        r.issues = [Issue(r.file, "", None, "the import was cancelled; nothing from this "
+                          "file was written", "start the import again when you want it")]
+    return ImportReport(reports, fmt, on_duplicate, partial, cancelled=True)
 
 
 def import_parsed(session: Session, parsed: ParsedFile, on_duplicate: OnDuplicate = "ask",
@@ -221,7 +293,8 @@ def _parse(fmt: registry.Format, name: str, data: bytes) -> Parsed:
 def import_paths(session: Session, paths: Sequence[str],
                  on_duplicate: OnDuplicate = "ask", *, format: str = registry.DEFAULT,
                  partial: bool = False, dry_run: bool = False,
-                 expect: Sequence[str] | None = None) -> ImportReport:
+                 expect: Sequence[str] | None = None,
+                 progress: Progress | None = None) -> ImportReport:
     """``import_files`` for files on disk; a file over the size limit is not even read, and
     one that cannot be read is reported like any rejected file."""
     files: list[tuple[str, bytes]] = []
@@ -244,7 +317,7 @@ def import_paths(session: Session, paths: Sequence[str],
     report = import_files(session, [f for i, f in enumerate(files) if i not in unread],
                           on_duplicate, format=format, partial=partial, dry_run=dry_run,
                           expect=[e for i, e in enumerate(expect) if i not in unread]
-                          if expect is not None else None)
+                          if expect is not None else None, progress=progress)
     out: list[FileReport] = []
     it = iter(report.files)
     for i, (name, _) in enumerate(files):
@@ -253,7 +326,7 @@ def import_paths(session: Session, paths: Sequence[str],
                                   issues=[unread[i]], partial=partial, dry_run=dry_run))
         else:
             out.append(next(it))
-    return ImportReport(out, report.format, on_duplicate, partial)
+    return ImportReport(out, report.format, on_duplicate, partial, report.cancelled)
 
 
 class _Batch:
@@ -351,17 +424,22 @@ def _count_published(report: FileReport, dry_run: bool) -> None:
     counts = report.counts["tenders"]
     for action in ("created", "updated", "unchanged", "stale"):
         setattr(counts, action, report.count(action))
-    report.written = not dry_run and counts.created + counts.updated > 0
+    # A preview says what the write would do: with ``partial`` the valid notices of a file
+    # that also holds rejected ones would be written ("partial").
+    would_write = counts.created + counts.updated > 0 and (report.partial or not report.errors)
+    report.written = not dry_run and would_write
     report.status = ("imported" if not report.errors
-                     else "partial" if report.written else "rejected")
+                     else "partial" if would_write else "rejected")
 
 
 def _import_one(session: Session, pf: ParsedFile, report: FileReport,
                 on_duplicate: OnDuplicate, dry_run: bool = False,
-                expected: str | None = None) -> None:
+                expected: str | None = None, rows: _Rows | None = None) -> None:
+    rows = rows or _Rows(None, 0)
     if pf.issues:
         report.status = "rejected"
         report.issues = list(pf.issues)
+        rows.tick(_record_count(pf))
         return
     try:
         issues = _check_references(session, pf)
@@ -370,7 +448,7 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
             report.issues = issues
             session.rollback()
             return
-        plan = _plan_enterprises(session, pf, on_duplicate)
+        plan = _plan_enterprises(session, pf, on_duplicate, rows)
         action = {"ask": "ask", "merge": "merged"}.get(on_duplicate, "kept both")
         report.add_duplicates([DuplicatePair.from_match(m, action) for m in plan.scan.kept],
                               plan.scan.total)
@@ -380,7 +458,7 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
             if not dry_run:
                 return
             # The preview goes on: it shows what else the file would do.
-        _write(session, pf, plan, report)
+        _write(session, pf, plan, report, rows)
         report.seal()
         refused = report.refused
         if refused:
@@ -404,6 +482,9 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
         session.commit()
         report.written = any(c.created or c.updated or c.merged for c in report.counts.values())
         _analyze_after_bulk(session, report)
+    except ImportCancelled:
+        session.rollback()
+        raise
     except Exception as exc:
         session.rollback()
         report.status = "rejected"
@@ -494,8 +575,8 @@ def _merged_aliases(session: Session) -> dict[str, str]:
     return out
 
 
-def _plan_enterprises(session: Session, pf: ParsedFile,
-                      on_duplicate: OnDuplicate) -> _EnterprisePlan:
+def _plan_enterprises(session: Session, pf: ParsedFile, on_duplicate: OnDuplicate,
+                      rows: _Rows | None = None) -> _EnterprisePlan:
     recs = pf.records["enterprises"]
     if not recs:
         return _EnterprisePlan({}, {}, DuplicateScan())
@@ -509,7 +590,9 @@ def _plan_enterprises(session: Session, pf: ParsedFile,
         db = [c for c in _area_candidates(session, new) if c.ref not in in_file]
         # Enterprises of this file that already exist are "existing" too (their new values).
         db += [_candidate(r) for r in recs if r.ref in existing]
-        scan = scan_duplicates([_candidate(r) for r in new], db, keep=KEEP_DUPLICATES)
+        scan = scan_duplicates([_candidate(r) for r in new], db, keep=KEEP_DUPLICATES,
+                               progress=(lambda d, t: rows.step("duplicates", d, t))
+                               if rows is not None else None)
         if on_duplicate == "merge":
             for r in new:
                 hit = scan.best.get(r.ref)
@@ -670,7 +753,7 @@ def _bulk_insert(session: Session, cls: Any, rows: list[dict[str, Any]]) -> None
 
 
 def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
-                       report: FileReport) -> None:
+                       report: FileReport, rows: _Rows) -> None:
     """An existing enterprise's vetting is never changed by an import (vetting changes go
     through the vetting flow, with their own log); a merge keeps the stored name. Both
     are shown in the change as ``kept``."""
@@ -686,6 +769,7 @@ def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
         report.vetting_events += 1
 
     for rec in pf.records["enterprises"]:
+        rows.tick()
         target = plan.alias.get(rec.ref)
         if target is not None and target in created:
             # Folded into a newcomer of this same file.
@@ -758,7 +842,8 @@ def _write_enterprises(session: Session, pf: ParsedFile, plan: _EnterprisePlan,
     _bulk_insert(session, VettingEvent, events)
 
 
-def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport) -> None:
+def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport,
+                 rows: _Rows) -> None:
     """A record whose ref is stored under another owner (another buyer's tender, another
     firm's obligation) is refused, never overwritten."""
     recs = pf.records[kind]
@@ -771,6 +856,7 @@ def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
     for rec in recs:
+        rows.tick()
         row = existing.get(rec.ref)
         if row is None:
             new_rows.append(_full_row(cls, rec.values, now))
@@ -797,8 +883,9 @@ def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport
     _bulk_insert(session, cls, new_rows)
 
 
-def _write(session: Session, pf: ParsedFile, plan: _EnterprisePlan, report: FileReport) -> None:
-    _write_enterprises(session, pf, plan, report)
+def _write(session: Session, pf: ParsedFile, plan: _EnterprisePlan, report: FileReport,
+           rows: _Rows) -> None:
+    _write_enterprises(session, pf, plan, report, rows)
     for kind in ("tenders", "challenges", "obligations"):
-        _write_plain(session, pf, kind, report)
+        _write_plain(session, pf, kind, report, rows)
     session.flush()

@@ -1,4 +1,5 @@
-"""Uploaded import files kept between the preview and the confirmation.
+"""Uploaded files kept between a preview and its confirmation (the ledger upload; the
+import page keeps its files with its job instead, ``api.services.import_jobs``).
 
 The files go to a private temporary directory named by a random token; the token lives in
 the user's (signed) session cookie only, so one user can never confirm another's upload.

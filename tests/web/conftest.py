@@ -31,8 +31,11 @@ def app(use_db: str, db_engine: Engine, monkeypatch: pytest.MonkeyPatch):  # typ
 
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    from api.services import import_jobs
+
     with TestClient(app, follow_redirects=False) as c:
         yield c
+    import_jobs.wait_idle()  # imports run in threads: done before the database goes
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:

@@ -38,7 +38,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
 
-from api.services import learning_jobs
+from api.services import import_jobs, learning_jobs
 from tests.web.conftest import CSRF_RE, do_login
 from tests.web.seed import FIRM_A, PASSWORD, USERS, UTRECHT, seed
 
@@ -108,12 +108,17 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/search": R("/api/v1/search?q=schoonmaak", USERS_ALL),
     "GET /api/v1/cpv": R("/api/v1/cpv?q=9091", ALL),  # public reference data
     # --- import / export
-    "GET /import": R("/import", STAFF),
-    "POST /import": R("/import", STAFF, files=True),
-    # Without a pending upload in the session: back to /import (nothing to confirm).
-    "GET /import/preview": R("/import/preview", STAFF),
-    "POST /import/confirm": R("/import/confirm", STAFF),
-    "POST /import/cancel": R("/import/cancel", STAFF),
+    # Officers import their own published tenders on the page too (not interchange).
+    "GET /import": R("/import", "OoCD"),
+    "POST /import": R("/import", "OoCD", files=True),
+    # An import job is seen only by who started it (the connector here) and admins.
+    "GET /import/jobs/{job_id}": R("/import/jobs/matrix-job", STAFF),
+    "POST /import/jobs/{job_id}/confirm": R("/import/jobs/matrix-job/confirm", STAFF),
+    "POST /import/jobs/{job_id}/cancel": R("/import/jobs/matrix-job/cancel", STAFF),
+    "GET /api/v1/import/jobs/{job_id}": R("/api/v1/import/jobs/matrix-job", STAFF),
+    "POST /api/v1/import/jobs/{job_id}/confirm": R("/api/v1/import/jobs/matrix-job/confirm",
+                                                   STAFF),
+    "DELETE /api/v1/import/jobs/{job_id}": R("/api/v1/import/jobs/matrix-job", STAFF),
     "POST /api/v1/import": R("/api/v1/import", STAFF, files=True),
     # Officers import their published tenders (OCDS/eForms) themselves.
     "POST /api/v1/import/{fmt}": R("/api/v1/import/ocds", "OoCD", files=True),
@@ -306,7 +311,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from api import settings as api_settings
     from api.db import engine_for
     from api.security import new_api_token
-    from api.tables import DeliveryEvidence, LedgerLineRow, LedgerRow, User
+    from api.tables import DeliveryEvidence, ImportJob, LedgerLineRow, LedgerRow, User
 
     d = tmp_path_factory.mktemp("matrix")
     template, db = d / "template.db", d / "work.db"
@@ -322,6 +327,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                         uploaded_by="seed"))
         s.add(LedgerLineRow(ledger_id=1, row=2, supplier="Glans B.V.", supplier_key="glans",
                             booked_on=date(2025, 1, 6), amount_eur=400.0, cpv="90919200"))
+        connector = s.exec(select(User).where(User.email == USERS["connector"][0])).one()
+        s.add(ImportJob(id="matrix-job", created_by=connector.id or 0, format="interchange",
+                        state="preview_ready", report={"files": []}))
         for letter, who in ROLES.items():
             if who is None:
                 continue
@@ -424,6 +432,7 @@ def test_access(world: World, key: str) -> None:
         for role in order:
             if method != "GET":
                 learning_jobs.wait_idle()  # POST /weights/learn runs on in a thread
+                import_jobs.wait_idle()  # and imports
                 world.reset()
             r = send(c, world, role, method, rule)
             got = outcome(r, page, rule.public)
@@ -434,6 +443,7 @@ def test_access(world: World, key: str) -> None:
                                 f"{r.text[:150]!r}")
     if method != "GET":
         learning_jobs.wait_idle()
+        import_jobs.wait_idle()
         world.reset()
     assert not problems, f"{key}:\n" + "\n".join(problems)
 

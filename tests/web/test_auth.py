@@ -123,7 +123,7 @@ def test_api_writes_need_a_token_not_a_cookie(client: TestClient) -> None:
 
 
 def test_role_is_enforced(client: TestClient) -> None:
-    do_login(client, "officer")
+    do_login(client, "firm")
     r = client.get("/import")
     assert r.status_code == 403
     assert "Geen toegang" in r.text

@@ -51,13 +51,24 @@ def test_api_import_and_report(client: TestClient,
     assert r.status_code == 403
 
 
+def _job_page(client: TestClient, r) -> str:  # type: ignore[no-untyped-def]
+    """Follow an upload to its job's page and wait there for the job to end."""
+    from api.services import import_jobs
+
+    assert r.status_code == 303 and r.headers["location"].startswith("/import/jobs/"), r.text
+    import_jobs.wait_idle()
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and 'http-equiv="refresh"' not in page.text
+    return str(r.headers["location"])
+
+
 def test_import_page(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
     login("connector")
     token = csrf_of(client, "/import")
     r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"},
                     files=[("files", ("bad.json", json.dumps(BAD), "application/json"))])
-    assert r.status_code == 422
-    assert "geweigerd" in r.text and "bad.json" in r.text
+    text = client.get(_job_page(client, r)).text
+    assert "geweigerd" in text and "bad.json" in text and "Bevestigen" not in text
     r = client.post("/import", data={"on_duplicate": "ask"},
                     files=[("files", ("ok.json", json.dumps(DOC), "application/json"))])
     assert r.status_code == 403  # no CSRF token
@@ -118,26 +129,32 @@ def test_import_page_previews_then_confirms(client: TestClient, login,  # type: 
     token = csrf_of(client, "/import")
     upload = [("files", ("ok.json", json.dumps(DOC), "application/json"))]
     r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"}, files=upload)
-    assert r.status_code == 200, r.text
-    assert "Voorbeeld van de import" in r.text and "E-IMP-1" in r.text and "Bevestigen" in r.text
+    job = _job_page(client, r)
+    text = client.get(job).text
+    assert "Voorbeeld van de import" in text and "E-IMP-1" in text and "Bevestigen" in text
     assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 404
-    assert "E-IMP-1" in client.get("/import/preview").text  # kept server-side between steps
-    r = client.post("/import/confirm", data={"csrf_token": token})
-    assert r.status_code == 200 and "ingelezen" in r.text
+    assert "E-IMP-1" in client.get(job).text  # kept server-side between steps
+    r = client.post(f"{job}/confirm", data={"csrf_token": token})
+    assert _job_page(client, r) == job
+    text = client.get(job).text
+    assert "ingelezen" in text and "De import is klaar." in text
     assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 200
-    # Confirming twice writes nothing more: the upload is gone.
-    r = client.post("/import/confirm", data={"csrf_token": token}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/import"
+    # Confirming twice writes nothing more: the job is done.
+    r = client.post(f"{job}/confirm", data={"csrf_token": token})
+    assert r.status_code == 409
 
     # A change shows its difference; "Annuleren" discards it.
     changed = {"enterprises": [{**DOC["enterprises"][0], "description": "Anders nu."}]}
     r = client.post("/import", data={"csrf_token": token, "on_duplicate": "ask"},
                     files=[("files", ("c.json", json.dumps(changed), "application/json"))])
-    assert r.status_code == 200
-    assert "gewijzigd" in r.text and "Schoonmaak met statushouders." in r.text
-    assert "Anders nu." in r.text
-    r = client.post("/import/cancel", data={"csrf_token": token}, follow_redirects=False)
+    job = _job_page(client, r)
+    text = client.get(job).text
+    assert "gewijzigd" in text and "Schoonmaak met statushouders." in text
+    assert "Anders nu." in text
+    r = client.post(f"{job}/cancel", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     got = client.get("/api/v1/enterprises/E-IMP-1", headers=h).json()
     assert got["description"] == "Schoonmaak met statushouders."
-    assert client.get("/import/preview", follow_redirects=False).status_code == 303
+    text = client.get(job).text
+    assert "geannuleerd" in text and "Bevestigen" not in text
+    assert client.post(f"{job}/confirm", data={"csrf_token": token}).status_code == 409
