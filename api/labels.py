@@ -22,6 +22,8 @@ TARGET_GROUP_NL: Mapping[str, str] = {
 # Vetting states (matcher.model.VETTING_STATUSES).
 VETTING_NL: Mapping[str, str] = {
     "vetted": "Gescreend", "pending": "In behandeling", "rejected": "Afgewezen",
+    # Not stored: a vetting whose end has passed (api.services.vetting_flow.vetting_state).
+    "expired": "Screening verlopen",
 }
 
 # Other stored codes shown in tables: allocation kinds and statuses, curation decisions,

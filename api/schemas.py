@@ -398,6 +398,8 @@ class SearchHit(FreeCapacity):
     themes: list[str]
     certifications: list[dict[str, Any]]
     vetting_status: str
+    vetting_state: Literal["vetted", "expired", "pending", "rejected"] = Field(
+        description="The vetting on today's date: 'expired' when a vetting's end has passed")
     score: float
 
 
@@ -413,7 +415,8 @@ class SearchOut(BaseModel):
         "items": [{"ref": "E-0001", "name": "Schoon & Sociaal Utrecht", "municipality": "GM0344",
                    "municipality_name": "Utrecht", "distance_km": 1.2, "cpv": ["90911200"],
                    "target_groups": ["participatiewet"], "themes": [], "certifications": [],
-                   "vetting_status": "vetted", "purchasing_eur_per_year": 250000,
+                   "vetting_status": "vetted", "vetting_state": "vetted",
+                   "purchasing_eur_per_year": 250000,
                    "placements_per_year": 6, "free_purchase_eur_per_year": 200000,
                    "free_placements_per_year": 5, "score": 3.0}],
         "total": 1, "page": 1, "per_page": 20, "pages": 1,

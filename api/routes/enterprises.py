@@ -20,6 +20,7 @@ from api.services import entity_edit
 from api.services.capacity import capacity_states
 from api.services.enterprise_search import hit_to_dict, search
 from api.services.importing import enterprise_duplicates
+from api.services.vetting_flow import vetting_state
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -214,7 +215,7 @@ def enterprise_page(ref: str, request: Request, user: CurrentUser, session: Sess
         "matches": match_rows, "capacity": capacity,
         "municipality": muni, "tg_labels": TARGET_GROUP_NL, "vetting_labels": VETTING_NL,
         "can_delete": access.sees_all(user), "can_edit": access.sees_all(user),
-        "vetting_expired": bool(row.vetting_valid_until and row.vetting_valid_until < on),
+        "vetting_state": vetting_state(row.vetting_status, row.vetting_valid_until, on),
     })
 
 

@@ -7,7 +7,9 @@ from fastapi.responses import Response
 from sqlmodel import func, select
 
 from api.access import visible_obligations, visible_tenders
+from api.clock import today
 from api.deps import CurrentUser, SessionDep, render
+from api.services.vetting_flow import validly_vetted
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow
 
 router = APIRouter(tags=["pages"])
@@ -25,8 +27,9 @@ def home(request: Request, user: CurrentUser, session: SessionDep) -> Response:
         "open_obligations": count(visible_obligations(
             user, select(func.count()).select_from(ObligationRow)
             .where(ObligationRow.status == "open"))),
+        # Validly vetted today: an expired vetting is not counted as "gescreend".
         "enterprises": count(select(func.count()).select_from(EnterpriseRow)
-                             .where(EnterpriseRow.vetting_status == "vetted")),
+                             .where(validly_vetted(today()))),
         "pending": count(select(func.count()).select_from(EnterpriseRow)
                          .where(EnterpriseRow.vetting_status == "pending")),
         "challenges": count(select(func.count()).select_from(ChallengeRow)

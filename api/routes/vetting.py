@@ -115,6 +115,7 @@ def vetting_page(request: Request, user: ConnectorUser, session: SessionDep) -> 
         "q": q, "on": on, "default_until": on + timedelta(days=vetting_flow.DEFAULT_VALIDITY_DAYS),
         "soon": on + timedelta(days=vetting_flow.EXPIRY_WARNING_DAYS),
         "vetting_labels": VETTING_NL, "tg_labels": TARGET_GROUP_NL,
+        "vetting_state": vetting_flow.vetting_state,
     })
 
 

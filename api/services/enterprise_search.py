@@ -28,6 +28,7 @@ from api.capacity_view import capacity_fields
 from api.clock import today
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
+from api.services.vetting_flow import vetting_state
 from api.tables import EnterpriseRow
 from matcher.capacity import CapacityState, free_amounts
 from matcher.geo import haversine_km_many
@@ -90,6 +91,11 @@ class _Table:
         n = len(items)
         self.refs = {item.ref: i for i, item in enumerate(items)}
         self.vetted = np.array([it.vetting_status == "vetted" for it in items], dtype=bool)
+        # Last valid day of each vetting (ordinal; no end = never expires): the table is
+        # cached across days, so validity on "today" is decided per search (vetting_flow).
+        self.vetted_until = np.array(
+            [it.vetting_valid_until.toordinal() if it.vetting_valid_until else 10**9
+             for it in items], dtype=np.int64)
         self.lat = np.array([it.lat for it in items], dtype=np.float64)
         self.lon = np.array([it.lon for it in items], dtype=np.float64)
         self.purchasing = np.array([it.purchasing_eur_per_year for it in items],
@@ -154,6 +160,10 @@ class _Table:
                 while len(self._prefixes) > self.PREFIX_CACHE:
                     self._prefixes.popitem(last=False)
         return mask
+
+    def valid_on(self, on: date) -> NDArray[np.bool_]:
+        """Validly vetted on ``on`` (vetting_flow.is_validly_vetted, vectorised)."""
+        return self.vetted & (self.vetted_until >= on.toordinal())
 
     def certifications(self, on: date) -> tuple[list[str], NDArray[np.bool_]]:
         """Schemes and an (items x schemes) matrix of certificates valid on ``on``."""
@@ -294,6 +304,7 @@ class Hit:
     distance_km: float | None
     capacity: CapacityState  # per year, after commitments elsewhere
     valid_certifications: list[dict[str, Any]]
+    vetting_state: str = ""  # vetting_flow.vetting_state on the search's day
 
 
 @dataclass
@@ -358,7 +369,7 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
         errors["cpv"] = "Geef een CPV-code of het begin ervan (cijfers)"
 
     # The filters that are not facets, as one mask over the registry.
-    base = table.vetted.copy() if restrict_vetted else np.ones(n, dtype=bool)
+    base = table.valid_on(on) if restrict_vetted else np.ones(n, dtype=bool)
     score = np.zeros(n, dtype=np.float64)
     for tok in tokens:
         tok_score = table.token_scores(tok)
@@ -436,7 +447,8 @@ def search(session: Session, params: SearchParams, restrict_vetted: bool = False
                      float(distance[i]) if distance is not None else None,
                      CapacityState(float(table.purchasing[i]), float(table.placements[i]),
                                    float(used[i]), float(used_places[i])),
-                     _valid_certs(items[i], on))
+                     _valid_certs(items[i], on),
+                     vetting_state(items[i].vetting_status, items[i].vetting_valid_until, on))
                  for i in ranked.tolist()]
     return SearchResult(params, total, page_hits, facets, place, errors)
 
@@ -449,7 +461,7 @@ def capacity_by_sector(session: Session, restrict_vetted: bool = False
     table = _table(session)
     n = len(table.items)
     used, _ = _committed_columns(session, table)
-    keep = table.vetted if restrict_vetted else np.ones(n, dtype=bool)
+    keep = table.valid_on(today()) if restrict_vetted else np.ones(n, dtype=bool)
     sector = table.sector[keep]
     k = len(table.sectors)
     counts = np.bincount(sector, minlength=k)
@@ -480,6 +492,7 @@ def hit_to_dict(hit: Hit, lang: str = "nl") -> dict[str, Any]:
         "themes": item.themes,
         "certifications": hit.valid_certifications,
         "vetting_status": item.vetting_status,
+        "vetting_state": hit.vetting_state,
         **capacity_fields(hit.capacity),
         "score": round(hit.score, 2),
     }

@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.clock import utcnow
+from api.clock import today, utcnow
 from api.errors import Conflict, Invalid, NotFound
 from api.services.capacity import capacity_states, commitments
 from api.services.curation_log import latest_states
+from api.services.vetting_flow import validly_vetted
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, PlanEvent
 
 
@@ -113,7 +114,7 @@ def commit_plan(session: Session, ref: str, by: str) -> PlanEvent:
                              committed=commitments(session, replanning=[ref]))
     vetted = set(session.exec(select(EnterpriseRow.ref).where(
         col(EnterpriseRow.ref).in_([a.enterprise_ref for a in planned]),
-        EnterpriseRow.vetting_status == "vetted")).all())
+        validly_vetted(today()))).all())
     refusals: list[RowRefusal] = rejected_by_curation(
         session, ref, [(a.enterprise_ref, a.kind) for a in planned])
     for i, a in enumerate(planned):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from api.clock import utcnow
@@ -25,6 +25,36 @@ DEFAULT_VALIDITY_DAYS = 365
 EXPIRY_WARNING_DAYS = 31
 
 
+def vetting_state(status: str, valid_until: date | None, on: date) -> str:
+    """The vetting state shown and counted everywhere: ``expired`` when a vetting's end has
+    passed on ``on``, else the stored status (vetted, pending, rejected)."""
+    if status == "vetted" and valid_until is not None and valid_until < on:
+        return "expired"
+    return status
+
+
+def is_validly_vetted(status: str, valid_until: date | None, on: date) -> bool:
+    """Vetted and not expired on ``on``: the one rule for every list, count and check."""
+    return vetting_state(status, valid_until, on) == "vetted"
+
+
+def validly_vetted(on: date) -> ColumnElement[bool]:
+    """``is_validly_vetted`` as a SQL condition on ``EnterpriseRow``."""
+    return and_(col(EnterpriseRow.vetting_status) == "vetted",
+                or_(col(EnterpriseRow.vetting_valid_until).is_(None),
+                    col(EnterpriseRow.vetting_valid_until) >= on))
+
+
+def expired_certificates(row: EnterpriseRow, today: date) -> list[tuple[str, str | None, date]]:
+    """Certificates whose end has passed: flagged, and no longer credited."""
+    out = []
+    for c in row.certifications or []:
+        until = _cert_date(c.get("valid_until"))
+        if until is not None and until < today:
+            out.append((str(c.get("scheme")), c.get("level"), until))
+    return out
+
+
 @dataclass
 class VettingQueue:
     pending: list[EnterpriseRow] = field(default_factory=list)
@@ -32,6 +62,10 @@ class VettingQueue:
     expired: list[EnterpriseRow] = field(default_factory=list)
     # (enterprise, scheme, level, valid_until): certificates running out within a month
     certs_expiring: list[tuple[EnterpriseRow, str, str | None, date]] = field(
+        default_factory=list
+    )
+    # (enterprise, scheme, level, valid_until): certificates that have run out
+    certs_expired: list[tuple[EnterpriseRow, str, str | None, date]] = field(
         default_factory=list
     )
 
@@ -93,7 +127,10 @@ def queue(session: Session, today: date, limit: int = 200) -> VettingQueue:
     for row in rows:
         for scheme, level, until in expiring_certificates(row, today):
             q.certs_expiring.append((row, scheme, level, until))
+        for scheme, level, until in expired_certificates(row, today):
+            q.certs_expired.append((row, scheme, level, until))
     q.certs_expiring.sort(key=lambda x: (x[3], x[0].name))
+    q.certs_expired.sort(key=lambda x: (-x[3].toordinal(), x[0].name))
     return q
 
 
