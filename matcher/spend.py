@@ -37,6 +37,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from rapidfuzz.distance import Levenshtein
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from matcher.refdata import cpv_vocabulary
@@ -237,7 +238,24 @@ def keyword(text: str) -> str | None:
                 weak = weak or cpv
                 continue
             return cpv
-    return weak
+    return weak or _typo_keyword(text)
+
+
+def _typo_keyword(text: str) -> str | None:
+    """A lexicon stem of 6+ letters one edit away from the start of a word ("groeonderhoud",
+    "bookkeping"): bookkeeping text is typed in a hurry, and char n-grams alone then drift
+    to an unrelated code."""
+    for word in text.split():
+        if len(word) < 6:
+            continue
+        for stem, cpv, _inside in _lexicon_patterns():
+            n = len(stem)
+            if n < 6 or " " in stem or stem in WEAK:
+                continue
+            for k in (n - 1, n, n + 1):
+                if k <= len(word) and Levenshtein.distance(word[:k], stem, score_cutoff=1) <= 1:
+                    return cpv
+    return None
 
 
 def _account_name(account: str) -> str:
@@ -416,16 +434,19 @@ class SpendClassifier:
         sup_keys = [fold_supplier(ln.supplier) for ln in X]
         acc_keys = [ln.account.strip().lower() for ln in X]
         for keys, source in ((sup_keys, "supplier_pattern"), (acc_keys, "account_pattern")):
-            if not any(lab.needs_review for lab in labels):
+            if not any(lab.needs_review or lab.source == "account" for lab in labels):
                 break
             votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
             counts: dict[str, Counter[str]] = defaultdict(Counter)
             for key, lab in zip(keys, labels, strict=True):
-                if lab.cpv and not lab.needs_review:
+                if lab.cpv and not lab.needs_review and lab.source != "account":
                     votes[key][lab.cpv] += lab.confidence
                     counts[key][lab.cpv] += 1
             for i, (key, lab) in enumerate(zip(keys, labels, strict=True)):
-                if not lab.needs_review:
+                # An empty description guessed from the account's name: the supplier's
+                # own lines know better ("Kantinekosten" holds coffee and catering).
+                weak_guess = source == "supplier_pattern" and lab.source == "account"
+                if not lab.needs_review and not weak_guess:
                     continue
                 if not key or key not in votes:
                     continue

@@ -36,6 +36,8 @@ def clf() -> SpendClassifier:
     ("catring lunch MT", "55"),
     ("coffee delivery", "15"),  # the thing bought, not how it came
     ("reiniging werkkleding", "98"),
+    ("groeonderhoud januari", "77"),  # a dropped letter
+    ("bookkeping Q2", "79"),
 ])
 def test_bookkeeping_text_with_abbreviations_and_typos(clf: SpendClassifier, text: str,
                                                        division: str) -> None:
@@ -125,3 +127,14 @@ def test_issue_targets_on_generated_ledgers(clf: SpendClassifier, pool: str, see
     assert s.division_accuracy >= 0.90, s
     assert s.auto_share >= 0.90, s
     assert s.addressable_precision >= 0.9 and s.addressable_recall >= 0.9, s
+
+
+def test_empty_description_takes_the_suppliers_category_over_the_account_name() -> None:
+    lines = [SpendLine("Cateraar X", "lunchbuffet", "4700 Kantinekosten"),
+             SpendLine("Cateraar X", "broodjes overleg", "4700 Kantinekosten"),
+             SpendLine("Cateraar X", "", "4700 Kantinekosten"),
+             SpendLine("Koffie Y", "", "4700 Kantinekosten")]
+    labs = SpendClassifier().fit().classify(lines)
+    assert labs[2].cpv == "55520000" and labs[2].source == "supplier_pattern"
+    # Nothing else known about the supplier: the account's name decides.
+    assert (labs[3].cpv, labs[3].source) == ("55510000", "account")
