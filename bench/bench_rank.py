@@ -42,9 +42,16 @@ from matcher.groups import credit
 from matcher.index import EnterpriseIndex
 from matcher.model import Enterprise
 from matcher.query import Query, from_tender
-from matcher.rank import effective_weights, feature_matrix, rank_many, rank_query, rank_tender
+from matcher.rank import (
+    effective_weights,
+    feature_matrix,
+    final_score,
+    rank_many,
+    rank_query,
+    rank_tender,
+)
 from matcher.text import Analyzer, enterprise_document
-from matcher.valuation import placement_year_eur
+from matcher.valuation import reference_placement_year_eur
 from matcher.weights import DEFAULT, FEATURES
 
 TARGETS = {"build_s": 20.0, "build_mb": 1024.0, "one_ms": 20.0, "many_s": 60.0, "update_ms": 50.0}
@@ -65,7 +72,7 @@ class NaiveIndex:
     def __init__(self, ents: Sequence[Enterprise], on: date) -> None:
         self.ents = list(ents)
         self.on = on
-        self.placement_eur = placement_year_eur()  # as the index (default policy)
+        self.placement_eur = reference_placement_year_eur()  # as the index
         self.an = Analyzer()
         counts = [Counter(self.an(enterprise_document(e.name, e.themes, e.description)))
                   for e in self.ents]
@@ -197,11 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Quality: top 20 against exhaustive exact scoring (exact word cosine and char
     # n-grams for every candidate, no pruning, no shortlist).
-    w = effective_weights
     agree = []
     for q in queries[10:10 + a.quality]:
         refs, X, _ = feature_matrix(ix, q)
-        s = X @ w(q, DEFAULT)
+        s = final_score(ix, q, X, refs)  # gated by relevance, as the ranking scores
         exact = {refs[i] for i in np.argsort(-s, kind="stable")[:20]}
         fast = {ix.refs_[r] for r in rank_query(ix, q, top_k=20).rows.tolist()}
         agree.append(len(exact & fast) / max(1, min(20, len(refs))))

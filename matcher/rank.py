@@ -587,9 +587,21 @@ def feature_matrix(
     else:
         rows = np.array([index.row_of_[r] for r in refs if r in index.row_of_], dtype=np.int64)
     text_all = index.text_.dot(query_text_vector(index, q, prune=False))  # exact, every row
-    X = _base_features(index, q, rows, text_all, dot)
+    has_codes = index.cpv_.has_codes(rows) if q.cpv else None
+    X = _base_features(index, q, rows, text_all, dot, has_codes)
     X[:, F_CHAR] = _char_feature(index, q, rows)
     return [index.refs_[i] for i in rows.tolist()], X, FEATURES
+
+
+def final_score(index: EnterpriseIndex, query: Tender | Obligation | Challenge | Query,
+                X: NDArray[np.float64], refs: Sequence[str],
+                weights: WeightSet = DEFAULT) -> NDArray[np.float64]:
+    """The ranking's score of ``feature_matrix`` rows (``refs``): work features in full,
+    context features scaled by ``gate(relevance)`` (benchmarks' exhaustive reference)."""
+    q = as_query(query)
+    rows = np.array([index.row_of_[r] for r in refs], dtype=np.int64)
+    has_codes = index.cpv_.has_codes(rows) if q.cpv else None
+    return _score(X, effective_weights(q, weights), relevance(X, has_codes, applicable(q)))
 
 
 def rank_many(
