@@ -49,6 +49,16 @@
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("input[data-cpv-suggest]"), attachCpv);
   });
+  // Printing shows each chart's numbers: open their tables for the print, close them after.
+  var openedForPrint = [];
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details.chart-table:not([open])"),
+      function (d) { d.open = true; openedForPrint.push(d); });
+  });
+  window.addEventListener("afterprint", function () {
+    openedForPrint.forEach(function (d) { d.open = false; });
+    openedForPrint = [];
+  });
   // A form came back with errors: put the focus on the first wrong field, so a screen
   // reader reads its label and, through aria-describedby, its error (WCAG 3.3.1); with no
   // field to blame, on the error message itself. On "load", not DOMContentLoaded: the
