@@ -175,7 +175,7 @@ def test_edit_enterprise_keeps_what_the_form_does_not_show(client: TestClient, l
     # Cleared fields are cleared (the form is the whole record's view of them).
     assert after.trade_income_share is None and after.themes == []
     # An error on edit writes nothing.
-    r = _post(client, "/enterprises/E-000/edit", {**form, "name": "Anders", "cpv": ""})
+    r = _post(client, "/enterprises/E-000/edit", {**form, "name": "Anders", "cpv": "123"})
     assert r.status_code == 422 and "CPV-code" in _error(r.text, "cpv")
     assert _enterprise("E-000").name == "Schoonwerk Utrecht Noord"
 
