@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.model import (
@@ -10,12 +11,13 @@ from matcher.model import (
     Certification,
     Challenge,
     Enterprise,
+    Lot,
     Obligation,
     SroiClause,
     Tender,
     Vetting,
 )
-from matcher.refdata import municipalities
+from matcher.refdata import CpvError, municipalities, normalise_cpv, resolve_municipality
 
 
 def _date(value: object) -> date | None:
@@ -85,6 +87,39 @@ def clause_from_row(row: TenderRow) -> SroiClause | None:
     )
 
 
+def _lot(d: dict[str, Any], i: int) -> Lot | None:
+    """One stored lot (a dict the published-tender importers keep, or an interchange
+    ``extra.lots`` entry: ``id``, ``title``, ``cpv``, ``value_eur``, ``municipality``);
+    codes that do not normalise are left out (the importers reported them)."""
+    codes: list[str] = []
+    for c in d.get("cpv") or ():
+        try:
+            code = normalise_cpv(c)
+        except CpvError:
+            continue
+        if code not in codes:
+            codes.append(code)
+    value = d.get("value_eur")
+    muni = resolve_municipality(str(d["municipality"])) if d.get("municipality") else None
+    return Lot(
+        id=str(d.get("id") or i + 1), title=str(d.get("title") or ""), cpv=tuple(codes),
+        value_eur=float(value) if isinstance(value, int | float) and value > 0 else None,
+        municipality=muni.code if muni else None,
+        lat=muni.lat if muni else None, lon=muni.lon if muni else None)
+
+
+def lots_from_row(row: TenderRow) -> tuple[Lot, ...]:
+    """The tender's lots as its importer kept them: ``extra["published"]["lots"]``
+    (eForms, TED, OCDS), else ``extra["lots"]`` (interchange)."""
+    extra = row.extra or {}
+    published = extra.get("published")
+    raw = (published.get("lots") if isinstance(published, dict) else None) or extra.get("lots")
+    if not isinstance(raw, list):
+        return ()
+    lots = [_lot(d, i) for i, d in enumerate(raw) if isinstance(d, dict)]
+    return tuple(lot for lot in lots if lot is not None)
+
+
 def tender_from_row(row: TenderRow) -> Tender:
     lat, lon = row.lat, row.lon
     if lat is None or lon is None:
@@ -102,6 +137,7 @@ def tender_from_row(row: TenderRow) -> Tender:
         lat=lat,
         lon=lon,
         sroi=clause_from_row(row),
+        lots=lots_from_row(row),
     )
 
 

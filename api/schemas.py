@@ -864,6 +864,19 @@ class MatchItem(FreeCapacity):
                                              "'maybe')")
 
 
+class LotMatchesOut(BaseModel):
+    """One lot of a tender in two or more lots, matched on its own codes, value and place."""
+
+    id: str = Field(description="The lot's identifier as published (e.g. LOT-0001)")
+    title: str = ""
+    cpv: list[str] = Field([], description="The lot's CPV codes (empty: the tender's)")
+    value_eur: float | None = Field(None, description="The lot's estimated value")
+    items: list[MatchItem] = Field([], description="Suitable enterprises for this lot")
+    maybe: list[MatchItem] = Field([], description="'Mogelijk passend' for this lot")
+    n_suitable: int | None = None
+    n_candidates: int = 0
+
+
 class MatchesOut(BaseModel):
     tender: str
     items: list[MatchItem]
@@ -883,6 +896,9 @@ class MatchesOut(BaseModel):
     place_judged: bool = Field(
         True, description="False: no place of performance in the Netherlands, so distance "
                           "and region were not judged")
+    lots: list[LotMatchesOut] = Field(
+        [], description="A tender in two or more lots: the matches per lot (perceel); "
+                        "empty otherwise")
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "tender": "T-UTR-1", "total": 20, "page": 1, "per_page": 20, "pages": 1,

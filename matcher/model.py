@@ -107,6 +107,20 @@ class SroiClause:
 
 
 @dataclass(frozen=True)
+class Lot:
+    """One lot (perceel) of a tender: its own codes, value and, when it names one, place.
+    What a lot leaves open (no codes, no place) is the tender's."""
+
+    id: str
+    title: str = ""
+    cpv: tuple[str, ...] = ()
+    value_eur: float | None = None
+    municipality: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
 class Tender:
     ref: str
     buyer: str
@@ -120,6 +134,7 @@ class Tender:
     lat: float | None = None
     lon: float | None = None
     sroi: SroiClause | None = None
+    lots: tuple[Lot, ...] = ()  # matched one by one when there are two or more
 
 
 @dataclass(frozen=True)

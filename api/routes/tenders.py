@@ -447,6 +447,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     verdict = None
     n_candidates = n_excluded = n_suitable = 0
     place_judged = True
+    lots: list[dict[str, Any]] = []
     match_error = None
     try:
         ml = matching.cached_match(session, "tender", row.ref, TOP_K)
@@ -456,6 +457,11 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         n_candidates, n_excluded = ml.n_candidates, ml.n_excluded
         n_suitable = ml.n_suitable if ml.n_suitable is not None else len(ml.results)
         place_judged = ml.place_judged
+        lots = [{"id": x.lot.id, "title": x.lot.title, "cpv": list(x.lot.cpv),
+                 "value_eur": x.lot.value_eur,
+                 "matches": match_rows(session, row, list(x.matches.results), lang),
+                 "maybe": match_rows(session, row, list(x.matches.maybe), lang),
+                 "n_suitable": x.matches.n_suitable} for x in ml.lots]
         verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
     except DomainError as exc:
         match_error = str(t(exc.message, **exc.params))
@@ -466,7 +472,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         "why_not": why,
         "verdict": verdict, "n_candidates": n_candidates, "n_excluded": n_excluded,
         "n_suitable": n_suitable, "maybe": maybe, "place_judged": place_judged,
-        "match_error": match_error,
+        "lots": lots, "match_error": match_error,
         "municipality": muni, "status_labels": STATUS_NL, "basis_labels": BASIS_NL,
         "tg_labels": TARGET_GROUP_NL, "can_edit": access.can_edit_tender(user, row),
         "can_delete": delete_denial(session, user, row) is None,
@@ -505,7 +511,20 @@ def tender_matches(
             "pages": max(1, math.ceil(len(items) / per_page)),
             "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded,
             "rejected": [r.as_dict() for r in ml.rejected], "maybe": maybe,
-            "n_suitable": ml.n_suitable, "place_judged": ml.place_judged}
+            "n_suitable": ml.n_suitable, "place_judged": ml.place_judged,
+            "lots": [_lot_out(session, row, x, lang) for x in ml.lots]}
+
+
+def _lot_out(session: SessionDep, row: TenderRow, x: matching.LotMatches, lang: str
+             ) -> dict[str, Any]:
+    items = match_rows(session, row, list(x.matches.results), lang)
+    maybe = match_rows(session, row, list(x.matches.maybe), lang)
+    for item in [*items, *maybe]:
+        item["reasons"] = reasons.outs(item["reasons"], lang)
+        item["excluded_by"] = reasons.outs(item["excluded_by"], lang)
+    return {"id": x.lot.id, "title": x.lot.title, "cpv": list(x.lot.cpv),
+            "value_eur": x.lot.value_eur, "items": items, "maybe": maybe,
+            "n_suitable": x.matches.n_suitable, "n_candidates": x.matches.n_candidates}
 
 
 @api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,

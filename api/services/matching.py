@@ -83,7 +83,8 @@ from matcher.challenge import ChallengeMatcher, Coalition
 from matcher.constraints import exclusions
 from matcher.geo import haversine_km
 from matcher.index import EnterpriseIndex
-from matcher.model import Capacity, Enterprise, Vetting
+from matcher.lots import lot_tenders
+from matcher.model import Capacity, Enterprise, Lot, Vetting
 from matcher.query import Query, from_challenge, from_obligation, from_tender
 from matcher.rank import Match, match_of, rank_query, to_matches
 from matcher.rank import why_not as engine_why_not
@@ -183,6 +184,8 @@ class MatchList:
     maybe: list[MatchView] = field(default_factory=list)
     n_suitable: int | None = None  # candidates judged suitable (None: not judged)
     place_judged: bool = True  # False: no Dutch place of work, distance not judged
+    # A tender in two or more lots: the same list per lot (matcher.lots), in lot order.
+    lots: list[LotMatches] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "ref": self.ref,
@@ -191,7 +194,21 @@ class MatchList:
                 "rejected": [r.as_dict() for r in self.rejected],
                 "n_candidates": self.n_candidates, "n_excluded": self.n_excluded,
                 "n_suitable": self.n_suitable, "place_judged": self.place_judged,
-                "weights": self.weights}
+                "weights": self.weights, "lots": [x.as_dict() for x in self.lots]}
+
+
+@dataclass(frozen=True)
+class LotMatches:
+    """One lot of a tender and its own match list (suitable, "mogelijk passend")."""
+
+    lot: Lot
+    matches: MatchList
+
+    def as_dict(self) -> dict[str, Any]:
+        lot = self.lot
+        return {"id": lot.id, "title": lot.title, "cpv": list(lot.cpv),
+                "value_eur": lot.value_eur, "municipality": lot.municipality,
+                **{k: v for k, v in self.matches.as_dict().items() if k != "lots"}}
 
 
 @dataclass(frozen=True)
@@ -583,6 +600,19 @@ def _match_list(session: Session, kind: str, ref: str, top_k: int) -> MatchList:
     top_k = _check_top_k(top_k)
     query, index = _query(session, kind, ref)
     ws = _weights(session)
+    ml = _ranked_list(session, kind, ref, top_k, query, index, ws)
+    if kind == "tender":
+        # Per lot: the lot's codes, value and place (matcher.lots); the tender's curation
+        # decisions (pins, rejections) hold in every lot's list.
+        per_lot = [LotMatches(lot, _ranked_list(session, kind, ref, top_k, from_tender(lt),
+                                                index, ws))
+                   for lot, lt in lot_tenders(tender_from_row(_tender_row(session, ref)))]
+        ml = replace(ml, lots=per_lot)
+    return ml
+
+
+def _ranked_list(session: Session, kind: str, ref: str, top_k: int, query: Query,
+                 index: EnterpriseIndex, ws: WeightSet) -> MatchList:
     # Ranked deep enough that the suitable top K and the nearest unsuitable ones are both
     # there (context features are gated by relevance, so the unsuitable sort low).
     ranked = rank_query(index, query, ws, top_k=top_k + MAYBE_K)
