@@ -4,8 +4,8 @@ A tender published in lots is awarded per lot, and the lots usually ask for diff
 work ("perceel 1 schoonmaak, perceel 2 groenonderhoud"): one list for the whole tender
 mixes them, and the clause's euros are owed per awarded lot. ``lot_tender`` makes the
 ``Tender`` one lot stands for: the lot's codes (else the tender's), its value (the
-clause's percentage applies to it), its place (else the tender's), its title beside the
-tender's; buyer, period and social-return clause are the tender's. Its ref is
+clause's percentage applies to it), its place (else the tender's), its title (else the
+tender's title and description); buyer, period and social-return clause are the tender's. Its ref is
 ``"{tender ref}/{lot id}"``.
 """
 
@@ -26,13 +26,13 @@ def has_lots(tender: Tender) -> bool:
 def lot_tender(tender: Tender, lot: Lot) -> Tender:
     """The tender one lot stands for (see the module docstring)."""
     placed = lot.lat is not None and lot.lon is not None
-    title = f"{tender.title}. {lot.title}" if lot.title else tender.title
     return replace(
         tender,
         ref=f"{tender.ref}{LOT_REF_SEPARATOR}{lot.id}",
-        title=title,
-        # The tender's prose describes every lot; with a title of its own the lot's
-        # text is that title (and the codes), so the other lots' work does not leak in.
+        # The tender's title and prose describe every lot ("schoonmaak en groen"); with a
+        # title of its own the lot's text is that title, so the other lots' work does not
+        # make their trades look relevant here.
+        title=lot.title or tender.title,
         description="" if lot.title else tender.description,
         cpv=lot.cpv or tender.cpv,
         contract_value_eur=lot.value_eur,

@@ -189,3 +189,29 @@ def test_match_and_why_not_show_curation(db: Session, capsys: pytest.CaptureFixt
     assert data["rejected"][0]["ref"] == "E-1"
     assert main(["why-not", "tender", "T-1", "E-1"]) == 0
     assert "Connector's decision: rejected by verbinder@x.nl: Vol" in capsys.readouterr().out
+
+
+def test_match_tender_per_lot_and_coalition_brings(
+        db: Session, capsys: pytest.CaptureFixture[str]) -> None:
+    db.add(TenderRow(ref="T-2", buyer="Gemeente Utrecht", title="Schoonmaak en groen",
+                     cpv=["90911200", "77310000"], contract_value_eur=800_000,
+                     sroi_percentage=5, municipality_code="GM0344",
+                     extra={"lots": [
+                         {"id": "1", "title": "Schoonmaak kantoren", "cpv": ["90911200"],
+                          "value_eur": 500_000},
+                         {"id": "2", "title": "Groenonderhoud parken", "cpv": ["77310000"],
+                          "value_eur": 300_000}]}))
+    db.commit()
+    assert main(["match", "tender", "T-2", "--json"]) == 0
+    lots = json.loads(capsys.readouterr().out)["lots"]
+    assert [x["id"] for x in lots] == ["1", "2"]
+    assert lots[0]["results"][0]["ref"] in ("E-1", "E-2")
+    assert lots[1]["results"][0]["ref"] == "E-G"
+    assert all(r["ref"] != "E-G" for r in lots[0]["results"])
+    assert main(["match", "tender", "T-2"]) == 0
+    out = capsys.readouterr().out
+    assert "Lot 1: Schoonmaak kantoren (90911200, €500,000)" in out
+    assert "Lot 2: Groenonderhoud parken" in out
+    assert main(["match", "challenge", "CH-1"]) == 0
+    out = capsys.readouterr().out
+    assert "Groen Doen brings: groen" in out and "Buurtkeuken brings: maaltijden" in out

@@ -185,6 +185,16 @@ def run_match(args: argparse.Namespace) -> int:
         print("\nRejected by a connector (not in the list):")
         for rj in ml.rejected:
             print(f"  {rj.ref} {rj.name}: {_decision_text(rj.decision.as_dict())}")
+    for lm in ml.lots:
+        lot = lm.lot
+        codes = ", ".join(lot.cpv) or "the tender's codes"
+        value = "" if lot.value_eur is None else f", €{lot.value_eur:,.0f}"
+        print(f"\nLot {lot.id}{': ' + lot.title if lot.title else ''} ({codes}{value}): "
+              f"{lm.matches.n_suitable or 0} suitable")
+        if lm.matches.results:
+            _print_table(lm.matches.results[:5], args.lang, "  ")
+        else:
+            print("  No suitable enterprise for this lot.")
     if args.kind == "challenge":
         if not cm.coalitions:
             print(f"\nNo coalitions (max_partners {cm.max_partners}, or no complementary "
@@ -195,6 +205,9 @@ def run_match(args: argparse.Namespace) -> int:
                 names = " + ".join(f"{m.name} ({m.ref})" for m in c.members)
                 print(f"{i:>3}. {names}: score {c.score:.3f}, "
                       f"€{c.capacity_eur:,.0f} capacity left together")
+                for m in c.members:
+                    if c.brings.get(m.ref):
+                        print(f"       {m.name} brings: {', '.join(c.brings[m.ref])}")
                 for r in c.reasons:
                     print(f"       - {reasons.render(r, args.lang)}")
     return 0
