@@ -372,8 +372,10 @@ def whole_placements(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
     """Settle a fractional allocation into whole placements without over-crediting.
 
-    Supplies with ``per_place_eur > 0`` are placement nodes (capacity and flow in credited
-    euros, share 1); the others are purchase nodes (invoice euros at ``share``). Steps:
+    Supplies with ``per_place_eur > 0`` are placement nodes (capacity and flow in places
+    valued at ``per_place_eur``; an edge's ``share`` is what one such euro credits that
+    obligation, below 1 where its policy values a place lower than the node's value); the
+    others are purchase nodes (invoice euros at ``share``). Steps:
     placements are floored; each obligation's shortfall is topped up from its purchase
     edges with capacity left (best fit first); a place is added only while an obligation is
     still short (largest fractional part first), so no obligation ends more than one
@@ -425,8 +427,9 @@ def whole_placements(
             continue
         places[e] += 1
         free_places[j] -= 1
-        amount[e] = credit[e] = places[e] * per[j]
-        short[i] -= per[j]
+        amount[e] = places[e] * per[j]
+        credit[e] = amount[e] * s[e]
+        short[i] -= per[j] * s[e]
     back = buy_mask[order] & (short[obl[order]] <= -_HALF_CENT)
     for e in order[back][::-1].tolist():  # lowest fit gives back first
         i = int(obl[e])

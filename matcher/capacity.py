@@ -7,7 +7,11 @@ read by the store from allocations and accepted matches) is subtracted from each
 its own: a booked placement does not use up purchasing euros, nor the other way round.
 
 :class:`CapacityState` holds both parts, committed and free, per year or over a contract
-term (:meth:`CapacityState.for_term`). Where one euro figure is needed (the ranking's
+term (:meth:`CapacityState.for_term`, or :meth:`CapacityState.over_years` where what is
+booked differs from one calendar year to the next). A commitment over a contract term is
+booked in each calendar year by the share of the term that falls in it (:func:`year_shares`):
+a €400,000 purchase over four years books €100,000 a year, never the whole amount in one.
+Where one euro figure is needed (the ranking's
 capacity feature, the feasibility verdict) placements are valued at the valuation policy's
 value of one placement-year (``matcher.valuation.placement_year_eur``), passed in by the
 caller: that value is configuration, never a constant here.
@@ -17,8 +21,9 @@ The vectorised helpers at the bottom do the same arithmetic on arrays for the in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,12 +40,33 @@ def term_years(start: date | None, end: date | None) -> float:
     return max(1.0, round((end - start).days / 365.25, 2))
 
 
+def year_shares(start: date, end: date) -> dict[int, float]:
+    """The share of the period ``start`` (included) to ``end`` (excluded) that falls in each
+    calendar year, by days; the shares sum to 1. An empty or reversed period counts as the
+    year from ``start``. How a commitment over a term is booked per year."""
+    if end <= start:
+        end = start + timedelta(days=365)
+    total = (end - start).days
+    out: dict[int, float] = {}
+    for year in range(start.year, end.year + 1):
+        days = (min(end, date(year + 1, 1, 1)) - max(start, date(year, 1, 1))).days
+        if days > 0:
+            out[year] = days / total
+    return out
+
+
+def spread(amount: float, shares: Mapping[int, float]) -> dict[int, float]:
+    """``amount`` (euros or places, fractions allowed) booked per calendar year."""
+    return {year: amount * share for year, share in shares.items()}
+
+
 @dataclass(frozen=True)
 class Commitment:
-    """What an enterprise has already promised, per year: purchase euros and placements."""
+    """What an enterprise has already promised, per year: purchase euros and placements
+    (fractional when a place over a term is spread over its calendar years)."""
 
     purchase_eur: float = 0.0
-    placements: int = 0
+    placements: float = 0
 
     def __add__(self, other: Commitment) -> Commitment:
         return Commitment(self.purchase_eur + other.purchase_eur,
@@ -89,6 +115,40 @@ class CapacityState:
         return CapacityState(self.purchase_eur * y, self.placements * y,
                              self.committed_purchase_eur * y, self.committed_placements * y,
                              years)
+
+    @classmethod
+    def over_years(cls, capacity: Capacity, booked: Mapping[int, Commitment],
+                   shares: Mapping[int, float], years: float) -> CapacityState:
+        """The state over a contract term of ``years`` years whose calendar years carry
+        ``shares`` of it (:func:`year_shares`), with ``booked`` already promised per
+        calendar year.
+
+        Free over the term is the most that, spread by ``shares``, fits in every year's free
+        capacity (a year's free divided by its share), so a plan within it never books an
+        enterprise beyond its capacity in any year; and, as :meth:`for_term` counts a term
+        in capacity-years, at most ``years`` times the tightest year's free and at most the
+        term's capacity less all that is booked in its years (so two contracts over the same
+        dates share one contract's capacity exactly, even across a new year)."""
+        if not years > 0:
+            raise ValueError(f"years must be > 0, got {years!r}")
+        yearly = {y: cls.of(capacity, booked.get(y)) for y in shares}
+        used = {y: s for y, s in shares.items() if s > 0}
+        if not used:
+            return cls.of(capacity).for_term(years)
+
+        total = cls.of(capacity).for_term(years)
+
+        def free_over(part: str) -> float:
+            frees = {y: getattr(yearly[y], f"free_{part}") for y in used}
+            booked_in_term = sum(min(getattr(yearly[y], f"committed_{part}"),
+                                     getattr(yearly[y], part)) for y in used)
+            return max(0.0, min(min(frees[y] / used[y] for y in used),
+                                years * min(frees.values()),
+                                getattr(total, part) - booked_in_term))
+
+        return cls(total.purchase_eur, total.placements,
+                   max(0.0, total.purchase_eur - free_over("purchase_eur")),
+                   max(0.0, total.placements - free_over("placements")), years)
 
     # -- in euros, at a placement value (see the module docstring) ----------------
 

@@ -350,6 +350,8 @@ def build_candidates(
     hours_per_week: float = PLACEMENT_HOURS_PER_WEEK,
     months: float = PLACEMENT_MONTHS,
     years: float = 1.0,
+    booked: Mapping[str, Mapping[int, Commitment]] | None = None,
+    shares: Mapping[int, float] | None = None,
 ) -> list[Candidate]:
     """Turn ranked enterprises (with fit) into plan candidates under ``policy``.
 
@@ -361,7 +363,11 @@ def build_candidates(
 
     Capacity is per year; ``years`` is the obligation's term (``matcher.capacity.term_years``)
     and each enterprise's free capacity is converted to it here, once
-    (``CapacityState.for_term``). Credit per unit comes from ``matcher.valuation.credit_rate``.
+    (``CapacityState.for_term``). With ``shares`` (the term's share per calendar year,
+    ``matcher.capacity.year_shares``) and ``booked`` (what each enterprise has promised per
+    calendar year) instead, the free capacity is what fits in every one of those years
+    (``CapacityState.over_years``). Credit per unit comes from
+    ``matcher.valuation.credit_rate``.
     """
     committed = committed or {}
     out: list[Candidate] = []
@@ -371,14 +377,18 @@ def build_candidates(
         credit = (credit_rate(policy, "placement", on, block=block,
                               hours_per_week=hours_per_week, months=months)
                   if block is not None else 0.0)
-        state = CapacityState.of(ent.capacity, committed.get(ent.ref)).for_term(years)
+        if shares is not None:
+            state = CapacityState.over_years(ent.capacity, (booked or {}).get(ent.ref, {}),
+                                             shares, years)
+        else:
+            state = CapacityState.of(ent.capacity, committed.get(ent.ref)).for_term(years)
         out.append(Candidate(
             enterprise=ent.ref,
             fit=float(min(max(fit, 0.0), 1.0)),
-            capacity_eur=state.free_purchase_eur,
+            capacity_eur=math.floor(state.free_purchase_eur * 100 + 1e-6) / 100,
             purchase_share=share,
             can_supply=bool(obligation.buys) and supplies(ent.cpv, obligation.buys),
-            capacity_placements=int(state.free_placements),
+            capacity_placements=int(state.free_placements + 1e-9),
             placement_credit_eur=credit,
             block=block.key if block is not None else None,
             years=state.years,

@@ -129,7 +129,8 @@ def test_index_is_cached_and_follows_changes(store: Session) -> None:
     store.commit()
     second = matching.get_index(store)
     assert second is not first and second.word_ is first.word_
-    assert second.remaining_eur_[second.row_of_["E-CLEAN"]] == pytest.approx(45_000)
+    # € 15.000 over O-1's two-year term (T-1, 2026-2027): € 7.500 a year.
+    assert second.remaining_eur_[second.row_of_["E-CLEAN"]] == pytest.approx(52_500)
     assert first.remaining_eur_[first.row_of_["E-CLEAN"]] == pytest.approx(60_000)
     # A new enterprise: rebuilt.
     store.add(enterprise("E-NEW", "Schoonmaak"))
@@ -209,8 +210,9 @@ def test_tender_feasibility(store: Session) -> None:
     assert f.due_eur == pytest.approx(50_000)
     assert f.capacity_eur == pytest.approx(2 * 370_000)
     assert f.verdict == "feasible"
-    store.add(AllocationRow(obligation_ref="O-1", enterprise_ref="E-CLEAN", amount_eur=60_000,
-                            credit_eur=60_000, status="committed"))
+    # E-CLEAN's € 60.000 a year, all of it over O-1's two years (T-1, 2026-2027).
+    store.add(AllocationRow(obligation_ref="O-1", enterprise_ref="E-CLEAN", amount_eur=120_000,
+                            credit_eur=120_000, status="committed"))
     store.commit()
     f2 = matching.tender_feasibility(store, "T-1")
     # A fully booked enterprise still counts, as committed capacity.

@@ -63,7 +63,7 @@ from api.schemas import (
     UncommitIn,
 )
 from api.services import delivery_evidence, entity_edit, matching, plan_commit, progress
-from api.services.capacity import capacity_states, commitments
+from api.services.capacity import capacity_states, commitments, period_of
 from api.services.plan_commit import PlanRefused
 from api.services.planning import plan_for_obligation, save_plan
 from api.services.policies import obligation_policy
@@ -82,7 +82,7 @@ from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
 from api.web.params import PageQuery, list_params
-from matcher.capacity import CapacityState, term_years
+from matcher.capacity import CapacityState, term_years, year_shares
 from matcher.model import Obligation
 from matcher.plan import Plan
 from matcher.reasons import Reason
@@ -169,10 +169,13 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
     the enterprise has left after its commitments elsewhere.
     """
     ents = _enterprise_rows(session, {ln.enterprise for ln in lines if ln.enterprise})
+    booked = commitments(session, replanning=[row.ref])
     states = capacity_states(session, {ln.enterprise for ln in lines if ln.enterprise},
-                             replanning=[row.ref])
-    # The bounds are over the contract term, as the engine's plan counts them (shown per year).
-    years = term_years(*progress.period_of(row, progress.tender_of(session, row), on))
+                             committed=booked)
+    # The bounds are over the contract term, as the engine's plan counts them (what fits in
+    # each of its calendar years; shown per year).
+    period = period_of(row, progress.tender_of(session, row), on)
+    years, shares = term_years(*period), year_shares(*period)
     seen: set[tuple[str, str]] = set()
     for ln in lines:
         def err(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
@@ -187,7 +190,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             continue
         ln.name = ent.name
         ln.capacity = states[ent.ref]
-        state = ln.capacity.for_term(years)
+        engine_ent = enterprise_from_row(ent)
+        state = booked.over_term(ent.ref, engine_ent.capacity, shares, years)
         if ln.kind not in KIND_NL:
             err("kind", "Kies inkoop of plaatsing.")
             continue
@@ -195,7 +199,6 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             err("enterprise", "Deze onderneming staat al met deze soort in het plan.")
             continue
         seen.add((ln.enterprise, ln.kind))
-        engine_ent = enterprise_from_row(ent)
         if ln.kind == "purchase":
             try:
                 amount = parse_number(ln.amount_raw)
@@ -206,7 +209,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                 err("amount", "Vul het inkoopbedrag (excl. btw) in.")
                 continue
             share = credit_rate(policy, "purchase", on, enterprise=engine_ent)
-            free = state.free_purchase_eur
+            free = math.floor(state.free_purchase_eur * 100 + 1e-6) / 100
             ln.amount_eur, ln.share = round(amount, 2), share
             ln.credit_eur = credit_for(policy, "purchase", on, amount_eur=amount,
                                        enterprise=engine_ent)
@@ -227,7 +230,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                 err("kind", "De doelgroepen van deze onderneming tellen niet mee als plaatsing "
                             "onder deze waarderingstabel.")
                 continue
-            free_places = int(state.free_placements)
+            free_places = int(state.free_placements + 1e-9)
             ln.placements, ln.block = n, block.key
             ln.block_label = block.label_nl
             ln.credit_eur = ln.amount_eur = credit_for(policy, "placement", on, placements=n,
@@ -327,7 +330,7 @@ def progress_series(session: Session, ov: Overview) -> tuple[progress.ProgressSe
                                                              list[DeliveryRow]]:
     on = today()
     delivered = progress.deliveries(session, ov.row.ref)
-    start, end = progress.period_of(ov.row, ov.tender, on)
+    start, end = period_of(ov.row, ov.tender, on)
     planned_total = ov.committed_credit + ov.planned_credit
     return progress.series(planned_total, ov.due_eur, delivered, start, end, on), delivered
 

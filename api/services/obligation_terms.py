@@ -9,17 +9,16 @@ plan candidates (``matcher.plan.build_candidates``) from these terms.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlmodel import Session, select
 
 from api.convert import obligation_from_row
-from api.services.capacity import Commitments, commitments
+from api.services.capacity import Commitments, commitments, period_of
 from api.services.policies import obligation_policy
-from api.services.progress import period_of
-from api.tables import ObligationRow, TenderRow
-from matcher.capacity import term_years
+from api.tables import AllocationRow, ObligationRow, TenderRow
+from matcher.capacity import term_years, year_shares
 from matcher.model import Enterprise, Obligation
 from matcher.plan import Candidate, build_candidates
 from matcher.valuation import Policy
@@ -34,11 +33,22 @@ class ObligationTerms:
     years: float  # its contract term (matcher.capacity.term_years)
     committed: Commitments  # its own planned rows left out: a new plan replaces them
     on: date
+    shares: dict[int, float]  # its term's share per calendar year (year_shares)
+    # (enterprise, kind) it has committed: changed only by uncommitting, never re-planned
+    committed_keys: frozenset[tuple[str, str]] = frozenset()
 
     def candidates(self, matches: Iterable[tuple[Enterprise, float]]) -> list[Candidate]:
-        """Plan candidates: capacity over the term, credit under the policy on ``on``."""
-        return build_candidates(self.obligation, matches, self.policy, self.on,
-                                committed=self.committed.by_enterprise, years=self.years)
+        """Plan candidates: capacity over the term (what fits in each of its calendar
+        years beside what is booked there), credit under the policy on ``on``."""
+        cands = build_candidates(self.obligation, matches, self.policy, self.on,
+                                 committed=self.committed.by_enterprise, years=self.years,
+                                 booked=self.committed.by_year, shares=self.shares)
+        # A kind already committed at an enterprise is not offered again: a saved plan
+        # could not hold both rows (planning.save_plan refuses it).
+        return [replace(c, capacity_eur=0.0 if (c.enterprise, "purchase") in self.committed_keys
+                        else c.capacity_eur,
+                        capacity_placements=0 if (c.enterprise, "placement") in
+                        self.committed_keys else c.capacity_placements) for c in cands]
 
 
 def obligation_terms(session: Session, row: ObligationRow, on: date) -> ObligationTerms:
@@ -52,5 +62,8 @@ def obligation_terms(session: Session, row: ObligationRow, on: date) -> Obligati
     c = commitments(session, replanning=[row.ref])
     done = c.committed_credit.get(row.ref, 0.0)
     start, end = period_of(row, tender, on)
+    keys = frozenset((a.enterprise_ref, a.kind) for a in session.exec(
+        select(AllocationRow).where(AllocationRow.obligation_ref == row.ref,
+                                    AllocationRow.status == "committed")))
     return ObligationTerms(ob, policy, round(max(ob.amount_eur - done, 0.0), 2), done,
-                           term_years(start, end), c, on)
+                           term_years(start, end), c, on, year_shares(start, end), keys)

@@ -5,9 +5,11 @@ with a reason. Every commit and uncommit is logged in the append-only ``PlanEven
   kind already committed for the obligation (the unique (obligation, enterprise, kind)
   row cannot hold both): ``planning.save_plan`` refuses the save with these, row by row.
 * :func:`commit_plan` — the planned rows become ``committed`` after re-checking, at that
-  moment, the vetting and the free capacity of each enterprise (committed and planned
-  rows of other open obligations count: ``api.services.capacity.commitments``); refused
-  whole, with the reason per row, when anything no longer fits.
+  moment, the vetting and the free capacity of each enterprise in every calendar year of
+  the obligation's term (each row spread over the term by ``matcher.capacity.year_shares``;
+  committed and planned rows of other open obligations count, spread over theirs:
+  ``api.services.capacity.commitments``); refused whole, with the reason per row and the
+  first year that does not fit, when anything no longer fits.
 * :func:`uncommit_plan` — committed rows go back to ``planned``; needs a reason.
 * :func:`plan_status` — draft/committed, when and by whom, and the log.
 """
@@ -24,10 +26,13 @@ from sqlmodel import Session, col, select
 
 from api.clock import today, utcnow
 from api.errors import Conflict, Invalid, NotFound
-from api.services.capacity import capacity_states, commitments
+from api.services.capacity import commitments, period_of
 from api.services.curation_log import latest_states
+from api.services.progress import tender_of
 from api.services.vetting_flow import validly_vetted
-from api.tables import AllocationRow, EnterpriseRow, ObligationRow, PlanEvent
+from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, PlanEvent
+from matcher.capacity import CapacityState, year_shares
+from matcher.model import Capacity
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,18 @@ def _obligation(session: Session, ref: str) -> ObligationRow:
 def _allocations(session: Session, ref: str) -> list[AllocationRow]:
     return list(session.exec(select(AllocationRow).where(AllocationRow.obligation_ref == ref)
                              .order_by(col(AllocationRow.id))).all())
+
+
+def _delivered_by_year(session: Session, ref: str) -> dict[tuple[str, str, int], float]:
+    """Net delivered on ``ref`` per (enterprise, part, calendar year): euros, places."""
+    out: dict[tuple[str, str, int], float] = {}
+    for d in session.exec(select(DeliveryRow).where(DeliveryRow.obligation_ref == ref)):
+        part = "placement" if d.part == "placement" else "purchase"
+        units = ((-1.0 if d.kind == "reversal" else 1.0) if part == "placement"
+                 else float(d.amount_eur or 0.0))
+        key = (d.enterprise_ref, part, d.on.year)
+        out[key] = out.get(key, 0.0) + units
+    return out
 
 
 def clashes_with_committed(session: Session, ref: str,
@@ -108,31 +125,53 @@ def commit_plan(session: Session, ref: str, by: str) -> PlanEvent:
     planned = [a for a in _allocations(session, ref) if a.status == "planned"]
     if not planned:
         raise Invalid(None, "Er is geen ontwerpplan om toe te zeggen: sla eerst een plan op.")
-    # Capacity now, with this obligation's own planned rows left out (they are what is
-    # being committed) and everything other obligations hold counted.
-    states = capacity_states(session, {a.enterprise_ref for a in planned},
-                             committed=commitments(session, replanning=[ref]))
+    # Capacity now, in every calendar year of the obligation's term: what every other
+    # obligation books there (committed and planned rows spread over their terms, or their
+    # deliveries when more, accepted matches' holds) beside this row spread over this term,
+    # or what this obligation already delivered there when that is more.
+    others = commitments(session, leaving_out=[ref])
+    shares = year_shares(*period_of(ob, tender_of(session, ob)))
+    delivered = _delivered_by_year(session, ref)
+    ents = {e.ref: e for e in session.exec(select(EnterpriseRow).where(
+        col(EnterpriseRow.ref).in_([a.enterprise_ref for a in planned])))}
     vetted = set(session.exec(select(EnterpriseRow.ref).where(
         col(EnterpriseRow.ref).in_([a.enterprise_ref for a in planned]),
         validly_vetted(today()))).all())
     refusals: list[RowRefusal] = rejected_by_curation(
         session, ref, [(a.enterprise_ref, a.kind) for a in planned])
     for i, a in enumerate(planned):
-        state = states.get(a.enterprise_ref)
-        if state is None or a.enterprise_ref not in vetted:
+        ent = ents.get(a.enterprise_ref)
+        if ent is None or ent.ref not in vetted:
             refusals.append(RowRefusal(i, "enterprise", "{ref} is niet (meer) gescreend.",
                                        {"ref": a.enterprise_ref}))
-        elif a.kind == "placement" and a.placements > state.free_placements:
-            refusals.append(RowRefusal(
-                i, "placements", "{ref} heeft nog {free} vrije plaatsing(en), het plan vraagt "
-                "er {want}.", {"ref": a.enterprise_ref, "free": int(state.free_placements),
-                               "want": a.placements}))
-        elif a.kind == "purchase" and a.amount_eur > state.free_purchase_eur + 0.005:
-            refusals.append(RowRefusal(
-                i, "amount_eur", "{ref} heeft nog {free_eur} vrije inkoopcapaciteit, het plan "
-                "vraagt {want_eur}.", {"ref": a.enterprise_ref,
-                                       "free_eur": round(max(state.free_purchase_eur, 0.0), 2),
-                                       "want_eur": round(a.amount_eur, 2)}))
+            continue
+        part = "placement" if a.kind == "placement" else "purchase"
+        want = float(a.placements or 0) if part == "placement" else float(a.amount_eur or 0.0)
+        booked = others.by_year.get(ent.ref, {})
+        for year, share in sorted(shares.items()):
+            state = CapacityState.of(Capacity(int(ent.placements_per_year or 0),
+                                              float(ent.purchasing_eur_per_year or 0.0)),
+                                     booked.get(year))
+            done = delivered.get((ent.ref, part, year), 0.0)
+            if part == "placement":
+                need = max(want * share, done)
+                if need > state.free_placements + 1e-6:
+                    refusals.append(RowRefusal(
+                        i, "placements", "{ref} heeft in {year} nog {free} vrije plaatsing(en), "
+                        "het plan vraagt er dat jaar {want}.",
+                        {"ref": ent.ref, "year": year, "free": round(state.free_placements, 2),
+                         "want": round(need, 2)}))
+                    break
+            else:
+                need = max(want * share, done)
+                if need > state.free_purchase_eur + 0.005:
+                    refusals.append(RowRefusal(
+                        i, "amount_eur", "{ref} heeft in {year} nog {free_eur} vrije "
+                        "inkoopcapaciteit, het plan vraagt dat jaar {want_eur}.",
+                        {"ref": ent.ref, "year": year,
+                         "free_eur": round(state.free_purchase_eur, 2),
+                         "want_eur": round(need, 2)}))
+                    break
     if refusals:
         refusals.sort(key=lambda r: r.index)
         raise PlanRefused("Het plan is niet toegezegd: {n} regel(s) passen niet meer.",

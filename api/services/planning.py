@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from api.clock import today
 from api.convert import obligation_from_row
 from api.errors import Invalid, NotFound
-from api.services.capacity import commitments
+from api.services.capacity import commitments, period_of
 from api.services.obligation_terms import obligation_terms
 from api.services.plan_commit import (
     PlanRefused,
@@ -36,17 +36,15 @@ from api.services.plan_commit import (
     rejected_by_curation,
 )
 from api.services.policies import obligation_policy
-from api.services.progress import period_of
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator, whole_placements
-from matcher.capacity import CapacityState, Commitment, term_years
+from matcher.capacity import Commitment, term_years, year_shares
 from matcher.index import EnterpriseIndex
 from matcher.model import Obligation
 from matcher.plan import FulfilmentPlanner, Plan, PlanRow, supplies
 from matcher.rank import candidates_for_obligation, rank_many
 from matcher.reasons import eur, reason
 from matcher.valuation import (
-    Policy,
     PolicyError,
     credit_rate,
     placement_block,
@@ -154,9 +152,8 @@ def plan_for_obligation(
 class _Supply:
     enterprise: str
     kind: str  # purchase | placement
-    capacity_eur: float  # invoice euros (purchase) or credited euros (placements)
+    capacity_eur: float  # invoice euros (purchase) or free places x per_place (placements)
     per_place: float = 0.0
-    block: str | None = None
 
 
 def allocate_all(
@@ -173,21 +170,25 @@ def allocate_all(
     and placements (free places x the credit of one place under its most cautious block,
     credited one for one). Credit per unit is ``matcher.valuation.credit_rate``, as in the
     plan. Capacity is per year, converted once per enterprise to a contract term
-    (``CapacityState.for_term``): the shortest term among the obligations that list it, so
-    no obligation is promised capacity its own term does not have. The fractional
-    solution is settled into whole places by ``matcher.allocate.whole_placements`` (never
-    more than one place over what is due, purchases given back first).
+    (``Commitments.over_term``): the shortest term among the obligations that list it, and
+    in each calendar year the largest share of a term among them, so no obligation is
+    promised capacity its own term does not have and no year is booked beyond capacity.
+    The fractional solution is settled into whole places by
+    ``matcher.allocate.whole_placements`` (never more than one place over what is due,
+    purchases given back first).
 
-    A node's value per place is taken under the policy of the first obligation that lists
-    the enterprise; with obligations under different policies that is an approximation
-    (and mixed purchase shares on one node send the solve to HiGHS, see matcher.allocate).
+    A placement node counts places at the highest value one of its obligations gives a
+    place; each edge credits its own obligation's value (its block under its policy), so
+    the same enterprise and places earn the same credit as in that obligation's plan
+    (mixed shares on one node send the solve to HiGHS, see matcher.allocate).
     """
     on = on or today()
     rows = session.exec(select(ObligationRow).where(ObligationRow.status == "open")
                         .order_by(col(ObligationRow.ref))).all()
     tenders = {t.ref: t for t in session.exec(select(TenderRow)).all()}
-    years_of = {r.ref: term_years(*period_of(r, tenders.get(r.tender_ref or ""), on))
-                for r in rows}
+    periods = {r.ref: period_of(r, tenders.get(r.tender_ref or ""), on) for r in rows}
+    years_of = {ref: term_years(*p) for ref, p in periods.items()}
+    shares_of = {ref: year_shares(*p) for ref, p in periods.items()}
     obs = [obligation_from_row(r, tenders.get(r.tender_ref or "")) for r in rows]
     c = commitments(session, replanning=[o.ref for o in obs])
     due = {o.ref: round(max(o.amount_eur - c.committed_credit.get(o.ref, 0.0), 0.0), 2)
@@ -213,40 +214,27 @@ def allocate_all(
         fits = curate_matches(session, "obligation", ob.ref, index, ob, ws, ranked,
                               marks.get(ob.ref, {}))
         cands.append([(index.row_of_[r], fit) for r, fit in fits])
+    # Per enterprise: the shortest term and, per calendar year, the largest share of a term
+    # among the obligations that list it. A node's capacity is what fits in every year at
+    # those shares, so whatever the solve gives each obligation, spread over its own term,
+    # books no year beyond what is free there.
     ent_years: dict[int, float] = {}
+    ent_shares: dict[int, dict[int, float]] = {}
     for i, ob in enumerate(obs):
         for r, _fit in cands[i]:
             ent_years[r] = min(ent_years.get(r, years_of[ob.ref]), years_of[ob.ref])
+            most = ent_shares.setdefault(r, {})
+            for year, f in shares_of[ob.ref].items():
+                most[year] = max(most.get(year, 0.0), f)
 
-    supplies_: list[_Supply] = []
-    node: dict[tuple[str, str], int] = {}
-    e_obl: list[int] = []
-    e_node: list[int] = []
-    e_fit: list[float] = []
-    e_share: list[float] = []
-
-    def supply_node(r: int, kind: str, ob: Obligation, policy: Policy) -> int | None:
-        ent = index.enterprise(r)
-        key = (ent.ref, kind)
-        if key in node:
-            return node[key]
-        state = CapacityState.of(ent.capacity, c.by_enterprise.get(ent.ref)
-                                 ).for_term(ent_years[r])
-        if kind == "purchase":
-            s = _Supply(ent.ref, kind, state.free_purchase_eur)
-        else:
-            block = placement_block(policy, ent.target_groups, prefer=ob.target_groups)
-            free = int(state.free_placements)
-            if block is None or free <= 0:
-                return None
-            per = credit_rate(policy, "placement", on, block=block)
-            s = _Supply(ent.ref, kind, free * per, per, block.key)
-        if s.capacity_eur <= 0:
-            return None
-        node[key] = len(supplies_)
-        supplies_.append(s)
-        return node[key]
-
+    # Edges first: a purchase edge credits its obligation's share of each invoiced euro; a
+    # placement edge one place at its obligation's own block and policy (credit_rate).
+    # A kind an obligation has committed at an enterprise is not allocated again there (its
+    # saved plan could not hold both rows; a commitment changes only by uncommitting it).
+    taken = {(a.obligation_ref, a.enterprise_ref, a.kind) for a in session.exec(
+        select(AllocationRow).where(AllocationRow.status == "committed"))}
+    purchase_edges: list[tuple[int, int, float, float]] = []  # (obligation, row, fit, share)
+    place_edges: list[tuple[int, int, float, float, str]] = []  # (..., per place, block)
     for i, ob in enumerate(obs):
         policy = policies[ob.ref]
         for r, score in cands[i]:
@@ -254,18 +242,63 @@ def allocate_all(
             fit = min(max(score, 0.0), 1.0)
             if ob.buys and supplies(ent.cpv, ob.buys):
                 share = credit_rate(policy, "purchase", on, enterprise=ent)
-                j = supply_node(r, "purchase", ob, policy) if share > 0 else None
-                if j is not None:
-                    e_obl.append(i)
-                    e_node.append(j)
-                    e_fit.append(fit)
-                    e_share.append(share)
-            j = supply_node(r, "placement", ob, policy)
-            if j is not None:
-                e_obl.append(i)
-                e_node.append(j)
-                e_fit.append(fit)
-                e_share.append(1.0)
+                if share > 0 and (ob.ref, ent.ref, "purchase") not in taken:
+                    purchase_edges.append((i, r, fit, share))
+            block = placement_block(policy, ent.target_groups, prefer=ob.target_groups)
+            if block is not None and (ob.ref, ent.ref, "placement") not in taken:
+                per = credit_rate(policy, "placement", on, block=block)
+                if per > 0:
+                    place_edges.append((i, r, fit, per, block.key))
+
+    # One node per enterprise and kind. A placement node counts places at the highest value
+    # any of its obligations gives one, so each edge's share (its own value over that) is
+    # at most 1 and every obligation is credited a place as its own policy values it.
+    node_per: dict[int, float] = {}
+    for _, r, _, per, _ in place_edges:
+        node_per[r] = max(node_per.get(r, 0.0), per)
+    supplies_: list[_Supply] = []
+    node: dict[tuple[int, str], int] = {}
+
+    def supply_node(r: int, kind: str) -> int | None:
+        if (r, kind) in node:
+            return node[(r, kind)]
+        ent = index.enterprise(r)
+        state = c.over_term(ent.ref, ent.capacity, ent_shares[r], ent_years[r])
+        if kind == "purchase":
+            s = _Supply(ent.ref, kind, math.floor(state.free_purchase_eur * 100 + 1e-6) / 100)
+        else:
+            free = int(state.free_placements + 1e-9)
+            s = _Supply(ent.ref, kind, free * node_per[r], node_per[r])
+        if s.capacity_eur <= 0:
+            return None
+        node[(r, kind)] = len(supplies_)
+        supplies_.append(s)
+        return node[(r, kind)]
+
+    e_obl: list[int] = []
+    e_node: list[int] = []
+    e_fit: list[float] = []
+    e_share: list[float] = []
+    e_per: list[float] = []  # placement edges: the credit of one place (purchases: 0)
+    e_block: list[str | None] = []
+    for i, r, fit, share in purchase_edges:
+        j = supply_node(r, "purchase")
+        if j is not None:
+            e_obl.append(i)
+            e_node.append(j)
+            e_fit.append(fit)
+            e_share.append(share)
+            e_per.append(0.0)
+            e_block.append(None)
+    for i, r, fit, per, key in place_edges:
+        j = supply_node(r, "placement")
+        if j is not None:
+            e_obl.append(i)
+            e_node.append(j)
+            e_fit.append(fit)
+            e_share.append(per / node_per[r])
+            e_per.append(per)
+            e_block.append(key)
 
     demand = np.array([due[o.ref] for o in obs])
     capacity = [s.capacity_eur for s in supplies_]
@@ -276,8 +309,8 @@ def allocate_all(
     amount, credit, places = whole_placements(
         e_obl, e_node, e_fit, e_share, result.amount_eur, capacity,
         [s.per_place for s in supplies_], demand)
-    out_rows = _rows_from_flows(obs, supplies_, e_obl, e_node, e_fit, e_share, amount, credit,
-                                places)
+    out_rows = _rows_from_flows(obs, supplies_, e_obl, e_node, e_fit, e_share, e_per, e_block,
+                                amount, credit, places)
     credit_by: dict[str, float] = {}
     for row in out_rows:
         credit_by[row.obligation] = credit_by.get(row.obligation, 0.0) + row.credit_eur
@@ -288,8 +321,8 @@ def allocate_all(
 
 def _rows_from_flows(
     obs: Sequence[Obligation], supplies_: Sequence[_Supply], e_obl: list[int],
-    e_node: list[int], e_fit: list[float], e_share: list[float], amount: np.ndarray,
-    credit: np.ndarray, places: np.ndarray,
+    e_node: list[int], e_fit: list[float], e_share: list[float], e_per: list[float],
+    e_block: list[str | None], amount: np.ndarray, credit: np.ndarray, places: np.ndarray,
 ) -> list[PlanRow]:
     out: list[PlanRow] = []
     for e, j in enumerate(e_node):
@@ -302,9 +335,10 @@ def _rows_from_flows(
             out.append(PlanRow(obs[e_obl[e]].ref, s.enterprise, "purchase", a,
                                round(a * e_share[e], 2), 0, None, e_fit[e]))
         elif places[e] > 0:
-            v = round(int(places[e]) * s.per_place, 2)
+            # As credit_for: whole places times the credit of one under the edge's policy.
+            v = round(int(places[e]) * e_per[e], 2)
             out.append(PlanRow(obs[e_obl[e]].ref, s.enterprise, "placement", v, v,
-                               int(places[e]), s.block, e_fit[e]))
+                               int(places[e]), e_block[e], e_fit[e]))
     out.sort(key=lambda r: (r.obligation, -r.credit_eur, r.enterprise, r.kind))
     return out
 

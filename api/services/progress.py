@@ -8,7 +8,8 @@ credit is computed here with ``matcher.valuation`` — never typed by the firm.
 A delivery is accepted only when it can be true: an enterprise of the plan or its
 commitments (or one marked unplanned, with a reason), a date inside the contract term and
 the policy's validity, an enterprise vetted on that date, and an amount within what the
-enterprise can still deliver that year (``api.services.capacity.delivered_state``). The
+enterprise can still deliver that year beside what other obligations booked there
+(``api.services.capacity.delivered_state``). The
 table is append-only: a wrong delivery is corrected by a reversal row carrying its
 amounts negated, so every sum over the table is the net amount.
 """
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from api.convert import enterprise_from_row, obligation_from_row
 from api.errors import Conflict, Invalid, NotFound
-from api.services.capacity import delivered_state
+from api.services.capacity import delivered_state, period_of
 from api.services.policies import obligation_policy
 from api.services.vetting_flow import vetted_on
 from api.tables import AllocationRow, DeliveryRow, EnterpriseRow, ObligationRow, TenderRow
@@ -116,7 +117,7 @@ def record_delivery(
             raise Invalid("amount_eur", "Vul het factuurbedrag (excl. btw) in.")
         if data.amount_eur > 1e9:
             raise Invalid("amount_eur", "Dit bedrag is onwaarschijnlijk groot.")
-        free = delivered_state(session, ent, data.on.year).free_purchase_eur
+        free = delivered_state(session, ent, data.on.year, obligation.ref).free_purchase_eur
         if data.amount_eur > free + 0.005:
             raise Invalid("amount_eur", "Meer dan de inkoopcapaciteit die {name} in {year} nog "
                                         "heeft ({free_eur}).", name=ent.name,
@@ -131,7 +132,7 @@ def record_delivery(
             raise Invalid("hours_per_week", "Vul het aantal uren per week in (1 tot 60).")
         if not 0 < data.months <= 60:
             raise Invalid("months", "Vul het aantal maanden in (1 tot 60).")
-        if delivered_state(session, ent, data.on.year).free_placements < 1:
+        if delivered_state(session, ent, data.on.year, obligation.ref).free_placements < 1:
             raise Invalid("enterprise_ref", "{name} heeft in {year} geen vrije plaatsingen "
                                             "meer.", name=ent.name, year=data.on.year)
         credit = credit_for(policy, "placement", data.on, placements=1, block=data.block,
@@ -280,16 +281,6 @@ def series(
         start=start,
         end=end,
     )
-
-
-def period_of(obligation: ObligationRow, tender: TenderRow | None, today: date
-              ) -> tuple[date, date]:
-    """The obligation's period: the tender's contract period, else created → due."""
-    start = tender.start if tender and tender.start else obligation.created_at.date()
-    end = obligation.due or (tender.end if tender and tender.end else None)
-    if end is None or end <= start:
-        end = start + timedelta(days=365)
-    return start, end
 
 
 def get_obligation(session: Session, ref: str) -> ObligationRow:

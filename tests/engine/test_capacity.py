@@ -98,3 +98,42 @@ def test_placement_value_without_a_named_block_is_the_cheapest_job() -> None:
     assert placement_year_eur(policy) == min(jobs)
     with pytest.raises(PolicyError, match="placement_block"):
         parse_policy(_doc(placement_block="no_such_block"))
+
+
+def test_year_shares_split_a_term_by_days_per_calendar_year() -> None:
+    from datetime import date
+
+    from matcher.capacity import spread, year_shares
+
+    assert year_shares(date(2026, 1, 1), date(2027, 1, 1)) == {2026: 1.0}
+    four = year_shares(date(2026, 7, 1), date(2030, 7, 1))
+    assert list(four) == [2026, 2027, 2028, 2029, 2030]
+    assert sum(four.values()) == pytest.approx(1.0)
+    assert four[2028] == pytest.approx(366 / 1461) and four[2026] == pytest.approx(184 / 1461)
+    assert year_shares(date(2026, 3, 1), date(2026, 3, 1)) == year_shares(
+        date(2026, 3, 1), date(2027, 3, 1))  # an empty period counts as a year
+    assert spread(400_000, {2026: 0.25, 2027: 0.75}) == {2026: 100_000, 2027: 300_000}
+
+
+def test_over_years_is_what_fits_in_every_year_of_the_term() -> None:
+    cap = Capacity(placements_per_year=2, purchasing_eur_per_year=50_000)
+    shares = {2026: 0.25, 2027: 0.25, 2028: 0.25, 2029: 0.25}
+    # Nothing booked: four years of capacity, as for_term.
+    free = CapacityState.over_years(cap, {}, shares, 4.0)
+    assert free == CapacityState.of(cap).for_term(4.0)
+    # 2028 holds € 40.000 and a place: € 10.000 and one place left there, so over the term
+    # at most four times that (spread evenly, a quarter falls in 2028).
+    booked = {2028: Commitment(40_000, 1)}
+    s = CapacityState.over_years(cap, booked, shares, 4.0)
+    assert (s.years, s.purchase_eur, s.placements) == (4.0, 200_000, 8)
+    assert s.free_purchase_eur == pytest.approx(40_000)
+    assert s.free_placements == pytest.approx(4)
+    for year, share in shares.items():  # what it allows books no year beyond capacity
+        left = CapacityState.of(cap, booked.get(year))
+        assert s.free_purchase_eur * share <= left.free_purchase_eur + 1e-9
+        assert s.free_placements * share <= left.free_placements + 1e-9
+    # A one-year term half in each of two years is still one year of capacity at most.
+    half = CapacityState.over_years(cap, {}, {2026: 0.5, 2027: 0.5}, 1.0)
+    assert half.free_purchase_eur == pytest.approx(50_000)
+    with pytest.raises(ValueError):
+        CapacityState.over_years(cap, {}, shares, 0)

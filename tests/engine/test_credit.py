@@ -224,3 +224,15 @@ def test_property_plan_rows_earn_credit_for_under_the_policy(data: st.DataObject
     assert plan.credit_eur <= sum(c.reach_eur for c in cands) + 0.01
     if sum(c.reach_eur for c in cands) < ob.amount_eur - 0.01:
         assert not plan.met
+
+
+def test_whole_places_under_two_policies_on_one_node_credit_each_its_own() -> None:
+    # One placement node counted at € 30.000 a place; obligation 1's policy values a place
+    # at € 20.000 (share 2/3). Each obligation is credited a place as its policy values it.
+    per = 30_000.0
+    amount, credit, places = whole_placements(
+        [0, 1], [0, 0], [0.9, 0.8], [1.0, 20_000 / per], [30_000.0, 45_000.0], [3 * per],
+        [per], [30_000.0, 40_000.0])
+    assert places.tolist() == [1, 2]
+    assert credit.tolist() == pytest.approx([30_000.0, 40_000.0])
+    assert amount.sum() <= 3 * per + 1e-6  # within the node's three places

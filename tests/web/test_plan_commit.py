@@ -15,11 +15,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from api.clock import today
+from api.convert import enterprise_from_row
 from api.db import get_engine
-from api.services.capacity import capacity_states, commitments
+from api.i18n import format_eur
+from api.services.capacity import commitments, period_of
 from api.services.plan_commit import PlanRefused
 from api.services.planning import save_plan
+from api.services.progress import tender_of
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, PlanEvent
+from matcher.capacity import term_years, year_shares
+from matcher.valuation import credit_for, load_policy
 from tests.web.conftest import CSRF_RE
 from tests.web.seed import USERS
 
@@ -35,9 +41,16 @@ def _rows(ref: str) -> dict[tuple[str, str], tuple[str, float]]:
             select(AllocationRow).where(AllocationRow.obligation_ref == ref))}
 
 
-def _free_purchase(ref: str, **options: Any) -> float:
+def _free_purchase(ref: str, obligation: str) -> float:
+    """``ref``'s free purchasing over ``obligation``'s term, as its plan sees it: what fits
+    in every calendar year of the term beside what is booked there."""
     with Session(get_engine()) as s:
-        return capacity_states(s, [ref], **options)[ref].free_purchase_eur
+        ob = s.exec(select(ObligationRow).where(ObligationRow.ref == obligation)).one()
+        period = period_of(ob, tender_of(s, ob))
+        ent = s.exec(select(EnterpriseRow).where(EnterpriseRow.ref == ref)).one()
+        c = commitments(s, replanning=[obligation])
+        return c.over_term(ref, enterprise_from_row(ent).capacity, year_shares(*period),
+                           term_years(*period)).free_purchase_eur
 
 
 def _save(client: TestClient, h: dict[str, str], *rows: dict[str, Any]) -> Any:
@@ -84,8 +97,10 @@ def test_service_save_refuses_every_bad_row_and_keeps_the_old_draft(app: Any) ->
 def test_commit_books_capacity_for_every_replan(client: TestClient,
                                                 api_token: Headers) -> None:
     h = api_token("firm")
-    free = _free_purchase("E-002", replanning=["O-1"])
-    assert free > 1000
+    # E-002: € 70.000 a year; O-2 holds € 15.000 over 2026-2029 and delivered € 7.500 of it
+    # in 2026, so 2026 has € 62.500 left: four times that over O-1's four years.
+    free = _free_purchase("E-002", "O-1")
+    assert free == pytest.approx(4 * 62_500)
     assert _save(client, h, {"enterprise": "E-002", "kind": "purchase",
                              "amount_eur": free}).status_code == 200
     everyone = ["O-1", "O-2", "O-3"]  # a global re-plan (sroi allocate) drops all drafts
@@ -101,7 +116,11 @@ def test_commit_books_capacity_for_every_replan(client: TestClient,
     assert _rows("O-1")[("E-002", "purchase")] == ("committed", pytest.approx(free))
     with Session(get_engine()) as s:
         booked = commitments(s, replanning=everyone).by_enterprise["E-002"].purchase_eur
-    assert booked == pytest.approx(draft_only + free)
+    # Booked per year on average: the four-year commitment counts a quarter a year (it used
+    # to count whole in every year), and 2026 is now full.
+    assert booked == pytest.approx(draft_only + free / 4)
+    with Session(get_engine()) as s:
+        assert commitments(s).by_year["E-002"][2026].purchase_eur == pytest.approx(70_000)
     # Another obligation's plan sees it taken: O-3 (firm B) cannot plan E-002 any more.
     # (O-3's tender is in Amsterdam, where no shipped policy applies: name one for it.)
     with Session(get_engine()) as s:
@@ -126,7 +145,9 @@ def test_commit_refused_per_row_when_capacity_is_gone(client: TestClient,
                  ).status_code == 200
     with Session(get_engine()) as s:  # E-002's purchasing shrinks below what is promised
         ent = s.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-002")).one()
-        ent.purchasing_eur_per_year = 16_000.0  # O-2 holds € 15.000 of it
+        # O-2 delivered € 7.500 there in 2026 (of € 15.000 over 2026-2029): € 500 is left
+        # in 2026, while O-1's € 5.000 over its four years asks € 1.250 of every year.
+        ent.purchasing_eur_per_year = 8_000.0
         s.add(ent)
         s.commit()
     r = client.post(PLAN + "/commit", headers=h)
@@ -134,7 +155,8 @@ def test_commit_refused_per_row_when_capacity_is_gone(client: TestClient,
     detail = r.json()["detail"]
     assert detail["field"] == "rows[0].amount_eur"
     assert [(x["index"], x["field"]) for x in detail["rows"]] == [(0, "amount_eur")]
-    assert "€ 1.000" in detail["rows"][0]["message"]
+    message = detail["rows"][0]["message"]
+    assert "2026" in message and "€ 500" in message and "€ 1.250" in message, message
     rows = _rows("O-1")  # all or nothing: E-004 is not committed either
     assert rows[("E-002", "purchase")][0] == rows[("E-004", "purchase")][0] == "planned"
     with Session(get_engine()) as s:
@@ -190,3 +212,30 @@ def test_page_shows_status_and_log_to_firm_officer_and_connector(
         assert ('id="commit-form"' in page) is False
     en = client.get("/obligations/O-1?lang=en").text
     assert "Committed on" in en and "Commitment withdrawn" in en
+
+
+def test_api_plan_credit_is_the_pages_credit_and_credit_for(
+        client: TestClient, api_token: Headers, login: Callable[[str], TestClient]) -> None:
+    """One credit calculation (issue #11 item 4): the engine's proposal as the API returns
+    it and as the firm's page shows it, row by row and in total, is credit_for's."""
+    api = client.get(PLAN, headers=api_token("firm"))
+    assert api.status_code == 200, api.text
+    body = api.json()
+    assert body["rows"], body
+    page = login("firm").get("/obligations/O-1?voorstel=1")
+    assert page.status_code == 200
+    html = page.text
+    policy = load_policy(body["policy"])
+    with Session(get_engine()) as s:
+        ents = {e.ref: enterprise_from_row(e) for e in s.exec(select(EnterpriseRow))}
+    on = today()
+    for r in body["rows"]:
+        want = (credit_for(policy, "purchase", on, amount_eur=r["amount_eur"],
+                           enterprise=ents[r["enterprise"]]) if r["kind"] == "purchase" else
+                credit_for(policy, "placement", on, placements=r["placements"],
+                           block=r["block"]))
+        assert r["credit_eur"] == pytest.approx(want, abs=0.01), r
+        assert f'<td class="num">{format_eur(r["credit_eur"])}</td>' in html, r
+    plan_credit = round(sum(r["credit_eur"] for r in body["rows"]), 2)
+    assert f'id="plan-credit">{format_eur(plan_credit)}<' in html
+    assert f'id="total-credit">{format_eur(body["credit_eur"])}<' in html
