@@ -300,3 +300,32 @@ def test_the_cli_prints_progress_and_every_format_has_a_dry_run(
         empty.write_bytes(b"")
         main([f"import-{fmt}", str(empty), "--dry-run", "--json"])
         assert json.loads(capsys.readouterr().out)["dry_run"] is True, fmt
+
+
+def test_an_unconfirmed_preview_expires_after_an_hour(client: TestClient,
+                                                      api_token: Headers) -> None:
+    from datetime import timedelta
+
+    from api.clock import utcnow
+    from api.tables import User
+
+    engine = import_jobs_engine()
+    with Session(engine) as s:
+        uid = s.exec(select(User).where(User.role == "connector")).first().id  # type: ignore[union-attr]
+        for job_id, age in (("old-preview", 2), ("fresh-preview", 0)):
+            s.add(ImportJob(id=job_id, created_by=uid or 0, format="interchange",
+                            state="preview_ready", runner="elsewhere:1",
+                            finished_at=utcnow() - timedelta(hours=age, minutes=1)))
+            s.add(ImportJobFile(job_id=job_id, name="x.json", data=b"{}"))
+        s.commit()
+    h = api_token("connector")
+    r = client.post("/api/v1/import", headers=h, files=upload({"enterprises": []}))
+    assert r.status_code == 200, r.text
+    with Session(engine) as s:
+        old, fresh = s.get(ImportJob, "old-preview"), s.get(ImportJob, "fresh-preview")
+        assert old is not None and fresh is not None
+        assert (old.state, fresh.state) == ("cancelled", "preview_ready")
+        assert "within an hour" in old.error
+        assert {f.job_id for f in s.exec(select(ImportJobFile))} >= {"fresh-preview"}
+        assert not s.exec(select(ImportJobFile).where(
+            ImportJobFile.job_id == "old-preview")).first()
