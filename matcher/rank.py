@@ -107,6 +107,15 @@ def relevance(X: NDArray[np.float64], has_codes: NDArray[np.bool_] | None,
     return 1.0 - (1.0 - c) * (1.0 - t)
 
 
+def why_above(a: Mapping[str, float], b: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Why one match ranks above another: per feature, ``a``'s weighted contribution minus
+    ``b``'s, largest first. The differences add up to the difference of the two scores,
+    so the first few say what decided the order."""
+    diffs = {f: float(a.get(f, 0.0)) - float(b.get(f, 0.0)) for f in set(a) | set(b)}
+    return sorted(((f, d) for f, d in diffs.items() if abs(d) > 1e-9),
+                  key=lambda fd: (-fd[1], fd[0]))
+
+
 @dataclass(frozen=True)
 class Match:
     ref: str

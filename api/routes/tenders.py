@@ -30,7 +30,7 @@ from api.convert import tender_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
 from api.i18n import api_lang, request_lang, translator
-from api.labels import TARGET_GROUP_NL
+from api.labels import FEATURE_NL, TARGET_GROUP_NL
 from api.schemas import (
     ERROR_RESPONSES,
     FeasibilityOut,
@@ -41,11 +41,13 @@ from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN
 from api.services.matching import MatchView
 from api.services.policies import NO_POLICY, applicable_policy, policy_options, regional_policy
+from api.services.weights import active_weights
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
 from api.web.csv_export import csv_response
 from api.web.errors import http_status
 from api.web.params import PageQuery, list_params
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
+from matcher.rank import why_above
 from matcher.reasons import Reason
 from matcher.refdata import cpv_label, municipalities
 from matcher.valuation import DueResult, Policy, tender_due
@@ -433,9 +435,27 @@ def why_not_view(session: Session, row: TenderRow, text: str, lang: str
     return {"asked": text, "ref": ent.ref, "name": ent.name, **result}
 
 
+def _comparison(rows: list[dict[str, Any]], a: str | None, b: str | None, t: Any
+                ) -> dict[str, Any] | None:
+    """"Why is A above B": both rows and the features that decide their order."""
+    by_ref = {r["ref"]: r for r in rows}
+    if not a or not b or a == b or a not in by_ref or b not in by_ref:
+        return None
+    hi, lo = sorted((by_ref[a], by_ref[b]), key=lambda r: -float(r["score"]))
+    diffs = why_above(hi["contributions"], lo["contributions"])
+    def names(fds: list[tuple[str, float]]) -> str:
+        return ", ".join(str(t(FEATURE_NL.get(f, f))) for f, _ in fds)
+
+    return {"hi": hi, "lo": lo, "diffs": diffs,
+            "for_hi": names([fd for fd in diffs if fd[1] > 0][:3]),
+            "for_lo": names([fd for fd in diffs if fd[1] < 0][:2])}
+
+
 @router.get("/tenders/{ref}", include_in_schema=False)
 def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionDep,
-                waarom: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+                waarom: Annotated[str | None, Query(max_length=200)] = None,
+                a: Annotated[str | None, Query(max_length=40)] = None,
+                b: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     row = _get(session, user, ref)
     lang = request_lang(request)
     t = translator(lang)
@@ -478,6 +498,10 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         "can_delete": delete_denial(session, user, row) is None,
         "policy": (lambda p: p.label if p is not None else None)(row_policy(row)),
         "policy_explicit": bool(row.sroi_policy),
+        "feature_labels": FEATURE_NL,
+        "weights": active_weights(session),
+        "compare": _comparison(matches + maybe, a, b, t), "compare_refs": (a, b),
+        "score_max": max([float(m["score"]) for m in matches + maybe] or [0.0]),
     })
 
 
