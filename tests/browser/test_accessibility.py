@@ -129,6 +129,13 @@ def _audit(page: Any, pages: list[str], axe: str, lang: str) -> dict[str, list[s
             if overflow > 0:
                 wide = page.evaluate(WIDEST)
                 found.append(f"page is {overflow} px wider than the viewport: {wide}")
+            if width >= 1280:
+                # The main navigation fits on one line at desktop width (#16 item 6).
+                rows = page.evaluate(
+                    "() => new Set([...document.querySelectorAll('nav.mainnav a')]"
+                    ".map(a => Math.round(a.getBoundingClientRect().top))).size")
+                if rows > 1:
+                    found.append(f"the main navigation wraps to {rows} lines at {width} px")
             if found:
                 problems[f"{href} [{lang}, {width_name}]"] = found
     return problems
