@@ -70,7 +70,8 @@ def _challenge_reasons() -> list[Reason]:
                name="Huiskamer (Oost)", cpv=("85300000",)),
         ch.ent("B", "ouderen bezoeken en boodschappen doen voor ouderen",
                name="Ouderen aan huis", cpv=("98000000",)),
-        ch.ent("C", "eenzaamheid onder ouderen: maaltijden en ontmoeting", name="Samen eten"),
+        # No member covers every theme alone, so coalitions complement (matcher/challenge.py).
+        ch.ent("C", "eenzaamheid in de buurt: samen maaltijden en ontmoeting", name="Samen eten"),
         ch.ent("D", "activiteiten voor eenzame mensen en vrijwilligers", name="Buurtkracht",
                cpv=("92000000",)),
     ]

@@ -83,8 +83,18 @@ def test_capacity_left_uses_committed_allocations(client: TestClient, api_token:
     h = api_token("connector")
     items = client.get("/api/v1/search?q=E-001&per_page=5", headers=h).json()["items"]
     e1 = next(i for i in items if i["ref"] == "E-001")
-    # The seed commits €30,000 of E-001's purchasing (see tests/web/seed.py).
-    assert e1["free_purchase_eur_per_year"] == e1["purchasing_eur_per_year"] - 30000
+    # The seed commits €30,000 of E-001's purchasing over O-1's contract term (see
+    # tests/web/seed.py), booked per year of that term by the capacity owner.
+    from sqlmodel import Session
+
+    from api.db import get_engine
+    from api.services.capacity import capacity_states
+
+    with Session(get_engine()) as s:
+        state = capacity_states(s, ["E-001"])["E-001"]
+    assert 0 < state.committed_purchase_eur <= 30000
+    assert e1["free_purchase_eur_per_year"] == pytest.approx(
+        e1["purchasing_eur_per_year"] - state.committed_purchase_eur)
     assert e1["free_placements_per_year"] <= e1["placements_per_year"]
     body = client.get("/api/v1/search?min_capacity_eur=130000&per_page=100", headers=h).json()
     assert body["total"] > 0
