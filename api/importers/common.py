@@ -25,9 +25,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, ParseError
 from xml.etree.ElementTree import fromstring as _fast_fromstring
 
+from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _safe_fromstring
 
 from api.importers.sroi_text import SroiDetection
@@ -449,3 +450,29 @@ def parse_xml(data: bytes) -> Element:
     if b"\x00" not in data and b"<!DOCTYPE" not in data.upper():
         return _fast_fromstring(data)
     return _safe_fromstring(data)
+
+
+def read_notice_root(data: bytes, filename: str, result: ParsedTenders) -> Element | None:
+    """The root of a published XML file, or None with the file error in ``result`` (empty,
+    unsafe or malformed): the one file check of the eForms and TED parsers."""
+    if not data.strip():
+        result.file_errors.append(ItemError(filename, "the file is empty"))
+        return None
+    try:
+        return parse_xml(data)
+    except DefusedXmlException as exc:
+        result.file_errors.append(
+            ItemError(filename, f"unsafe XML refused ({exc.__class__.__name__})"))
+    except ParseError as exc:
+        result.file_errors.append(ItemError(filename, f"malformed XML: {exc}"))
+    return None
+
+
+@dataclass
+class NoticeValues:
+    """Where a notice's amounts go: fields left empty (warnings), the notice's date (the
+    month whose exchange rate converts another currency) and each conversion made."""
+
+    warnings: list[ItemError]
+    on: date | None = None
+    conversions: list[dict[str, Any]] = field(default_factory=list)

@@ -57,16 +57,15 @@ BT-537, BT-701, BT-720, BT-736, BT-758, BT-775, OPP-070.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
+from xml.etree.ElementTree import Element
 
 from api.importers.common import (
     ItemError,
     ItemOutcome,
+    NoticeValues,
     ParsedTenders,
     PlaceSource,
     TenderData,
@@ -74,7 +73,7 @@ from api.importers.common import (
     dedupe,
     normalise_timestamp,
     parse_date,
-    parse_xml,
+    read_notice_root,
     read_value,
     resolve_places,
 )
@@ -175,17 +174,7 @@ def _codes(node: Element, path: str, list_name: str) -> list[str]:
     ]
 
 
-@dataclass
-class _Values:
-    """Where a notice's amounts go: fields left empty (warnings), the notice's date (the
-    month whose exchange rate converts another currency) and each conversion made."""
-
-    warnings: list[ItemError]
-    on: date | None = None
-    conversions: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _amount(el: Element | None, bt: str, loc: str, values: _Values) -> float | None:
+def _amount(el: Element | None, bt: str, loc: str, values: NoticeValues) -> float | None:
     """An amount in euros; another currency converted by ``common.read_value`` (kept in
     ``values.conversions`` with the rate and month used); an unreadable one is None with a
     warning, never a refusal of the notice."""
@@ -249,17 +238,8 @@ def notice_kind(root: Element) -> NoticeKind:
 
 def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     result = ParsedTenders()
-    if not data.strip():
-        result.file_errors.append(ItemError(filename, "the file is empty"))
-        return result
-    try:
-        root = parse_xml(data)
-    except DefusedXmlException as exc:
-        result.file_errors.append(
-            ItemError(filename, f"unsafe XML refused ({exc.__class__.__name__})"))
-        return result
-    except ParseError as exc:
-        result.file_errors.append(ItemError(filename, f"malformed XML: {exc}"))
+    root = read_notice_root(data, filename, result)
+    if root is None:
         return result
     if _local(root.tag) == "TED_EXPORT":
         # A TED XML notice (R2.0.9, before eForms): its own parser reads it.
@@ -394,7 +374,7 @@ def _estimated(node: Element | None) -> Element | None:
     return node.find("cac:RequestedTenderTotal/cbc:EstimatedOverallContractAmount", NS)
 
 
-def _award_value(root: Element, loc: str, values: _Values
+def _award_value(root: Element, loc: str, values: NoticeValues
                  ) -> tuple[float | None, str | None]:
     """An award notice's value: BT-161, BT-118, BT-1118, then the winning tenders' BT-720.
     Zero is a placeholder some publishers give for frameworks: absent."""
@@ -446,7 +426,7 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
         on = parse_date(_text_of(root, "cbc:IssueDate"))
     except ValueError:
         on = None
-    amounts = _Values([], on)
+    amounts = NoticeValues([], on)
     project = root.find("cac:ProcurementProject", NS)
     all_lots = _find_all(root, "cac:ProcurementProjectLot")
     lots = [lot for lot in all_lots if _lot_scheme(lot) != "LotsGroup"]

@@ -54,16 +54,14 @@ Choices, as for eForms (``api.importers.eforms``) where the forms allow:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
+from xml.etree.ElementTree import Element
 
 from api.importers.common import (
     ItemError,
     ItemOutcome,
+    NoticeValues,
     ParsedTenders,
     PlaceSource,
     TenderData,
@@ -71,7 +69,7 @@ from api.importers.common import (
     dedupe,
     normalise_timestamp,
     parse_date,
-    parse_xml,
+    read_notice_root,
     read_value,
     resolve_places,
 )
@@ -156,17 +154,7 @@ def _date8(value: str | None) -> str | None:
     return None
 
 
-@dataclass
-class _Values:
-    """Where a notice's amounts go: fields left empty (warnings), the notice's date (the
-    month whose exchange rate converts another currency) and each conversion made."""
-
-    warnings: list[ItemError]
-    on: date | None = None
-    conversions: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _amount(el: Element | None, field_name: str, loc: str, values: _Values) -> float | None:
+def _amount(el: Element | None, field_name: str, loc: str, values: NoticeValues) -> float | None:
     """An amount in euros; another currency converted by ``common.read_value`` (kept in
     ``values.conversions`` with the rate and month used); an unreadable one is None with a
     warning, never a refusal of the notice."""
@@ -201,17 +189,8 @@ def _refusal(filename: str, what: str, why: str) -> ParsedTenders:
 
 def parse_ted(data: bytes, filename: str) -> ParsedTenders:
     result = ParsedTenders()
-    if not data.strip():
-        result.file_errors.append(ItemError(filename, "the file is empty"))
-        return result
-    try:
-        root = parse_xml(data)
-    except DefusedXmlException as exc:
-        result.file_errors.append(
-            ItemError(filename, f"unsafe XML refused ({exc.__class__.__name__})"))
-        return result
-    except ParseError as exc:
-        result.file_errors.append(ItemError(filename, f"malformed XML: {exc}"))
+    root = read_notice_root(data, filename, result)
+    if root is None:
         return result
     root_name = _local(root.tag)
     if root_name != "TED_EXPORT":
@@ -347,7 +326,7 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
     coded = root.find("CODED_DATA_SECTION")
     as_of = _date8(coded.findtext("REF_OJS/DATE_PUB") if coded is not None else None) or _date8(
         coded.findtext("CODIF_DATA/DS_DATE_DISPATCH") if coded is not None else None)
-    values = _Values(warnings, on=parse_date(as_of) if as_of else None)
+    values = NoticeValues(warnings, on=parse_date(as_of) if as_of else None)
     value: float | None = None
     value_from = value_note = None
     if obj is not None:
