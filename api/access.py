@@ -6,7 +6,8 @@ or enterprise goes through these helpers, so the rules live in one place.
   under their own tenders.
 - firm: obligations whose ``firm`` is their organisation, and the tenders those
   obligations belong to.
-- connector, admin: everything.
+- connector, admin: everything, except purchase ledgers: those only the firm and the
+  connectors it granted access (``visible_ledgers``).
 - enterprises: connectors/admins see all; officers and firms see vetted ones only
   (pending and rejected enterprises are the connectors' work queue).
 
@@ -21,7 +22,14 @@ from fastapi import HTTPException
 from sqlalchemy import false
 from sqlmodel import col, select
 
-from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
+from api.errors import Forbidden, Invalid
+from api.tables import (
+    EnterpriseRow,
+    LedgerAccess,
+    ObligationRow,
+    TenderRow,
+    User,
+)
 from matcher.refdata import resolve_municipality
 
 SelectT = TypeVar("SelectT", bound=Any)
@@ -222,23 +230,65 @@ __all__ = [
 ]
 
 
-# Purchase ledgers (spend analysis): a firm's own, and connectors who help firms; nobody
-# else, not even another role that sees everything elsewhere (they are the firm's books).
+# Purchase ledgers (spend analysis): a firm's own, and the connectors the firm works with
+# (its grants in ``ledger_access``: one connector, or every connector of an organisation);
+# nobody else, not even a role that sees everything elsewhere (they are the firm's books).
+# Pages, the API and the CLI all ask these helpers.
 LEDGER_ROLES = ("firm", "connector")
 
 
-def ledger_scope(user: User) -> str | None:
-    """The firm whose ledgers ``user`` sees (``None``: every firm's, for connectors).
-    Raises 404 for roles that see none."""
-    if user.role == "connector":
-        return None
+def _ledger_grants(user: User) -> Any:
+    """``select(LedgerAccess.firm)`` of the grants that reach this connector."""
+    reach = col(LedgerAccess.connector_id) == user.id
     org = _org(user)
-    if user.role == "firm" and org:
-        return org
-    raise HTTPException(status_code=404, detail={"message": "Niet gevonden", "field": None})
+    if org:
+        reach = reach | (col(LedgerAccess.connector_org) == org)
+    return select(LedgerAccess.firm).where(reach)
 
 
-def can_see_ledger(user: User, firm: str) -> bool:
-    if user.role == "connector":
-        return True
-    return user.role == "firm" and bool(_org(user)) and firm == _org(user)
+def ledger_firms(session: Any, user: User) -> list[str]:
+    """The firms whose ledgers ``user`` sees and may upload for (a firm: itself; a
+    connector: the firms that granted it access)."""
+    org = _org(user)
+    if user.role == "firm":
+        return [org] if org else []
+    if user.role == "connector" and user.id is not None:
+        return sorted(set(session.exec(_ledger_grants(user)).all()))
+    return []
+
+
+def can_see_ledger(session: Any, user: User, firm: str) -> bool:
+    return firm in ledger_firms(session, user)
+
+
+def ledger_upload_firm(session: Any, user: User, firm: str | None) -> str:
+    """The firm a new ledger of ``user`` belongs to: a firm's own; a connector names one
+    of the firms that granted it access. Raises ``Invalid`` (422 on the web)."""
+    firms = ledger_firms(session, user)
+    if user.role == "firm":
+        if not firms:
+            raise Invalid("firm", "Uw account hoort bij geen bedrijf; vraag de beheerder "
+                          "het bedrijf in te vullen.")
+        return firms[0]
+    firm = (firm or "").strip()
+    if not firm:
+        raise Invalid("firm", "Kies het bedrijf waarvan dit grootboek is.")
+    if firm not in firms:
+        raise Invalid("firm", "{firm} heeft u geen toegang tot zijn grootboeken gegeven.",
+                      firm=firm)
+    return firm
+
+
+def ledger_grant_firm(session: Any, user: User) -> str:
+    """The firm whose grants ``user`` may give and revoke: only a firm, its own.
+    Raises ``Forbidden``."""
+    firms = ledger_firms(session, user)
+    if user.role != "firm" or not firms:
+        raise Forbidden(None, "Alleen het bedrijf zelf geeft toegang tot zijn grootboeken.")
+    return firms[0]
+
+
+def ledger_grant_scope(session: Any, user: User) -> list[str] | None:
+    """Whose grants ``user`` sees (who has access): a firm its own, a connector those of
+    the firms it works with, an admin every firm's (None)."""
+    return None if user.role == "admin" else ledger_firms(session, user)

@@ -401,6 +401,21 @@ class LedgerMapping(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class LedgerAccess(SQLModel, table=True):
+    """A firm's grant: a connector (``connector_id``) or every connector of an
+    organisation (``connector_org``) sees and works on the firm's ledgers. Revoking deletes
+    the row. The rule that reads it is ``api.access`` (``visible_ledgers``)."""
+
+    __tablename__ = "ledger_access"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm: str = Field(index=True, max_length=300)
+    connector_id: int | None = Field(default=None, index=True)  # user_account.id
+    connector_org: str | None = Field(default=None, index=True, max_length=300)
+    granted_by: str = Field(max_length=200)
+    granted_at: datetime = Field(default_factory=utcnow)
+
+
 class SpendCorrection(SQLModel, table=True):
     """A person's CPV code for a supplier's line: the classifier learns from it and the
     supplier's other lines take it. Kept per firm; connectors' corrections teach every
@@ -442,6 +457,9 @@ class ImportJob(SQLModel, table=True):
     error: str = ""
     fingerprints: list[str] = json_list()  # the preview's, which the write must match
     report: dict[str, Any] = json_dict()  # the whole report (paged when shown)
+    # A job that is not a registry import (format "ledger"): what it needs besides its
+    # files (the ledger's firm, column mapping, obligation).
+    params: dict[str, Any] = json_dict()
     runner: str = Field(default="", max_length=200)  # host:pid of the process running it
     created_at: datetime = Field(default_factory=utcnow, index=True)
     started_at: datetime | None = None

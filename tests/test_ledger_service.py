@@ -161,7 +161,7 @@ def test_delete_removes_every_line(seeded: Session) -> None:
     other = L.import_ledger(seeded, FIRM_B, data, "l.csv", "x")
     assert L.delete_ledger(seeded, res.ledger) == len(gen)
     assert _count(seeded) == len(gen) == _count(seeded, other.ledger.id)
-    assert [x.id for x in L.ledgers_of(seeded, FIRM_A)] == []
+    assert [x.id for x in L.ledgers_of(seeded, [FIRM_A])] == []
 
 
 def test_export_rows_have_every_line(seeded: Session) -> None:

@@ -7,8 +7,13 @@ share, registry suppliers, suggested switches, review queue), GET /ledgers/{id}/
 POST /ledgers/{id}/lines/{line_id} (a correction), POST /ledgers/{id}/switches (switches
 into the obligation's plan), POST /ledgers/{id}/delete.
 
-API under /api/v1/ledgers: the same. Only the firm and connectors see a ledger
-(``api.access.ledger_scope``); another firm's answers 404.
+GET /ledgers/access (who has access: the firm's grants with grant and revoke, a
+connector's firms, every grant for admins), POST /ledgers/access (grant),
+POST /ledgers/access/{id}/revoke.
+
+API under /api/v1/ledgers: the same. Only the firm and the connectors it granted access
+see a ledger (``api.access.ledger_firms``); anyone else gets 404, and the ledger is not in
+their lists.
 """
 
 from __future__ import annotations
@@ -19,10 +24,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from api.access import can_see_ledger, ledger_scope
+from api.access import (
+    can_see_ledger,
+    ledger_firms,
+    ledger_grant_firm,
+    ledger_grant_scope,
+    ledger_upload_firm,
+)
 from api.deps import SessionDep, csrf_protect, flash, render, require_roles
 from api.errors import DomainError, Invalid, NotFound
 from api.i18n import request_lang, translator
@@ -30,7 +41,7 @@ from api.importers.ledger import FIELDS
 from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL
 from api.schemas import ERROR_RESPONSES
 from api.services import ledgers as L
-from api.tables import LedgerRow, ObligationRow, User
+from api.tables import LedgerRow, User
 from api.web import upload_store
 from api.web.csv_export import csv_response
 
@@ -38,6 +49,8 @@ router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["ledgers"], responses=ERROR_RESPONSES)
 
 LedgerUser = Annotated[User, Depends(require_roles("firm", "connector"))]
+# Who has access to which firm's ledgers: the firm, its connectors, and admins.
+GrantsUser = Annotated[User, Depends(require_roles("firm", "connector", "admin"))]
 MAX_BYTES = 50 * 1024 * 1024
 FIELD_LABELS = {"supplier": "Leverancier", "description": "Omschrijving",
                 "account": "Grootboekrekening", "amount": "Bedrag excl. btw", "date": "Datum",
@@ -47,20 +60,10 @@ UPLOAD_MARK = "ledger"  # upload_store's on_duplicate slot names the ledger flow
 
 
 def _ledger(session: Session, user: User, ledger_id: int) -> LedgerRow:
-    ledger_scope(user)
     row = session.get(LedgerRow, ledger_id)
-    if row is None or not can_see_ledger(user, row.firm):
+    if row is None or not can_see_ledger(session, user, row.firm):
         raise NotFound(None, "Onbekend grootboek {id}.", id=ledger_id)
     return row
-
-
-def _firm_for_upload(user: User, firm: str | None) -> str:
-    scope = ledger_scope(user)
-    if scope is not None:
-        return scope
-    if not (firm or "").strip():
-        raise Invalid("firm", "Kies het bedrijf waarvan dit grootboek is.")
-    return str(firm).strip()
 
 
 async def _read(file: StarletteUpload) -> tuple[str, bytes]:
@@ -68,10 +71,6 @@ async def _read(file: StarletteUpload) -> tuple[str, bytes]:
     if len(data) > MAX_BYTES:
         raise Invalid("file", "Het bestand is groter dan 50 MB.")
     return file.filename or "grootboek.csv", data
-
-
-def _firms(session: Session) -> list[str]:
-    return sorted(set(session.exec(select(ObligationRow.firm)).all()))
 
 
 def _analysis_dict(a: L.Analysis, lang: str) -> dict[str, Any]:
@@ -110,9 +109,9 @@ def _line_dict(ln: Any) -> dict[str, Any]:
 
 
 def _index(request: Request, session: Session, user: User, **extra: Any) -> Response:
-    scope = ledger_scope(user)
-    ctx = {"ledgers": L.ledgers_of(session, scope), "firm_choice": scope is None,
-           "firms": _firms(session) if scope is None else [], "fields": FIELDS,
+    firms = ledger_firms(session, user)
+    ctx = {"ledgers": L.ledgers_of(session, firms), "firm_choice": user.role != "firm",
+           "firms": firms if user.role != "firm" else [], "fields": FIELDS,
            "field_labels": FIELD_LABELS, "problem_nl": LEDGER_PROBLEM_NL}
     ctx.update(extra)
     return render(request, "ledgers/index.html", ctx,
@@ -142,7 +141,7 @@ async def ledgers_upload(request: Request, user: LedgerUser, session: SessionDep
             return RedirectResponse("/ledgers", status_code=303)
         name, data = kept.files[0]
     try:
-        firm = _firm_for_upload(user, firm_field)
+        firm = ledger_upload_firm(session, user, firm_field)
         res = L.import_ledger(session, firm, data, name, user.email, mapping=mapping or None,
                               obligation_ref=obligation)
     except L.LedgerRefused as exc:
@@ -176,6 +175,58 @@ def _mapping_of(data: bytes, name: str, given: dict[str, str]) -> dict[str, str]
     except LedgerFileError:
         guessed = {}
     return {**guessed, **{k: v for k, v in given.items() if v}}
+
+
+# -------------------------------------------------- who has access (before /ledgers/{id})
+
+
+def _grant_dict(g: L.Grant) -> dict[str, Any]:
+    return {"id": g.id, "firm": g.firm, "connector": g.email, "name": g.name,
+            "organisation": g.organisation, "granted_by": g.granted_by,
+            "granted_at": g.granted_at.isoformat()}
+
+
+def _access_page(request: Request, session: Session, user: User,
+                 error: str | None = None) -> Response:
+    connectors, orgs = L.connector_choices(session) if user.role == "firm" else ([], [])
+    return render(request, "ledgers/access.html", {
+        "grants": L.grants_of(session, ledger_grant_scope(session, user)),
+        "can_grant": user.role == "firm" and bool(ledger_firms(session, user)),
+        "connectors": connectors, "organisations": orgs, "error": error,
+    }, status_code=422 if error else 200)
+
+
+@router.get("/ledgers/access", include_in_schema=False)
+def ledger_access_page(request: Request, user: GrantsUser, session: SessionDep) -> Response:
+    return _access_page(request, session, user)
+
+
+@router.post("/ledgers/access", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def ledger_access_grant(request: Request, user: GrantsUser,
+                              session: SessionDep) -> Response:
+    t = translator(request_lang(request))
+    firm = ledger_grant_firm(session, user)
+    form = await request.form()
+    who = str(form.get("connector") or "")
+    kind, _, value = who.partition(":")
+    try:
+        L.grant_access(session, firm, user.email,
+                       connector=value if kind == "user" else None,
+                       organisation=value if kind == "org" else None)
+    except DomainError as exc:
+        return _access_page(request, session, user, t(exc.message, **exc.params))
+    flash(request, t("Toegang gegeven aan {who}.", who=value))
+    return RedirectResponse("/ledgers/access", status_code=303)
+
+
+@router.post("/ledgers/access/{grant_id}/revoke", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+def ledger_access_revoke(grant_id: int, request: Request, user: GrantsUser,
+                         session: SessionDep) -> Response:
+    t = translator(request_lang(request))
+    L.revoke_access(session, ledger_grant_firm(session, user), grant_id)
+    flash(request, t("Toegang ingetrokken."))
+    return RedirectResponse("/ledgers/access", status_code=303)
 
 
 @router.get("/ledgers/{ledger_id}", include_in_schema=False)
@@ -274,8 +325,9 @@ class SwitchesIn(BaseModel):
 
 @api_router.get("/ledgers")
 def ledgers_json(user: LedgerUser, session: SessionDep) -> list[dict[str, Any]]:
-    """The firm's ledgers (connectors: every firm's), newest first."""
-    return [_ledger_dict(r) for r in L.ledgers_of(session, ledger_scope(user))]
+    """The firm's ledgers (connectors: of the firms that granted them access), newest
+    first."""
+    return [_ledger_dict(r) for r in L.ledgers_of(session, ledger_firms(session, user))]
 
 
 @api_router.post("/ledgers")
@@ -298,8 +350,8 @@ async def ledgers_upload_json(
             raise Invalid("mapping", "De kolomindeling is geen JSON-object.")
         given = {str(k): str(v) for k, v in raw.items()}
     try:
-        res = L.import_ledger(session, _firm_for_upload(user, firm), data, name, user.email,
-                              mapping=given, obligation_ref=obligation or None)
+        res = L.import_ledger(session, ledger_upload_firm(session, user, firm), data, name,
+                              user.email, mapping=given, obligation_ref=obligation or None)
     except L.LedgerRefused as exc:
         return JSONResponse({"detail": {"message": str(exc), "field": "file",
                                         "problems": [L.problem_dict(p) for p in exc.problems]}},
@@ -307,6 +359,37 @@ async def ledgers_upload_json(
     return JSONResponse({"ledger": _ledger_dict(res.ledger), "lines": res.lines,
                          "review": res.review, "already_imported": res.already_imported,
                          "notes": res.notes}, status_code=200 if res.already_imported else 201)
+
+
+class GrantIn(BaseModel):
+    connector: str | None = Field(default=None, description="a connector's e-mail address")
+    organisation: str | None = Field(
+        default=None, description="or an organisation: every connector working there")
+
+
+@api_router.get("/ledgers/access")
+def ledger_access_json(user: GrantsUser, session: SessionDep) -> list[dict[str, Any]]:
+    """Who has access to which firm's ledgers: a firm its own grants, a connector the
+    grants of the firms it works with, an admin every grant."""
+    return [_grant_dict(g) for g in L.grants_of(session, ledger_grant_scope(session, user))]
+
+
+@api_router.post("/ledgers/access", status_code=201)
+def ledger_access_grant_json(body: GrantIn, user: GrantsUser,
+                             session: SessionDep) -> dict[str, Any]:
+    """The firm lets a connector (or every connector of an organisation) see its ledgers."""
+    firm = ledger_grant_firm(session, user)
+    row = L.grant_access(session, firm, user.email, connector=body.connector,
+                         organisation=body.organisation)
+    return next(_grant_dict(g) for g in L.grants_of(session, [firm]) if g.id == row.id)
+
+
+@api_router.delete("/ledgers/access/{grant_id}")
+def ledger_access_revoke_json(grant_id: int, user: GrantsUser,
+                              session: SessionDep) -> dict[str, Any]:
+    """The firm withdraws a grant: that connector no longer sees its ledgers."""
+    L.revoke_access(session, ledger_grant_firm(session, user), grant_id)
+    return {"revoked": grant_id}
 
 
 @api_router.get("/ledgers/{ledger_id}")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -40,11 +40,13 @@ from api.importers.ledger import FIELDS, LedgerFileError, LedgerProblem, parse_l
 from api.tables import (
     AllocationRow,
     EnterpriseRow,
+    LedgerAccess,
     LedgerLineRow,
     LedgerMapping,
     LedgerRow,
     ObligationRow,
     SpendCorrection,
+    User,
 )
 from matcher.capacity import CapacityState
 from matcher.plan import supplies
@@ -280,11 +282,12 @@ def get_ledger(session: Session, ledger_id: int) -> LedgerRow:
     return row
 
 
-def ledgers_of(session: Session, firm: str | None) -> list[LedgerRow]:
-    """A firm's ledgers, newest first (``firm=None``: every firm's, for connectors)."""
+def ledgers_of(session: Session, firms: Collection[str] | None) -> list[LedgerRow]:
+    """The ledgers of these firms, newest first (``None``: every firm's, for the
+    operator's CLI without ``--as``). Who may see which firm's: ``api.access``."""
     stmt = select(LedgerRow).order_by(col(LedgerRow.uploaded_at).desc(), col(LedgerRow.id).desc())
-    if firm is not None:
-        stmt = stmt.where(LedgerRow.firm == firm)
+    if firms is not None:
+        stmt = stmt.where(col(LedgerRow.firm).in_(list(firms)))
     return list(session.exec(stmt).all())
 
 
@@ -305,6 +308,86 @@ def delete_ledger(session: Session, ledger: LedgerRow) -> int:
     session.delete(ledger)
     session.commit()
     return n
+
+
+# ---------------------------------------------------------------- access grants
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A firm's grant as shown: to one connector (``email``) or to an organisation."""
+
+    id: int
+    firm: str
+    email: str | None  # the connector's, when granted to one connector
+    name: str | None
+    organisation: str | None  # when granted to every connector of an organisation
+    granted_by: str
+    granted_at: Any
+
+
+def grants_of(session: Session, firms: Collection[str] | None) -> list[Grant]:
+    """The grants of these firms (``None``: every firm's, for admins), by firm."""
+    stmt = select(LedgerAccess).order_by(col(LedgerAccess.firm), col(LedgerAccess.id))
+    if firms is not None:
+        stmt = stmt.where(col(LedgerAccess.firm).in_(list(firms)))
+    rows = list(session.exec(stmt).all())
+    ids = {r.connector_id for r in rows if r.connector_id is not None}
+    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids)))} if ids \
+        else {}
+    out = []
+    for r in rows:
+        u = users.get(r.connector_id) if r.connector_id is not None else None
+        out.append(Grant(r.id or 0, r.firm, u.email if u else None, u.name if u else None,
+                         r.connector_org, r.granted_by, r.granted_at))
+    return out
+
+
+def connector_choices(session: Session) -> tuple[list[User], list[str]]:
+    """The connectors a firm can grant access to, and their organisations."""
+    users = list(session.exec(select(User).where(User.role == "connector")
+                              .order_by(col(User.email))).all())
+    orgs = sorted({(u.organisation or "").strip() for u in users} - {""})
+    return users, orgs
+
+
+def grant_access(session: Session, firm: str, granted_by: str, *,
+                 connector: str | None = None, organisation: str | None = None) -> LedgerAccess:
+    """The firm lets one connector (by e-mail address) or every connector of an
+    organisation see and work on its ledgers. Granting twice keeps the one grant."""
+    connector, organisation = (connector or "").strip(), (organisation or "").strip()
+    if bool(connector) == bool(organisation):
+        raise Invalid("connector", "Kies één verbinder of één organisatie van verbinders.")
+    stmt = select(LedgerAccess).where(LedgerAccess.firm == firm)
+    if connector:
+        user = session.exec(select(User).where(User.email == connector)).first()
+        if user is None or user.role != "connector":
+            raise Invalid("connector", "{email} is geen verbinder.", email=connector)
+        stmt = stmt.where(LedgerAccess.connector_id == user.id)
+        row = LedgerAccess(firm=firm, connector_id=user.id, granted_by=granted_by)
+    else:
+        if organisation not in connector_choices(session)[1]:
+            raise Invalid("organisation", "Geen verbinder werkt bij {organisation}.",
+                          organisation=organisation)
+        stmt = stmt.where(LedgerAccess.connector_org == organisation)
+        row = LedgerAccess(firm=firm, connector_org=organisation, granted_by=granted_by)
+    same = session.exec(stmt).first()
+    if same is not None:
+        return same
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def revoke_access(session: Session, firm: str, grant_id: int) -> None:
+    """The firm withdraws a grant: from now on that connector (or organisation) no longer
+    sees the firm's ledgers."""
+    row = session.get(LedgerAccess, grant_id)
+    if row is None or row.firm != firm:
+        raise NotFound("grant", "Onbekende toegang {id}.", id=grant_id)
+    session.delete(row)
+    session.commit()
 
 
 # ---------------------------------------------------------------- corrections

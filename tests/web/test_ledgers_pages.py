@@ -85,9 +85,12 @@ def test_api_upload_analysis_correction_and_privacy(
         a = c.get(f"/api/v1/ledgers/{lid}", headers=firm).json()
         assert 0 < a["addressable_share"] < 1
         assert {x["not_addressable_reason"] for x in a["categories"]} >= {"energy", "rent"}
-        # Privacy: the other firm and an officer cannot see it; a connector can.
+        # Privacy: the other firm and an officer cannot see it; a connector the firm
+        # granted access can (tests/web/test_ledger_access.py: without the grant, not).
         assert c.get(f"/api/v1/ledgers/{lid}", headers=other).status_code == 404
         assert c.get(f"/api/v1/ledgers/{lid}", headers=officer).status_code == 403
+        assert c.post("/api/v1/ledgers/access", headers=firm,
+                      json={"connector": "connector@test.nl"}).status_code == 201
         assert c.get(f"/api/v1/ledgers/{lid}", headers=conn).status_code == 200
         assert c.get("/api/v1/ledgers", headers=other).json() == []
         # A connector's correction applies to the supplier's other lines.
@@ -119,6 +122,12 @@ def test_api_upload_analysis_correction_and_privacy(
 
 
 def test_connector_uploads_for_a_firm(login: Callable[[str], TestClient]) -> None:
+    c = login("firm2")  # the firm lets the connector work on its ledgers
+    token = csrf_of(c, "/ledgers/access")
+    r = c.post("/ledgers/access", data={"csrf_token": token,
+                                        "connector": "user:connector@test.nl"})
+    assert r.status_code == 303
+    c.cookies.clear()
     c = login("connector")
     r = _upload(c, NL, "ledger_nl.csv")
     assert r.status_code == 422 and "Kies het bedrijf" in r.text
