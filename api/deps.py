@@ -244,6 +244,7 @@ def render(
         "user": user,
         "lang": lang,
         "t": i18n.translator(lang),
+        "tn": i18n.plural_translator(lang),
         "csrf_token": csrf_token(request),
         "nav": nav_for(request, user, lang),
         # Paths of the mounted pages: link only to pages this checkout has.

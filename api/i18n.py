@@ -1,28 +1,28 @@
 """Dutch UI by default, English through a switch; Dutch number and date conventions.
 
-Templates write Dutch text as ``{{ t("Ondernemingen") }}``. English lives in
-``api/translations/*.json`` as ``{dutch: english}`` maps, merged at load, so each
-team owns its own file (core.json, flows.json, ...) without merge conflicts. A
-missing translation falls back to the Dutch text: a gap shows Dutch, never a key.
+Templates and code write Dutch text as ``{{ t("Ondernemingen") }}`` /
+``t("Welkom, {name}", name=...)``; counted texts as ``tn("{n} besluit", "{n} besluiten", n)``.
+The Dutch text is the gettext msgid; English lives in gettext catalogs,
+``api/translations/en/<team>.po`` (one per team, merged at load by
+``api/i18n_catalogs.py`` with Babel). A missing translation falls back to the Dutch text:
+a gap shows Dutch, never a key (and tests/web/test_translations.py fails on it).
 """
 
 from __future__ import annotations
 
-import json
+import gettext
 import math
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 
+from api import i18n_catalogs
 from api.settings import get_settings
 
 LANGUAGES = ("nl", "en")
 LANG_COOKIE = "lang"
-TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 MONTHS = {
     "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
@@ -37,28 +37,48 @@ MONTHS_SHORT = {
 
 Translator = Callable[..., str]
 
+# Dutch is the msgid: its "translations" are the identity (ngettext picks singular for 1).
+_DUTCH = gettext.NullTranslations()
 
-@lru_cache(maxsize=1)
+
+def translations(lang: str) -> gettext.NullTranslations:
+    """The gettext translations of ``lang`` (English: the merged team catalogs)."""
+    return i18n_catalogs.english_translations() if lang == "en" else _DUTCH
+
+
 def english() -> dict[str, str]:
-    """All ``{dutch: english}`` maps merged; files are read once per process."""
-    merged: dict[str, str] = {}
-    for path in sorted(TRANSLATIONS_DIR.glob("*.json")):
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        merged.update({str(k): str(v) for k, v in data.items()})
-    return merged
+    """``{dutch: english}`` of every translated singular msgid (for tests and reports)."""
+    return {e.msgid: e.msgstr for e in i18n_catalogs.entries()
+            if isinstance(e.msgid, str) and isinstance(e.msgstr, str)}
+
+
+def N_(text: str) -> str:
+    """Marks a Dutch text for extraction that is translated later through a variable
+    (label tables, exception messages): ``STATUS = {"open": N_("Open")}``."""
+    return text
+
+
+def _fill(out: str, fallback: str, params: dict[str, Any]) -> str:
+    if not params:
+        return out
+    try:
+        return out.format(**params)
+    except (KeyError, IndexError, ValueError):
+        # A translation with a wrong placeholder must not break the page.
+        return fallback.format(**params)
 
 
 def translate(text: str, lang: str, **params: Any) -> str:
     """Translate Dutch ``text``; ``{name}`` placeholders are filled from ``params``."""
-    out = english().get(text, text) if lang == "en" else text
-    if params:
-        try:
-            out = out.format(**params)
-        except (KeyError, IndexError, ValueError):
-            # A translation with a wrong placeholder must not break the page.
-            out = text.format(**params)
-    return out
+    return _fill(translations(lang).gettext(text), text, params)
+
+
+def translate_plural(singular: str, plural: str, n: int, lang: str, **params: Any) -> str:
+    """The form of ``n`` in ``lang`` (CLDR plural rules through the catalog's Plural-Forms);
+    ``{n}`` is filled with ``n`` formatted as a number of the language."""
+    params.setdefault("n", format_number(n, lang=lang))
+    dutch = singular if n == 1 else plural
+    return _fill(translations(lang).ngettext(singular, plural, n), dutch, params)
 
 
 def translator(lang: str) -> Translator:
@@ -66,6 +86,13 @@ def translator(lang: str) -> Translator:
         return translate(text, lang, **params)
 
     return t
+
+
+def plural_translator(lang: str) -> Callable[..., str]:
+    def tn(singular: str, plural: str, n: int, **params: Any) -> str:
+        return translate_plural(singular, plural, n, lang, **params)
+
+    return tn
 
 
 def request_lang(request: Request) -> str:

@@ -35,6 +35,9 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 env = templates.env
 env.trim_blocks = True
 env.lstrip_blocks = True
+# jinja2.ext.i18n: {% trans %} and _()/gettext()/ngettext() use the same catalogs as t(),
+# in the language of the page being rendered (newstyle: autoescaped, %(name)s filled).
+env.add_extension("jinja2.ext.i18n")
 
 
 def _lang(ctx: Context) -> str:
@@ -76,6 +79,19 @@ def _free_capacity(ctx: Context, state: CapacityState) -> Markup:
 def _t(text: str, **params: Any) -> str:
     """Global fallback for macros imported without context; pages get a per-request t."""
     return i18n.translate(text, current_lang.get(), **params)
+
+
+def _tn(singular: str, plural: str, n: int, **params: Any) -> str:
+    """Global fallback of the plural ``tn`` for macros imported without context."""
+    return i18n.translate_plural(singular, plural, n, current_lang.get(), **params)
+
+
+def _gettext(message: str) -> str:
+    return i18n.translations(current_lang.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(current_lang.get()).ngettext(singular, plural, n)
 
 
 class _CsrfToken:
@@ -122,5 +138,7 @@ env.filters.update(
     municipality=_municipality,
     reason=_reason,
 )
-env.globals.update(url_with=_url_with, t=_t, csrf_token=_CsrfToken(),
+env.globals.update(url_with=_url_with, t=_t, tn=_tn, csrf_token=_CsrfToken(),
                    free_capacity=_free_capacity)
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=_gettext, ngettext=_ngettext, newstyle=True)

@@ -281,10 +281,11 @@ def _merge_group(result: ParsedTenders, filename: str, ocid: str,
     # The value's date is that of the release that last gave it, not the latest release.
     value_date = None
     for rel in ordered:
-        t = rel.data.get("tender")
-        if isinstance(t, dict) and isinstance(t.get("value"), dict) \
-                and not blank(t["value"].get("amount")):
-            period = t.get("tenderPeriod")
+        # Not named "t": Babel's extractor would read t["value"] as a translatable text.
+        part = rel.data.get("tender")
+        if isinstance(part, dict) and isinstance(part.get("value"), dict) \
+                and not blank(part["value"].get("amount")):
+            period = part.get("tenderPeriod")
             # A compiled release's date is its last change's: the tender period's start
             # dates the call for tenders better.
             value_date = (period.get("startDate") if rel.compiled and isinstance(period, dict)

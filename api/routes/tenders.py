@@ -40,7 +40,12 @@ from api.schemas import (
 from api.services import matching, tender_form
 from api.services.feasibility import TIGHT_MARGIN
 from api.services.matching import MatchView
-from api.services.policies import NO_POLICY, applicable_policy, policy_options, regional_policy
+from api.services.policies import (
+    NO_POLICY_SENTENCE,
+    applicable_policy,
+    policy_options,
+    regional_policy,
+)
 from api.services.weights import active_weights
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
 from api.web.csv_export import csv_response
@@ -79,7 +84,7 @@ NOT_APPLICABLE_NL = {
     "below_threshold": "De opdrachtwaarde ligt onder de drempel: niets verschuldigd.",
     "no_contract_value": "Niet te berekenen: de opdrachtwaarde ontbreekt.",
     "no_labour_cost": "Niet te berekenen: de clausule rekent met de loonsom, en die ontbreekt.",
-    "no_policy": NO_POLICY + ".",
+    "no_policy": NO_POLICY_SENTENCE,
 }
 
 
@@ -146,7 +151,7 @@ def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
     if due is None:
         return str(t("Geen social-returnclausule."))
     if due.state == "no_policy":
-        return str(t(NO_POLICY + "."))
+        return str(t(NO_POLICY_SENTENCE))
     if due.state == "not_computable":
         return str(t("Niet te berekenen: de opdrachtwaarde of loonsom ontbreekt."))
     if not due.applies:

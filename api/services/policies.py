@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from api.errors import Invalid
+from api.i18n import N_
 from matcher.model import Obligation, Tender
 from matcher.valuation import (
     Policy,
@@ -24,6 +25,7 @@ from matcher.valuation import (
 
 # Shown on the tender form, the obligation pages, the API and the CLI alike.
 NO_POLICY = "Geen beleid van toepassing in deze regio; kies er een"
+NO_POLICY_SENTENCE = N_("Geen beleid van toepassing in deze regio; kies er een.")
 
 
 def no_policy_error(ref: str | None = None) -> Invalid:

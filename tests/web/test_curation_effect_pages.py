@@ -153,4 +153,4 @@ def test_curation_and_weights_templates_are_translated() -> None:
         text = (root / "templates" / name).read_text("utf-8")
         missing |= {m.group(2) for m in re.finditer(r"""\bt\(\s*(["'])(.+?)\1""", text)
                     if m.group(2) not in english}
-    assert not missing, f"add to api/translations/curation_effect.json: {sorted(missing)}"
+    assert not missing, f"add to api/translations/en/curation_effect.po: {sorted(missing)}"
