@@ -94,6 +94,10 @@ LEDGER_PROBLEM_NL: Mapping[str, str] = {
     "empty_description": "Lege omschrijving: ingedeeld op leverancier en grootboekrekening.",
     "foreign_currency": "Bedrag in {currency} zonder eurobedrag: bewaard en ingedeeld, niet "
                         "meegeteld in de uitgaven in euro.",
+    "converted": "{currency} {amount} omgerekend tegen de ECB-maandkoers van {month} "
+                 "({rate} per euro): {eur} euro.",
+    "no_rate": "Bedrag in {currency} op {date}: geen ECB-koers voor die maand; bewaard en "
+               "ingedeeld, niet meegeteld in de uitgaven in euro.",
     "bad_kvk": "KvK-nummer '{value}' heeft geen 8 cijfers: genegeerd.",
     "no_lines": "Het bestand heeft een kopregel maar geen grootboekregels.",
 }

@@ -58,13 +58,19 @@ class RateTable:
     def currencies(self) -> list[str]:
         return sorted(self.months)
 
-    def rate(self, currency: str, on: date) -> tuple[float, str]:
-        """(units per euro, month used) for ``on``'s month or the nearest earlier one."""
+    def rate(self, currency: str, on: date, *, within: bool = False) -> tuple[float, str]:
+        """(units per euro, month used) for ``on``'s month or the nearest earlier one.
+        ``within``: only a date inside the table's months for that currency (a month
+        after its last one raises too, instead of taking the last rate)."""
         code = currency.strip().upper()
         months = self.months.get(code)
         if not months:
             raise CurrencyError(f"no euro reference rate for currency {code!r}")
-        i = bisect_right(months, f"{on.year:04d}-{on.month:02d}") - 1
+        month = f"{on.year:04d}-{on.month:02d}"
+        if within and month > months[-1]:
+            raise CurrencyError(f"no euro reference rate for {code} in {month} (the table "
+                                f"ends {months[-1]})")
+        i = bisect_right(months, month) - 1
         if i < 0:
             raise CurrencyError(f"no euro reference rate for {code} on or before "
                                 f"{on.isoformat()} (the table starts {months[0]})")
@@ -90,14 +96,16 @@ def rate_table() -> RateTable:
         return parse_table(fh)
 
 
-def to_eur(amount: float, currency: str, on: date, table: RateTable | None = None
-           ) -> Conversion:
+def to_eur(amount: float, currency: str, on: date, table: RateTable | None = None, *,
+           within: bool = False) -> Conversion:
     """``amount`` of ``currency`` in euros at the rate of ``on``'s month (or the nearest
-    earlier month). Euro amounts come back unchanged with rate 1. Raises CurrencyError."""
+    earlier month; ``within``: refuse a month after the table's last, as a purchase
+    ledger does, whose lines are recent and must not take a stale rate silently).
+    Euro amounts come back unchanged with rate 1. Raises CurrencyError."""
     code = currency.strip().upper()
     if code == "EUR":
         return Conversion(amount, code, amount, 1.0, f"{on.year:04d}-{on.month:02d}", "")
-    rate, month = (table or rate_table()).rate(code, on)
+    rate, month = (table or rate_table()).rate(code, on, within=within)
     return Conversion(amount, code, round(amount / rate, 2), rate, month)
 
 

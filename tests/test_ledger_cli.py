@@ -32,6 +32,9 @@ def test_ledger_cli_round_trip(session: Session, use_db: str, tmp_path: Path,
     assert main(["ledger", "show", str(lid), *firm, "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert 0 < shown["addressable_share"] < 1 and shown["policy"]
+    # Foreign lines converted at the ECB rate of their month, reported; none uncounted.
+    assert shown["converted_lines"] == sum(1 for g in GEN if g.currency != "EUR") > 0
+    assert shown["foreign_lines"] == 0 and shown["converted_eur"] > 0
     assert main(["ledger", "show", str(lid), *firm]) == 0
     assert "addressable" in capsys.readouterr().out
     assert main(["ledger", "export", str(lid), *firm]) == 0

@@ -12,6 +12,7 @@ import pytest
 
 from api.importers.ledger import LedgerFileError, guess_mapping, parse_amount, parse_ledger
 from fixtures import ledgers as G
+from matcher.currency import CurrencyError, rate_table, to_eur
 
 DATA = Path(__file__).resolve().parent / "data" / "ledgers"
 
@@ -51,12 +52,50 @@ def test_dutch_layout_cp1252_decimal_comma_title_and_totals() -> None:
     assert [ln.amount_eur for ln in parsed.lines] == [g.amount_eur for g in gen]
 
 
-def test_english_layout_foreign_currency_kept_not_counted() -> None:
+def test_english_layout_foreign_currency_converted_at_the_ecb_rate() -> None:
+    """Foreign lines without a euro amount: converted by matcher.currency at the rate of
+    the line's month, the original amount and currency kept, each one reported."""
     parsed = parse_ledger((DATA / "ledger_en.csv").read_bytes(), "ledger_en.csv")
     foreign = [ln for ln in parsed.lines if ln.currency != "EUR"]
-    assert foreign and all(ln.amount_eur is None and ln.amount_currency for ln in foreign)
-    rows = {p.row for p in parsed.notes if p.code == "foreign_currency"}
-    assert rows == {ln.row for ln in foreign}
+    assert foreign and all(ln.amount_eur is not None and ln.amount_currency
+                           for ln in foreign)
+    for ln in foreign:
+        conv = to_eur(ln.amount_currency or 0.0, ln.currency, ln.booked_on)
+        assert ln.amount_eur == conv.eur != ln.amount_currency
+    notes = {p.row: p for p in parsed.notes if p.code == "converted"}
+    assert set(notes) == {ln.row for ln in foreign}
+    some = notes[foreign[0].row].params
+    assert some["month"] == foreign[0].booked_on.strftime("%Y-%m") and some["rate"] > 0
+
+
+def test_foreign_amounts_outside_the_rate_table_are_kept_and_reported() -> None:
+    """A month after the table's last, before its first, or an unknown currency: the line
+    is kept with its original amount, reported, and not counted as euros."""
+    last = rate_table().months["USD"][-1]
+    after = date(int(last[:4]) + 1, 1, 15)
+    text = ("Date,Supplier,Description,Net amount,Currency\n"
+            f"{after.isoformat()},Courier A,courier run,100.00,USD\n"
+            "1990-03-01,Courier A,courier run,50.00,GBP\n"
+            "2025-03-03,Courier A,courier run,70.00,XYZ\n"
+            "2025-03-04,Courier A,courier run,80.00,usd\n"
+            "2025-03-05,Courier A,courier run,90.00,EUR\n")
+    parsed = parse_ledger(text.encode(), "x.csv")
+    assert parsed.ok, parsed.errors
+    assert [(ln.currency, ln.amount_currency, ln.amount_eur is None)
+            for ln in parsed.lines[:3]] == [("USD", 100.0, True), ("GBP", 50.0, True),
+                                            ("XYZ", 70.0, True)]
+    assert [p.row for p in parsed.notes if p.code == "no_rate"] == [2, 3, 4]
+    assert parsed.lines[3].amount_eur == to_eur(80.0, "USD", date(2025, 3, 4)).eur
+    assert [p.row for p in parsed.notes if p.code == "converted"] == [5]
+    assert parsed.lines[4].amount_eur == 90.0 and parsed.lines[4].amount_currency is None
+
+
+def test_currency_owner_refuses_a_month_after_its_table_only_when_asked() -> None:
+    last = rate_table().months["USD"][-1]
+    after = date(int(last[:4]) + 1, 1, 15)
+    assert to_eur(10.0, "USD", after).rate_month == last  # the notices' nearest earlier
+    with pytest.raises(CurrencyError, match="ends"):
+        to_eur(10.0, "USD", after, within=True)
 
 
 def test_xlsx_cells_as_dates_and_numbers() -> None:

@@ -196,7 +196,9 @@ def run_show(args: argparse.Namespace) -> int:
             print(json.dumps({
                 "total_eur": a.total_eur, "addressable_eur": a.addressable_eur,
                 "addressable_share": round(a.addressable_share, 4), "review_eur": a.review_eur,
-                "review_lines": a.review_lines, "obligation": a.obligation, "policy": a.policy,
+                "review_lines": a.review_lines, "converted_lines": a.converted_lines,
+                "converted_eur": a.converted_eur, "foreign_lines": a.foreign_lines,
+                "obligation": a.obligation, "policy": a.policy,
                 "categories": [c.__dict__ for c in a.categories],
                 "groups": [{**{k: v for k, v in g.__dict__.items() if k != "options"},
                             "options": [o.__dict__ for o in g.options]} for g in a.groups],
@@ -206,6 +208,10 @@ def run_show(args: argparse.Namespace) -> int:
               f"spend € {a.total_eur:,.2f}, addressable € {a.addressable_eur:,.2f} "
               f"({100 * a.addressable_share:.1f} %), for review € {a.review_eur:,.2f} "
               f"({a.review_lines} lines)")
+        if a.converted_lines or a.foreign_lines:
+            print(f"other currencies: {a.converted_lines} lines converted at the ECB monthly "
+                  f"rate (€ {a.converted_eur:,.2f}), {a.foreign_lines} without a rate for "
+                  "their month (not counted)")
         print(f"\n{'cpv':<9} {'category':<44} {'spend €':>12}  addressable")
         for c in a.categories[:20]:
             flag = "yes" if c.addressable else f"no ({c.reason})" if c.reason else "?"

@@ -9,9 +9,11 @@ KvK, ...) or given by the caller (the user's fix, remembered per firm by
 
 Parsing only, no database. Every problem is reported with its row and column: an *error*
 (an amount or date that cannot be read, no supplier, a required column not mapped) makes
-the file refused whole; a *note* (credit note, empty description, totals row, foreign
-currency without a euro amount, malformed KvK number) keeps the file and says what was
-done with the line. Nothing is dropped silently: a skipped totals row is a note too.
+the file refused whole; a *note* (credit note, empty description, totals row, a foreign
+amount converted to euros at the ECB's monthly rate of the line's month by
+``matcher.currency``, or kept uncounted when the rate table has no rate for that month,
+malformed KvK number) keeps the file and says what was done with the line. Nothing is
+dropped silently: a skipped totals row is a note too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from matcher.currency import CurrencyError, to_eur
 
 # The fields a ledger line has; the first three must be mapped.
 REQUIRED = ("supplier", "amount", "date")
@@ -79,7 +83,9 @@ class LedgerLine:
     supplier: str
     description: str
     account: str
-    amount_eur: float | None  # None: foreign currency without a euro amount (not counted)
+    # None: a foreign amount without a euro amount and no ECB rate for its date (kept,
+    # reported, not counted); a converted one carries the rate's euros.
+    amount_eur: float | None
     booked_on: date
     kvk: str | None = None
     place: str = ""
@@ -360,6 +366,8 @@ def parse_ledger(data: bytes, filename: str,
                 f"date {_cell(raw_date)!r} is not a date (dd-mm-jjjj or jjjj-mm-dd)",
                 {"value": _cell(raw_date)}))
         currency = (cell_at(row, i_cur) or "EUR").upper()
+        if currency in ("€", "EURO"):
+            currency = "EUR"
         amount_currency: float | None = None
         raw_fx = cell_at(row, i_fx)
         if raw_fx:
@@ -370,12 +378,29 @@ def parse_ledger(data: bytes, filename: str,
                     rownum, guessed.get("amount_currency"), "bad_amount", "error",
                     f"amount {raw_fx!r} is not a number", {"value": raw_fx}))
         if currency != "EUR" and not has_fx:
-            # The amount column holds the foreign amount: no euro figure to count.
+            # The amount column holds the foreign amount: the euro figure is converted.
             amount_currency, amount = amount, None
-            out.problems.append(LedgerProblem(
-                rownum, guessed.get("currency"), "foreign_currency", "note",
-                f"amount in {currency} without a euro amount: kept and classified, "
-                "not counted in the euro spend", {"currency": currency}))
+        if (currency != "EUR" and amount is None and amount_currency is not None
+                and booked is not None):
+            # No euro amount in the books: the ECB's monthly rate of the line's month
+            # (matcher.currency, the one owner), the original amount and currency kept.
+            try:
+                conv = to_eur(amount_currency, currency, booked, within=True)
+            except CurrencyError as exc:
+                out.problems.append(LedgerProblem(
+                    rownum, guessed.get("currency"), "no_rate", "note",
+                    f"amount in {currency} on {booked.isoformat()}: no ECB rate ({exc}); "
+                    "kept and classified, not counted in the euro spend",
+                    {"currency": currency, "date": booked.isoformat(),
+                     "amount": amount_currency}))
+            else:
+                amount = conv.eur
+                out.problems.append(LedgerProblem(
+                    rownum, guessed.get("currency"), "converted", "note",
+                    f"{currency} {amount_currency:.2f} converted at the ECB rate of "
+                    f"{conv.rate_month} ({conv.rate:g} per euro): EUR {conv.eur:.2f}",
+                    {"currency": currency, "amount": amount_currency, "rate": conv.rate,
+                     "month": conv.rate_month, "eur": conv.eur}))
         elif amount is None and len(out.problems) == problems_before:
             out.problems.append(LedgerProblem(rownum, guessed["amount"], "bad_amount", "error",
                                               "no amount on this line", {"value": ""}))

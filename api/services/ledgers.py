@@ -468,7 +468,7 @@ class Analysis:
     review_eur: float
     lines: int
     review_lines: int
-    foreign_lines: int
+    foreign_lines: int  # in another currency with no ECB rate for their month: not counted
     categories: list[Category]
     groups: list[Group]
     registry: list[RegistrySupplier]
@@ -477,6 +477,8 @@ class Analysis:
     policy: str | None
     due_eur: float | None
     note: str | None = None  # why credits are not shown (no obligation, no policy)
+    converted_lines: int = 0  # in another currency, converted at the ECB's monthly rate
+    converted_eur: float = 0.0
 
     @property
     def addressable_share(self) -> float:
@@ -599,6 +601,10 @@ def analyse(session: Session, ledger: LedgerRow, *, on: date | None = None,
         ledger=ledger, total_eur=round(total, 2), addressable_eur=round(addr, 2),
         review_eur=round(review_eur, 2), lines=len(lines), review_lines=len(review),
         foreign_lines=sum(1 for ln in lines if ln.amount_eur is None), categories=cats,
+        converted_lines=sum(1 for ln in lines if ln.currency != "EUR"
+                            and ln.amount_eur is not None),
+        converted_eur=round(sum(ln.amount_eur for ln in lines if ln.currency != "EUR"
+                                and ln.amount_eur is not None), 2),
         groups=groups, registry=registry, review=review[:review_limit],
         obligation=ob_row.ref if ob_row else None,
         policy=terms.policy.name if terms else None,
