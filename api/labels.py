@@ -99,6 +99,12 @@ LEDGER_PROBLEM_NL: Mapping[str, str] = {
     "no_rate": "Bedrag in {currency} op {date}: geen ECB-koers voor die maand; bewaard en "
                "ingedeeld, niet meegeteld in de uitgaven in euro.",
     "bad_kvk": "KvK-nummer '{value}' heeft geen 8 cijfers: genegeerd.",
+    "sep_line": "Eerste regel 'sep={sep}' gelezen als scheidingsteken.",
+    "skipped_rows": "Titelregels boven de kopregel overgeslagen: rij {rows} (kopregel: rij "
+                    "{header_row}).",
+    "unused_columns": "Niet gebruikte kolommen: {columns}.",
+    "debit_credit": "Bedrag = {debit} min {credit} (een creditbedrag is een creditnota of "
+                    "correctie).",
     "no_lines": "Het bestand heeft een kopregel maar geen grootboekregels.",
 }
 SPEND_NOT_ADDRESSABLE_NL: Mapping[str, str] = {

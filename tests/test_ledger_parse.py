@@ -108,9 +108,13 @@ def test_xlsx_cells_as_dates_and_numbers() -> None:
 
 def test_committed_files_are_the_generators() -> None:
     for name in ("ledger_nl.csv", "ledger_en.csv", "ledger_nl.labels.csv",
-                 "ledger_en.labels.csv"):
+                 "ledger_en.labels.csv", "ledger_exact.csv", "ledger_snelstart.csv",
+                 "ledger_moneybird.csv"):
         gen = G.generate(G.SEED, lang="en" if "_en" in name else "nl")
-        fresh = {"ledger_nl.csv": G.write_nl_csv, "ledger_en.csv": G.write_en_csv}.get(name)
+        fresh = {"ledger_nl.csv": G.write_nl_csv, "ledger_en.csv": G.write_en_csv,
+                 "ledger_exact.csv": G.write_exact_csv,
+                 "ledger_snelstart.csv": G.write_snelstart_csv,
+                 "ledger_moneybird.csv": G.write_moneybird_csv}.get(name)
         data = fresh(gen) if fresh else G.labels_csv(gen, 2 if "_en" in name else 3)
         assert (DATA / name).read_bytes() == data, f"{name}: run python -m fixtures.ledgers"
 
@@ -163,3 +167,70 @@ def test_unreadable_files(data: bytes) -> None:
 def test_damaged_xlsx() -> None:
     with pytest.raises(LedgerFileError, match="Excel"):
         parse_ledger(b"PK\x03\x04garbage", "x.xlsx")
+
+
+@pytest.mark.parametrize("layout", ["exact", "snelstart", "moneybird"])
+def test_other_packages_exports_parse_whole_with_what_was_recognised(layout: str) -> None:
+    """The committed exports of Exact Online, SnelStart and Moneybird: every generated line
+    comes back with its supplier, date and euro amount; the layout's peculiarities are
+    each reported once (sep= line, title rows, debit/credit, subtotals, unused columns)."""
+    name = G.LAYOUT_FILES[layout]
+    parsed = parse_ledger((DATA / name).read_bytes(), name)
+    gen = G.generate(G.SEED, lang="nl")
+    assert parsed.ok, parsed.errors
+    assert len(parsed.lines) == len(gen)
+    for ln, g in zip(parsed.lines, gen, strict=True):
+        assert (ln.supplier, ln.booked_on) == (g.supplier.name, g.booked_on)
+        if g.currency == "EUR" or layout != "moneybird":
+            assert ln.amount_eur == g.amount_eur
+        else:  # only the foreign amount: converted at the ECB rate of the month
+            assert ln.amount_eur == to_eur(g.amount_currency or 0.0, g.currency,
+                                           g.booked_on).eur
+    codes = [p.code for p in parsed.notes]
+    assert codes.count("unused_columns") == 1
+    assert codes.count("credit_note") == sum(1 for g in gen if g.amount_eur < 0)
+    if layout == "exact":
+        assert parsed.mapping["supplier"] == "Crediteurnaam"  # not the "Crediteur" code
+        assert parsed.mapping["description"] == "Omschr." and "credit" not in parsed.mapping
+        assert codes.count("sep_line") == 1
+    if layout == "snelstart":
+        assert codes.count("debit_credit") == 1 and codes.count("skipped_rows") == 1
+        assert codes.count("totals_row") == len({g.booked_on.month for g in gen}) + 1
+    if layout == "moneybird":
+        assert codes.count("converted") == sum(1 for g in gen if g.currency != "EUR") > 0
+
+
+def test_headers_of_other_packages() -> None:
+    m = guess_mapping(["Dagboek", "Boekdatum", "Factuurdatum", "GB-rekening", "Omschr.",
+                       "Relatiecode", "Relatienaam", "Bedrag excl.", "Valuta", "KvK-nummer"])
+    assert (m["date"], m["account"], m["description"], m["supplier"], m["amount"],
+            m["currency"], m["kvk"]) == ("Boekdatum", "GB-rekening", "Omschr.", "Relatienaam",
+                                         "Bedrag excl.", "Valuta", "KvK-nummer")
+    m = guess_mapping(["Datum", "Relatiecode", "Naam", "Grootboek", "Netto bedrag"])
+    assert m["supplier"] == "Naam" and m["amount"] == "Netto bedrag"
+    m = guess_mapping(["Crediteurnummer", "Crediteurnaam", "Debet", "Credit", "Datum"])
+    assert (m["supplier"], m["amount"], m["credit"]) == ("Crediteurnaam", "Debet", "Credit")
+
+
+def test_king_like_debit_credit_sign_totals_and_formats() -> None:
+    """Blank and title rows before the header, D/C sign, totals in the supplier column,
+    opening balances, amounts with a trailing minus, in brackets or with a euro sign,
+    dates in every Dutch way; each skipped row reported."""
+    text = ("Grootboekkaart 4330 Schoonmaakkosten;;;;;\n"
+            ";;;;;\n"
+            "Boekdatum;Relatienaam;Omschrijving;Grootboekrekening;Bedrag;D/C\n"
+            "3-1-2026;Glans B.V.;schoonmaak wk 1;4330;€ 1.234,56;D\n"
+            "03/01/2026;Glans B.V.;creditnota;4330;100,00;C\n"
+            "2026-01-05;Glans B.V.;schoonmaak wk 2;4330;(50,00);D\n"
+            "06.01.2026;Glans B.V.;correctie;4330;25,00-;D\n"
+            "2026-01-07T00:00:00;Glans B.V.;schoonmaak wk 3;4330;1.000;D\n"
+            ";Beginsaldo;;;0,00;\n"
+            ";Totaal;;;2.059,56;D\n")
+    parsed = parse_ledger(text.encode("cp1252"), "king.csv")
+    assert parsed.ok, parsed.errors
+    assert [ln.amount_eur for ln in parsed.lines] == [1234.56, -100.0, -50.0, -25.0, 1000.0]
+    assert [ln.booked_on for ln in parsed.lines] == [
+        date(2026, 1, d) for d in (3, 3, 5, 6, 7)]
+    assert [p.row for p in parsed.notes if p.code == "totals_row"] == [9, 10]
+    skipped = [p for p in parsed.notes if p.code == "skipped_rows"]
+    assert [p.params["rows"] for p in skipped] == ["1"]

@@ -29,35 +29,54 @@ from typing import Any
 
 from matcher.currency import CurrencyError, to_eur
 
-# The fields a ledger line has; the first three must be mapped.
+# The fields a ledger line has; the first three must be mapped. ``credit``: the credit
+# column of a file that splits amounts into Debet and Credit (amount = debet - credit);
+# ``dc``: a D/C indicator column (C makes the amount negative).
 REQUIRED = ("supplier", "amount", "date")
 FIELDS = ("supplier", "description", "account", "amount", "date", "kvk", "place", "currency",
-          "amount_currency")
+          "amount_currency", "credit", "dc")
 
 # Recognised headers per field, normalised (lower case, letters and digits only), best first:
-# "bedrag excl. btw" beats a plain "bedrag", which beats "bedrag incl. btw".
+# "bedrag excl. btw" beats a plain "bedrag", which beats "bedrag incl. btw". The headers of
+# the exports of Exact Online, Twinfield, AFAS, SnelStart, Moneybird, e-Boekhouden, Yuki
+# and King as their users save them (fixtures/ledgers.py generates several layouts).
 HEADERS: dict[str, tuple[str, ...]] = {
-    "supplier": ("relatie", "crediteur", "leverancier", "crediteurnaam", "naamcrediteur",
-                 "relatienaam", "naamrelatie", "naam", "supplier", "suppliername", "vendor",
-                 "vendorname", "creditor", "payee"),
-    "description": ("omschrijving", "boekingsomschrijving", "factuuromschrijving",
-                    "omschrijvingboeking", "description", "memo", "narrative", "details"),
-    "account": ("grootboekrekening", "grootboek", "grootboekrek", "gbrekening", "rekening",
-                "kostenrekening", "glaccount", "ledgeraccount", "generalledger", "account",
-                "gl"),
+    # Names before the bare "Crediteur"/"Relatie", which some exports fill with a code.
+    "supplier": ("crediteurnaam", "naamcrediteur", "relatienaam", "naamrelatie",
+                 "leveranciersnaam", "naamleverancier", "relatie", "crediteur", "leverancier",
+                 "contact", "contactnaam", "bedrijfsnaam", "naam", "supplier", "suppliername",
+                 "vendor", "vendorname", "creditor", "creditorname", "payee", "relation",
+                 "relationname"),
+    "description": ("omschrijving", "omschr", "boekingsomschrijving", "factuuromschrijving",
+                    "omschrijvingboeking", "mutatieomschrijving", "regelomschrijving",
+                    "boekingstekst", "tekst", "description", "memo", "narrative", "details"),
+    "account": ("grootboekrekening", "grootboek", "grootboekrek", "gbrekening", "gbrek",
+                "gbnaam", "grootboeknaam", "omschrijvinggrootboek", "rekening",
+                "kostenrekening", "kostensoort", "categorie", "glaccount", "ledgeraccount",
+                "generalledger", "account", "category", "gl"),
     "amount": ("bedragexclbtw", "bedragexbtw", "exclbtw", "nettobedrag", "bedragexcl",
-               "bedrag", "netamount", "amountexclvat", "amountexvat", "netto", "amount",
-               "bedragdebet", "debet"),
-    "date": ("datum", "boekdatum", "factuurdatum", "boekingsdatum", "date", "invoicedate",
-             "bookingdate", "postingdate", "transactiondate"),
+               "bedrageur", "bedrag", "netamount", "amountexclvat", "amountexvat", "netto",
+               "amount", "bedragdebet", "debetbedrag", "debet", "debit", "debitamount"),
+    "date": ("datum", "boekdatum", "factuurdatum", "boekingsdatum", "documentdatum",
+             "transactiedatum", "date", "invoicedate", "bookingdate", "postingdate",
+             "transactiondate"),
     "kvk": ("kvknummer", "kvk", "kvknr", "kamervankoophandel", "chamberofcommerce", "cocnumber",
             "coc", "kvkcrediteur"),
     "place": ("plaats", "vestigingsplaats", "woonplaats", "city", "town", "place"),
-    "currency": ("valuta", "valutacode", "currency", "currencycode"),
-    "amount_currency": ("bedraginvaluta", "valutabedrag", "amountincurrency",
-                        "foreignamount", "originalamount"),
+    "currency": ("valuta", "valutacode", "munt", "currency", "currencycode"),
+    "amount_currency": ("bedraginvaluta", "valutabedrag", "bedragvv", "bedragvaluta",
+                        "amountincurrency", "foreignamount", "originalamount"),
+    "credit": ("credit", "bedragcredit", "creditbedrag", "creditamount"),
+    "dc": ("dc", "debetcredit", "debcred", "dk"),
 }
-TOTALS = re.compile(r"^\s*(sub)?tota(a)?l(en)?\b|^\s*grand total|^\s*eindtotaal", re.I)
+# A header naming a code or number is not the supplier's or account's name, even when it
+# starts like one ("Crediteurnummer", "Relatiecode"): exact synonyms only for those.
+_CODE_SUFFIX = ("code", "nummer", "nr", "id", "no")
+# "Crediteur" starts like "credit": the credit column and the D/C sign match exactly only.
+_EXACT_ONLY = ("credit", "dc")
+TOTALS = re.compile(r"^\s*(sub)?tota(a)?l(en)?\b|^\s*grand total|^\s*eindtotaal|"
+                    r"^\s*(begin|eind)?saldo\b|^\s*(opening|closing) balance", re.I)
+SEP_LINE = re.compile(r"^\ufeff?\s*sep\s*=\s*(.)\s*$", re.I)
 _NONWORD = re.compile(r"[^a-z0-9]+")
 _AMOUNT_JUNK = re.compile(r"[€$£\s]|EUR|USD|GBP", re.I)
 
@@ -135,7 +154,9 @@ def guess_mapping(header: Iterable[str]) -> dict[str, str]:
                 hit = next((h for h in cols if h not in used and (
                     normed[h] == syn if exact else
                     (len(syn) >= 4 and normed[h].startswith(syn)
-                     and "incl" not in normed[h]))), None)
+                     and "incl" not in normed[h] and field_name not in _EXACT_ONLY
+                     and (field_name == "kvk" or not normed[h].endswith(_CODE_SUFFIX))))),
+                    None)
                 if hit is not None:
                     mapping[field_name] = hit
                     used.add(hit)
@@ -220,6 +241,8 @@ def parse_date(raw: object) -> date:
     s = str(raw).strip()
     if " " in s:  # "03-01-2025 00:00:00" from spreadsheets saved as CSV
         s = s.split(" ", 1)[0]
+    elif len(s) > 10 and s[10] == "T":  # "2026-01-03T00:00:00" (ISO with a time)
+        s = s[:10]
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(s, fmt).date()
@@ -262,6 +285,14 @@ def read_rows(data: bytes, filename: str) -> tuple[list[list[Any]], str, str]:
     text, encoding = _decode(data)
     if not text.strip():
         raise LedgerFileError("the file is empty")
+    first, _, rest = text.partition("\n")
+    hint = SEP_LINE.match(first.rstrip("\r"))
+    if hint:
+        # Excel's "sep=;" line names the separator; the line is not a row of the table
+        # (an empty first row stands in for it, so row numbers stay the file's).
+        delim = hint.group(1)
+        return [[], *csv.reader(io.StringIO(rest), delimiter=delim)], encoding, \
+            f"{delim} (sep=)"
     delim = _delimiter(text)
     return list(csv.reader(io.StringIO(text), delimiter=delim)), encoding, delim
 
@@ -303,6 +334,29 @@ def parse_ledger(data: bytes, filename: str,
                                           "supplier and ledger account only", {}))
     if out.errors:
         return out
+    # What was recognised of the layout, said once for the file (never silently).
+    if delim.endswith("(sep=)"):
+        out.problems.append(LedgerProblem(1, None, "sep_line", "note",
+                                          f"first line 'sep={delim[0]}' names the separator",
+                                          {"sep": delim[0]}))
+    skipped = [i + 1 for i in range(hi) if any(_cell(c) for c in rows[i])
+               and not (i == 0 and delim.endswith("(sep=)"))]
+    if skipped:
+        out.problems.append(LedgerProblem(
+            None, None, "skipped_rows", "note",
+            f"title rows above the header skipped: {', '.join(map(str, skipped))}",
+            {"rows": ", ".join(map(str, skipped)), "header_row": hi + 1}))
+    used_headers = set(guessed.values())
+    unused = [h for h in header if h and h not in used_headers]
+    if unused:
+        out.problems.append(LedgerProblem(
+            None, None, "unused_columns", "note",
+            f"columns not used: {', '.join(unused)}", {"columns": ", ".join(unused)}))
+    if "credit" in guessed:
+        out.problems.append(LedgerProblem(
+            None, guessed["credit"], "debit_credit", "note",
+            f"amount = {guessed['amount']} minus {guessed['credit']} (a credit is a credit "
+            "note or correction)", {"debit": guessed["amount"], "credit": guessed["credit"]}))
     body = rows[hi + 1:]
 
     def get(row: list[Any], f: str) -> Any:
@@ -319,6 +373,7 @@ def parse_ledger(data: bytes, filename: str,
     i_amt, i_date = col["amount"], col["date"]
     i_kvk, i_place, i_cur, i_fx = (col.get("kvk"), col.get("place"), col.get("currency"),
                                    col.get("amount_currency"))
+    i_credit, i_dc = col.get("credit"), col.get("dc")
     has_fx = "amount_currency" in guessed
 
     def cell_at(row: list[Any], i: int | None) -> str:
@@ -333,7 +388,8 @@ def parse_ledger(data: bytes, filename: str,
         rownum = hi + offset + 2  # 1-based, header is row hi+1
         supplier = cell_at(row, i_sup)
         desc = cell_at(row, i_desc)
-        if not supplier and any(TOTALS.search(_cell(c)) for c in row if c):
+        if (not supplier or TOTALS.search(supplier)) and any(
+                TOTALS.search(_cell(c)) for c in row if c):
             out.problems.append(LedgerProblem(rownum, None, "totals_row", "note",
                                               "totals row skipped (not a purchase)", {}))
             continue
@@ -350,6 +406,21 @@ def parse_ledger(data: bytes, filename: str,
                 out.problems.append(LedgerProblem(
                     rownum, guessed["amount"], "bad_amount", "error",
                     f"amount {_cell(raw_amount)!r} is not a number", {"value": _cell(raw_amount)}))
+        if i_credit is not None:
+            raw_credit = row[i_credit] if i_credit < len(row) else None
+            if raw_credit is not None and raw_credit != "":
+                try:
+                    credit = parse_amount(raw_credit, decimal_comma)
+                except ValueError:
+                    out.problems.append(LedgerProblem(
+                        rownum, guessed["credit"], "bad_amount", "error",
+                        f"amount {_cell(raw_credit)!r} is not a number",
+                        {"value": _cell(raw_credit)}))
+                else:
+                    amount = round((amount or 0.0) - credit, 2)
+        if i_dc is not None and amount is not None and cell_at(row, i_dc)[:1].upper() in (
+                "C", "K"):
+            amount = -abs(amount)
         raw_date = row[i_date] if i_date < len(row) else None
         key = raw_date if isinstance(raw_date, str | date) else repr(raw_date)
         if key in dates:

@@ -55,7 +55,8 @@ MAX_BYTES = 50 * 1024 * 1024
 FIELD_LABELS = {"supplier": "Leverancier", "description": "Omschrijving",
                 "account": "Grootboekrekening", "amount": "Bedrag excl. btw", "date": "Datum",
                 "kvk": "KvK-nummer", "place": "Plaats", "currency": "Valuta",
-                "amount_currency": "Bedrag in valuta"}
+                "amount_currency": "Bedrag in valuta", "credit": "Credit (naast Debet)",
+                "dc": "Debet/credit-teken (D/C)"}
 UPLOAD_MARK = "ledger"  # upload_store's on_duplicate slot names the ledger flow
 
 
