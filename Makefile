@@ -28,6 +28,9 @@ run: $(STAMP)
 	$(BIN)/sroi load-fixtures
 	$(BIN)/sroi demo-users
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@# One job worker beside the web server (allocation, learning, batch ranking run
+	@# there, off the queue: api/services/job_queue.py); it stops with the server.
+	$(BIN)/sroi worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT) --timeout-keep-alive 30
 
 test: $(STAMP)

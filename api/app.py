@@ -56,6 +56,7 @@ ROUTE_MODULES = (
     "api.routes.tenders_api",
     "api.routes.challenges_api",
     "api.routes.obligations_api",
+    "api.routes.jobs",
 )
 
 API_PREFIX = "/api/v1"
@@ -187,6 +188,27 @@ def _recover_import_jobs() -> None:
         log.warning("checking for interrupted import jobs failed: %s", exc)
 
 
+def _start_jobs() -> None:
+    """Say clearly at start-up when the job queue cannot be reached: the app serves on,
+    and every job asked for is refused with that reason until the queue is back
+    (``api.services.jobs.submit``). With JOBS_INLINE=true this process also consumes
+    the queue (one machine; else `sroi worker` does)."""
+    try:
+        from api.services import job_queue, jobs
+
+        why = job_queue.unreachable()
+        if why is not None:
+            log.error("JOB QUEUE UNREACHABLE (%s): the app serves, but background jobs "
+                      "(allocation, learning, batch ranking) are refused until it is back",
+                      why)
+            return
+        log.info("job queue: %s", job_queue.describe())
+        if get_settings().jobs_inline:
+            jobs.start_inline()
+    except Exception as exc:  # e.g. a database not migrated yet
+        log.warning("checking the job queue failed: %s", exc)
+
+
 @asynccontextmanager
 async def _serving_lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Page and API handlers are synchronous: they run in AnyIO's thread pool (40 threads by
@@ -196,6 +218,7 @@ async def _serving_lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = max(
         1, get_settings().web_threads)
     _recover_import_jobs()
+    _start_jobs()
     thread = threading.Thread(target=_warm_data, name="warm-data", daemon=True)
     thread.start()
     try:
@@ -204,6 +227,9 @@ async def _serving_lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Let a running warm-up finish its query before the server goes on to close the
         # database; a daemon thread, so a long build does not hold up the shutdown.
         await anyio.to_thread.run_sync(thread.join, 5.0)
+        from api.services import jobs
+
+        await anyio.to_thread.run_sync(jobs.stop_inline)
 
 
 def create_app(serving: bool = False) -> FastAPI:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "api.commands.users",
     "api.commands.ops",
     "api.commands.ledger",
+    "api.commands.worker",
 )
 
 

@@ -34,3 +34,8 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     """The input is fine but clashes with the stored state."""
+
+
+class Unavailable(DomainError):
+    """A service the request needs (e.g. the job queue) cannot be reached now; nothing
+    was done, and the request may be repeated later."""

@@ -29,6 +29,18 @@ class Settings(BaseSettings):
     login_rate_limit_per_minute: int = 10
     # Threads serving the (synchronous) request handlers of the served app (api/app.py).
     web_threads: int = 8
+    # Redis (redis://host:6379/0): when set, the job queue lives there (api/services/
+    # job_queue.py), so web processes and workers on several hosts share it.
+    redis_url: str | None = None
+    # Without REDIS_URL the job queue is a SQLite file (huey's SqliteHuey): next to a
+    # SQLite database ("<db>.queue"), else this path. No extra service to run.
+    job_queue_file: str = "./sroi-queue.db"
+    # Run the job consumer as threads inside the web process (one machine, e.g. SQLite
+    # demos and tests); false when `sroi worker` processes consume the queue (make run).
+    jobs_inline: bool = False
+    # A Dask scheduler (tcp://host:8786) for the batch work (api/services/batch.py);
+    # unset: batch ranking runs in the worker's own process.
+    dask_scheduler: str | None = None
 
 
 def check_serving(settings: Settings) -> None:

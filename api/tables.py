@@ -466,6 +466,49 @@ class ImportJob(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
+class JobRow(SQLModel, table=True):
+    """A background job on the queue (``api.services.jobs``): allocation, learning, batch
+    ranking. Its state lives here (one owner); the queue only carries its id.
+
+    queued -> running -> done | failed | cancelled; a job whose worker died is queued
+    again (``attempts`` counts the runs) or, after the last attempt, failed."""
+
+    __tablename__ = "job"
+
+    id: str = Field(primary_key=True, max_length=40)  # random: the job page's address
+    kind: str = Field(index=True, max_length=40)  # allocate | learn | rank_tenders
+    params: dict[str, Any] = json_dict()
+    created_by: int = Field(index=True)  # user_account.id
+    created_by_email: str = Field(default="", max_length=200)
+    state: str = Field(default="queued", index=True, max_length=20)
+    step: str = Field(default="", max_length=40)
+    done: int = 0
+    total: int = 0
+    cancel_requested: bool = False
+    attempts: int = 0
+    error: str = ""
+    result: dict[str, Any] = json_dict()
+    runner: str = Field(default="", max_length=200)  # host:pid of the worker running it
+    heartbeat_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class TenderRankingRow(SQLModel, table=True):
+    """The batch ranking of every open tender against the whole registry (the job
+    ``rank_tenders``): its top enterprises per tender, replaced whole by each run."""
+
+    __tablename__ = "tender_ranking"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(index=True, max_length=40)
+    tender_ref: str = Field(index=True, max_length=200)
+    position: int = 0  # 1 = best
+    enterprise_ref: str = Field(max_length=100)
+    score: float = 0.0
+
+
 class ImportJobFile(SQLModel, table=True):
     """An uploaded file of an import job, from the upload until the job ends."""
 

@@ -5,7 +5,7 @@ weights), every saved version newest first with its held-out and labelled-set me
 and what changed from the version before, and a rollback button per inactive version.
 POST /weights/{version}/activate (CSRF-protected) makes that version active; a set the
 learning guard refused first asks for confirmation (``confirm`` checkbox).
-POST /weights/learn starts learning in the background (``api.services.learning_jobs``);
+POST /weights/learn queues a learning job (``api.services.learning_jobs``, run by a worker);
 GET /api/v1/weights/learn is its progress, which the page polls.
 GET /api/v1/weights returns the versions as JSON.
 """
@@ -64,8 +64,7 @@ def weights_page(request: Request, user: ConnectorUser, session: SessionDep,
     # The confirmation step for activating a refused set.
     ctx["confirm"] = next((v for v in ctx["versions"] if v["version"] == bevestig
                            and v["metrics"].get("status") == "refused"), None)
-    job = learning_jobs.status(session.get_bind().engine)
-    ctx["job"] = job.as_dict() if job is not None else None
+    ctx["job"] = learning_jobs.status(session.get_bind().engine)
     return render(request, "weights/index.html", ctx)
 
 
@@ -94,7 +93,7 @@ async def weights_activate(version: int, request: Request, user: ConnectorUser,
 def weights_learn(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     t = translator(request_lang(request))
     try:
-        learning_jobs.start(session.get_bind().engine, user.email)
+        learning_jobs.start(session.get_bind().engine, user)
     except DomainError as exc:
         flash(request, t(exc.message, **exc.params), "error")
     else:
@@ -104,10 +103,10 @@ def weights_learn(request: Request, user: ConnectorUser, session: SessionDep) ->
 
 @api_router.get("/weights/learn")
 def weights_learn_status(user: ConnectorUser, session: SessionDep) -> dict[str, Any]:
-    """Progress of the latest learning run started from the weights page (this process):
+    """Progress of the latest learning run (a background job, ``GET /api/v1/jobs/{id}``):
     ``{"state": "none"}`` when none ran; else state, step, done/total and the result."""
     job = learning_jobs.status(session.get_bind().engine)
-    return job.as_dict() if job is not None else {"state": "none"}
+    return job if job is not None else {"state": "none"}
 
 
 @api_router.get("/weights")

@@ -1,94 +1,48 @@
-"""The weights page's "Leer nu": one learning run at a time per database, in a thread.
+"""The weights page's "Leer nu": a learning run as a background job on the queue
+(``api.services.jobs``, kind ``learn``), so it runs in a worker, any web process shows its
+progress, and a restart neither forgets it nor leaves it half-saved.
 
-Job state lives in this process (a dict per database URL), not in a table: a second
-uvicorn worker does not see it, and a restart forgets it (the learnt version itself is
-stored by ``learn_from_log``). Issue #17 moves jobs to a queue.
+This module keeps the shape the weights page and ``GET /api/v1/weights/learn`` have
+shown since before the queue: ``state`` running | done | failed | cancelled (a queued run
+counts as running), ``step``, ``done``/``total``, ``steps``, ``started_by``,
+``started_at``, ``result``, ``error``.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.clock import utcnow
-from api.errors import Conflict
-from api.services.learning import engine_shown_candidates, learn_from_log
+from api.services import jobs
+from api.tables import JobRow, User
 
 STEPS = ("decisions", "candidates", "fitted", "heldout", "labelled", "verdict")
 
 
-@dataclass
-class Job:
-    started_by: str
-    started_at: str
-    state: str = "running"  # running | done | failed
-    step: str = "decisions"
-    done: int = 0
-    total: int = 0
-    result: dict[str, Any] = field(default_factory=dict)
-    error: str = ""
-    thread: threading.Thread | None = field(default=None, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "step": self.step, "done": self.done,
-                "total": self.total, "steps": list(STEPS), "started_by": self.started_by,
-                "started_at": self.started_at, "result": self.result, "error": self.error}
+def as_dict(job: JobRow) -> dict[str, Any]:
+    return {"id": job.id, "state": "running" if job.state in jobs.ACTIVE else job.state,
+            "step": job.step or STEPS[0], "done": job.done, "total": job.total,
+            "steps": list(STEPS), "started_by": job.created_by_email,
+            "started_at": (job.started_at or job.created_at).isoformat(),
+            "result": job.result, "error": job.error}
 
 
-_lock = threading.Lock()
-_jobs: dict[str, Job] = {}
+def status(engine: Engine) -> dict[str, Any] | None:
+    """The latest learning run, or None when none was started."""
+    with Session(engine) as s:
+        job = jobs.latest(s, "learn")
+        return as_dict(job) if job is not None else None
 
 
-def _key(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
-
-
-def status(engine: Engine) -> Job | None:
-    with _lock:
-        return _jobs.get(_key(engine))
-
-
-def start(engine: Engine, started_by: str, min_decisions: int = 30) -> Job:
-    """Start learning in a background thread; Conflict while a run is going."""
-    key = _key(engine)
-    with _lock:
-        current = _jobs.get(key)
-        if current is not None and current.state == "running":
-            raise Conflict(None, "Er loopt al een leerronde (gestart door {who}).",
-                           who=current.started_by)
-        job = Job(started_by=started_by, started_at=utcnow().isoformat())
-        _jobs[key] = job
-
-    def progress(step: str, done: int, total: int) -> None:
-        with _lock:
-            job.step, job.done, job.total = step, done, total
-
-    def run() -> None:
-        try:
-            with Session(engine) as session:
-                result = learn_from_log(session, min_decisions,
-                                        shown=engine_shown_candidates(session),
-                                        progress=progress)
-            with _lock:
-                job.result = result.as_dict()
-                job.state = "done"
-        except Exception as exc:  # the page shows it; the thread must not die silently
-            with _lock:
-                job.state, job.error = "failed", str(exc)[:500]
-
-    job.thread = threading.Thread(target=run, name="learn-weights", daemon=True)
-    job.thread.start()
-    return job
+def start(engine: Engine, user: User, min_decisions: int = 30) -> JobRow:
+    """Queue a learning run; Conflict while one is queued or running, Unavailable when
+    the queue cannot be reached."""
+    return jobs.submit(engine, user, "learn", {"min_decisions": min_decisions})
 
 
 def wait_idle(timeout_s: float = 30.0) -> None:
-    """Wait for every running learning thread (tests and shutdown: before the database
-    file under a job is replaced or dropped)."""
-    with _lock:
-        threads = [j.thread for j in _jobs.values() if j.thread is not None]
-    for t in threads:
-        t.join(timeout_s)
+    """Wait for the jobs this process's inline consumer runs (tests: before the database
+    under a job is replaced). Without an inline consumer there is nothing to wait for."""
+    jobs.wait_idle(timeout_s)

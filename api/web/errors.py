@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
 
 HTTP_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
     Invalid: 422,
+    Unavailable: 503,
 }
 
 

@@ -21,6 +21,8 @@ def app(use_db: str, db_engine: Engine, monkeypatch: pytest.MonkeyPatch):  # typ
 
     monkeypatch.setenv("LOGIN_RATE_LIMIT_PER_MINUTE", "5")
     monkeypatch.setenv("TODAY", "2026-06-01")
+    # Background jobs run on a consumer in the test process (api.services.jobs).
+    monkeypatch.setenv("JOBS_INLINE", "true")
     api_settings.get_settings.cache_clear()
     with Session(db_engine) as session:
         seed(session)
@@ -31,11 +33,14 @@ def app(use_db: str, db_engine: Engine, monkeypatch: pytest.MonkeyPatch):  # typ
 
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    from api.services import import_jobs
+    from api.services import import_jobs, job_queue, jobs
 
     with TestClient(app, follow_redirects=False) as c:
         yield c
     import_jobs.wait_idle()  # imports run in threads: done before the database goes
+    jobs.wait_idle()  # and the jobs of the inline consumer
+    jobs.stop_inline()
+    job_queue.reset()
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:

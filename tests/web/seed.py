@@ -19,6 +19,7 @@ from api.tables import (
     CurationDecision,
     DeliveryRow,
     EnterpriseRow,
+    JobRow,
     ObligationRow,
     TenderRow,
     User,
@@ -130,4 +131,8 @@ def seed(session: Session, n_enterprises: int = 60) -> None:
                                      decided_by="connector@test.nl",
                                      decided_at=datetime(2026, 2 + i, 3, tzinfo=UTC), rank=i + 1,
                                      score=0.7))
+    # One ended background job (its page and API exist for the access matrix).
+    session.add(JobRow(id="job-seeded", kind="rank_tenders", state="done",
+                       created_by=0, created_by_email="connector@test.nl",
+                       result={"tenders": 0, "rows": 0}))
     session.commit()

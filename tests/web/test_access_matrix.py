@@ -213,6 +213,16 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/weights": R("/api/v1/weights", STAFF),
     "POST /weights/learn": R("/weights/learn", STAFF),
     "GET /api/v1/weights/learn": R("/api/v1/weights/learn", STAFF),
+    # --- background jobs (a bad kind proves the way in without starting one: 422)
+    "GET /jobs": R("/jobs", STAFF),
+    "POST /jobs": R("/jobs", STAFF, form={"kind": "none"}),
+    "GET /jobs/{job_id}": R("/jobs/job-seeded", STAFF),
+    "POST /jobs/{job_id}/cancel": R("/jobs/job-seeded/cancel", STAFF),
+    "POST /api/v1/jobs": R("/api/v1/jobs", STAFF, json={"kind": "none"}),
+    "GET /api/v1/jobs": R("/api/v1/jobs", STAFF),
+    "GET /api/v1/jobs/{job_id}": R("/api/v1/jobs/job-seeded", STAFF),
+    "POST /api/v1/jobs/{job_id}/cancel": R("/api/v1/jobs/job-seeded/cancel", STAFF),
+    "GET /api/v1/rankings/{tender_ref}": R("/api/v1/rankings/T-UTR-1", STAFF),
     # --- spend analysis: ledger 1 is firm A's; only that firm and connectors see it
     "GET /ledgers": R("/ledgers", "FfC"),
     "POST /ledgers": R("/ledgers", "FfC", files=True, file_field="file"),
@@ -431,7 +441,7 @@ def test_access(world: World, key: str) -> None:
     with TestClient(world.app, follow_redirects=False, raise_server_exceptions=False) as c:
         for role in order:
             if method != "GET":
-                learning_jobs.wait_idle()  # POST /weights/learn runs on in a thread
+                learning_jobs.wait_idle()  # POST /weights/learn runs on the inline consumer
                 import_jobs.wait_idle()  # and imports
                 world.reset()
             r = send(c, world, role, method, rule)

@@ -1,0 +1,476 @@
+"""Background jobs: allocation, learning and batch ranking, run by a worker off the queue
+(``api.services.job_queue``); their state is a ``JobRow`` (this module owns it).
+
+    queued -> running -> done | failed | cancelled
+                  \\-> queued again (its worker died; at most MAX_ATTEMPTS runs)
+
+* **Submit** (:func:`submit`): the row is stored, then the id is put on the queue; when
+  the queue cannot be reached the row is removed again and the job is refused with the
+  reason (``Unavailable``, HTTP 503): a job is accepted only once it is queued.
+* **Run** (:func:`run`, in a worker): one conditional UPDATE claims a queued job (so a
+  message delivered twice runs it once). The job's work and its end state are one
+  database transaction: the kind's function writes through a session joined to an outer
+  transaction (its own ``commit()`` calls become savepoints), and the outer transaction
+  commits together with ``state = done``. A worker killed mid-job therefore leaves
+  nothing of it written.
+* **Progress** (step, done of total): written to the row at most once a second from the
+  job's own progress callback, which also reads the cancel flag; so the page and the API
+  of any process see it. On SQLite a progress write that would wait for a lock is
+  skipped (it is informative only).
+* **Cancel** (:func:`cancel`): a queued job ends at once; a running one stops at its next
+  progress step or, at the latest, just before its commit (rolled back: nothing written).
+* **Recover** (:func:`recover`, at a worker's start and whenever a job is looked at): a
+  running job whose worker is gone (same host: its pid; another host: no heartbeat for
+  STALE) is queued again from scratch, or failed with the reason after MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from api.clock import utcnow
+from api.errors import Conflict, Invalid, NotFound, Unavailable
+from api.services import job_queue
+from api.settings import get_settings
+from api.tables import JobRow, User
+
+log = logging.getLogger("sroi.jobs")
+
+ACTIVE = ("queued", "running")
+ENDED = ("done", "failed", "cancelled")
+MAX_ATTEMPTS = 2
+SYNC_EVERY_S = 1.0
+# A job on another host counts as dead after this long without a heartbeat (written
+# with its progress; the longest step without one is the allocation's solve).
+STALE = timedelta(minutes=15)
+
+# kind -> "module:function" (imported in the worker only). The function gets
+# (session, params, progress) and returns the job's result (a small JSON dict); it may
+# call session.commit() (a savepoint: see run) but must not open sessions of its own.
+KINDS: dict[str, str] = {
+    "allocate": "api.services.batch:allocate_job",
+    "learn": "api.services.batch:learn_job",
+    "rank_tenders": "api.services.batch:rank_tenders_job",
+}
+# At most one job of each of these kinds at a time (they replace what they write).
+SINGLE = frozenset(KINDS)
+
+INTERRUPTED = ("de worker stopte tijdens deze taak; er is niets van opgeslagen "
+               "(alles of niets)")
+GAVE_UP = "de worker stopte {n} keer tijdens deze taak; er is niets van opgeslagen"
+
+
+class JobCancelled(Exception):
+    """Raised by the progress callback when the job was asked to stop."""
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def runner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ------------------------------------------------------------------ submit
+
+
+def submit(engine: Engine, user: User, kind: str, params: dict[str, Any] | None = None
+           ) -> JobRow:
+    """Store a job and queue it; the job. Conflict while one of that kind is active;
+    Unavailable (nothing stored) when the queue cannot be reached."""
+    if kind not in KINDS:
+        raise Invalid("kind", "Onbekende taak {kind}: kies uit {kinds}.", kind=kind,
+                      kinds=", ".join(sorted(KINDS)))
+    from api.services.batch import check_params
+
+    params = check_params(kind, dict(params or {}))
+    job_id = secrets.token_urlsafe(18)
+    with Session(engine) as s:
+        recover_session(s)
+        if kind in SINGLE:
+            busy = s.exec(select(JobRow).where(JobRow.kind == kind,
+                                               col(JobRow.state).in_(ACTIVE))).first()
+            if busy is not None:
+                raise Conflict(None, "Deze taak loopt al (gestart door {who}).",
+                               who=busy.created_by_email or "?")
+        s.add(JobRow(id=job_id, kind=kind, params=params, created_by=user.id or 0,
+                     created_by_email=user.email, state="queued"))
+        s.commit()
+    try:
+        job_queue.enqueue(job_id)
+        if get_settings().jobs_inline:
+            start_inline()
+    except Unavailable:
+        with Session(engine) as s:  # refused, not kept: nobody will run it
+            row = s.get(JobRow, job_id)
+            if row is not None:
+                s.delete(row)
+                s.commit()
+        raise
+    with Session(engine) as s:
+        row = s.get(JobRow, job_id)
+        assert row is not None
+        return row
+
+
+# ------------------------------------------------------------------ run (in a worker)
+
+
+def _handler(kind: str) -> Callable[[Session, dict[str, Any], Progress], dict[str, Any]]:
+    module, _, name = KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _claim(engine: Engine, job_id: str) -> JobRow | None:
+    now = utcnow()
+    with Session(engine) as s:
+        res = s.execute(update(JobRow).where(col(JobRow.id) == job_id,
+                                             col(JobRow.state) == "queued")
+                        .values(state="running", runner=runner_id(), started_at=now,
+                                heartbeat_at=now, attempts=JobRow.attempts + 1,
+                                step="", done=0, total=0))
+        s.commit()
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            return None  # ended, or another worker has it
+        return s.get(JobRow, job_id)
+
+
+class _Tracker:
+    """The job's progress callback: the row's step/done/total and heartbeat at most once
+    a second, and the cancel flag read at the same time."""
+
+    def __init__(self, engine: Engine, job_id: str) -> None:
+        self.engine, self.job_id = engine, job_id
+        self.synced = 0.0
+        self.last: tuple[str, int, int] = ("", 0, 0)
+        self.cancelled = False
+        self.sqlite = engine.dialect.name == "sqlite"
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        new_step = step != self.last[0]
+        self.last = (step, done, total)
+        now = time.monotonic()
+        if new_step or now - self.synced >= SYNC_EVERY_S:  # a new step is always shown
+            self.synced = now
+            self._sync(step, done, total)
+        if self.cancelled:
+            raise JobCancelled
+
+    def final_check(self) -> None:
+        """Just before the commit: a cancel asked now still rolls everything back."""
+        self.synced = time.monotonic()
+        self._sync(*self.last)
+        if self.cancelled:
+            raise JobCancelled
+
+    def _sync(self, step: str, done: int, total: int) -> None:
+        try:
+            with self.engine.connect() as conn:
+                if self.sqlite:  # never wait for the job's own write lock
+                    conn.exec_driver_sql("PRAGMA busy_timeout=200")
+                try:
+                    with Session(bind=conn) as s:
+                        row = s.get(JobRow, self.job_id)
+                        if row is None:
+                            return
+                        self.cancelled = self.cancelled or row.cancel_requested
+                        row.step, row.done, row.total = step[:40], done, total
+                        row.heartbeat_at = utcnow()
+                        s.add(row)
+                        s.commit()
+                finally:
+                    if self.sqlite:
+                        conn.rollback()
+                        conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+        except Exception as exc:  # informative only: the job goes on
+            log.debug("progress of job %s not written: %s", self.job_id, exc)
+
+
+_running_lock = threading.Lock()
+_running: set[str] = set()  # jobs this process is running (wait_idle)
+
+
+def run(job_id: str, engine: Engine | None = None) -> None:
+    """Run a queued job (the queue's task): claim it, run its kind's function in one
+    transaction with its end state."""
+    with _running_lock:
+        _running.add(job_id)
+    try:
+        _run(job_id, engine)
+    finally:
+        with _running_lock:
+            _running.discard(job_id)
+
+
+job_queue.set_runner(run)
+
+
+def _run(job_id: str, engine: Engine | None) -> None:
+    if engine is None:
+        from api.db import get_engine
+
+        engine = get_engine()
+    job = _claim(engine, job_id)
+    if job is None:
+        return
+    tracker = _Tracker(engine, job_id)
+    if job.cancel_requested:
+        _finish(engine, job_id, "cancelled")
+        return
+    try:
+        handler = _handler(job.kind)
+        with engine.connect() as conn:
+            outer = conn.begin()
+            if engine.dialect.name == "sqlite":
+                # pysqlite opens a transaction only at the first write; without this
+                # BEGIN each savepoint's release would commit on its own.
+                conn.exec_driver_sql("BEGIN")
+            try:
+                with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
+                    s.info["job_id"] = job_id
+                    result = handler(s, dict(job.params), tracker)
+                    tracker.final_check()
+                    row = s.get(JobRow, job_id)
+                    if row is None:
+                        raise JobCancelled
+                    s.refresh(row)
+                    row.state, row.result = "done", result
+                    row.step, row.done, row.total = tracker.last
+                    row.error, row.finished_at = "", utcnow()
+                    s.add(row)
+                    s.commit()
+                outer.commit()
+            except BaseException:
+                outer.rollback()
+                raise
+    except JobCancelled:
+        _finish(engine, job_id, "cancelled")
+    except Exception as exc:  # shown on the job's page and in the API
+        log.exception("job %s (%s) failed", job_id, job.kind)
+        _finish(engine, job_id, "failed", _reason(exc))
+    _after_write(engine)
+
+
+def _reason(exc: Exception) -> str:
+    from api.errors import DomainError
+
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if isinstance(exc, DomainError):
+        return text[:500]
+    return f"{exc.__class__.__name__}: {text}"[:500]
+
+
+def _after_write(engine: Engine) -> None:
+    # The worker's own caches (match index, results) follow the change tokens anyway;
+    # nothing else to do here today.
+    return None
+
+
+def _finish(engine: Engine, job_id: str, state: str, error: str = "") -> None:
+    with Session(engine) as s:
+        row = s.get(JobRow, job_id)
+        if row is None or row.state in ENDED:
+            return
+        row.state, row.step, row.error = state, "", error
+        row.finished_at = utcnow()
+        s.add(row)
+        s.commit()
+
+
+# ------------------------------------------------------------------ looking, cancelling
+
+
+def _visible(job: JobRow, user: User) -> bool:
+    return job.created_by == user.id or user.role in ("admin", "connector")
+
+
+def get(session: Session, job_id: str, user: User) -> JobRow:
+    job = session.get(JobRow, job_id)
+    if job is None or not _visible(job, user):
+        raise NotFound("job", "Deze taak bestaat niet (meer).")
+    if job.state == "running" and not _alive(job):
+        recover_session(session)
+        session.refresh(job)
+    return job
+
+
+def latest(session: Session, kind: str) -> JobRow | None:
+    job = session.exec(select(JobRow).where(JobRow.kind == kind)
+                       .order_by(col(JobRow.created_at).desc())).first()
+    if job is not None and job.state == "running" and not _alive(job):
+        recover_session(session)
+        session.refresh(job)
+    return job
+
+
+def recent(session: Session, user: User, limit: int = 20) -> list[JobRow]:
+    stmt = select(JobRow).order_by(col(JobRow.created_at).desc()).limit(limit)
+    if user.role not in ("admin", "connector"):
+        stmt = stmt.where(JobRow.created_by == user.id)
+    return list(session.exec(stmt))
+
+
+def view(job: JobRow) -> dict[str, Any]:
+    """The job as the page and the API show it."""
+    return {
+        "id": job.id, "kind": job.kind, "state": job.state, "step": job.step,
+        "done": job.done, "total": job.total,
+        "percent": round(100 * job.done / job.total) if job.total else 0,
+        "params": job.params, "result": job.result, "error": job.error,
+        "cancel_requested": job.cancel_requested, "attempts": job.attempts,
+        "created_by": job.created_by_email,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def cancel(engine: Engine, job_id: str, user: User) -> JobRow:
+    """Stop a job: a queued one ends now; a running one at its next progress step (its
+    work rolled back)."""
+    with Session(engine) as s:
+        job = get(s, job_id, user)
+        if job.state in ENDED:
+            raise Conflict(None, "Deze taak is al afgelopen (status: {state}).",
+                           state=job.state)
+        if job.state == "queued":
+            res = s.execute(update(JobRow).where(col(JobRow.id) == job_id,
+                                                 col(JobRow.state) == "queued")
+                            .values(state="cancelled", finished_at=utcnow(),
+                                    cancel_requested=True))
+            s.commit()
+            if res.rowcount == 1:  # type: ignore[attr-defined]
+                s.refresh(job)
+                return job
+        s.execute(update(JobRow).where(col(JobRow.id) == job_id)
+                  .values(cancel_requested=True))
+        s.commit()
+        s.refresh(job)
+        return job
+
+
+# ------------------------------------------------------------------ restarts
+
+
+def _alive(job: JobRow) -> bool:
+    host, _, pid_text = job.runner.rpartition(":")
+    if host == socket.gethostname() and pid_text.isdigit():
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return True  # this process runs it (it ends the job itself)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return _not_zombie(pid)
+    beat = job.heartbeat_at or job.started_at
+    if beat is None:
+        return False
+    if beat.tzinfo is None:
+        from datetime import UTC
+
+        beat = beat.replace(tzinfo=UTC)
+    return bool(utcnow() - beat < STALE)
+
+
+def _not_zombie(pid: int) -> bool:
+    # A killed child not yet reaped by its parent still answers kill(pid, 0).
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def recover_session(s: Session) -> tuple[list[str], int]:
+    """Running jobs whose worker is gone: queued again (to be put on the queue by the
+    caller) or failed after MAX_ATTEMPTS. (ids to queue, number failed)"""
+    again: list[str] = []
+    failed = 0
+    for job in s.exec(select(JobRow).where(JobRow.state == "running")):
+        if _alive(job):
+            continue
+        if job.attempts >= MAX_ATTEMPTS:
+            job.state, job.step = "failed", ""
+            job.error = GAVE_UP.format(n=job.attempts)
+            job.finished_at = utcnow()
+            failed += 1
+        elif job.cancel_requested:
+            job.state, job.step, job.finished_at = "cancelled", "", utcnow()
+        else:
+            job.state, job.step, job.error = "queued", "", INTERRUPTED
+            again.append(job.id)
+        s.add(job)
+    s.commit()
+    for job_id in again:
+        try:
+            job_queue.enqueue(job_id)
+        except Unavailable:  # stays queued: the next worker start queues it
+            log.warning("job %s could not be queued again now", job_id)
+    return again, failed
+
+
+def recover(engine: Engine) -> tuple[int, int]:
+    """At a worker's start: jobs interrupted by a dead worker are queued again (or
+    failed), and every job still marked queued is put on the queue again (its message
+    may have been lost with the worker; a job runs once). (queued again, failed)"""
+    with Session(engine) as s:
+        again, failed = recover_session(s)
+        queued = [j.id for j in s.exec(select(JobRow).where(JobRow.state == "queued"))]
+    for job_id in queued:
+        if job_id not in again:
+            job_queue.enqueue(job_id)
+    return len(again), failed
+
+
+_inline_lock = threading.Lock()
+_inline: job_queue.InlineConsumer | None = None
+
+
+def start_inline(workers: int = 1) -> job_queue.InlineConsumer:
+    """A consumer in this process (JOBS_INLINE=true, tests): see job_queue.InlineConsumer."""
+    global _inline
+    with _inline_lock:
+        if _inline is None:
+            _inline = job_queue.InlineConsumer(workers).start()
+        return _inline
+
+
+def stop_inline() -> None:
+    global _inline
+    with _inline_lock:
+        if _inline is not None:
+            _inline.stop()
+            _inline = None
+
+
+def wait_idle(timeout_s: float = 30.0) -> None:
+    """Wait until this process's inline consumer has no job in hand (tests and shutdown:
+    before the database under a job is replaced or dropped)."""
+    if _inline is None:
+        return
+    huey, _ = job_queue.queue()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with _running_lock:
+            busy = bool(_running)
+        if not busy and huey.pending_count() == 0:
+            with _running_lock:  # a message taken but its run not yet registered
+                if not _running:
+                    return
+        time.sleep(0.05)
