@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from api.db import get_engine
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import request_lang, translator
+from api.i18n import N_, request_lang, translator
 from api.schemas import ERROR_RESPONSES
 from api.services import batch, jobs
 
@@ -29,9 +29,9 @@ router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["jobs"], responses=ERROR_RESPONSES)
 
 KIND_LABELS = {
-    "allocate": "Alle open verplichtingen verdelen (globale allocatie)",
-    "rank_tenders": "Alle open aanbestedingen rangschikken tegen het hele register",
-    "learn": "Gewichten leren uit de curatiebeslissingen",
+    "allocate": N_("Alle open verplichtingen verdelen (globale allocatie)"),
+    "rank_tenders": N_("Alle open aanbestedingen rangschikken tegen het hele register"),
+    "learn": N_("Gewichten leren uit de curatiebeslissingen"),
 }
 
 
