@@ -77,7 +77,7 @@ from api.services.challenge_board import (
 from api.services.matching import cached_match
 from api.services.tender_form import NumberError, parse_number
 from api.tables import ChallengeRow, EnterpriseRow
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 from api.web.curation_forms import DECISION_NL, pop_form_error, proposal_dict
 from api.web.errors import http_status
 from api.web.local_time import local_time
@@ -86,9 +86,14 @@ from matcher.refdata import municipalities
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/challenges", tags=["challenges"], responses=ERROR_RESPONSES)
 
-BOARD_COLUMNS = ("ref", "title", "municipality", "status", "opened_on", "deadline",
-                 "deadline_is_default", "days_left", "past_deadline", "themes", "budget_eur",
-                 "max_partners")
+BOARD_COLUMNS = (
+    Column("title", "Challenge"), Column("ref", "Kenmerk"),
+    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
+    Column("status", "Fase", STAGE_NL), Column("opened_on", "Geopend op"),
+    Column("deadline", "Deadline"), Column("deadline_is_default", "Standaarddeadline"),
+    Column("days_left", "Dagen over"), Column("past_deadline", "Deadline verstreken"),
+    Column("themes", "Thema's"), Column("budget_eur", "Budget (EUR)"),
+    Column("max_partners", "Maximaal aantal partners"))
 FORM_FIELDS = ("title", "question", "themes", "municipality", "budget_eur", "deadline",
                "max_partners")
 
@@ -125,15 +130,16 @@ def board_page(request: Request, user: CurrentUser, session: SessionDep) -> Resp
 
 
 @router.get("/challenges/export.csv", include_in_schema=False)
-def board_csv(user: CurrentUser, session: SessionDep) -> Response:
+def board_csv(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     on = today()
+    munis = municipalities()
     rows = []
     for r in session.exec(select(ChallengeRow).order_by(col(ChallengeRow.ref))).all():
         item = board_item(r, on)
-        item["deadline"] = item["deadline"].isoformat() if item["deadline"] else None
-        item["opened_on"] = item["opened_on"].isoformat() if item["opened_on"] else None
+        code = item["municipality"]
+        item["municipality_name"] = munis[code].name if code in munis else None
         rows.append(item)
-    return csv_response(rows, BOARD_COLUMNS, "challenges.csv")
+    return csv_response(request, rows, BOARD_COLUMNS, "challenges.csv")
 
 
 # --- the Challenge form -----------------------------------------------------------------

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -35,6 +34,7 @@ from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError, NotFound
 from api.i18n import api_lang, request_lang, translator
+from api.labels import FEATURE_NL
 from api.schemas import (
     ERROR_RESPONSES,
     CurationQueuePage,
@@ -47,11 +47,12 @@ from api.services.challenge_board import STAGES, clean_text, deadline_of
 from api.services.curation_log import DecisionInput
 from api.services.matching import ChallengeMatches, cached_match
 from api.tables import ChallengeRow, CurationDecision, EnterpriseRow, ObligationRow, TenderRow
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 from api.web.curation_forms import DECISION_NL, FORM_ERROR_KEY, pop_form_error, proposal_dict
 from api.web.errors import http_status
 from api.web.local_time import local_time
 from api.web.params import PageQuery, page_param
+from matcher.refdata import municipalities
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/curation", tags=["curation"], responses=ERROR_RESPONSES)
@@ -65,9 +66,24 @@ TOP_K = 10
 SHOWN = 3
 QUERIES_PER_PAGE = 5
 LOG_PER_PAGE = 50
-QUEUE_COLUMNS = ("query_kind", "query_ref", "query_title", "rank", "enterprise_ref",
-                 "enterprise_name", "municipality", "score", "distance_km",
-                 "free_purchase_eur_per_year", "free_placements_per_year", "reasons")
+QUEUE_COLUMNS = (
+    Column("query_kind", "Soort", KIND_NL), Column("query_title", "Vraag"),
+    Column("query_ref", "Kenmerk vraag"), Column("rank", "Positie"),
+    Column("enterprise_name", "Onderneming"), Column("enterprise_ref", "Kenmerk onderneming"),
+    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
+    Column("score", "Score"),
+    Column("distance_km", "Afstand (km)"),
+    Column("free_purchase_eur_per_year", "Vrije inkoopcapaciteit per jaar (EUR)"),
+    Column("free_placements_per_year", "Vrije plaatsingen per jaar"),
+    Column("reasons", "Redenen"))
+
+LOG_COLUMNS = (
+    Column("id", "Nr."), Column("decided_at", "Besloten op"), Column("decided_by", "Door"),
+    Column("query_kind", "Soort", KIND_NL), Column("query_title", "Vraag"),
+    Column("query_ref", "Kenmerk vraag"), Column("enterprise_name", "Onderneming"),
+    Column("enterprise_ref", "Kenmerk onderneming"), Column("decision", "Besluit", DECISION_NL),
+    Column("reason", "Reden"), Column("rank", "Positie"), Column("score", "Score"),
+    Column("weight_set", "Gewichtenset"), Column("override", "Ondanks uitsluiting"))
 
 
 @dataclass(frozen=True)
@@ -185,6 +201,7 @@ def queue_page(request: Request, user: ConnectorUser, session: SessionDep) -> Re
 def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     kind = _kind_param(request.query_params.get("kind"))
     lang = request_lang(request)
+    munis = municipalities()
     rows = []
     for item in queue_for(session, open_queries(session, kind), shown=TOP_K):
         q = item["query"]
@@ -192,11 +209,13 @@ def queue_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Res
             rows.append({"query_kind": q.kind, "query_ref": q.ref, "query_title": q.title,
                          "rank": p["rank"], "enterprise_ref": p["ref"],
                          "enterprise_name": p["name"], "municipality": p["municipality"],
+                         "municipality_name": munis[p["municipality"]].name
+                         if p["municipality"] in munis else None,
                          "score": round(p["score"], 4), "distance_km": p["distance_km"],
                          "free_purchase_eur_per_year": p["free_purchase_eur_per_year"],
                          "free_placements_per_year": p["free_placements_per_year"],
                          "reasons": " | ".join(reasons.texts(p["reasons"], lang))})
-    return csv_response(rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
+    return csv_response(request, rows, QUEUE_COLUMNS, "curatie-wachtrij.csv")
 
 
 def _safe_next(value: str | None, default: str = "/curation") -> str:
@@ -301,13 +320,14 @@ def log_page(request: Request, user: ConnectorUser, session: SessionDep) -> Resp
 
 
 @router.get("/curation/log.csv", include_in_schema=False)
-def log_csv(user: ConnectorUser, session: SessionDep) -> Response:
-    def generate() -> Iterator[str]:
-        yield "\ufeff"
-        yield from curation_log.export_csv(session)
-
-    return StreamingResponse(generate(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="curatielogboek.csv"'})
+def log_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
+    features = curation_log.feature_names(session)
+    columns = (*LOG_COLUMNS, *(Column(f"f_{n}", "Deelscore {name}",
+                                      params={"name": FEATURE_NL.get(n, n)})
+                               for n in features))
+    rows = ({**d, "decided_at": datetime.fromisoformat(d["decided_at"])
+             if d["decided_at"] else None} for d in curation_log.log_rows(session))
+    return csv_response(request, rows, columns, "curatielogboek.csv")
 
 
 # --- JSON ---------------------------------------------------------------------------------

@@ -29,12 +29,28 @@ from api.tables import (
     TenderRow,
     User,
 )
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 from matcher.refdata import cpv_label, municipalities
 
 router = APIRouter(tags=["pages"])
 
 TABLES = ("matches_by_month", "credit_by_month", "by_municipality", "capacity_by_sector")
+# The columns of each table's CSV download (the same keys as compute() returns).
+CSV_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "matches_by_month": (Column("month", "Maand"), Column("matches", "Matches")),
+    "credit_by_month": (Column("month", "Maand"),
+                        Column("credit_eur", "Waarde social return (EUR)"),
+                        Column("invoiced_eur", "Gefactureerd (EUR)")),
+    "by_municipality": (Column("name", "Gemeente"), Column("municipality", "Gemeentecode"),
+                        Column("matches", "Matches"),
+                        Column("credit_eur", "Waarde social return (EUR)"),
+                        Column("planned_credit_eur", "Geplande waarde (EUR)")),
+    "capacity_by_sector": (Column("sector", "Sector"), Column("division", "CPV-afdeling"),
+                           Column("enterprises", "Ondernemingen"),
+                           Column("capacity_eur", "Inkoopcapaciteit per jaar (EUR)"),
+                           Column("committed_eur", "Toegezegd (EUR)"),
+                           Column("used_pct", "Benut (%)")),
+}
 
 
 @dataclass
@@ -177,5 +193,4 @@ def dashboard_csv(table: str, request: Request, user: CurrentUser, session: Sess
 
         raise not_found("Onbekende tabel")
     rows = compute(session, user, request_lang(request))[table]
-    columns = [c for c in (rows[0].keys() if rows else ()) if c != "label"]
-    return csv_response(rows, columns or ["(leeg)"], f"{table}.csv")
+    return csv_response(request, rows, CSV_COLUMNS[table], f"{table}.csv")

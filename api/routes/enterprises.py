@@ -33,7 +33,7 @@ from api.tables import (
     VettingEvent,
 )
 from api.web import entity_forms
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 from api.web.params import search_params
 from matcher.refdata import cpv_label, municipalities
 
@@ -70,10 +70,16 @@ def enterprise_search_page(request: Request, user: CurrentUser, session: Session
     })
 
 
-CSV_COLUMNS = ("ref", "name", "municipality", "municipality_name", "distance_km", "cpv",
-               "target_groups", "themes", "certifications", "vetting_status",
-               "purchasing_eur_per_year", "placements_per_year", "free_purchase_eur_per_year",
-               "free_placements_per_year")
+CSV_COLUMNS = (
+    Column("name", "Onderneming"), Column("ref", "Kenmerk"),
+    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
+    Column("distance_km", "Afstand (km)"), Column("cpv", "CPV-codes"),
+    Column("target_groups", "Doelgroepen", TARGET_GROUP_NL), Column("themes", "Thema's"),
+    Column("certifications", "Keurmerken"), Column("vetting_state", "Screening", VETTING_NL),
+    Column("purchasing_eur_per_year", "Inkoopcapaciteit per jaar (EUR)"),
+    Column("placements_per_year", "Plaatsingen per jaar"),
+    Column("free_purchase_eur_per_year", "Vrije inkoopcapaciteit per jaar (EUR)"),
+    Column("free_placements_per_year", "Vrije plaatsingen per jaar"))
 
 
 @router.get("/enterprises/export.csv", include_in_schema=False)
@@ -81,7 +87,7 @@ def enterprise_search_csv(request: Request, user: CurrentUser, session: SessionD
                           ) -> Response:
     params, _ = search_params(request.query_params, per_page=0)
     result = search(session, params, restrict_vetted=not access.sees_all(user))
-    return csv_response([hit_to_dict(h) for h in result.hits], CSV_COLUMNS,
+    return csv_response(request, [hit_to_dict(h) for h in result.hits], CSV_COLUMNS,
                         "ondernemingen.csv")
 
 

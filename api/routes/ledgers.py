@@ -38,12 +38,12 @@ from api.deps import SessionDep, csrf_protect, flash, render, require_roles
 from api.errors import DomainError, Invalid, NotFound
 from api.i18n import request_lang, translator
 from api.importers.ledger import FIELDS
-from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL
+from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL, SPEND_SOURCE_NL
 from api.schemas import ERROR_RESPONSES
 from api.services import ledgers as L
 from api.tables import LedgerRow, User
 from api.web import upload_store
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["ledgers"], responses=ERROR_RESPONSES)
@@ -250,9 +250,20 @@ def ledger_page(ledger_id: int, request: Request, user: LedgerUser,
 def ledger_export(ledger_id: int, request: Request, user: LedgerUser,
                   session: SessionDep) -> Response:
     ledger = _ledger(session, user, ledger_id)
-    rows = L.export_rows(session, ledger, request_lang(request))
-    return csv_response([dict(zip(L.EXPORT_COLUMNS, r, strict=True)) for r in rows],
-                        L.EXPORT_COLUMNS, f"grootboek-{ledger.id}.csv")
+    rows = L.export_records(session, ledger, request_lang(request))
+    return csv_response(request, rows, EXPORT_COLUMNS, f"grootboek-{ledger.id}.csv")
+
+
+EXPORT_COLUMNS = (
+    Column("row", "Regel"), Column("date", "Datum"), Column("supplier", "Leverancier"),
+    Column("kvk", "KvK-nummer"), Column("description", "Omschrijving"),
+    Column("account", "Grootboekrekening"), Column("amount_eur", "Bedrag (EUR)"),
+    Column("currency", "Valuta"), Column("amount_currency", "Bedrag in valuta"),
+    Column("cpv", "CPV-code"), Column("cpv_label", "Categorie"),
+    Column("confidence", "Zekerheid"), Column("source", "Bron", SPEND_SOURCE_NL),
+    Column("needs_review", "Te controleren"), Column("addressable", "Adresseerbaar"),
+    Column("enterprise_name", "Sociale onderneming"),
+    Column("enterprise", "Kenmerk sociale onderneming"))
 
 
 @router.post("/ledgers/{ledger_id}/lines/{line_id}", include_in_schema=False,

@@ -78,7 +78,7 @@ from api.tables import (
     User,
 )
 from api.web import entity_forms
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
 from api.web.params import PageQuery, list_params
@@ -424,8 +424,12 @@ def obligation_list(request: Request, user: CurrentUser, session: SessionDep) ->
     })
 
 
-CSV_COLUMNS = ("ref", "firm", "tender_ref", "tender_title", "due_eur", "planned_eur",
-               "delivered_eur", "due", "status")
+CSV_COLUMNS = (
+    Column("ref", "Kenmerk"), Column("firm", "Opdrachtnemer"),
+    Column("tender_title", "Aanbesteding"), Column("tender_ref", "Kenmerk aanbesteding"),
+    Column("due_eur", "Verplichting (EUR)"), Column("planned_eur", "Gepland (EUR)"),
+    Column("delivered_eur", "Geleverd (EUR)"), Column("due", "Uiterlijk"),
+    Column("status", "Status", STATUS_NL))
 
 
 @router.get("/obligations/export.csv", include_in_schema=False)
@@ -433,7 +437,7 @@ def obligation_list_csv(request: Request, user: CurrentUser, session: SessionDep
     q, status, _ = list_params(request.query_params)
     stmt, _ = _list_rows(session, user, q, status)
     rows = _summaries(session, list(session.exec(stmt).all()))
-    return csv_response(rows, CSV_COLUMNS, "verplichtingen.csv")
+    return csv_response(request, rows, CSV_COLUMNS, "verplichtingen.csv")
 
 
 def _enterprise_options(session: Session) -> list[tuple[str, str]]:
@@ -810,19 +814,32 @@ def obligation_evidence_file(ref: str, evidence_id: RowId, user: CurrentUser,
     return _evidence_response(ev)
 
 
-DELIVERY_CSV = ("id", "on", "enterprise_ref", "kind", "reverses_id", "amount_eur",
-                "credit_eur", "unplanned", "reason", "recorded_by", "note")
+DELIVERY_KIND_NL = {"delivery": "Levering", "reversal": "Correctie"}
+DELIVERY_CSV = (
+    Column("id", "Nr."), Column("on", "Datum"), Column("enterprise_name", "Onderneming"),
+    Column("enterprise_ref", "Kenmerk onderneming"), Column("part", "Soort", KIND_NL),
+    Column("kind", "Regel", DELIVERY_KIND_NL), Column("reverses_id", "Corrigeert nr."),
+    Column("amount_eur", "Factuurbedrag (EUR)"),
+    Column("credit_eur", "Waarde social return (EUR)"), Column("unplanned", "Buiten het plan"),
+    Column("reason", "Reden"), Column("recorded_by", "Vastgelegd door"),
+    Column("note", "Opmerking"))
 
 
 @router.get("/obligations/{ref}/deliveries.csv", include_in_schema=False)
-def obligation_deliveries_csv(ref: str, user: CurrentUser, session: SessionDep) -> Response:
+def obligation_deliveries_csv(ref: str, request: Request, user: CurrentUser,
+                              session: SessionDep) -> Response:
     row = _row_or_404(session, user, ref)
-    rows = [{"id": d.id, "on": d.on.isoformat(), "enterprise_ref": d.enterprise_ref,
-             "kind": d.kind, "reverses_id": d.reverses_id, "amount_eur": d.amount_eur,
-             "credit_eur": d.credit_eur, "unplanned": d.unplanned, "reason": d.reason,
+    found = progress.deliveries(session, row.ref)
+    names = dict(session.exec(select(EnterpriseRow.ref, EnterpriseRow.name).where(
+        col(EnterpriseRow.ref).in_({d.enterprise_ref for d in found} or {""}))).all())
+    rows = [{"id": d.id, "on": d.on, "enterprise_ref": d.enterprise_ref,
+             "enterprise_name": names.get(d.enterprise_ref),
+             "kind": d.kind, "part": d.part, "reverses_id": d.reverses_id,
+             "amount_eur": d.amount_eur, "credit_eur": d.credit_eur,
+             "unplanned": d.unplanned, "reason": d.reason,
              "recorded_by": d.recorded_by, "note": d.note}
-            for d in progress.deliveries(session, row.ref)]
-    return csv_response(rows, DELIVERY_CSV, f"leveringen-{row.ref}.csv")
+            for d in found]
+    return csv_response(request, rows, DELIVERY_CSV, f"leveringen-{row.ref}.csv")
 
 
 # ---------------------------------------------------------------- JSON API

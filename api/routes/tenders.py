@@ -48,7 +48,7 @@ from api.services.policies import (
 )
 from api.services.weights import active_weights
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 from api.web.errors import http_status
 from api.web.params import PageQuery, list_params
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
@@ -260,16 +260,26 @@ def tender_list(request: Request, user: CurrentUser, session: SessionDep) -> Res
     })
 
 
-CSV_COLUMNS = ("ref", "title", "buyer", "cpv", "contract_value_eur", "sroi_percentage",
-               "sroi_amount_eur", "due_eur", "municipality", "start", "end", "status")
+CSV_COLUMNS = (
+    Column("title", "Aanbesteding"), Column("ref", "Kenmerk"),
+    Column("buyer", "Aanbestedende dienst"),
+    Column("cpv", "CPV-codes"), Column("contract_value_eur", "Opdrachtwaarde (EUR)"),
+    Column("sroi_percentage", "SROI-percentage"), Column("sroi_amount_eur", "SROI-bedrag (EUR)"),
+    Column("due_eur", "Verplichting (EUR)"), Column("municipality_name", "Gemeente"),
+    Column("municipality", "Gemeentecode"), Column("start", "Begin"), Column("end", "Einde"),
+    Column("status", "Status", STATUS_NL))
 
 
 @router.get("/tenders/export.csv", include_in_schema=False)
 def tender_list_csv(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     q, status, _ = list_params(request.query_params)
     stmt, _ = _list_stmt(user, q, status)
-    return csv_response([_summary(r) for r in session.exec(stmt).all()], CSV_COLUMNS,
-                        "aanbestedingen.csv")
+    munis = municipalities()
+    rows = [{**s, "cpv": s["cpv"].split("|") if s["cpv"] else [],
+             "municipality_name": munis[s["municipality"]].name
+             if s["municipality"] in munis else None}
+            for s in map(_summary, session.exec(stmt).all())]
+    return csv_response(request, rows, CSV_COLUMNS, "aanbestedingen.csv")
 
 
 # ---------------------------------------------------------------- form

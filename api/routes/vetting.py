@@ -38,10 +38,11 @@ from api.schemas import (
 from api.services import vetting_flow
 from api.services.free_text import clean_text
 from api.tables import EnterpriseRow, VettingEvent
-from api.web.csv_export import csv_response
+from api.web.csv_export import Column, csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
 from api.web.params import PageQuery
+from matcher.refdata import municipalities
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/vetting", tags=["vetting"], responses=ERROR_RESPONSES)
@@ -52,10 +53,17 @@ FLAG_NL = {
     "expired": "Screening verlopen",
     "cert_expiring": "Keurmerk verloopt binnen een maand",
 }
-QUEUE_COLUMNS = ("flag", "ref", "name", "municipality", "vetting_status",
-                 "vetting_valid_until", "days_left", "certificate", "certificate_valid_until")
-HISTORY_COLUMNS = ("id", "decided_at", "decided_by", "enterprise_ref", "status", "valid_until",
-                   "reason")
+QUEUE_COLUMNS = (
+    Column("flag", "Signaal", FLAG_NL), Column("name", "Onderneming"), Column("ref", "Kenmerk"),
+    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
+    Column("vetting_status", "Screening", VETTING_NL),
+    Column("vetting_valid_until", "Screening geldig tot"), Column("days_left", "Dagen over"),
+    Column("certificate", "Keurmerk"), Column("certificate_valid_until", "Keurmerk geldig tot"))
+HISTORY_COLUMNS = (
+    Column("id", "Nr."), Column("decided_at", "Besloten op"), Column("decided_by", "Door"),
+    Column("enterprise_name", "Onderneming"), Column("enterprise_ref", "Kenmerk onderneming"),
+    Column("status", "Screening", VETTING_NL), Column("valid_until", "Geldig tot"),
+    Column("reason", "Reden"))
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -120,10 +128,13 @@ def vetting_page(request: Request, user: ConnectorUser, session: SessionDep) -> 
 
 
 @router.get("/vetting/export.csv", include_in_schema=False)
-def vetting_csv(user: ConnectorUser, session: SessionDep) -> Response:
+def vetting_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     on = today()
-    return csv_response(queue_rows(vetting_flow.queue(session, on, limit=10_000), on),
-                        QUEUE_COLUMNS, "screening.csv")
+    munis = municipalities()
+    rows = [{**r, "municipality_name": munis[r["municipality"]].name
+             if r["municipality"] in munis else None}
+            for r in queue_rows(vetting_flow.queue(session, on, limit=10_000), on)]
+    return csv_response(request, rows, QUEUE_COLUMNS, "screening.csv")
 
 
 def _detail(request: Request, session: Any, row: EnterpriseRow, *, errors: dict[str, str]
@@ -156,10 +167,13 @@ def vetting_detail(ref: str, request: Request, user: ConnectorUser, session: Ses
 
 
 @router.get("/vetting/{ref}/history.csv", include_in_schema=False)
-def vetting_history_csv(ref: str, user: ConnectorUser, session: SessionDep) -> Response:
+def vetting_history_csv(ref: str, request: Request, user: ConnectorUser, session: SessionDep
+                        ) -> Response:
     row = _enterprise(session, ref)
-    events = [_event_dict(ev) for ev in vetting_flow.events(session, row.ref, limit=100_000)]
-    return csv_response(events, HISTORY_COLUMNS, f"screening-{row.ref}.csv")
+    # decided_at as the stored moment, so the file shows it in Dutch wall-clock time.
+    events = [{**_event_dict(ev), "decided_at": ev.decided_at, "enterprise_name": row.name}
+              for ev in vetting_flow.events(session, row.ref, limit=100_000)]
+    return csv_response(request, events, HISTORY_COLUMNS, f"screening-{row.ref}.csv")
 
 
 def _safe_next(value: str | None, default: str) -> str:

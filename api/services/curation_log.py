@@ -189,20 +189,19 @@ CSV_FIELDS = ("id", "decided_at", "decided_by", "query_kind", "query_ref", "ente
               "decision", "reason", "rank", "score", "weight_set", "override")
 
 
-def export_csv(session: Session, batch: int = 1000) -> Iterator[str]:
-    """The whole log as CSV, one column per feature (``f_<name>``), oldest first.
-
-    Streams in batches so a long log never sits in memory whole. Feature columns
-    are the union over the log (one cheap pass over the features column first).
-    """
+def feature_names(session: Session) -> list[str]:
+    """Every feature name in the log (one cheap pass over the features column)."""
     names: set[str] = set()
     for feats in session.exec(select(CurationDecision.features)).all():
         names.update((feats or {}).keys())
-    feature_cols = sorted(names)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow([*CSV_FIELDS, *(f"f_{n}" for n in feature_cols)])
-    yield buf.getvalue()
+    return sorted(names)
+
+
+def log_rows(session: Session, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """The whole log oldest first, one flat dict per decision: its fields, each feature as
+    ``f_<name>``, and the names beside the references (``enterprise_name``, ``query_title``).
+
+    Streams in batches so a long log never sits in memory whole."""
     last_id = 0
     while True:
         rows = session.exec(
@@ -213,12 +212,50 @@ def export_csv(session: Session, batch: int = 1000) -> Iterator[str]:
         ).all()
         if not rows:
             break
-        buf = io.StringIO()
-        writer = csv.writer(buf)
+        names = dict(session.exec(select(EnterpriseRow.ref, EnterpriseRow.name).where(
+            col(EnterpriseRow.ref).in_({r.enterprise_ref for r in rows}))).all())
+        titles: dict[tuple[str, str], str] = {}
+        for kind, table, title in (("tender", TenderRow, TenderRow.title),
+                                   ("challenge", ChallengeRow, ChallengeRow.title),
+                                   ("obligation", ObligationRow, ObligationRow.firm)):
+            refs = {r.query_ref for r in rows if r.query_kind == kind}
+            if refs:
+                ref_col = col(table.ref)  # type: ignore[attr-defined]
+                titles.update(((kind, ref), str(name)) for ref, name in session.exec(
+                    select(table.ref, title).where(ref_col.in_(refs))).all())  # type: ignore[attr-defined]
         for r in rows:
             d = as_dict(r)
             feats = d.pop("features")
-            writer.writerow([*(d[k] if d[k] is not None else "" for k in CSV_FIELDS),
-                             *(feats.get(n, "") for n in feature_cols)])
+            d.update({f"f_{n}": v for n, v in feats.items()})
+            d["enterprise_name"] = names.get(r.enterprise_ref)
+            d["query_title"] = titles.get((r.query_kind, r.query_ref))
+            yield d
             last_id = int(r.id or last_id)
-        yield buf.getvalue()
+
+
+def export_csv(session: Session, batch: int = 1000) -> Iterator[str]:
+    """The whole log as machine CSV for ``sroi audit export`` (English keys, ``,``), one
+    column per feature (``f_<name>``), oldest first; people download the page's CSV
+    (``/curation/log.csv``), in their language."""
+    feature_cols = feature_names(session)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([*CSV_FIELDS, *(f"f_{n}" for n in feature_cols)])
+    yield buf.getvalue()
+    chunk: list[dict[str, Any]] = []
+    for d in log_rows(session, batch):
+        chunk.append(d)
+        if len(chunk) >= batch:
+            yield _machine_lines(chunk, feature_cols)
+            chunk = []
+    if chunk:
+        yield _machine_lines(chunk, feature_cols)
+
+
+def _machine_lines(rows: list[dict[str, Any]], feature_cols: list[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for d in rows:
+        writer.writerow([*(d[k] if d[k] is not None else "" for k in CSV_FIELDS),
+                         *(d.get(f"f_{n}", "") for n in feature_cols)])
+    return buf.getvalue()

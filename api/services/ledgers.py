@@ -693,14 +693,35 @@ EXPORT_COLUMNS = ("row", "date", "supplier", "kvk", "description", "account", "a
                   "needs_review", "addressable", "enterprise")
 
 
+def export_records(session: Session, ledger: LedgerRow, lang: str = "nl"
+                   ) -> list[dict[str, Any]]:
+    """The classified lines with their values as numbers, dates and booleans (the web's
+    spreadsheet CSV formats them per language, ``api/web/csv_export.py``), and the name of
+    the registry enterprise beside its reference."""
+    lines = lines_of(session, ledger)
+    names = dict(session.exec(select(EnterpriseRow.ref, EnterpriseRow.name).where(
+        col(EnterpriseRow.ref).in_({ln.enterprise_ref for ln in lines if ln.enterprise_ref}
+                                   or {""}))).all())
+    return [{"row": ln.row, "date": ln.booked_on, "supplier": ln.supplier, "kvk": ln.kvk,
+             "description": ln.description, "account": ln.account,
+             "amount_eur": ln.amount_eur, "currency": ln.currency,
+             "amount_currency": ln.amount_currency, "cpv": ln.cpv,
+             "cpv_label": cpv_label(ln.cpv, lang) if ln.cpv else None,
+             "confidence": round(ln.confidence, 2), "source": ln.source,
+             "needs_review": bool(ln.needs_review),
+             "addressable": bool(ln.cpv) and addressable(ln.cpv),
+             "enterprise": ln.enterprise_ref, "enterprise_name": names.get(ln.enterprise_ref or "")}
+            for ln in lines]
+
+
 def export_rows(session: Session, ledger: LedgerRow, lang: str = "nl") -> list[list[Any]]:
+    """The machine CSV of ``sroi ledger export``: English keys, points, 0/1."""
     out: list[list[Any]] = []
-    for ln in lines_of(session, ledger):
-        out.append([ln.row, ln.booked_on.isoformat(), ln.supplier, ln.kvk or "", ln.description,
-                    ln.account, "" if ln.amount_eur is None else f"{ln.amount_eur:.2f}",
-                    ln.currency,
-                    "" if ln.amount_currency is None else f"{ln.amount_currency:.2f}",
-                    ln.cpv, cpv_label(ln.cpv, lang) if ln.cpv else "", f"{ln.confidence:.2f}",
-                    ln.source, int(ln.needs_review), int(bool(ln.cpv) and addressable(ln.cpv)),
-                    ln.enterprise_ref or ""])
+    for r in export_records(session, ledger, lang):
+        out.append([r["row"], r["date"].isoformat(), r["supplier"], r["kvk"] or "",
+                    r["description"], r["account"],
+                    "" if r["amount_eur"] is None else f"{r['amount_eur']:.2f}", r["currency"],
+                    "" if r["amount_currency"] is None else f"{r['amount_currency']:.2f}",
+                    r["cpv"], r["cpv_label"] or "", f"{r['confidence']:.2f}", r["source"],
+                    int(r["needs_review"]), int(r["addressable"]), r["enterprise"] or ""])
     return out

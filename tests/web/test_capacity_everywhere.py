@@ -4,8 +4,6 @@ CSV export and in the API (issue #10: one capacity owner, matcher.capacity)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 
@@ -15,6 +13,7 @@ from sqlmodel import Session, select
 from api.db import get_engine
 from api.services import matching
 from api.tables import AllocationRow, EnterpriseRow
+from tests.web.csv_read import number, read_csv
 
 Headers = Callable[[str], dict[str, str]]
 SPAN = re.compile(r'<span class="free-capacity" data-free-purchase-eur="([0-9.]+)" '
@@ -72,11 +71,10 @@ def test_the_same_free_capacity_everywhere(client: TestClient, login: Callable[[
 
     # The CSV export of the search: the same figures under the same names.
     login("connector")
-    text = client.get(f"/enterprises/export.csv?q={ref}").text.lstrip("\ufeff")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    row_csv = next(r for r in rows if r["ref"] == ref)
-    assert float(row_csv["free_purchase_eur_per_year"]) == want_eur
-    assert int(float(row_csv["free_placements_per_year"])) == want_places
+    rows = read_csv(client.get(f"/enterprises/export.csv?q={ref}"))
+    row_csv = next(r for r in rows if r["Kenmerk"] == ref)
+    assert number(row_csv["Vrije inkoopcapaciteit per jaar (EUR)"]) == want_eur
+    assert int(number(row_csv["Vrije plaatsingen per jaar"])) == want_places
 
     # The pages: tender, plan, enterprise page and search show one span with one text.
     pages = {"tender": "/tenders/T-UTR-1", "plan": "/obligations/O-1",

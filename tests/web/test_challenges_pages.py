@@ -4,8 +4,6 @@ history in ChallengeEvent rows (page, status API and CRUD API), access, CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import date
 
@@ -17,6 +15,7 @@ from api.db import get_engine
 from api.services.challenge_board import status_history
 from api.tables import ChallengeRow
 from tests.web.conftest import csrf_of
+from tests.web.csv_read import read_csv
 
 pytestmark = pytest.mark.postgres
 
@@ -77,13 +76,12 @@ def test_board_shows_stages_and_countdown(client: TestClient, login, who: str) -
             if f'data-stage="{stage}"' in board] == [
         "intake", "call", "pitch", "pilot", "evaluation", "closed"]
 
-    rows = list(csv.DictReader(io.StringIO(client.get("/challenges/export.csv").text.lstrip(
-        "\ufeff"))))
-    c2 = next(row for row in rows if row["ref"] == "C-2")
-    assert (c2["deadline"], c2["deadline_is_default"], c2["days_left"]) == (
-        "2026-08-10", "True", "70")
-    c1_row = next(row for row in rows if row["ref"] == "C-1")
-    assert (c1_row["past_deadline"], c2["past_deadline"]) == ("True", "False")
+    rows = read_csv(client.get("/challenges/export.csv"))
+    c2 = next(row for row in rows if row["Kenmerk"] == "C-2")
+    assert (c2["Deadline"], c2["Standaarddeadline"], c2["Dagen over"]) == (
+        "2026-08-10", "ja", "70")
+    c1_row = next(row for row in rows if row["Kenmerk"] == "C-1")
+    assert (c1_row["Deadline verstreken"], c2["Deadline verstreken"]) == ("ja", "nee")
 
 
 def test_challenge_page_question_portfolio_and_coalitions(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]

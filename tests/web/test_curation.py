@@ -3,8 +3,6 @@ append-only log (two decisions on one match both kept), CSV, filters, access."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 
@@ -15,6 +13,7 @@ from sqlmodel import Session, col, select
 from api.db import get_engine
 from api.tables import CurationDecision
 from tests.web.conftest import csrf_of
+from tests.web.csv_read import number, read_csv
 
 pytestmark = pytest.mark.postgres
 
@@ -185,16 +184,15 @@ def test_curation_api(client: TestClient, api_token: Headers) -> None:
 
 def test_csv_exports(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
     login("connector")
-    log = client.get("/curation/log.csv")
-    assert log.status_code == 200 and log.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(log.text.lstrip("\ufeff"))))
-    assert len(rows) == 8 and rows[0]["decided_by"] == "connector@test.nl"
-    assert {r["decision"] for r in rows} == {"accept"}
-    queue = client.get("/curation/export.csv?kind=tender")
-    qrows = list(csv.DictReader(io.StringIO(queue.text.lstrip("\ufeff"))))
-    assert qrows and {r["query_kind"] for r in qrows} == {"tender"}
-    assert all(r["enterprise_ref"] and r["score"] for r in qrows)
-    assert ("T-UTR-1", "E-001") not in {(r["query_ref"], r["enterprise_ref"]) for r in qrows}
+    rows = read_csv(client.get("/curation/log.csv"))
+    assert len(rows) == 8 and rows[0]["Door"] == "connector@test.nl"
+    assert {r["Besluit"] for r in rows} == {"Geaccepteerd"}
+    assert all(r["Onderneming"] and r["Vraag"] for r in rows)  # names beside the refs
+    qrows = read_csv(client.get("/curation/export.csv?kind=tender"))
+    assert qrows and {r["Soort"] for r in qrows} == {"Aanbesteding"}
+    assert all(r["Kenmerk onderneming"] and 0 < number(r["Score"]) <= 1 for r in qrows)
+    assert ("T-UTR-1", "E-001") not in {(r["Kenmerk vraag"], r["Kenmerk onderneming"])
+                                        for r in qrows}
 
 
 def test_curation_is_for_connectors_and_needs_csrf(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]

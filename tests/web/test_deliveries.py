@@ -6,9 +6,7 @@ delivered € 15.000 of E-001's € 60.000 purchasing capacity in 2026; TODAY is
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,6 +21,7 @@ from api.db import get_engine
 from api.services.delivery_evidence import MAX_BYTES
 from api.tables import DeliveryRow, TenderRow, VettingEvent
 from tests.web.conftest import CSRF_RE, do_login
+from tests.web.csv_read import read_csv
 from tests.web.seed import USERS
 
 pytestmark = pytest.mark.postgres
@@ -183,18 +182,19 @@ def test_reversal_nets_out_and_happens_once(client: TestClient, api_token: Heade
 def _csv(client: TestClient, path: str) -> list[dict[str, str]]:
     client.cookies.clear()
     do_login(client, "connector")
-    body = client.get(path).text.lstrip("\ufeff")
+    rows = read_csv(client.get(path))
     client.cookies.clear()
-    return list(csv.DictReader(io.StringIO(body)))
+    return rows
 
 
 def _listed_delivered(client: TestClient) -> tuple[str, str]:
     """O-1's delivered euros on the obligations list and May 2026's credit on the
     dashboard (both CSV), as the connector sees them."""
-    listed = next(r["delivered_eur"] for r in _csv(client, "/obligations/export.csv")
-                  if r["ref"] == "O-1")
-    month = next(r["credit_eur"] for r in _csv(client, "/dashboard/credit_by_month.csv")
-                 if r["month"] == "2026-05")
+    listed = next(r["Geleverd (EUR)"] for r in _csv(client, "/obligations/export.csv")
+                  if r["Kenmerk"] == "O-1")
+    month = next(r["Waarde social return (EUR)"]
+                 for r in _csv(client, "/dashboard/credit_by_month.csv")
+                 if r["Maand"] == "2026-05")
     return listed, month
 
 

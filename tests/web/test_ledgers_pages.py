@@ -4,14 +4,13 @@ review queue), a correction, switches into the plan, CSV export, privacy and del
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
 from fixtures import ledgers as G
 from tests.web.conftest import csrf_of
+from tests.web.csv_read import read_csv
 
 GEN = G.generate(G.SEED, lang="nl")
 NL = G.write_nl_csv(GEN)
@@ -40,8 +39,8 @@ def test_firm_uploads_sees_analysis_corrects_switches_exports_deletes(
     # The English page.
     assert "Spend by category" in c.get(url + "?lang=en").text
     # CSV export: every line, classified.
-    rows = list(csv.DictReader(io.StringIO(c.get(url + "/export.csv").text.lstrip("\ufeff"))))
-    assert len(rows) == len(GEN) and all(r["cpv"] for r in rows if r["description"])
+    rows = read_csv(c.get(url + "/export.csv?lang=nl"))
+    assert len(rows) == len(GEN) and all(r["CPV-code"] for r in rows if r["Omschrijving"])
     # A switch into O-1's plan.
     value = html.split('name="switch" value="', 1)[1].split('"', 1)[0]
     token = csrf_of(c, url)

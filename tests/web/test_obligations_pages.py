@@ -3,8 +3,6 @@ access rules, CSRF, errors beside the fields, the JSON API and page timings."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from typing import Any
 
@@ -14,6 +12,7 @@ from sqlmodel import Session, select
 from api.db import get_engine
 from api.tables import AllocationRow, DeliveryRow
 from tests.web.conftest import CSRF_RE
+from tests.web.csv_read import number, read_csv
 
 
 def _csrf(text: str) -> str:
@@ -46,10 +45,9 @@ def test_lists_show_only_own_obligations(client: TestClient, login: Any) -> None
     assert 'href="/obligations/O-1"' in page.text and 'href="/obligations/O-2"' in page.text
     assert "O-3" not in page.text
     assert "€ 120.000" in page.text  # O-1's due amount, Dutch notation
-    rows = list(csv.DictReader(io.StringIO(client.get("/obligations/export.csv").text
-                                           .lstrip("\ufeff"))))
-    assert sorted(r["ref"] for r in rows) == ["O-1", "O-2"]
-    assert float(rows[0]["delivered_eur"]) > 0
+    rows = read_csv(client.get("/obligations/export.csv"))
+    assert sorted(r["Kenmerk"] for r in rows) == ["O-1", "O-2"]
+    assert number(rows[0]["Geleverd (EUR)"]) > 0
     assert client.get("/obligations/O-3").status_code == 404
     assert client.get("/obligations?q=O-2").text.count('href="/obligations/O-') == 1
 

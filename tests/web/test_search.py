@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.services.cpv_search import search_cpv
 from matcher.geo import haversine_km
 from matcher.refdata import municipalities
+from tests.web.csv_read import read_csv
 
 pytestmark = pytest.mark.postgres
 
@@ -118,12 +117,10 @@ def test_search_page_and_csv(client: TestClient, login) -> None:  # type: ignore
     assert r.status_code == 200
     assert "Groenwerk" in r.text
     assert 'value="statushouders" checked' in r.text
-    export = client.get("/enterprises/export.csv?q=groen&tg=statushouders")
-    assert export.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
+    rows = read_csv(client.get("/enterprises/export.csv?q=groen&tg=statushouders"))
     api_total = client.get("/api/v1/search?q=groen&target_group=statushouders").json()["total"]
     assert len(rows) == api_total > 0
-    assert all("Groen" in row["name"] for row in rows)
+    assert all("Groen" in row["Onderneming"] for row in rows)
     # A bad number is shown beside its field, not as an error page.
     bad = client.get("/enterprises?km=veel")
     assert bad.status_code == 200

@@ -4,8 +4,6 @@ confirmation, the JSON API and page timings."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from typing import Any
 
@@ -16,6 +14,7 @@ from sqlmodel import Session, select
 from api.db import get_engine
 from api.tables import TenderRow
 from tests.web.conftest import CSRF_RE
+from tests.web.csv_read import read_csv
 
 matching = pytest.importorskip("api.services.matching",
                                reason="api/services/matching.py is not in this checkout")
@@ -47,10 +46,9 @@ def test_officer_sees_only_own_tenders(client: TestClient, login: Any) -> None:
     assert "Schoonmaak stadskantoren" in page.text and "Catering raadhuis" in page.text
     assert "Beveiliging evenementen" not in page.text
     assert 'href="/tenders/new"' in page.text
-    rows = list(csv.DictReader(io.StringIO(client.get("/tenders/export.csv").text
-                                           .lstrip("\ufeff"))))
-    assert sorted(r["ref"] for r in rows) == ["T-UTR-1", "T-UTR-2", "T-UTR-3"]
-    assert {r["due_eur"] for r in rows if r["ref"] == "T-UTR-1"} == {"120000.0"}
+    rows = read_csv(client.get("/tenders/export.csv"))
+    assert sorted(r["Kenmerk"] for r in rows) == ["T-UTR-1", "T-UTR-2", "T-UTR-3"]
+    assert {r["Verplichting (EUR)"] for r in rows if r["Kenmerk"] == "T-UTR-1"} == {"120000"}
     assert "Catering" not in client.get("/tenders?status=published").text
     assert client.get("/tenders/T-AMS-1").status_code == 404
     assert client.get("/tenders/T-AMS-1/edit").status_code == 404

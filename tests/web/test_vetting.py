@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import date
 
@@ -14,6 +12,7 @@ from sqlmodel import Session, col, select
 from api.db import get_engine
 from api.tables import EnterpriseRow, VettingEvent
 from tests.web.conftest import csrf_of
+from tests.web.csv_read import read_csv
 
 pytestmark = pytest.mark.postgres
 
@@ -62,13 +61,13 @@ def test_queue_flags_pending_expiring_and_certificates(client: TestClient, login
     assert 'data-ref="E-004"' in certs and "PSO 3" in certs and "nog 14 dagen" in certs
     assert float(r.headers["Server-Timing"].split("dur=")[1]) > 0
 
-    rows = list(csv.DictReader(io.StringIO(client.get("/vetting/export.csv").text.lstrip(
-        "\ufeff"))))
-    flags = {(row["flag"], row["ref"]) for row in rows}
-    assert {("pending", "E-005"), ("expiring", "E-001"), ("expired", "E-002"),
-            ("cert_expiring", "E-004")} <= flags
-    cert = next(row for row in rows if row["flag"] == "cert_expiring")
-    assert cert["certificate_valid_until"] == "2026-06-15" and cert["days_left"] == "14"
+    rows = read_csv(client.get("/vetting/export.csv"))
+    flags = {(row["Signaal"], row["Kenmerk"]) for row in rows}
+    assert {("Wacht op screening", "E-005"), ("Screening verloopt binnen een maand", "E-001"),
+            ("Screening verlopen", "E-002"),
+            ("Keurmerk verloopt binnen een maand", "E-004")} <= flags
+    cert = next(row for row in rows if row["Signaal"] == "Keurmerk verloopt binnen een maand")
+    assert cert["Keurmerk geldig tot"] == "2026-06-15" and cert["Dagen over"] == "14"
 
     english = client.get("/vetting?lang=en").text
     assert "Waiting for vetting" in english and "Vetting expires within a month" in english
@@ -107,7 +106,7 @@ def test_approve_with_validity_then_reject_needs_a_reason(client: TestClient, lo
     history = detail.split('id="vetting-history"')[1]
     assert history.index("Afgewezen") < history.index("Gescreend")  # newest first
     lines = client.get("/vetting/E-005/history.csv").text.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("id,decided_at,decided_by") and len(lines) == 3
+    assert lines[0].startswith("Nr.;Besloten op;Door;Onderneming") and len(lines) == 3
 
     # A date in the past and a malformed date are refused with a clear message.
     r = client.post("/vetting/E-005", data={"csrf_token": token, "status": "vetted",
