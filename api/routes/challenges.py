@@ -48,7 +48,7 @@ from api.deps import (
     render,
 )
 from api.errors import DomainError, NotFound
-from api.i18n import api_lang, request_lang, translator
+from api.i18n import N_, api_lang, request_lang, translator
 from api.schemas import (
     ERROR_RESPONSES,
     EvaluationIn,
@@ -87,13 +87,13 @@ router = APIRouter(tags=["pages"])
 api_router = APIRouter(prefix="/challenges", tags=["challenges"], responses=ERROR_RESPONSES)
 
 BOARD_COLUMNS = (
-    Column("title", "Challenge"), Column("ref", "Kenmerk"),
-    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
-    Column("status", "Fase", STAGE_NL), Column("opened_on", "Geopend op"),
-    Column("deadline", "Deadline"), Column("deadline_is_default", "Standaarddeadline"),
-    Column("days_left", "Dagen over"), Column("past_deadline", "Deadline verstreken"),
-    Column("themes", "Thema's"), Column("budget_eur", "Budget (EUR)"),
-    Column("max_partners", "Maximaal aantal partners"))
+    Column("title", N_("Challenge")), Column("ref", N_("Kenmerk")),
+    Column("municipality_name", N_("Gemeente")), Column("municipality", N_("Gemeentecode")),
+    Column("status", N_("Fase"), STAGE_NL), Column("opened_on", N_("Geopend op")),
+    Column("deadline", N_("Deadline")), Column("deadline_is_default", N_("Standaarddeadline")),
+    Column("days_left", N_("Dagen over")), Column("past_deadline", N_("Deadline verstreken")),
+    Column("themes", N_("Thema's")), Column("budget_eur", N_("Budget (EUR)")),
+    Column("max_partners", N_("Maximaal aantal partners")))
 FORM_FIELDS = ("title", "question", "themes", "municipality", "budget_eur", "deadline",
                "max_partners")
 

@@ -33,7 +33,7 @@ from api.capacity_view import capacity_fields
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError, NotFound
-from api.i18n import api_lang, request_lang, translator
+from api.i18n import N_, api_lang, request_lang, translator
 from api.labels import FEATURE_NL
 from api.schemas import (
     ERROR_RESPONSES,
@@ -67,23 +67,27 @@ SHOWN = 3
 QUERIES_PER_PAGE = 5
 LOG_PER_PAGE = 50
 QUEUE_COLUMNS = (
-    Column("query_kind", "Soort", KIND_NL), Column("query_title", "Vraag"),
-    Column("query_ref", "Kenmerk vraag"), Column("rank", "Positie"),
-    Column("enterprise_name", "Onderneming"), Column("enterprise_ref", "Kenmerk onderneming"),
-    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
-    Column("score", "Score"),
-    Column("distance_km", "Afstand (km)"),
-    Column("free_purchase_eur_per_year", "Vrije inkoopcapaciteit per jaar (EUR)"),
-    Column("free_placements_per_year", "Vrije plaatsingen per jaar"),
-    Column("reasons", "Redenen"))
+    Column("query_kind", N_("Soort"), KIND_NL), Column("query_title", N_("Vraag")),
+    Column("query_ref", N_("Kenmerk vraag")), Column("rank", N_("Positie")),
+    Column("enterprise_name", N_("Onderneming")),
+    Column("enterprise_ref", N_("Kenmerk onderneming")),
+    Column("municipality_name", N_("Gemeente")), Column("municipality", N_("Gemeentecode")),
+    Column("score", N_("Score")),
+    Column("distance_km", N_("Afstand (km)")),
+    Column("free_purchase_eur_per_year", N_("Vrije inkoopcapaciteit per jaar (EUR)")),
+    Column("free_placements_per_year", N_("Vrije plaatsingen per jaar")),
+    Column("reasons", N_("Redenen")))
 
 LOG_COLUMNS = (
-    Column("id", "Nr."), Column("decided_at", "Besloten op"), Column("decided_by", "Door"),
-    Column("query_kind", "Soort", KIND_NL), Column("query_title", "Vraag"),
-    Column("query_ref", "Kenmerk vraag"), Column("enterprise_name", "Onderneming"),
-    Column("enterprise_ref", "Kenmerk onderneming"), Column("decision", "Besluit", DECISION_NL),
-    Column("reason", "Reden"), Column("rank", "Positie"), Column("score", "Score"),
-    Column("weight_set", "Gewichtenset"), Column("override", "Ondanks uitsluiting"))
+    Column("id", N_("Nr.")),
+    Column("decided_at", N_("Besloten op")),
+    Column("decided_by", N_("Door")),
+    Column("query_kind", N_("Soort"), KIND_NL), Column("query_title", N_("Vraag")),
+    Column("query_ref", N_("Kenmerk vraag")), Column("enterprise_name", N_("Onderneming")),
+    Column("enterprise_ref", N_("Kenmerk onderneming")),
+    Column("decision", N_("Besluit"), DECISION_NL),
+    Column("reason", N_("Reden")), Column("rank", N_("Positie")), Column("score", N_("Score")),
+    Column("weight_set", N_("Gewichtenset")), Column("override", N_("Ondanks uitsluiting")))
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,7 @@ def log_page(request: Request, user: ConnectorUser, session: SessionDep) -> Resp
 @router.get("/curation/log.csv", include_in_schema=False)
 def log_csv(request: Request, user: ConnectorUser, session: SessionDep) -> Response:
     features = curation_log.feature_names(session)
-    columns = (*LOG_COLUMNS, *(Column(f"f_{n}", "Deelscore {name}",
+    columns = (*LOG_COLUMNS, *(Column(f"f_{n}", N_("Deelscore {name}"),
                                       params={"name": FEATURE_NL.get(n, n)})
                                for n in features))
     rows = ({**d, "decided_at": datetime.fromisoformat(d["decided_at"])

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from api import access
 from api.deps import CurrentUser, SessionDep, render
-from api.i18n import month_label, request_lang, translator
+from api.i18n import N_, month_label, request_lang, translator
 from api.services.enterprise_search import capacity_by_sector as sector_capacity
 from api.tables import (
     AllocationRow,
@@ -37,19 +37,19 @@ router = APIRouter(tags=["pages"])
 TABLES = ("matches_by_month", "credit_by_month", "by_municipality", "capacity_by_sector")
 # The columns of each table's CSV download (the same keys as compute() returns).
 CSV_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "matches_by_month": (Column("month", "Maand"), Column("matches", "Matches")),
-    "credit_by_month": (Column("month", "Maand"),
-                        Column("credit_eur", "Waarde social return (EUR)"),
-                        Column("invoiced_eur", "Gefactureerd (EUR)")),
-    "by_municipality": (Column("name", "Gemeente"), Column("municipality", "Gemeentecode"),
-                        Column("matches", "Matches"),
-                        Column("credit_eur", "Waarde social return (EUR)"),
-                        Column("planned_credit_eur", "Geplande waarde (EUR)")),
-    "capacity_by_sector": (Column("sector", "Sector"), Column("division", "CPV-afdeling"),
-                           Column("enterprises", "Ondernemingen"),
-                           Column("capacity_eur", "Inkoopcapaciteit per jaar (EUR)"),
-                           Column("committed_eur", "Toegezegd (EUR)"),
-                           Column("used_pct", "Benut (%)")),
+    "matches_by_month": (Column("month", N_("Maand")), Column("matches", N_("Matches"))),
+    "credit_by_month": (Column("month", N_("Maand")),
+                        Column("credit_eur", N_("Waarde social return (EUR)")),
+                        Column("invoiced_eur", N_("Gefactureerd (EUR)"))),
+    "by_municipality": (Column("name", N_("Gemeente")), Column("municipality", N_("Gemeentecode")),
+                        Column("matches", N_("Matches")),
+                        Column("credit_eur", N_("Waarde social return (EUR)")),
+                        Column("planned_credit_eur", N_("Geplande waarde (EUR)"))),
+    "capacity_by_sector": (Column("sector", N_("Sector")), Column("division", N_("CPV-afdeling")),
+                           Column("enterprises", N_("Ondernemingen")),
+                           Column("capacity_eur", N_("Inkoopcapaciteit per jaar (EUR)")),
+                           Column("committed_eur", N_("Toegezegd (EUR)")),
+                           Column("used_pct", N_("Benut (%)"))),
 }
 
 

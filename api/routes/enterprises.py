@@ -12,7 +12,7 @@ from api import access
 from api.clock import today, utcnow
 from api.crud import Resource, build_router
 from api.deps import ConnectorUser, CurrentUser, SessionDep, csrf_protect, flash, render
-from api.i18n import request_lang, translator
+from api.i18n import N_, request_lang, translator
 from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
 from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_doc, enterprise_out
@@ -71,15 +71,16 @@ def enterprise_search_page(request: Request, user: CurrentUser, session: Session
 
 
 CSV_COLUMNS = (
-    Column("name", "Onderneming"), Column("ref", "Kenmerk"),
-    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
-    Column("distance_km", "Afstand (km)"), Column("cpv", "CPV-codes"),
-    Column("target_groups", "Doelgroepen", TARGET_GROUP_NL), Column("themes", "Thema's"),
-    Column("certifications", "Keurmerken"), Column("vetting_state", "Screening", VETTING_NL),
-    Column("purchasing_eur_per_year", "Inkoopcapaciteit per jaar (EUR)"),
-    Column("placements_per_year", "Plaatsingen per jaar"),
-    Column("free_purchase_eur_per_year", "Vrije inkoopcapaciteit per jaar (EUR)"),
-    Column("free_placements_per_year", "Vrije plaatsingen per jaar"))
+    Column("name", N_("Onderneming")), Column("ref", N_("Kenmerk")),
+    Column("municipality_name", N_("Gemeente")), Column("municipality", N_("Gemeentecode")),
+    Column("distance_km", N_("Afstand (km)")), Column("cpv", N_("CPV-codes")),
+    Column("target_groups", N_("Doelgroepen"), TARGET_GROUP_NL), Column("themes", N_("Thema's")),
+    Column("certifications", N_("Keurmerken")),
+    Column("vetting_state", N_("Screening"), VETTING_NL),
+    Column("purchasing_eur_per_year", N_("Inkoopcapaciteit per jaar (EUR)")),
+    Column("placements_per_year", N_("Plaatsingen per jaar")),
+    Column("free_purchase_eur_per_year", N_("Vrije inkoopcapaciteit per jaar (EUR)")),
+    Column("free_placements_per_year", N_("Vrije plaatsingen per jaar")))
 
 
 @router.get("/enterprises/export.csv", include_in_schema=False)

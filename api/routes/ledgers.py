@@ -36,7 +36,7 @@ from api.access import (
 )
 from api.deps import SessionDep, csrf_protect, flash, render, require_roles
 from api.errors import DomainError, Invalid, NotFound
-from api.i18n import request_lang, translator
+from api.i18n import N_, request_lang, translator
 from api.importers.ledger import FIELDS
 from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL, SPEND_SOURCE_NL
 from api.schemas import ERROR_RESPONSES
@@ -255,15 +255,15 @@ def ledger_export(ledger_id: int, request: Request, user: LedgerUser,
 
 
 EXPORT_COLUMNS = (
-    Column("row", "Regel"), Column("date", "Datum"), Column("supplier", "Leverancier"),
-    Column("kvk", "KvK-nummer"), Column("description", "Omschrijving"),
-    Column("account", "Grootboekrekening"), Column("amount_eur", "Bedrag (EUR)"),
-    Column("currency", "Valuta"), Column("amount_currency", "Bedrag in valuta"),
-    Column("cpv", "CPV-code"), Column("cpv_label", "Categorie"),
-    Column("confidence", "Zekerheid"), Column("source", "Bron", SPEND_SOURCE_NL),
-    Column("needs_review", "Te controleren"), Column("addressable", "Adresseerbaar"),
-    Column("enterprise_name", "Sociale onderneming"),
-    Column("enterprise", "Kenmerk sociale onderneming"))
+    Column("row", N_("Regel")), Column("date", N_("Datum")), Column("supplier", N_("Leverancier")),
+    Column("kvk", N_("KvK-nummer")), Column("description", N_("Omschrijving")),
+    Column("account", N_("Grootboekrekening")), Column("amount_eur", N_("Bedrag (EUR)")),
+    Column("currency", N_("Valuta")), Column("amount_currency", N_("Bedrag in valuta")),
+    Column("cpv", N_("CPV-code")), Column("cpv_label", N_("Categorie")),
+    Column("confidence", N_("Zekerheid")), Column("source", N_("Bron"), SPEND_SOURCE_NL),
+    Column("needs_review", N_("Te controleren")), Column("addressable", N_("Adresseerbaar")),
+    Column("enterprise_name", N_("Sociale onderneming")),
+    Column("enterprise", N_("Kenmerk sociale onderneming")))
 
 
 @router.post("/ledgers/{ledger_id}/lines/{line_id}", include_in_schema=False,

@@ -48,7 +48,7 @@ from api.deps import (
     require_roles,
 )
 from api.errors import DomainError, Forbidden, Invalid
-from api.i18n import api_lang, format_eur, month_label, request_lang, translator
+from api.i18n import N_, api_lang, format_eur, month_label, request_lang, translator
 from api.schemas import (
     ERROR_RESPONSES,
     PLAN_MAX_ROWS,
@@ -425,11 +425,11 @@ def obligation_list(request: Request, user: CurrentUser, session: SessionDep) ->
 
 
 CSV_COLUMNS = (
-    Column("ref", "Kenmerk"), Column("firm", "Opdrachtnemer"),
-    Column("tender_title", "Aanbesteding"), Column("tender_ref", "Kenmerk aanbesteding"),
-    Column("due_eur", "Verplichting (EUR)"), Column("planned_eur", "Gepland (EUR)"),
-    Column("delivered_eur", "Geleverd (EUR)"), Column("due", "Uiterlijk"),
-    Column("status", "Status", STATUS_NL))
+    Column("ref", N_("Kenmerk")), Column("firm", N_("Opdrachtnemer")),
+    Column("tender_title", N_("Aanbesteding")), Column("tender_ref", N_("Kenmerk aanbesteding")),
+    Column("due_eur", N_("Verplichting (EUR)")), Column("planned_eur", N_("Gepland (EUR)")),
+    Column("delivered_eur", N_("Geleverd (EUR)")), Column("due", N_("Uiterlijk")),
+    Column("status", N_("Status"), STATUS_NL))
 
 
 @router.get("/obligations/export.csv", include_in_schema=False)
@@ -816,13 +816,16 @@ def obligation_evidence_file(ref: str, evidence_id: RowId, user: CurrentUser,
 
 DELIVERY_KIND_NL = {"delivery": "Levering", "reversal": "Correctie"}
 DELIVERY_CSV = (
-    Column("id", "Nr."), Column("on", "Datum"), Column("enterprise_name", "Onderneming"),
-    Column("enterprise_ref", "Kenmerk onderneming"), Column("part", "Soort", KIND_NL),
-    Column("kind", "Regel", DELIVERY_KIND_NL), Column("reverses_id", "Corrigeert nr."),
-    Column("amount_eur", "Factuurbedrag (EUR)"),
-    Column("credit_eur", "Waarde social return (EUR)"), Column("unplanned", "Buiten het plan"),
-    Column("reason", "Reden"), Column("recorded_by", "Vastgelegd door"),
-    Column("note", "Opmerking"))
+    Column("id", N_("Nr.")),
+    Column("on", N_("Datum")),
+    Column("enterprise_name", N_("Onderneming")),
+    Column("enterprise_ref", N_("Kenmerk onderneming")), Column("part", N_("Soort"), KIND_NL),
+    Column("kind", N_("Regel"), DELIVERY_KIND_NL), Column("reverses_id", N_("Corrigeert nr.")),
+    Column("amount_eur", N_("Factuurbedrag (EUR)")),
+    Column("credit_eur", N_("Waarde social return (EUR)")),
+    Column("unplanned", N_("Buiten het plan")),
+    Column("reason", N_("Reden")), Column("recorded_by", N_("Vastgelegd door")),
+    Column("note", N_("Opmerking")))
 
 
 @router.get("/obligations/{ref}/deliveries.csv", include_in_schema=False)

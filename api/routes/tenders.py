@@ -29,7 +29,7 @@ from api import access, reasons
 from api.convert import tender_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import api_lang, request_lang, translator
+from api.i18n import N_, api_lang, request_lang, translator
 from api.labels import FEATURE_NL, TARGET_GROUP_NL
 from api.schemas import (
     ERROR_RESPONSES,
@@ -261,13 +261,16 @@ def tender_list(request: Request, user: CurrentUser, session: SessionDep) -> Res
 
 
 CSV_COLUMNS = (
-    Column("title", "Aanbesteding"), Column("ref", "Kenmerk"),
-    Column("buyer", "Aanbestedende dienst"),
-    Column("cpv", "CPV-codes"), Column("contract_value_eur", "Opdrachtwaarde (EUR)"),
-    Column("sroi_percentage", "SROI-percentage"), Column("sroi_amount_eur", "SROI-bedrag (EUR)"),
-    Column("due_eur", "Verplichting (EUR)"), Column("municipality_name", "Gemeente"),
-    Column("municipality", "Gemeentecode"), Column("start", "Begin"), Column("end", "Einde"),
-    Column("status", "Status", STATUS_NL))
+    Column("title", N_("Aanbesteding")), Column("ref", N_("Kenmerk")),
+    Column("buyer", N_("Aanbestedende dienst")),
+    Column("cpv", N_("CPV-codes")), Column("contract_value_eur", N_("Opdrachtwaarde (EUR)")),
+    Column("sroi_percentage", N_("SROI-percentage")),
+    Column("sroi_amount_eur", N_("SROI-bedrag (EUR)")),
+    Column("due_eur", N_("Verplichting (EUR)")), Column("municipality_name", N_("Gemeente")),
+    Column("municipality", N_("Gemeentecode")),
+    Column("start", N_("Begin")),
+    Column("end", N_("Einde")),
+    Column("status", N_("Status"), STATUS_NL))
 
 
 @router.get("/tenders/export.csv", include_in_schema=False)

@@ -26,7 +26,7 @@ from sqlmodel import select
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import request_lang, translator
+from api.i18n import N_, request_lang, translator
 from api.labels import TARGET_GROUP_NL, VETTING_NL
 from api.schemas import (
     ERROR_RESPONSES,
@@ -54,16 +54,23 @@ FLAG_NL = {
     "cert_expiring": "Keurmerk verloopt binnen een maand",
 }
 QUEUE_COLUMNS = (
-    Column("flag", "Signaal", FLAG_NL), Column("name", "Onderneming"), Column("ref", "Kenmerk"),
-    Column("municipality_name", "Gemeente"), Column("municipality", "Gemeentecode"),
-    Column("vetting_status", "Screening", VETTING_NL),
-    Column("vetting_valid_until", "Screening geldig tot"), Column("days_left", "Dagen over"),
-    Column("certificate", "Keurmerk"), Column("certificate_valid_until", "Keurmerk geldig tot"))
+    Column("flag", N_("Signaal"), FLAG_NL),
+    Column("name", N_("Onderneming")),
+    Column("ref", N_("Kenmerk")),
+    Column("municipality_name", N_("Gemeente")), Column("municipality", N_("Gemeentecode")),
+    Column("vetting_status", N_("Screening"), VETTING_NL),
+    Column("vetting_valid_until", N_("Screening geldig tot")),
+    Column("days_left", N_("Dagen over")),
+    Column("certificate", N_("Keurmerk")),
+    Column("certificate_valid_until", N_("Keurmerk geldig tot")))
 HISTORY_COLUMNS = (
-    Column("id", "Nr."), Column("decided_at", "Besloten op"), Column("decided_by", "Door"),
-    Column("enterprise_name", "Onderneming"), Column("enterprise_ref", "Kenmerk onderneming"),
-    Column("status", "Screening", VETTING_NL), Column("valid_until", "Geldig tot"),
-    Column("reason", "Reden"))
+    Column("id", N_("Nr.")),
+    Column("decided_at", N_("Besloten op")),
+    Column("decided_by", N_("Door")),
+    Column("enterprise_name", N_("Onderneming")),
+    Column("enterprise_ref", N_("Kenmerk onderneming")),
+    Column("status", N_("Screening"), VETTING_NL), Column("valid_until", N_("Geldig tot")),
+    Column("reason", N_("Reden")))
 
 
 def _iso(value: date | datetime | None) -> str | None:

@@ -33,7 +33,7 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 from starlette.requests import Request
 
-from api.i18n import request_lang, translate
+from api.i18n import N_, request_lang, translate
 from api.web.local_time import local_time
 
 DELIMITER = {"nl": ";", "en": ","}
@@ -87,7 +87,7 @@ def cell(value: Any, lang: str, labels: Mapping[str, str] | None = None,
     if value is None:
         return ""
     if isinstance(value, bool):
-        return translate("ja" if value else "nee", lang)
+        return translate(N_("ja") if value else N_("nee"), lang)
     if isinstance(value, int | float):
         return plain_number(value, lang, decimals)
     if isinstance(value, datetime):
