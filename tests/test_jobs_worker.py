@@ -1,0 +1,167 @@
+"""A worker killed mid-job (#17 item 2): `sroi worker` processes on PostgreSQL (queue and
+state in the same database), SIGKILLed while the job writes. Nothing of the job is
+written; the next worker runs it again from scratch, and after MAX_ATTEMPTS kills it is
+failed with the reason, still with nothing written.
+
+The kill lands at a known point: the test holds a lock on ``tender_ranking`` so the
+job's first write waits there (its progress, in the ``job`` table, says "write"), as a
+long write would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, SQLModel, func, select
+
+from api.db import engine_for
+from api.tables import JobRow, TenderRankingRow, User
+from tests.web.seed import USERS, seed
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def store(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    from api import settings as api_settings
+    from api.services import job_queue
+
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("TODAY", "2026-06-01")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("JOBS_INLINE", raising=False)
+    api_settings.get_settings.cache_clear()
+    job_queue.reset()
+    engine = engine_for(pg_url)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as s:
+        seed(s)
+    try:
+        yield engine
+    finally:
+        job_queue.reset()
+        engine.dispose()
+        engine_for.cache_clear()
+        api_settings.get_settings.cache_clear()
+
+
+def _worker(tmp_path: Path, n: int) -> subprocess.Popen[bytes]:
+    log = open(tmp_path / f"worker{n}.log", "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], cwd=ROOT,
+                            env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+
+
+def _job(engine: Engine, job_id: str) -> JobRow:
+    with Session(engine) as s:
+        job = s.get(JobRow, job_id)
+        assert job is not None
+        return job
+
+
+def _until(engine: Engine, job_id: str, ok: Any, what: str, tmp_path: Path,
+           timeout_s: float = 90.0) -> JobRow:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = _job(engine, job_id)
+        if ok(job):
+            return job
+        time.sleep(0.1)
+    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log"))
+    raise AssertionError(f"job never {what}: {_job(engine, job_id)}\n{logs}")
+
+
+def _kill_while_writing(engine: Engine, job_id: str, tmp_path: Path, n: int) -> None:
+    worker = _worker(tmp_path, n)
+    try:
+        _until(engine, job_id, lambda j: j.state == "running" and j.step == "write"
+               and j.attempts == n, f"writing (attempt {n})", tmp_path)
+        time.sleep(0.3)  # its DELETE is waiting for the lock now
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+
+
+def _rows(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(TenderRankingRow)).one())
+
+
+def _lock(engine: Engine) -> Connection:
+    conn = engine.connect()
+    conn.begin()
+    conn.exec_driver_sql("LOCK TABLE tender_ranking IN EXCLUSIVE MODE")  # reads still pass
+    return conn
+
+
+def _connector(engine: Engine) -> User:
+    with Session(engine) as s:
+        return s.exec(select(User).where(User.email == USERS["connector"][0])).one()
+
+
+def test_a_killed_worker_writes_nothing_and_the_next_one_runs_the_job(
+        store: Engine, tmp_path: Path) -> None:
+    from api.services import jobs
+
+    job = jobs.submit(store, _connector(store), "rank_tenders")
+    lock = _lock(store)
+    try:
+        _kill_while_writing(store, job.id, tmp_path, 1)
+        dead = _job(store, job.id)
+        assert dead.state == "running"  # what the killed worker left
+        assert _rows(store) == 0  # nothing of it written
+    finally:
+        lock.rollback()
+        lock.close()
+    worker = _worker(tmp_path, 2)
+    try:
+        done = _until(store, job.id, lambda j: j.state == "done", "done", tmp_path)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(30)
+    assert done.attempts == 2 and done.error == ""
+    assert done.result["rows"] == _rows(store) > 0  # written once, whole
+    assert "1 interrupted job(s) queued again" in (tmp_path / "worker2.log").read_text()
+
+
+def test_a_job_whose_worker_dies_every_time_fails_with_the_reason(
+        store: Engine, tmp_path: Path) -> None:
+    from api.services import jobs
+
+    job = jobs.submit(store, _connector(store), "rank_tenders")
+    lock = _lock(store)
+    try:
+        for n in range(1, jobs.MAX_ATTEMPTS + 1):
+            _kill_while_writing(store, job.id, tmp_path, n)
+            assert _rows(store) == 0
+        # The next worker to start gives the job up, with the reason.
+        worker = _worker(tmp_path, 9)
+        try:
+            failed = _until(store, job.id, lambda j: j.state == "failed", "failed", tmp_path)
+        finally:
+            worker.send_signal(signal.SIGINT)
+            worker.wait(30)
+    finally:
+        lock.rollback()
+        lock.close()
+    assert failed.error == f"de worker stopte {jobs.MAX_ATTEMPTS} keer tijdens deze taak; " \
+                           "er is niets van opgeslagen"
+    assert _rows(store) == 0
+
+
+def test_worker_refuses_to_start_without_its_queue(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+           "REDIS_URL": "redis://127.0.0.1:1/0"}
+    r = subprocess.run([sys.executable, "-m", "api.cli", "worker"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3
+    assert "the job queue cannot be reached (Redis redis://127.0.0.1:1/0" in r.stderr
