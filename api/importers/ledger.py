@@ -22,9 +22,10 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 from matcher.currency import CurrencyError, to_eur
@@ -265,8 +266,10 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_rows(data: bytes, filename: str) -> tuple[list[list[Any]], str, str]:
-    """The file's rows (cells as read), its encoding and delimiter (xlsx: ``"xlsx"``)."""
+def read_rows(data: bytes, filename: str, max_rows: int | None = None
+              ) -> tuple[list[list[Any]], str, str]:
+    """The file's rows (cells as read), its encoding and delimiter (xlsx: ``"xlsx"``);
+    ``max_rows``: only the first ones (a quick look before the whole file is read)."""
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
@@ -276,7 +279,7 @@ def read_rows(data: bytes, filename: str) -> tuple[list[list[Any]], str, str]:
             raise LedgerFileError(f"not a readable Excel workbook: {exc}") from None
         try:
             ws = wb.worksheets[0]
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            rows = [list(r) for r in islice(ws.iter_rows(values_only=True), max_rows)]
         finally:
             wb.close()
         return rows, "xlsx", "xlsx"
@@ -291,17 +294,23 @@ def read_rows(data: bytes, filename: str) -> tuple[list[list[Any]], str, str]:
         # Excel's "sep=;" line names the separator; the line is not a row of the table
         # (an empty first row stands in for it, so row numbers stay the file's).
         delim = hint.group(1)
-        return [[], *csv.reader(io.StringIO(rest), delimiter=delim)], encoding, \
-            f"{delim} (sep=)"
+        rest_rows = islice(csv.reader(io.StringIO(rest), delimiter=delim),
+                           None if max_rows is None else max_rows - 1)
+        return [[], *rest_rows], encoding, f"{delim} (sep=)"
     delim = _delimiter(text)
-    return list(csv.reader(io.StringIO(text), delimiter=delim)), encoding, delim
+    return (list(islice(csv.reader(io.StringIO(text), delimiter=delim), max_rows)), encoding,
+            delim)
 
 
-def parse_ledger(data: bytes, filename: str,
-                 mapping: Mapping[str, str] | None = None) -> ParsedLedger:
+def parse_ledger(data: bytes, filename: str, mapping: Mapping[str, str] | None = None, *,
+                 max_rows: int | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> ParsedLedger:
     """Read a ledger file; ``mapping`` (field -> header) overrides the recognised one for
-    the fields it names. Raises LedgerFileError only when the file has no readable table."""
-    rows, encoding, delim = read_rows(data, filename)
+    the fields it names. Raises LedgerFileError only when the file has no readable table.
+    ``max_rows``: the first rows only (the page's quick check of the columns before the
+    whole file goes to a background job); ``progress(step, rows done, rows)`` every
+    10,000 rows."""
+    rows, encoding, delim = read_rows(data, filename, max_rows)
     hi = _header_index(rows)
     header = [_cell(c) for c in rows[hi]]
     guessed = guess_mapping(header)
@@ -383,6 +392,8 @@ def parse_ledger(data: bytes, filename: str,
         return v.strip() if isinstance(v, str) else _cell(v)
 
     for offset, row in enumerate(body):
+        if progress is not None and offset % 10_000 == 0:
+            progress("parse", offset, len(body))
         if not any(row):
             continue  # a blank row ("" or None cells) carries nothing to report
         rownum = hi + offset + 2  # 1-based, header is row hi+1

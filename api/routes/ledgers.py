@@ -1,8 +1,11 @@
 """Spend analysis pages and API (issue #15): a firm's purchase ledgers.
 
-Pages: GET /ledgers (the firm's ledgers, upload), POST /ledgers (upload; a file whose
-columns are not all recognised comes back with the mapping form, the upload kept in the
-session's temporary upload), GET /ledgers/{id} (spend by category chart, addressable
+Pages: GET /ledgers (the firm's ledgers, upload), POST /ledgers (upload: the columns and
+first rows checked at once, a file whose columns are not all recognised comes back with
+the mapping form, the upload kept in the session's temporary upload; else the whole file
+goes to a background job, ``api.services.import_jobs`` format "ledger"), GET
+/ledgers/jobs/{id} (its progress, refreshing itself, then the ledger or every problem),
+POST /ledgers/jobs/{id}/cancel, GET /ledgers/{id} (spend by category chart, addressable
 share, registry suppliers, suggested switches, review queue), GET /ledgers/{id}/export.csv,
 POST /ledgers/{id}/lines/{line_id} (a correction), POST /ledgers/{id}/switches (switches
 into the obligation's plan), POST /ledgers/{id}/delete.
@@ -19,8 +22,10 @@ their lists.
 from __future__ import annotations
 
 import json
+from functools import partial as bind
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -34,12 +39,14 @@ from api.access import (
     ledger_grant_scope,
     ledger_upload_firm,
 )
+from api.db import get_engine
 from api.deps import SessionDep, csrf_protect, flash, render, require_roles
 from api.errors import DomainError, Invalid, NotFound
 from api.i18n import N_, request_lang, translator
 from api.importers.ledger import FIELDS
 from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL, SPEND_SOURCE_NL
 from api.schemas import ERROR_RESPONSES
+from api.services import import_jobs
 from api.services import ledgers as L
 from api.tables import LedgerRow, User
 from api.web import upload_store
@@ -144,27 +151,59 @@ async def ledgers_upload(request: Request, user: LedgerUser, session: SessionDep
         name, data = kept.files[0]
     try:
         firm = ledger_upload_firm(session, user, firm_field)
-        res = L.import_ledger(session, firm, data, name, user.email, mapping=mapping or None,
-                              obligation_ref=obligation)
+        if obligation:
+            L.check_obligation(session, firm, obligation)
+        # The columns and the first rows at once (the mapping form comes back here); the
+        # whole file then goes to a background job whose page shows its progress.
+        L.check_upload(session, firm, data, name, mapping or None)
     except L.LedgerRefused as exc:
         header = _header_of(data, name)
         return _index(request, session, user, problems=exc.problems, refused=name,
                       header=header, mapping=_mapping_of(data, name, mapping),
                       firm=firm_field or "", obligation=obligation or "")
+    params = {"firm": firm, "mapping": mapping or None, "obligation": obligation,
+              "uploaded_by": user.email}
+    job_id = await anyio.to_thread.run_sync(bind(
+        import_jobs.submit, get_engine(), user, [(name, data)], format="ledger", write=True,
+        params=params))
     upload_store.discard(request)
-    if res.already_imported:
-        flash(request, t("Dit bestand was al ingelezen; het bestaande grootboek wordt getoond."))
-    else:
-        flash(request, t("{n} regels ingelezen uit {filename}; {review} ter controle.",
-                         n=res.lines, filename=name, review=res.review))
-    return RedirectResponse(f"/ledgers/{res.ledger.id}", status_code=303)
+    return RedirectResponse(f"/ledgers/jobs/{job_id}", status_code=303)
+
+
+@router.get("/ledgers/jobs/{job_id}", include_in_schema=False)
+def ledger_job_page(job_id: str, request: Request, user: LedgerUser,
+                    session: SessionDep) -> Response:
+    """The upload's progress while its job runs (the page refreshes itself), then the
+    ledger (done) or every problem (failed: nothing was written)."""
+    t = translator(request_lang(request))
+    job = import_jobs.get(session, job_id, user)
+    view = import_jobs.view(job)
+    report = view["report"] or {}
+    if job.state == "done" and report.get("ledger"):
+        if report.get("already_imported"):
+            flash(request, t("Dit bestand was al ingelezen; het bestaande grootboek wordt "
+                             "getoond."))
+        else:
+            flash(request, t("{n} regels ingelezen uit {filename}; {review} ter controle.",
+                             n=report["lines"], filename=report["filename"],
+                             review=report["review"]))
+        return RedirectResponse(f"/ledgers/{report['ledger']}", status_code=303)
+    return render(request, "ledgers/job.html", {"job": view, "report": report,
+                                                "problem_nl": LEDGER_PROBLEM_NL})
+
+
+@router.post("/ledgers/jobs/{job_id}/cancel", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+def ledger_job_cancel(job_id: str, request: Request, user: LedgerUser) -> Response:
+    import_jobs.cancel(get_engine(), job_id, user)
+    return RedirectResponse(f"/ledgers/jobs/{job_id}", status_code=303)
 
 
 def _header_of(data: bytes, name: str) -> list[str]:
     from api.importers.ledger import LedgerFileError, parse_ledger
 
     try:
-        return parse_ledger(data, name).header
+        return parse_ledger(data, name, max_rows=L.CHECK_ROWS).header
     except (LedgerFileError, DomainError):
         return []
 
@@ -173,7 +212,7 @@ def _mapping_of(data: bytes, name: str, given: dict[str, str]) -> dict[str, str]
     from api.importers.ledger import LedgerFileError, parse_ledger
 
     try:
-        guessed = parse_ledger(data, name).mapping
+        guessed = parse_ledger(data, name, max_rows=L.CHECK_ROWS).mapping
     except LedgerFileError:
         guessed = {}
     return {**guessed, **{k: v for k, v in given.items() if v}}

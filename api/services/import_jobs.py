@@ -25,6 +25,10 @@ once a second, so another worker process sees it too. On SQLite the row is not w
 while the import holds the database's one write lock (the page reads the process's copy;
 with several worker processes a job's page shows its progress only in the one running it).
 A cancel sets a flag the import's progress callback checks (``ImportCancelled``).
+
+A job of a ``RUNNER_FORMATS`` format (the ledger page's upload, ``format="ledger"``) runs
+its runner instead of ``import_files`` (``api.services.ledgers.run_job``), written at once
+(no preview), with its ``params``; everything else above holds for it too.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -52,6 +56,13 @@ from api.services.importing import ON_DUPLICATE, ImportCancelled, import_files
 from api.tables import ImportJob, ImportJobFile, User
 
 log = logging.getLogger("sroi.import_jobs")
+
+# Background work that is not a registry import, by its job ``format``: a runner gets the
+# job's files, its ``params`` and the progress callback (which raises ImportCancelled on a
+# cancel) and returns the report to keep; a report with an ``error`` fails the job with
+# that message (the runner wrote nothing). The same states, progress, cancel and restart
+# rules as an import. Resolved when a job runs, so this module imports no runner.
+RUNNER_FORMATS = ("ledger",)
 
 ACTIVE = ("queued", "running")
 ENDED = ("done", "failed", "cancelled")
@@ -89,10 +100,12 @@ def runner_id() -> str:
 def submit(engine: Engine, user: User, files: Sequence[tuple[str, bytes]], *,
            format: str = registry.DEFAULT, on_duplicate: str = "ask", partial: bool = False,
            only_buyer: str | None = None, write: bool = False,
-           expect: Sequence[str] | None = None) -> str:
+           expect: Sequence[str] | None = None, params: dict[str, Any] | None = None) -> str:
     """Keep the files with a new job and start it; its id. ``write``: write straight away
-    (with ``expect``: only files whose change set is still the one previewed)."""
-    registry.get(format)  # UnknownFormat before anything is stored
+    (with ``expect``: only files whose change set is still the one previewed). ``params``:
+    what a runner job (``RUNNER_FORMATS``) needs besides its files."""
+    if format not in RUNNER_FORMATS:
+        registry.get(format)  # UnknownFormat before anything is stored
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
     job_id = secrets.token_urlsafe(18)
@@ -102,7 +115,8 @@ def submit(engine: Engine, user: User, files: Sequence[tuple[str, bytes]], *,
         s.add(ImportJob(id=job_id, created_by=user.id or 0, format=format,
                         on_duplicate=on_duplicate, partial=partial, only_buyer=only_buyer,
                         mode="write" if write else "preview", state="queued",
-                        fingerprints=list(expect or []), runner=runner_id()))
+                        fingerprints=list(expect or []), runner=runner_id(),
+                        params=dict(params or {})))
         for i, (name, data) in enumerate(files):
             s.add(ImportJobFile(job_id=job_id, position=i, name=name[:255], data=data))
         try:
@@ -173,6 +187,7 @@ def _run_locked(engine: Engine, job_id: str, live: _Live) -> None:
             "expect": list(job.fingerprints) if job.mode == "write" and job.fingerprints
             else None}
         on_duplicate, mode = job.on_duplicate, job.mode
+        fmt, job_params = job.format, dict(job.params or {})
     is_sqlite = engine.dialect.name == "sqlite"
 
     def progress(step: str, done: int, total: int) -> None:
@@ -186,6 +201,9 @@ def _run_locked(engine: Engine, job_id: str, live: _Live) -> None:
             if live.cancel.is_set():
                 raise ImportCancelled
 
+    if fmt in RUNNER_FORMATS:
+        _run_runner(engine, job_id, live, fmt, files, job_params, progress)
+        return
     with Session(engine) as s:
         report = import_files(s, files, on_duplicate, progress=progress,  # type: ignore[arg-type]
                               **params)
@@ -205,6 +223,39 @@ def _run_locked(engine: Engine, job_id: str, live: _Live) -> None:
             job.finished_at = utcnow()
             s.add(job)
             s.commit()
+        else:
+            _end(s, job, "done")
+
+
+def _runner(fmt: str) -> Callable[..., dict[str, Any]]:
+    if fmt == "ledger":
+        from api.services.ledgers import run_job
+
+        return run_job
+    raise ValueError(f"no runner for job format {fmt!r}")
+
+
+def _run_runner(engine: Engine, job_id: str, live: _Live, fmt: str,
+                files: list[tuple[str, bytes]], params: dict[str, Any],
+                progress: Callable[[str, int, int], None]) -> None:
+    """A runner job (``RUNNER_FORMATS``): one transaction of the runner's, then the end
+    state: done, failed with the runner's message, or cancelled."""
+    cancelled = False
+    try:
+        with Session(engine) as s:
+            report = _runner(fmt)(s, files, params, progress)
+    except ImportCancelled:
+        cancelled, report = True, {}
+    with Session(engine) as s:
+        job = s.get(ImportJob, job_id)
+        if job is None:
+            return
+        job.report = report
+        job.rows_done, job.rows_total = live.done, live.total
+        if cancelled:
+            _end(s, job, "cancelled")
+        elif report.get("error"):
+            _end(s, job, "failed", str(report["error"])[:2000])
         else:
             _end(s, job, "done")
 
@@ -263,7 +314,8 @@ def get(session: Session, job_id: str, user: User) -> ImportJob:
 
 
 def recent(session: Session, user: User, limit: int = 10) -> list[ImportJob]:
-    stmt = select(ImportJob).order_by(col(ImportJob.created_at).desc()).limit(limit)
+    stmt = (select(ImportJob).where(col(ImportJob.format).not_in(RUNNER_FORMATS))
+            .order_by(col(ImportJob.created_at).desc()).limit(limit))
     if user.role != "admin":
         stmt = stmt.where(ImportJob.created_by == user.id)
     return list(session.exec(stmt))
@@ -297,7 +349,9 @@ def view(job: ImportJob, page: int = 1) -> dict[str, Any]:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "report": None, "writable": False,
     }
-    if job.report and job.state in ("preview_ready", "done", "cancelled", "failed"):
+    if job.format in RUNNER_FORMATS:
+        out["report"] = job.report or None  # the runner's own report, not paged
+    elif job.report and job.state in ("preview_ready", "done", "cancelled", "failed"):
         out["report"] = page_of(job.report, page)
         out["writable"] = job.state == "preview_ready" and writable(job.report)
     return out

@@ -35,8 +35,14 @@ from sqlalchemy import Table, delete
 from sqlmodel import Session, col, select
 
 from api.clock import today, utcnow
-from api.errors import Invalid, NotFound
-from api.importers.ledger import FIELDS, LedgerFileError, LedgerProblem, parse_ledger
+from api.errors import DomainError, Invalid, NotFound
+from api.importers.ledger import (
+    FIELDS,
+    LedgerFileError,
+    LedgerProblem,
+    ParsedLedger,
+    parse_ledger,
+)
 from api.tables import (
     AllocationRow,
     EnterpriseRow,
@@ -176,6 +182,13 @@ def recognise(reg: _Registry, supplier: str, kvk: str | None, place: str) -> Ent
 # ---------------------------------------------------------------- import
 
 
+def check_obligation(session: Session, firm: str, obligation_ref: str) -> None:
+    """The obligation a ledger is analysed against must be the firm's own."""
+    ob = session.exec(select(ObligationRow).where(ObligationRow.ref == obligation_ref)).first()
+    if ob is None or ob.firm != firm:
+        raise NotFound("obligation", "Onbekende verplichting {ref}.", ref=obligation_ref)
+
+
 def import_ledger(session: Session, firm: str, data: bytes, filename: str, uploaded_by: str,
                   *, mapping: Mapping[str, str] | None = None,
                   obligation_ref: str | None = None,
@@ -184,9 +197,7 @@ def import_ledger(session: Session, firm: str, data: bytes, filename: str, uploa
     if not firm:
         raise Invalid("firm", "Een grootboek hoort bij een bedrijf; geef de bedrijfsnaam.")
     if obligation_ref:
-        ob = session.exec(select(ObligationRow).where(ObligationRow.ref == obligation_ref)).first()
-        if ob is None or ob.firm != firm:
-            raise NotFound("obligation", "Onbekende verplichting {ref}.", ref=obligation_ref)
+        check_obligation(session, firm, obligation_ref)
     step = progress or (lambda stage, done, total: None)
     digest = hashlib.sha256(data).hexdigest()
     same = session.exec(select(LedgerRow).where(LedgerRow.firm == firm,
@@ -198,19 +209,10 @@ def import_ledger(session: Session, firm: str, data: bytes, filename: str, uploa
             LedgerLineRow.ledger_id == same.id, col(LedgerLineRow.needs_review))).all())
         return ImportResult(same, n, list(same.notes), review, already_imported=True)
     step("parse", 0, 1)
-    given = check_mapping(mapping) if mapping else None
-    try:
-        parsed = parse_ledger(data, filename, given)
-        if given is None:
-            remembered = remembered_mapping(session, firm)
-            if remembered and not parsed.ok and all(
-                    h in parsed.header for h in remembered.values()):
-                parsed = parse_ledger(data, filename, remembered)
-    except LedgerFileError as exc:
-        raise Invalid("file", "{filename}: {error}", filename=filename, error=str(exc)) from None
+    parsed = _parse(session, firm, data, filename, mapping, progress=step)
     if not parsed.ok:
         raise LedgerRefused(filename, parsed.problems)
-    step("parse", 1, 1)
+    step("parse", len(parsed.lines), len(parsed.lines))
     lines = parsed.lines
     step("classify", 0, len(lines))
     clf = classifier_for(session, firm)
@@ -253,6 +255,64 @@ def import_ledger(session: Session, firm: str, data: bytes, filename: str, uploa
     session.commit()
     session.refresh(ledger)
     return ImportResult(ledger, len(rows), list(ledger.notes), review)
+
+
+def _parse(session: Session, firm: str, data: bytes, filename: str,
+           mapping: Mapping[str, str] | None, *, max_rows: int | None = None,
+           progress: Progress | None = None) -> ParsedLedger:
+    """The file read with the mapping given, else the recognised one, else (when that
+    leaves problems) the firm's remembered one."""
+    given = check_mapping(mapping) if mapping else None
+    try:
+        parsed = parse_ledger(data, filename, given, max_rows=max_rows, progress=progress)
+        if given is None:
+            remembered = remembered_mapping(session, firm)
+            if remembered and not parsed.ok and all(
+                    h in parsed.header for h in remembered.values()):
+                parsed = parse_ledger(data, filename, remembered, max_rows=max_rows,
+                                      progress=progress)
+    except LedgerFileError as exc:
+        raise Invalid("file", "{filename}: {error}", filename=filename, error=str(exc)) from None
+    return parsed
+
+
+# The page's quick look before the background job: the columns and the first rows.
+CHECK_ROWS = 200
+
+
+def check_upload(session: Session, firm: str, data: bytes, filename: str,
+                 mapping: Mapping[str, str] | None = None) -> None:
+    """Refuse at once (``LedgerRefused``, ``Invalid``) a file whose columns cannot be
+    mapped or whose first rows cannot be read, so the page can ask for the mapping before
+    the whole file goes to a background job (``run_job``)."""
+    parsed = _parse(session, firm, data, filename, mapping, max_rows=CHECK_ROWS)
+    if not parsed.ok:
+        raise LedgerRefused(filename, parsed.problems)
+
+
+def run_job(session: Session, files: Sequence[tuple[str, bytes]], params: Mapping[str, Any],
+            progress: Progress) -> dict[str, Any]:
+    """The ledger page's upload as a background job (``api.services.import_jobs``, format
+    "ledger"): ``import_ledger`` with the job's params; a refused file ends the job with
+    the message and every problem (nothing written)."""
+    (name, data), = files
+    try:
+        res = import_ledger(session, str(params["firm"]), data, name,
+                            str(params.get("uploaded_by") or ""),
+                            mapping=params.get("mapping") or None,
+                            obligation_ref=params.get("obligation") or None, progress=progress)
+    except LedgerRefused as exc:
+        session.rollback()
+        errors = [p for p in exc.problems if p.severity == "error"]
+        return {"error": str(exc), "filename": name, "message": exc.message,
+                "params": exc.params, "problems": [problem_dict(p) for p in errors]}
+    except DomainError as exc:
+        session.rollback()
+        return {"error": str(exc), "filename": name, "message": exc.message,
+                "params": exc.params, "problems": []}
+    return {"ledger": res.ledger.id, "filename": name, "lines": res.lines,
+            "review": res.review, "notes": len(res.notes),
+            "already_imported": res.already_imported}
 
 
 def _insert_lines(session: Session, rows: list[dict[str, Any]], step: Progress) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, func, select
 
 from api.db import get_engine
 from api.security import hash_password
+from api.services import import_jobs
 from api.tables import LedgerAccess, LedgerLineRow, LedgerRow, User
 from fixtures import ledgers as G
 from tests.web.conftest import csrf_of, do_login
@@ -85,6 +86,9 @@ def test_pages_grant_to_an_organisation_revoke_and_delete_every_line(
     r = firm.post("/ledgers", data={"csrf_token": token},
                   files={"file": ("en.csv", EN, "text/csv")})
     assert r.status_code == 303, r.text[:300]
+    import_jobs.wait_idle()  # the upload runs as a background job; its page sends on
+    r = firm.get(r.headers["location"])
+    assert r.status_code == 303
     url = r.headers["location"]
     lid = int(url.rsplit("/", 1)[1])
     assert _lines(lid) == len(GEN)
@@ -125,6 +129,7 @@ def test_pages_grant_to_an_organisation_revoke_and_delete_every_line(
     r = other.post("/ledgers", data={"csrf_token": csrf_of(other, "/ledgers")},
                    files={"file": ("en.csv", EN, "text/csv")})
     assert r.status_code == 303
+    import_jobs.wait_idle()
     assert _lines() == 2 * len(GEN)
     r = firm.post(url + "/delete", data={"csrf_token": csrf_of(firm, url)})
     assert r.status_code == 303

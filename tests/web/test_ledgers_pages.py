@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from api.services import import_jobs
 from fixtures import ledgers as G
 from tests.web.conftest import csrf_of
 from tests.web.csv_read import read_csv
@@ -18,9 +19,15 @@ XLSX = G.write_xlsx(GEN)
 
 
 def _upload(client: TestClient, data: bytes, name: str, **form: str):  # type: ignore[no-untyped-def]
+    """Upload on the page; a file that passes the quick check goes to a background job
+    (tests/web/test_ledger_jobs.py): wait for it, answer where its page sends the user."""
     token = csrf_of(client, "/ledgers")
-    return client.post("/ledgers", data={"csrf_token": token, **form},
-                       files={"file": (name, data, "text/csv")})
+    r = client.post("/ledgers", data={"csrf_token": token, **form},
+                    files={"file": (name, data, "text/csv")})
+    if r.status_code == 303 and "/ledgers/jobs/" in r.headers["location"]:
+        import_jobs.wait_idle()
+        r = client.get(r.headers["location"])
+    return r
 
 
 def test_firm_uploads_sees_analysis_corrects_switches_exports_deletes(
@@ -67,6 +74,9 @@ def test_mapping_fix_on_the_page_is_remembered(login: Callable[[str], TestClient
                                  "map_supplier": "Crediteur", "map_description": "Tekst",
                                  "map_amount": "Bedrag excl. btw"})
     assert r.status_code == 303, r.text[:500]
+    import_jobs.wait_idle()
+    r = c.get(r.headers["location"])
+    assert r.status_code == 303 and r.headers["location"].startswith("/ledgers/")
     r = _upload(c, data.replace("30,00", "31,00").encode(), "b.csv")
     assert r.status_code == 303  # the remembered mapping reads the next file
 

@@ -1,0 +1,106 @@
+"""The ledger page's upload runs as a background job (api.services.import_jobs, format
+"ledger") on SQLite and PostgreSQL: the upload answers the job's page, which shows the
+progress while it runs and sends the user to the ledger when done; a file refused in the
+middle fails the job with every problem and writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from api.db import get_engine
+from api.services import import_jobs
+from api.tables import ImportJob, LedgerLineRow, LedgerRow
+from fixtures import ledgers as G
+from tests.web.conftest import csrf_of
+
+GEN = G.generate(G.SEED, lang="nl")
+NL = G.write_nl_csv(GEN)
+
+
+def _post(c: TestClient, data: bytes, name: str = "ledger_nl.csv"):  # type: ignore[no-untyped-def]
+    return c.post("/ledgers", data={"csrf_token": csrf_of(c, "/ledgers")},
+                  files={"file": (name, data, "text/csv")})
+
+
+def _count(table: type) -> int:
+    with Session(get_engine()) as s:
+        return int(s.exec(select(func.count()).select_from(table)).one())
+
+
+def test_upload_answers_the_job_page_with_progress_then_the_ledger(
+        login: Callable[[str], TestClient]) -> None:
+    c = login("firm")
+    # Hold the one-import-at-a-time lock: the job waits, so its page can be looked at.
+    with import_jobs._run_lock:
+        r = _post(c, NL)
+        assert r.status_code == 303, r.text[:300]
+        job_url = r.headers["location"]
+        assert job_url.startswith("/ledgers/jobs/")
+        page = c.get(job_url)
+        assert page.status_code == 200
+        assert 'http-equiv="refresh"' in page.text and 'id="job-state"' in page.text
+        # What the page shows while the job runs: the step and rows done of the total.
+        job_id = job_url.rsplit("/", 1)[1]
+        live = import_jobs._live[job_id]
+        live.step, live.done, live.total = "store", 5_000, 100_000
+        with Session(get_engine()) as s:
+            job = s.get(ImportJob, job_id)
+            assert job is not None and job.format == "ledger"
+            job.state = "running"
+            s.add(job)
+            s.commit()
+        page = c.get(job_url)
+        assert "regels opslaan: 5.000 van 100.000 regels" in page.text
+        assert '<progress max="100000" value="5000"' in page.text
+        english = c.get(job_url + "?lang=en").text
+        assert "saving lines: 5" in english and "000 lines" in english
+        with Session(get_engine()) as s:
+            job = s.get(ImportJob, job_id)
+            assert job is not None
+            job.state = "queued"
+            s.add(job)
+            s.commit()
+    import_jobs.wait_idle()
+    r = c.get(job_url + "?lang=nl")
+    assert r.status_code == 303 and r.headers["location"].startswith("/ledgers/"), r.text[:300]
+    ledger = c.get(r.headers["location"])
+    assert ledger.status_code == 200
+    assert f"{len(GEN)} regels ingelezen uit ledger_nl.csv" in ledger.text
+    assert _count(LedgerLineRow) == len(GEN)
+    with Session(get_engine()) as s:
+        job = s.get(ImportJob, job_id)
+        assert job is not None and job.state == "done" and job.rows_total == len(GEN)
+        assert job.report["lines"] == len(GEN)
+    # Another user's job is not found (the job belongs to whoever started it).
+    c.cookies.clear()
+    login("firm2")
+    assert c.get(job_url).status_code == 404
+
+
+def test_a_bad_line_deep_in_the_file_fails_the_job_and_writes_nothing(
+        login: Callable[[str], TestClient]) -> None:
+    good = "".join(f"{1 + i % 28:02d}-01-2025;Koerier B;koerier rit;{10 + i},00\n"
+                   for i in range(400))
+    data = ("Datum;Relatie;Omschrijving;Bedrag excl. btw\n" + good
+            + "03-02-2025;Koerier B;koerier rit;twaalf\n"
+            + "31-02-2025;Koerier B;koerier rit;12,00\n").encode()
+    c = login("firm")
+    r = _post(c, data, "groot.csv")
+    assert r.status_code == 303
+    import_jobs.wait_idle()
+    page = c.get(r.headers["location"])
+    assert page.status_code == 200
+    assert 'id="job-failed"' in page.text and "mislukt" in page.text
+    assert "groot.csv: niet ingelezen, 2 probleem/problemen (niets opgeslagen)." in page.text
+    assert "Rij 402" in page.text and "Bedrag &#39;twaalf&#39; is geen getal." in page.text
+    assert "Rij 403" in page.text
+    assert _count(LedgerRow) == 0 and _count(LedgerLineRow) == 0
+    failed_url = r.headers["location"]
+    # A file whose first rows are already wrong is refused at once, with the mapping form.
+    r = _post(c, b"Datum;Relatie;Bedrag\n32-01-2025;A;1,00\n", "kort.csv")
+    assert r.status_code == 422 and "kort.csv is niet ingelezen" in r.text
+    assert _count(LedgerRow) == 0
+    assert "Row 402" in c.get(failed_url + "?lang=en").text
