@@ -29,6 +29,7 @@ class CpvCode:
     level: int
     label_en: str
     label_nl: str
+    type: str = ""  # "services", "works" or "supplies" (the CPV's own split of the codes)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def cpv_vocabulary() -> dict[str, CpvCode]:
                 level=int(row["level"]),
                 label_en=row["label_en"],
                 label_nl=row["label_nl"] or row["label_en"],
+                type=row.get("type") or "",
             )
     return out
 

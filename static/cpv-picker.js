@@ -39,6 +39,7 @@
     var placeholder = root.getAttribute("data-placeholder") || "";
     var removeText = root.getAttribute("data-remove") || "remove";
     var emptyText = root.getAttribute("data-empty") || "";
+    var unknownText = root.getAttribute("data-unknown") || "{code}?";
 
     field.type = "hidden";
     var codes = parseCodes(field.value);
@@ -65,8 +66,14 @@
     list.id = listId;
     list.setAttribute("role", "listbox");
     list.hidden = true;
+    var problem = document.createElement("p");
+    problem.className = "error cpv-unknown";
+    problem.id = (field.id || "cpv") + "-unknown";
+    problem.setAttribute("role", "alert");
+    problem.hidden = true;
     wrap.appendChild(input);
     wrap.appendChild(list);
+    wrap.appendChild(problem);
     root.appendChild(chips);
     root.appendChild(wrap);
 
@@ -134,6 +141,33 @@
       input.focus();
     }
 
+    function refuse(code) {
+      problem.textContent = unknownText.replace("{code}", code);
+      problem.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", problem.id);
+    }
+
+    function clearProblem() {
+      problem.hidden = true;
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+
+    function addTyped(code) {
+      var url = endpoint + (endpoint.indexOf("?") < 0 ? "?" : "&") + "q=" + code + "&limit=1";
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (payload) {
+          var hit = itemsOf(payload).filter(function (it) { return it.code === code; })[0];
+          if (!hit) { refuse(code); return; }
+          if (codes.indexOf(code) < 0) { codes.push(code); }
+          labels[code] = hit.label;
+          sync(); renderChips(); input.value = ""; close();
+        })
+        .catch(function () { refuse(code); });
+    }
+
     function renderOptions() {
       list.innerHTML = "";
       if (!options.length) {
@@ -183,6 +217,7 @@
     }
 
     input.addEventListener("input", function () {
+      clearProblem();
       if (timer) { clearTimeout(timer); }
       timer = setTimeout(search, 150);
     });
@@ -195,11 +230,10 @@
       } else if (ev.key === "Enter") {
         if (!list.hidden && active >= 0) { ev.preventDefault(); choose(active); }
         else if (/^\d{8}(-\d)?$/.test(input.value.trim())) {
-          // A full code typed by hand: take it as is; the server validates it.
+          // A full code typed by hand becomes a chip only when the vocabulary knows it
+          // (asked from the same endpoint); an unknown code is refused at once, with why.
           ev.preventDefault();
-          var code = input.value.trim().slice(0, 8);
-          if (codes.indexOf(code) < 0) { codes.push(code); }
-          sync(); renderChips(); input.value = "";
+          addTyped(input.value.trim().slice(0, 8));
         }
       } else if (ev.key === "Escape") {
         close();
