@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_import
 	$(BIN)/python -m bench.bench_published
 	$(BIN)/python -m bench.bench_ledger
+	$(BIN)/python -m bench.bench_batch
 
 # 50 concurrent users on loopback against 10,000 enterprises and 1,000 tenders, SQLite and
 # PostgreSQL (a fresh schema in the `test` database); see bench/README.md "Load".

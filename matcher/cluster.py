@@ -90,3 +90,32 @@ def rank_many_cluster(
         client.cancel(futures)
         client.cancel([index_f, weights_f])
     return out_rows, out_score
+
+
+def rank_many_on(
+    scheduler: str | None,
+    index: EnterpriseIndex,
+    items: Sequence[Tender | Obligation | Challenge | Query],
+    weights: WeightSet = DEFAULT,
+    top_k: int = 50,
+    chunk: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """``rank_many`` on the Dask cluster at ``scheduler`` (an address), or in this
+    process when it is None, ``chunk`` queries at a time with ``progress(done, total)``
+    after each (a whole number of blocks, so the same arrays as one call)."""
+    if scheduler:
+        from distributed import Client
+
+        with Client(scheduler, timeout="10s") as client:
+            return rank_many_cluster(client, index, items, weights, top_k=top_k,
+                                     on_part=progress)
+    m = len(items)
+    rows = np.full((m, top_k), -1, dtype=np.int64)
+    score = np.full((m, top_k), np.nan)
+    for a in range(0, m, chunk):
+        r, s = rank_many(index, items[a:a + chunk], weights, top_k=top_k)
+        rows[a:a + len(r)], score[a:a + len(r)] = r, s
+        if progress is not None:
+            progress(min(a + chunk, m), m)
+    return rows, score

@@ -30,9 +30,9 @@ from api.errors import Invalid
 from api.importers.common import CLOSED_STATUSES
 from api.settings import get_settings
 from api.tables import TenderRankingRow, TenderRow
+from matcher.cluster import rank_many_on
 from matcher.index import EnterpriseIndex
 from matcher.query import Query, from_tender
-from matcher.rank import rank_many
 from matcher.weights import WeightSet
 
 Progress = Callable[[str, int, int], None]
@@ -109,25 +109,9 @@ def rank_queries(index: EnterpriseIndex, queries: Sequence[Query], weights: Weig
                  scheduler: str | None = None
                  ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """``rank_many`` over all ``queries``: in this process, or on the Dask cluster at
-    ``scheduler`` (same arrays)."""
-    m = len(queries)
-    if scheduler:
-        from distributed import Client
-
-        from matcher.cluster import rank_many_cluster
-
-        with Client(scheduler, timeout="10s") as client:
-            return rank_many_cluster(
-                client, index, queries, weights, top_k=top_k,
-                on_part=(lambda d, t: progress("rank", d, t)) if progress else None)
-    rows = np.full((m, top_k), -1, dtype=np.int64)
-    score = np.full((m, top_k), np.nan)
-    for a in range(0, m, RANK_CHUNK):
-        r, s = rank_many(index, queries[a:a + RANK_CHUNK], weights, top_k=top_k)
-        rows[a:a + len(r)], score[a:a + len(r)] = r, s
-        if progress is not None:
-            progress("rank", min(a + RANK_CHUNK, m), m)
-    return rows, score
+    ``scheduler`` (same arrays; ``matcher.cluster.rank_many_on``)."""
+    return rank_many_on(scheduler, index, queries, weights, top_k=top_k, chunk=RANK_CHUNK,
+                        progress=(lambda d, t: progress("rank", d, t)) if progress else None)
 
 
 def rank_tenders_job(session: Session, params: dict[str, Any], progress: Progress

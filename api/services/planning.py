@@ -36,13 +36,15 @@ from api.services.plan_commit import (
     rejected_by_curation,
 )
 from api.services.policies import obligation_policy
+from api.settings import get_settings
 from api.tables import AllocationRow, EnterpriseRow, ObligationRow, TenderRow
 from matcher.allocate import Allocator, whole_placements
 from matcher.capacity import Commitment, term_years, year_shares
+from matcher.cluster import rank_many_on
 from matcher.index import EnterpriseIndex
 from matcher.model import Obligation
 from matcher.plan import FulfilmentPlanner, Plan, PlanRow, supplies
-from matcher.rank import candidates_for_obligation, rank_many
+from matcher.rank import candidates_for_obligation
 from matcher.reasons import eur, reason
 from matcher.valuation import (
     PolicyError,
@@ -200,7 +202,11 @@ def allocate_all(
     policies = {o.ref: obligation_policy(o) for o in obs}
     index = build_index(session, on, c.by_enterprise)
     ws = _weights(session)
-    top_rows, top_scores = rank_many(index, obs, ws, top_k=top_k)
+    # The costly part at scale (every obligation against the registry) runs on the Dask
+    # cluster when DASK_SCHEDULER is set: the same arrays (matcher.cluster); the solve
+    # below stays one optimisation in this process (splitting it would change it).
+    top_rows, top_scores = rank_many_on(get_settings().dask_scheduler, index, obs, ws,
+                                        top_k=top_k)
     # Per obligation: (row, fit) of its candidates after the connectors' curation of that
     # obligation (rejected pairs dropped, pinned ones first at the highest fit).
     from api.services.matching import curate_matches, decisions_many
