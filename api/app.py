@@ -53,6 +53,7 @@ ROUTE_MODULES = (
     "api.routes.challenges",
     "api.routes.weights",
     "api.routes.ledgers",
+    "api.routes.notifications",
     "api.routes.tenders_api",
     "api.routes.challenges_api",
     "api.routes.obligations_api",

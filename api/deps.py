@@ -63,6 +63,8 @@ def session_user(request: Request, session: Session) -> User | None:
     uid = request.session.get("uid")
     if isinstance(uid, int):
         user = session.get(User, uid)
+        if user is not None and not user.active:
+            user = None  # deactivated on the admin page: logged out at the next request
     request.state.user = user
     return user
 
@@ -73,7 +75,8 @@ def bearer_user(request: Request, session: Session) -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     digest = hash_api_token(token.strip())
-    return session.exec(select(User).where(User.api_token_hash == digest)).first()
+    return session.exec(select(User).where(User.api_token_hash == digest,
+                                           User.active == True)).first()  # noqa: E712
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
@@ -239,6 +242,12 @@ def render(
             if user is not None:
                 db.expunge(user)
     lang = i18n.request_lang(request)
+    unread = 0
+    if user is not None and "/meldingen" in _mounted_paths(request):
+        from api.services.notifications import header_count
+
+        with Session(get_engine()) as db:
+            unread = header_count(db, user)
     ctx: dict[str, Any] = {
         "request": request,
         "user": user,
@@ -250,6 +259,8 @@ def render(
         # Paths of the mounted pages: link only to pages this checkout has.
         "mounted": _mounted_paths(request),
         "flashes": pop_flashes(request),
+        # Unread notifications, shown in the header (api.services.notifications).
+        "notification_count": unread,
         "role_label": (i18n.translate(ROLE_NL.get(user.role, user.role), lang)
                        if user else None),
     }

@@ -79,6 +79,12 @@ def enterprise_doc(row: EnterpriseRow) -> dict[str, Any]:
     _put(vet, "on", _date(row.vetted_on))
     _put(vet, "valid_until", _date(row.vetting_valid_until))
     d["vetting"] = vet
+    contact: dict[str, Any] = {}
+    _put(contact, "name", row.contact_name)
+    _put(contact, "email", row.contact_email)
+    _put(contact, "phone", row.contact_phone)
+    _put(contact, "website", row.website)
+    _put(d, "contact", contact)
     _put(d, "extra", _extra("enterprises", row))
     return d
 

@@ -63,6 +63,12 @@ class EnterpriseRow(SQLModel, table=True):
     vetted_by: str | None = None
     vetted_on: date | None = None
     vetting_valid_until: date | None = None
+    # Contact details (interchange ``contact``), shown on the enterprise page; checked by
+    # the importer (api.importers.interchange: e-mail, phone and website forms).
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    website: str | None = Field(default=None, max_length=300)
     extra: dict[str, Any] = json_dict()
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -532,7 +538,24 @@ class User(SQLModel, table=True):
     # Officer: the buyer whose tenders they see; firm: the firm whose obligations they see.
     organisation: str | None = Field(default=None, max_length=300)
     api_token_hash: str | None = Field(default=None, index=True, max_length=128)
+    # A deactivated account cannot log in nor use its token (kept, not deleted: its name
+    # stays in the logs it wrote). Set on the admin page (api.services.accounts).
+    active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class NotificationRead(SQLModel, table=True):
+    """A notification the user marked as read. Notifications themselves are computed on
+    request (api.services.notifications) from the data; only "read" is stored, by the
+    notification's stable key."""
+
+    __tablename__ = "notification_read"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(index=True)
+    key: str = Field(max_length=200)
+    read_at: datetime = Field(default_factory=utcnow)
 
 
 # --- append-only audit tables ------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -14,12 +13,15 @@ from sqlmodel import Session, case, col, func, select
 import api.tables  # noqa: F401  (registers the tables for create_all)
 from api.commands.db import init_db
 from api.db import get_engine
-from api.security import hash_password
-from api.tables import AllocationRow, ObligationRow, User
+from api.i18n import translate
 
-ROLES = ("officer", "firm", "connector", "admin")
+# The accounts' one owner (the admin pages use it too); re-exported for the CLI's callers.
+from api.services.accounts import EMAIL_RE, ROLES, password_problem, upsert_user
+from api.tables import AllocationRow, ObligationRow
+
+__all__ = ["ROLES", "demo_accounts", "demo_firm", "register", "upsert_user"]
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sroi_fixtures.json"
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 DEMO_PASSWORD = "demo-sroi-2026"
 DEMO_OFFICER_ORG = "Gemeente Utrecht"
@@ -35,30 +37,6 @@ def _ensure_schema() -> None:
 def _error(message: str) -> int:
     print(f"sroi: {message}", file=sys.stderr)
     return 2
-
-
-def upsert_user(session: Session, email: str, role: str, organisation: str | None,
-                password: str | None, name: str = "", keep_password: bool = False) -> bool:
-    """Create or update a user; returns True when created. With keep_password an
-    existing user's password is left alone (re-running demo-users changes nothing)."""
-    email = email.strip().lower()
-    user = session.exec(select(User).where(User.email == email)).first()
-    created = user is None
-    if user is None:
-        if not password:
-            raise ValueError("a new user needs a password")
-        user = User(email=email, role=role, organisation=organisation, name=name,
-                    password_hash=hash_password(password))
-    else:
-        user.role = role
-        user.organisation = organisation
-        if name:
-            user.name = name
-        if password and not keep_password:
-            user.password_hash = hash_password(password)
-    session.add(user)
-    session.commit()
-    return created
 
 
 def demo_firm(session: Session) -> str:
@@ -108,8 +86,9 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = getpass.getpass("Password: ")
-    if len(password) < 8:
-        return _error("password must be at least 8 characters")
+    problem = password_problem(password, args.email)
+    if problem:
+        return _error(translate(problem[0], "en", **problem[1]))
     _ensure_schema()
     with Session(get_engine()) as session:
         created = upsert_user(session, args.email, args.role, args.organisation, password,

@@ -62,7 +62,7 @@ SINGULAR = {"enterprises": "enterprise", "tenders": "tender", "challenges": "cha
 ENTERPRISE_FIELDS = (
     "ref", "name", "kvk", "description", "cpv", "municipality", "postcode", "lat", "lon",
     "service_radius_km", "target_groups", "themes", "capacity", "target_group_share",
-    "trade_income_share", "certifications", "vetting", "extra",
+    "trade_income_share", "certifications", "vetting", "contact", "extra",
 )
 TENDER_FIELDS = (
     "ref", "buyer", "title", "description", "cpv", "contract_value_eur", "start", "end",
@@ -81,9 +81,11 @@ FIELDS = {"enterprises": ENTERPRISE_FIELDS, "tenders": TENDER_FIELDS,
 CAPACITY_FIELDS = ("placements_per_year", "purchasing_eur_per_year")
 VETTING_FIELDS = ("status", "by", "on", "valid_until")
 CERT_FIELDS = ("scheme", "level", "valid_until")
+CONTACT_FIELDS = ("name", "email", "phone", "website")
 SROI_FIELDS = ("percentage", "amount_eur", "basis", "threshold_eur", "cap_eur",
                "target_groups", "region_km", "policy", "labour_cost_eur")
-NESTED = {"capacity": CAPACITY_FIELDS, "vetting": VETTING_FIELDS, "sroi": SROI_FIELDS}
+NESTED = {"capacity": CAPACITY_FIELDS, "vetting": VETTING_FIELDS, "sroi": SROI_FIELDS,
+          "contact": CONTACT_FIELDS}
 LIST_FIELDS = {"cpv", "target_groups", "themes", "buys", "certifications"}
 
 # Store columns carried in ``extra`` (see module docstring): key -> (column, default).
@@ -122,6 +124,14 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _POSTCODE_RE = re.compile(r"^\s*([1-9]\d{3})\s*([A-Za-z]{2})\s*$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d+,\d+$")
+# Contact details: an address with one @ and a domain with a dot; a phone number of
+# digits with the usual separators (checked for its digit count below); a web address.
+_EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
+_PHONE_RE = re.compile(r"^\+?[\d\s().-]+$")
+_HOST_RE = re.compile(r"^(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+"
+                      r"[A-Za-z]{2,}$")
+CONTACT_MAX = {"name": 200, "email": 254, "phone": 40, "website": 300}
 
 
 # ------------------------------------------------------------------ results
@@ -588,8 +598,63 @@ def _enterprise(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     v["certifications"] = c.run(lambda: _certifications(c, d), [])
     vet = c.run(lambda: c.obj(d, "vetting", VETTING_FIELDS))
     v.update(_vetting(c, vet))
+    contact = c.run(lambda: c.obj(d, "contact", CONTACT_FIELDS)) or {}
+    v.update(_contact(c, contact))
     v["extra"] = c.run(lambda: c.extra(d), {})
     return v
+
+
+def _contact(c: _Checker, contact: dict[str, Any]) -> dict[str, Any]:
+    """The contact object as the store's columns (absent fields: None). An e-mail address
+    must have a domain, a phone number 10 digits (Dutch, 0…) or 8 to 15 after a +, a web
+    address a host name; ``example.nl`` is taken as ``https://example.nl``."""
+    p: tuple[str | int, ...] = ("contact",)
+    texts = {key: c.run(partial(c.text, contact, key, max_len=CONTACT_MAX[key], path=p))
+             for key in CONTACT_FIELDS}
+    email, phone, site = texts["email"], texts["phone"], texts["website"]
+    if email is not None and not _EMAIL_RE.match(email):
+        c.error(p + ("email",), f"{_short(email)} is not an e-mail address",
+                "write it as name@domain.nl", "email", value=email)
+        email = None
+    if phone is not None:
+        digits = re.sub(r"\D", "", phone)
+        international = phone.startswith("+")
+        ok = bool(_PHONE_RE.match(phone)) and (
+            8 <= len(digits) <= 15 if international
+            else len(digits) == 10 and digits.startswith("0"))
+        if not ok:
+            c.error(p + ("phone",), f"{_short(phone)} is not a phone number",
+                    "write 10 digits starting with 0 (030-1234567, 06-12345678) or an "
+                    "international number starting with + (+31 30 123 4567)", "phone",
+                    value=phone)
+            phone = None
+        else:
+            phone = " ".join(phone.split())
+    if site is not None:
+        site = _website(site)
+        if site is None:
+            c.error(p + ("website",), f"{_short(texts['website'])} is not a web address",
+                    "write it as https://www.example.nl", "website",
+                    value=texts["website"])
+    return {"contact_name": texts["name"], "contact_email": email, "contact_phone": phone,
+            "website": site}
+
+
+def _website(raw: str) -> str | None:
+    """``raw`` as an http(s) address (``https://`` added when no scheme is given), or None
+    when it is not one."""
+    from urllib.parse import urlsplit
+
+    text = raw if "://" in raw else "https://" + raw
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme.lower() not in ("http", "https") or not _HOST_RE.match(host) or \
+            any(ch.isspace() for ch in text) or parts.username or parts.password:
+        return None
+    return text
 
 
 def _certifications(c: _Checker, d: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from api import i18n
 from api.deps import CurrentUser, SessionDep, csrf_protect, flash, render
+from api.errors import DomainError
 from api.security import (
     hash_password,
     needs_rehash,
@@ -18,6 +19,7 @@ from api.security import (
     verify_dummy,
     verify_password,
 )
+from api.services import accounts
 from api.tables import User
 
 router = APIRouter(tags=["auth"])
@@ -69,6 +71,14 @@ def login(
              "error": t("E-mailadres of wachtwoord klopt niet.")},
             status_code=401,
         )
+    if not user.active:
+        return render(
+            request, "auth/login.html",
+            {"next": safe_next(next), "email": email,
+             "error": t("Dit account is uitgeschakeld. Vraag de beheerder om het weer aan "
+                        "te zetten.")},
+            status_code=403,
+        )
     limiter.succeeded(ip, email)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -98,7 +108,33 @@ def logout(request: Request) -> Response:
 
 @router.get("/account", include_in_schema=False)
 def account(request: Request, user: CurrentUser) -> Response:
-    return render(request, "auth/account.html", {"new_token": None})
+    return render(request, "auth/account.html",
+                  {"new_token": None, "min_password": accounts.MIN_PASSWORD})
+
+
+@router.post("/account/password", include_in_schema=False,
+             dependencies=[Depends(csrf_protect)])
+def change_password(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    repeat_password: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        accounts.change_password(session, user, current_password, new_password,
+                                 repeat_password)
+    except DomainError as exc:
+        t = i18n.translator(i18n.request_lang(request))
+        # The typed passwords are never sent back into the page.
+        return render(request, "auth/account.html",
+                      {"new_token": None, "min_password": accounts.MIN_PASSWORD,
+                       "password_errors": {exc.field or "new_password":
+                                           t(exc.message, **exc.params)}},
+                      status_code=422, headers={"Cache-Control": "no-store"})
+    flash(request, "Uw wachtwoord is gewijzigd.")
+    return RedirectResponse("/account", status_code=303)
 
 
 @router.post("/account/token", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -108,7 +144,8 @@ def create_token(request: Request, user: CurrentUser, session: SessionDep) -> Re
     session.add(user)
     session.commit()
     # Shown once, in this response only: never stored in the (signed, not encrypted) cookie.
-    return render(request, "auth/account.html", {"new_token": token},
+    return render(request, "auth/account.html",
+                  {"new_token": token, "min_password": accounts.MIN_PASSWORD},
                   headers={"Cache-Control": "no-store"})
 
 

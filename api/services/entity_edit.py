@@ -42,7 +42,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "enterprises": ("name", "kvk", "description", "cpv", "municipality", "postcode",
                     "service_radius_km", "target_groups", "themes",
                     "capacity_placements_per_year", "capacity_purchasing_eur_per_year",
-                    "target_group_share", "trade_income_share"),
+                    "target_group_share", "trade_income_share", "contact_name",
+                    "contact_email", "contact_phone", "contact_website"),
     "obligations": ("firm", "tender", "amount_eur", "due", "buys", "municipality", "policy",
                     "status"),
 }
@@ -77,6 +78,10 @@ MESSAGES: dict[str, str] = {
     "municipality_hints": "Onbekende gemeente: {value}. Bedoelde u: {hints}?",
     "kvk": "Een KvK-nummer heeft precies 8 cijfers, bijvoorbeeld 30123456.",
     "postcode": "Een postcode ziet eruit als 3511 AB.",
+    "email": "Geen e-mailadres: {value}. Schrijf het als naam@domein.nl.",
+    "phone": "Geen telefoonnummer: {value}. Gebruik 10 cijfers die met 0 beginnen "
+             "(030-1234567, 06-12345678) of een internationaal nummer met + (+31 30 123 4567).",
+    "website": "Geen webadres: {value}. Schrijf het als https://www.voorbeeld.nl.",
     "policy": "Onbekende waarderingstabel: {value}.",
     "choice": "Kies een van: {choices}.",
     "amount_required": "Vul het bedrag in, of kies de aanbesteding waarvan de clausule het "
@@ -128,6 +133,8 @@ def form_of(kind: str, row: Any | None) -> dict[str, Any]:
             "capacity_purchasing_eur_per_year": fmt_number_input(row.purchasing_eur_per_year),
             "target_group_share": fmt_number_input(row.target_group_share),
             "trade_income_share": fmt_number_input(row.trade_income_share),
+            "contact_name": row.contact_name or "", "contact_email": row.contact_email or "",
+            "contact_phone": row.contact_phone or "", "contact_website": row.website or "",
         }
     if row is None:
         return {"status": "open"}
@@ -171,7 +178,7 @@ def _entity(kind: str, form: Mapping[str, Any], row: Any | None) -> dict[str, An
     else:
         doc = obligation_doc(row) if row is not None else {}
     stored_muni = doc.get("municipality")
-    for name in (*FIELDS[kind], "capacity"):
+    for name in (*FIELDS[kind], "capacity", "contact"):
         doc.pop(name, None)
     extra = dict(doc.get("extra") or {})
     for name in FIELDS[kind]:
@@ -190,8 +197,9 @@ def _entity(kind: str, form: Mapping[str, Any], row: Any | None) -> dict[str, An
             value = str(raw)
         if value == []:
             continue
-        if name.startswith("capacity_"):
-            doc.setdefault("capacity", {})[name.removeprefix("capacity_")] = value
+        if name.startswith(("capacity_", "contact_")):
+            group, _, sub = name.partition("_")
+            doc.setdefault(group, {})[sub] = value
         elif kind == "obligations" and name == "status":
             extra["status"] = value
         else:

@@ -126,7 +126,9 @@ ENTERPRISE_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "capacity": ("placements_per_year", "purchasing_eur_per_year"),
     "target_group_share": ("target_group_share",),
     "trade_income_share": ("trade_income_share",), "certifications": ("certifications",),
-    "vetting": VETTING_COLUMNS, "extra": ("extra",),
+    "vetting": VETTING_COLUMNS,
+    "contact": ("contact_name", "contact_email", "contact_phone", "website"),
+    "extra": ("extra",),
 }
 # Who owns a record of each kind: a file may not move a record to another owner.
 OWNER_FIELD: dict[str, str] = {"tenders": "buyer", "obligations": "firm"}
