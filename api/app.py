@@ -54,6 +54,7 @@ ROUTE_MODULES = (
     "api.routes.weights",
     "api.routes.ledgers",
     "api.routes.notifications",
+    "api.routes.admin",
     "api.routes.tenders_api",
     "api.routes.challenges_api",
     "api.routes.obligations_api",

@@ -200,6 +200,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/dashboard", "Dashboard", ROLES),
     ("/import", "Import", ("officer", "connector", "admin")),
     ("/weights", "Gewichten", ("connector", "admin")),
+    ("/beheer", "Beheer", ("admin",)),
 ]
 
 

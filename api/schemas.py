@@ -97,6 +97,13 @@ class Vetting(_In):
     valid_until: IsoDate | None = None
 
 
+class Contact(_In):
+    name: str | None = Field(None, examples=["Anouk de Wit"])
+    email: str | None = Field(None, examples=["info@schoon-sociaal.example"])
+    phone: str | None = Field(None, examples=["030-1234567"])
+    website: str | None = Field(None, examples=["https://www.schoon-sociaal.example"])
+
+
 class SroiClause(_In):
     percentage: float | None = Field(None, examples=[5])
     amount_eur: float | None = None
@@ -128,6 +135,9 @@ ENTERPRISE_EXAMPLE: dict[str, Any] = {
     "certifications": [{"scheme": "PSO", "level": "2", "valid_until": "2027-05-01"}],
     "vetting": {"status": "vetted", "by": "Social Impact Factory", "on": "2025-03-01",
                 "valid_until": "2027-03-01"},
+    # Fictional: the reserved .example domain and a made-up number.
+    "contact": {"name": "Anouk de Wit", "email": "info@schoon-sociaal.example",
+                "phone": "030-1234567", "website": "https://www.schoon-sociaal.example"},
 }
 
 
@@ -148,6 +158,7 @@ class EnterpriseFields(_In):
     trade_income_share: float | None = None
     certifications: list[Certification] | None = None
     vetting: Vetting | None = None
+    contact: Contact | None = None
     extra: dict[str, Any] | None = None
 
 
@@ -183,6 +194,7 @@ class EnterpriseOut(BaseModel):
     trade_income_share: float | None = None
     certifications: list[Certification] = []
     vetting: Vetting
+    contact: Contact | None = None
     extra: dict[str, Any] = {}
     created_at: datetime | None = None
     updated_at: datetime | None = None

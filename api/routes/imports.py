@@ -35,11 +35,13 @@ from api.deps import (
     render,
     require_roles,
 )
+from api.errors import NotFound
+from api.i18n import request_lang
 from api.importers import registry
 from api.importers.interchange import MAX_FILE_BYTES
 from api.schemas import ERROR_RESPONSES
 from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_doc
-from api.services import import_jobs
+from api.services import import_jobs, import_template
 from api.services.import_report import page_of
 from api.services.importing import ON_DUPLICATE, OnDuplicate
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, User
@@ -138,6 +140,18 @@ async def import_upload(
         import_jobs.submit, get_engine(), user, uploads, format=format, on_duplicate=choice,
         partial=partial, only_buyer=_only_buyer(user)))
     return RedirectResponse(f"/import/jobs/{job_id}", status_code=303)
+
+
+@router.get("/import/template/{name}", include_in_schema=False)
+def import_template_download(request: Request, user: ImportUser, name: str) -> Response:
+    """The CSV template of one kind (``enterprises.csv`` …): the importer's own columns and
+    an example row (``api.services.import_template``)."""
+    kind = name.removesuffix(".csv")
+    if not name.endswith(".csv") or kind not in import_template.EXAMPLES:
+        raise NotFound(None, "Onbekend sjabloon: {name}.", name=name)
+    text = import_template.template_csv(kind, request_lang(request))
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{import_template.filename(kind)}"'})
 
 
 @router.get("/import/jobs/{job_id}", include_in_schema=False)

@@ -16,17 +16,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from api import i18n
 from api.deps import ApiUser, CurrentUser, SessionDep, csrf_protect, flash, render
+from api.i18n import N_
 from api.services import notifications
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 KIND_NL = {
-    "vetting_expiring": "Screening verloopt",
-    "certificate_expiring": "Keurmerk verloopt",
-    "deadline_passed": "Deadline verstreken",
-    "new_proposals": "Nieuwe voorstellen",
-    "plan_committed": "Plan vastgelegd",
+    "vetting_expiring": N_("Screening verloopt"),
+    "certificate_expiring": N_("Keurmerk verloopt"),
+    "deadline_passed": N_("Deadline verstreken"),
+    "new_proposals": N_("Nieuwe voorstellen"),
+    "plan_committed": N_("Plan vastgelegd"),
 }
 
 

@@ -65,6 +65,11 @@ def _flat(kind: str, doc: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+# One interchange document as a CSV row (column -> cell): the export's flattening, used by
+# the import templates too (api.services.import_template).
+flat_row = _flat
+
+
 def export_csv(session: Session, kind: str) -> str:
     """One kind as CSV, with a ``# kind:`` first line so any file name re-imports."""
     buf = io.StringIO()

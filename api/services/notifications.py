@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 from api.access import sees_all, visible_obligations
 from api.clock import today as clock_today
 from api.clock import utcnow
+from api.i18n import N_
 from api.services import vetting_flow
 from api.services.challenge_board import STAGES, deadline_of
 from api.tables import (
@@ -99,12 +100,12 @@ def _vetting(session: Session, user: User, on: date) -> list[Notification]:
         until = row.vetting_valid_until
         out.append(Notification(
             f"vetting:{row.ref}:{until}", "vetting_expiring",
-            "De screening van {name} verloopt op {date}.",
+            N_("De screening van {name} verloopt op {date}."),
             {"name": row.name, "date": until}, f"/enterprises/{row.ref}", until))
     for row, scheme, level, until in certs:
         out.append(Notification(
             f"cert:{row.ref}:{scheme}:{level or ''}:{until}", "certificate_expiring",
-            "Het keurmerk {scheme} van {name} verloopt op {date}.",
+            N_("Het keurmerk {scheme} van {name} verloopt op {date}."),
             {"scheme": scheme + (f" {level}" if level else ""), "name": row.name,
              "date": until}, f"/enterprises/{row.ref}", until))
     return out
@@ -119,7 +120,7 @@ def _deadlines(session: Session, user: User, on: date) -> list[Notification]:
             if deadline is not None and deadline < on:
                 out.append(Notification(
                     f"challenge-deadline:{ch.ref}:{deadline}", "deadline_passed",
-                    "De deadline van Challenge {title} is verstreken ({date}).",
+                    N_("De deadline van Challenge {title} is verstreken ({date})."),
                     {"title": ch.title, "date": deadline}, f"/challenges/{ch.ref}", deadline))
     if user.role in ("officer", "firm") or sees_all(user):
         stmt = visible_obligations(user, select(ObligationRow).where(
@@ -128,7 +129,7 @@ def _deadlines(session: Session, user: User, on: date) -> list[Notification]:
         for ob in session.exec(stmt).all():
             out.append(Notification(
                 f"obligation-due:{ob.ref}:{ob.due}", "deadline_passed",
-                "Verplichting {ref} van {firm} is nog open; de einddatum was {date}.",
+                N_("Verplichting {ref} van {firm} is nog open; de einddatum was {date}."),
                 {"ref": ob.ref, "firm": ob.firm, "date": ob.due}, f"/obligations/{ob.ref}",
                 ob.due))
     return out
@@ -152,14 +153,18 @@ def _new_proposals(session: Session, user: User, on: date) -> list[Notification]
     queries += [("challenge", r, t, c) for r, t, c in session.exec(
         select(ChallengeRow.ref, ChallengeRow.title, ChallengeRow.created_at).where(
             col(ChallengeRow.status).in_(STAGES))).all()]
-    what = {"tender": "aanbesteding", "obligation": "verplichting", "challenge": "Challenge"}
+    message = {
+        "tender": N_("Nieuwe voorstellen voor aanbesteding {title}: nog niet beoordeeld."),
+        "obligation": N_("Nieuwe voorstellen voor verplichting {title}: nog niet beoordeeld."),
+        "challenge": N_("Nieuwe voorstellen voor Challenge {title}: nog niet beoordeeld."),
+    }
     for kind, ref, title, created in queries:
         added = _as_date(created)
         if added is None or added < since or (kind, ref) in decided:
             continue
         out.append(Notification(
             f"proposals:{kind}:{ref}", "new_proposals",
-            "Nieuwe voorstellen voor " + what[kind] + " {title}: nog niet beoordeeld.",
+            message[kind],
             {"title": title}, f"/curation?kind={kind}&q={ref}", added))
     return out[:LIMIT]
 
@@ -182,7 +187,7 @@ def _committed_plans(session: Session, user: User, on: date) -> list[Notificatio
             continue
         out.append(Notification(
             f"plan:{ev.id}", "plan_committed",
-            "{firm} heeft het plan voor verplichting {ref} vastgelegd.",
+            N_("{firm} heeft het plan voor verplichting {ref} vastgelegd."),
             {"firm": ob.firm, "ref": ob.ref}, f"/obligations/{ob.ref}", when))
     return out
 
