@@ -98,14 +98,14 @@ async def update_user(user_id: int, request: Request, user: AdminUser,
                       session: SessionDep) -> Response:
     target = _user(session, user_id)
     data = await request.form()
-    form = {"email": target.email, "name": str(data.get("name") or ""),
-            "role": str(data.get("role") or ""),
-            "organisation": str(data.get("organisation") or ""),
-            "active": str(data.get("active") or "") == "1"}
+    name, role = str(data.get("name") or ""), str(data.get("role") or "")
+    organisation = str(data.get("organisation") or "")
+    active = str(data.get("active") or "") == "1"  # an unchecked box sends nothing
+    form: dict[str, Any] = {"email": target.email, "name": name, "role": role,
+                            "organisation": organisation, "active": active}
     try:
-        accounts.update_user(session, user, user_id, role=form["role"],
-                             organisation=form["organisation"], active=form["active"],
-                             name=form["name"])
+        accounts.update_user(session, user, user_id, role=role, organisation=organisation,
+                             active=active, name=name)
     except DomainError as exc:
         session.rollback()
         return render(request, "admin/user_form.html", _context(

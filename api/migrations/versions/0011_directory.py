@@ -3,7 +3,7 @@
 marked as read
 
 Revision ID: 0011_directory
-Revises: 0010_ledger_access
+Revises: 0013_jobs
 Create Date: 2026-12-03 09:17:11
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0011_directory'
-down_revision: str | Sequence[str] | None = '0010_ledger_access'
+down_revision: str | Sequence[str] | None = '0013_jobs'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
