@@ -112,7 +112,7 @@ class SroiClause(_In):
     cap_eur: float | None = None
     target_groups: list[str] | None = None
     region_km: float | None = None
-    policy: str | None = Field(None, examples=["utrecht-2023"])
+    policy: str | None = Field(None, examples=["utrecht-2024"])
     labour_cost_eur: float | None = None
 
 
@@ -214,7 +214,7 @@ TENDER_EXAMPLE: dict[str, Any] = {
     "start": "2026-09-01",
     "end": "2030-08-31",
     "municipality": "GM0344",
-    "sroi": {"percentage": 5, "basis": "contract_value", "policy": "utrecht-2023",
+    "sroi": {"percentage": 5, "basis": "contract_value", "policy": "utrecht-2024",
              "target_groups": ["participatiewet"]},
 }
 
@@ -332,7 +332,7 @@ OBLIGATION_EXAMPLE: dict[str, Any] = {
     "due": "2030-08-31",
     "buys": ["55520000", "90911200"],
     "municipality": "GM0344",
-    "policy": "utrecht-2023",
+    "policy": "utrecht-2024",
 }
 
 

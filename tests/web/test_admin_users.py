@@ -109,9 +109,9 @@ def test_change_role_organisation_and_deactivate(client: TestClient, login, api_
     assert r.status_code == 303
     off = _user(USERS["firm"][0])
     assert off is not None and not off.active and off.api_token_hash is None
-    assert client.get("/api/v1/notifications", headers=headers).status_code == 401
     assert "Uitgeschakeld" in client.get("/beheer").text
-    client.cookies.clear()
+    client.cookies.clear()  # without the admin's session: the token alone
+    assert client.get("/api/v1/notifications", headers=headers).status_code == 401
     r = do_login(client, "firm")
     assert r.status_code == 403 and "Dit account is uitgeschakeld." in r.text
 
