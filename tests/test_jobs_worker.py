@@ -165,3 +165,26 @@ def test_worker_refuses_to_start_without_its_queue(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 3
     assert "the job queue cannot be reached (Redis redis://127.0.0.1:1/0" in r.stderr
+
+
+def test_a_running_job_cancelled_writes_nothing(store: Engine, tmp_path: Path) -> None:
+    from api.services import jobs
+
+    user = _connector(store)
+    job = jobs.submit(store, user, "rank_tenders")
+    lock = _lock(store)
+    worker = _worker(tmp_path, 1)
+    try:
+        try:
+            _until(store, job.id, lambda j: j.state == "running" and j.step == "write",
+                   "writing", tmp_path)
+            assert jobs.cancel(store, job.id, user).cancel_requested
+        finally:
+            lock.rollback()  # its writes go through now, then it sees the cancel
+            lock.close()
+        stopped = _until(store, job.id, lambda j: j.state == "cancelled", "cancelled",
+                         tmp_path)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(30)
+    assert stopped.result == {} and _rows(store) == 0  # rolled back whole
