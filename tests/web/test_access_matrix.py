@@ -241,6 +241,18 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/ledgers/{ledger_id}/switches": R("/api/v1/ledgers/1/switches", "FC",
                                                    json={"switches": []}),
     "DELETE /api/v1/ledgers/{ledger_id}": R("/api/v1/ledgers/1", "FC"),
+    # Who has access (ledger_access; grant 1: firm A -> the connector): the firm and
+    # connectors and admins see it; only the firm itself grants and revokes its own.
+    "GET /ledgers/access": R("/ledgers/access", "FfCD"),
+    "POST /ledgers/access": R("/ledgers/access", "Ff", form={"connector": ""}),
+    "POST /ledgers/access/{grant_id}/revoke": R("/ledgers/access/1/revoke", "F"),
+    "GET /api/v1/ledgers/access": R("/api/v1/ledgers/access", "FfCD"),
+    "POST /api/v1/ledgers/access": R("/api/v1/ledgers/access", "Ff",
+                                     json={"connector": "nobody@test.nl"}),
+    "DELETE /api/v1/ledgers/access/{grant_id}": R("/api/v1/ledgers/access/1", "F"),
+    # A ledger upload's job: only who started it (firm A here).
+    "GET /ledgers/jobs/{job_id}": R("/ledgers/jobs/matrix-ledger-job", "F"),
+    "POST /ledgers/jobs/{job_id}/cancel": R("/ledgers/jobs/matrix-ledger-job/cancel", "F"),
     # --- Challenges: public calls, readable by every user; C-1 is Utrecht's
     "GET /challenges": R("/challenges", USERS_ALL),
     "GET /challenges/export.csv": R("/challenges/export.csv", USERS_ALL),
@@ -321,7 +333,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from api import settings as api_settings
     from api.db import engine_for
     from api.security import new_api_token
-    from api.tables import DeliveryEvidence, ImportJob, LedgerLineRow, LedgerRow, User
+    from api.tables import (
+        DeliveryEvidence,
+        ImportJob,
+        LedgerAccess,
+        LedgerLineRow,
+        LedgerRow,
+        User,
+    )
 
     d = tmp_path_factory.mktemp("matrix")
     template, db = d / "template.db", d / "work.db"
@@ -338,6 +357,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         s.add(LedgerLineRow(ledger_id=1, row=2, supplier="Glans B.V.", supplier_key="glans",
                             booked_on=date(2025, 1, 6), amount_eur=400.0, cpv="90919200"))
         connector = s.exec(select(User).where(User.email == USERS["connector"][0])).one()
+        firm_a = s.exec(select(User).where(User.email == USERS["firm"][0])).one()
+        s.add(LedgerAccess(firm=FIRM_A, connector_id=connector.id, granted_by="seed"))
+        s.add(ImportJob(id="matrix-ledger-job", created_by=firm_a.id or 0, format="ledger",
+                        mode="write", state="failed", error="x.csv: niet ingelezen",
+                        report={"error": "x.csv: niet ingelezen", "problems": []}))
         s.add(ImportJob(id="matrix-job", created_by=connector.id or 0, format="interchange",
                         state="preview_ready", report={"files": []}))
         for letter, who in ROLES.items():
