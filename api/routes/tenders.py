@@ -48,6 +48,7 @@ from api.services.policies import (
 )
 from api.services.weights import active_weights
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
+from api.web import region_map
 from api.web.csv_export import Column, csv_response
 from api.web.errors import http_status
 from api.web.params import PageQuery, list_params
@@ -520,6 +521,7 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         "weights": active_weights(session),
         "compare": _comparison(matches + maybe, a, b, t), "compare_refs": (a, b),
         "score_max": max([float(m["score"]) for m in matches + maybe] or [0.0]),
+        "region_map": region_map.tender_map(session, row, matches or maybe),
     })
 
 
