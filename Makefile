@@ -73,4 +73,4 @@ fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate
 
 clean:
-	rm -rf $(VENV) sroi.db sroi.db-wal sroi.db-shm .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) sroi.db sroi.db-wal sroi.db-shm sroi.db.queue* .pytest_cache .ruff_cache .mypy_cache
