@@ -43,6 +43,15 @@ def _timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - t, out
 
 
+class _Table(list[tuple[str, str, str]]):
+    """Rows printed as they are measured (a long run cut short keeps its first rows)."""
+
+    def append(self, row: tuple[str, str, str]) -> None:
+        super().append(row)
+        name, value, note = row
+        print(f"{name:<52}  {value:>16}  {note}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=100_000, help="enterprises")
@@ -52,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", help="a running Dask scheduler instead of a LocalCluster")
     args = p.parse_args(argv)
 
-    rows_out: list[tuple[str, str, str]] = []
+    print(f"\nBatch ranking: {args.tenders:,} tenders x {args.n:,} enterprises\n", flush=True)
+    rows_out = _Table()
     t_gen, ents = _timed(lambda: make_enterprises(args.n, seed=0))
     tenders = make_tenders(args.tenders, seed=1)
     started = time.perf_counter()
@@ -96,11 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     rows_out.append(("load average at the end (1 min, machine has "
                      f"{os.cpu_count()} cores)", f"{os.getloadavg()[0]:.1f}",
                      "others' work shares the cores: compare runs at a similar load"))
-    w = max(len(r[0]) for r in rows_out)
-    print(f"\nBatch ranking: {args.tenders:,} tenders x {args.n:,} enterprises\n")
-    print(f"{'step':<{w}}  {'time':>16}  notes")
-    for name, value, note in rows_out:
-        print(f"{name:<{w}}  {value:>16}  {note}")
     return 0 if same else 1
 
 
