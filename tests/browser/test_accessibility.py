@@ -136,9 +136,69 @@ def _audit(page: Any, pages: list[str], axe: str, lang: str) -> dict[str, list[s
                     ".map(a => Math.round(a.getBoundingClientRect().top))).size")
                 if rows > 1:
                     found.append(f"the main navigation wraps to {rows} lines at {width} px")
+            if width < 640:
+                found += _phone_header_problems(page)
             if found:
                 problems[f"{href} [{lang}, {width_name}]"] = found
     return problems
+
+
+# The phone header (#16 item 6): compact, and the language switch entirely on screen.
+PHONE_HEADER_MAX_PX = 120
+HEADER_BOXES = """() => {
+  const box = (el) => { if (!el) return null; const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const lang = [...document.querySelectorAll('.langswitch a, .langswitch strong')];
+  return {header: box(document.querySelector('header.topbar')), width: window.innerWidth,
+          height: window.innerHeight,
+          lang: lang.map(e => ({text: e.textContent.trim(), box: box(e)}))};
+}"""
+
+
+def _phone_header_problems(page: Any) -> list[str]:
+    boxes = page.evaluate(HEADER_BOXES)
+    found = []
+    height = boxes["header"]["bottom"] - boxes["header"]["top"]
+    if height > PHONE_HEADER_MAX_PX:
+        found.append(f"the header is {height:.0f} px high (at most {PHONE_HEADER_MAX_PX})")
+    texts = sorted(item["text"] for item in boxes["lang"])
+    if texts != ["EN", "NL"]:
+        found.append(f"the language switch shows {texts}, not NL and EN")
+    for item in boxes["lang"]:
+        b = item["box"]
+        if b["left"] < 0 or b["right"] > boxes["width"] or b["top"] < 0 or \
+                b["bottom"] > boxes["height"] or b["right"] - b["left"] < 8:
+            found.append(f"{item['text']!r} is not entirely on screen: {b}")
+    return found
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@pytest.mark.parametrize("role", ["officer", "firm", "connector", "admin"])
+def test_phone_header_is_compact_with_the_language_switch(role: str, page: Any,
+                                                         login_as: Any,
+                                                         tmp_path_factory: Any) -> None:
+    """At 390 px the header takes at most 120 px and NL/EN are fully visible; at 1280 px
+    too. Screenshots (kept in a temp folder, never committed) are as wide as the viewport."""
+    shots = tmp_path_factory.mktemp(f"header-{role}")
+    login_as(role)
+    for lang in ("nl", "en"):
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.goto(f"/?lang={lang}")
+            problems = _phone_header_problems(page)
+            assert not problems, f"{role} {lang} {width} px: {problems}"
+            shot = shots / f"{role}-{lang}-{width}.png"
+            page.screenshot(path=str(shot))
+            assert _png_size(shot)[0] == width
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{role} {lang} {width} px: {overflow} px too wide"
+    print(f"header screenshots: {shots}")
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
