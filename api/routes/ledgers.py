@@ -42,7 +42,7 @@ from api.access import (
 from api.db import get_engine
 from api.deps import SessionDep, csrf_protect, flash, render, require_roles
 from api.errors import DomainError, Invalid, NotFound
-from api.i18n import N_, request_lang, translator
+from api.i18n import N_, format_pct, request_lang, translate_plural, translator
 from api.importers.ledger import FIELDS
 from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL, SPEND_SOURCE_NL
 from api.schemas import ERROR_RESPONSES
@@ -326,7 +326,8 @@ async def ledger_correct(ledger_id: int, line_id: int, request: Request, user: L
              dependencies=[Depends(csrf_protect)])
 async def ledger_switches(ledger_id: int, request: Request, user: LedgerUser,
                           session: SessionDep) -> Response:
-    t = translator(request_lang(request))
+    lang = request_lang(request)
+    t = translator(lang)
     ledger = _ledger(session, user, ledger_id)
     form = await request.form()
     switches = []
@@ -341,9 +342,11 @@ async def ledger_switches(ledger_id: int, request: Request, user: LedgerUser,
     except DomainError as exc:
         flash(request, t(exc.message, **exc.params), "error")
         return RedirectResponse(f"/ledgers/{ledger_id}#switches", status_code=303)
-    flash(request, t("{n} overstap(pen) in het plan van {ref}: {pct} van de verplichting "
-                     "gedekt.", n=len(switches), ref=out.obligation,
-                     pct=f"{100 * out.coverage:.0f}%"))
+    flash(request, translate_plural(
+        "{n} overstap in het plan van {ref}: {pct} van de verplichting gedekt.",
+        "{n} overstappen in het plan van {ref}: {pct} van de verplichting gedekt.",
+        len(switches), lang, ref=out.obligation,
+        pct=format_pct(out.coverage, 0, fraction=True, lang=lang)))
     return RedirectResponse(f"/ledgers/{ledger_id}#switches", status_code=303)
 
 

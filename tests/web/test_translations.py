@@ -55,3 +55,23 @@ def test_jinja_trans_and_gettext_use_the_catalogs() -> None:
     finally:
         current_lang.reset(token)
     assert page == "Enterprises|Enterprises|Welcome, Ada"
+
+
+def test_plural_forms_in_both_languages() -> None:
+    one, many = "{n} besluit", "{n} besluiten"
+    assert i18n.translate_plural(one, many, 1, "nl") == "1 besluit"
+    assert i18n.translate_plural(one, many, 0, "nl") == "0 besluiten"
+    assert i18n.translate_plural(one, many, 1, "en") == "1 decision"
+    assert i18n.translate_plural(one, many, 1234, "en") == "1,234 decisions"
+    assert i18n.translate_plural(one, many, 1234, "nl") == "1.234 besluiten"
+
+
+def test_templates_count_with_plural_forms() -> None:
+    """'1 besluiten', 'regel(s)': a counted noun in a template goes through tn()."""
+    import re
+
+    hack = re.compile(r"\w\((en|s|pen|n)\)")
+    found = [f for f in i18n_catalogs.extract() if f.where.startswith("templates/")]
+    bad = sorted({f"{f.where}: {f.msgid!r}" for f in found
+                  if isinstance(f.msgid, str) and hack.search(f.msgid)})
+    assert not bad, "use tn(singular, plural, n) instead of '(en)'/'(s)':\n" + "\n".join(bad)
