@@ -27,8 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from api import i18n
-from api.deps import LoginRequired, is_api, login_redirect_url, render
+from api.deps import MESSAGE_PARAMS, LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
+from api.i18n import N_
 from api.routes import docs
 from api.security import LoginRateLimiter, session_middleware_options
 from api.settings import InsecureSettings, check_serving, get_settings
@@ -68,16 +69,16 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
 
 STATUS_MESSAGES = {
-    400: "Ongeldig verzoek",
-    401: "Niet ingelogd",
-    403: "Geen toegang",
-    404: "Pagina niet gevonden",
-    405: "Methode niet toegestaan",
-    409: "Conflict met bestaande gegevens",
-    413: "Bestand te groot",
-    422: "Ongeldige invoer",
-    429: "Te veel verzoeken",
-    500: "Er ging iets mis aan onze kant",
+    400: N_("Ongeldig verzoek"),
+    401: N_("Niet ingelogd"),
+    403: N_("Geen toegang"),
+    404: N_("Pagina niet gevonden"),
+    405: N_("Methode niet toegestaan"),
+    409: N_("Conflict met bestaande gegevens"),
+    413: N_("Bestand te groot"),
+    422: N_("Ongeldige invoer"),
+    429: N_("Te veel verzoeken"),
+    500: N_("Er ging iets mis aan onze kant"),
 }
 
 
@@ -108,7 +109,14 @@ def _detail(detail: Any, status_code: int) -> dict[str, Any]:
         phrase = None
     if isinstance(detail, str) and detail and detail != phrase:
         return {"message": detail, "field": None}
-    return {"message": STATUS_MESSAGES.get(status_code, "Fout"), "field": None}
+    return {"message": STATUS_MESSAGES.get(status_code, N_("Fout")), "field": None}
+
+
+def _api_json(request: Request, body: dict[str, Any], status_code: int,
+              headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSON error saying which language its texts are in (Content-Language)."""
+    return JSONResponse(body, status_code=status_code,
+                        headers={**(headers or {}), "Content-Language": i18n.api_lang(request)})
 
 
 def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
@@ -126,10 +134,10 @@ def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
 def validation_detail(exc: RequestValidationError) -> dict[str, Any]:
     errors = []
     for err in exc.errors():
-        msg = str(err.get("msg", "ongeldige waarde"))
+        msg = str(err.get("msg", N_("ongeldige waarde")))
         msg = msg.removeprefix("Value error, ")
         errors.append({"message": msg, "field": _field_from_loc(err.get("loc", ()))})
-    first = errors[0] if errors else {"message": "Ongeldige invoer", "field": None}
+    first = errors[0] if errors else {"message": N_("Ongeldige invoer"), "field": None}
     return {"message": first["message"], "field": first["field"], "errors": errors}
 
 
@@ -287,20 +295,26 @@ def create_app(serving: bool = False) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = _detail(exc.detail, exc.status_code)
+        params = detail.pop(MESSAGE_PARAMS, None) or {}
         headers = getattr(exc, "headers", None)
         if is_api(request):
-            return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+            # In the caller's language (Accept-Language); a text already translated by its
+            # route is no msgid and passes unchanged.
+            return _api_json(request, {"detail": {
+                **detail, "message": i18n.translate(detail["message"], i18n.api_lang(request),
+                                                    **params)}}, exc.status_code, headers)
         lang = i18n.request_lang(request)
-        message = i18n.translate(detail["message"], lang)
+        message = i18n.translate(detail["message"], lang, **params)
         return _html_error(request, exc.status_code, message, headers)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
         # A service's error no route turned into a message of its own.
         status_code = http_status(exc)
-        if is_api(request):  # the API speaks Dutch whatever ?lang= says
-            return JSONResponse({"detail": {"message": str(exc), "field": exc.field}},
-                                status_code=status_code)
+        if is_api(request):
+            message = i18n.translate(exc.message, i18n.api_lang(request), **exc.params)
+            return _api_json(request, {"detail": {"message": message, "field": exc.field}},
+                             status_code)
         message = i18n.translate(exc.message, i18n.request_lang(request), **exc.params)
         return _html_error(request, status_code, message)
 
@@ -308,18 +322,22 @@ def create_app(serving: bool = False) -> FastAPI:
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         detail = validation_detail(exc)
         if is_api(request):
-            return JSONResponse({"detail": detail}, status_code=422)
+            lang = i18n.api_lang(request)
+            detail["message"] = i18n.translate(detail["message"], lang)
+            for err in detail["errors"]:
+                err["message"] = i18n.translate(err["message"], lang)
+            return _api_json(request, {"detail": detail}, 422)
         message = detail["message"] + (f" ({detail['field']})" if detail["field"] else "")
         return _html_error(request, 422, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        message = "Er ging iets mis aan onze kant. Probeer het later opnieuw."
+        message = N_("Er ging iets mis aan onze kant. Probeer het later opnieuw.")
         if is_api(request):
-            return JSONResponse({"detail": {"message": message, "field": None}},
-                                status_code=500)
-        return _html_error(request, 500, message)
+            return _api_json(request, {"detail": {
+                "message": i18n.translate(message, i18n.api_lang(request)), "field": None}}, 500)
+        return _html_error(request, 500, i18n.translate(message, i18n.request_lang(request)))
 
     # Build the CPV type-ahead index off the request path (about 0.2 s of CPU).
     threading.Thread(target=_warm_indexes, name="warm-indexes", daemon=True).start()

@@ -9,14 +9,19 @@ passed in (``reference_date=``, ``on=``).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from api.settings import get_settings
 
+# The application's wall clock: "today" and every moment shown to a user (#16).
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
 
 def today() -> date:
-    """The reference date: settings.today when set (demos, tests), else the real date."""
+    """The reference date: settings.today when set (demos, tests), else the date in
+    Amsterdam (not the server's zone: a server in UTC would be a day behind after midnight)."""
     configured = get_settings().today
-    return date.fromisoformat(configured) if configured else date.today()
+    return date.fromisoformat(configured) if configured else datetime.now(AMSTERDAM).date()
 
 
 def utcnow() -> datetime:

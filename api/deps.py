@@ -48,9 +48,21 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def api_error(status_code: int, message: str, field: str | None = None) -> HTTPException:
-    """An HTTPException whose JSON body is ``{"detail": {"message", "field"}}``."""
-    return HTTPException(status_code=status_code, detail={"message": message, "field": field})
+def api_error(status_code: int, message: str, field: str | None = None,
+              **params: Any) -> HTTPException:
+    """An HTTPException whose JSON body is ``{"detail": {"message", "field"}}``. ``message``
+    is a Dutch msgid with ``{placeholders}`` filled from ``params``; the error handler
+    (api/app.py) translates it into the caller's language (:func:`api.i18n.api_lang`)."""
+    detail: dict[str, Any] = {"message": message, "field": field}
+    if params:
+        detail[MESSAGE_PARAMS] = params
+    return HTTPException(status_code=status_code, detail=detail)
+
+
+# The key under which api_error keeps a message's parameters until it is translated.
+MESSAGE_PARAMS = "_params"
+# The JSON API's language as a dependency: ?lang=, the cookie, then Accept-Language.
+ApiLang = Annotated[str, Depends(i18n.api_lang)]
 
 
 # --- users ------------------------------------------------------------------------

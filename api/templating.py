@@ -6,6 +6,7 @@ language from the template context so month names follow the language switch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,23 @@ def _lang(ctx: Context) -> str:
 @pass_context
 def _date_nl(ctx: Context, value: Any, style: str = "long") -> str:
     return i18n.format_date(value, style, _lang(ctx))
+
+
+def _in_page_language(fn: Callable[..., str]) -> Callable[..., str]:
+    """A formatting filter in the page's language unless lang= is given: ``x|eur`` on an
+    English page is '€1,250', not the Dutch '€ 1.250'."""
+
+    @pass_context
+    def apply(ctx: Context, value: Any, *args: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("lang", _lang(ctx))
+        return fn(value, *args, **kwargs)
+
+    return apply
+
+
+@pass_context
+def _moment(ctx: Context, value: Any, style: str = "long", labelled: bool = True) -> str:
+    return i18n.format_moment(value, _lang(ctx), style, labelled)
 
 
 @pass_context
@@ -128,10 +146,12 @@ def _url_with(ctx: Context, **changes: Any) -> str:
 
 
 env.filters.update(
-    eur=i18n.format_eur,
-    num=i18n.format_number,
-    pct=i18n.format_pct,
-    km=i18n.format_km,
+    eur=_in_page_language(i18n.format_eur),
+    num=_in_page_language(i18n.format_number),
+    score=_in_page_language(i18n.format_score),
+    pct=_in_page_language(i18n.format_pct),
+    km=_in_page_language(i18n.format_km),
+    moment=_moment,
     date_nl=_date_nl,
     month=_month,
     cpv_label=_cpv_label,

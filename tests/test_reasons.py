@@ -193,23 +193,23 @@ def test_reasons_refuse_unknown_codes_and_wrong_params() -> None:
     (reason("certified", scheme="CodeSO", level=None, valid_until=None),
      "erkend: Code Sociaal Ondernemen", "recognised: Code Sociaal Ondernemen"),
     (reason("staff_share", share=0.4),
-     "erkend: 40 % van de medewerkers uit doelgroepen",
+     "erkend: 40% van de medewerkers uit doelgroepen",
      "recognised: 40% of staff from target groups"),
     (reason("capacity_share", free_purchase_eur=1_234_567.5, free_placements=2, share=0.8,
             due_eur=50_000.0),
-     "vrij: € 1.234.568 inkoop per jaar en 2 plaatsingen per jaar: draagt 80 % van de "
+     "vrij: € 1.234.568 inkoop per jaar en 2 plaatsingen per jaar: draagt 80% van de "
      "verschuldigde € 50.000",
      "free: €1,234,568 purchasing per year and 2 placements per year: carries 80% of the "
      "€50,000 due"),
     (reason("credit_share", free_purchase_eur=0.0, free_placements=8, years=4.0,
             credit_eur=120_000.0, share=1.0, due_eur=45_000.0),
      "vrij over de looptijd van 4 jaar: € 0 inkoop en 8 plaatsingen: levert € 120.000 waarde "
-     "op, 100 % van de verschuldigde € 45.000",
+     "op, 100% van de verschuldigde € 45.000",
      "free over the term of 4 years: €0 purchasing and 8 placements: earns €120,000 credit, "
      "100% of the €45,000 due"),
     (reason("credit_share", free_purchase_eur=10_000.0, free_placements=1, years=1.0,
             credit_eur=5_000.0, share=0.1111, due_eur=45_000.0),
-     "vrij: € 10.000 inkoop per jaar en 1 plaatsing per jaar: levert € 5.000 waarde op, 11 % "
+     "vrij: € 10.000 inkoop per jaar en 1 plaatsing per jaar: levert € 5.000 waarde op, 11% "
      "van de verschuldigde € 45.000",
      "free: €10,000 purchasing per year and 1 placement per year: earns €5,000 credit, 11% of "
      "the €45,000 due"),
@@ -217,7 +217,7 @@ def test_reasons_refuse_unknown_codes_and_wrong_params() -> None:
      "vrij: € 25.000 inkoop per jaar en 1 plaatsing per jaar",
      "free: €25,000 purchasing per year and 1 placement per year"),
     (reason("different_approach", similarity=0.32, closest="Huiskamer (Oost)"),
-     "een andere aanpak: 32 % gelijk aan het meest gelijkende resultaat erboven "
+     "een andere aanpak: 32% gelijk aan het meest gelijkende resultaat erboven "
      "(Huiskamer (Oost))",
      "a different approach: similarity 32% to the closest result above it (Huiskamer (Oost))"),
     # The coalition reason in full: covered, partly covered and the best single member;
@@ -225,8 +225,8 @@ def test_reasons_refuse_unknown_codes_and_wrong_params() -> None:
     (reason("coalition_themes", covered=1, n_themes=3, themes=["eenzaamheid"],
             themes_by=["Samen eten"], partly=["ouderen", "vervoer"], partly_shares=[0.4, 0.25],
             partly_by=["Huiskamer (Oost)", "Rijdt; partly mee"], best_single=0.3),
-     "dekken samen 1 van de 3 thema's: 'eenzaamheid' (Samen eten); deels 'ouderen' 40 % "
-     "(Huiskamer (Oost)), 'vervoer' 25 % (Rijdt; partly mee) (beste afzonderlijke lid: 30 %)",
+     "dekken samen 1 van de 3 thema's: 'eenzaamheid' (Samen eten); deels 'ouderen' 40% "
+     "(Huiskamer (Oost)), 'vervoer' 25% (Rijdt; partly mee) (beste afzonderlijke lid: 30%)",
      "together cover 1 of 3 themes: 'eenzaamheid' (Samen eten); partly 'ouderen' 40% "
      "(Huiskamer (Oost)), 'vervoer' 25% (Rijdt; partly mee) (best single member: 30%)"),
     (reason("coalition_themes", covered=0, n_themes=2, themes=[], themes_by=[], partly=[],
@@ -249,7 +249,7 @@ def test_reasons_refuse_unknown_codes_and_wrong_params() -> None:
      "screeningsstatus is In behandeling, niet Gescreend",
      "vetting status is Pending, not Vetted"),
     (reason("reserved_share_too_low", share=None, min_share=0.3),
-     "voorbehouden opdracht (artikel 20) vraagt ten minste 30 % medewerkers uit de "
+     "voorbehouden opdracht (artikel 20) vraagt ten minste 30% medewerkers uit de "
      "doelgroep; aandeel onbekend",
      "reserved contract (article 20) needs at least 30% target-group staff; share unknown"),
 ])
@@ -266,14 +266,15 @@ def test_real_plan_explanations_in_dutch() -> None:
     assert dutch[1] == "Niet haalbaar: geen kandidaten. Tekort € 1.000 van € 1.000."
     assert dutch[5] == (
         "Verschuldigd € 50.000: niet haalbaar — de resterende capaciteit van de kandidaten "
-        "levert hoogstens € 10.000 waarde op. Tekort € 40.000 (80 %). Plan: inkoop van "
+        "levert hoogstens € 10.000 waarde op. Tekort € 40.000 (80%). Plan: inkoop van "
         "€ 10.000 bij 1 onderneming (waarde € 10.000). Voeg kandidaten of capaciteit toe, of "
         "laat de coördinator weten dat de verplichting een andere route nodig heeft.")
     assert dutch[-1].startswith("Verschuldigd € 50.000: gehaald. Plan: inkoop van € 19.999 "
                                 "bij 1 onderneming")
     assert dutch[-1].endswith(" Al toegezegd: € 5.000 van € 55.000.")
-    assert "€ 1.234,56" in dutch[-2]
-    assert "€1,234.56" in rt.sentence(_plans()[-2], "en")
+    # Plans are in whole euros (api/i18n.py's money rule, #16): € 1.234,56 due reads € 1.235.
+    assert "Verschuldigd € 1.235: gehaald" in dutch[-2]
+    assert "Due €1,235: met" in rt.sentence(_plans()[-2], "en")
     assert rt.sentence(_plans()[6], "en").startswith(
         "Due €50,000: cannot be met — the partner limit leaves too little capacity.")
 

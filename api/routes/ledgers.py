@@ -42,7 +42,7 @@ from api.access import (
 from api.db import get_engine
 from api.deps import SessionDep, csrf_protect, flash, render, require_roles
 from api.errors import DomainError, Invalid, NotFound
-from api.i18n import N_, format_pct, request_lang, translate_plural, translator
+from api.i18n import N_, api_lang, format_pct, request_lang, translate_plural, translator
 from api.importers.ledger import FIELDS
 from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL, SPEND_SOURCE_NL
 from api.schemas import ERROR_RESPONSES
@@ -453,7 +453,7 @@ def ledger_json(ledger_id: int, request: Request, user: LedgerUser,
     """The analysis: spend by category, addressable share, registry suppliers, groups with
     the ranked enterprises and the credit of switching, the review queue."""
     ledger = _ledger(session, user, ledger_id)
-    return _analysis_dict(L.analyse(session, ledger), request_lang(request))
+    return _analysis_dict(L.analyse(session, ledger), api_lang(request))
 
 
 @api_router.get("/ledgers/{ledger_id}/lines")

@@ -48,7 +48,16 @@ from api.deps import (
     require_roles,
 )
 from api.errors import DomainError, Forbidden, Invalid
-from api.i18n import N_, api_lang, format_eur, month_label, request_lang, translator
+from api.i18n import (
+    N_,
+    Eur,
+    Num,
+    api_lang,
+    format_eur,
+    month_label,
+    request_lang,
+    translator,
+)
 from api.schemas import (
     ERROR_RESPONSES,
     PLAN_MAX_ROWS,
@@ -215,7 +224,7 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
                                        enterprise=engine_ent)
             if amount > free + 0.005:
                 err("amount", "Meer dan de vrije inkoopcapaciteit over de looptijd van {years} "
-                              "jaar ({free}).", free=format_eur(round(free, 2)), years=f"{years:g}")
+                              "jaar ({free}).", free=Eur(free, 2), years=Num(years))
         else:
             try:
                 n_raw = parse_number(ln.placements_raw)
@@ -772,7 +781,7 @@ async def obligation_delivery_post(ref: str, request: Request, user: CurrentUser
         return _detail(request, session, user, row, delivery=data, delivery_errors=errors,
                        status_code=422)
     flash(request, t("Levering vastgelegd: {credit} social return.",
-                     credit=format_eur(saved.credit_eur)))
+                     credit=Eur(saved.credit_eur)))
     return RedirectResponse(f"/obligations/{ref}#voortgang", status_code=303)
 
 

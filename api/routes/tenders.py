@@ -146,8 +146,8 @@ def _policy_missing(form: tender_form.TenderForm, buyer: str) -> bool:
 
 
 def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
-    """How the euros were reached, in the page's language."""
-    from api.i18n import format_eur, format_pct
+    """How the euros were reached, in the page's language (the amounts follow it: Eur)."""
+    from api.i18n import Eur, Pct
 
     if due is None:
         return str(t("Geen social-returnclausule."))
@@ -159,15 +159,15 @@ def due_text(t: Any, due: DueResult | None, row: TenderRow) -> str:
         if due.percentage is None:
             return str(t("De clausule noemt geen percentage of bedrag."))
         return str(t("De opdrachtwaarde ligt onder de drempel van {thr}: niets verschuldigd.",
-                     thr=format_eur(due.threshold_eur)))
+                     thr=Eur(due.threshold_eur)))
     if row.sroi_amount_eur is not None:
-        text = t("Vast bedrag {amount}.", amount=format_eur(row.sroi_amount_eur))
+        text = t("Vast bedrag {amount}.", amount=Eur(row.sroi_amount_eur))
     else:
-        text = t("{pct} van de {basis} {basis_eur}.", pct=format_pct(due.percentage),
+        text = t("{pct} van de {basis} {basis_eur}.", pct=Pct(due.percentage, fraction=False),
                  basis=t(BASIS_NL.get(due.basis, due.basis)).lower(),
-                 basis_eur=format_eur(due.basis_eur))
+                 basis_eur=Eur(due.basis_eur))
     if due.capped:
-        text += " " + t("Begrensd op {cap}.", cap=format_eur(due.cap_eur))
+        text += " " + t("Begrensd op {cap}.", cap=Eur(due.cap_eur))
     return str(text)
 
 

@@ -26,7 +26,7 @@ from sqlmodel import select
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import N_, request_lang, translator
+from api.i18n import N_, Day, request_lang, translator
 from api.labels import TARGET_GROUP_NL, VETTING_NL
 from api.schemas import (
     ERROR_RESPONSES,
@@ -210,8 +210,7 @@ async def vetting_decide(ref: str, request: Request, user: ConnectorUser, sessio
                        errors={exc.field or "status": message}, form=form, status_code=422)
     if event.status == "vetted":
         flash(request, t("{name} is goedgekeurd, geldig tot {until}.", name=row.name,
-                         until=event.valid_until.strftime("%d-%m-%Y")
-                         if event.valid_until else "–"))
+                         until=Day(event.valid_until, "short")))
     elif event.status == "rejected":
         flash(request, t("{name} is afgewezen.", name=row.name))
     else:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from api.clock import utcnow
 from api.errors import Conflict, Invalid, NotFound
+from api.i18n import Eur
 from api.services.challenge_board import change_status
 from api.services.free_text import clean_text
 from api.tables import ChallengePilot, ChallengePitch, ChallengeRow, EnterpriseRow
@@ -130,7 +131,7 @@ def select_pilot(session: Session, row: ChallengeRow, pitch_id: int, start: date
     if row.budget_eur is not None and budget + sum(p.budget_eur for p in chosen) \
             > row.budget_eur + 0.005:
         raise Invalid("budget_eur", "De pilots samen gaan over het budget van de challenge "
-                                    "({budget} euro).", budget=f"{row.budget_eur:,.0f}")
+                                    "({budget}).", budget=Eur(row.budget_eur))
     pilot = ChallengePilot(challenge_ref=row.ref, pitch_id=pitch_id, start=start,
                            weeks=PILOT_WEEKS, budget_eur=budget, selected_by=by)
     session.add(pilot)

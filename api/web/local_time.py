@@ -1,22 +1,16 @@
-"""Stored UTC timestamps as Dutch wall-clock time on pages."""
+"""Stored UTC timestamps as Amsterdam wall-clock time on pages (the formatting itself is
+``api.i18n.format_moment``; the zone is ``api.clock.AMSTERDAM``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from api.i18n import format_moment
+from api.templating import current_lang
 
 
-def local_time(value: datetime | str | None) -> str:
-    """A stored UTC timestamp as Dutch wall-clock time: "01-06-2026 11:30"."""
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return str(value)
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+def local_time(value: datetime | str | None, lang: str | None = None,
+               labelled: bool = True) -> str:
+    """A stored timestamp as Amsterdam time in the page's language, the zone named:
+    "03-12-2026 10:15 (Amsterdamse tijd)"."""
+    return format_moment(value, lang or current_lang.get(), "short", labelled)

@@ -108,7 +108,7 @@ def test_new_tender_errors_beside_fields_then_fix(client: TestClient, login: Any
     assert page.status_code == 200
     assert "Aanbesteding opgeslagen" in page.text
     assert re.search(r'id="obligation-eur">€ 100\.000<', page.text)  # 5 % of € 2 mln
-    assert "5 % van de opdrachtwaarde € 2.000.000" in page.text
+    assert "5% van de opdrachtwaarde € 2.000.000" in page.text  # CLDR's percent (#16)
     assert 'id="verdict-label">Haalbaar<' in page.text and "<svg" in page.text
     table = page.text.split('id="match-table"', 1)[1]
     assert table.count('href="/enterprises/E-') >= 3
