@@ -30,6 +30,7 @@ from api import i18n
 from api.deps import MESSAGE_PARAMS, LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
 from api.i18n import N_
+from api.openapi_links import with_links
 from api.routes import docs
 from api.security import LoginRateLimiter, session_middleware_options
 from api.settings import InsecureSettings, check_serving, get_settings
@@ -344,6 +345,15 @@ def create_app(serving: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.mount(docs.ASSETS, StaticFiles(directory=str(docs.ASSETS_DIR)), name="api-docs-assets")
     app.state.route_modules = _include_routes(app)
+    generate = app.openapi
+
+    def openapi_with_links() -> dict[str, Any]:
+        # FastAPI caches the generated document; the links go onto it once.
+        if app.openapi_schema is None:
+            app.openapi_schema = with_links(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi_with_links  # type: ignore[method-assign]
     return app
 
 

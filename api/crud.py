@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
@@ -77,7 +78,8 @@ class Resource:
     kind: str  # interchange kind: enterprises | tenders | challenges | obligations
     path: str  # "/enterprises"
     table: type[SQLModel]
-    schema_in: type[BaseModel]
+    schema_create: type[BaseModel]  # POST: the ref is required
+    schema_in: type[BaseModel]  # PUT: the ref is the path's
     schema_patch: type[BaseModel]
     schema_out: type[BaseModel]
     label: str  # Dutch noun for messages: "Onderneming"
@@ -157,7 +159,7 @@ def build_router(res: Resource) -> APIRouter:
                  summary=f"Create one of {res.kind}")
     def create_item(
         request: Request, response: Response, user: ApiUser, session: SessionDep,
-        body: Annotated[res.schema_in, Body()],  # type: ignore[name-defined]
+        body: Annotated[res.schema_create, Body()],  # type: ignore[name-defined]
         on_duplicate: Annotated[Literal["ask", "keep-both"], Query(
             description="A likely duplicate (same KvK, nearly the same name nearby): "
                         "answer 409 with the candidates (ask) or create it anyway")] = "ask",
@@ -179,7 +181,8 @@ def build_router(res: Resource) -> APIRouter:
                     "field": "name", "candidates": candidates})
         row = store(session, user, table(**{k: v for k, v in values.items()
                                             if k in table.model_fields}), {}, None)
-        response.headers["Location"] = f"{request.url.path}/{row.ref}"
+        # Percent-encoded: a header is Latin-1, a ref any text.
+        response.headers["Location"] = f"{request.url.path}/{quote(row.ref, safe='')}"
         return res.to_out(row)
 
     @router.put("/{ref:path}", response_model=res.schema_out,

@@ -12,7 +12,27 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from api import fields
+from api.importers import registry
+from api.importers.interchange import (
+    CONTACT_MAX,
+    EMAIL_RE,
+    EXTRA_COLUMNS,
+    EXTRA_ENUMS,
+    PHONE_RE,
+    SINGULAR,
+    TENDER_SOURCES,
+)
 
 T = TypeVar("T")
 
@@ -74,46 +94,89 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 class _In(BaseModel):
     # Unknown keys are an error, as in the interchange format: a typo must not pass.
     # Strict: a wrong JSON type ("5" for a number, 1 for a string) is refused, not coerced.
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Patterns as Python reads them (api.fields), the same engine as the file checks.
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+
+
+# A field that may be left out but not set to null: null clears a field in a PATCH, and a
+# required field cannot be cleared (the server answers 422 naming it, as for a bad value).
+# The schema leaves null out; the model still reads it, so the answer is the checks' own.
+NoNull = SkipJsonSchema[None]
 
 
 # --- nested ------------------------------------------------------------------------
 
 class Capacity(_In):
-    placements_per_year: int | None = None
-    purchasing_eur_per_year: float | None = None
+    placements_per_year: fields.Count | None = None
+    purchasing_eur_per_year: fields.Euros | None = None
 
 
 class Certification(_In):
-    scheme: str = Field(examples=["PSO"])
-    level: str | None = Field(None, examples=["2"])
+    scheme: fields.CertificationScheme = Field(examples=["PSO"])
+    level: fields.CertificationLevel | None = Field(None, examples=["2"])
     valid_until: IsoDate | None = None
 
 
 class Vetting(_In):
-    status: str = Field(examples=["vetted"])
-    by: str | None = None
+    status: fields.VettingStatus = Field(examples=["vetted"])
+    by: fields.text(fields.MAX_LEN["by"]) | None = None  # type: ignore[valid-type]
     on: IsoDate | None = None
-    valid_until: IsoDate | None = None
+    valid_until: IsoDate | None = Field(None, description="Not before `on`")
 
 
 class Contact(_In):
-    name: str | None = Field(None, examples=["Anouk de Wit"])
-    email: str | None = Field(None, examples=["info@schoon-sociaal.example"])
-    phone: str | None = Field(None, examples=["030-1234567"])
-    website: str | None = Field(None, examples=["https://www.schoon-sociaal.example"])
+    # The patterns are the file checks' own (api.importers.interchange); the digit count of
+    # a phone number and the host of a web address are checked there and said here.
+    name: fields.text(CONTACT_MAX["name"]) | None = Field(  # type: ignore[valid-type]
+        None, examples=["Anouk de Wit"])
+    email: Annotated[str, StringConstraints(pattern=EMAIL_RE.pattern,
+                                            max_length=CONTACT_MAX["email"])] | None = Field(
+        None, examples=["info@schoon-sociaal.example"])
+    phone: Annotated[str, StringConstraints(pattern=PHONE_RE.pattern,
+                                            max_length=CONTACT_MAX["phone"])] | None = Field(
+        None, examples=["030-1234567"], description="10 digits starting with 0, or 8 to 15 "
+                                                     "digits after a +", json_schema_extra={
+                                                         "x-rule": "phone"})
+    website: fields.text(CONTACT_MAX["website"]) | None = Field(  # type: ignore[valid-type]
+        None, examples=["https://www.schoon-sociaal.example"],
+        description="An http(s) address or a host name (https:// is added)",
+        json_schema_extra={"x-rule": "website"})
 
 
 class SroiClause(_In):
-    percentage: float | None = Field(None, examples=[5])
-    amount_eur: float | None = None
-    basis: str | None = Field(None, examples=["contract_value"])
-    threshold_eur: float | None = None
-    cap_eur: float | None = None
-    target_groups: list[str] | None = None
-    region_km: float | None = None
-    policy: str | None = Field(None, examples=["utrecht-2024"])
-    labour_cost_eur: float | None = None
+    percentage: fields.Percentage | None = Field(None, examples=[5])
+    amount_eur: fields.Euros | None = None
+    basis: fields.ClauseBasis | None = Field(None, examples=["contract_value"])
+    threshold_eur: fields.Euros | None = None
+    cap_eur: fields.Euros | None = None
+    target_groups: list[fields.TargetGroup] | None = None
+    region_km: fields.Km | None = None
+    policy: fields.Policy | None = Field(None, examples=["utrecht-2024"])
+    labour_cost_eur: fields.Euros | None = None
+
+
+def _extra_model(kind: str) -> Any:
+    """``extra``: any object; the store's columns it carries (interchange EXTRA_COLUMNS)
+    have their types and choices."""
+    props: dict[str, Any] = {}
+    for key, (_column, default) in EXTRA_COLUMNS[kind].items():
+        choices = EXTRA_ENUMS.get((kind, key))
+        if (kind, key) == ("tenders", "source"):
+            choices = TENDER_SOURCES + registry.names(published=True)
+        typ: Any
+        if isinstance(default, bool):
+            typ = bool
+        elif isinstance(default, list):
+            typ = list[fields.Text]
+        elif choices:
+            typ = Literal[choices]  # type: ignore[valid-type]
+        else:
+            typ = fields.Text
+        props[key] = (typ | None, None)
+    if not props:
+        return dict[str, Any]
+    return create_model(f"{SINGULAR[kind].title()}Extra", __config__=ConfigDict(
+        extra="allow", strict=True, regex_engine="python-re"), **props)
 
 
 # --- enterprises ----------------------------------------------------------------------
@@ -141,38 +204,50 @@ ENTERPRISE_EXAMPLE: dict[str, Any] = {
 }
 
 
+_MUNICIPALITY_OR_PLACE = ("Required unless lat and lon are given (then the place is "
+                          "theirs); a new municipality in a PATCH moves the place")
+
+
 class EnterpriseFields(_In):
-    name: str | None = None
-    kvk: str | None = None
-    description: str | None = None
-    cpv: list[str] | None = None
-    municipality: str | None = None
-    postcode: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    service_radius_km: float | None = None
-    target_groups: list[str] | None = None
-    themes: list[str] | None = None
+    kvk: fields.Kvk | None = None
+    cpv: list[fields.CpvCode] | None = None
+    municipality: fields.Municipality | None = Field(None, description=_MUNICIPALITY_OR_PLACE)
+    postcode: fields.Postcode | None = None
+    lat: fields.Lat | None = None
+    lon: fields.Lon | None = None
+    service_radius_km: fields.Km | None = None
+    target_groups: list[fields.TargetGroup] | None = None
+    themes: list[fields.Text] | None = None
     capacity: Capacity | None = None
-    target_group_share: float | None = None
-    trade_income_share: float | None = None
+    target_group_share: fields.Share | None = None
+    trade_income_share: fields.Share | None = None
     certifications: list[Certification] | None = None
     vetting: Vetting | None = None
     contact: Contact | None = None
-    extra: dict[str, Any] | None = None
+    extra: _extra_model("enterprises") | None = None  # type: ignore[valid-type]
 
 
 class EnterpriseIn(EnterpriseFields):
-    """Create (POST) or replace (PUT) an enterprise."""
+    """Replace (PUT) an enterprise."""
 
-    ref: str | None = Field(None, description="Required on POST; on PUT the path's ref")
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": ENTERPRISE_EXAMPLE})
+    ref: fields.Ref | None = Field(None, description="The path's ref, if given")
+    name: fields.text(fields.MAX_LEN["name"], required=True)  # type: ignore[valid-type]
+    description: fields.text(required=True)  # type: ignore[valid-type]
+    model_config = ConfigDict(json_schema_extra={"example": ENTERPRISE_EXAMPLE})
+
+
+class EnterpriseCreate(EnterpriseIn):
+    """Create (POST) an enterprise."""
+
+    ref: fields.Ref
 
 
 class EnterprisePatch(EnterpriseFields):
-    """Change some fields (PATCH); absent fields stay as they are."""
+    """Change some fields (PATCH); absent fields stay as they are, null clears one."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    name: fields.text(fields.MAX_LEN["name"], required=True) | NoNull = None  # type: ignore[valid-type]
+    description: fields.text(required=True) | NoNull = None  # type: ignore[valid-type]
+    model_config = ConfigDict(json_schema_extra={
         "example": {"capacity": {"placements_per_year": 8, "purchasing_eur_per_year": 300000}}})
 
 
@@ -220,29 +295,36 @@ TENDER_EXAMPLE: dict[str, Any] = {
 
 
 class TenderFields(_In):
-    buyer: str | None = None
-    title: str | None = None
-    description: str | None = None
-    cpv: list[str] | None = None
-    contract_value_eur: float | None = None
+    description: fields.Text | None = None
+    contract_value_eur: fields.PositiveEuros | None = None
     start: IsoDate | None = None
-    end: IsoDate | None = None
-    municipality: str | None = None
-    postcode: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    end: IsoDate | None = Field(None, description="Not before start")
+    municipality: fields.Municipality | None = None
+    postcode: fields.Postcode | None = None
+    lat: fields.Lat | None = None
+    lon: fields.Lon | None = None
     sroi: SroiClause | None = None
-    extra: dict[str, Any] | None = Field(
+    extra: _extra_model("tenders") | None = Field(  # type: ignore[valid-type]
         None, description="Kept as is; also carries status (draft|published) and reserved")
 
 
 class TenderIn(TenderFields):
-    ref: str | None = None
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": TENDER_EXAMPLE})
+    ref: fields.TenderRef | None = Field(None, description="The path's ref, if given")
+    buyer: fields.text(fields.MAX_LEN["buyer"], required=True)  # type: ignore[valid-type]
+    title: fields.text(fields.MAX_LEN["title"], required=True)  # type: ignore[valid-type]
+    cpv: list[fields.CpvCode] = Field(min_length=1)
+    model_config = ConfigDict(json_schema_extra={"example": TENDER_EXAMPLE})
+
+
+class TenderCreate(TenderIn):
+    ref: fields.TenderRef
 
 
 class TenderPatch(TenderFields):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    buyer: fields.text(fields.MAX_LEN["buyer"], required=True) | NoNull = None  # type: ignore[valid-type]
+    title: fields.text(fields.MAX_LEN["title"], required=True) | NoNull = None  # type: ignore[valid-type]
+    cpv: Annotated[list[fields.CpvCode], Field(min_length=1)] | NoNull = None
+    model_config = ConfigDict(json_schema_extra={
         "example": {"contract_value_eur": 2600000}})
 
 
@@ -283,24 +365,32 @@ CHALLENGE_EXAMPLE: dict[str, Any] = {
 
 
 class ChallengeFields(_In):
-    municipality: str | None = None
-    title: str | None = None
-    question: str | None = None
-    themes: list[str] | None = None
+    themes: list[fields.Text] | None = None
     opened_on: IsoDate | None = None
-    deadline: IsoDate | None = None
-    budget_eur: float | None = None
-    max_partners: int | None = None
-    extra: dict[str, Any] | None = None
+    deadline: IsoDate | None = Field(None, description="Not before opened_on; absent: twelve "
+                                                       "weeks after opened_on")
+    budget_eur: fields.Euros | None = None
+    max_partners: fields.Partners | None = None
+    extra: _extra_model("challenges") | None = None  # type: ignore[valid-type]
 
 
 class ChallengeIn(ChallengeFields):
-    ref: str | None = None
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": CHALLENGE_EXAMPLE})
+    ref: fields.Ref | None = Field(None, description="The path's ref, if given")
+    municipality: fields.Municipality
+    title: fields.text(fields.MAX_LEN["title"], required=True)  # type: ignore[valid-type]
+    question: fields.text(required=True)  # type: ignore[valid-type]
+    model_config = ConfigDict(json_schema_extra={"example": CHALLENGE_EXAMPLE})
+
+
+class ChallengeCreate(ChallengeIn):
+    ref: fields.Ref
 
 
 class ChallengePatch(ChallengeFields):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    municipality: fields.Municipality | NoNull = None
+    title: fields.text(fields.MAX_LEN["title"], required=True) | NoNull = None  # type: ignore[valid-type]
+    question: fields.text(required=True) | NoNull = None  # type: ignore[valid-type]
+    model_config = ConfigDict(json_schema_extra={
         "example": {"budget_eur": 100000}})
 
 
@@ -337,25 +427,33 @@ OBLIGATION_EXAMPLE: dict[str, Any] = {
 
 
 class ObligationFields(_In):
-    firm: str | None = None
-    tender: str | None = None
-    amount_eur: float | None = None
+    tender: fields.TenderRef | None = Field(None, description="The tender whose clause sets "
+                                                              "the amount; give amount_eur or "
+                                                              "tender (or both)")
+    amount_eur: fields.Euros | None = Field(None, description="Credited euros due; required "
+                                                              "when no tender is given")
     due: IsoDate | None = None
-    buys: list[str] | None = None
-    municipality: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    policy: str | None = None
-    extra: dict[str, Any] | None = None
+    buys: list[fields.CpvCode] | None = None
+    municipality: fields.Municipality | None = None
+    lat: fields.Lat | None = None
+    lon: fields.Lon | None = None
+    policy: fields.Policy | None = None
+    extra: _extra_model("obligations") | None = None  # type: ignore[valid-type]
 
 
 class ObligationIn(ObligationFields):
-    ref: str | None = None
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": OBLIGATION_EXAMPLE})
+    ref: fields.Ref | None = Field(None, description="The path's ref, if given")
+    firm: fields.text(fields.MAX_LEN["firm"], required=True)  # type: ignore[valid-type]
+    model_config = ConfigDict(json_schema_extra={"example": OBLIGATION_EXAMPLE})
+
+
+class ObligationCreate(ObligationIn):
+    ref: fields.Ref
 
 
 class ObligationPatch(ObligationFields):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    firm: fields.text(fields.MAX_LEN["firm"], required=True) | NoNull = None  # type: ignore[valid-type]
+    model_config = ConfigDict(json_schema_extra={
         "example": {"amount_eur": 130000}})
 
 

@@ -36,6 +36,17 @@ from functools import partial
 from pathlib import PurePath
 from typing import Any
 
+from api.fields import (
+    ISO_DATE_PATTERN,
+    KVK_PATTERN,
+    LAT_RANGE,
+    LON_RANGE,
+    MAX_COUNT,
+    MAX_LEN,
+    POSTCODE_PATTERN,
+    TENDER_REF_MAX,
+    TEXT_PATTERN,
+)
 from matcher.model import (
     CERTIFICATION_LEVELS,
     CERTIFICATION_SCHEMES,
@@ -112,23 +123,19 @@ EXTRA_ENUMS = {
     ("obligations", "status"): ("open", "met", "closed"),
 }
 
-# Column widths (VARCHAR on PostgreSQL).
-MAX_LEN = {"ref": 100, "name": 300, "buyer": 300, "title": 500, "firm": 300}
-TENDER_REF_MAX = 200
 
-# Generous box around the Netherlands (border regions included).
-LAT_RANGE = (49.0, 55.5)
-LON_RANGE = (2.0, 9.0)
-
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_POSTCODE_RE = re.compile(r"^\s*([1-9]\d{3})\s*([A-Za-z]{2})\s*$")
+_DATE_RE = re.compile(ISO_DATE_PATTERN)
+_POSTCODE_RE = re.compile(POSTCODE_PATTERN)
+_KVK_RE = re.compile(KVK_PATTERN)
+_TEXT_RE = re.compile(TEXT_PATTERN)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d+,\d+$")
 # Contact details: an address with one @ and a domain with a dot; a phone number of
 # digits with the usual separators (checked for its digit count below); a web address.
-_EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
-_PHONE_RE = re.compile(r"^\+?[\d\s().-]+$")
+PHONE_RE = re.compile(r"^\+?[\d\s().-]+$")
 _HOST_RE = re.compile(r"^(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+"
                       r"[A-Za-z]{2,}$")
 CONTACT_MAX = {"name": 200, "email": 254, "phone": 40, "website": 300}
@@ -297,6 +304,10 @@ class _Checker:
         if not isinstance(value, str):
             raise self.fail(p, f"expected text, got {_type_name(value)} {_short(value)}",
                             "write it as a string in quotes", "text")
+        if not _TEXT_RE.match(value) or not value.isascii() and _SURROGATE_RE.search(value):
+            # A lone surrogate (JSON lets "\ud800" through) is not Unicode text.
+            raise self.fail(p, "contains a NUL character or a lone surrogate (not text)",
+                            "remove it", "text")
         value = value.strip()
         if max_len is not None and len(value) > max_len:
             raise self.fail(p, f"too long ({len(value)} characters, at most {max_len})",
@@ -473,7 +484,7 @@ class _Checker:
             raise self.fail(("kvk",), f"expected text, got {_type_name(value)}",
                             "write the 8-digit KvK number as text", "kvk")
         raw = re.sub(r"[\s.]", "", str(value))
-        if not raw.isdigit() or len(raw) != 8:
+        if not _KVK_RE.match(raw):
             fix = "a KvK number has exactly 8 digits, e.g. \"30123456\""
             if raw.isdigit() and len(raw) < 8:
                 fix += "; if a spreadsheet dropped leading zeros, write it as text"
@@ -484,7 +495,7 @@ class _Checker:
         value = obj.get("postcode")
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        m = _POSTCODE_RE.match(value) if isinstance(value, str) else None
+        m = _POSTCODE_RE.match(value.strip()) if isinstance(value, str) else None
         if not m:
             raise self.fail(("postcode",), f"{_short(value)} is not a Dutch postcode",
                             "write four digits, a space and two letters, e.g. \"3511 AB\"",
@@ -587,7 +598,7 @@ def _enterprise(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     v["themes"] = c.run(lambda: c.word_list(d, "themes"), [])
     cap = c.run(lambda: c.obj(d, "capacity", CAPACITY_FIELDS)) or {}
     placements = c.run(lambda: c.opt_number(cap, "placements_per_year", ("capacity",),
-                                            minimum=0, integer=True))
+                                            minimum=0, maximum=MAX_COUNT, integer=True))
     purchasing = c.run(lambda: c.opt_number(cap, "purchasing_eur_per_year", ("capacity",),
                                             minimum=0))
     v["placements_per_year"] = int(placements or 0)
@@ -612,14 +623,14 @@ def _contact(c: _Checker, contact: dict[str, Any]) -> dict[str, Any]:
     texts = {key: c.run(partial(c.text, contact, key, max_len=CONTACT_MAX[key], path=p))
              for key in CONTACT_FIELDS}
     email, phone, site = texts["email"], texts["phone"], texts["website"]
-    if email is not None and not _EMAIL_RE.match(email):
+    if email is not None and not EMAIL_RE.match(email):
         c.error(p + ("email",), f"{_short(email)} is not an e-mail address",
                 "write it as name@domain.nl", "email", value=email)
         email = None
     if phone is not None:
         digits = re.sub(r"\D", "", phone)
         international = phone.startswith("+")
-        ok = bool(_PHONE_RE.match(phone)) and (
+        ok = bool(PHONE_RE.match(phone)) and (
             8 <= len(digits) <= 15 if international
             else len(digits) == 10 and digits.startswith("0"))
         if not ok:
@@ -723,7 +734,7 @@ def _vetting(c: _Checker, vet: dict[str, Any] | None) -> dict[str, Any]:
                 + "use one of: " + ", ".join(VETTING_STATUSES))
     else:
         out["vetting_status"] = status.strip().lower()
-    out["vetted_by"] = c.run(lambda: c.text(vet, "by", max_len=200, path=p))
+    out["vetted_by"] = c.run(lambda: c.text(vet, "by", max_len=MAX_LEN["by"], path=p))
     out["vetted_on"] = c.run(lambda: c.opt_date(vet, "on", p))
     out["vetting_valid_until"] = c.run(lambda: c.opt_date(vet, "valid_until", p))
     if out["vetted_on"] and out["vetting_valid_until"] and \
@@ -835,7 +846,8 @@ def _challenge(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
                 "check the dates")
     budget = c.run(lambda: c.opt_number(d, "budget_eur", minimum=0))
     v["budget_eur"] = float(budget) if budget is not None else None
-    partners = c.run(lambda: c.opt_number(d, "max_partners", minimum=1, integer=True))
+    partners = c.run(lambda: c.opt_number(d, "max_partners", minimum=1, maximum=MAX_COUNT,
+                                            integer=True))
     v["max_partners"] = int(partners) if partners is not None else DEFAULT_MAX_PARTNERS
     extra = c.run(lambda: c.extra(d), {})
     v.update(_extra_columns(c, "challenges", extra))

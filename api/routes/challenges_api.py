@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from api import access
 from api.crud import Resource, build_router
-from api.schemas import ChallengeIn, ChallengeOut, ChallengePatch
+from api.schemas import ChallengeCreate, ChallengeIn, ChallengeOut, ChallengePatch
 from api.serialize import challenge_doc, challenge_out
 from api.services.challenge_board import record_crud_status_change
 from api.tables import ChallengeRow, User
@@ -53,7 +53,8 @@ def _check_delete(session: Session, user: User, row: ChallengeRow) -> Denial:
 
 
 resource = Resource(
-    kind="challenges", path="/challenges", table=ChallengeRow, schema_in=ChallengeIn,
+    kind="challenges", path="/challenges", table=ChallengeRow, schema_create=ChallengeCreate,
+    schema_in=ChallengeIn,
     schema_patch=ChallengePatch, schema_out=ChallengeOut, label="Challenge",
     to_interchange=challenge_doc, to_out=challenge_out, visible=_visible,
     can_see=_can_see, check_write=_check_write, check_delete=_check_delete,

@@ -14,7 +14,7 @@ from api.crud import Resource, build_router
 from api.deps import ConnectorUser, CurrentUser, SessionDep, csrf_protect, flash, render
 from api.i18n import N_, request_lang, translator
 from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
-from api.schemas import EnterpriseIn, EnterpriseOut, EnterprisePatch
+from api.schemas import EnterpriseCreate, EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_doc, enterprise_out
 from api.services import entity_edit
 from api.services.capacity import capacity_states
@@ -288,7 +288,8 @@ def _duplicates(session: Session, values: dict[str, Any]) -> list[dict[str, Any]
 
 
 resource = Resource(
-    kind="enterprises", path="/enterprises", table=EnterpriseRow, schema_in=EnterpriseIn,
+    kind="enterprises", path="/enterprises", table=EnterpriseRow, schema_create=EnterpriseCreate,
+    schema_in=EnterpriseIn,
     schema_patch=EnterprisePatch, schema_out=EnterpriseOut, label="Onderneming",
     to_interchange=enterprise_doc, to_out=enterprise_out,
     visible=access.visible_enterprises, can_see=_can_see, check_write=_check_write,

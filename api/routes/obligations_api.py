@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 from api import access
 from api.crud import Resource, build_router
 from api.importers.interchange import tender_amount_problem
-from api.schemas import ObligationIn, ObligationOut, ObligationPatch
+from api.schemas import ObligationCreate, ObligationIn, ObligationOut, ObligationPatch
 from api.serialize import obligation_doc, obligation_out
 from api.tables import AllocationRow, DeliveryRow, ObligationRow, TenderRow, User
 
@@ -31,11 +31,13 @@ def _check_write(session: Session, user: User, values: dict[str, Any],
     if tref:
         tender = session.exec(select(TenderRow).where(TenderRow.ref == tref)).first()
         if tender is None:
-            return (422, f"Aanbesteding {tref!r} bestaat niet", "tender")
+            # The body is well-formed; what it refers to is missing (as a path's ref).
+            return (404, f"Aanbesteding {tref!r} bestaat niet", "tender")
         if values.get("amount_eur") is None:
             problem = tender_amount_problem(tender.model_dump())
             if problem:
-                return (422, f"amount_eur ontbreekt en de aanbesteding {problem}", "amount_eur")
+                # The stored tender cannot set the amount: a clash with stored state.
+                return (409, f"amount_eur ontbreekt en de aanbesteding {problem}", "amount_eur")
     return None
 
 
@@ -53,7 +55,8 @@ def _check_delete(session: Session, user: User, row: ObligationRow) -> Denial:
 
 
 resource = Resource(
-    kind="obligations", path="/obligations", table=ObligationRow, schema_in=ObligationIn,
+    kind="obligations", path="/obligations", table=ObligationRow, schema_create=ObligationCreate,
+    schema_in=ObligationIn,
     schema_patch=ObligationPatch, schema_out=ObligationOut, label="Verplichting",
     to_interchange=obligation_doc, to_out=obligation_out, visible=access.visible_obligations,
     can_see=_can_see, check_write=_check_write, check_delete=_check_delete,

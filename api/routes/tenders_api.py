@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 
 from api import access
 from api.crud import Resource, build_router
-from api.schemas import TenderIn, TenderOut, TenderPatch
+from api.schemas import TenderCreate, TenderIn, TenderOut, TenderPatch
 from api.serialize import tender_doc, tender_out
 from api.tables import ObligationRow, TenderRow, User
 
@@ -46,7 +46,8 @@ def _check_delete(session: Session, user: User, row: TenderRow) -> Denial:
 
 
 resource = Resource(
-    kind="tenders", path="/tenders", table=TenderRow, schema_in=TenderIn,
+    kind="tenders", path="/tenders", table=TenderRow, schema_create=TenderCreate,
+    schema_in=TenderIn,
     schema_patch=TenderPatch, schema_out=TenderOut, label="Aanbesteding",
     to_interchange=tender_doc, to_out=tender_out, visible=access.visible_tenders,
     can_see=_can_see, check_write=_check_write, check_delete=_check_delete,

@@ -1,0 +1,119 @@
+"""Schemathesis hooks for the contract tests (issue #18): the rules of the entity bodies
+that the OpenAPI document states in words, not in JSON Schema, applied to the requests
+schemathesis generates as *valid*, so that "valid by the schema" means "accepted".
+
+Loaded by ``tests/test_fuzz_api.py`` (import) and by ``make contract``
+(``SCHEMATHESIS_HOOKS=tests.contract_hooks``). Only positive cases are touched, and only
+values that already have the schema's type and form are replaced, so a case generated as
+invalid stays invalid (negative_data_rejection still sees every refusal).
+
+- ``x-vocabulary`` fields (``api.fields.vocabulary``): a CPV code or a municipality must be
+  on the reference list; the schema gives the form (8 digits, a non-blank name), the list
+  is too long to enumerate. A code of the right form is replaced by one from the list.
+- Pairs: ``lat`` and ``lon`` together (both or neither); ``end`` not before ``start``,
+  ``deadline`` not before ``opened_on``, a vetting's ``valid_until`` not before ``on``.
+- Either-or: an enterprise needs a municipality or coordinates; an obligation needs
+  ``amount_eur`` or ``tender``.
+- PUT: a ``ref`` in the body is the path's.
+- ``x-rule`` fields: a contact's phone number (its digit count) and web address (a host
+  name) are replaced by valid ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+import schemathesis
+
+from matcher.refdata import cpv_vocabulary, municipalities
+
+ENTITY_PATHS = ("/enterprises", "/tenders", "/challenges", "/obligations")
+
+
+@lru_cache(maxsize=1)
+def _cpv_codes() -> list[str]:
+    return sorted(cpv_vocabulary())
+
+
+@lru_cache(maxsize=1)
+def _municipality_codes() -> list[str]:
+    return sorted(municipalities())
+
+
+def _pick(choices: list[str], seed: str) -> str:
+    # Deterministic: the same generated value maps to the same listed one (replayable).
+    digest = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).digest()
+    return choices[int.from_bytes(digest[:4], "big") % len(choices)]
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _order(body: dict[str, Any], first: str, then: str) -> None:
+    a, b = body.get(first), body.get(then)
+    if _is_date(a) and _is_date(b) and b < a:
+        body[first], body[then] = b, a
+
+
+def _vocabulary(body: dict[str, Any]) -> None:
+    for key in ("cpv", "buys"):
+        items = body.get(key)
+        if isinstance(items, list):
+            body[key] = [_pick(_cpv_codes(), x) if isinstance(x, str) and len(x) == 8
+                         and x.isascii() and x.isdigit() else x for x in items]
+    muni = body.get("municipality")
+    if isinstance(muni, str) and muni.strip():
+        body["municipality"] = _pick(_municipality_codes(), muni)
+
+
+def repair(path: str, method: str, body: dict[str, Any], path_ref: str | None) -> None:
+    """Make a schema-valid entity body keep the rules stated in words (module docstring)."""
+    _vocabulary(body)
+    contact = body.get("contact")
+    if isinstance(contact, dict):  # "x-rule": the digit count and the host, in words
+        if isinstance(contact.get("phone"), str):
+            contact["phone"] = "030-1234567"
+        if isinstance(contact.get("website"), str):
+            contact["website"] = "https://www.example.nl"
+    lat, lon = body.get("lat"), body.get("lon")
+    if (lat is None) != (lon is None):
+        body.pop("lat", None)
+        body.pop("lon", None)
+    _order(body, "start", "end")
+    _order(body, "opened_on", "deadline")
+    vetting = body.get("vetting")
+    if isinstance(vetting, dict):
+        _order(vetting, "on", "valid_until")
+    either = {"/enterprises": ("municipality", "lat", _municipality_codes()[0]),
+              "/obligations": ("amount_eur", "tender", 0.0)}
+    for suffix, (key, other, value) in either.items():
+        if not path.endswith(suffix) or body.get(key) is not None or \
+                body.get(other) is not None:
+            continue
+        if method == "PATCH":
+            body.pop(key, None)  # keep the stored value rather than clear it
+        else:
+            body[key] = value
+    if method == "PUT" and path_ref is not None and body.get("ref") is not None:
+        body["ref"] = unquote(path_ref)  # schemathesis keeps path parameters encoded
+
+
+@schemathesis.hook
+def before_call(ctx: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
+    if not case.meta or not case.meta.generation.mode.is_positive:
+        return
+    path = case.operation.path
+    base = path.removesuffix("/{ref}")
+    if not base.endswith(ENTITY_PATHS) or not isinstance(case.body, dict):
+        return
+    path_ref = (case.path_parameters or {}).get("ref")
+    repair(base, case.method.upper(), case.body, path_ref if isinstance(path_ref, str) else None)
