@@ -111,10 +111,11 @@ Int = Annotated[int, BeforeValidator(_whole)]
 Count = Annotated[Int, Field(ge=0, le=MAX_COUNT)]
 Partners = Annotated[Int, Field(ge=1, le=MAX_COUNT)]
 
-CPV_PATTERN = r"^[0-9]{8}$"
+CPV_PATTERN = r"^[0-9]{8}(-[0-9])?$"
 CpvCode = vocabulary("cpv", CPV_PATTERN,
-                     "A code of the CPV 2008 vocabulary, 8 digits without the check digit "
-                     "(look codes up with GET /api/v1/cpv)")
+                     "A code of the CPV 2008 vocabulary: 8 digits, optionally with its check "
+                     "digit (\"77310000-6\"; the check digit is not verified, answers give "
+                     "the 8 digits). Look codes up with GET /api/v1/cpv")
 Municipality = vocabulary("municipality", NON_BLANK_PATTERN,
                           "A 2023 municipality: its CBS code (GM0344) or its name")
 TargetGroup = _lax(_enum("TargetGroup", list(TARGET_GROUPS)), "A target group")

@@ -22,6 +22,7 @@ invalid stays invalid (negative_data_rejection still sees every refusal).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -29,6 +30,7 @@ from urllib.parse import unquote
 
 import schemathesis
 
+from api.fields import CPV_PATTERN
 from matcher.refdata import cpv_vocabulary, municipalities
 
 ENTITY_PATHS = ("/enterprises", "/tenders", "/challenges", "/obligations")
@@ -68,8 +70,8 @@ def _vocabulary(body: dict[str, Any]) -> None:
     for key in ("cpv", "buys"):
         items = body.get(key)
         if isinstance(items, list):
-            body[key] = [_pick(_cpv_codes(), x) if isinstance(x, str) and len(x) == 8
-                         and x.isascii() and x.isdigit() else x for x in items]
+            body[key] = [_pick(_cpv_codes(), x) if isinstance(x, str)
+                         and re.fullmatch(CPV_PATTERN, x) else x for x in items]
     muni = body.get("municipality")
     if isinstance(muni, str) and muni.strip():
         body["municipality"] = _pick(_municipality_codes(), muni)

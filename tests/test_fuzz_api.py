@@ -48,6 +48,7 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_API_EXAMPLES", "5"))
 # The app object only serves the schema here; requests run against the seeded
 # database that the module fixture points DATABASE_URL at.
 app = create_app()
+app.openapi()  # built once here: the loader's request times out after 10 s on a busy machine
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
 # The officer pass is for the other branches (403/404 on others' objects): random
 # fuzzing only; the admin pass above also runs the coverage phase (boundary values,
