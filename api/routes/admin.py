@@ -26,6 +26,7 @@ from api.labels import ROLE_NL
 from api.services import accounts
 from api.tables import User
 from api.web.errors import http_status
+from api.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,7 +85,7 @@ def _user(session: SessionDep, user_id: int) -> User:
 
 
 @router.get("/beheer/gebruikers/{user_id}")
-def edit_user_form(user_id: int, request: Request, user: AdminUser,
+def edit_user_form(user_id: RowId, request: Request, user: AdminUser,
                    session: SessionDep) -> Response:
     target = _user(session, user_id)
     form = {"email": target.email, "name": target.name, "role": target.role,
@@ -94,7 +95,7 @@ def edit_user_form(user_id: int, request: Request, user: AdminUser,
 
 
 @router.post("/beheer/gebruikers/{user_id}", dependencies=[Depends(csrf_protect)])
-async def update_user(user_id: int, request: Request, user: AdminUser,
+async def update_user(user_id: RowId, request: Request, user: AdminUser,
                       session: SessionDep) -> Response:
     target = _user(session, user_id)
     data = await request.form()

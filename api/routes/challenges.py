@@ -81,6 +81,7 @@ from api.web.csv_export import Column, csv_response
 from api.web.curation_forms import DECISION_NL, pop_form_error, proposal_dict
 from api.web.errors import http_status
 from api.web.local_time import local_time
+from api.web.params import RowId
 from matcher.refdata import municipalities
 
 router = APIRouter(tags=["pages"])
@@ -406,7 +407,7 @@ async def pilot_post(ref: str, request: Request, user: ConnectorUser, session: S
 
 @router.post("/challenges/{ref}/pilots/{pilot_id}/evaluation", include_in_schema=False,
              dependencies=[Depends(csrf_protect)])
-async def evaluation_post(ref: str, pilot_id: int, request: Request, user: ConnectorUser,
+async def evaluation_post(ref: str, pilot_id: RowId, request: Request, user: ConnectorUser,
                           session: SessionDep) -> Response:
     row = get_challenge(session, ref)
     form = await request.form()
@@ -551,7 +552,7 @@ def api_pilot_create(ref: str, body: PilotIn, request: Request, user: ConnectorU
 
 @api_router.post("/{ref}/pilots/{pilot_id}/evaluation", response_model=PilotOut,
                  summary="Evaluate a pilot: outcome, score 1-10, note")
-def api_pilot_evaluate(ref: str, pilot_id: int, body: EvaluationIn, request: Request,
+def api_pilot_evaluate(ref: str, pilot_id: RowId, body: EvaluationIn, request: Request,
                        user: ConnectorUser, session: SessionDep) -> dict[str, Any]:
     row = get_challenge(session, ref)
     try:

@@ -51,6 +51,7 @@ from api.services import ledgers as L
 from api.tables import LedgerRow, User
 from api.web import upload_store
 from api.web.csv_export import Column, csv_response
+from api.web.params import RowId
 
 router = APIRouter(tags=["pages"])
 api_router = APIRouter(tags=["ledgers"], responses=ERROR_RESPONSES)
@@ -262,7 +263,7 @@ async def ledger_access_grant(request: Request, user: GrantsUser,
 
 @router.post("/ledgers/access/{grant_id}/revoke", include_in_schema=False,
              dependencies=[Depends(csrf_protect)])
-def ledger_access_revoke(grant_id: int, request: Request, user: GrantsUser,
+def ledger_access_revoke(grant_id: RowId, request: Request, user: GrantsUser,
                          session: SessionDep) -> Response:
     t = translator(request_lang(request))
     L.revoke_access(session, ledger_grant_firm(session, user), grant_id)
@@ -271,7 +272,7 @@ def ledger_access_revoke(grant_id: int, request: Request, user: GrantsUser,
 
 
 @router.get("/ledgers/{ledger_id}", include_in_schema=False)
-def ledger_page(ledger_id: int, request: Request, user: LedgerUser,
+def ledger_page(ledger_id: RowId, request: Request, user: LedgerUser,
                 session: SessionDep) -> Response:
     ledger = _ledger(session, user, ledger_id)
     lang = request_lang(request)
@@ -286,7 +287,7 @@ def ledger_page(ledger_id: int, request: Request, user: LedgerUser,
 
 
 @router.get("/ledgers/{ledger_id}/export.csv", include_in_schema=False)
-def ledger_export(ledger_id: int, request: Request, user: LedgerUser,
+def ledger_export(ledger_id: RowId, request: Request, user: LedgerUser,
                   session: SessionDep) -> Response:
     ledger = _ledger(session, user, ledger_id)
     rows = L.export_records(session, ledger, request_lang(request))
@@ -307,7 +308,7 @@ EXPORT_COLUMNS = (
 
 @router.post("/ledgers/{ledger_id}/lines/{line_id}", include_in_schema=False,
              dependencies=[Depends(csrf_protect)])
-async def ledger_correct(ledger_id: int, line_id: int, request: Request, user: LedgerUser,
+async def ledger_correct(ledger_id: RowId, line_id: RowId, request: Request, user: LedgerUser,
                          session: SessionDep) -> Response:
     t = translator(request_lang(request))
     ledger = _ledger(session, user, ledger_id)
@@ -324,7 +325,7 @@ async def ledger_correct(ledger_id: int, line_id: int, request: Request, user: L
 
 @router.post("/ledgers/{ledger_id}/switches", include_in_schema=False,
              dependencies=[Depends(csrf_protect)])
-async def ledger_switches(ledger_id: int, request: Request, user: LedgerUser,
+async def ledger_switches(ledger_id: RowId, request: Request, user: LedgerUser,
                           session: SessionDep) -> Response:
     lang = request_lang(request)
     t = translator(lang)
@@ -352,7 +353,7 @@ async def ledger_switches(ledger_id: int, request: Request, user: LedgerUser,
 
 @router.post("/ledgers/{ledger_id}/delete", include_in_schema=False,
              dependencies=[Depends(csrf_protect)])
-def ledger_delete(ledger_id: int, request: Request, user: LedgerUser,
+def ledger_delete(ledger_id: RowId, request: Request, user: LedgerUser,
                   session: SessionDep) -> Response:
     t = translator(request_lang(request))
     ledger = _ledger(session, user, ledger_id)
@@ -440,7 +441,7 @@ def ledger_access_grant_json(body: GrantIn, user: GrantsUser,
 
 
 @api_router.delete("/ledgers/access/{grant_id}")
-def ledger_access_revoke_json(grant_id: int, user: GrantsUser,
+def ledger_access_revoke_json(grant_id: RowId, user: GrantsUser,
                               session: SessionDep) -> dict[str, Any]:
     """The firm withdraws a grant: that connector no longer sees its ledgers."""
     L.revoke_access(session, ledger_grant_firm(session, user), grant_id)
@@ -448,7 +449,7 @@ def ledger_access_revoke_json(grant_id: int, user: GrantsUser,
 
 
 @api_router.get("/ledgers/{ledger_id}")
-def ledger_json(ledger_id: int, request: Request, user: LedgerUser,
+def ledger_json(ledger_id: RowId, request: Request, user: LedgerUser,
                 session: SessionDep) -> dict[str, Any]:
     """The analysis: spend by category, addressable share, registry suppliers, groups with
     the ranked enterprises and the credit of switching, the review queue."""
@@ -457,7 +458,7 @@ def ledger_json(ledger_id: int, request: Request, user: LedgerUser,
 
 
 @api_router.get("/ledgers/{ledger_id}/lines")
-def ledger_lines_json(ledger_id: int, user: LedgerUser, session: SessionDep,
+def ledger_lines_json(ledger_id: RowId, user: LedgerUser, session: SessionDep,
                       review: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
     """Every classified line (``review=true``: only those waiting for review)."""
     ledger = _ledger(session, user, ledger_id)
@@ -466,7 +467,7 @@ def ledger_lines_json(ledger_id: int, user: LedgerUser, session: SessionDep,
 
 
 @api_router.post("/ledgers/{ledger_id}/corrections")
-def ledger_correct_json(ledger_id: int, body: CorrectionIn, user: LedgerUser,
+def ledger_correct_json(ledger_id: RowId, body: CorrectionIn, user: LedgerUser,
                         session: SessionDep) -> dict[str, Any]:
     """A CPV code for a line, applied to every line of its supplier and learnt."""
     ledger = _ledger(session, user, ledger_id)
@@ -474,7 +475,7 @@ def ledger_correct_json(ledger_id: int, body: CorrectionIn, user: LedgerUser,
 
 
 @api_router.post("/ledgers/{ledger_id}/switches")
-def ledger_switches_json(ledger_id: int, body: SwitchesIn, user: LedgerUser,
+def ledger_switches_json(ledger_id: RowId, body: SwitchesIn, user: LedgerUser,
                          session: SessionDep) -> dict[str, Any]:
     """Switches into the obligation's plan (every row or none, with the reasons)."""
     ledger = _ledger(session, user, ledger_id)
@@ -486,7 +487,7 @@ def ledger_switches_json(ledger_id: int, body: SwitchesIn, user: LedgerUser,
 
 
 @api_router.delete("/ledgers/{ledger_id}")
-def ledger_delete_json(ledger_id: int, user: LedgerUser, session: SessionDep) -> dict[str, Any]:
+def ledger_delete_json(ledger_id: RowId, user: LedgerUser, session: SessionDep) -> dict[str, Any]:
     """Delete the ledger and every line of it."""
     ledger = _ledger(session, user, ledger_id)
     return {"deleted_lines": L.delete_ledger(session, ledger)}

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, or_, select
 
@@ -90,7 +90,7 @@ from api.web import entity_forms
 from api.web.csv_export import Column, csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
-from api.web.params import PageQuery, list_params
+from api.web.params import PageQuery, RowId, list_params
 from matcher.capacity import CapacityState, term_years, year_shares
 from matcher.model import Obligation
 from matcher.plan import Plan
@@ -109,7 +109,6 @@ api_router = APIRouter(tags=["obligations"], responses=ERROR_RESPONSES)
 
 PER_PAGE = 20
 # A row id in a path: bounded so that PostgreSQL's integer columns never overflow.
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 KIND_NL = {"purchase": "Inkoop", "placement": "Plaatsing"}
 STATUS_NL = {"open": "Open", "met": "Voldaan", "closed": "Afgesloten",
              "planned": "Gepland", "committed": "Toegezegd"}

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 from starlette.datastructures import QueryParams
 
 from api.labels import VETTING_NL
@@ -19,6 +19,10 @@ SEARCH_PER_PAGE = 20
 # database's OFFSET (SQLite and PostgreSQL take 64-bit integers) and is refused up front.
 MAX_PAGE = 100_000
 PageQuery = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")]
+# Row ids in paths: the tables' INTEGER columns hold at most 2**31 - 1 on PostgreSQL, and a
+# larger number overflows the driver (a 500); anything beyond is refused as a 422.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id")]
 
 
 def page_param(value: str | None) -> int:
