@@ -343,6 +343,12 @@ def progress_series(session: Session, ov: Overview) -> tuple[progress.ProgressSe
     return progress.series(planned_total, ov.due_eur, delivered, start, end, on), delivered
 
 
+def _block_label(block: Any, lang: str) -> str:
+    """A valuation policy's building block by its own label in ``lang`` (the policy files
+    carry both; they are data, not catalog texts)."""
+    return str((block.label_en if lang == "en" else "") or block.label_nl)
+
+
 def _msg(t: Any, err: tuple[str, dict[str, Any]]) -> str:
     return str(t(err[0], **err[1]))
 
@@ -483,9 +489,10 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
             proposal = True
         else:  # saved rows keep their saved credit
             lines = lines_from_allocations(planned)
-        for ln in lines:
-            if ln.block and ln.block in ov.policy.blocks:
-                ln.block_label = ov.policy.blocks[ln.block].label_nl
+    lang = request_lang(request)
+    for ln in lines:  # the building block in the page's language (English showed Dutch)
+        if ln.block and ln.block in ov.policy.blocks:
+            ln.block_label = _block_label(ov.policy.blocks[ln.block], lang)
     with_capacity(session, row, lines)
     series, delivered = progress_series(session, ov)
     ents = _enterprise_rows(session, {a.enterprise_ref for a in ov.allocations}
@@ -499,8 +506,10 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
     unmet = round(max(0.0, ov.due_eur - total_credit), 2)
     upto = [v for v in series.delivered if v is not None]
     chart_labels = [month_label(m, request_lang(request)) for m in series.months]
-    block_opts = [(k, b.label_nl) for k, b in ov.policy.blocks.items() if b.kind != "activity"]
-    block_opts += [(k, b.label_nl) for k, b in ov.policy.blocks.items() if b.kind == "activity"]
+    block_opts = [(k, _block_label(b, lang)) for k, b in ov.policy.blocks.items()
+                  if b.kind != "activity"]
+    block_opts += [(k, _block_label(b, lang)) for k, b in ov.policy.blocks.items()
+                   if b.kind == "activity"]
     tender_visible = ov.tender is not None and access.can_see_tender(
         user, ov.tender, access.firm_tender_refs(session, user) if user.role == "firm" else None)
     line_rows = [{

@@ -82,3 +82,23 @@ def test_english_pages_have_no_dutch_interface_words(
         assert r.status_code == 200, (path, r.status_code)
         problems += [f"{path}: {hit}" for hit in dutch_words(visible_text(r.text), data)]
     assert not problems, "Dutch on English pages:\n" + "\n".join(problems)
+
+
+def test_building_blocks_are_named_in_the_page_language(
+        client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    """The valuation policy's building blocks (delivery form) by their own English label."""
+    from sqlmodel import Session, select
+
+    from api.db import get_engine
+    from api.routes.obligations import overview
+    from api.tables import ObligationRow
+
+    with Session(get_engine()) as s:
+        row = s.exec(select(ObligationRow).where(ObligationRow.ref == "O-1")).one()
+        blocks = list(overview(s, row).policy.blocks.values())
+    login("firm")
+    english = client.get("/obligations/O-1", params={"lang": "en"}).text
+    dutch = client.get("/obligations/O-1", params={"lang": "nl"}).text
+    assert any(html.escape(b.label_en) in english for b in blocks)
+    assert not any(html.escape(b.label_nl) in english for b in blocks if b.label_nl != b.label_en)
+    assert any(html.escape(b.label_nl) in dutch for b in blocks)
