@@ -221,3 +221,22 @@ def test_login_and_public_pages_meet_wcag21_aa(lang: str, page: Any) -> None:
     problems = _audit(page, ["/login", "/toegankelijkheid"], axe, lang)
     assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(found)
                                    for where, found in problems.items())
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_directory_pages_meet_wcag21_aa(lang: str, page: Any, login_as: Any) -> None:
+    """The pages of #16 item 7 (notifications, admin, account with the password form, a
+    tender with its region map, an enterprise with its contact details, the import page
+    with its templates), including the ones the crawl reaches only from the header."""
+    axe = _axe_source()
+    login_as("admin")
+    page.goto("/tenders")
+    tender = page.eval_on_selector("main a[href^='/tenders/T']", "a => a.getAttribute('href')")
+    page.goto("/enterprises")
+    enterprise = page.eval_on_selector("main a[href^='/enterprises/E']",
+                                       "a => a.getAttribute('href')")
+    pages = ["/meldingen", "/beheer", "/beheer/gebruikers/nieuw", "/account", "/import",
+             tender, enterprise]
+    problems = _audit(page, pages, axe, lang)
+    assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(found)
+                                   for where, found in problems.items())

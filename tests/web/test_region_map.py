@@ -49,9 +49,10 @@ def test_tender_page_draws_the_region(client: TestClient, login) -> None:  # typ
     assert 'role="img"' in svg and 'aria-labelledby="map-svg-title map-svg-desc"' in svg
     assert "<script" not in svg and "http" not in svg.replace("http://www.w3.org", "")
     assert svg.count('<circle cx=') >= len(municipalities())  # the country's dots
-    dots = re.findall(r'<a href="(/enterprises/[^"]+)" aria-label="(\d+)\. ', svg)
-    rows = re.findall(r'<tr><td>(\d+)</td><td><a href="(/enterprises/[^"]+)">', section)
-    assert dots and sorted(dots) == sorted((h, r) for r, h in rows)
+    assert "<a " not in svg  # an image holds no controls; the table links them
+    dots = re.findall(r'<circle class="enterprise" data-ref="([^"]+)" data-rank="(\d+)"', svg)
+    rows = re.findall(r'<tr><td>(\d+)</td><td><a href="/enterprises/([^"]+)">', section)
+    assert dots and sorted(dots) == sorted((ref, r) for r, ref in rows)
     # The region circle: 20 km in map units.
     proj, _ = _country()
     r = re.search(r'<circle class="region" [^>]*r="([\d.]+)"', svg)
