@@ -32,6 +32,7 @@ from api.errors import DomainError
 from api.i18n import N_
 from api.openapi_links import with_links
 from api.routes import docs
+from api.schemas import ERROR_RESPONSES
 from api.security import LoginRateLimiter, session_middleware_options
 from api.settings import InsecureSettings, check_serving, get_settings
 from api.templating import STATIC_DIR
@@ -93,7 +94,10 @@ def _include_routes(app: FastAPI) -> list[str]:
             app.include_router(module.router)
             page_paths.update(getattr(r, "path", "") for r in module.router.routes)
         if getattr(module, "api_router", None) is not None:
-            app.include_router(module.api_router, prefix=API_PREFIX)
+            # Every API operation documents the error envelope for each 4xx (issue #18),
+            # including routers that forget to say so.
+            app.include_router(module.api_router, prefix=API_PREFIX,
+                               responses=ERROR_RESPONSES)
         loaded.append(name)
     app.state.page_paths = page_paths
     return loaded
