@@ -53,6 +53,7 @@ from api.i18n import (
     Eur,
     Num,
     api_lang,
+    format_date,
     format_eur,
     month_label,
     request_lang,
@@ -86,11 +87,12 @@ from api.tables import (
     TenderRow,
     User,
 )
-from api.web import entity_forms
+from api.web import entity_forms, pdf
 from api.web.csv_export import Column, csv_response
 from api.web.errors import http_status
 from api.web.local_time import local_time
 from api.web.params import PageQuery, RowId, list_params
+from api.web.pdf import pdf_unavailable_page
 from matcher.capacity import CapacityState, term_years, year_shares
 from matcher.model import Obligation
 from matcher.plan import Plan
@@ -467,7 +469,8 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
             delivery_errors: dict[str, str] | None = None,
             reversal_errors: dict[int, str] | None = None,
             commit_errors: list[str] | None = None, uncommit_error: str | None = None,
-            status_code: int = 200) -> Response:
+            status_code: int = 200, template: str = "obligations/detail.html",
+            extra: dict[str, Any] | None = None) -> Response:
     t = translator(request_lang(request))
     ov = overview(session, row)
     on = today()
@@ -516,7 +519,8 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
         "i": i, "line": ln, "errors": {k: _msg(t, v) for k, v in ln.errors.items()},
     } for i, ln in enumerate(lines)]
     d = delivery or {"kind": "purchase", "on": on.isoformat()}
-    return render(request, "obligations/detail.html", {
+    return render(request, template, {
+        **(extra or {}),
         "o": row, "ov": ov, "tender": ov.tender if tender_visible else None,
         "tender_ref": row.tender_ref, "editable": editable, "committed": committed,
         "can_edit_terms": user.role in ("officer", "connector", "admin"),
@@ -653,6 +657,19 @@ def obligation_page(ref: str, request: Request, user: CurrentUser, session: Sess
     row = _row_or_404(session, user, ref)
     return _detail(request, session, user, row,
                    proposal=request.query_params.get("voorstel") == "1")
+
+
+@router.get("/obligations/{ref}/rapport.pdf", include_in_schema=False)
+def obligation_report_pdf(ref: str, request: Request, user: CurrentUser, session: SessionDep
+                          ) -> Response:
+    """The plan and progress as a PDF: the page's context in the report template."""
+    row = _row_or_404(session, user, ref)
+    if pdf.unavailable() is not None:
+        return pdf_unavailable_page(request)
+    lang = request_lang(request)
+    page = _detail(request, session, user, row, template="obligations/report.html",
+                   extra={"report_date": format_date(today(), "long", lang)})
+    return pdf.pdf_response(bytes(page.body).decode(), f"plan-en-voortgang-{row.ref}.pdf")
 
 
 @router.post("/obligations/{ref}/plan", include_in_schema=False,

@@ -26,10 +26,11 @@ from rapidfuzz.utils import default_process
 from sqlmodel import Session, col, func, or_, select
 
 from api import access, reasons
+from api.clock import today
 from api.convert import tender_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import N_, api_lang, request_lang, translator
+from api.i18n import N_, api_lang, format_date, request_lang, translator
 from api.labels import FEATURE_NL, TARGET_GROUP_NL
 from api.schemas import (
     ERROR_RESPONSES,
@@ -48,10 +49,11 @@ from api.services.policies import (
 )
 from api.services.weights import active_weights
 from api.tables import EnterpriseRow, ObligationRow, TenderRow, User
-from api.web import region_map
+from api.web import pdf, region_map
 from api.web.csv_export import Column, csv_response
 from api.web.errors import http_status
 from api.web.params import PageQuery, list_params
+from api.web.pdf import pdf_unavailable_page
 from matcher.model import CLAUSE_BASES, TARGET_GROUPS
 from matcher.rank import why_above
 from matcher.reasons import Reason
@@ -475,7 +477,25 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
                 waarom: Annotated[str | None, Query(max_length=200)] = None,
                 a: Annotated[str | None, Query(max_length=40)] = None,
                 b: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    return _tender_view(request, session, user, _get(session, user, ref), "tenders/detail.html",
+                        waarom, a, b)
+
+
+@router.get("/tenders/{ref}/matchrapport.pdf", include_in_schema=False)
+def tender_report_pdf(ref: str, request: Request, user: CurrentUser, session: SessionDep
+                      ) -> Response:
+    """The ranked matches as a PDF: the page's context in the report template."""
     row = _get(session, user, ref)
+    if pdf.unavailable() is not None:
+        return pdf_unavailable_page(request)
+    page = _tender_view(request, session, user, row, "tenders/report.html", extra={
+        "report_date": format_date(today(), "long", request_lang(request))})
+    return pdf.pdf_response(bytes(page.body).decode(), f"matchrapport-{row.ref}.pdf")
+
+
+def _tender_view(request: Request, session: Session, user: User, row: TenderRow,
+                 template: str, waarom: str | None = None, a: str | None = None,
+                 b: str | None = None, extra: dict[str, Any] | None = None) -> Response:
     lang = request_lang(request)
     t = translator(lang)
     why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
@@ -505,7 +525,8 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     except DomainError as exc:
         match_error = str(t(exc.message, **exc.params))
     muni = municipalities().get(row.municipality_code or "")
-    return render(request, "tenders/detail.html", {
+    return render(request, template, {
+        **(extra or {}),
         "tr": row, "due": due, "due_text": due_text(t, due, row), "matches": matches,
         "rejected": rejected,
         "why_not": why,

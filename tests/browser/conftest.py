@@ -93,7 +93,8 @@ def live_server() -> Iterator[str]:
     tmp = Path(tempfile.mkdtemp(prefix="sroi-browser-"))
     db_url = f"sqlite:///{tmp / 'browser.db'}"
     _load_data(db_url)
-    port = _free_port()
+    # BROWSER_TEST_PORT: a fixed port (a shared machine gives each developer a range).
+    port = int(os.environ.get("BROWSER_TEST_PORT") or 0) or _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "TODAY": TODAY,
            "SECRET_KEY": "browser-tests-only", "LOGIN_RATE_LIMIT_PER_MINUTE": "100",
            "PYTHONPATH": str(ROOT)}

@@ -35,3 +35,32 @@ def test_printed_dashboard_opens_the_chart_tables(page: Any, login_as: Any) -> N
     assert page.locator("details.chart-table:not([open])").count() == 0
     page.evaluate("window.dispatchEvent(new Event('afterprint'))")
     assert page.locator("details.chart-table:not([open])").count() == closed
+
+
+def test_printed_tender_shows_matches_without_forms(page: Any, login_as: Any) -> None:
+    login_as("officer")
+    page.goto("/tenders?status=published")
+    page.locator("#tenders tbody a[href^='/tenders/']").first.click()
+    page.wait_for_url("**/tenders/*")
+    assert page.locator("#report-pdf").is_visible()
+    page.emulate_media(media="print")
+    assert not page.locator("nav.mainnav").is_visible()
+    assert not page.locator("#report-pdf").is_visible()
+    assert page.locator("main form.inline-form:visible").count() == 0
+    assert page.locator("#matches").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"]
+
+
+def test_printed_challenge_shows_portfolio_without_forms(page: Any, login_as: Any) -> None:
+    login_as("connector")
+    page.goto("/challenges")
+    page.locator("#challenge-board .board-card h3 a").first.click()
+    page.wait_for_url("**/challenges/*")
+    page.emulate_media(media="print")
+    assert not page.locator("nav.mainnav").is_visible()
+    assert page.locator("main form:visible").count() == 0
+    assert page.locator("main button:visible, main .button:visible").count() == 0
+    assert page.locator("#portfolio-list .proposal").first.is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"]

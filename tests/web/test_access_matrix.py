@@ -129,6 +129,7 @@ MATRIX: dict[str, Rule] = {
     "GET /tenders/new": R("/tenders/new", "OoCD"),
     "POST /tenders/new": R("/tenders/new", "OoCD", form={"title": ""}),
     "GET /tenders/{ref}": R("/tenders/T-UTR-3", "OCD"),
+    "GET /tenders/{ref}/matchrapport.pdf": R("/tenders/T-UTR-3/matchrapport.pdf", "OCD"),
     "GET /tenders/{ref}/edit": R("/tenders/T-UTR-3/edit", "OCD"),
     "POST /tenders/{ref}/edit": R("/tenders/T-UTR-3/edit", "OCD", form={"title": ""}),
     "POST /tenders/{ref}/delete": R("/tenders/T-UTR-3/delete", "OCD"),
@@ -146,6 +147,7 @@ MATRIX: dict[str, Rule] = {
     "GET /obligations": R("/obligations", USERS_ALL),
     "GET /obligations/export.csv": R("/obligations/export.csv", USERS_ALL),
     "GET /obligations/{ref}": R("/obligations/O-1", "OFCD"),
+    "GET /obligations/{ref}/rapport.pdf": R("/obligations/O-1/rapport.pdf", "OFCD"),
     # The obligation form (its terms): the buyer's officers, connectors, admins; never a
     # firm. Amsterdam's officer may open the form but not file under Utrecht's T-UTR-1.
     "GET /obligations/new": R("/obligations/new", "OoCD"),
