@@ -86,6 +86,19 @@ MATRIX: dict[str, Rule] = {
     "GET /account": R("/account", USERS_ALL),
     "POST /account/token": R("/account/token", USERS_ALL),
     "POST /account/token/revoke": R("/account/token/revoke", USERS_ALL),
+    # Changing one's own password (a wrong current password proves the way in: 422).
+    "POST /account/password": R("/account/password", USERS_ALL,
+                                form={"current_password": "wrong"}),
+    # Notifications: one's own, every logged-in user.
+    "GET /meldingen": R("/meldingen", USERS_ALL),
+    "POST /meldingen/gelezen": R("/meldingen/gelezen", USERS_ALL, form={"all": "1"}),
+    "GET /api/v1/notifications": R("/api/v1/notifications", USERS_ALL),
+    # Users and organisations: admins only (an invalid form proves the way in: 422).
+    "GET /beheer": R("/beheer", "D"),
+    "GET /beheer/gebruikers/nieuw": R("/beheer/gebruikers/nieuw", "D"),
+    "POST /beheer/gebruikers/nieuw": R("/beheer/gebruikers/nieuw", "D", form={"email": ""}),
+    "GET /beheer/gebruikers/{user_id}": R("/beheer/gebruikers/1", "D"),
+    "POST /beheer/gebruikers/{user_id}": R("/beheer/gebruikers/1", "D", form={"role": ""}),
     "GET /": R("/", USERS_ALL),
     "GET /dashboard": R("/dashboard", USERS_ALL),
     "GET /dashboard/{table}.csv": R("/dashboard/matches_by_month.csv", USERS_ALL),
@@ -110,6 +123,7 @@ MATRIX: dict[str, Rule] = {
     # --- import / export
     # Officers import their own published tenders on the page too (not interchange).
     "GET /import": R("/import", "OoCD"),
+    "GET /import/template/{name}": R("/import/template/enterprises.csv", "OoCD"),
     "POST /import": R("/import", "OoCD", files=True),
     # An import job is seen only by who started it (the connector here) and admins.
     "GET /import/jobs/{job_id}": R("/import/jobs/matrix-job", STAFF),
