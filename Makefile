@@ -69,6 +69,13 @@ ledger-eval: $(STAMP)
 sroi-eval: $(STAMP)
 	$(BIN)/python -m api.importers.sroi_eval
 
+# The API's contract (issue #18): the in-suite schemathesis run (tests/test_contract.py:
+# every phase, every role, SQLite and PostgreSQL) with 40 examples per operation instead of
+# CI's 2.
+.PHONY: contract
+contract: $(STAMP)
+	CONTRACT_EXAMPLES=40 $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/test_contract.py
+
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate
 

@@ -1,40 +1,22 @@
-"""Fuzzing the JSON API with schemathesis against the app's own OpenAPI schema.
+"""Hand-written abuse of the JSON API: what schemathesis does not generate — bodies that
+are not JSON at all, huge strings and huge bodies, deeply nested JSON, strange query
+strings, huge path parameters — sent to every operation of the app's own OpenAPI schema
+(so routes added later are covered without editing this file), with a real bearer token.
 
-Every operation the schema contains (so routes added later are covered without
-editing this file) gets generated requests — valid ones and deliberately invalid
-ones (wrong types, missing fields, unknown fields, strings where numbers belong) —
-sent with a real bearer token so they reach the handlers. Checks: never a 5xx,
-every status code and body conforms to the schema, invalid input is refused.
-
-Hand-written cases add what schemathesis does not generate: bodies that are not
-JSON at all, huge strings and huge bodies, and deeply nested JSON.
-
-The schema is loaded at module level (``schemathesis.openapi.from_asgi``): the
-pytest fixture loader of schemathesis 4 breaks under pytest 9 (shared/README.md).
-The database is one seeded SQLite file per module; the examples per operation are
-bounded (``MAX_EXAMPLES``) so the whole file runs in well under a minute.
+The schemathesis run (every phase, every role, SQLite and PostgreSQL) is
+tests/test_contract.py. The database is one seeded SQLite file per module.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from sqlmodel import Session, SQLModel, select
 
 from api.app import create_app
@@ -43,31 +25,12 @@ from api.security import new_api_token
 from api.tables import User
 from tests.web.seed import USERS, seed
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_API_EXAMPLES", "5"))
-
 # The app object only serves the schema here; requests run against the seeded
 # database that the module fixture points DATABASE_URL at.
 app = create_app()
-app.openapi()  # built once here: the loader's request times out after 10 s on a busy machine
-schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
-# The officer pass is for the other branches (403/404 on others' objects): random
-# fuzzing only; the admin pass above also runs the coverage phase (boundary values,
-# wrong types, missing fields for every parameter).
-officer_schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
-officer_schema.config.phases.coverage.enabled = False
-
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]
-
-# Any bytes are a valid uploaded file, but schemathesis counts a file part reading "null"
-# as a schema violation: on multipart bodies only the other checks apply.
-UPLOAD_CHECKS = [c for c in CHECKS if c is not negative_data_rejection]
+app.openapi()  # built once, at import
 
 _TOKENS: dict[str, str] = {}
-
-
-def _checks(case: schemathesis.Case) -> list[Any]:
-    return UPLOAD_CHECKS if (case.media_type or "").startswith("multipart/") else CHECKS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -109,19 +72,8 @@ def test_schema_has_operations() -> None:
     assert sum(len(ops) for ops in paths.values()) >= 10
 
 
-@schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_api_as_admin(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers=_auth("admin"), checks=_checks(case))
-
-
-@officer_schema.parametrize()
-@settings(max_examples=max(2, MAX_EXAMPLES // 2), deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_api_as_officer(case: schemathesis.Case) -> None:
-    """A restricted role takes other branches (403/404 on others' objects)."""
-    case.call_and_validate(headers=_auth("officer"), checks=_checks(case))
+# The schemathesis run itself (every phase, every role, both databases) is
+# tests/test_contract.py; this module keeps what schemathesis does not generate.
 
 
 # ------------------------------------------------------------- hand-written abuse
