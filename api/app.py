@@ -30,6 +30,7 @@ from api import i18n
 from api.deps import MESSAGE_PARAMS, LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
 from api.i18n import N_
+from api.messages import Message, msg, render_tree
 from api.openapi_links import with_links
 from api.routes import docs
 from api.schemas import ERROR_RESPONSES
@@ -136,14 +137,83 @@ def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
     return out or None
 
 
+# Pydantic's error types, said in Dutch (the msgid; English in the catalogs) with the
+# values of the error's ``ctx``; a type not listed keeps pydantic's own (English) text.
+VALIDATION_MESSAGES: dict[str, str] = {
+    "missing": msg("Verplicht veld").text,
+    "string_type": msg("Geef tekst").text,
+    "string_too_short": msg("Minstens {min_length} tekens").text,
+    "string_too_long": msg("Hoogstens {max_length} tekens").text,
+    "string_pattern_mismatch": msg("Heeft niet de vorm {pattern}").text,
+    "int_type": msg("Geef een geheel getal").text,
+    "int_parsing": msg("Geef een geheel getal").text,
+    "int_from_float": msg("Geef een geheel getal").text,
+    "float_type": msg("Geef een getal").text,
+    "float_parsing": msg("Geef een getal").text,
+    "finite_number": msg("Geef een eindig getal").text,
+    "bool_type": msg("Geef true of false").text,
+    "bool_parsing": msg("Geef true of false").text,
+    "greater_than": msg("Moet groter zijn dan {gt}").text,
+    "greater_than_equal": msg("Moet minstens {ge} zijn").text,
+    "less_than": msg("Moet kleiner zijn dan {lt}").text,
+    "less_than_equal": msg("Moet hoogstens {le} zijn").text,
+    "literal_error": msg("Kies een van: {expected}").text,
+    "enum": msg("Kies een van: {expected}").text,
+    "date_type": msg("Geef een datum als JJJJ-MM-DD").text,
+    "date_parsing": msg("Geef een datum als JJJJ-MM-DD").text,
+    "date_from_datetime_parsing": msg("Geef een datum als JJJJ-MM-DD").text,
+    "datetime_type": msg("Geef een datum en tijd (ISO 8601)").text,
+    "datetime_parsing": msg("Geef een datum en tijd (ISO 8601)").text,
+    "datetime_from_date_parsing": msg("Geef een datum en tijd (ISO 8601)").text,
+    "list_type": msg("Geef een lijst").text,
+    "dict_type": msg("Geef een object").text,
+    "model_type": msg("Geef een object").text,
+    "model_attributes_type": msg("Geef een object").text,
+    "json_invalid": msg("Geen geldige JSON").text,
+    "json_type": msg("Geen geldige JSON").text,
+    "extra_forbidden": msg("Onbekend veld").text,
+    "too_short": msg("Minstens {min_length} items").text,
+    "too_long": msg("Hoogstens {max_length} items").text,
+    "uuid_parsing": msg("Geen geldige UUID").text,
+    "url_parsing": msg("Geen geldig webadres").text,
+    "value_error": msg("Ongeldige waarde").text,
+}
+
+
+def _validation_message(err: Any) -> Message | str:
+    kind = str(err.get("type", ""))
+    msg = str(err.get("msg", "ongeldige waarde"))
+    if kind == "value_error" and msg.startswith("Value error, "):
+        # Our own validators' words (Dutch msgids, translated at the boundary).
+        return msg.removeprefix("Value error, ")
+    if kind in VALIDATION_MESSAGES:
+        ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+        return Message(VALIDATION_MESSAGES[kind], ctx)
+    return msg
+
+
 def validation_detail(exc: RequestValidationError) -> dict[str, Any]:
-    errors = []
+    errors: list[dict[str, Any]] = []
     for err in exc.errors():
-        msg = str(err.get("msg", N_("ongeldige waarde")))
-        msg = msg.removeprefix("Value error, ")
-        errors.append({"message": msg, "field": _field_from_loc(err.get("loc", ()))})
+        errors.append({"message": _validation_message(err),
+                       "field": _field_from_loc(err.get("loc", ()))})
     first = errors[0] if errors else {"message": N_("Ongeldige invoer"), "field": None}
     return {"message": first["message"], "field": first["field"], "errors": errors}
+
+
+def localised(detail: dict[str, Any], lang: str,
+              params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An error body in ``lang``: its messages rendered, a plain Dutch ``message`` (the
+    routes' ``api_error("Dutch text", **params)``) translated; a text already translated
+    by its route is no msgid and passes unchanged."""
+    out: dict[str, Any] = render_tree(detail, lang)
+    if isinstance(out.get("message"), str):
+        out["message"] = i18n.translate(out["message"], lang, **(params or {}))
+    if isinstance(out.get("errors"), list):
+        out["errors"] = [{**e, "message": i18n.translate(e["message"], lang)}
+                         if isinstance(e, dict) and isinstance(e.get("message"), str) else e
+                         for e in out["errors"]]
+    return out
 
 
 def _html_error(request: Request, status_code: int, message: str,
@@ -303,35 +373,27 @@ def create_app(serving: bool = False) -> FastAPI:
         params = detail.pop(MESSAGE_PARAMS, None) or {}
         headers = getattr(exc, "headers", None)
         if is_api(request):
-            # In the caller's language (Accept-Language); a text already translated by its
-            # route is no msgid and passes unchanged.
-            return _api_json(request, {"detail": {
-                **detail, "message": i18n.translate(detail["message"], i18n.api_lang(request),
-                                                    **params)}}, exc.status_code, headers)
-        lang = i18n.request_lang(request)
-        message = i18n.translate(detail["message"], lang, **params)
+            lang = i18n.api_lang(request)
+            return _api_json(request, {"detail": localised(detail, lang, params)},
+                             exc.status_code, headers)
+        message = localised(detail, i18n.request_lang(request), params)["message"]
         return _html_error(request, exc.status_code, message, headers)
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
         # A service's error no route turned into a message of its own.
         status_code = http_status(exc)
-        if is_api(request):
-            message = i18n.translate(exc.message, i18n.api_lang(request), **exc.params)
-            return _api_json(request, {"detail": {"message": message, "field": exc.field}},
-                             status_code)
-        message = i18n.translate(exc.message, i18n.request_lang(request), **exc.params)
-        return _html_error(request, status_code, message)
+        if is_api(request):  # in the client's language (Accept-Language)
+            return _api_json(request, {"detail": {"message": exc.render(i18n.api_lang(request)),
+                                                  "field": exc.field}}, status_code)
+        return _html_error(request, status_code, exc.render(i18n.request_lang(request)))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        detail = validation_detail(exc)
         if is_api(request):
-            lang = i18n.api_lang(request)
-            detail["message"] = i18n.translate(detail["message"], lang)
-            for err in detail["errors"]:
-                err["message"] = i18n.translate(err["message"], lang)
-            return _api_json(request, {"detail": detail}, 422)
+            return _api_json(request, {"detail": localised(validation_detail(exc),
+                                                           i18n.api_lang(request))}, 422)
+        detail = localised(validation_detail(exc), i18n.request_lang(request))
         message = detail["message"] + (f" ({detail['field']})" if detail["field"] else "")
         return _html_error(request, 422, message)
 

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from api.commands.errors import CliError
+from api.commands.lang import default_lang, set_cli_lang
+from api.i18n import LANGUAGES, translate
 
 # Order is the order shown in --help.
 COMMAND_MODULES = (
@@ -33,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sroi",
         description="Social Return Matcher: import, match, plan and allocate social return.",
     )
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="language of messages: nl or en (default: $SROI_LANG, else "
+                             "$LANG when Dutch or English, else nl)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -42,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # `sroi --lang en …` or `sroi match … --lang en` (the subcommand's option, same dest).
+    lang = args.lang or default_lang()
+    args.lang = lang
+    set_cli_lang(lang)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -50,11 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args) or 0)
     except CliError as exc:
         # A subcommand may name itself more precisely ("match tender") through `label`.
-        print(f"sroi {getattr(args, 'label', None) or args.command}: {exc}", file=sys.stderr)
+        print(f"sroi {getattr(args, 'label', None) or args.command}: {exc.render(lang)}",
+              file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
-        print("interrupted; nothing was half-written (each import runs in one transaction)",
-              file=sys.stderr)
+        print(translate("onderbroken; niets is half geschreven (elk inlezen is één transactie)",
+                        lang), file=sys.stderr)
         return 130
 
 

@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel, col, select
 from api.clock import utcnow
 from api.deps import ApiUser, SessionDep, api_error
 from api.importers import registry
+from api.messages import Message, msg
 from api.schemas import ERROR_RESPONSES, Page
 from api.tables import User
 from api.web.params import PageQuery
@@ -44,7 +45,9 @@ def entity_errors(kind: str, payload: dict[str, Any]
         for issue in parsed.issues:
             loc = issue.location
             field = loc[len(prefix):].lstrip(".") if loc.startswith(prefix) else issue.field
-            message = issue.reason + (f" — {issue.fix}" if issue.fix else "")
+            # Rendered in the client's language by the app's error handler.
+            message = msg("{reason} — {fix}", reason=issue.reason, fix=issue.fix) \
+                if issue.fix else issue.reason
             errors.append({"message": message, "field": field or issue.field})
         return None, errors
     records = parsed.records[kind]
@@ -112,7 +115,8 @@ def build_router(res: Resource) -> APIRouter:
     def get_row(session: Session, user: User, ref: str) -> Any:
         row = session.exec(select(table).where(ref_col == ref)).first()
         if row is None or not res.can_see(session, user, row):
-            raise api_error(404, f"{res.label} {ref!r} niet gevonden", "ref")
+            raise api_error(404, msg("{kind} {ref} niet gevonden", kind=Message(res.label),
+                                    ref=repr(ref)), "ref")
         return row
 
     def store(session: Session, user: User, row: Any, values: dict[str, Any],
@@ -170,14 +174,16 @@ def build_router(res: Resource) -> APIRouter:
         values = validate_entity(res.kind, payload)
         _deny(res.check_write(session, user, values, None))
         if session.exec(select(table).where(ref_col == values["ref"])).first() is not None:
-            raise api_error(409, f"{res.label} {values['ref']!r} bestaat al; gebruik PUT of "
-                                 "PATCH om te wijzigen", "ref")
+            raise api_error(409, msg("{kind} {ref} bestaat al; gebruik PUT of PATCH om te "
+                                    "wijzigen", kind=Message(res.label),
+                                    ref=repr(values["ref"])), "ref")
         if res.duplicates is not None and on_duplicate == "ask":
             candidates = res.duplicates(session, values)
             if candidates:
                 raise HTTPException(status_code=409, detail={
-                    "message": f"{res.label} lijkt op {len(candidates)} bestaande; kies "
-                               "on_duplicate=keep-both om toch aan te maken",
+                    "message": msg("{kind} lijkt op {n} bestaande; kies on_duplicate=keep-both "
+                                  "om toch aan te maken", kind=Message(res.label),
+                                  n=len(candidates)),
                     "field": "name", "candidates": candidates})
         row = store(session, user, table(**{k: v for k, v in values.items()
                                             if k in table.model_fields}), {}, None)

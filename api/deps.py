@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from api import i18n
 from api.db import get_engine, get_session
 from api.labels import ROLE_NL
+from api.messages import Text
 from api.security import hash_api_token, new_csrf_token, tokens_equal
 from api.tables import User
 from api.templating import current_csrf, current_lang, current_request, templates
@@ -48,11 +49,12 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def api_error(status_code: int, message: str, field: str | None = None,
+def api_error(status_code: int, message: Text, field: str | None = None,
               **params: Any) -> HTTPException:
     """An HTTPException whose JSON body is ``{"detail": {"message", "field"}}``. ``message``
-    is a Dutch msgid with ``{placeholders}`` filled from ``params``; the error handler
-    (api/app.py) translates it into the caller's language (:func:`api.i18n.api_lang`)."""
+    is a Dutch msgid with ``{placeholders}`` filled from ``params``, or a message
+    (api.messages); the error handler (api/app.py) says it in the caller's language
+    (:func:`api.i18n.api_lang`)."""
     detail: dict[str, Any] = {"message": message, "field": field}
     if params:
         detail[MESSAGE_PARAMS] = params

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.messages import Message
+
 
 class DomainError(ValueError):
     """A user-fixable error, shown beside ``field`` (or as JSON {message, field})."""
@@ -18,6 +20,14 @@ class DomainError(ValueError):
         self.field = field
         self.message = message
         self.params = params
+
+    def as_message(self) -> Message:
+        """The error as a message (api.messages), for a boundary to say in its language."""
+        return Message(self.message, self.params)
+
+    def render(self, lang: str) -> str:
+        """The message in ``lang``, its values formatted for it (api.messages)."""
+        return self.as_message().render(lang)
 
 
 class Invalid(DomainError):

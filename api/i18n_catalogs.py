@@ -49,6 +49,10 @@ MAPPING_FILE = ROOT / "babel.cfg"
 KEYWORDS: dict[str, Any] = {
     "t": None, "tn": (1, 2), "N_": None, "translate": None,
     "_": None, "gettext": None, "ngettext": (1, 2),
+    # Messages made in code and said at the boundary (api/messages.py), the services' errors
+    # (api/errors.py: field first, then the message) and the API's (api/deps.py).
+    "msg": None, "DomainError": (2,), "Invalid": (2,), "NotFound": (2,), "Forbidden": (2,),
+    "Conflict": (2,), "api_error": (2,),
 }
 
 log = logging.getLogger(__name__)

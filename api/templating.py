@@ -19,6 +19,8 @@ from markupsafe import Markup
 
 from api import i18n, reasons
 from api.capacity_view import free_capacity_html
+from api.messages import Message, from_json, is_message_json, render_text
+from api.services.vetting_flow import event_text
 from matcher.capacity import CapacityState
 from matcher.refdata import cpv_label, municipalities
 
@@ -94,6 +96,22 @@ def _free_capacity(ctx: Context, state: CapacityState) -> Markup:
     return free_capacity_html(state, _lang(ctx))
 
 
+@pass_context
+def _msg(ctx: Context, value: Any) -> str:
+    """A message (api.messages) in the page's language; plain text as it is."""
+    if isinstance(value, Message):
+        return value.render(_lang(ctx))
+    if is_message_json(value):
+        return from_json(value).render(_lang(ctx))
+    return "" if value is None else str(value)
+
+
+@pass_context
+def _vetting_text(ctx: Context, value: str | None) -> str:
+    """A vetting event's reason or author (an import's words name the file, no path)."""
+    return render_text(event_text(value), _lang(ctx))
+
+
 def _t(text: str, **params: Any) -> str:
     """Global fallback for macros imported without context; pages get a per-request t."""
     return i18n.translate(text, current_lang.get(), **params)
@@ -157,6 +175,8 @@ env.filters.update(
     cpv_label=_cpv_label,
     municipality=_municipality,
     reason=_reason,
+    msg=_msg,
+    vetting_text=_vetting_text,
 )
 env.globals.update(url_with=_url_with, t=_t, tn=_tn, csrf_token=_CsrfToken(),
                    free_capacity=_free_capacity)

@@ -19,7 +19,14 @@ _CPV_RE = re.compile(r"^\s*(\d{8})(?:\.0+)?(?:\s*-\s*(\d))?\s*$")
 
 
 class CpvError(ValueError):
-    """A CPV code that is malformed or not in the CPV 2008 vocabulary."""
+    """A CPV code that is malformed or not in the CPV 2008 vocabulary. ``kind`` (``type``,
+    ``fraction``, ``malformed``, ``unknown``) and ``value`` let a caller word it in the
+    user's language; the text is the English default."""
+
+    def __init__(self, message: str, kind: str = "malformed", value: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.value = value
 
 
 @dataclass(frozen=True)
@@ -50,24 +57,26 @@ def normalise_cpv(raw: object) -> str:
     Raises CpvError for a malformed code or one not in the CPV 2008 vocabulary.
     """
     if isinstance(raw, bool):
-        raise CpvError(f"CPV code must be a string of 8 digits, got {raw!r}")
+        raise CpvError(f"CPV code must be a string of 8 digits, got {raw!r}", "type", repr(raw))
     if isinstance(raw, int):
         raw = f"{raw:08d}"
     elif isinstance(raw, float):
         if not raw.is_integer():
-            raise CpvError(f"CPV code {raw!r} is not a whole number")
+            raise CpvError(f"CPV code {raw!r} is not a whole number", "fraction", repr(raw))
         raw = f"{int(raw):08d}"
     if not isinstance(raw, str):
-        raise CpvError(f"CPV code must be a string, got {type(raw).__name__}")
+        raise CpvError(f"CPV code must be a string, got {type(raw).__name__}", "type",
+                       type(raw).__name__)
     m = _CPV_RE.match(raw)
     if not m:
         raise CpvError(
             f"CPV code {raw!r} is malformed: expected 8 digits, optionally with a check digit "
-            "('90911200', '90911200-8' or '90911200.0')"
+            "('90911200', '90911200-8' or '90911200.0')", "malformed", repr(raw)
         )
     code = m.group(1)
     if code not in cpv_vocabulary():
-        raise CpvError(f"CPV code {code!r} is not in the CPV 2008 vocabulary")
+        raise CpvError(f"CPV code {code!r} is not in the CPV 2008 vocabulary", "unknown",
+                       repr(code))
     return code
 
 

@@ -52,7 +52,9 @@ BAD_INPUTS = [
 
 
 def sroi(*args: str) -> int:
-    return main(list(args))
+    # In English: these tests read the messages as the English catalog words them
+    # (tests/web/test_messages_lang.py has the Dutch ones).
+    return main(["--lang", "en", *args])
 
 
 def export_all(capsys: pytest.CaptureFixture[str]) -> str:
@@ -214,3 +216,29 @@ def test_init_db_and_load_fixtures(db_url: str, monkeypatch: pytest.MonkeyPatch,
         for engine in [engine_for(db_url)]:
             engine.dispose()
         engine_for.cache_clear()
+
+
+def test_import_problems_in_the_chosen_language(use_db: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "enterprises.csv"
+    path.write_bytes(GOOD_ENT.encode() + b"E-1,A,d,90911200,Utrecht,1234,,\n")
+    assert main(["--lang", "nl", "import", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "enterprises.csv rij 3, veld kvk: '1234' is geen KvK-nummer — een KvK-nummer" in out
+    assert "is not a KvK number" not in out
+    # Without --lang: $SROI_LANG, then the locale.
+    monkeypatch.setenv("SROI_LANG", "en")
+    assert main(["import", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "enterprises.csv row 3, field kvk: '1234' is not a KvK number — a KvK number" in out
+    assert "geen KvK-nummer" not in out
+
+
+def test_cli_language_default() -> None:
+    from api.commands.lang import default_lang
+
+    assert default_lang({}) == "nl"
+    assert default_lang({"LANG": "C.UTF-8"}) == "nl"
+    assert default_lang({"LANG": "en_GB.UTF-8"}) == "en"
+    assert default_lang({"SROI_LANG": "nl", "LANG": "en_GB.UTF-8"}) == "nl"

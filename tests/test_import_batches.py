@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
+from api.messages import render_text
 from api.services import importing
 from api.services.importing import import_files
 from api.tables import TenderRow
@@ -110,6 +111,6 @@ def test_a_failed_batch_commit_is_reported_not_written(
     assert calls["n"] == 1
     for rep in reports:
         assert not rep.written and rep.status == "rejected"
-        assert "could not be committed" in rep.file_errors[-1].reason
+        assert "could not be committed" in render_text(rep.file_errors[-1].reason, "en")
         assert [i.action for i in rep.items] == ["not written"]
     assert refs(session) == ["proc-000"]

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from api.importers import registry
 from api.importers.common import ItemError, ItemOutcome, ParsedTenders, TenderData
+from api.messages import render_text
 from api.services.importing import import_files
 from api.tables import TenderRow
 
@@ -100,7 +101,8 @@ def test_the_cli_and_the_tender_source_check_read_the_registry(
     assert parse_file("t.json", json.dumps({"tenders": [tender]}).encode()).ok
     registry.unregister("lines")
     (issue,) = parse_file("t.json", json.dumps({"tenders": [tender]}).encode()).issues
-    assert "not a valid source" in issue.reason and "ocds" in issue.fix
+    assert "not a valid source" in render_text(issue.reason, "en")
+    assert "ocds" in render_text(issue.fix, "en")
 
 
 def test_registering_twice_or_asking_for_an_unknown_format_is_refused(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
+from api.messages import render_text
 from api.services.exporting import dumps, export_csv, export_document
 from api.services.importing import import_files
 from api.tables import (
@@ -107,7 +108,7 @@ def test_failing_file_leaves_database_as_before_and_others_still_import(
                                        ent("E-901", "X", cpv=["123"])]))  # … but this is bad
     report = import_files(session, [bad, good])
     assert [f.status for f in report.files] == ["rejected", "imported"]
-    assert "bad.json enterprises[1].cpv[0]" in str(report.files[0].issues[0])
+    assert "bad.json enterprises[1].cpv[0]" in report.files[0].issues[0].render("en")
     after = json.loads(snapshot(session))
     assert [e["ref"] for e in after["enterprises"]] == ["E-001", "E-002", "E-003", "E-900"]
     after["enterprises"] = [e for e in after["enterprises"] if e["ref"] != "E-900"]
@@ -141,14 +142,14 @@ def test_dangling_tender_ref_and_tender_from_database(session: Session) -> None:
     ob = {"ref": "O-9", "firm": "Bouw BV", "tender": "T-404"}
     report = import_files(session, [("o.json", js(obligations=[ob]))])
     assert report.files[0].status == "rejected"
-    msg = str(report.files[0].issues[0])
+    msg = report.files[0].issues[0].render("en")
     assert "o.json obligations[0].tender" in msg and "'T-404' does not exist" in msg
     assert count(session, ObligationRow) == 0
     # The tender in the database (no clause): the amount cannot come from it.
     t = {"ref": "T-404", "buyer": "Gemeente", "title": "t", "cpv": ["90911200"]}
     assert import_files(session, [("t.json", js(tenders=[t]))]).ok
     report = import_files(session, [("o.json", js(obligations=[ob]))])
-    assert "has no social-return clause" in str(report.files[0].issues[0])
+    assert "has no social-return clause" in report.files[0].issues[0].render("en")
     t["sroi"] = {"amount_eur": 20000}
     assert import_files(session, [("t.json", js(tenders=[t])), ("o.json", js(obligations=[ob]))]).ok
     assert count(session, ObligationRow) == 1
@@ -182,7 +183,7 @@ def test_same_kvk_other_ref_asks_then_merges(session: Session) -> None:
     f = report.files[0]
     assert f.status == "duplicates" and not report.ok and report.has_duplicates
     assert f.duplicates[0].existing_ref == "E-1" and f.duplicates[0].reason == "kvk"
-    assert "same KvK" in f.duplicates[0].describe()
+    assert "same KvK" in f.duplicates[0].describe().render("en")
     assert snapshot(session) == before
 
     merged = import_files(session, files, on_duplicate="merge")
@@ -280,7 +281,7 @@ def test_another_buyers_tender_and_firms_obligation_are_refused(session: Session
     assert f.status == "rejected" and not f.written
     assert [(c.kind, c.ref) for c in f.refused] == [("tenders", "T-001"),
                                                       ("obligations", "O-002")]
-    assert "belongs to Gemeente Utrecht" in f.issues[0].reason
+    assert "belongs to Gemeente Utrecht" in render_text(f.issues[0].reason, "en")
     assert snapshot(session) == before
 
 

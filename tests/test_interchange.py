@@ -29,7 +29,7 @@ def doc(**kinds: list[dict[str, Any]]) -> bytes:
 
 def one_issue(p: ParsedFile) -> str:
     assert len(p.issues) == 1, [str(i) for i in p.issues]
-    return str(p.issues[0])
+    return p.issues[0].render("en")
 
 
 def test_sample_files_parse_cleanly() -> None:
@@ -196,7 +196,7 @@ def test_bad_csv_is_reported_with_row_field_and_fix(label: str, rows: str, where
 
 def test_csv_header_problems() -> None:
     p = parse_file("enterprises.csv", b"ref,name,descriptoin,cpv,municipality\n")
-    msgs = [str(i) for i in p.issues]
+    msgs = [i.render("en") for i in p.issues]
     assert any("unknown column 'descriptoin'" in m and "did you mean 'description'" in m
                for m in msgs), msgs
     assert any("required column 'description' is missing" in m for m in msgs), msgs

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from api.cli import main
 from api.clock import utcnow
+from api.messages import render_text
 from api.services.learning import learn_from_log, preference_groups
 from api.services.weights import (
     RefusedSet,
@@ -19,6 +20,7 @@ from api.services.weights import (
     active_weights,
     describe_change,
     list_versions,
+    note_text,
     rollback,
     save_version,
 )
@@ -170,7 +172,9 @@ def test_learn_activates_only_an_improvement_and_rolls_back(session: Session) ->
     rows = list_versions(session)
     assert [(r.version, r.name, r.active) for r in rows] == [
         (2, "learned", True), (1, "default", False)]
-    assert "geo 0.14 ->" in rows[0].note and "activated" in rows[0].note
+    note = render_text(note_text(rows[0].note), "en")
+    assert "Distance 0.14 ->" in note and "activated" in note, note
+    assert "geactiveerd" in render_text(note_text(rows[0].note), "nl")
     assert rows[0].metrics["heldout_ndcg@10"] == pytest.approx(result.heldout_ndcg)
 
     # Learning again on the same log cannot beat the set learnt from it: saved, refused.
@@ -178,7 +182,8 @@ def test_learn_activates_only_an_improvement_and_rolls_back(session: Session) ->
     assert again.status == "refused"
     assert again.version == 3
     assert active_weights(session).version == 2
-    assert "refused: no improvement" in list_versions(session)[0].note
+    assert "refused: no improvement" in render_text(note_text(list_versions(session)[0].note),
+                                                    "en")
     assert list_versions(session)[0].metrics["status"] == "refused"
     # A refused set needs force.
     with pytest.raises(RefusedSet):

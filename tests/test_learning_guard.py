@@ -13,9 +13,16 @@ import pytest
 from sqlmodel import Session
 
 from api.cli import main
+from api.messages import render_text
 from api.services.evaluation import labelled_ndcg, latest_label_set, save_label_set
 from api.services.learning import MAX_LABELLED_DROP, learn_from_log
-from api.services.weights import RefusedSet, active_weights, list_versions, rollback
+from api.services.weights import (
+    RefusedSet,
+    active_weights,
+    list_versions,
+    reason_text,
+    rollback,
+)
 from api.tables import EnterpriseRow, TenderRow
 from matcher.evaluate import LabelError
 from tests.test_learn import add_log, synthetic_log
@@ -95,7 +102,8 @@ def test_degenerate_learnt_set_is_refused_on_the_labelled_set(labelled_store: Se
     row = list_versions(s)[0]
     assert row.version == result.version and not row.active
     m = row.metrics
-    assert m["status"] == "refused" and "labelled set" in m["reason"]
+    assert m["status"] == "refused" and "labelled set" in render_text(reason_text(m["reason"]),
+                                                                     "en")
     assert m["labelled_ndcg@10"] == pytest.approx(result.labelled_ndcg)
     assert m["labelled_ndcg@10_active"] == pytest.approx(1.0)
     assert m["labelled_set"] == "schoon.json"

@@ -58,7 +58,7 @@ def db(use_db: str, session: Session, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 def test_match_tender_json(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["match", "tender", "T-1", "--top", "2", "--json"]) == 0
+    assert main(["--lang", "en", "match", "tender", "T-1", "--top", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["ref"] for r in out["results"]] == ["E-1", "E-2"]
     r = out["results"][0]
@@ -77,7 +77,7 @@ def test_match_tender_json(db: Session, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_match_tender_table(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["match", "tender", "T-1", "--top", "3"]) == 0
+    assert main(["--lang", "en", "match", "tender", "T-1", "--top", "3"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("Tender T-1: ")
@@ -91,40 +91,40 @@ def test_match_tender_table(db: Session, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_match_obligation_json(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["match", "obligation", "O-1", "--json"]) == 0
+    assert main(["--lang", "en", "match", "obligation", "O-1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "obligation" and out["results"][0]["ref"] in ("E-1", "E-2")
 
 
 def test_match_challenge_json_and_table(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["match", "challenge", "CH-1", "--json"]) == 0
+    assert main(["--lang", "en", "match", "challenge", "CH-1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert {r["ref"] for r in out["results"][:2]} == {"E-G", "E-M"}
     assert out["coalitions"] and set(out["coalitions"][0]["refs"]) == {"E-G", "E-M"}
     assert all(len(c["members"]) <= 2 for c in out["coalitions"])
-    assert main(["match", "challenge", "CH-1", "--top", "3"]) == 0
+    assert main(["--lang", "en", "match", "challenge", "CH-1", "--top", "3"]) == 0
     text = capsys.readouterr().out
     assert "Coalitions (up to 2 partners):" in text
     assert "Groen Doen (E-G)" in text and "cover 2 of 2 themes" in text
-    assert main(["match", "challenge", "CH-1", "--top", "3", "--lang", "nl"]) == 0
+    assert main(["--lang", "en", "match", "challenge", "CH-1", "--top", "3", "--lang", "nl"]) == 0
     assert "dekken samen 2 van de 2 thema's" in capsys.readouterr().out
 
 
 def test_why_not(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["why-not", "tender", "T-1", "E-3", "--json"]) == 0
+    assert main(["--lang", "en", "why-not", "tender", "T-1", "E-3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["excluded"] is True and "reason" not in out
     assert out["exclusions"] == [{"code": "not_vetted", "params": {"status": "pending"},
                                   "text": "vetting status is Pending, not Vetted"}]
-    assert main(["why-not", "tender", "T-1", "E-3"]) == 0
+    assert main(["--lang", "en", "why-not", "tender", "T-1", "E-3"]) == 0
     text = capsys.readouterr().out
     assert "Nog Niet (E-3) is not proposed" in text and "[not_vetted]" in text
     assert "[not_vetted] vetting status is Pending, not Vetted" in text
-    assert main(["why-not", "tender", "T-1", "E-2", "--json"]) == 0
+    assert main(["--lang", "en", "why-not", "tender", "T-1", "E-2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["excluded"] is False and out["rank"] == 2 and out["exclusions"] == []
     assert out["reasons"] and all(x["text"] for x in out["reasons"])
-    assert main(["why-not", "challenge", "CH-1", "E-G"]) == 0
+    assert main(["--lang", "en", "why-not", "challenge", "CH-1", "E-G"]) == 0
     text = capsys.readouterr().out
     assert "Groen Doen (E-G) is candidate #" in text and "of 6 for challenge CH-1" in text
 
@@ -139,7 +139,7 @@ def test_why_not(db: Session, capsys: pytest.CaptureFixture[str]) -> None:
 ])
 def test_user_errors_are_one_line(db: Session, capsys: pytest.CaptureFixture[str],
                                   argv: list[str], message: str) -> None:
-    assert main(argv) == 2
+    assert main(["--lang", "en", *argv]) == 2
     cap = capsys.readouterr()
     assert message in cap.err and cap.out == ""
     assert len(cap.err.strip().splitlines()) == 1 and "Traceback" not in cap.err
@@ -150,7 +150,7 @@ def test_unreachable_database(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     api_settings.get_settings.cache_clear()
     try:
-        assert main(["match", "tender", "T-1"]) == 2
+        assert main(["--lang", "en", "match", "tender", "T-1"]) == 2
     finally:
         api_settings.get_settings.cache_clear()
     err = capsys.readouterr().err
@@ -163,7 +163,7 @@ def test_uninitialised_database(tmp_path: object, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     api_settings.get_settings.cache_clear()
     try:
-        assert main(["why-not", "tender", "T-1", "E-1"]) == 2
+        assert main(["--lang", "en", "why-not", "tender", "T-1", "E-1"]) == 2
     finally:
         api_settings.get_settings.cache_clear()
     err = capsys.readouterr().err
@@ -178,16 +178,16 @@ def test_match_and_why_not_show_curation(db: Session, capsys: pytest.CaptureFixt
         matching.decide(db, DecisionInput(query_kind="tender", query_ref="T-1",
                                           enterprise_ref=ent, decision=decision,
                                           reason=reason), decided_by="verbinder@x.nl")
-    assert main(["match", "tender", "T-1", "--top", "2"]) == 0
+    assert main(["--lang", "en", "match", "tender", "T-1", "--top", "2"]) == 0
     out = capsys.readouterr().out
     assert "pinned by verbinder@x.nl: Kent de buurt" in out
     assert "Rejected by a connector" in out and "E-1 Schoon Werk: rejected by" in out
     assert out.index("E-F") < out.index("E-2")
-    assert main(["match", "tender", "T-1", "--top", "2", "--json"]) == 0
+    assert main(["--lang", "en", "match", "tender", "T-1", "--top", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["results"][0]["ref"] == "E-F" and data["results"][0]["decision"] == "pin"
     assert data["rejected"][0]["ref"] == "E-1"
-    assert main(["why-not", "tender", "T-1", "E-1"]) == 0
+    assert main(["--lang", "en", "why-not", "tender", "T-1", "E-1"]) == 0
     assert "Connector's decision: rejected by verbinder@x.nl: Vol" in capsys.readouterr().out
 
 
@@ -202,16 +202,16 @@ def test_match_tender_per_lot_and_coalition_brings(
                          {"id": "2", "title": "Groenonderhoud parken", "cpv": ["77310000"],
                           "value_eur": 300_000}]}))
     db.commit()
-    assert main(["match", "tender", "T-2", "--json"]) == 0
+    assert main(["--lang", "en", "match", "tender", "T-2", "--json"]) == 0
     lots = json.loads(capsys.readouterr().out)["lots"]
     assert [x["id"] for x in lots] == ["1", "2"]
     assert lots[0]["results"][0]["ref"] in ("E-1", "E-2")
     assert lots[1]["results"][0]["ref"] == "E-G"
     assert all(r["ref"] != "E-G" for r in lots[0]["results"])
-    assert main(["match", "tender", "T-2"]) == 0
+    assert main(["--lang", "en", "match", "tender", "T-2"]) == 0
     out = capsys.readouterr().out
     assert "Lot 1: Schoonmaak kantoren (90911200, €500,000)" in out
     assert "Lot 2: Groenonderhoud parken" in out
-    assert main(["match", "challenge", "CH-1"]) == 0
+    assert main(["--lang", "en", "match", "challenge", "CH-1"]) == 0
     out = capsys.readouterr().out
     assert "Groen Doen brings: groen" in out and "Buurtkeuken brings: maaltijden" in out

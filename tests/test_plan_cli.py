@@ -155,7 +155,7 @@ def test_cli_plan_and_allocate_json(store: Session, use_db: str,
     from api import settings as api_settings
 
     api_settings.get_settings.cache_clear()
-    assert main(["plan", "O-2", "--json"]) == 0
+    assert main(["--lang", "en", "plan", "O-2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["unmet"] == [{"obligation": "O-2", "unmet_eur": 0.0}]
     assert sum(r["credit_eur"] for r in out["rows"]) >= 50_000
@@ -163,18 +163,18 @@ def test_cli_plan_and_allocate_json(store: Session, use_db: str,
     (why,) = out["explanation"]
     assert why["code"] == "plan_met" and why["params"]["due_eur"] == 50_000
     assert why["text"].startswith("Due €50,000: met")
-    assert main(["allocate", "--json"]) == 0
+    assert main(["--lang", "en", "allocate", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["totals"]["due_eur"] == 150_000
     assert out["totals"]["unmet_eur"] == pytest.approx(30_000, abs=0.05)
     assert {u["obligation"] for u in out["unmet"]} == {"O-1", "O-2"}
-    assert main(["plan", "O-1"]) == 0
+    assert main(["--lang", "en", "plan", "O-1"]) == 0
     text = capsys.readouterr().out
     assert "Obligation O-1: due €100,000.00" in text and "E-C" in text
     assert "\nDue €100,000: met. Plan: " in text
-    assert main(["plan", "O-1", "--lang", "nl"]) == 0
+    assert main(["--lang", "en", "plan", "O-1", "--lang", "nl"]) == 0
     assert "\nVerschuldigd € 100.000: gehaald. Plan: " in capsys.readouterr().out
-    assert main(["allocate", "--save"]) == 0
+    assert main(["--lang", "en", "allocate", "--save"]) == 0
     assert "Unmet:" in capsys.readouterr().out
     with Session(store.get_bind()) as fresh:
         assert committed(fresh)  # the saved planned rows now count as committed
@@ -182,6 +182,6 @@ def test_cli_plan_and_allocate_json(store: Session, use_db: str,
 
 def test_cli_unknown_obligation(use_db: str, db_engine: object,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "NOPE"]) == 2
+    assert main(["--lang", "en", "plan", "NOPE"]) == 2
     err = capsys.readouterr().err
     assert "unknown obligation 'NOPE'" in err and "Traceback" not in err

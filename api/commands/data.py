@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from api.commands.errors import CliError
+from api.commands.lang import cli_lang
 from api.importers import registry
 from api.importers.interchange import KINDS
+from api.messages import render_text
 
 if TYPE_CHECKING:
     from api.services.import_report import Change, FileReport, ImportReport
@@ -164,10 +166,11 @@ def print_report(report: ImportReport, out: Any = None) -> None:
             print(f"  vetting changes logged: {f.vetting_events}", file=out)
         for d in f.duplicates:
             mark = {"ask": "likely duplicate", "merged": "merged", "kept both": "kept both"}
-            print(f"  {mark.get(d.action, d.action)}: {d.describe()}", file=out)
+            print(f"  {mark.get(d.action, d.action)}: {d.describe().render(cli_lang())}",
+                  file=out)
         if not f.ok:
             for issue in f.issues[:MAX_ISSUES_SHOWN]:
-                print(f"  {issue}", file=out)
+                print(f"  {issue.render(cli_lang())}", file=out)
             if len(f.issues) > MAX_ISSUES_SHOWN:
                 print(f"  … and {len(f.issues) - MAX_ISSUES_SHOWN} more (--json lists all)",
                       file=out)
@@ -186,7 +189,7 @@ def _change_line(c: Change) -> str:
             "refused": "REFUSED"}.get(c.action, c.action)
     line = f"  {c.kind} {c.ref}: {what}"
     if c.reason:
-        line += f" ({c.reason})"
+        line += f" ({render_text(c.reason, cli_lang())})"
     for name, (old, new) in c.diff.items():
         line += f"\n      {name}: {old!r} -> {new!r}"
     for name, (old, new) in c.kept.items():
@@ -204,11 +207,11 @@ def print_preview(f: FileReport, out: Any) -> None:
     if len(listed) > MAX_ISSUES_SHOWN:
         print(f"  … and {len(listed) - MAX_ISSUES_SHOWN} more", file=out)
     for d in f.duplicates[:MAX_ISSUES_SHOWN]:
-        print(f"  likely duplicate: {d.describe()}", file=out)
+        print(f"  likely duplicate: {d.describe().render(cli_lang())}", file=out)
     if f.duplicates_total > MAX_ISSUES_SHOWN:
         print(f"  … {f.duplicates_total} likely duplicate pairs in all", file=out)
     for issue in f.issues[:MAX_ISSUES_SHOWN]:
-        print(f"  {issue}", file=out)
+        print(f"  {issue.render(cli_lang())}", file=out)
 
 
 def _notices_summary(r: FileReport) -> str:
@@ -216,20 +219,21 @@ def _notices_summary(r: FileReport) -> str:
         f"{r.file} ({r.format}): {r.created} created, {r.updated} updated, "
         f"{r.unchanged} unchanged, {r.stale} older than stored, {r.rejected} rejected"
     ]
+    lang = cli_lang()
     for err in r.file_errors:
-        lines.append(f"  file rejected: {err}")
+        lines.append(f"  file rejected: {err.render(lang)}")
     for warning in r.file_warnings:
-        lines.append(f"  warning: {warning}")
+        lines.append(f"  warning: {warning.render(lang)}")
     for issue in r.issues:  # a file that could not be read
-        lines.append(f"  file rejected: {issue}")
+        lines.append(f"  file rejected: {issue.render(lang)}")
     for item in r.items:
         for err in item.errors:
-            lines.append(f"  rejected: {err}")
+            lines.append(f"  rejected: {err.render(lang)}")
     shown = 0
     for item in r.items:
         for warning in item.warnings:
             if shown < MAX_ISSUES_SHOWN:
-                lines.append(f"  warning: {warning}")
+                lines.append(f"  warning: {warning.render(lang)}")
             shown += 1
     if shown > MAX_ISSUES_SHOWN:
         lines.append(f"  … and {shown - MAX_ISSUES_SHOWN} more warning(s) (--json lists all)")

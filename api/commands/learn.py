@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from api.commands.errors import CliError
+from api.commands.lang import cli_lang
+from api.messages import render_text
 
 DEFAULT_MIN_DECISIONS = 30
 
@@ -242,7 +244,7 @@ def run_weights_list(args: argparse.Namespace) -> int:
     from api.services.weights import active_weights, history
 
     with _session() as session:
-        rows = history(session)
+        rows = history(session, cli_lang())
         active = active_weights(session)
     if args.json:
         print(json.dumps({"active": active.to_dict(), "versions": rows}, indent=2))
@@ -275,8 +277,8 @@ def run_weights_rollback(args: argparse.Namespace) -> int:
             raise CliError(str(exc), status=1) from None
         except RefusedSet as exc:
             raise CliError(f"weight set v{args.version} was refused by learning: "
-                           f"{exc.params.get('reason')}; use --force to activate it anyway",
-                           status=1) from None
+                           f"{render_text(exc.params.get('reason'), cli_lang())}; use --force "
+                           "to activate it anyway", status=1) from None
         print(f"weight set {row.name} v{row.version} is "
               + ("active again" if again else "now active"))
     return 0

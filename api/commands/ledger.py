@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from api.commands.errors import CliError
+from api.commands.lang import cli_lang
 from api.errors import DomainError
 
 T = TypeVar("T")
@@ -97,7 +98,7 @@ def _session(fn: Callable[[Any], T]) -> T:
         with Session(get_engine()) as session:
             return fn(session)
     except DomainError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(exc.render(cli_lang())) from None
 
 
 def _actor(session: Any, email: str) -> Any:

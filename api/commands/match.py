@@ -26,6 +26,7 @@ from typing import Any
 
 from api import reasons
 from api.commands.errors import CliError
+from api.commands.lang import cli_lang
 from api.errors import DomainError
 
 DEFAULT_TOP = {"tender": 20, "obligation": 20, "challenge": 10}
@@ -67,8 +68,8 @@ def register(subparsers: Any) -> None:
 
 
 def _lang_argument(p: Any) -> None:
-    p.add_argument("--lang", choices=("en", "nl"), default="en",
-                   help="language of the reasons (default en)")
+    p.add_argument("--lang", choices=("en", "nl"), default=argparse.SUPPRESS,
+                   help="language of the reasons (default: sroi --lang)")
 
 
 def _session_call(fn: Callable[[Any], Any]) -> Any:
@@ -77,13 +78,12 @@ def _session_call(fn: Callable[[Any], Any]) -> Any:
     from sqlmodel import Session
 
     from api.db import get_engine
-    from api.i18n import translate
 
     try:
         with Session(get_engine()) as session:
             return fn(session)
     except DomainError as exc:
-        raise CliError(translate(exc.message, "en", **exc.params)) from None
+        raise CliError(exc.render(cli_lang())) from None
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         hint = ""

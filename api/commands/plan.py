@@ -17,6 +17,7 @@ from typing import Any
 
 from api import reasons
 from api.commands.errors import CliError
+from api.commands.lang import cli_lang
 from api.errors import DomainError, NotFound
 from matcher.plan import PlanRow
 
@@ -33,8 +34,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-partners", type=int, default=None,
                    help="at most this many enterprises in the plan")
     p.add_argument("--save", action="store_true", help="store the rows as planned allocations")
-    p.add_argument("--lang", choices=("en", "nl"), default="en",
-                   help="language of the explanation (default en)")
+    p.add_argument("--lang", choices=("en", "nl"), default=argparse.SUPPRESS,
+                   help="language of the explanation (default: sroi --lang)")
     p.set_defaults(handler=run_plan)
 
     a = subparsers.add_parser(
@@ -75,7 +76,7 @@ def _session_call(fn: Any) -> Any:
         with Session(get_engine()) as session:
             return fn(session)
     except DomainError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(exc.render(cli_lang())) from None
     except SQLAlchemyError as exc:
         raise CliError(f"database error: {exc.__class__.__name__}: "
                        f"{str(exc).splitlines()[0]}") from None

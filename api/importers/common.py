@@ -32,6 +32,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _safe_fromstring
 
 from api.importers.sroi_text import SroiDetection
+from api.messages import Text, render_text, to_json
 from matcher.currency import CurrencyError, to_eur
 from matcher.refdata import (
     Municipality,
@@ -50,12 +51,18 @@ class ItemError:
     its fields was left empty, with where it was found."""
 
     location: str  # "file.json: releases[3] (ocid ocds-x-1)"
-    reason: str
+    reason: Text  # a message (api.messages), rendered in the reader's language
     field: str | None = None
 
     def __str__(self) -> str:
+        return self.render("nl")
+
+    def render(self, lang: str) -> str:
         where = f"{self.location}, {self.field}" if self.field else self.location
-        return f"{where}: {self.reason}"
+        return f"{where}: {render_text(self.reason, lang)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"location": self.location, "reason": to_json(self.reason), "field": self.field}
 
 
 @dataclass

@@ -47,6 +47,7 @@ from api.fields import (
     TENDER_REF_MAX,
     TEXT_PATTERN,
 )
+from api.messages import Message, Text, msg
 from matcher.model import (
     CERTIFICATION_LEVELS,
     CERTIFICATION_SCHEMES,
@@ -151,8 +152,8 @@ class Issue:
     file: str
     location: str  # "row 7", "enterprises[3].cpv[1]", "" for the whole file
     field: str | None
-    reason: str
-    fix: str = ""
+    reason: Text  # a message (api.messages), rendered in the reader's language
+    fix: Text = ""
     ref: str | None = None
     # What went wrong as a code with its values (``"required"``, ``{"max": 300}``), so a
     # web form can say it in Dutch or English beside the field (api.services.entity_edit).
@@ -160,21 +161,67 @@ class Issue:
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
-        head = self.file
-        if self.location:
-            head += f" {self.location}"
-        if self.ref and not self.location.startswith("row "):
-            head += f" (ref {self.ref})"
-        if self.field and (self.location.startswith("row ") or not self.location):
-            head += f", field {self.field}"
-        text = f"{head}: {self.reason}"
+        return self.render("nl")
+
+    def render(self, lang: str) -> str:
+        return self.message().render(lang)
+
+    def where(self) -> Message:
+        """The file, the place (``rij 7`` in Dutch) and the field or ref, as a message."""
+        loc = location_text(self.location)
+        row = self.location.startswith("row ")
+        field = self.field if (row or not self.location) else None
+        ref = self.ref if not row else None
+        if loc and field:
+            return msg("{file} {location}, veld {field}", file=self.file, location=loc,
+                      field=field)
+        if loc and ref:
+            return msg("{file} {location} (ref {ref})", file=self.file, location=loc, ref=ref)
+        if loc:
+            return msg("{file} {location}", file=self.file, location=loc)
+        if ref and field:
+            return msg("{file} (ref {ref}), veld {field}", file=self.file, ref=ref, field=field)
+        if ref:
+            return msg("{file} (ref {ref})", file=self.file, ref=ref)
+        if field:
+            return msg("{file}, veld {field}", file=self.file, field=field)
+        return msg("{file}", file=self.file)
+
+    def message(self) -> Message:
+        """The whole line: where, why and (when known) what to do."""
         if self.fix:
-            text += f" — {self.fix}"
-        return text
+            return msg("{where}: {reason} — {fix}", where=self.where(), reason=self.reason,
+                      fix=self.fix)
+        return msg("{where}: {reason}", where=self.where(), reason=self.reason)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "location": self.location, "field": self.field,
-                "reason": self.reason, "fix": self.fix, "ref": self.ref, "message": str(self)}
+        # Messages stay messages (JSON): the boundary renders them in the reader's language
+        # (api.messages.render_tree), so a stored report reads in Dutch and English alike.
+        return {"file": self.file, "location": _json(location_text(self.location)),
+                "field": self.field, "reason": _json(self.reason), "fix": _json(self.fix),
+                "ref": self.ref, "message": self.message().to_json()}
+
+
+def _json(value: Text) -> Any:
+    return value.to_json() if isinstance(value, Message) else value
+
+
+_ROW_RE = re.compile(r"^row (\d+)$")
+_LINE_RE = re.compile(r"^line (\d+)(?: column (\d+))?$")
+
+
+def location_text(location: str) -> Text:
+    """A place in a file as the reader says it: ``row 7`` is ``rij 7`` in Dutch; JSON paths
+    (``enterprises[3].cpv[1]``) are the file's own words and stay as they are."""
+    m = _ROW_RE.match(location)
+    if m:
+        return msg("rij {n}", n=m.group(1))
+    m = _LINE_RE.match(location)
+    if m and m.group(2):
+        return msg("regel {line} kolom {column}", line=m.group(1), column=m.group(2))
+    if m:
+        return msg("regel {line}", line=m.group(1))
+    return location
 
 
 @dataclass
@@ -231,10 +278,37 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…'"
 
 
-def _type_name(value: Any) -> str:
-    return {str: "text", bool: "true/false", int: "a number", float: "a number",
-            list: "a list", dict: "an object", type(None): "null"}.get(type(value),
-                                                                       type(value).__name__)
+def _type_name(value: Any) -> Text:
+    names: dict[type, Message] = {
+        str: msg("tekst"), bool: msg("true/false"), int: msg("een getal"),
+        float: msg("een getal"), list: msg("een lijst"), dict: msg("een object"),
+        type(None): msg("null")}
+    return names.get(type(value), type(value).__name__)
+
+
+def cpv_error_text(exc: CpvError) -> Message:
+    """The engine's CPV refusal (``matcher.refdata.CpvError``) in the user's language."""
+    if exc.kind == "unknown":
+        return msg("CPV-code {value} staat niet in de CPV 2008-woordenlijst", value=exc.value)
+    if exc.kind == "fraction":
+        return msg("CPV-code {value} is geen geheel getal", value=exc.value)
+    if exc.kind == "type":
+        return msg("CPV-code moet tekst van 8 cijfers zijn, gekregen: {value}", value=exc.value)
+    return msg("CPV-code {value} is ongeldig: verwacht 8 cijfers, eventueel met een "
+              "controlecijfer ('90911200', '90911200-8' of '90911200.0')", value=exc.value)
+
+
+def _one_of(guess: str | None, choices: Iterable[str]) -> Message:
+    """The fix for a value not in a list: the likely one, then the choices."""
+    listed = ", ".join(choices)
+    if guess:
+        return msg("bedoelt u {guess}? Gebruik een van: {choices}", guess=repr(guess),
+                  choices=listed)
+    return msg("gebruik een van: {choices}", choices=listed)
+
+
+def _did_you_mean(guess: str | None, otherwise: Message) -> Message:
+    return msg("bedoelt u {guess}?", guess=repr(guess)) if guess else otherwise
 
 
 class _Invalid(Exception):
@@ -265,14 +339,14 @@ class _Checker:
             text += f"[{p}]" if isinstance(p, int) else f".{p}"
         return text, fld
 
-    def error(self, path: tuple[str | int, ...], reason: str, fix: str = "", code: str = "",
+    def error(self, path: tuple[str | int, ...], reason: Text, fix: Text = "", code: str = "",
               **params: Any) -> None:
         location, fld = self.where(path)
         self.parsed.issues.append(Issue(self.parsed.name, location, fld, reason, fix, self.ref,
                                         code, params))
         self.failed = True
 
-    def fail(self, path: tuple[str | int, ...], reason: str, fix: str = "", code: str = "",
+    def fail(self, path: tuple[str | int, ...], reason: Text, fix: Text = "", code: str = "",
              **params: Any) -> _Invalid:
         self.error(path, reason, fix, code, **params)
         return _Invalid()
@@ -285,10 +359,11 @@ class _Checker:
             if key in allowed:
                 continue
             guess = closest(key, allowed)
-            hint = f"did you mean {guess!r}?" if guess else \
-                f"valid fields here: {', '.join(allowed)}"
-            self.error(path + (key,), f"unknown field {key!r}",
-                       hint + " (put your own fields under \"extra\")" if path == () else hint)
+            hint = _did_you_mean(guess, msg("geldige velden hier: {fields}",
+                                           fields=", ".join(allowed)))
+            self.error(path + (key,), msg("onbekend veld {key}", key=repr(key)),
+                       msg("{hint} (zet eigen velden onder \"extra\")", hint=hint)
+                       if path == () else hint)
 
     # -- scalar types
     def text(self, obj: dict[str, Any], key: str, *, required: bool = False,
@@ -297,59 +372,66 @@ class _Checker:
         p = path + (key,)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.error(p, f"{key!r} is required", f"give the {SINGULAR.get(self.kind, '')} "
-                           f"a non-empty {key}".replace("  ", " "), "required")
+                self.error(p, msg("{key} is verplicht", key=repr(key)),
+                           msg("geef een niet-lege {key}", key=key), "required")
                 raise _Invalid()
             return None
         if not isinstance(value, str):
-            raise self.fail(p, f"expected text, got {_type_name(value)} {_short(value)}",
-                            "write it as a string in quotes", "text")
+            raise self.fail(p, msg("tekst verwacht, gekregen: {type} {value}",
+                                  type=_type_name(value), value=_short(value)),
+                            msg("schrijf het als tekst tussen aanhalingstekens"), "text")
         if not _TEXT_RE.match(value) or not value.isascii() and _SURROGATE_RE.search(value):
             # A lone surrogate (JSON lets "\ud800" through) is not Unicode text.
-            raise self.fail(p, "contains a NUL character or a lone surrogate (not text)",
-                            "remove it", "text")
+            raise self.fail(p, msg("bevat een NUL-teken of een losse surrogaat (geen tekst)"),
+                            msg("verwijder het"), "text")
         value = value.strip()
         if max_len is not None and len(value) > max_len:
-            raise self.fail(p, f"too long ({len(value)} characters, at most {max_len})",
-                            "shorten it", "too_long", max=max_len, length=len(value))
+            raise self.fail(p, msg("te lang ({length} tekens, hoogstens {max})",
+                                  length=len(value), max=max_len),
+                            msg("maak het korter"), "too_long", max=max_len, length=len(value))
         return value
 
     def number(self, value: Any, p: tuple[str | int, ...], *, minimum: float | None = None,
                exclusive_min: bool = False, maximum: float | None = None,
                integer: bool = False) -> float | int:
-        what = "a whole number" if integer else "a number"
+        what = msg("een geheel getal") if integer else msg("een getal")
         if isinstance(value, str) and self.from_csv:
             raw = value.strip()
             if _DECIMAL_COMMA_RE.match(raw):
                 raw = raw.replace(",", ".")
             if not _NUMBER_RE.match(raw):
-                raise self.fail(p, f"{_short(value)} is not {what}",
-                                "write digits with a decimal point, e.g. 1250.50 "
-                                "(no currency sign or thousands separator)",
+                raise self.fail(p, msg("{value} is niet {what}", value=_short(value), what=what),
+                                msg("schrijf cijfers met een decimale punt, bv. 1250.50 "
+                                   "(zonder valutateken of scheiding van duizendtallen)"),
                                 "whole_number" if integer else "number")
             value = float(raw) if not re.fullmatch(r"[+-]?\d+", raw) else int(raw)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            fix = "write the number without quotes" if isinstance(value, str) and \
-                _NUMBER_RE.match(value.strip()) else f"give {what}"
-            raise self.fail(p, f"expected {what}, got {_type_name(value)} {_short(value)}", fix,
+            fix = msg("schrijf het getal zonder aanhalingstekens") if isinstance(value, str) and \
+                _NUMBER_RE.match(value.strip()) else msg("geef {what}", what=what)
+            raise self.fail(p, msg("{what} verwacht, gekregen: {type} {value}", what=what,
+                                  type=_type_name(value), value=_short(value)), fix,
                             "whole_number" if integer else "number")
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(p, f"{value!r} is not a finite number", f"give {what}", "number")
+            raise self.fail(p, msg("{value} is geen eindig getal", value=repr(value)),
+                            msg("geef {what}", what=what), "number")
         if integer:
             if isinstance(value, float):
                 if not value.is_integer():
-                    raise self.fail(p, f"{value!r} is not a whole number", "give a whole number",
-                                    "whole_number")
+                    raise self.fail(p, msg("{value} is geen geheel getal", value=repr(value)),
+                                    msg("geef een geheel getal"), "whole_number")
                 value = int(value)
         if minimum is not None and (value <= minimum if exclusive_min else value < minimum):
             op = ">" if exclusive_min else "≥"
-            raise self.fail(p, f"{value!r} is out of range: must be {op} {minimum:g}",
-                            f"give a value {op} {minimum:g}",
+            raise self.fail(p, msg("{value} valt buiten het bereik: moet {op} {min} zijn",
+                                  value=repr(value), op=op, min=format(minimum, "g")),
+                            msg("geef een waarde {op} {min}", op=op, min=format(minimum, "g")),
                             "above" if exclusive_min else "minimum", min=minimum)
         if maximum is not None and value > maximum:
-            raise self.fail(p, f"{value!r} is out of range: must be ≤ {maximum:g}",
-                            f"give a value ≤ {maximum:g}" + (" (a share: 35 % is 0.35)"
-                                                             if maximum == 1 else ""),
+            raise self.fail(p, msg("{value} valt buiten het bereik: moet ≤ {max} zijn",
+                                  value=repr(value), max=format(maximum, "g")),
+                            msg("geef een waarde ≤ {max} (een aandeel: 35 % is 0.35)",
+                               max=format(maximum, "g")) if maximum == 1 else
+                            msg("geef een waarde ≤ {max}", max=format(maximum, "g")),
                             "share" if maximum == 1 else "maximum", max=maximum)
         return value
 
@@ -367,17 +449,19 @@ class _Checker:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if not isinstance(value, str):
-            raise self.fail(p, f"expected a date, got {_type_name(value)} {_short(value)}",
-                            "write the date as text, YYYY-MM-DD (e.g. \"2027-05-01\")", "date")
+            raise self.fail(p, msg("datum verwacht, gekregen: {type} {value}",
+                                  type=_type_name(value), value=_short(value)),
+                            msg("schrijf de datum als tekst, JJJJ-MM-DD (bv. \"2027-05-01\")"),
+                            "date")
         raw = value.strip()
         if not _DATE_RE.match(raw):
-            raise self.fail(p, f"{_short(value)} is not an ISO date",
-                            "write YYYY-MM-DD, e.g. 2027-05-01", "date")
+            raise self.fail(p, msg("{value} is geen ISO-datum", value=_short(value)),
+                            msg("schrijf JJJJ-MM-DD, bv. 2027-05-01"), "date")
         try:
             return date.fromisoformat(raw)
         except ValueError:
-            raise self.fail(p, f"{_short(value)} is not a real date",
-                            "check the month and day", "date") from None
+            raise self.fail(p, msg("{value} is geen bestaande datum", value=_short(value)),
+                            msg("controleer de maand en de dag"), "date") from None
 
     def str_list(self, obj: dict[str, Any], key: str,
                  path: tuple[str | int, ...] = ()) -> list[Any] | None:
@@ -385,9 +469,10 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, list):
-            fix = f"write a list: [{json.dumps(value)}]" if isinstance(value, str) else \
-                "write a list"
-            raise self.fail(path + (key,), f"expected a list, got {_type_name(value)}", fix,
+            fix = msg("schrijf een lijst: [{value}]", value=json.dumps(value)) \
+                if isinstance(value, str) else msg("schrijf een lijst")
+            raise self.fail(path + (key,), msg("lijst verwacht, gekregen: {type}",
+                                              type=_type_name(value)), fix,
                             "list")
         return value
 
@@ -395,9 +480,9 @@ class _Checker:
         items = self.str_list(obj, key)
         if not items:
             if required:
-                self.error((key,), "at least one CPV code is required",
-                           "list the CPV codes, e.g. [\"90911200\"]; look codes up at "
-                           "simap.ted.europa.eu", "cpv_required")
+                self.error((key,), msg("minstens één CPV-code is verplicht"),
+                           msg("noem de CPV-codes, bv. [\"90911200\"]; zoek codes op via "
+                              "simap.ted.europa.eu"), "cpv_required")
             return []
         out: list[str] = []
         bad = False
@@ -406,10 +491,10 @@ class _Checker:
                 code = normalise_cpv(raw)
             except CpvError as exc:
                 bad = True
-                fix = ("use 8 digits as in the CPV 2008 list (e.g. 90911200)"
-                       if "malformed" in str(exc) or "must be" in str(exc) else
-                       "check the code in the CPV 2008 list (simap.ted.europa.eu)")
-                self.error((key, i), str(exc), fix, "cpv", value=str(raw))
+                fix = (msg("gebruik 8 cijfers zoals in de CPV 2008-lijst (bv. 90911200)")
+                       if exc.kind != "unknown" else
+                       msg("controleer de code in de CPV 2008-lijst (simap.ted.europa.eu)"))
+                self.error((key, i), cpv_error_text(exc), fix, "cpv", value=str(raw))
                 continue
             if code not in out:
                 out.append(code)
@@ -427,9 +512,9 @@ class _Checker:
             if value not in vocab:
                 bad = True
                 guess = closest(str(raw), vocab) if isinstance(raw, str) else None
-                self.error(path + (key, i), f"{_short(raw)} is not a known target group",
-                           (f"did you mean {guess!r}? " if guess else "")
-                           + "use one of: " + ", ".join(vocab), "target_group", value=str(raw))
+                self.error(path + (key, i), msg("{value} is geen bekende doelgroep",
+                                               value=_short(raw)),
+                           _one_of(guess, vocab), "target_group", value=str(raw))
                 continue
             if value not in out:
                 out.append(value)
@@ -444,8 +529,9 @@ class _Checker:
         for i, raw in enumerate(items):
             if not isinstance(raw, str):
                 bad = True
-                self.error((key, i), f"expected text, got {_type_name(raw)} {_short(raw)}",
-                           "write each item as a string", "text")
+                self.error((key, i), msg("tekst verwacht, gekregen: {type} {value}",
+                                        type=_type_name(raw), value=_short(raw)),
+                           msg("schrijf elk item als tekst"), "text")
                 continue
             word = raw.strip()
             if word and word not in out:
@@ -455,24 +541,28 @@ class _Checker:
         return out
 
     def municipality(self, obj: dict[str, Any], key: str = "municipality", *,
-                     required: bool = False, why_required: str = "") -> str | None:
+                     required: bool = False, or_coordinates: bool = False) -> str | None:
         value = obj.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.error((key,), f"{key!r} is required{why_required}",
-                           "give the CBS code (e.g. \"GM0344\") or the name (\"Utrecht\")",
+                self.error((key,), msg("{key} is verplicht (of geef lat en lon)", key=repr(key))
+                           if or_coordinates else msg("{key} is verplicht", key=repr(key)),
+                           msg("geef de CBS-code (bv. \"GM0344\") of de naam (\"Utrecht\")"),
                            "municipality_required")
                 raise _Invalid()
             return None
         if not isinstance(value, str):
-            raise self.fail((key,), f"expected text, got {_type_name(value)} {_short(value)}",
-                            "give the CBS code as text (\"GM0344\") or the name", "text")
+            raise self.fail((key,), msg("tekst verwacht, gekregen: {type} {value}",
+                                       type=_type_name(value), value=_short(value)),
+                            msg("geef de CBS-code als tekst (\"GM0344\") of de naam"), "text")
         muni = resolve_municipality(value)
         if muni is None:
             hints = suggest_municipalities(value)
-            fix = (f"did you mean {' or '.join(repr(h) for h in hints)}? " if hints else "") + \
-                "give a 2023 municipality's CBS code (GM0344) or name"
-            raise self.fail((key,), f"unknown municipality {_short(value)}", fix,
+            fix = msg("bedoelt u {hints}? Geef de CBS-code (GM0344) of naam van een gemeente "
+                     "van 2023", hints=msg("{a} of {b}", a=repr(hints[0]), b=repr(hints[1]))
+                     if len(hints) == 2 else ", ".join(repr(h) for h in hints)) if hints else \
+                msg("geef de CBS-code (GM0344) of naam van een gemeente van 2023")
+            raise self.fail((key,), msg("onbekende gemeente {value}", value=_short(value)), fix,
                             "municipality", value=value, hints=", ".join(hints))
         return muni.code
 
@@ -481,14 +571,17 @@ class _Checker:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.fail(("kvk",), f"expected text, got {_type_name(value)}",
-                            "write the 8-digit KvK number as text", "kvk")
+            raise self.fail(("kvk",), msg("tekst verwacht, gekregen: {type}",
+                                         type=_type_name(value)),
+                            msg("schrijf het KvK-nummer van 8 cijfers als tekst"), "kvk")
         raw = re.sub(r"[\s.]", "", str(value))
         if not _KVK_RE.match(raw):
-            fix = "a KvK number has exactly 8 digits, e.g. \"30123456\""
-            if raw.isdigit() and len(raw) < 8:
-                fix += "; if a spreadsheet dropped leading zeros, write it as text"
-            raise self.fail(("kvk",), f"{_short(value)} is not a KvK number", fix, "kvk")
+            fix = msg("een KvK-nummer heeft precies 8 cijfers, bv. \"30123456\"; liet een "
+                      "spreadsheet voorloopnullen weg, schrijf het dan als tekst") \
+                if raw.isdigit() and len(raw) < 8 else \
+                msg("een KvK-nummer heeft precies 8 cijfers, bv. \"30123456\"")
+            raise self.fail(("kvk",), msg("{value} is geen KvK-nummer", value=_short(value)), fix,
+                            "kvk")
         return raw
 
     def postcode(self, obj: dict[str, Any]) -> str | None:
@@ -497,8 +590,10 @@ class _Checker:
             return None
         m = _POSTCODE_RE.match(value.strip()) if isinstance(value, str) else None
         if not m:
-            raise self.fail(("postcode",), f"{_short(value)} is not a Dutch postcode",
-                            "write four digits, a space and two letters, e.g. \"3511 AB\"",
+            raise self.fail(("postcode",), msg("{value} is geen Nederlandse postcode",
+                                              value=_short(value)),
+                            msg("schrijf vier cijfers, een spatie en twee letters, bv. "
+                                "\"3511 AB\""),
                             "postcode")
         return f"{m.group(1)} {m.group(2).upper()}"
 
@@ -507,16 +602,18 @@ class _Checker:
         lon = self.opt_number(obj, "lon", minimum=-180, maximum=180)
         if (lat is None) != (lon is None):
             missing = "lon" if lon is None else "lat"
-            raise self.fail((missing,), "lat and lon go together; only one is given",
-                            f"give {missing} too, or neither")
+            raise self.fail((missing,), msg("lat en lon horen bij elkaar; er is er maar één "
+                                           "gegeven"),
+                            msg("geef ook {missing}, of geen van beide", missing=missing))
         if lat is None or lon is None:
             return None, None
         in_box = LAT_RANGE[0] <= lat <= LAT_RANGE[1] and LON_RANGE[0] <= lon <= LON_RANGE[1]
         if not in_box:
             swapped = LAT_RANGE[0] <= lon <= LAT_RANGE[1] and LON_RANGE[0] <= lat <= LON_RANGE[1]
-            raise self.fail(("lat",), f"({lat}, {lon}) is not in or near the Netherlands",
-                            "lat and lon look swapped; exchange them" if swapped else
-                            "give WGS84 degrees, e.g. lat 52.09, lon 5.12")
+            raise self.fail(("lat",), msg("({lat}, {lon}) ligt niet in of bij Nederland",
+                                         lat=str(lat), lon=str(lon)),
+                            msg("lat en lon lijken verwisseld; wissel ze om") if swapped else
+                            msg("geef WGS84-graden, bv. lat 52.09, lon 5.12"))
         return float(lat), float(lon)
 
     def obj(self, parent: dict[str, Any], key: str,
@@ -525,8 +622,10 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise self.fail((key,), f"expected an object, got {_type_name(value)}",
-                            f"write an object with fields {', '.join(allowed)}")
+            raise self.fail((key,), msg("object verwacht, gekregen: {type}",
+                                       type=_type_name(value)),
+                            msg("schrijf een object met de velden {fields}",
+                               fields=", ".join(allowed)))
         self.check_keys(value, allowed, (key,))
         return value
 
@@ -535,8 +634,9 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.fail(("extra",), f"expected an object, got {_type_name(value)}",
-                            "write extra as an object, e.g. {\"website\": \"…\"}")
+            raise self.fail(("extra",), msg("object verwacht, gekregen: {type}",
+                                         type=_type_name(value)),
+                            msg("schrijf extra als object, bv. {{\"website\": \"…\"}}"))
         return dict(value)
 
     def policy(self, obj: dict[str, Any], key: str, path: tuple[str | int, ...] = ()
@@ -549,9 +649,13 @@ class _Checker:
         known = list_policies()
         if name not in known:
             guess = closest(name, known)
-            raise self.fail(path + (key,), f"unknown valuation policy {name!r}",
-                            (f"did you mean {guess!r}? " if guess else "")
-                            + f"known policies: {', '.join(known)}", "policy", value=name)
+            listed = ", ".join(known)
+            raise self.fail(path + (key,), msg("onbekend waarderingsbeleid {name}",
+                                              name=repr(name)),
+                            msg("bedoelt u {guess}? Bekende beleidsregels: {known}",
+                               guess=repr(guess), known=listed) if guess else
+                            msg("bekende beleidsregels: {known}", known=listed),
+                            "policy", value=name)
         return name
 
     # -- run a field check, collecting errors instead of stopping
@@ -585,8 +689,7 @@ def _enterprise(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     lat, lon = c.run(lambda: c.coordinates(d), (None, None))
     bad_coords = len(c.parsed.issues) > n_issues
     v["municipality_code"] = c.run(lambda: c.municipality(
-        d, required=lat is None and not bad_coords,
-        why_required=" (or give lat and lon)"))
+        d, required=lat is None and not bad_coords, or_coordinates=True))
     if lat is None and v["municipality_code"]:
         muni = municipalities()[v["municipality_code"]]
         lat, lon = muni.lat, muni.lon
@@ -624,8 +727,8 @@ def _contact(c: _Checker, contact: dict[str, Any]) -> dict[str, Any]:
              for key in CONTACT_FIELDS}
     email, phone, site = texts["email"], texts["phone"], texts["website"]
     if email is not None and not EMAIL_RE.match(email):
-        c.error(p + ("email",), f"{_short(email)} is not an e-mail address",
-                "write it as name@domain.nl", "email", value=email)
+        c.error(p + ("email",), msg("{value} is geen e-mailadres", value=_short(email)),
+                msg("schrijf het als naam@domein.nl"), "email", value=email)
         email = None
     if phone is not None:
         digits = re.sub(r"\D", "", phone)
@@ -634,18 +737,19 @@ def _contact(c: _Checker, contact: dict[str, Any]) -> dict[str, Any]:
             8 <= len(digits) <= 15 if international
             else len(digits) == 10 and digits.startswith("0"))
         if not ok:
-            c.error(p + ("phone",), f"{_short(phone)} is not a phone number",
-                    "write 10 digits starting with 0 (030-1234567, 06-12345678) or an "
-                    "international number starting with + (+31 30 123 4567)", "phone",
-                    value=phone)
+            c.error(p + ("phone",), msg("{value} is geen telefoonnummer", value=_short(phone)),
+                    msg("schrijf 10 cijfers die met 0 beginnen (030-1234567, 06-12345678) of "
+                        "een internationaal nummer dat met + begint (+31 30 123 4567)"),
+                    "phone", value=phone)
             phone = None
         else:
             phone = " ".join(phone.split())
     if site is not None:
         site = _website(site)
         if site is None:
-            c.error(p + ("website",), f"{_short(texts['website'])} is not a web address",
-                    "write it as https://www.example.nl", "website",
+            c.error(p + ("website",), msg("{value} is geen webadres",
+                                          value=_short(texts["website"])),
+                    msg("schrijf het als https://www.example.nl"), "website",
                     value=texts["website"])
     return {"contact_name": texts["name"], "contact_email": email, "contact_phone": phone,
             "website": site}
@@ -675,9 +779,10 @@ def _certifications(c: _Checker, d: dict[str, Any]) -> list[dict[str, Any]]:
     for i, item in enumerate(items):
         p: tuple[str | int, ...] = ("certifications", i)
         if not isinstance(item, dict):
-            c.error(p, f"expected an object, got {_type_name(item)} {_short(item)}",
-                    "write {\"scheme\": \"PSO\", \"level\": \"2\", \"valid_until\": "
-                    "\"2027-05-01\"}")
+            c.error(p, msg("object verwacht, gekregen: {type} {value}", type=_type_name(item),
+                          value=_short(item)),
+                    msg("schrijf {{\"scheme\": \"PSO\", \"level\": \"2\", \"valid_until\": "
+                       "\"2027-05-01\"}}"))
             bad = True
             continue
         before = len(c.parsed.issues)
@@ -685,16 +790,16 @@ def _certifications(c: _Checker, d: dict[str, Any]) -> list[dict[str, Any]]:
         scheme_raw = item.get("scheme")
         scheme = None
         if not isinstance(scheme_raw, str) or not scheme_raw.strip():
-            c.error(p + ("scheme",), "a certification needs a scheme",
-                    "use one of: " + ", ".join(CERTIFICATION_SCHEMES))
+            c.error(p + ("scheme",), msg("een erkenning heeft een schema nodig"),
+                    _one_of(None, CERTIFICATION_SCHEMES))
         else:
             by_lower = {s.lower(): s for s in CERTIFICATION_SCHEMES}
             scheme = by_lower.get(scheme_raw.strip().lower().replace(" ", ""))
             if scheme is None:
                 guess = closest(scheme_raw, CERTIFICATION_SCHEMES)
-                c.error(p + ("scheme",), f"unknown certification scheme {_short(scheme_raw)}",
-                        (f"did you mean {guess!r}? " if guess else "")
-                        + "use one of: " + ", ".join(CERTIFICATION_SCHEMES))
+                c.error(p + ("scheme",), msg("onbekend erkenningsschema {value}",
+                                            value=_short(scheme_raw)),
+                        _one_of(guess, CERTIFICATION_SCHEMES))
         level_raw = item.get("level")
         level: str | None = None
         if level_raw is not None and level_raw != "":
@@ -702,8 +807,10 @@ def _certifications(c: _Checker, d: dict[str, Any]) -> list[dict[str, Any]]:
             if isinstance(level_raw, float) and level_raw.is_integer():
                 level = str(int(level_raw))
             if level not in CERTIFICATION_LEVELS:
-                c.error(p + ("level",), f"{_short(level_raw)} is not a certification level",
-                        "use one of: " + ", ".join(CERTIFICATION_LEVELS) + ", or leave it empty")
+                c.error(p + ("level",), msg("{value} is geen erkenningsniveau",
+                                           value=_short(level_raw)),
+                        msg("gebruik een van: {choices}, of laat het leeg",
+                           choices=", ".join(CERTIFICATION_LEVELS)))
         valid = c.run(partial(c.opt_date, item, "valid_until", p))
         if len(c.parsed.issues) > before:
             bad = True
@@ -725,13 +832,12 @@ def _vetting(c: _Checker, vet: dict[str, Any] | None) -> dict[str, Any]:
     p: tuple[str | int, ...] = ("vetting",)
     status = vet.get("status")
     if status is None or status == "":
-        c.error(p + ("status",), "vetting needs a status",
-                "use one of: " + ", ".join(VETTING_STATUSES))
+        c.error(p + ("status",), msg("screening heeft een status nodig"),
+                _one_of(None, VETTING_STATUSES))
     elif not isinstance(status, str) or status.strip().lower() not in VETTING_STATUSES:
         guess = closest(str(status), VETTING_STATUSES)
-        c.error(p + ("status",), f"{_short(status)} is not a vetting status",
-                (f"did you mean {guess!r}? " if guess else "")
-                + "use one of: " + ", ".join(VETTING_STATUSES))
+        c.error(p + ("status",), msg("{value} is geen screeningsstatus", value=_short(status)),
+                _one_of(guess, VETTING_STATUSES))
     else:
         out["vetting_status"] = status.strip().lower()
     out["vetted_by"] = c.run(lambda: c.text(vet, "by", max_len=MAX_LEN["by"], path=p))
@@ -739,8 +845,8 @@ def _vetting(c: _Checker, vet: dict[str, Any] | None) -> dict[str, Any]:
     out["vetting_valid_until"] = c.run(lambda: c.opt_date(vet, "valid_until", p))
     if out["vetted_on"] and out["vetting_valid_until"] and \
             out["vetting_valid_until"] < out["vetted_on"]:
-        c.error(p + ("valid_until",), "valid_until is before the vetting date",
-                "check the dates")
+        c.error(p + ("valid_until",), msg("valid_until ligt voor de screeningsdatum"),
+                msg("controleer de datums"))
     return out
 
 
@@ -757,8 +863,8 @@ def _tender(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     v["start"] = c.run(lambda: c.opt_date(d, "start"))
     v["end"] = c.run(lambda: c.opt_date(d, "end"))
     if v["start"] and v["end"] and v["end"] < v["start"]:
-        c.error(("end",), f"end {v['end']} is before start {v['start']}", "check the dates",
-                "end_before_start")
+        c.error(("end",), msg("einde {end} ligt voor begin {start}", end=v["end"],
+                             start=v["start"]), msg("controleer de datums"), "end_before_start")
     v["lat"], v["lon"] = c.run(lambda: c.coordinates(d), (None, None))
     v["municipality_code"] = c.run(lambda: c.municipality(d))
     v["postcode"] = c.run(lambda: c.postcode(d))
@@ -776,9 +882,8 @@ def _tender(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     if basis not in (None, ""):
         if not isinstance(basis, str) or basis.strip() not in CLAUSE_BASES:
             guess = closest(str(basis), CLAUSE_BASES)
-            c.error(p + ("basis",), f"{_short(basis)} is not a clause basis",
-                    (f"did you mean {guess!r}? " if guess else "")
-                    + "use one of: " + ", ".join(CLAUSE_BASES))
+            c.error(p + ("basis",), msg("{value} is geen grondslag van een clausule",
+                                       value=_short(basis)), _one_of(guess, CLAUSE_BASES))
         else:
             v["sroi_basis"] = basis.strip()
     v["sroi_target_groups"] = c.run(lambda: c.vocab_list(sroi, "target_groups", TARGET_GROUPS,
@@ -809,21 +914,22 @@ def _extra_columns(c: _Checker, kind: str, extra: dict[str, Any]) -> dict[str, A
             continue
         if isinstance(default, bool):
             if not isinstance(value, bool):
-                c.error(p, f"expected true or false, got {_short(value)}",
-                        f"write {key}: true (JSON true, no quotes)")
+                c.error(p, msg("true of false verwacht, gekregen: {value}", value=_short(value)),
+                        msg("schrijf {key}: true (JSON true, zonder aanhalingstekens)", key=key))
                 value = default
         elif isinstance(default, list):
             if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-                c.error(p, "expected a list of strings", "write a list of strings")
+                c.error(p, msg("lijst van teksten verwacht"), msg("schrijf een lijst van teksten"))
                 value = default
         elif not isinstance(value, str):
-            c.error(p, f"expected text, got {_type_name(value)}", "write it as a string")
+            c.error(p, msg("tekst verwacht, gekregen: {type}", type=_type_name(value)),
+                    msg("schrijf het als tekst"))
             value = default
         else:
             allowed = _extra_enum(c, kind, key)
             if allowed and value not in allowed:
-                c.error(p, f"{_short(value)} is not a valid {key}",
-                        "use one of: " + ", ".join(allowed), "choice", choices=", ".join(allowed))
+                c.error(p, msg("{value} is geen geldige {key}", value=_short(value), key=key),
+                        _one_of(None, allowed), "choice", choices=", ".join(allowed))
                 value = default
         out[column] = value
     return out
@@ -842,8 +948,9 @@ def _challenge(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     if v["deadline"] is None and v["opened_on"] is not None and "deadline" not in d:
         v["deadline"] = v["opened_on"] + timedelta(weeks=CHALLENGE_TERM_WEEKS)
     if v["deadline"] and v["opened_on"] and v["deadline"] < v["opened_on"]:
-        c.error(("deadline",), f"deadline {v['deadline']} is before opened_on {v['opened_on']}",
-                "check the dates")
+        c.error(("deadline",), msg("deadline {deadline} ligt voor opened_on {opened_on}",
+                                  deadline=v["deadline"], opened_on=v["opened_on"]),
+                msg("controleer de datums"))
     budget = c.run(lambda: c.opt_number(d, "budget_eur", minimum=0))
     v["budget_eur"] = float(budget) if budget is not None else None
     partners = c.run(lambda: c.opt_number(d, "max_partners", minimum=1, maximum=MAX_COUNT,
@@ -865,8 +972,10 @@ def _obligation(c: _Checker, d: dict[str, Any]) -> dict[str, Any]:
     v["amount_eur"] = float(amount) if amount is not None else None
     if amount is None and "amount_eur" not in d and v["tender_ref"] is None and \
             "tender" not in d:
-        c.error(("amount_eur",), "amount_eur is required when no tender is given",
-                "give amount_eur (credited euros due) or the tender whose clause sets it",
+        c.error(("amount_eur",), msg("amount_eur is verplicht als er geen aanbesteding is "
+                                    "gegeven"),
+                msg("geef amount_eur (verschuldigde gewaardeerde euro's) of de aanbesteding "
+                   "waarvan de clausule het bedrag bepaalt"),
                 "amount_required")
     v["due"] = c.run(lambda: c.opt_date(d, "due"))
     v["buys"] = c.run(lambda: c.cpv_list(d, "buys", required=False), [])
@@ -890,15 +999,17 @@ def _add_entity(parsed: ParsedFile, kind: str, base: str, data: Any, from_csv: b
                 csv_field: Callable[[tuple[str | int, ...]], str] | None = None) -> None:
     c = _Checker(parsed, kind, base, from_csv, csv_field)
     if not isinstance(data, dict):
-        c.error((), f"expected an object (one {SINGULAR[kind]}), got {_type_name(data)}",
-                "write each entry as {\"ref\": …, …}")
+        c.error((), msg("object verwacht (één {kind}), gekregen: {type}", kind=SINGULAR[kind],
+                       type=_type_name(data)),
+                msg("schrijf elk item als {{\"ref\": …, …}}"))
         return
     values = CHECKS[kind](c, data)
     ref = values.get("ref")
     if ref is not None:
         if ref in seen:
-            c.error(("ref",), f"duplicate ref {ref!r} (also at {seen[ref]})",
-                    "give each entry its own ref, or remove the repeated entry")
+            c.error(("ref",), msg("dubbele ref {ref} (ook op {where})", ref=repr(ref),
+                                 where=location_text(seen[ref])),
+                    msg("geef elk item een eigen ref, of verwijder het herhaalde item"))
         else:
             seen[ref] = base
     if c.failed or ref is None:
@@ -935,36 +1046,41 @@ def _decode(parsed: ParsedFile, data: bytes) -> str | None:
     if len(data) > MAX_FILE_BYTES:
         parsed.issues.append(Issue(
             parsed.name, "", None,
-            f"file is too large ({len(data) / 1e6:.0f} MB; at most {MAX_FILE_BYTES // 2**20} MB)",
-            "split it into several files (each is imported on its own)"))
+            msg("bestand is te groot ({size} MB; hoogstens {max} MB)",
+               size=round(len(data) / 1e6), max=MAX_FILE_BYTES // 2**20),
+            msg("splits het in meerdere bestanden (elk wordt apart ingelezen)")))
         return None
     if not data.strip():
-        parsed.issues.append(Issue(parsed.name, "", None, "file is empty",
-                                   "export the data again; the file has no content"))
+        parsed.issues.append(Issue(parsed.name, "", None, msg("bestand is leeg"),
+                                   msg("exporteer de gegevens opnieuw; het bestand heeft geen "
+                                      "inhoud")))
         return None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        parsed.issues.append(Issue(parsed.name, "", None, "file is UTF-16, not UTF-8",
-                                   "save it as UTF-8 (in Excel: 'CSV UTF-8')"))
+        parsed.issues.append(Issue(parsed.name, "", None, msg("bestand is UTF-16, niet UTF-8"),
+                                   msg("sla het op als UTF-8 (in Excel: 'CSV UTF-8')")))
         return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        guess = ""
+        cp1252 = True
         try:
             data.decode("cp1252")
-            guess = " (looks like cp1252/Windows-1252?)"
         except UnicodeDecodeError:
-            pass
+            cp1252 = False
+        byte = f"0x{data[exc.start]:02x}"
         parsed.issues.append(Issue(
             parsed.name, f"line {line}", None,
-            f"file is not UTF-8{guess}: byte 0x{data[exc.start]:02x} cannot be read",
-            "save it as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')"))
+            msg("bestand is geen UTF-8 (lijkt cp1252/Windows-1252?): byte {byte} is niet te "
+               "lezen", byte=byte) if cp1252 else
+            msg("bestand is geen UTF-8: byte {byte} is niet te lezen", byte=byte),
+            msg("sla het op als UTF-8 (in Excel: 'CSV UTF-8 (gescheiden door "
+               "lijstscheidingsteken)')")))
         return None
     if "\x00" in text:
         parsed.issues.append(Issue(parsed.name, "", None,
-                                   "file contains NUL bytes: it is not a text file",
-                                   "give a JSON or CSV file"))
+                                   msg("bestand bevat NUL-bytes: het is geen tekstbestand"),
+                                   msg("geef een JSON- of CSV-bestand")))
         return None
     return text
 
@@ -1003,39 +1119,46 @@ def _parse_json(parsed: ParsedFile, text: str) -> None:
     except json.JSONDecodeError as exc:
         parsed.issues.append(Issue(
             parsed.name, f"line {exc.lineno} column {exc.colno}", None,
-            f"not valid JSON: {exc.msg}",
-            "fix the syntax there (a missing comma or quote, or a trailing comma, is usual)"))
+            msg("geen geldige JSON: {error}", error=exc.msg),
+            msg("herstel daar de syntaxis (meestal een ontbrekende komma of aanhalingsteken, of "
+               "een komma te veel)")))
         return
     except RecursionError:
-        parsed.issues.append(Issue(parsed.name, "", None, "JSON is nested too deeply",
-                                   "give a document as in the interchange format"))
+        parsed.issues.append(Issue(parsed.name, "", None, msg("JSON is te diep genest"),
+                                   msg("geef een document zoals in het uitwisselformaat")))
         return
     except ValueError as exc:
-        parsed.issues.append(Issue(parsed.name, "", None, f"not valid JSON: {exc}",
-                                   "write numbers as numbers; NaN/Infinity are not JSON"))
+        parsed.issues.append(Issue(parsed.name, "", None,
+                                   msg("geen geldige JSON: {error}", error=str(exc)),
+                                   msg("schrijf getallen als getallen; NaN/Infinity zijn geen "
+                                      "JSON")))
         return
     if not isinstance(doc, dict):
-        fix = ("wrap the list in an object naming its kind: {\"enterprises\": [ … ]}"
+        fix = (msg("zet de lijst in een object dat de soort noemt: {{\"enterprises\": [ … ]}}")
                if isinstance(doc, list) else
-               "the document is an object: {\"enterprises\": [ … ], \"tenders\": [ … ]}")
+               msg("het document is een object: {{\"enterprises\": [ … ], \"tenders\": [ … ]}}"))
         parsed.issues.append(Issue(parsed.name, "", None,
-                                   f"top level must be an object, found {_type_name(doc)}", fix))
+                                   msg("het hoogste niveau moet een object zijn, gevonden: {type}",
+                                      type=_type_name(doc)), fix))
         return
     for key in doc:
         if key not in KINDS:
             guess = closest(key, KINDS)
             parsed.issues.append(Issue(
-                parsed.name, key, None, f"unknown top-level key {key!r}",
-                (f"did you mean {guess!r}? " if guess else "")
-                + "the document has only " + ", ".join(KINDS)))
+                parsed.name, key, None, msg("onbekende sleutel op het hoogste niveau {key}",
+                                           key=repr(key)),
+                msg("bedoelt u {guess}? Het document heeft alleen {kinds}", guess=repr(guess),
+                   kinds=", ".join(KINDS)) if guess else
+                msg("het document heeft alleen {kinds}", kinds=", ".join(KINDS))))
     for kind in KINDS:
         items = doc.get(kind)
         if items is None:
             continue
         if not isinstance(items, list):
             parsed.issues.append(Issue(parsed.name, kind, None,
-                                       f"expected a list, got {_type_name(items)}",
-                                       f"write \"{kind}\": [ {{…}}, {{…}} ]"))
+                                       msg("lijst verwacht, gekregen: {type}",
+                                          type=_type_name(items)),
+                                       msg("schrijf \"{kind}\": [ {{…}}, {{…}} ]", kind=kind)))
             continue
         seen: dict[str, str] = {}
         for i, item in enumerate(items):
@@ -1102,7 +1225,7 @@ def _cert_cell(cell: str) -> list[Any]:
 
 
 def _row_to_entity(kind: str, header: list[str], cells: list[str],
-                   c_error: Callable[[str, str, str], None]) -> dict[str, Any]:
+                   c_error: Callable[[str, Text, Text], None]) -> dict[str, Any]:
     d: dict[str, Any] = {}
     for col, cell in zip(header, cells, strict=False):
         if not col:
@@ -1114,8 +1237,8 @@ def _row_to_entity(kind: str, header: list[str], cells: list[str],
             try:
                 value = json.loads(cell, parse_constant=_reject_constant)
             except (ValueError, RecursionError):
-                c_error("extra", f"{_short(cell)} is not valid JSON",
-                        "write a JSON object, e.g. {\"website\": \"https://…\"}")
+                c_error("extra", msg("{value} is geen geldige JSON", value=_short(cell)),
+                        msg("schrijf een JSON-object, bv. {{\"website\": \"https://…\"}}"))
                 continue
             d["extra"] = value
             continue
@@ -1123,8 +1246,9 @@ def _row_to_entity(kind: str, header: list[str], cells: list[str],
             items = _cert_cell(cell)
             for it in items:
                 if isinstance(it, str):
-                    c_error("certifications", f"{_short(it)} is not scheme:level:valid_until",
-                            "write e.g. PSO:2:2027-05-01|SENL::")
+                    c_error("certifications", msg("{value} is niet scheme:level:valid_until",
+                                                 value=_short(it)),
+                            msg("schrijf bv. PSO:2:2027-05-01|SENL::"))
             d["certifications"] = [it for it in items if isinstance(it, dict)]
             continue
         prefix, _, sub = col.partition("_")
@@ -1152,15 +1276,17 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
             if kind is None:
                 guess = closest(m.group(1), KINDS)
                 parsed.issues.append(Issue(
-                    parsed.name, f"row {skip + 1}", None, f"unknown kind {m.group(1)!r}",
-                    (f"did you mean {guess!r}? " if guess else "")
-                    + "write # kind: enterprises, tenders, challenges or obligations"))
+                    parsed.name, f"row {skip + 1}", None,
+                    msg("onbekende soort {kind}", kind=repr(m.group(1))),
+                    msg("bedoelt u {guess}? Schrijf # kind: enterprises, tenders, challenges of "
+                       "obligations", guess=repr(guess)) if guess else
+                    msg("schrijf # kind: enterprises, tenders, challenges of obligations")))
                 return
         skip += 1
     body = "".join(lines[skip:])
     if not body.strip():
-        parsed.issues.append(Issue(parsed.name, "", None, "file has no header row",
-                                   "the first row names the columns: ref,name,…"))
+        parsed.issues.append(Issue(parsed.name, "", None, msg("bestand heeft geen kopregel"),
+                                   msg("de eerste rij noemt de kolommen: ref,name,…")))
         return
     first = lines[skip]
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -1169,17 +1295,19 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
         parsed.issues.append(Issue(parsed.name, f"row {skip + 1}", None,
-                                   f"cannot read the header: {exc}", "check the quoting"))
+                                   msg("de kopregel is niet te lezen: {error}", error=str(exc)),
+                                   msg("controleer de aanhalingstekens")))
         return
     if kind is None:
         kind = _kind_from_name(parsed.name)
     if kind is None:
         guess = _guess_kind_from_header(header)
         parsed.issues.append(Issue(
-            parsed.name, "", None, "cannot tell which kind of records this CSV holds",
-            "add a first line '# kind: " + (guess or "enterprises") + "' or name the file "
-            + (f"{guess}.csv" if guess else "enterprises.csv, tenders.csv, challenges.csv "
-               "or obligations.csv")))
+            parsed.name, "", None, msg("onduidelijk welke soort gegevens deze CSV bevat"),
+            msg("voeg een eerste regel '# kind: {kind}' toe of noem het bestand {name}",
+               kind=guess or "enterprises",
+               name=guess + ".csv" if guess else msg("enterprises.csv, tenders.csv, "
+                                                    "challenges.csv of obligations.csv"))))
         return
     columns = csv_columns(kind)
     header_row = f"row {skip + 1}"
@@ -1190,15 +1318,18 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
             continue
         if col in seen_cols:
             parsed.issues.append(Issue(parsed.name, header_row, col,
-                                       f"column {col!r} appears twice", "remove one of them"))
+                                       msg("kolom {column} komt twee keer voor", column=repr(col)),
+                                       msg("verwijder er een")))
             header_ok = False
         seen_cols.add(col)
         if col not in columns:
             guess = closest(col, columns)
             parsed.issues.append(Issue(
-                parsed.name, header_row, col, f"unknown column {col!r} for {kind}",
-                (f"did you mean {guess!r}?" if guess else "valid columns: " + ", ".join(columns))
-                + " (put your own fields in the 'extra' column as JSON)"))
+                parsed.name, header_row, col, msg("onbekende kolom {column} voor {kind}",
+                                                 column=repr(col), kind=kind),
+                msg("{hint} (zet eigen velden als JSON in de kolom 'extra')",
+                   hint=_did_you_mean(guess, msg("geldige kolommen: {columns}",
+                                                columns=", ".join(columns))))))
             header_ok = False
     required = {"enterprises": ("ref", "name", "description", "cpv"),
                 "tenders": ("ref", "buyer", "title", "cpv"),
@@ -1207,14 +1338,15 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
     for col in required:
         if col not in seen_cols:
             parsed.issues.append(Issue(parsed.name, header_row, col,
-                                       f"required column {col!r} is missing",
-                                       f"add a {col!r} column"))
+                                       msg("verplichte kolom {column} ontbreekt", column=repr(col)),
+                                       msg("voeg een kolom {column} toe", column=repr(col))))
             header_ok = False
     if kind == "enterprises" and "municipality" not in seen_cols and \
             not {"lat", "lon"} <= seen_cols:
         parsed.issues.append(Issue(parsed.name, header_row, "municipality",
-                                   "column 'municipality' is missing (and no lat/lon columns)",
-                                   "add a 'municipality' column (CBS code or name)"))
+                                   msg("kolom 'municipality' ontbreekt (en er zijn geen "
+                                      "kolommen lat/lon)"),
+                                   msg("voeg een kolom 'municipality' toe (CBS-code of naam)")))
         header_ok = False
     if not header_ok:
         return
@@ -1228,8 +1360,8 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
             break
         except csv.Error as exc:
             parsed.issues.append(Issue(parsed.name, f"row {row_no + 1}", None,
-                                       f"cannot read this row: {exc}",
-                                       "check the quotes in this row"))
+                                       msg("deze rij is niet te lezen: {error}", error=str(exc)),
+                                       msg("controleer de aanhalingstekens in deze rij")))
             return
         row_no += 1
         if not any(cell.strip() for cell in cells):
@@ -1238,12 +1370,14 @@ def _parse_csv(parsed: ParsedFile, text: str) -> None:
         if len(cells) > len(header) and any(x.strip() for x in cells[len(header):]):
             parsed.issues.append(Issue(
                 parsed.name, base, None,
-                f"row has {len(cells)} cells but the header has {len(header)} columns",
-                f"quote cells that contain the separator {delimiter!r}, or use | in lists"))
+                msg("rij heeft {cells} cellen maar de kopregel {columns} kolommen",
+                   cells=len(cells), columns=len(header)),
+                msg("zet cellen met het scheidingsteken {sep} tussen aanhalingstekens, of "
+                   "gebruik | in lijsten", sep=repr(delimiter))))
             continue
         row_errors: list[Issue] = []
 
-        def c_error(col: str, reason: str, fix: str, base: str = base,
+        def c_error(col: str, reason: Text, fix: Text, base: str = base,
                     row_errors: list[Issue] = row_errors) -> None:
             row_errors.append(Issue(parsed.name, base, col, reason, fix))
 
@@ -1280,36 +1414,39 @@ def _check_obligations_in_file(parsed: ParsedFile) -> None:
     parsed.records["obligations"] = keep
 
 
-def tender_amount_problem(values: dict[str, Any]) -> str | None:
+def tender_amount_problem(values: dict[str, Any]) -> Message | None:
     """Why a tender (column values) cannot set an obligation's amount, or None if it can."""
     pct, amount = values.get("sroi_percentage"), values.get("sroi_amount_eur")
     if amount is not None:
         return None
     if pct is None:
-        return "has no social-return clause"
+        return msg("heeft geen social-returnclausule")
     basis = values.get("sroi_basis") or "contract_value"
     if basis == "labour_cost":
         if values.get("sroi_labour_cost_eur") is None:
-            return "gives a percentage of labour cost but no labour_cost_eur"
+            return msg("geeft een percentage van de loonkosten maar geen labour_cost_eur")
         return None
     if values.get("contract_value_eur") is None:
-        return "gives a percentage but no contract_value_eur"
+        return msg("geeft een percentage maar geen contract_value_eur")
     return None
 
 
-def obligation_amount_issue(file: str, rec: Record, problem: str) -> Issue:
+def obligation_amount_issue(file: str, rec: Record, problem: Message) -> Issue:
     tref = rec.values.get("tender_ref")
     return Issue(file, rec.location + ("" if rec.location.startswith("row ") else
                                        ".amount_eur"),
                  "amount_eur",
-                 f"no amount_eur, and tender {tref!r} {problem}, so the amount due is unknown",
-                 "give amount_eur, or complete the tender's sroi clause", rec.ref,
+                 msg("geen amount_eur, en aanbesteding {tender} {problem}, dus het "
+                    "verschuldigde bedrag is onbekend", tender=repr(tref), problem=problem),
+                 msg("geef amount_eur, of vul de sroi-clausule van de aanbesteding aan"), rec.ref,
                  "tender_sets_no_amount", {"tender": tref})
 
 
 def dangling_tender_issue(file: str, rec: Record) -> Issue:
     tref = rec.values.get("tender_ref")
     return Issue(file, rec.location + ("" if rec.location.startswith("row ") else ".tender"),
-                 "tender", f"tender {tref!r} does not exist (not in this file nor in the database)",
-                 "import the tender first (or in the same file), or correct the ref", rec.ref,
+                 "tender", msg("aanbesteding {tender} bestaat niet (niet in dit bestand en niet in "
+                              "de database)", tender=repr(tref)),
+                 msg("lees de aanbesteding eerst in (of in hetzelfde bestand), of verbeter de "
+                    "ref"), rec.ref,
                  "tender_missing", {"tender": tref})

@@ -318,7 +318,8 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
             errors.append(ItemError(loc, "no CPV code (CPV_MAIN) in the notice", "CPV_MAIN"))
     else:
         for w in warnings:
-            if w.field and "CPV" in w.field and "left out" not in w.reason:
+            if w.field and "CPV" in w.field and isinstance(w.reason, str) \
+                    and "left out" not in w.reason:
                 w.reason += "; left out, the other codes kept"
 
     # Value: see the module docstring for the order. Amounts never refuse the notice: one

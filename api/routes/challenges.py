@@ -49,6 +49,7 @@ from api.deps import (
 )
 from api.errors import DomainError, NotFound
 from api.i18n import N_, api_lang, request_lang, translator
+from api.messages import msg, render_text
 from api.schemas import (
     ERROR_RESPONSES,
     EvaluationIn,
@@ -104,12 +105,12 @@ def get_challenge(session: Session, ref: str) -> ChallengeRow:
     row = None if "\x00" in ref else session.exec(
         select(ChallengeRow).where(ChallengeRow.ref == ref)).first()
     if row is None:
-        raise api_error(404, f"Challenge {ref!r} niet gevonden", "ref")
+        raise api_error(404, msg("Challenge {ref} niet gevonden", ref=repr(ref)), "ref")
     return row
 
 
 def _message(request: Request, exc: DomainError) -> str:
-    return translator(request_lang(request))(exc.message, **exc.params)
+    return exc.render(request_lang(request))
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -222,9 +223,11 @@ async def _save_form(request: Request, session: Session, user_email: str,
                if k not in FORM_FIELDS or k in payload}
         doc.update(payload)
     values, issues = entity_errors("challenges", doc)
+    lang = request_lang(request)
     for issue in issues:
         field = str(issue["field"] or "").split(".")[0].split("[")[0]
-        errors.setdefault(field if field in FORM_FIELDS else "title", issue["message"])
+        errors.setdefault(field if field in FORM_FIELDS else "title",
+                          render_text(issue["message"], lang))
     if errors or values is None:
         return _render_form(request, row, form, errors, status_code=422)
     t = translator(request_lang(request))
@@ -456,7 +459,7 @@ def _status_out(session: Session, row: ChallengeRow) -> dict[str, Any]:
 
 def _raise(request: Request, session: Session, exc: DomainError) -> Exception:
     session.rollback()
-    return api_error(http_status(exc), str(exc), exc.field)
+    return api_error(http_status(exc), exc.as_message(), exc.field)
 
 
 @api_router.get("/{ref}/matches", summary="Portfolio and coalitions for a Challenge",
@@ -484,7 +487,7 @@ def api_matches(ref: str, request: Request, user: ApiUser, session: SessionDep,
     try:
         result = cached_match(session, "challenge", row.ref, top_k)
     except NotFound as exc:
-        raise api_error(404, exc.message, "ref") from None
+        raise api_error(404, exc.as_message(), "ref") from None
     out = reasons.with_texts(result.as_dict(), api_lang(request))
     return {"challenge": row.ref, "status": row.status, **out}
 

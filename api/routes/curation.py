@@ -289,7 +289,7 @@ async def decide_post(request: Request, user: ConnectorUser, session: SessionDep
         row = matching.decide(session, data, decided_by=user.email)
     except DomainError as exc:
         session.rollback()
-        message = t(exc.message, **exc.params)
+        message = exc.render(request_lang(request))
         request.session[FORM_ERROR_KEY] = {"key": key, "field": exc.field, "message": message,
                                            "decision": data.decision,
                                            "reason": data.reason[:1000]}
@@ -344,7 +344,6 @@ def api_decide(body: DecisionIn, request: Request, user: ConnectorUser, session:
     """Appends accept / reject / pin / unpin for one match to the curation log (who and when
     are the caller and now). Rejecting needs a reason. Earlier decisions are never changed:
     the latest decision per match is its state."""
-    t = translator(request_lang(request))
     data = DecisionInput(
         query_kind=body.query_kind, query_ref=clean_text(body.query_ref),
         enterprise_ref=clean_text(body.enterprise_ref), decision=body.decision,
@@ -356,7 +355,7 @@ def api_decide(body: DecisionIn, request: Request, user: ConnectorUser, session:
         row = matching.decide(session, data, decided_by=user.email)
     except DomainError as exc:
         session.rollback()
-        raise api_error(http_status(exc), t(exc.message, **exc.params), exc.field) from None
+        raise api_error(http_status(exc), exc.as_message(), exc.field) from None
     return curation_log.as_dict(row)
 
 

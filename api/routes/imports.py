@@ -36,9 +36,10 @@ from api.deps import (
     require_roles,
 )
 from api.errors import NotFound
-from api.i18n import request_lang
+from api.i18n import api_lang, request_lang, translate
 from api.importers import registry
 from api.importers.interchange import MAX_FILE_BYTES
+from api.messages import msg, render_text, render_tree
 from api.schemas import ERROR_RESPONSES
 from api.serialize import challenge_doc, enterprise_doc, obligation_doc, tender_doc
 from api.services import import_jobs, import_template
@@ -65,13 +66,13 @@ async def _read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
     if not files or all(not (f.filename or "").strip() for f in files):
         raise api_error(422, "Kies minstens één bestand", "files")
     if len(files) > MAX_FILES:
-        raise api_error(422, f"Hoogstens {MAX_FILES} bestanden tegelijk", "files")
+        raise api_error(422, msg("Hoogstens {max} bestanden tegelijk", max=MAX_FILES), "files")
     out = []
     for upload in files:
         data = await upload.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
-            raise api_error(413, f"{upload.filename} is groter dan "
-                                 f"{MAX_FILE_BYTES // (1024 * 1024)} MB", "files")
+            raise api_error(413, msg("{file} is groter dan {max} MB", file=upload.filename or "",
+                                    max=MAX_FILE_BYTES // (1024 * 1024)), "files")
         out.append((upload.filename or "upload", data))
     return out
 
@@ -88,12 +89,12 @@ def _only_buyer(user: User) -> str | None:
 
 
 def _form_context(session: Session, user: User, fmt: str, on_duplicate: str,
-                  error: str | None = None) -> dict[str, Any]:
+                  error: str | None = None, lang: str = "nl") -> dict[str, Any]:
     formats = _formats_for(user)
     if fmt not in {f.name for f in formats}:
         fmt = formats[0].name
     accept = sorted({x for f in formats for x in f.extensions + f.media_types})
-    jobs = [import_jobs.view(j) for j in import_jobs.recent(session, user)]
+    jobs = [import_jobs.view(j, lang=lang) for j in import_jobs.recent(session, user)]
     return {"formats": formats, "format": fmt, "choices": ON_DUPLICATE,
             "on_duplicate": on_duplicate, "accept": ",".join(accept), "error": error,
             "jobs": jobs}
@@ -102,7 +103,8 @@ def _form_context(session: Session, user: User, fmt: str, on_duplicate: str,
 @router.get("/import", include_in_schema=False)
 def import_page(request: Request, user: ImportUser, session: SessionDep,
                 format: Annotated[str, Query(max_length=40)] = registry.DEFAULT) -> Response:
-    return render(request, "imports/import.html", _form_context(session, user, format, "ask"))
+    return render(request, "imports/import.html",
+                  _form_context(session, user, format, "ask", lang=request_lang(request)))
 
 
 @router.post("/import", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -132,10 +134,11 @@ async def import_upload(
             detail = getattr(exc, "detail", None)
             if not isinstance(detail, dict):
                 raise
-            error = detail.get("message")
+            error = render_text(detail.get("message"), request_lang(request))
     if error:
         return render(request, "imports/import.html",
-                      _form_context(session, user, format, choice, error), status_code=422)
+                      _form_context(session, user, format, choice, error,
+                                    lang=request_lang(request)), status_code=422)
     job_id = await anyio.to_thread.run_sync(bind(
         import_jobs.submit, get_engine(), user, uploads, format=format, on_duplicate=choice,
         partial=partial, only_buyer=_only_buyer(user)))
@@ -162,7 +165,7 @@ def import_job_page(request: Request, user: ImportUser, session: SessionDep, job
     job = import_jobs.get(session, job_id, user)
     fmt = registry.FORMATS.get(job.format)
     return render(request, "imports/job.html", {
-        "job": import_jobs.view(job, page), "page": page,
+        "job": import_jobs.view(job, page, request_lang(request)), "page": page,
         "format_label": fmt.label if fmt else job.format})
 
 
@@ -193,7 +196,8 @@ def _job_url(job_id: str) -> str:
     return f"/api/v1/import/jobs/{job_id}"
 
 
-async def _job_answer(user: User, job_id: str, page: int, wait: float) -> Response:
+async def _job_answer(user: User, job_id: str, page: int, wait: float,
+                      lang: str = "nl") -> Response:
     """The report if the job ended within ``wait`` seconds, else 202 and where to look.
     Waiting is a sleep on the event loop: it holds up no one else."""
     deadline = time.monotonic() + wait
@@ -203,9 +207,9 @@ async def _job_answer(user: User, job_id: str, page: int, wait: float) -> Respon
     def read() -> tuple[dict[str, Any], dict[str, Any] | None]:
         with Session(get_engine()) as s:
             job = import_jobs.get(s, job_id, user)
-            view = import_jobs.view(job, page)
+            view = import_jobs.view(job, page, lang)
             view["report"] = None
-            return view, (page_of(job.report, page, items=False)
+            return view, (render_tree(page_of(job.report, page, items=False), lang)
                           if job.report and job.state not in import_jobs.ACTIVE else None)
 
     view, report = await anyio.to_thread.run_sync(read)
@@ -213,7 +217,8 @@ async def _job_answer(user: User, job_id: str, page: int, wait: float) -> Respon
     if view["state"] in import_jobs.ACTIVE:
         return JSONResponse(view, status_code=202, headers=headers)
     if view["state"] == "failed" and report is None:
-        return JSONResponse({"detail": {"message": f"De import is mislukt: {view['error']}",
+        failed = translate("De import is mislukt: {error}", lang, error=view["error"])
+        return JSONResponse({"detail": {"message": failed,
                                         "field": None}, "job": view},
                             status_code=500, headers=headers)
     return JSONResponse({**(report or {}), "job": view}, headers=headers)
@@ -231,6 +236,7 @@ async def _job_answer(user: User, job_id: str, page: int, wait: float) -> Respon
     "`POST …/confirm` writes a preview, `DELETE` cancels).",
     responses=JOB_RESPONSES)
 async def import_api(
+    request: Request,
     user: ApiUser,
     files: Annotated[list[UploadFile], File(description="One or more interchange files")],
     on_duplicate: Annotated[OnDuplicate, Form(
@@ -248,7 +254,7 @@ async def import_api(
     job_id = await anyio.to_thread.run_sync(bind(
         import_jobs.submit, get_engine(), user, uploads, on_duplicate=on_duplicate,
         write=confirm, expect=fingerprint if confirm else None))
-    return await _job_answer(user, job_id, page, wait)
+    return await _job_answer(user, job_id, page, wait, api_lang(request))
 
 
 if TYPE_CHECKING:
@@ -277,6 +283,7 @@ else:  # the registry's published formats, as an enum in the OpenAPI schema
                                "stale": 0, "rejected": 0, "items": []}]}}}}},
 )
 async def import_published_api(
+    request: Request,
     fmt: PublishedFormat,
     user: ApiUser,
     files: Annotated[list[UploadFile], File(description="One or more published tender files")],
@@ -292,7 +299,7 @@ async def import_published_api(
     job_id = await anyio.to_thread.run_sync(bind(
         import_jobs.submit, get_engine(), user, uploads, format=fmt, partial=partial,
         only_buyer=_only_buyer(user), write=confirm))
-    return await _job_answer(user, job_id, 1, wait)
+    return await _job_answer(user, job_id, 1, wait, api_lang(request))
 
 
 @api_router.get("/import/jobs/{job_id}", summary="An import job: its progress and report",
@@ -300,18 +307,18 @@ async def import_published_api(
                 "preview_ready (the preview in `report`, `writable` if it may be confirmed), "
                 "done, failed (`error`) or cancelled. The report's lists are paged by "
                 "`page` (200 a page).")
-def import_job_api(user: ApiUser, session: SessionDep, job_id: str,
+def import_job_api(request: Request, user: ApiUser, session: SessionDep, job_id: str,
                    page: PageQuery = 1) -> dict[str, Any]:
-    return import_jobs.view(import_jobs.get(session, job_id, user), page)
+    return import_jobs.view(import_jobs.get(session, job_id, user), page, api_lang(request))
 
 
 @api_router.post("/import/jobs/{job_id}/confirm", status_code=202,
                  summary="Write a previewed import job",
                  description="Writes exactly the change set previewed (a file whose change set "
                  "changed since is not written and says so); answers 202, poll the job.")
-def import_job_confirm_api(user: ApiUser, job_id: str) -> JSONResponse:
+def import_job_confirm_api(request: Request, user: ApiUser, job_id: str) -> JSONResponse:
     job = import_jobs.confirm(get_engine(), job_id, user)
-    return JSONResponse(import_jobs.view(job), status_code=202,
+    return JSONResponse(import_jobs.view(job, lang=api_lang(request)), status_code=202,
                         headers={"Location": _job_url(job_id)})
 
 
@@ -319,9 +326,9 @@ def import_job_confirm_api(user: ApiUser, job_id: str) -> JSONResponse:
                    description="A queued job or a preview ends at once (nothing written); a "
                    "running one stops within a second and rolls back the file it is on "
                    "(202 until it has).", responses={202: {"description": "Stopping"}})
-def import_job_cancel_api(user: ApiUser, job_id: str) -> JSONResponse:
+def import_job_cancel_api(request: Request, user: ApiUser, job_id: str) -> JSONResponse:
     job = import_jobs.cancel(get_engine(), job_id, user)
-    return JSONResponse(import_jobs.view(job),
+    return JSONResponse(import_jobs.view(job, lang=api_lang(request)),
                         status_code=200 if job.state in import_jobs.ENDED else 202,
                         headers={"Location": _job_url(job_id)})
 

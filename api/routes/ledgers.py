@@ -317,7 +317,7 @@ async def ledger_correct(ledger_id: RowId, line_id: RowId, request: Request, use
         n = L.correct(session, ledger, line_id, str(form.get("cpv") or ""), user.email,
                       user.role)
     except DomainError as exc:
-        flash(request, t(exc.message, **exc.params), "error")
+        flash(request, exc.render(request_lang(request)), "error")
     else:
         flash(request, t("Gecorrigeerd: {n} regel(s) van deze leverancier.", n=n))
     return RedirectResponse(f"/ledgers/{ledger_id}#review", status_code=303)
@@ -328,7 +328,6 @@ async def ledger_correct(ledger_id: RowId, line_id: RowId, request: Request, use
 async def ledger_switches(ledger_id: RowId, request: Request, user: LedgerUser,
                           session: SessionDep) -> Response:
     lang = request_lang(request)
-    t = translator(lang)
     ledger = _ledger(session, user, ledger_id)
     form = await request.form()
     switches = []
@@ -341,7 +340,7 @@ async def ledger_switches(ledger_id: RowId, request: Request, user: LedgerUser,
     try:
         out = L.plan_switches(session, ledger, switches)
     except DomainError as exc:
-        flash(request, t(exc.message, **exc.params), "error")
+        flash(request, exc.render(request_lang(request)), "error")
         return RedirectResponse(f"/ledgers/{ledger_id}#switches", status_code=303)
     flash(request, translate_plural(
         "{n} overstap in het plan van {ref}: {pct} van de verplichting gedekt.",

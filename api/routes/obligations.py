@@ -484,7 +484,7 @@ def _detail(request: Request, session: Session, user: User, row: ObligationRow, 
             try:
                 plan = propose(session, row, on)
             except DomainError as exc:  # e.g. an unknown valuation policy on the obligation
-                flash(request, t(exc.message, **exc.params), "error")
+                flash(request, exc.render(request_lang(request)), "error")
                 lines = []
             else:
                 lines = lines_from_plan(session, row, list(plan.rows))
@@ -632,7 +632,7 @@ def _terms_row_or_403(session: Session, user: User, ref: str) -> ObligationRow:
     try:
         _authorize(session, user, row)({"tender_ref": row.tender_ref})
     except Forbidden as exc:
-        raise api_error(403, exc.message, exc.field) from None
+        raise api_error(403, exc.as_message(), exc.field) from None
     return row
 
 
@@ -844,7 +844,7 @@ def obligation_evidence_file(ref: str, evidence_id: RowId, user: CurrentUser,
     try:
         ev = delivery_evidence.get(session, row.ref, evidence_id)
     except DomainError as exc:
-        raise api_error(http_status(exc), str(exc), exc.field) from None
+        raise api_error(http_status(exc), exc.as_message(), exc.field) from None
     return _evidence_response(ev)
 
 
@@ -926,7 +926,7 @@ def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
     try:
         plan = propose(session, row, today())
     except DomainError as exc:
-        raise api_error(http_status(exc), str(exc), exc.field) from None
+        raise api_error(http_status(exc), exc.as_message(), exc.field) from None
     lines = with_capacity(session, row, lines_from_plan(session, row, list(plan.rows)))
     return _names(session, _plan_out(ov, lines, "proposed", plan.explanation,
                                      api_lang(request)))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api import access
 from api.deps import ApiUser, SessionDep, api_error
+from api.messages import msg
 from api.schemas import ERROR_RESPONSES, CpvOut, SearchOut
 from api.services.cpv_search import search_cpv
 from api.services.enterprise_search import SearchParams, hit_to_dict, search
@@ -41,8 +42,8 @@ def search_enterprises(
                                   ("vetting", vetting, VETTING_STATUSES)):
         for value in values or []:
             if value not in allowed:
-                raise api_error(422, f"{value!r} is geen geldige waarde; kies uit: "
-                                     + ", ".join(allowed), name)
+                raise api_error(422, msg("{value} is geen geldige waarde; kies uit: {choices}",
+                                        value=repr(value), choices=", ".join(allowed)), name)
     params = SearchParams(q=q, cpv=cpv, municipality=municipality, km=km,
                           target_groups=target_group or [], certifications=certification or [],
                           vetting=vetting or [], min_capacity_eur=min_capacity_eur, sort=sort,

@@ -523,7 +523,7 @@ def _tender_view(request: Request, session: Session, user: User, row: TenderRow,
                  "n_suitable": x.matches.n_suitable} for x in ml.lots]
         verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
     except DomainError as exc:
-        match_error = str(t(exc.message, **exc.params))
+        match_error = exc.render(request_lang(request))
     muni = municipalities().get(row.municipality_code or "")
     return render(request, template, {
         **(extra or {}),
@@ -563,7 +563,7 @@ def tender_matches(
     try:
         ml = matching.cached_match(session, "tender", row.ref, top)
     except DomainError as exc:
-        raise api_error(http_status(exc), str(exc), exc.field) from None
+        raise api_error(http_status(exc), exc.as_message(), exc.field) from None
     lang = api_lang(request)
     items = match_rows(session, row, list(ml.results), lang)
     maybe = match_rows(session, row, list(ml.maybe), lang)
@@ -603,7 +603,7 @@ def tender_why_not(ref: str, enterprise_ref: str, request: Request, user: ApiUse
     try:
         out = matching.why_not(session, "tender", row.ref, enterprise_ref)
     except DomainError as exc:
-        raise api_error(http_status(exc), str(exc), "enterprise_ref") from None
+        raise api_error(http_status(exc), exc.as_message(), "enterprise_ref") from None
     return dict(reasons.with_texts(out, api_lang(request)))
 
 
@@ -617,7 +617,7 @@ def tender_feasibility_json(ref: str, user: ApiUser, session: SessionDep) -> dic
     try:
         feas = matching.tender_feasibility(session, row.ref)
     except DomainError as exc:
-        raise api_error(http_status(exc), str(exc), exc.field) from None
+        raise api_error(http_status(exc), exc.as_message(), exc.field) from None
     return {"tender": row.ref, "label": VERDICT_NL.get(feas.verdict, (feas.verdict,))[0],
             "reason_text": NOT_APPLICABLE_NL.get(feas.reason) if feas.reason else None,
             **feas.as_dict()}

@@ -26,8 +26,9 @@ from sqlmodel import select
 from api.clock import today
 from api.deps import ConnectorUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import N_, Day, request_lang, translator
+from api.i18n import N_, Day, api_lang, request_lang, translator
 from api.labels import TARGET_GROUP_NL, VETTING_NL
+from api.messages import msg, render_text
 from api.schemas import (
     ERROR_RESPONSES,
     EventsPage,
@@ -100,10 +101,13 @@ def queue_rows(q: vetting_flow.VettingQueue, on: date) -> list[dict[str, Any]]:
     return rows
 
 
-def _event_dict(ev: VettingEvent) -> dict[str, Any]:
+def _event_dict(ev: VettingEvent, lang: str = "nl") -> dict[str, Any]:
+    # An import's words name the file only, in the reader's language (event_text).
     return {"id": ev.id, "enterprise_ref": ev.enterprise_ref, "status": ev.status,
-            "valid_until": _iso(ev.valid_until), "reason": ev.reason,
-            "decided_by": ev.decided_by, "decided_at": _iso(ev.decided_at)}
+            "valid_until": _iso(ev.valid_until),
+            "reason": render_text(vetting_flow.event_text(ev.reason), lang) or None,
+            "decided_by": render_text(vetting_flow.event_text(ev.decided_by), lang),
+            "decided_at": _iso(ev.decided_at)}
 
 
 def _enterprise_state(e: EnterpriseRow) -> dict[str, Any]:
@@ -116,7 +120,7 @@ def _enterprise(session: Any, ref: str) -> EnterpriseRow:
     row = None if "\x00" in ref else session.exec(
         select(EnterpriseRow).where(EnterpriseRow.ref == ref)).first()
     if row is None:
-        raise api_error(404, f"Onderneming {ref!r} niet gevonden", "ref")
+        raise api_error(404, msg("Onderneming {ref} niet gevonden", ref=repr(ref)), "ref")
     return row  # type: ignore[no-any-return]
 
 
@@ -204,7 +208,7 @@ async def vetting_decide(ref: str, request: Request, user: ConnectorUser, sessio
             reason=form["reason"], valid_until=valid_until)
     except DomainError as exc:
         session.rollback()
-        message = t(exc.message, **exc.params)
+        message = exc.render(request_lang(request))
         flash(request, t("Niet opgeslagen: {message}", message=message), "error")
         return _detail(request, session, _enterprise(session, ref),
                        errors={exc.field or "status": message}, form=form, status_code=422)
@@ -246,7 +250,7 @@ def api_queue(
 @api_router.get("/{enterprise_ref}/events", response_model=EventsPage,
                 summary="Vetting history of one enterprise")
 def api_events(
-    enterprise_ref: str, user: ConnectorUser, session: SessionDep,
+    enterprise_ref: str, request: Request, user: ConnectorUser, session: SessionDep,
     page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
@@ -254,7 +258,9 @@ def api_events(
     row = _enterprise(session, enterprise_ref)
     events = vetting_flow.events(session, row.ref, limit=100_000)
     total = len(events)
-    return {"items": [_event_dict(e) for e in events[(page - 1) * per_page: page * per_page]],
+    lang = api_lang(request)
+    return {"items": [_event_dict(e, lang)
+                      for e in events[(page - 1) * per_page: page * per_page]],
             "total": total, "page": page, "per_page": per_page,
             "pages": max(1, math.ceil(total / per_page))}
 
@@ -266,12 +272,12 @@ def api_decide(enterprise_ref: str, body: VettingIn, request: Request, user: Con
     """Sets the enterprise's vetting state and appends a vetting event, in one transaction.
     Rejecting needs a reason; approving without ``valid_until`` makes it valid for a year."""
     _enterprise(session, enterprise_ref)
-    t = translator(request_lang(request))
+    lang = api_lang(request)
     try:
         row, event = vetting_flow.decide(
             session, enterprise_ref, body.status, by=user.email, today=today(),
             reason=clean_text(body.reason), valid_until=body.valid_until)
     except DomainError as exc:
         session.rollback()
-        raise api_error(http_status(exc), t(exc.message, **exc.params), exc.field) from None
-    return {"enterprise": _enterprise_state(row), "event": _event_dict(event)}
+        raise api_error(http_status(exc), exc.render(lang), exc.field) from None
+    return {"enterprise": _enterprise_state(row), "event": _event_dict(event, lang)}

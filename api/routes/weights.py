@@ -20,8 +20,9 @@ from sqlmodel import select
 
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import request_lang, translator
+from api.i18n import api_lang, request_lang, translator
 from api.labels import FEATURE_NL
+from api.messages import render_text
 from api.schemas import ERROR_RESPONSES
 from api.services import learning_jobs
 from api.services.weights import (
@@ -30,6 +31,7 @@ from api.services.weights import (
     active_row,
     active_weights,
     history,
+    note_text,
     rollback,
     was_active,
 )
@@ -42,11 +44,12 @@ api_router = APIRouter(tags=["weights"], responses=ERROR_RESPONSES)
 
 
 
-def page_context(session: Any) -> dict[str, Any]:
-    versions = history(session)
-    active = active_weights(session)
+def page_context(session: Any, lang: str = "nl") -> dict[str, Any]:
+    versions = history(session, lang)
+    active = active_weights(session).to_dict()
+    active["note"] = render_text(note_text(active.get("note")), lang)
     return {
-        "active": active.to_dict(),
+        "active": active,
         "stored": active_row(session) is not None,
         "versions": versions,
         "features": FEATURES,
@@ -57,7 +60,7 @@ def page_context(session: Any) -> dict[str, Any]:
 @router.get("/weights", include_in_schema=False)
 def weights_page(request: Request, user: ConnectorUser, session: SessionDep,
                  bevestig: int | None = None) -> Response:
-    ctx = page_context(session)
+    ctx = page_context(session, request_lang(request))
     t = translator(request_lang(request))
     ctx["chart"] = [(t(FEATURE_NL.get(f, f)), float(w))
                     for f, w in ctx["active"]["weights"].items()]
@@ -95,7 +98,7 @@ def weights_learn(request: Request, user: ConnectorUser, session: SessionDep) ->
     try:
         learning_jobs.start(session.get_bind().engine, user)
     except DomainError as exc:
-        flash(request, t(exc.message, **exc.params), "error")
+        flash(request, exc.render(request_lang(request)), "error")
     else:
         flash(request, t("Leren gestart; de voortgang staat hieronder."))
     return RedirectResponse("/weights#learn", status_code=303)
@@ -110,7 +113,9 @@ def weights_learn_status(user: ConnectorUser, session: SessionDep) -> dict[str, 
 
 
 @api_router.get("/weights")
-def weights_json(user: ConnectorUser, session: SessionDep) -> dict[str, Any]:
-    """The active weight set and every saved version (newest first)."""
-    ctx = page_context(session)
+def weights_json(request: Request, user: ConnectorUser, session: SessionDep
+                 ) -> dict[str, Any]:
+    """The active weight set and every saved version (newest first); notes in the
+    client's language (Accept-Language)."""
+    ctx = page_context(session, api_lang(request))
     return {"active": ctx["active"], "versions": ctx["versions"]}

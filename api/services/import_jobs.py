@@ -50,7 +50,9 @@ from sqlmodel import Session, col, select
 
 from api.clock import utcnow
 from api.errors import Conflict, NotFound
+from api.i18n import translate
 from api.importers import registry
+from api.messages import msg, render_tree
 from api.services.import_report import page_of
 from api.services.importing import ON_DUPLICATE, ImportCancelled, import_files
 from api.tables import ImportJob, ImportJobFile, User
@@ -69,8 +71,10 @@ ENDED = ("done", "failed", "cancelled")
 # A preview nobody confirms or cancels is dropped (with its files) after this long.
 PREVIEW_MAX_AGE = timedelta(hours=1)
 SYNC_EVERY_S = 1.0
-INTERRUPTED = ("the server stopped while this import ran; nothing from the file it was "
-               "importing was written (each file is one transaction); start it again")
+# Stored with the job in Dutch (the msgid); ``view`` says it in the reader's language.
+INTERRUPTED = msg("de server stopte terwijl dit inlezen liep; niets uit het bestand dat werd "
+                 "ingelezen is opgeslagen (elk bestand is één transactie); start het opnieuw"
+                 ).text
 
 
 @dataclass
@@ -328,9 +332,9 @@ def writable(report: dict[str, Any]) -> bool:
         f.get("status") in ("imported", "partial") for f in files)
 
 
-def view(job: ImportJob, page: int = 1) -> dict[str, Any]:
+def view(job: ImportJob, page: int = 1, lang: str = "nl") -> dict[str, Any]:
     """The job as the page and the API show it: state, progress, and one page of the
-    report once there is one."""
+    report once there is one, its messages in ``lang``."""
     with _lock:
         live = _live.get(job.id)
         step, done, total = (live.step, live.done, live.total) if live else (
@@ -343,7 +347,8 @@ def view(job: ImportJob, page: int = 1) -> dict[str, Any]:
         "on_duplicate": job.on_duplicate, "partial": job.partial,
         "step": step, "rows_done": done, "rows_total": total,
         "percent": round(100 * done / total) if total else 0,
-        "error": job.error, "cancel_requested": stopping,
+        "error": translate(job.error, lang) if job.error else job.error,
+        "cancel_requested": stopping,
         "created_at": job.created_at.isoformat(),
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
@@ -354,7 +359,7 @@ def view(job: ImportJob, page: int = 1) -> dict[str, Any]:
     elif job.report and job.state in ("preview_ready", "done", "cancelled", "failed"):
         out["report"] = page_of(job.report, page)
         out["writable"] = job.state == "preview_ready" and writable(job.report)
-    return out
+    return dict(render_tree(out, lang))
 
 
 # ------------------------------------------------------------------ confirm, cancel

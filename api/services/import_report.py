@@ -20,7 +20,8 @@ from datetime import date, datetime
 from typing import Any
 
 from api.importers.common import ItemError, ItemOutcome
-from api.importers.interchange import KINDS, Issue
+from api.importers.interchange import KINDS, Issue, location_text
+from api.messages import Message, Text, msg, to_json
 from api.services.duplicates import Match
 
 
@@ -66,15 +67,19 @@ class DuplicatePair:
         return cls(m.new.ref, m.new.name, m.new.where, m.other.ref, m.other.name,
                    m.other.where, m.reason, round(m.score, 1), action)
 
-    def describe(self) -> str:
-        why = "same KvK number" if self.reason == "kvk" else f"names {self.score:.0f}% alike"
-        other = "in the database" if self.existing_location == "database" else \
-            f"at {self.existing_location}"
-        return (f"{self.incoming_location} {self.incoming_ref!r} ({self.incoming_name}) looks "
-                f"like {self.existing_ref!r} ({self.existing_name}) {other}: {why}, same area")
+    def describe(self) -> Message:
+        why = msg("zelfde KvK-nummer") if self.reason == "kvk" else \
+            msg("naam {score} % gelijk", score=round(self.score))
+        other = msg("in de database") if self.existing_location == "database" else \
+            msg("op {where}", where=location_text(self.existing_location))
+        return msg("{where} {ref} ({name}) lijkt op {other_ref} ({other_name}) {other}: {why}, "
+                  "zelfde gebied", where=location_text(self.incoming_location),
+                  ref=repr(self.incoming_ref), name=self.incoming_name,
+                  other_ref=repr(self.existing_ref), other_name=self.existing_name,
+                  other=other, why=why)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "message": self.describe()}
+        return {**self.__dict__, "message": self.describe().to_json()}
 
 
 # Rows of a report's long lists (changes, duplicates) per page: a 3,000-name file of
@@ -106,10 +111,12 @@ class Change:
     diff: dict[str, list[Any]] = field(default_factory=dict)
     kept: dict[str, list[Any]] = field(default_factory=dict)
     into: str | None = None  # merged: the enterprise it updates
-    reason: str = ""  # refused: why
+    reason: Text = ""  # refused: why (a message, rendered in the reader's language)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["reason"] = to_json(self.reason)  # asdict would take the message apart
+        return out
 
 
 def _page(items: list[Any], total: int, page: int) -> tuple[list[Any], int]:
@@ -258,12 +265,12 @@ class FileReport:
             "duplicates": [d.to_dict() for d in self.duplicates],
             "items": [
                 {"location": i.location, "ref": i.ref, "action": i.action,
-                 "errors": [asdict(e) for e in i.errors],
-                 "warnings": [asdict(w) for w in i.warnings]}
+                 "errors": [e.to_dict() for e in i.errors],
+                 "warnings": [w.to_dict() for w in i.warnings]}
                 for i in self.items
             ],
-            "file_errors": [asdict(e) for e in self.file_errors],
-            "file_warnings": [asdict(w) for w in self.file_warnings],
+            "file_errors": [e.to_dict() for e in self.file_errors],
+            "file_warnings": [w.to_dict() for w in self.file_warnings],
             "warnings": self.warning_count,
             "items_total": len(self.items),
             "vetting_events": self.vetting_events,

@@ -78,7 +78,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 from sqlalchemy import String, and_, cast, insert, or_, select, text
@@ -98,6 +98,7 @@ from api.importers.interchange import (
     tender_amount_problem,
 )
 from api.importers.registry import Parsed
+from api.messages import Message, msg
 from api.services.duplicates import Candidate, DuplicateScan, scan_duplicates
 from api.services.import_report import (
     KEEP_DUPLICATES,
@@ -108,6 +109,7 @@ from api.services.import_report import (
     plain,
 )
 from api.services.published import stage_tenders
+from api.services.vetting_flow import IMPORT_OF, IMPORTED_FROM
 from api.tables import ChallengeRow, EnterpriseRow, ObligationRow, TenderRow, VettingEvent
 
 OnDuplicate = Literal["ask", "merge", "keep-both"]
@@ -255,8 +257,9 @@ def _cancelled(reports: list[FileReport], stopped: Iterable[int], fmt: str,
         r.written = False
         r.reset_counts()
         r.changes, r.items, r.duplicates, r.duplicates_total = [], [], [], 0
-        r.issues = [Issue(r.file, "", None, "the import was cancelled; nothing from this "
-                          "file was written", "start the import again when you want it")]
+        r.issues = [Issue(r.file, "", None, msg("het inlezen is afgebroken; niets uit dit "
+                                               "bestand is opgeslagen"),
+                          msg("start het inlezen opnieuw wanneer u dat wilt"))]
     return ImportReport(reports, fmt, on_duplicate, partial, cancelled=True)
 
 
@@ -287,8 +290,9 @@ def _parse(fmt: registry.Format, name: str, data: bytes) -> Parsed:
     except Exception as exc:  # a bug in the parser must not lose the other files
         pf = ParsedFile(name=name, format="unknown")
         pf.issues.append(Issue(name, "", None,
-                               f"unexpected error while reading: {exc.__class__.__name__}",
-                               "please report this file to the maintainers"))
+                               msg("onverwachte fout bij het lezen: {error}",
+                                  error=exc.__class__.__name__),
+                               msg("meld dit bestand aan de beheerders")))
         return pf
 
 
@@ -306,15 +310,16 @@ def import_paths(session: Session, paths: Sequence[str],
             size = Path(p).stat().st_size
             if size > MAX_FILE_BYTES:
                 unread[i] = Issue(
-                    p, "", None, f"file is too large ({size / 1e6:.0f} MB; at most "
-                    f"{MAX_FILE_BYTES // 2**20} MB)",
-                    "split it into several files (each is imported on its own)")
+                    p, "", None, msg("bestand is te groot ({size} MB; hoogstens {max} MB)",
+                                    size=round(size / 1e6), max=MAX_FILE_BYTES // 2**20),
+                    msg("splits het in meerdere bestanden (elk wordt apart ingelezen)"))
                 files.append((p, b""))
             else:
                 files.append((p, Path(p).read_bytes()))
         except OSError as exc:
-            unread[i] = Issue(p, "", None, f"cannot read the file: {exc.strerror or exc}",
-                              "check the path and its permissions")
+            unread[i] = Issue(p, "", None, msg("het bestand is niet te lezen: {error}",
+                                              error=str(exc.strerror or exc)),
+                              msg("controleer het pad en de rechten"))
             files.append((p, b""))
     report = import_files(session, [f for i, f in enumerate(files) if i not in unread],
                           on_duplicate, format=format, partial=partial, dry_run=dry_run,
@@ -363,13 +368,13 @@ class _Batch:
         except Exception as exc:
             self.session.rollback()
             for report in reports:
-                _not_written(report, f"the batch of files holding this one could not be "
-                             f"committed ({exc.__class__.__name__}); nothing of it was "
-                             "stored")
+                _not_written(report, msg("de reeks bestanden met dit bestand kon niet worden "
+                                        "vastgelegd ({error}); er is niets van opgeslagen",
+                                        error=exc.__class__.__name__))
             raise
 
 
-def _not_written(report: FileReport, reason: str | None = None) -> None:
+def _not_written(report: FileReport, reason: Message | None = None) -> None:
     for outcome in report.items:
         if outcome.action not in ("rejected", "not written"):
             outcome.action = "not written"
@@ -467,7 +472,8 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
             session.rollback()
             report.status = "rejected"
             report.issues = [Issue(pf.name, c.ref, OWNER_FIELD.get(c.kind), c.reason,
-                                   "change the owner by editing the record, not by import")
+                                   msg("wijzig de eigenaar door het record te bewerken, niet "
+                                      "door in te lezen"))
                              for c in refused]
             return
         if dry_run or report.status == "duplicates":
@@ -478,8 +484,10 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
             report.status = "rejected"
             report.reset_counts()
             report.issues = [Issue(pf.name, "", None,
-                                   "the data changed since the preview; nothing was written",
-                                   "preview the file again and confirm the new preview")]
+                                   msg("de gegevens zijn gewijzigd sinds de voorvertoning; er "
+                                      "is niets opgeslagen"),
+                                   msg("bekijk het bestand opnieuw en bevestig de nieuwe "
+                                      "voorvertoning"))]
             return
         session.commit()
         report.written = any(c.created or c.updated or c.merged for c in report.counts.values())
@@ -495,9 +503,10 @@ def _import_one(session: Session, pf: ParsedFile, report: FileReport,
         report.vetting_events = 0
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         report.issues = [Issue(pf.name, "", None,
-                               f"database error, nothing from this file was stored: "
-                               f"{exc.__class__.__name__}: {detail[0] if detail else ''}",
-                               "try again; if it persists, report it")]
+                               msg("databasefout, niets uit dit bestand is opgeslagen: "
+                                  "{error}: {detail}", error=exc.__class__.__name__,
+                                  detail=detail[0] if detail else ""),
+                               msg("probeer het opnieuw; meld het als het zich herhaalt"))]
 
 
 def _analyze_after_bulk(session: Session, report: FileReport) -> None:
@@ -703,8 +712,10 @@ def _vetting_event(ref: str, values: dict[str, Any], file: str) -> dict[str, Any
     decided_at = datetime.combine(on, dtime(12, 0), tzinfo=UTC) if on else utcnow()
     return {"enterprise_ref": ref, "status": values["vetting_status"],
             "valid_until": values.get("vetting_valid_until"),
-            "reason": f"imported from {file}",
-            "decided_by": (values.get("vetted_by") or f"import of {file}")[:200],
+            # The file's name only: a server path is no business of the reader's. The
+            # Dutch words are read back as a message by vetting_flow.event_text.
+            "reason": f"{IMPORTED_FROM}{PurePath(file).name}"[:2000],
+            "decided_by": (values.get("vetted_by") or f"{IMPORT_OF}{PurePath(file).name}")[:200],
             "decided_at": decided_at}
 
 
@@ -869,9 +880,10 @@ def _write_plain(session: Session, pf: ParsedFile, kind: str, report: FileReport
             report.add_change(Change(
                 kind, rec.ref, "refused",
                 {owner: [getattr(row, owner), rec.values.get(owner)]},
-                reason=f"{rec.ref} belongs to {getattr(row, owner)}, not to "
-                       f"{rec.values.get(owner)}: an import never overwrites another "
-                       f"{owner}'s record"))
+                reason=msg("{ref} hoort bij {owner}, niet bij {other}: inlezen overschrijft "
+                          "nooit het record van een ander ({field})", ref=rec.ref,
+                          owner=str(getattr(row, owner)), other=str(rec.values.get(owner)),
+                          field=owner)))
             continue
         diff = _apply(row, rec.values)
         if diff:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
+from api.messages import Message, Number, dumps, msg, render_text
 from api.services.evaluation import labelled_ndcg, latest_label_set
 from api.services.weights import (
     LEARNED_NAME,
@@ -202,9 +203,14 @@ def learn_from_log(
     better = (ndcg_new is not None and ndcg_old is not None
               and ndcg_new > ndcg_old + MIN_IMPROVEMENT)
     progress("heldout", 1, 1)
-    verdict = (f"held-out NDCG@{NDCG_K} {ndcg_new:.3f} vs {ndcg_old:.3f} for "
-               f"{active.name} v{active.version}")
-    reason = "" if better else "no improvement on the held-out decisions"
+    # The note and the refusal are messages, stored as JSON (``api.messages.dumps``), so the
+    # weights page says them in the reader's language (``weights.note_text``).
+    compared = f"{active.name} v{active.version}"
+    verdict: Message = msg("NDCG@{k} op de achtergehouden besluiten {new} tegen {old} voor "
+                          "{compared}", k=str(NDCG_K), new=Number(ndcg_new, 3),
+                          old=Number(ndcg_old, 3), compared=compared)
+    reason: Message | None = None if better else \
+        msg("geen verbetering op de achtergehouden besluiten")
     lab_new = lab_old = None
     label_set = latest_label_set(session)
     if label_set is not None:
@@ -212,40 +218,47 @@ def learn_from_log(
         lab_new = labelled_ndcg(session, label_set.document, candidate, on=on)
         lab_old = labelled_ndcg(session, label_set.document, active, on=on)
         if lab_new is not None and lab_old is not None:
-            verdict += (f"; labelled set '{label_set.name}' NDCG@{NDCG_K} {lab_new:.3f} vs "
-                        f"{lab_old:.3f}")
+            verdict = msg("{verdict}; gelabelde set '{set}' NDCG@{k} {new} tegen {old}",
+                         verdict=verdict, set=label_set.name, k=str(NDCG_K),
+                         new=Number(lab_new, 3), old=Number(lab_old, 3))
             if better and lab_new < lab_old - MAX_LABELLED_DROP:
                 better = False
-                reason = (f"loses {lab_old - lab_new:.3f} NDCG@{NDCG_K} on the labelled set "
-                          f"(at most {MAX_LABELLED_DROP} allowed)")
+                reason = msg("verliest {drop} NDCG@{k} op de gelabelde set (hoogstens {max} "
+                            "toegestaan)", drop=Number(lab_old - lab_new, 3), k=str(NDCG_K),
+                            max=MAX_LABELLED_DROP)
     progress("labelled", 1 if label_set is not None else 0, 1)
     change = describe_change(active.weights, learnt)
-    note = (f"learnt from {n_dec} decisions on {len(train)} queries; {change}; {verdict}; "
-            + ("activated" if better else f"refused: {reason}"))
+    outcome = msg("geactiveerd") if better or reason is None else \
+        msg("geweigerd: {reason}", reason=reason)
+    note = dumps(msg("geleerd uit {decisions} besluiten op {queries} zoekvragen; {change}; "
+                    "{verdict}; {outcome}", decisions=n_dec, queries=len(train),
+                    change=change, verdict=verdict, outcome=outcome))
     metrics: dict[str, Any] = {
         "status": "activated" if better else REFUSED,
         f"heldout_ndcg@{NDCG_K}": ndcg_new, f"heldout_ndcg@{NDCG_K}_active": ndcg_old,
         f"labelled_ndcg@{NDCG_K}": lab_new, f"labelled_ndcg@{NDCG_K}_active": lab_old,
         "labelled_set": label_set.name if label_set is not None else None,
-        "compared_with": f"{active.name} v{active.version}",
+        "compared_with": compared,
         "decisions": n_dec, "queries": len(groups), "train_queries": len(train),
         "heldout_queries": len(test), "pairs": learner.n_pairs_,
     }
-    if not better:
-        metrics["reason"] = reason
+    if not better and reason is not None:
+        metrics["reason"] = reason.to_json()
     row = save_version(session, learnt, name=LEARNED_NAME, metrics=metrics, note=note,
                        activate=better)
     progress("verdict", 1, 1)
     return LearnResult(
         "activated" if better else REFUSED,
-        (f"new weight set v{row.version} is active: {verdict}" if better else
-         f"saved v{row.version} as refused ({reason}); kept {active.name} v{active.version} "
-         f"active: {verdict}"),
+        # The command's and the job's summary (English, as the CLI speaks).
+        (f"new weight set v{row.version} is active: {verdict.render('en')}" if better else
+         f"saved v{row.version} as refused ({render_text(reason, 'en')}); kept {active.name} "
+         f"v{active.version} active: {verdict.render('en')}"),
         decisions=n_dec, queries=len(groups), train_queries=len(train), heldout_queries=len(test),
         pairs=learner.n_pairs_, weights=learnt, active_before=active_info,
         heldout_ndcg=ndcg_new, heldout_ndcg_active=ndcg_old,
         labelled_ndcg=lab_new, labelled_ndcg_active=lab_old,
-        labelled_set=label_set.name if label_set is not None else None, reason=reason,
+        labelled_set=label_set.name if label_set is not None else None,
+        reason=render_text(reason, "en"),
         version=row.version,
     )
 

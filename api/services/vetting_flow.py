@@ -8,8 +8,10 @@ did not happen.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -17,12 +19,41 @@ from sqlmodel import Session, col, select
 
 from api.clock import utcnow
 from api.errors import Invalid, NotFound
+from api.messages import Text, msg
 from api.tables import EnterpriseRow, VettingEvent
 
 ACTIONS = ("vetted", "rejected", "pending")
 # A vetting without an explicit end is valid for a year; PSO certificates for two.
 DEFAULT_VALIDITY_DAYS = 365
 EXPIRY_WARNING_DAYS = 31
+
+
+# How an import records the vetting it brought (api.services.importing._vetting_event):
+# fixed Dutch words and the file's name, read back as a message by ``event_text``.
+IMPORTED_FROM = "geïmporteerd uit "
+IMPORT_OF = "import van "
+# Also the words (and full server paths) of events recorded before, still in the log.
+_IMPORTED_RE = re.compile(r"^(?:imported from |geïmporteerd uit )(?P<file>.+)$", re.DOTALL)
+_IMPORT_OF_RE = re.compile(r"^(?:import of |import van )(?P<file>.+)$", re.DOTALL)
+
+
+def event_text(value: str | None) -> Text:
+    """A vetting event's reason or author as shown: an import's words as a message naming
+    the file only (never a path on the server), anything else as written."""
+    if not value:
+        return ""
+    m = _IMPORTED_RE.match(value)
+    if m:
+        return msg("geïmporteerd uit {file}", file=_file_name(m.group("file")))
+    m = _IMPORT_OF_RE.match(value)
+    if m:
+        return msg("import van {file}", file=_file_name(m.group("file")))
+    return value
+
+
+def _file_name(path: str) -> str:
+    # Windows paths too: a file imported on another machine keeps its backslashes.
+    return PurePath(path.replace("\\", "/")).name
 
 
 def vetting_state(status: str, valid_until: date | None, on: date) -> str:

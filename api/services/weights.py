@@ -21,6 +21,17 @@ from sqlmodel import Session, col, select
 
 from api.clock import utcnow
 from api.errors import Conflict
+from api.labels import FEATURE_NL
+from api.messages import (
+    Message,
+    Number,
+    Text,
+    from_json,
+    is_message_json,
+    msg,
+    parse_stored,
+    render_text,
+)
 from api.tables import WeightSetRow
 from matcher.weights import DEFAULT, FEATURES, WeightSet
 
@@ -114,14 +125,39 @@ def ensure_default(session: Session) -> WeightSetRow:
     return row
 
 
-def describe_change(old: Mapping[str, float], new: Mapping[str, float], top: int = 3) -> str:
-    """'geo 0.14 -> 0.52, cpv 0.30 -> 0.12, ...': the largest weight changes first."""
+def describe_change(old: Mapping[str, float], new: Mapping[str, float], top: int = 3
+                    ) -> Message:
+    """'Afstand 0,14 -> 0,52, CPV-codes 0,30 -> 0,12': the largest weight changes first,
+    each feature by its label (api/labels.py), said in the reader's language."""
     diffs = sorted(
         ((f, float(old.get(f, 0.0)), float(new.get(f, 0.0))) for f in FEATURES),
         key=lambda t: -abs(t[2] - t[1]),
     )
-    parts = [f"{f} {a:.2f} -> {b:.2f}" for f, a, b in diffs[:top] if abs(b - a) >= 0.005]
-    return ", ".join(parts) if parts else "no weight changed by 0.005 or more"
+    parts = [msg("{feature} {old} -> {new}", feature=Message(FEATURE_NL.get(f, f)),
+                old=Number(a, 2), new=Number(b, 2))
+             for f, a, b in diffs[:top] if abs(b - a) >= 0.005]
+    if not parts:
+        return msg("geen gewicht veranderd met 0,005 of meer")
+    return msg("{changes}", changes=parts)
+
+
+# The engine's own notes (matcher.weights, English there: the engine has no language) in
+# Dutch; a stored note of a learnt set is a message (``learning.learn``, ``dumps``).
+ENGINE_NOTES: dict[str, Message] = {
+    "hand-set starting weights": msg("handmatig gekozen startgewichten"),
+    "engine default weights": msg("standaardgewichten van de engine"),
+    "hand-set Challenge profile: question text first, place and recognition light":
+        msg("handmatig gekozen Challenge-profiel: eerst de tekst van de vraag, plaats en "
+           "erkenning licht"),
+}
+
+
+def note_text(note: str | None) -> Text:
+    """A weight set's stored note as shown: a message in the reader's language, an engine
+    note in our words, anything else (an older row, a person's note) as written."""
+    if note in ENGINE_NOTES:
+        return ENGINE_NOTES[note]
+    return parse_stored(note)
 
 
 def save_version(
@@ -168,27 +204,38 @@ def rollback(session: Session, version: int, force: bool = False) -> WeightSetRo
         raise WeightsError(f"no weight set version {version} (saved versions: {known})")
     if is_refused(row) and not force:
         raise RefusedSet("force", "Versie {version} is bij het leren geweigerd: {reason}. "
-                         "Bevestig om haar toch te activeren.", version=version,
-                         reason=(row.metrics or {}).get("reason", ""))
+                         "Bevestig om haar toch te activeren.", version=str(version),
+                         reason=reason_text((row.metrics or {}).get("reason", "")))
     _set_active(session, row)
     session.commit()
     session.refresh(row)
     return row
 
 
-def version_dict(row: WeightSetRow, previous: WeightSetRow | None = None) -> dict[str, Any]:
+def version_dict(row: WeightSetRow, previous: WeightSetRow | None = None,
+                 lang: str = "nl") -> dict[str, Any]:
+    """One version as pages, the API and the CLI show it; its note, change and refusal in
+    ``lang``."""
+    metrics = dict(row.metrics or {})
+    if "reason" in metrics:
+        metrics["reason"] = render_text(reason_text(metrics["reason"]), lang)
     return {
         "name": row.name, "version": row.version, "active": bool(row.active),
         "weights": {f: float((row.weights or {}).get(f, 0.0)) for f in FEATURES},
-        "metrics": dict(row.metrics or {}), "note": row.note,
+        "metrics": metrics, "note": render_text(note_text(row.note), lang),
         "created_at": row.created_at.isoformat() if row.created_at else None,
-        "change": (describe_change(previous.weights or {}, row.weights or {})
+        "change": (describe_change(previous.weights or {}, row.weights or {}).render(lang)
                    if previous is not None else None),
     }
 
 
-def history(session: Session) -> list[dict[str, Any]]:
+def reason_text(value: Any) -> Text:
+    """A learnt set's stored refusal (``metrics["reason"]``): a message, or older text."""
+    return from_json(value) if is_message_json(value) else str(value or "")
+
+
+def history(session: Session, lang: str = "nl") -> list[dict[str, Any]]:
     """Versions newest first, each with the change from the version before it."""
     rows = list_versions(session)
-    return [version_dict(r, rows[i + 1] if i + 1 < len(rows) else None)
+    return [version_dict(r, rows[i + 1] if i + 1 < len(rows) else None, lang)
             for i, r in enumerate(rows)]

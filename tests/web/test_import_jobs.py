@@ -202,7 +202,7 @@ def test_cancel_a_running_job_writes_nothing(client: TestClient, api_token: Head
     job = poll(client, h, location, ("done", "failed", "cancelled"))
     assert job["state"] == "cancelled", job
     (f,) = job["report"]["files"]
-    assert f["written"] is False and "cancelled" in f["issues"][0]["reason"]
+    assert f["written"] is False and "afgebroken" in f["issues"][0]["reason"]
     assert client.get("/api/v1/enterprises/E-JOB-0001", headers=h).status_code == 404
     with Session(import_jobs_engine()) as s:  # its files are gone with it
         assert not s.exec(select(ImportJobFile).where(
@@ -245,7 +245,8 @@ def test_a_restart_marks_interrupted_jobs_failed(client: TestClient, login,  # t
         state = {j.id: (j.state, j.error) for j in s.exec(select(ImportJob))}
         files = {f.job_id for f in s.exec(select(ImportJobFile))}
     assert state["dead-process"][0] == state["this-process"][0] == "failed"
-    assert "nothing from the file" in state["dead-process"][1]
+    assert "niets uit het bestand" in state["dead-process"][1]  # Dutch, said in the
+    # reader's language when shown (import_jobs.view)
     assert state["live-process"][0] == "running" and files == {"live-process"}
     login("connector")
     page = client.get("/import/jobs/dead-process")

@@ -97,7 +97,7 @@ def test_api_confirm_refuses_a_change_set_other_than_the_preview(
                     data={"confirm": "true", "fingerprint": preview["files"][0]["fingerprint"]})
     f = r.json()["files"][0]
     assert f["status"] == "rejected" and not f["written"]
-    assert "changed since the preview" in f["issues"][0]["reason"]
+    assert "gewijzigd sinds de voorvertoning" in f["issues"][0]["reason"]
     assert client.get("/api/v1/enterprises/E-IMP-1", headers=h).status_code == 404
 
 
