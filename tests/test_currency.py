@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from api.importers.common import ItemError, municipality_in_text, nuts_level, read_value
+from api.messages import render_text
 from matcher.currency import CurrencyError, monthly_averages, parse_table, rate_table, to_eur
 
 DAILY = """Date,USD,GBP,CYP,
@@ -57,7 +58,8 @@ def test_read_value(amount: object, currency: object, eur: float | None,
     warnings: list[ItemError] = []
     got, _ = read_value(amount, currency, date(2024, 1, 1), "tender.value", "f.json", warnings)
     assert got == eur
-    assert [w.reason for w in warnings if warned and warned in w.reason] or warned is None
+    texts = [render_text(w.reason, "en") for w in warnings]
+    assert [x for x in texts if warned and warned in x] or warned is None
     assert len(warnings) == (1 if warned else 0)
 
 

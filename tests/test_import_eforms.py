@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
+from api.messages import render_text
 from api.tables import TenderRow
 from tests.conftest import import_one
 
@@ -129,7 +130,7 @@ def test_value_in_a_currency_without_an_ecb_rate_is_kept_unconverted(session: Se
     report = import_one(session, "eforms", read("cn-social_25.xml"), "cn-social_25.xml")
     assert report.ok and report.created == 1, report.to_dict()
     (warning,) = [w for i in report.items for w in i.warnings]
-    assert "no euro reference rate for currency 'BWP'" in warning.reason
+    assert "no euro reference rate for currency 'BWP'" in render_text(warning.reason, "en")
     assert warning.field == "BT-27 procedure.currency"
     assert "cn-social_25.xml" in warning.location and "cf9697c2" in warning.location
     t = session.exec(select(TenderRow)).one()
@@ -220,11 +221,11 @@ def test_other_root_element_is_refused(session: Session) -> None:
 
 def test_malformed_and_unsafe_xml(session: Session) -> None:
     report = import_one(session, "eforms", read("pin-rtl_24.xml")[:3000], "cut.xml")
-    assert report.file_errors[0].reason.startswith("malformed XML")
+    assert render_text(report.file_errors[0].reason, "en").startswith("malformed XML")
     bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
             b"<ContractNotice>&a;</ContractNotice>")
     report = import_one(session, "eforms", bomb, "bomb.xml")
-    assert report.file_errors[0].reason.startswith("unsafe XML refused")
+    assert render_text(report.file_errors[0].reason, "en").startswith("unsafe XML refused")
     assert count(session) == 0
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
 from api.importers.ocds import parse_ocds
+from api.messages import render_text
 from api.tables import TenderRow
 from matcher.currency import rate_table
 from tests.conftest import import_one
@@ -471,7 +472,8 @@ def test_every_ocds_address_form_and_the_buyers_address(session: Session) -> Non
     wales = row(session, "ocds-pl01-wales")  # a free-text region is not a NUTS3 code
     assert wales.nuts3 is None and wales.municipality_code is None
     (w,) = [i for i in report.items if i.ref == "ocds-pl01-wales"][0].warnings
-    assert "'WALES' is not a NUTS code" in w.reason and "deliveryAddresses[0]" in (w.field or "")
+    assert "'WALES' is not a NUTS code" in render_text(w.reason, "en")
+    assert "deliveryAddresses[0]" in (w.field or "")
 
     utrecht = row(session, "ocds-pl01-cbs")  # a CBS gazetteer code
     assert utrecht.municipality_code == "GM0344"

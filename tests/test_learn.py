@@ -240,9 +240,10 @@ def test_latest_decision_wins_and_missing_features_are_neutral(session: Session)
 
 
 def test_save_version_validates_and_describes() -> None:
-    assert describe_change({"geo": 0.1, "cpv": 0.3}, {"geo": 0.6, "cpv": 0.1}).startswith(
-        "geo 0.10 -> 0.60, cpv 0.30 -> 0.10")
-    assert describe_change(DEFAULT.weights, DEFAULT.weights) == (
+    change = describe_change({"geo": 0.1, "cpv": 0.3}, {"geo": 0.6, "cpv": 0.1})
+    assert change.render("en").startswith("Distance 0.10 -> 0.60, CPV codes 0.30 -> 0.10")
+    assert change.render("nl").startswith("Afstand 0,10 -> 0,60, CPV-codes 0,30 -> 0,10")
+    assert describe_change(DEFAULT.weights, DEFAULT.weights).render("en") == (
         "no weight changed by 0.005 or more")
 
 
@@ -271,11 +272,11 @@ def test_cli_learn_list_rollback(use_db: str, capsys: pytest.CaptureFixture[str]
     assert out["status"] == "activated" and out["version"] == 2
     assert max(out["weights"], key=out["weights"].get) == "geo"
 
-    assert main(["weights", "list", "--json"]) == 0
+    assert main(["--lang", "en", "weights", "list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert listing["active"]["version"] == 2
     assert [v["version"] for v in listing["versions"]] == [2, 1]
-    assert listing["versions"][0]["change"].startswith("geo")
+    assert listing["versions"][0]["change"].startswith("Distance")
 
     assert main(["weights", "rollback", "1"]) == 0
     assert "default v1 is active again" in capsys.readouterr().out

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from api.importers.eforms import parse_eforms
+from api.messages import render_text
 from api.tables import TenderRow
 from tests.conftest import import_one
 
@@ -66,7 +67,7 @@ def test_bt5071_nuts3_region_alone_and_a_non_nuts_region() -> None:
         b'<cbc:CountrySubentityCode listName="nuts">WALES</cbc:CountrySubentityCode>', 1)
     (t,) = parse_eforms(wales, "n.xml").tenders
     assert t.nuts3 is None
-    assert any("'WALES' is not a NUTS code" in w.reason for w in t.warnings)
+    assert any("'WALES' is not a NUTS code" in render_text(w.reason, "en") for w in t.warnings)
 
 
 def test_the_buyers_address_is_the_last_fallback() -> None:

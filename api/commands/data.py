@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.commands.errors import CliError
 from api.commands.lang import cli_lang
+from api.i18n import N_, translate
 from api.importers import registry
 from api.importers.interchange import KINDS
 from api.messages import render_text
@@ -157,16 +158,19 @@ def print_report(report: ImportReport, out: Any = None) -> None:
         if f.dry_run:
             print_preview(f, out)
             continue
-        head = "imported" if f.ok else "NOT imported"
+        lang = cli_lang()
+        head = translate("ingelezen", lang) if f.ok else translate("NIET ingelezen", lang)
         print(f"{f.file}: {head}", file=out)
         for line in f.summary_lines():
             if f.ok:
-                print(f"  {line}", file=out)
+                print(f"  {line.render(lang)}", file=out)
         if f.ok and f.vetting_events:
-            print(f"  vetting changes logged: {f.vetting_events}", file=out)
+            print("  " + translate("screeningswijzigingen vastgelegd: {n}", lang,
+                                   n=f.vetting_events), file=out)
         for d in f.duplicates:
-            mark = {"ask": "likely duplicate", "merged": "merged", "kept both": "kept both"}
-            print(f"  {mark.get(d.action, d.action)}: {d.describe().render(cli_lang())}",
+            mark = {"ask": N_("waarschijnlijk dubbel"), "merged": N_("samengevoegd"),
+                    "kept both": N_("beide bewaard")}
+            print(f"  {translate(mark.get(d.action, d.action), lang)}: {d.describe().render(lang)}",
                   file=out)
         if not f.ok:
             for issue in f.issues[:MAX_ISSUES_SHOWN]:
@@ -174,7 +178,7 @@ def print_report(report: ImportReport, out: Any = None) -> None:
             if len(f.issues) > MAX_ISSUES_SHOWN:
                 print(f"  … and {len(f.issues) - MAX_ISSUES_SHOWN} more (--json lists all)",
                       file=out)
-            print(f"  {f.summary_lines()[0]}", file=out)
+            print(f"  {f.summary_lines()[0].render(lang)}", file=out)
     if report.has_duplicates and report.dry_run:
         print("Likely duplicates were found; the import will ask to re-run with "
               "--on-duplicate merge or --on-duplicate keep-both.", file=out)
@@ -207,7 +211,8 @@ def print_preview(f: FileReport, out: Any) -> None:
     if len(listed) > MAX_ISSUES_SHOWN:
         print(f"  … and {len(listed) - MAX_ISSUES_SHOWN} more", file=out)
     for d in f.duplicates[:MAX_ISSUES_SHOWN]:
-        print(f"  likely duplicate: {d.describe().render(cli_lang())}", file=out)
+        print("  " + translate("waarschijnlijk dubbel", cli_lang()) + ": "
+              + d.describe().render(cli_lang()), file=out)
     if f.duplicates_total > MAX_ISSUES_SHOWN:
         print(f"  … {f.duplicates_total} likely duplicate pairs in all", file=out)
     for issue in f.issues[:MAX_ISSUES_SHOWN]:

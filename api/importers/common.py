@@ -32,7 +32,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _safe_fromstring
 
 from api.importers.sroi_text import SroiDetection
-from api.messages import Text, render_text, to_json
+from api.messages import Message, Text, msg, render_text, to_json
 from matcher.currency import CurrencyError, to_eur
 from matcher.refdata import (
     Municipality,
@@ -172,6 +172,10 @@ def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _not_a_number(amount: object) -> Message:
+    return msg("bedrag {amount} is geen getal; leeg gelaten", amount=repr(amount))
+
+
 def read_value(amount: object, currency: object, on: date | None, field: str, loc: str,
                warnings: list[ItemError]) -> tuple[float | None, dict[str, Any] | None]:
     """A published amount -> (euros, what was read). Never refuses the tender: an amount
@@ -183,40 +187,38 @@ def read_value(amount: object, currency: object, on: date | None, field: str, lo
     if blank(amount):
         return None, None
     if isinstance(amount, bool) or not isinstance(amount, int | float | str):
-        warnings.append(ItemError(loc, f"amount {amount!r} is not a number; left empty",
-                                  f"{field}.amount"))
+        warnings.append(ItemError(loc, _not_a_number(amount), f"{field}.amount"))
         return None, None
     try:
         number = float(amount)
     except ValueError:
-        warnings.append(ItemError(loc, f"amount {amount!r} is not a number; left empty",
-                                  f"{field}.amount"))
+        warnings.append(ItemError(loc, _not_a_number(amount), f"{field}.amount"))
         return None, None
     if number != number or number in (float("inf"), float("-inf")):
-        warnings.append(ItemError(loc, f"amount {amount!r} is not a number; left empty",
-                                  f"{field}.amount"))
+        warnings.append(ItemError(loc, _not_a_number(amount), f"{field}.amount"))
         return None, None
     if number < 0:
-        warnings.append(ItemError(loc, f"amount {number:g} is negative; left empty",
-                                  f"{field}.amount"))
+        warnings.append(ItemError(loc, msg("bedrag {amount} is negatief; leeg gelaten",
+                                           amount=format(number, "g")), f"{field}.amount"))
         return None, None
     if blank(currency) or not isinstance(currency, str):
-        warnings.append(ItemError(loc, f"amount {number:g} has no currency; left empty",
-                                  f"{field}.currency"))
+        warnings.append(ItemError(loc, msg("bedrag {amount} heeft geen valuta; leeg gelaten",
+                                           amount=format(number, "g")), f"{field}.currency"))
         return None, None
     code = currency.strip().upper()
     if code == "EUR":
         return number, {"amount": number, "currency": "EUR", "eur": number}
     kept: dict[str, Any] = {"amount": number, "currency": code, "eur": None}
     if on is None:
-        warnings.append(ItemError(loc, f"amount in {code} without a notice date to take "
-                                  "the exchange rate of; kept, not converted to euros",
-                                  f"{field}.currency"))
+        warnings.append(ItemError(loc, msg("bedrag in {code} zonder datum van de aankondiging "
+                                           "voor de wisselkoers; bewaard, niet omgerekend "
+                                           "naar euro's", code=code), f"{field}.currency"))
         return None, kept
     try:
         conv = to_eur(number, code, on)
     except CurrencyError as exc:
-        warnings.append(ItemError(loc, f"{exc}; amount kept in {code}, not converted to euros",
+        warnings.append(ItemError(loc, msg("{error}; bedrag bewaard in {code}, niet omgerekend "
+                                           "naar euro's", error=str(exc), code=code),
                                   f"{field}.currency"))
         return None, kept
     return conv.eur, conv.to_dict()
@@ -377,8 +379,10 @@ def resolve_places(sources: list[PlaceSource], loc: str,
             if level == 3:
                 level3.append(code)
             elif level is None and not code.endswith("ZZZ"):
-                warnings.append(ItemError(loc, f"region {raw.strip()!r} is not a NUTS code; "
-                                          "not stored as a NUTS3 region", f"{src.label} region"))
+                warnings.append(ItemError(loc, msg("regio {region} is geen NUTS-code; niet "
+                                                   "opgeslagen als NUTS3-regio",
+                                                   region=repr(raw.strip())),
+                                          f"{src.label} region"))
         dutch = [c for c in level3 if c in nuts3_regions()]
         foreign = (bool(src.countries) and not any(
             c.strip().upper() in _NL_COUNTRIES for c in src.countries if isinstance(c, str))
@@ -463,15 +467,17 @@ def read_notice_root(data: bytes, filename: str, result: ParsedTenders) -> Eleme
     """The root of a published XML file, or None with the file error in ``result`` (empty,
     unsafe or malformed): the one file check of the eForms and TED parsers."""
     if not data.strip():
-        result.file_errors.append(ItemError(filename, "the file is empty"))
+        result.file_errors.append(ItemError(filename, msg("het bestand is leeg")))
         return None
     try:
         return parse_xml(data)
     except DefusedXmlException as exc:
         result.file_errors.append(
-            ItemError(filename, f"unsafe XML refused ({exc.__class__.__name__})"))
+            ItemError(filename, msg("onveilige XML geweigerd ({error})",
+                                    error=exc.__class__.__name__)))
     except ParseError as exc:
-        result.file_errors.append(ItemError(filename, f"malformed XML: {exc}"))
+        result.file_errors.append(ItemError(filename, msg("ongeldige XML: {error}",
+                                                          error=str(exc))))
     return None
 
 

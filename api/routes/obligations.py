@@ -59,6 +59,7 @@ from api.i18n import (
     request_lang,
     translator,
 )
+from api.messages import Message
 from api.schemas import (
     ERROR_RESPONSES,
     PLAN_MAX_ROWS,
@@ -359,7 +360,7 @@ def _error_text(t: Any, exc: DomainError, lang: str = "nl") -> str:
     """A service's error in the reader's language; ``*_eur`` parameters as euros."""
     params = {k: format_eur(v, lang=lang) if k.endswith("_eur") else v
               for k, v in exc.params.items()}
-    return str(t(exc.message, **params))
+    return Message(exc.message, params).render(lang)  # dates, numbers for the reader
 
 
 def _refusal_texts(t: Any, exc: PlanRefused, lang: str = "nl") -> dict[int, tuple[str, str]]:

@@ -36,15 +36,15 @@ class KindCounts:
     def total(self) -> int:
         return self.created + self.updated + self.unchanged + self.merged + self.stale
 
-    def describe(self) -> str:
-        parts = [f"{self.created} created", f"{self.updated} updated"]
+    def describe(self) -> Message:
+        parts = [msg("{n} nieuw", n=self.created), msg("{n} bijgewerkt", n=self.updated)]
         if self.unchanged:
-            parts.append(f"{self.unchanged} unchanged")
+            parts.append(msg("{n} ongewijzigd", n=self.unchanged))
         if self.merged:
-            parts.append(f"{self.merged} merged into existing")
+            parts.append(msg("{n} samengevoegd met bestaande", n=self.merged))
         if self.stale:
-            parts.append(f"{self.stale} older than stored")
-        return ", ".join(parts)
+            parts.append(msg("{n} ouder dan opgeslagen", n=self.stale))
+        return msg("{parts}", parts=parts)
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -232,17 +232,18 @@ class FileReport:
         """Fields left empty (and other notes) over the published notices, and the file's."""
         return len(self.file_warnings) + sum(len(i.warnings) for i in self.items)
 
-    def summary_lines(self) -> list[str]:
+    def summary_lines(self) -> list[Message]:
         if self.status == "imported":
-            kinds = [f"{k}: {c.describe()}" for k, c in self.counts.items() if c.total()]
-            return kinds or ["nothing to import (no records)"]
+            kinds = [msg("{kind}: {counts}", kind=k, counts=c.describe())
+                     for k, c in self.counts.items() if c.total()]
+            return kinds or [msg("niets in te lezen (geen records)")]
         if self.status == "duplicates":
             total = max(self.duplicates_total, len(self.duplicates))
-            return [f"not imported: {total} likely duplicate enterprise(s); "
-                    "re-run with --on-duplicate merge (update the existing enterprise) or "
-                    "--on-duplicate keep-both"]
-        return [f"not imported: {len(self.issues)} problem(s); the database is unchanged "
-                "by this file"]
+            return [msg("niet ingelezen: {n} waarschijnlijk dubbele onderneming(en); start "
+                        "opnieuw met --on-duplicate merge (de bestaande onderneming bijwerken) "
+                        "of --on-duplicate keep-both", n=total)]
+        return [msg("niet ingelezen: {n} probleem/problemen; de database is door dit bestand "
+                    "niet gewijzigd", n=len(self.issues))]
 
     def to_dict(self, page: int | None = 1) -> dict[str, Any]:
         """JSON of the report; the changes and duplicates paged (PAGE per page; ``None``:

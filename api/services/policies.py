@@ -30,8 +30,10 @@ NO_POLICY_SENTENCE = N_("Geen beleid van toepassing in deze regio; kies er een."
 
 def no_policy_error(ref: str | None = None) -> Invalid:
     if ref:
-        return Invalid("policy", "{ref}: " + NO_POLICY + ".", ref=ref)
-    return Invalid("policy", NO_POLICY + ".")
+        # Written out (not joined from NO_POLICY) so the catalog extraction finds it.
+        return Invalid("policy", "{ref}: Geen beleid van toepassing in deze regio; kies er een.",
+                       ref=ref)
+    return Invalid("policy", NO_POLICY_SENTENCE)
 
 
 def obligation_policy(ob: Obligation) -> Policy:

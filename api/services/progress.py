@@ -79,12 +79,13 @@ def _check_date(obligation: ObligationRow, tender: TenderRow | None, policy: Pol
     start, end = period_of(obligation, tender, today)
     if not start <= on <= end:
         raise Invalid("on", "De datum ligt buiten de looptijd van het contract ({start} tot "
-                            "en met {end}).", start=start.isoformat(), end=end.isoformat())
+                            "en met {end}).", start=start, end=end)
     if not policy.is_valid(on):
-        until = policy.valid_until.isoformat() if policy.valid_until else "–"
+        # Dates stay dates: the boundary writes them for the reader (api.messages).
+        until: date | str = policy.valid_until or "–"
         raise Invalid("on", "De datum ligt buiten de geldigheid van waarderingstabel {policy} "
                             "({start} tot en met {end}).", policy=policy.name,
-                      start=policy.valid_from.isoformat(), end=until)
+                      start=policy.valid_from, end=until)
 
 
 def record_delivery(
@@ -110,7 +111,7 @@ def record_delivery(
     _check_date(obligation, tender, policy, data.on, today)
     if not vetted_on(session, ent, data.on):
         raise Invalid("enterprise_ref", "{name} was op {on} niet (geldig) gescreend.",
-                      name=ent.name, on=data.on.isoformat())
+                      name=ent.name, on=data.on)
     note = data.note.strip()[:1000]
     if data.kind == "purchase":
         if data.amount_eur <= 0:

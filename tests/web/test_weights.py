@@ -32,7 +32,7 @@ def test_weights_page_history_and_rollback(client: TestClient, login) -> None:  
     assert "learned versie 2" in page.text
     rows = re.findall(r"<tr(?: class=\"active\")?>\s*<td>v(\d+)</td>", page.text)
     assert rows == ["2", "1"]
-    assert "geo 0.14 -&gt; 0.60" in page.text  # what changed, from v1 to v2
+    assert "Afstand 0,14 -&gt; 0,60" in page.text  # what changed, from v1 to v2
     assert "0,910" in page.text or "0.910" in page.text
     assert 'action="/weights/1/activate"' in page.text
     assert 'action="/weights/2/activate"' not in page.text  # the active one has no button
