@@ -19,19 +19,23 @@ install: $(STAMP)
 
 # Creates/migrates the database, loads the fixtures once (keeps your data after),
 # creates one demo account per role and serves on http://$(HOST):$(PORT).
-# One process (the login rate limiter and the caches are per process; see bench/README.md
-# "Load"), WEB_THREADS handler threads (default 8), idle connections kept 30 s.
+# WORKERS processes: one per core on PostgreSQL, one on SQLite (one writer at a time:
+# more processes would only queue on its write lock; see README "Running"). Every process
+# shares the rate limiter and cache invalidation through the database or Redis
+# (api/shared_state.py). WEB_THREADS handler threads each (default 8), keep-alive 30 s.
+WORKERS ?= $(if $(filter sqlite%,$(DATABASE_URL)),1,$(shell nproc 2>/dev/null || echo 1))
 run: $(STAMP)
 	@# A random SECRET_KEY in .env (gitignored), written once: the served app refuses the
 	@# public default (api/settings.py check_serving).
 	@grep -qs '^SECRET_KEY=' .env || { printf '\nSECRET_KEY=%s\n' "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')" >> .env && echo "wrote a random SECRET_KEY to .env"; }
 	$(BIN)/sroi load-fixtures
 	$(BIN)/sroi demo-users
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT) with $(WORKERS) web worker(s)  (Ctrl-C to stop)"
 	@# One job worker beside the web server (allocation, learning, batch ranking run
 	@# there, off the queue: api/services/job_queue.py); it stops with the server.
 	$(BIN)/sroi worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT) --timeout-keep-alive 30
+	$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT) --timeout-keep-alive 30 \
+		--workers $(WORKERS)
 
 test: $(STAMP)
 	$(BIN)/ruff check matcher api tests bench fixtures

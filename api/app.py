@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import i18n
+from api import i18n, shared_state
 from api.deps import MESSAGE_PARAMS, LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
 from api.i18n import N_
@@ -34,7 +34,7 @@ from api.messages import Message, msg, render_tree
 from api.openapi_links import with_links
 from api.routes import docs
 from api.schemas import ERROR_RESPONSES
-from api.security import LoginRateLimiter, session_middleware_options
+from api.security import session_middleware_options
 from api.settings import InsecureSettings, check_serving, get_settings
 from api.templating import STATIC_DIR
 from api.web.errors import http_status
@@ -43,6 +43,7 @@ log = logging.getLogger("sroi.web")
 
 ROUTE_MODULES = (
     "api.routes.auth",
+    "api.routes.health",
     "api.routes.docs",
     "api.routes.accessibility",
     "api.routes.home",
@@ -342,7 +343,10 @@ def create_app(serving: bool = False) -> FastAPI:
         openapi_url="/api/openapi.json",
         lifespan=_serving_lifespan if serving else None,
     )
-    app.state.login_limiter = LoginRateLimiter(settings.login_rate_limit_per_minute)
+    # In Redis or the database, never in this process: every worker counts the same
+    # failures (api/shared_state.py).
+    app.state.login_limiter = shared_state.login_limiter(
+        settings.login_rate_limit_per_minute, settings.redis_url, settings.redis_prefix)
     app.add_middleware(SessionMiddleware, **session_middleware_options(settings))
 
     @app.middleware("http")

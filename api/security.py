@@ -6,8 +6,8 @@
   HttpOnly, SameSite=Lax, Secure when ``settings.https``. It holds only the user id,
   the CSRF token and pending flash messages: no secrets, and it is cleared on
   login (no session fixation) and on logout.
-- Login attempts are limited per (client IP, e-mail) in memory: enough for one
-  process; a multi-process deployment would move this to the database.
+- Login attempts are limited per (client IP, e-mail) in Redis or the database, so every
+  web process counts the same failures: ``api.shared_state``.
 - API tokens are random (256 bits), shown once, stored as sha256: a stolen
   database yields no usable token, and sha256 suffices for random secrets.
 """
@@ -17,9 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -89,40 +86,3 @@ def new_api_token() -> tuple[str, str]:
 
 def hash_api_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class LoginRateLimiter:
-    """Sliding one-minute window of failed attempts per (ip, e-mail)."""
-
-    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
-        self.per_minute = per_minute
-        self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _prune(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and now - q[0] >= self.window_s:
-            q.popleft()
-        return q
-
-    def retry_after(self, ip: str, email: str) -> int | None:
-        """Seconds to wait when the limit is reached, else None."""
-        key = (ip, email.strip().lower())
-        now = time.monotonic()
-        with self._lock:
-            q = self._prune(key, now)
-            if len(q) >= self.per_minute:
-                return max(1, int(self.window_s - (now - q[0])) + 1)
-            if not q:
-                self._failures.pop(key, None)
-        return None
-
-    def failed(self, ip: str, email: str) -> None:
-        key = (ip, email.strip().lower())
-        with self._lock:
-            self._prune(key, time.monotonic()).append(time.monotonic())
-
-    def succeeded(self, ip: str, email: str) -> None:
-        with self._lock:
-            self._failures.pop((ip, email.strip().lower()), None)

@@ -27,10 +27,14 @@ class Settings(BaseSettings):
     # Reference date override (YYYY-MM-DD) so demos and tests are reproducible.
     today: str | None = None
     login_rate_limit_per_minute: int = 10
+    # Prefix of this app's Redis keys (REDIS_URL below; the login rate limit of
+    # api/shared_state.py) (several apps or test runs may share one Redis).
+    redis_prefix: str = "sroi:"
     # Threads serving the (synchronous) request handlers of the served app (api/app.py).
     web_threads: int = 8
     # Redis (redis://host:6379/0): when set, the job queue lives there (api/services/
-    # job_queue.py), so web processes and workers on several hosts share it.
+    # job_queue.py) and the login rate limit (api/shared_state.py; unreachable: the
+    # database keeps it), so web processes and workers on several hosts share them.
     redis_url: str | None = None
     # Without REDIS_URL the job queue is a SQLite file (huey's SqliteHuey): next to a
     # SQLite database ("<db>.queue"), else this path. No extra service to run.

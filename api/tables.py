@@ -558,6 +558,30 @@ class NotificationRead(SQLModel, table=True):
     read_at: datetime = Field(default_factory=utcnow)
 
 
+# --- state shared by the web processes (api/shared_state.py) ------------------------------
+
+class AppStateVersion(SQLModel, table=True):
+    """A counter per topic, bumped in the same transaction as every change the topic covers
+    (``data``: any ORM commit that wrote something), so a process that sees a new number
+    knows its caches may be stale, and one that sees the old number knows they are not."""
+
+    __tablename__ = "app_state_version"
+
+    topic: str = Field(primary_key=True, max_length=40)
+    version: int = 0
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed login, for the rate limit shared by every web process (the database
+    backend of ``api.shared_state``). ``key`` is a hash of (client IP, e-mail): the table
+    holds no addresses. ``at`` is Unix time in seconds."""
+
+    __tablename__ = "login_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, max_length=64)
+    at: float = Field(index=True)
+
 # --- append-only audit tables ------------------------------------------------------------
 
 class AppendOnlyError(RuntimeError):

@@ -35,7 +35,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +140,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, port: int, log_path: Path, workers: int = 1
+def server(url: str, port: int, log_path: Path, workers: int = 1, threads: int | None = None
            ) -> Iterator[subprocess.Popen[bytes]]:
     """uvicorn on 127.0.0.1:port (one process, the deployment default) until the block ends.
     Keep-alive 30 s as `make run`: users idle while the others log in, and uvicorn's 5 s
     default closed such connections just as a request went out (a transport error)."""
     env = {**os.environ, "DATABASE_URL": url, "TODAY": "2026-01-15",
            "LOGIN_RATE_LIMIT_PER_MINUTE": "1000", "SECRET_KEY": uuid.uuid4().hex}
+    if threads:
+        env["WEB_THREADS"] = str(threads)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
@@ -253,6 +255,8 @@ async def _user(i: int, client: Any, w: Workload, deadline: float, budget: list[
     rng = random.Random(i)
     names = [a for a, _ in ACTIONS if a in mounted]
     weights = [wt for a, wt in ACTIONS if a in mounted]
+    if not names:
+        raise RuntimeError("none of the chosen actions is mounted in this checkout")
     while time.monotonic() < deadline and budget[0] > 0:
         budget[0] -= 1
         action = rng.choices(names, weights)[0]
@@ -349,7 +353,7 @@ def database(kind: str) -> Iterator[str]:
         admin.dispose()
 
 
-def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_one(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     with database(kind) as url:
         t0 = time.perf_counter()
         info = populate(url, args.enterprises, args.tenders)
@@ -363,15 +367,33 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                      tender_refs=[f"T-{i:06d}" for i in range(args.tenders)],
                      words=rng.sample(WORDS, 60),
                      municipalities=["GM0344", "GM0363", "GM0599", "GM0518", "GM0014"])
-        port = free_port()
+        port = args.port or free_port()
         log_path = Path(tempfile.gettempdir()) / f"sroi-load-{kind}-{port}.log"
-        with server(url, port, log_path, args.workers):
+        runs: list[tuple[str, Workload, float]] = []
+        with server(url, port, log_path, args.workers, args.threads):
             base = f"http://127.0.0.1:{port}"
             mounted = mounted_actions(base, "connector@load.test")
             emails = ["connector@load.test", "admin@load.test"]
-            elapsed = asyncio.run(run_users(base, emails, w, args.users, args.duration,
-                                            args.max_requests, mounted))
+            chosen: list[str] = []
+            if args.actions:
+                unknown = set(args.actions) - {a for a, _ in ACTIONS}
+                if unknown:
+                    raise SystemExit(f"unknown action(s): {sorted(unknown)}")
+                chosen = [a for a in args.actions if a in mounted]
+            # --each: one run per action (its own throughput), else one mixed run.
+            groups = [[a] for a in chosen] if args.actions and args.each else \
+                [chosen if args.actions else sorted(mounted)]
+            for group in groups:
+                wg = replace(w, samples=[])
+                elapsed = asyncio.run(run_users(base, emails, wg, args.users, args.duration,
+                                                args.max_requests, set(group)))
+                runs.append((kind if len(groups) == 1 else f"{kind}: {group[0]}", wg, elapsed))
         log_text = log_path.read_text(errors="replace")
+    return [_result(label, wg, elapsed, info, log_text) for label, wg, elapsed in runs]
+
+
+def _result(kind: str, w: Workload, elapsed: float, info: dict[str, Any], log_text: str
+            ) -> dict[str, Any]:
     samples = w.samples
     errors = [s for s in samples if s.status == 0 or s.status >= 400]
     by_action: dict[str, list[float]] = defaultdict(list)
@@ -420,10 +442,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-requests", type=int, default=20_000)
     p.add_argument("--workers", type=int, default=1,
                    help="uvicorn worker processes (1: the `make run` deployment)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="handler threads per worker (WEB_THREADS; default: the app's)")
+    p.add_argument("--actions", nargs="+", metavar="ACTION",
+                   help="only these actions (names as in the per-action table, quoted)")
+    p.add_argument("--each", action="store_true",
+                   help="with --actions: one run per action against the same server")
+    p.add_argument("--port", type=int, default=0, help="serve on this port (default: a free one)")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    results = [run_one(kind, args) for kind in kinds]
+    results = [r for kind in kinds for r in run_one(kind, args)]
     print_table(results, args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

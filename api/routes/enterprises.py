@@ -127,8 +127,13 @@ async def _save_form(request: Request, session: Session, row: EnterpriseRow | No
     if outcome.duplicates:
         return _render_form(request, row, form, duplicates=outcome.duplicates,
                             status_code=409)
+    if outcome.conflict and row is not None:
+        # Changed by someone else meanwhile: their save stands, this input comes back
+        # with the record's new version (saving it again is then a knowing overwrite).
+        form[entity_edit.VERSION] = entity_edit.version_of(row)
     if not outcome.ok:
-        return _render_form(request, row, form, outcome.errors, status_code=422)
+        return _render_form(request, row, form, outcome.errors,
+                            status_code=409 if outcome.conflict else 422)
     t = translator(request_lang(request))
     name = form.get("name") or outcome.ref
     flash(request, t("Onderneming {name} aangemaakt; zij wacht op screening.", name=name)

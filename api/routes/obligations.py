@@ -606,9 +606,13 @@ async def _save_terms(request: Request, session: Session, user: User,
     except Forbidden as exc:
         return _render_terms_form(request, session, user, row, form,
                                   entity_forms.refusal(exc), status_code=403)
+    if outcome.conflict and row is not None:
+        # Changed by someone else meanwhile: their save stands, this input comes back
+        # with the record's new version (saving it again is then a knowing overwrite).
+        form[entity_edit.VERSION] = entity_edit.version_of(row)
     if not outcome.ok:
         return _render_terms_form(request, session, user, row, form, outcome.errors,
-                                  status_code=422)
+                                  status_code=409 if outcome.conflict else 422)
     t = translator(request_lang(request))
     flash(request, t("Verplichting {ref} aangemaakt.", ref=outcome.ref) if outcome.created
           else t("Verplichting {ref} opgeslagen.", ref=outcome.ref))

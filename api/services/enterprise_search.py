@@ -211,7 +211,7 @@ def _stamp(session: Session) -> tuple[Any, ...]:
         .select_from(EnterpriseRow)).one())
 
 
-_SHARED_STAMPS = TokenMemo(ttl_s=1.0)
+_SHARED_STAMPS = TokenMemo(ttl_s=5.0)  # the shared data version says sooner
 
 
 def _table(session: Session) -> _Table:

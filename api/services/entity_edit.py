@@ -107,6 +107,8 @@ class Outcome:
     created: bool = False
     errors: FormErrors = field(default_factory=dict)
     duplicates: list[DuplicatePair] = field(default_factory=list)
+    # The record changed since the form was loaded (``VERSION``): nothing written.
+    conflict: bool = False
 
     @property
     def ok(self) -> bool:
@@ -116,8 +118,26 @@ class Outcome:
 # ------------------------------------------------------------------ the form's values
 
 
+# A hidden input of the edit forms: the stored record's ``updated_at`` when the form was
+# loaded. Two people (or two app processes) saving the same record from forms loaded
+# before either save: the second is refused, not silently written over the first.
+VERSION = "version"
+
+
+def version_of(row: Any) -> str:
+    stamp = getattr(row, "updated_at", None)
+    return stamp.isoformat() if stamp is not None else ""
+
+
 def form_of(kind: str, row: Any | None) -> dict[str, Any]:
     """The form's inputs for a stored row (None: a new record's defaults), as typed."""
+    form = _form_of(kind, row)
+    if row is not None:
+        form[VERSION] = version_of(row)
+    return form
+
+
+def _form_of(kind: str, row: Any | None) -> dict[str, Any]:
     if kind == "enterprises":
         if row is None:
             return {"target_groups": [], "service_radius_km": "25"}
@@ -157,6 +177,7 @@ def read_form(kind: str, data: Any) -> dict[str, Any]:
             out[name] = [str(v).strip() for v in values if str(v).strip()]
         else:
             out[name] = str(data.get(name) or "").strip()
+    out[VERSION] = str(data.get(VERSION) or "").strip()
     return out
 
 
@@ -280,6 +301,14 @@ def save(session: Session, kind: str, form: Mapping[str, Any], row: Any | None =
     written and raises ``Forbidden`` to refuse them. Nothing is written on any error."""
     if kind not in FIELDS:
         raise Invalid(None, "Onbekende soort: {kind}", kind=kind)
+    if row is not None and form.get(VERSION):
+        # The stored row, locked until this save commits (PostgreSQL; SQLite has one
+        # writer): a save through another process waits here, then sees this one's stamp.
+        row = session.exec(select(type(row)).where(type(row).id == row.id)
+                           .with_for_update()
+                           .execution_options(populate_existing=True)).one()
+        if version_of(row) != form[VERSION]:
+            return Outcome(errors={GENERAL: (MESSAGES["changed"], {})}, conflict=True)
     doc = _entity(kind, form, row)
     doc["ref"] = row.ref if row is not None else new_ref(session, kind)
     parsed = check_record(kind, doc)

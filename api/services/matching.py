@@ -265,7 +265,7 @@ def _url(session: Session) -> str:
 
 
 _TOKENS_MEMO = "matching.tokens"
-_SHARED_TOKENS = TokenMemo(ttl_s=1.0)
+_SHARED_TOKENS = TokenMemo(ttl_s=5.0)  # the shared data version says sooner
 
 
 @event.listens_for(OrmSession, "after_flush")

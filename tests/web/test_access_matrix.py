@@ -77,6 +77,7 @@ MATRIX: dict[str, Rule] = {
     "GET /api/openapi.json": R("/api/openapi.json", ALL),
     "GET /api/docs": R("/api/docs", ALL),
     "GET /toegankelijkheid": R("/toegankelijkheid", ALL),
+    "GET /health": R("/health", ALL),  # a load balancer's check: no login
     "GET /login": R("/login", ALL),
     "POST /login": R("/login", ALL, form={"email": "nobody@test.nl", "password": "wrong"},
                      public=True),
