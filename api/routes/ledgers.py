@@ -387,7 +387,7 @@ def ledgers_json(user: LedgerUser, session: SessionDep) -> list[dict[str, Any]]:
 
 @api_router.post("/ledgers")
 async def ledgers_upload_json(
-    user: LedgerUser, session: SessionDep,
+    request: Request, user: LedgerUser, session: SessionDep,
     file: Annotated[UploadFile, File(description="CSV (; or ,) or .xlsx purchase ledger")],
     mapping: Annotated[str | None, Form(description='JSON {"field": "header"}')] = None,
     firm: Annotated[str | None, Form(description="connectors: the firm")] = None,
@@ -408,9 +408,11 @@ async def ledgers_upload_json(
         res = L.import_ledger(session, ledger_upload_firm(session, user, firm), data, name,
                               user.email, mapping=given, obligation_ref=obligation or None)
     except L.LedgerRefused as exc:
-        return JSONResponse({"detail": {"message": str(exc), "field": "file",
-                                        "problems": [L.problem_dict(p) for p in exc.problems]}},
-                            status_code=422)
+        lang = api_lang(request)
+        return JSONResponse({"detail": {"message": exc.render(lang), "field": "file",
+                                        "problems": [L.problem_dict(p, lang)
+                                                     for p in exc.problems]}},
+                            status_code=422, headers={"Content-Language": lang})
     return JSONResponse({"ledger": _ledger_dict(res.ledger), "lines": res.lines,
                          "review": res.review, "already_imported": res.already_imported,
                          "notes": res.notes}, status_code=200 if res.already_imported else 201)

@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 
 from api.clock import today, utcnow
 from api.errors import DomainError, Invalid, NotFound
+from api.i18n import translate
 from api.importers.ledger import (
     FIELDS,
     LedgerFileError,
@@ -43,6 +44,7 @@ from api.importers.ledger import (
     ParsedLedger,
     parse_ledger,
 )
+from api.labels import LEDGER_PROBLEM_NL
 from api.tables import (
     AllocationRow,
     EnterpriseRow,
@@ -100,9 +102,18 @@ class ImportResult:
     already_imported: bool = False
 
 
-def problem_dict(p: LedgerProblem) -> dict[str, Any]:
+def problem_dict(p: LedgerProblem, lang: str | None = None) -> dict[str, Any]:
+    """A problem as stored (``lang=None``: the parser's English ``message``, the pages
+    render ``code``) or as an API answer in ``lang`` (the pages' Dutch text by its code)."""
+    message = p.message
+    if lang is not None and p.code in LEDGER_PROBLEM_NL:
+        try:
+            message = translate(LEDGER_PROBLEM_NL[p.code], lang, **p.params)
+        except (KeyError, IndexError, ValueError):
+            # A code whose text needs a value this problem lacks keeps the parser's words.
+            message = p.message
     return {"row": p.row, "column": p.column, "code": p.code, "severity": p.severity,
-            "message": p.message, "params": dict(p.params)}
+            "message": message, "params": dict(p.params)}
 
 
 # ---------------------------------------------------------------- mapping

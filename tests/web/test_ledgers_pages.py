@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from api.i18n import translate
+from api.labels import LEDGER_PROBLEM_NL
 from api.services import import_jobs
 from fixtures import ledgers as G
 from tests.web.conftest import csrf_of
@@ -120,6 +122,18 @@ def test_api_upload_analysis_correction_and_privacy(
         problems = r.json()["detail"]["problems"]
         assert [(p["row"], p["code"]) for p in problems if p["severity"] == "error"] == [
             (2, "bad_date"), (3, "bad_amount")]
+        # ... in the caller's language (Accept-Language), the file's message included.
+        by_code = {p["code"]: p["message"] for p in problems}
+        assert by_code["bad_amount"] == "Bedrag 'x' is geen getal."
+        assert "niet ingelezen" in r.json()["detail"]["message"]
+        r = c.post("/api/v1/ledgers", headers={**firm, "Accept-Language": "en"}, files={
+            "file": ("x.csv", b"Datum;Relatie;Bedrag\n03-01-2025;B;x\n", "text/csv")})
+        assert r.status_code == 422 and r.headers["content-language"] == "en"
+        english = r.json()["detail"]
+        errors = [p["message"] for p in english["problems"] if p["severity"] == "error"]
+        assert errors == [translate(LEDGER_PROBLEM_NL["bad_amount"], "en", value="x")]
+        assert errors[0] != "Bedrag 'x' is geen getal."
+        assert "niet ingelezen" not in english["message"] and "x.csv" in english["message"]
         r = c.post("/api/v1/ledgers", headers=firm, data={"mapping": "{nope"},
                    files={"file": ("x.csv", NL, "text/csv")})
         assert r.status_code == 422 and r.json()["detail"]["field"] == "mapping"
