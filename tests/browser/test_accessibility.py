@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = {"desktop": 1280, "phone": 390}
 # Pages that are files or redirects, not HTML for people.
-NOT_PAGES = re.compile(r"(\.csv|/export|/logout|/api/|/static/|\?.*format=)")
+NOT_PAGES = re.compile(r"(\.csv|\.pdf|\.xlsx|/export|/logout|/api/|/static/|\?.*format=)")
 MAX_PAGES_PER_ROLE = 24
 
 
