@@ -76,6 +76,8 @@ def test_firm_plans_saves_and_records_progress(page: Any, login_as: Any) -> None
     assert _euros(page.locator("#delivered-total").inner_text()) == delivered
     assert page.locator("#deliveries", has_text="factuur 2026-042").count() == 0
     chart = page.locator("#progress-chart svg")
-    assert chart.count() == 1 and chart.locator("polyline").count() == 2
+    # Planned, delivered and (dashed) the amount owed.
+    assert chart.count() == 1 and chart.locator("polyline").count() == 3
+    assert chart.locator("polyline.dashed").count() == 1
     page.screenshot(path=str(SHOTS / "obligation.png"), full_page=True)
     assert not page.js_errors
