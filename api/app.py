@@ -29,6 +29,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import i18n, shared_state
 from api.deps import MESSAGE_PARAMS, LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
+from api.fields import PATTERN_MESSAGES
 from api.i18n import N_
 from api.messages import Message, msg, render_tree
 from api.openapi_links import with_links
@@ -187,6 +188,10 @@ def _validation_message(err: Any) -> Message | str:
     if kind == "value_error" and msg.startswith("Value error, "):
         # Our own validators' words (Dutch msgids, translated at the boundary).
         return msg.removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        pattern = str((err.get("ctx") or {}).get("pattern", ""))
+        if pattern in PATTERN_MESSAGES:
+            return Message(PATTERN_MESSAGES[pattern], {"input": str(err.get("input", ""))})
     if kind in VALIDATION_MESSAGES:
         ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
         return Message(VALIDATION_MESSAGES[kind], ctx)

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
+from api.i18n import N_
 from matcher.model import (
     CERTIFICATION_LEVELS,
     CERTIFICATION_SCHEMES,
@@ -112,6 +113,17 @@ Count = Annotated[Int, Field(ge=0, le=MAX_COUNT)]
 Partners = Annotated[Int, Field(ge=1, le=MAX_COUNT)]
 
 CPV_PATTERN = r"^[0-9]{8}(-[0-9])?$"
+
+# What a refused pattern means, said to people instead of the regular expression
+# (api.app's validation messages; ``{input}`` is the value sent).
+PATTERN_MESSAGES: dict[str, str] = {
+    KVK_PATTERN: N_("'{input}' is geen KvK-nummer — een KvK-nummer heeft 8 cijfers"),
+    POSTCODE_PATTERN: N_("'{input}' is geen postcode — schrijf 4 cijfers en 2 letters, "
+                         "zoals 3511 AB"),
+    ISO_DATE_PATTERN: N_("'{input}' is geen datum — schrijf JJJJ-MM-DD"),
+    CPV_PATTERN: N_("'{input}' is geen CPV-code — 8 cijfers, eventueel met het "
+                    "controlecijfer, zoals 90911200-8"),
+}
 CpvCode = vocabulary("cpv", CPV_PATTERN,
                      "A code of the CPV 2008 vocabulary: 8 digits, optionally with its check "
                      "digit (\"77310000-6\"; the check digit is not verified, answers give "

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from api.i18n import format_date, format_number, translate
+from api.i18n import _Localized, format_date, format_number, translate
 
 _MSG_KEY = "msg"
 _DATE_KEY = "date"
@@ -89,6 +89,9 @@ def render_value(value: Any, lang: str) -> str:
     """A value inside a message, written for ``lang``."""
     if isinstance(value, Message):
         return value.render(lang)
+    if isinstance(value, _Localized):
+        # Eur, Pct, Day, Moment...: api.i18n formats them for the language.
+        return value.localize(lang)
     if isinstance(value, Number):
         return format_number(value.value, value.decimals, lang)
     if isinstance(value, datetime | date):

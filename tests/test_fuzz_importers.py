@@ -188,7 +188,7 @@ def test_file_over_the_limit_is_not_read_and_changes_nothing(store: Session,
     before = snapshot(store)
     report = import_paths(store, [str(big)])
     assert_clear(report)
-    assert "too large" in str(report.files[0].issues[0])
+    assert "te groot" in str(report.files[0].issues[0])
     assert snapshot(store) == before
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.db import get_engine
+from api.i18n import format_km
 from api.tables import TenderRow
 from api.web.region_map import KM_PER_DEG_LAT, _country
 from matcher.refdata import municipalities
@@ -62,6 +63,7 @@ def test_tender_page_draws_the_region(client: TestClient, login) -> None:  # typ
         r'<td class="num">([\d.,]+)\s*km</td></tr>', section)]
     assert len(kms) == len(rows)
     inside = sum(1 for k in kms if k <= 20)
-    assert f"Regio van 20 km rond Utrecht; {inside} van de {len(rows)} getoonde" in section
+    said = f"Regio van {format_km(20)} rond Utrecht; {inside} van de {len(rows)} getoonde"
+    assert said in section
     en = client.get("/tenders/T-UTR-1?lang=en").text
     assert "Map of the region" in en and "Enterprises on the map as a table" in en
