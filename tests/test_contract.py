@@ -31,15 +31,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlmodel import Session, SQLModel, select
 
 import tests.contract_hooks  # noqa: F401  (registers the hooks)
 from api.app import create_app
-from api.db import engine_for
-from api.security import new_api_token
-from api.tables import User
 from tests.conftest import POSTGRES_URL, _require_postgres
-from tests.web.seed import USERS, seed
+from tests.web.seed import seeded_api_database
 
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "2"))
 ROLES = ("admin", "officer", "firm", "connector")
@@ -74,7 +70,6 @@ def contract_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
     from sqlalchemy import text
 
-    from api import settings as api_settings
     from api.db import make_engine
 
     pg_schema = None
@@ -87,25 +82,8 @@ def contract_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             conn.execute(text(f'CREATE SCHEMA "{pg_schema}"'))
         sep = "&" if "?" in POSTGRES_URL else "?"
         url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{pg_schema}"
-    engine = engine_for(url)
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        seed(session)
-        for role in ROLES:
-            token, digest = new_api_token()
-            user = session.exec(select(User).where(User.email == USERS[role][0])).one()
-            user.api_token_hash = digest
-            session.add(user)
-            _TOKENS[role] = token
-        session.commit()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATABASE_URL", url)
-        mp.setenv("TODAY", "2026-06-01")
-        api_settings.get_settings.cache_clear()
+    with seeded_api_database(url, ROLES, _TOKENS):
         yield url
-    api_settings.get_settings.cache_clear()
-    engine.dispose()
-    engine_for.cache_clear()
     if pg_schema is not None:
         admin = make_engine(POSTGRES_URL)
         with admin.begin() as conn:

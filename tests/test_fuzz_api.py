@@ -17,13 +17,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, SQLModel, select
 
 from api.app import create_app
-from api.db import engine_for
-from api.security import new_api_token
-from api.tables import User
-from tests.web.seed import USERS, seed
+from tests.web.seed import seeded_api_database
 
 # The app object only serves the schema here; requests run against the seeded
 # database that the module fixture points DATABASE_URL at.
@@ -36,29 +32,11 @@ _TOKENS: dict[str, str] = {}
 @pytest.fixture(scope="module", autouse=True)
 def fuzz_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A seeded SQLite database for the whole module, with tokens for admin and officer."""
-    from api import settings as api_settings
 
     path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     url = f"sqlite:///{path}"
-    engine = engine_for(url)
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        seed(session)
-        for who in ("admin", "officer"):
-            token, digest = new_api_token()
-            user = session.exec(select(User).where(User.email == USERS[who][0])).one()
-            user.api_token_hash = digest
-            session.add(user)
-            _TOKENS[who] = token
-        session.commit()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATABASE_URL", url)
-        mp.setenv("TODAY", "2026-06-01")
-        api_settings.get_settings.cache_clear()
+    with seeded_api_database(url, ("admin", "officer"), _TOKENS):
         yield url
-    api_settings.get_settings.cache_clear()
-    engine.dispose()
-    engine_for.cache_clear()
 
 
 def _auth(who: str = "admin") -> dict[str, str]:

@@ -8,6 +8,8 @@ and one user per role (plus a second officer and firm for the access tests).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from sqlmodel import Session
@@ -136,3 +138,37 @@ def seed(session: Session, n_enterprises: int = 60) -> None:
                        created_by=0, created_by_email="connector@test.nl",
                        result={"tenders": 0, "rows": 0}))
     session.commit()
+
+
+@contextmanager
+def seeded_api_database(url: str, roles: Iterable[str],
+                        tokens: dict[str, str]) -> Iterator[str]:
+    """The database at ``url`` created and seeded, a fresh API token per role written into
+    ``tokens``, and the app pointed at it (DATABASE_URL, TODAY=2026-06-01) while in use:
+    the API test modules that serve one database to a whole module share this."""
+    import pytest
+    from sqlmodel import SQLModel, select
+
+    from api import settings as api_settings
+    from api.db import engine_for
+    from api.security import new_api_token
+
+    engine = engine_for(url)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        seed(session)
+        for role in roles:
+            token, digest = new_api_token()
+            user = session.exec(select(User).where(User.email == USERS[role][0])).one()
+            user.api_token_hash = digest
+            session.add(user)
+            tokens[role] = token
+        session.commit()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url)
+        mp.setenv("TODAY", "2026-06-01")
+        api_settings.get_settings.cache_clear()
+        yield url
+    api_settings.get_settings.cache_clear()
+    engine.dispose()
+    engine_for.cache_clear()
