@@ -9,12 +9,16 @@ formatted for that language when rendered (dates, numbers: ``api.i18n``'s format
 with ``isoformat`` or ``repr`` in the message; a value that is itself a ``Message`` (a hint
 inside an error) is rendered in the same language.
 
+A counted message is ``msgn("{n} probleem", "{n} problemen", n)``: the form is chosen
+when rendered, by the language's plural rule (``api.i18n.translate_plural``), never
+"probleem/problemen" or "regel(s)".
+
 A message kept for later (an import report stored with its job) is stored by ``to_json``;
 ``render_tree`` renders every stored message inside a JSON tree at the boundary.
 
-``msg`` is an extraction keyword of ``api.i18n_catalogs.KEYWORDS`` (as are ``t``, ``N_`` for a
-plain text translated later, the ``api.errors`` classes and ``api_error`` with their message
-second), so tests/web/test_translations.py fails on a message without English.
+``msg`` and ``msgn`` are extraction keywords of ``api.i18n_catalogs.KEYWORDS`` (as are ``t``,
+``N_`` for a plain text translated later, the ``api.errors`` classes and ``api_error`` with
+their message second), so tests/web/test_translations.py fails on a message without English.
 """
 
 from __future__ import annotations
@@ -25,21 +29,28 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from api.i18n import _Localized, format_date, format_number, translate
+from api.i18n import _Localized, format_date, format_number, translate, translate_plural
 
 _MSG_KEY = "msg"
 _DATE_KEY = "date"
 _NUMBER_KEY = "number"
+_PLURAL_KEY = "plural"
 
 
 @dataclass(frozen=True)
 class Message:
-    """A Dutch template with its values, rendered in a language at the boundary."""
+    """A Dutch template with its values, rendered in a language at the boundary; with
+    ``plural`` (the Dutch plural template) the form is chosen by the count ``params["n"]``."""
 
     text: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    plural: str | None = None
 
     def render(self, lang: str = "nl") -> str:
+        if self.plural is not None:
+            count = int(self.params.get("n") or 0)
+            others = {k: render_value(v, lang) for k, v in self.params.items() if k != "n"}
+            return translate_plural(self.text, self.plural, count, lang, **others)
         values = {k: render_value(v, lang) for k, v in self.params.items()}
         if values:
             return translate(self.text, lang, **values)
@@ -58,13 +69,22 @@ class Message:
         return hash(self.text)
 
     def to_json(self) -> dict[str, Any]:
-        return {_MSG_KEY: self.text, "params": {k: _json_value(v)
-                                                for k, v in self.params.items()}}
+        out = {_MSG_KEY: self.text, "params": {k: _json_value(v)
+                                               for k, v in self.params.items()}}
+        if self.plural is not None:
+            out[_PLURAL_KEY] = self.plural
+        return out
 
 
 def msg(text: str, **params: Any) -> Message:
     """Mark ``text`` (Dutch, with ``{name}`` placeholders) as a message to render later."""
     return Message(text, params)
+
+
+def msgn(singular: str, plural: str, n: int, **params: Any) -> Message:
+    """A counted message: ``msgn("{n} probleem", "{n} problemen", n)``; ``{n}`` is the count
+    written as a number of the reader's language, the form is the language's for ``n``."""
+    return Message(singular, {**params, "n": n}, plural)
 
 
 Text = Message | str
@@ -131,7 +151,8 @@ def to_json(value: Text | None) -> Any:
 
 
 def is_message_json(value: Any) -> bool:
-    return (isinstance(value, Mapping) and set(value) == {_MSG_KEY, "params"}
+    return (isinstance(value, Mapping)
+            and set(value) in ({_MSG_KEY, "params"}, {_MSG_KEY, "params", _PLURAL_KEY})
             and isinstance(value[_MSG_KEY], str))
 
 
@@ -153,7 +174,9 @@ def dumps(message: Message) -> str:
 
 
 def from_json(value: Mapping[str, Any]) -> Message:
-    return Message(str(value[_MSG_KEY]), dict(value.get("params") or {}))
+    plural = value.get(_PLURAL_KEY)
+    return Message(str(value[_MSG_KEY]), dict(value.get("params") or {}),
+                   None if plural is None else str(plural))
 
 
 def render_tree(value: Any, lang: str) -> Any:

@@ -205,7 +205,7 @@ def test_change_notice_without_its_tender_is_refused_naming_its_kind(session: Se
         b'<cbc:NoticeTypeCode listName="change">corr</cbc:NoticeTypeCode>')
     report = import_one(session, "eforms", data, "change.xml")
     (err,) = report.errors
-    assert "this change notice (corr, subtype 20) changes tender" in err.reason
+    assert "this change notice (corr, subtype 20) changes tender" in render_text(err.reason, "en")
     assert count(session) == 0
     imported(session, "cn-social_24.xml")
     report = import_one(session, "eforms", data, "change.xml")
@@ -216,7 +216,8 @@ def test_other_root_element_is_refused(session: Session) -> None:
     data = read("pin-rtl_24.xml").replace(b"PriorInformationNotice",
                                           b"BusinessRegistrationInformationNotice")
     report = import_one(session, "eforms", data, "bri.xml")
-    assert "BusinessRegistrationInformationNotice" in report.file_errors[0].reason
+    text = render_text(report.file_errors[0].reason, "en")
+    assert "BusinessRegistrationInformationNotice" in text
 
 
 def test_malformed_and_unsafe_xml(session: Session) -> None:
@@ -235,7 +236,7 @@ def test_unknown_cpv_in_a_lot_is_located(session: Session) -> None:
     data = data[:first] + data[first:].replace(b">77310000<", b">99999999<", 1)
     report = import_one(session, "eforms", data, "cn.xml")
     (err,) = report.errors
-    assert err.field == "BT-262 lot LOT-0002" and "99999999" in err.reason
+    assert err.field == "BT-262 lot LOT-0002" and "99999999" in render_text(err.reason, "en")
     assert count(session) == 0
 
 
@@ -244,7 +245,7 @@ def test_notice_without_cpv_is_rejected(session: Session) -> None:
                   b"", read("pin-cfc-social_24.xml"), flags=re.S)
     report = import_one(session, "eforms", data, "pin.xml")
     (err,) = report.errors
-    assert err.field == "BT-262" and "no CPV code" in err.reason
+    assert err.field == "BT-262" and "no CPV code" in render_text(err.reason, "en")
 
 
 def test_cli_several_files_partial_and_json(
@@ -253,16 +254,16 @@ def test_cli_several_files_partial_and_json(
     from api.cli import main
 
     files = [str(EFORMS / n) for n in ("pin-cfc-social_24.xml", "cn-social_25.xml")]
-    assert main(["import-eforms", *files, "--json"]) == 0
+    assert main(["--lang", "en", "import-eforms", *files, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [f["created"] for f in out["files"]] == [1, 1]
     assert out["files"][1]["items"][0]["warnings"][0]["field"] == "BT-27 procedure.currency"
     change = tmp_path / "change.xml"
     change.write_bytes(read("cn-social_24.xml").replace(b'listName="competition">cn-social<',
                                                         b'listName="change">corr<'))
-    assert main(["import-eforms", str(change)]) == 1
+    assert main(["--lang", "en", "import-eforms", str(change)]) == 1
     assert "this change notice (corr, subtype 20) changes tender" in capsys.readouterr().out
-    assert main(["import-eforms", str(tmp_path / "nope.xml")]) == 2
+    assert main(["--lang", "en", "import-eforms", str(tmp_path / "nope.xml")]) == 2
 
 
 # --- through to the engine --------------------------------------------------------------
@@ -371,8 +372,9 @@ def test_change_notice_updates_the_stored_tender(session: Session) -> None:
     report = import_one(session, "eforms", sdk("change-cn_24_open_dates.xml"), "change.xml")
     (item,) = report.items
     assert item.action == "rejected" and count(session) == 0
-    assert "change notice" in item.errors[0].reason
-    assert "not stored" in item.errors[0].reason and "first" in item.errors[0].reason
+    assert "change notice" in render_text(item.errors[0].reason, "en")
+    text = render_text(item.errors[0].reason, "en")
+    assert "not stored" in text and "first" in text
 
     cn = imported(session, "cn_24_open.xml", sdk("cn_24_open.xml"))
     changed = imported(session, "change-cn_24_open_dates.xml", sdk("change-cn_24_open_dates.xml"))
@@ -385,7 +387,7 @@ def test_modification_keeps_what_it_does_not_repeat(session: Session) -> None:
     modif = sdk("can-modif_24_value.xml")
     report = import_one(session, "eforms", modif, "modif.xml")
     assert report.items[0].action == "rejected" and count(session) == 0
-    assert "contract modification notice" in report.items[0].errors[0].reason
+    assert "contract modification notice" in render_text(report.items[0].errors[0].reason, "en")
     # The contract notice of that procedure (an older notice with its procedure id).
     folder = re.search(rb"<cbc:ContractFolderID>([^<]+)<", modif)
     assert folder is not None
@@ -405,8 +407,8 @@ def test_modification_keeps_what_it_does_not_repeat(session: Session) -> None:
 def test_design_contest_is_refused_with_what_to_do(session: Session) -> None:
     report = import_one(session, "eforms", sdk("cn-desg_24.xml"), "desg.xml")
     (err,) = report.file_errors
-    assert "design contest notice (cn-desg, subtype 23)" in err.reason
-    assert "import the contract notice" in err.reason
+    assert "design contest notice (cn-desg, subtype 23)" in render_text(err.reason, "en")
+    assert "import the contract notice" in render_text(err.reason, "en")
     assert count(session) == 0
 
 

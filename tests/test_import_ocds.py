@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
 from api.importers.ocds import parse_ocds
-from api.messages import render_text
+from api.messages import render_text, render_tree
 from api.tables import TenderRow
 from matcher.currency import rate_table
 from tests.conftest import import_one
@@ -132,7 +132,8 @@ def test_record_with_only_linked_releases_is_reported(session: Session) -> None:
     del doc["records"][0]["compiledRelease"]
     report = import_one(session, "ocds", as_bytes(doc), "records.json")
     assert report.rejected == 1
-    assert "links" in report.errors[0].reason and OCID in report.errors[0].location
+    text = render_text(report.errors[0].reason, "en")
+    assert "links" in text and OCID in report.errors[0].location
 
 
 def test_json_lines_of_releases(session: Session) -> None:
@@ -260,7 +261,7 @@ def test_each_error_is_reported_with_its_location_and_nothing_written(session: S
     by_ref = {i.ref: i for i in report.items if i.action == "rejected"}
     for ocid, reason in expect.items():
         (err,) = by_ref[ocid].errors
-        assert reason in err.reason, (ocid, err)
+        assert reason in render_text(err.reason, "en"), (ocid, err)
         assert "mixed.json" in err.location and ocid in err.location
     assert by_ref["ocds-broken-no-subject"].errors[0].field == "tender.items[].classification"
     assert report.count("not written") == 1  # the good one, held back
@@ -285,7 +286,7 @@ def test_malformed_json_file(session: Session) -> None:
     data = RELEASE_PACKAGE.read_bytes()[:500]
     report = import_one(session, "ocds", data, "cut.json")
     assert not report.ok and report.file_errors
-    assert report.file_errors[0].reason.startswith("malformed JSON")
+    assert render_text(report.file_errors[0].reason, "en").startswith("malformed JSON")
     assert count(session) == 0
 
 
@@ -305,7 +306,7 @@ def test_a_ref_owned_by_another_source_is_not_overwritten(session: Session) -> N
                           cpv=["45233130"], source="form"))
     session.commit()
     report = import_one(session, "ocds", as_bytes(tender_release()), "a.json")
-    assert report.rejected == 1 and "source 'form'" in report.errors[0].reason
+    assert report.rejected == 1 and "source 'form'" in render_text(report.errors[0].reason, "en")
     assert row(session).title == "Entered by hand"
 
 
@@ -319,37 +320,38 @@ def test_cli_exit_codes_and_json(
 
     good = tmp_path / "good.json"
     good.write_bytes(as_bytes(in_euro(load(RELEASE_PACKAGE))))
-    assert main(["import-ocds", str(good)]) == 0
+    assert main(["--lang", "en", "import-ocds", str(good)]) == 0
     out = capsys.readouterr().out
     assert "good.json (ocds): 1 created" in out
 
     doc, _ = _broken_package()
     mixed = tmp_path / "mixed.json"
     mixed.write_bytes(as_bytes(doc))
-    assert main(["import-ocds", str(mixed), "--json"]) == 1
+    assert main(["--lang", "en", "import-ocds", str(mixed), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     (f,) = report["files"]
     assert f["rejected"] == 2 and f["written"] is False
     assert f["items"][0]["errors"][0]["reason"] == "release has no tender"
 
     # An empty package is not a broken file: a warning, exit status 0.
-    assert main(["import-ocds", str(EXAMPLES / "empty_package.json")]) == 0
+    assert main(["--lang", "en", "import-ocds", str(EXAMPLES / "empty_package.json")]) == 0
     out = capsys.readouterr().out
     assert "warning:" in out and "no releases" in out and "file rejected" not in out
 
     # Fields left empty are listed per tender, with field and reason.
-    assert main(["import-ocds", str(EXAMPLES / "keep_what_can_be_kept.json"), "--partial"]) == 1
+    assert main(["--lang", "en", "import-ocds", str(EXAMPLES / "keep_what_can_be_kept.json"),
+                 "--partial"]) == 1
     out = capsys.readouterr().out
     assert "4 created" in out and "1 rejected" in out
     assert "tender.contractPeriod: contract period 24 is not a period" in out
 
-    assert main(["import-ocds", str(tmp_path / "missing.json")]) == 2
+    assert main(["--lang", "en", "import-ocds", str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
     assert "file not found" in err and "Traceback" not in err
 
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert main(["import-ocds", str(broken)]) == 1
+    assert main(["--lang", "en", "import-ocds", str(broken)]) == 1
     out = capsys.readouterr().out
     assert "file rejected" in out and "malformed JSON" in out
 
@@ -406,7 +408,7 @@ def test_unreadable_fields_are_left_empty_with_a_warning(session: Session) -> No
     report = import_one(session, "ocds", example("keep_what_can_be_kept.json"), "keep.json",
                         partial=True)
     assert report.created == 4 and report.rejected == 1, report.to_dict()
-    items = {i["ref"]: i for i in report.to_dict()["items"]}
+    items = {i["ref"]: i for i in render_tree(report.to_dict(), "en")["items"]}
     warned = {ref: {(w["field"], w["reason"].split(";")[0]) for w in i["warnings"]}
               for ref, i in items.items()}
 
@@ -450,8 +452,10 @@ def test_a_value_in_another_currency_is_converted_with_the_month_of_its_notice(
 def test_an_empty_package_is_a_warning_not_a_file_error(session: Session) -> None:
     report = import_one(session, "ocds", example("empty_package.json"), "empty.json")
     assert report.ok and not report.file_errors
-    assert [w.reason.split(":")[0] for w in report.file_warnings] == ["no releases"]
-    assert report.to_dict()["file_warnings"][0]["reason"].startswith("no releases")
+    assert [render_text(w.reason, "en").split(":")[0]
+            for w in report.file_warnings] == ["no releases"]
+    assert render_tree(report.to_dict(), "en")["file_warnings"][0]["reason"].startswith(
+        "no releases")
     assert count(session) == 0
 
 
@@ -498,7 +502,7 @@ def test_unrelated_buyers_sharing_an_ocid_are_separate_tenders(session: Session)
     assert italian.buyer == "Trasporti Urbani Brianza S.p.A." and italian.nuts3 == "ITC4D"
     assert italian.extra["published"]["shared_ref"] == base
     shared = [w for i in report.items for w in i.warnings if w.field == "ref"]
-    assert len(shared) == 1 and "another buyer's tender" in shared[0].reason
+    assert len(shared) == 1 and "another buyer's tender" in render_text(shared[0].reason, "en")
 
     again = import_one(session, "ocds", data, "shared.json")
     assert again.ok and again.unchanged == 2 and again.created == 0
@@ -516,7 +520,8 @@ def test_unrelated_buyers_sharing_an_ocid_are_separate_tenders(session: Session)
     report = import_one(session, "ocds", as_bytes({"releases": [older]}), "o.json")
     assert report.ok and report.stale == 1
     (w,) = report.items[0].warnings
-    assert "older than the stored version" in w.reason and "2023-06-01" in w.reason
+    text = render_text(w.reason, "en")
+    assert "older than the stored version" in text and "2023-06-01" in text
     assert row(session, base).title == "Leerlingenvervoer 2024-2028 (gewijzigd)"
     assert row(session, f"{base}~trasporti-urbani-brianza-s-p-a").buyer.startswith("Trasporti")
     assert count(session) == 2

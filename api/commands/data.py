@@ -31,7 +31,7 @@ from api.commands.lang import cli_lang
 from api.i18n import N_, translate
 from api.importers import registry
 from api.importers.interchange import KINDS
-from api.messages import render_text
+from api.messages import render_text, render_tree
 
 if TYPE_CHECKING:
     from api.services.import_report import Change, FileReport, ImportReport
@@ -314,7 +314,9 @@ def run_import(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        # Machine-readable, but its messages in the chosen language (not stored message JSON).
+        print(json.dumps(render_tree(report.to_dict(), cli_lang()), ensure_ascii=False,
+                         indent=2))
     else:
         print_report(report)
     if held:

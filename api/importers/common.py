@@ -133,17 +133,36 @@ CLOSED_STATUSES = ("cancelled", "unsuccessful", "completed", "withdrawn")
 # --- values ---------------------------------------------------------------------------
 
 
+class DateError(ValueError):
+    """A date as a publisher wrote it that is not one; ``message`` says why, in the
+    reader's language (api.messages)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def crash_text(exc: Exception) -> str:
+    """An unexpected error inside one item, as a value of its message (the type names
+    it for a bug report; the item is refused, the file goes on)."""
+    return f"{exc.__class__.__name__}: {exc}"
+
+
 def parse_date(value: object) -> date | None:
     """An ISO date or date-time as publishers write it ("2010-06-01T00:00:00Z",
-    "2019-09-01+02:00", "2023-05-26Z") -> date. Raises ValueError when malformed."""
+    "2019-09-01+02:00", "2023-05-26Z") -> date. Raises DateError when malformed."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(f"expected a date string, got {value!r}")
+        raise DateError(msg("verwacht een datum als tekst, gekregen: {value}",
+                            value=repr(value)))
     m = re.match(r"^\s*(\d{4}-\d{2}-\d{2})", value)
     if not m:
-        raise ValueError(f"{value!r} is not an ISO date")
-    return date.fromisoformat(m.group(1))
+        raise DateError(msg("{value} is geen ISO-datum", value=repr(value)))
+    try:
+        return date.fromisoformat(m.group(1))
+    except ValueError:
+        raise DateError(msg("{value} is geen bestaande datum", value=repr(value))) from None
 
 
 def add_duration(start: date, amount: float, unit: str) -> date:

@@ -63,6 +63,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from api.importers.common import (
+    DateError,
     ItemError,
     ItemOutcome,
     NoticeValues,
@@ -70,6 +71,7 @@ from api.importers.common import (
     PlaceSource,
     TenderData,
     add_duration,
+    crash_text,
     dedupe,
     normalise_timestamp,
     parse_date,
@@ -77,7 +79,9 @@ from api.importers.common import (
     read_value,
     resolve_places,
 )
+from api.importers.interchange import cpv_error_text
 from api.importers.sroi_text import detect_sroi_in
+from api.messages import msg
 from matcher.refdata import CpvError, normalise_cpv
 
 SOURCE = "eforms"
@@ -162,7 +166,7 @@ def _cpvs(project: Element, where: str, errors: list[ItemError], loc: str) -> li
             try:
                 out.append(normalise_cpv((el.text or "").strip()))
             except CpvError as exc:
-                errors.append(ItemError(loc, str(exc), f"{bt} {where}"))
+                errors.append(ItemError(loc, cpv_error_text(exc), f"{bt} {where}"))
     return out
 
 
@@ -250,9 +254,10 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     if not kind.supported:
         why = f" ({kind.hint})" if kind.hint else ""
         result.file_errors.append(ItemError(
-            filename, f"unsupported notice kind: {kind.label}{why}; prior information, "
-            "contract and contract award notices create tenders, change and modification "
-            "notices update them"))
+            filename, msg("niet ondersteunde soort aankondiging: {kind}{why}; "
+                          "vooraankondigingen, aankondigingen van opdrachten en van gegunde "
+                          "opdrachten maken aanbestedingen, rectificaties en wijzigingen "
+                          "werken ze bij", kind=kind.label, why=why)))
         return result
 
     notice_id = _text_of(root, "cbc:ID")
@@ -260,15 +265,16 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
     ref = folder or notice_id
     loc = f"{filename}: notice {notice_id or '?'}"
     if ref is None:
-        err = ItemError(loc, "no procedure identifier (BT-04) nor notice identifier (BT-701)",
-                        "BT-04")
+        err = ItemError(loc, msg("geen procedurenummer (BT-04) en geen nummer van de "
+                                 "aankondiging (BT-701)"), "BT-04")
         result.rejected.append(ItemOutcome(loc, None, "rejected", [err]))
         return result
     try:
         tender, errors = _tender(root, ref, loc, kind, notice_id)
     except Exception as exc:  # an odd notice is reported, never a traceback
-        tender, errors = None, [ItemError(loc, f"could not read this notice "
-                                          f"({exc.__class__.__name__}: {exc})")]
+        tender, errors = None, [ItemError(loc, msg("deze aankondiging kon niet worden "
+                                                   "gelezen ({error})",
+                                                   error=crash_text(exc)))]
     if errors or tender is None:
         result.rejected.append(ItemOutcome(loc, ref, "rejected", errors))
     else:
@@ -441,12 +447,13 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
             title = title or _pick_language(_find_all(lp, "cbc:Name"))
             description = description or _pick_language(_find_all(lp, "cbc:Description"))
     if not title:
-        errors.append(ItemError(loc, "the notice has no title", "BT-21"))
+        errors.append(ItemError(loc, msg("de aankondiging heeft geen titel"), "BT-21"))
 
     buyer_id = _text_of(root, "cac:ContractingParty/cac:Party/cac:PartyIdentification/cbc:ID")
     buyer = _organisation_name(root, buyer_id) or _organisation_name(root, None)
     if not buyer:
-        errors.append(ItemError(loc, "no buyer organisation name", "BT-500"))
+        errors.append(ItemError(loc, msg("geen naam van de aanbestedende organisatie"),
+                                "BT-500"))
 
     # CPV: procedure and every lot (not lot groups: their lots are counted already).
     cpv: list[str] = []
@@ -465,8 +472,8 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
         })
     cpv = dedupe(cpv)
     if not cpv and not any(e.field and e.field.startswith("BT-26") for e in errors):
-        errors.append(ItemError(loc, "no CPV code (BT-262) in the procedure or any lot",
-                                "BT-262"))
+        errors.append(ItemError(loc, msg("geen CPV-code (BT-262) in de procedure of een "
+                                         "perceel"), "BT-262"))
 
     # Lot groups (BT-330 / BT-1375): kept for the record, never summed.
     members: dict[str, list[str]] = {}
@@ -520,15 +527,16 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
         try:
             s = parse_date(_text_of(period, "cbc:StartDate"))
             e = parse_date(_text_of(period, "cbc:EndDate"))
-        except ValueError as exc:
-            errors.append(ItemError(loc, str(exc), "BT-536/BT-537"))
+        except DateError as exc:
+            errors.append(ItemError(loc, exc.message, "BT-536/BT-537"))
             continue
         dur = period.find("cbc:DurationMeasure", NS)
         if e is None and s is not None and dur is not None:
             try:
                 e = add_duration(s, float((dur.text or "").strip()), dur.get("unitCode") or "DAY")
             except ValueError:
-                errors.append(ItemError(loc, f"duration {dur.text!r} is not a number", "BT-36"))
+                errors.append(ItemError(loc, msg("looptijd {value} is geen getal",
+                                                 value=repr(dur.text)), "BT-36"))
         if s:
             starts.append(s)
         if e:

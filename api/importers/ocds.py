@@ -43,6 +43,7 @@ from datetime import date
 from typing import Any
 
 from api.importers.common import (
+    DateError,
     ItemError,
     ItemOutcome,
     ParsedTenders,
@@ -50,13 +51,16 @@ from api.importers.common import (
     TenderData,
     add_duration,
     blank,
+    crash_text,
     dedupe,
     normalise_timestamp,
     parse_date,
     read_value,
     resolve_places,
 )
+from api.importers.interchange import cpv_error_text
 from api.importers.sroi_text import detect_sroi_in
+from api.messages import msg
 from matcher.refdata import CpvError, fold, normalise_cpv
 
 SOURCE = "ocds"
@@ -119,9 +123,9 @@ def _load(data: bytes, filename: str) -> tuple[list[tuple[Any, str]], list[ItemE
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [], [ItemError(filename, f"not UTF-8 text (byte {exc.start})")]
+        return [], [ItemError(filename, msg("geen UTF-8-tekst (byte {byte})", byte=exc.start))]
     if not text.strip():
-        return [], [ItemError(filename, "the file is empty")]
+        return [], [ItemError(filename, msg("het bestand is leeg"))]
     try:
         return [(json.loads(text), filename)], []
     except json.JSONDecodeError as whole_exc:
@@ -133,13 +137,14 @@ def _load(data: bytes, filename: str) -> tuple[list[tuple[Any, str]], list[ItemE
                 values.append((json.loads(line), f"{filename}: line {n}"))
             except json.JSONDecodeError as exc:
                 errors.append(ItemError(f"{filename}: line {n}",
-                                        f"malformed JSON: {exc.msg} at column {exc.colno}"))
+                                        msg("ongeldige JSON: {error} in kolom {column}",
+                                            error=exc.msg, column=exc.colno)))
         if not values or len(lines) == 1:
             # Not JSON Lines either: report the whole-file error where it is.
             return [], [ItemError(
                 filename,
-                f"malformed JSON: {whole_exc.msg} at line {whole_exc.lineno} "
-                f"column {whole_exc.colno}",
+                msg("ongeldige JSON: {error} op regel {line} kolom {column}",
+                    error=whole_exc.msg, line=whole_exc.lineno, column=whole_exc.colno),
             )]
         return values, errors
 
@@ -151,12 +156,13 @@ def _releases(value: Any, where: str) -> Iterator[_Release | ItemError]:
             yield from _releases(item, f"{where}: [{i}]")
         return
     if not isinstance(value, dict):
-        yield ItemError(where, f"expected a JSON object, got {type(value).__name__}")
+        yield ItemError(where, msg("verwacht een JSON-object, gekregen: {type}",
+                                   type=type(value).__name__))
         return
     if "records" in value:
         records = value["records"]
         if not isinstance(records, list):
-            yield ItemError(where, "'records' is not an array", "records")
+            yield ItemError(where, msg("'records' is geen lijst"), "records")
             return
         pub = value.get("publisher")
         publisher = _text(pub.get("name")) if isinstance(pub, dict) else None
@@ -172,7 +178,7 @@ def _releases(value: Any, where: str) -> Iterator[_Release | ItemError]:
     if "releases" in value:
         releases = value["releases"]
         if not isinstance(releases, list):
-            yield ItemError(where, "'releases' is not an array", "releases")
+            yield ItemError(where, msg("'releases' is geen lijst"), "releases")
             return
         pub = value.get("publisher")
         publisher = _text(pub.get("name")) if isinstance(pub, dict) else None
@@ -181,14 +187,16 @@ def _releases(value: Any, where: str) -> Iterator[_Release | ItemError]:
             if isinstance(rel, dict):
                 yield _Release(rel, loc, publisher)
             else:
-                yield ItemError(loc, f"expected a release object, got {type(rel).__name__}")
+                yield ItemError(loc, msg("verwacht een release-object, gekregen: {type}",
+                                         type=type(rel).__name__))
         return
     yield _Release(value, where)
 
 
 def _record(rec: Any, where: str) -> Iterator[_Release | ItemError]:
     if not isinstance(rec, dict):
-        yield ItemError(where, f"expected a record object, got {type(rec).__name__}")
+        yield ItemError(where, msg("verwacht een record-object, gekregen: {type}",
+                                   type=type(rec).__name__))
         return
     ocid = rec.get("ocid")
     where_id = f"{where} (ocid {ocid})" if ocid else where
@@ -200,8 +208,9 @@ def _record(rec: Any, where: str) -> Iterator[_Release | ItemError]:
         return
     embedded = [r for r in _list(rec.get("releases")) if isinstance(r, dict) and "url" not in r]
     if not embedded:
-        yield ItemError(where_id, "record has no compiledRelease and its releases are links "
-                        "(url) that this importer does not fetch", "compiledRelease")
+        yield ItemError(where_id, msg("record heeft geen compiledRelease en de releases zijn "
+                                      "links (url) die deze import niet ophaalt"),
+                        "compiledRelease")
         return
     for i, rel in enumerate(embedded):
         if ocid and not rel.get("ocid"):
@@ -226,7 +235,7 @@ def parse_ocds(data: bytes, filename: str) -> ParsedTenders:
                 continue
             ocid = got.data.get("ocid")
             if not isinstance(ocid, str) or not ocid.strip():
-                err = ItemError(got.location, "release has no ocid", "ocid")
+                err = ItemError(got.location, msg("release heeft geen ocid"), "ocid")
                 result.rejected.append(ItemOutcome(got.location, None, "rejected", [err]))
                 continue
             groups.setdefault(ocid.strip(), []).append(got)
@@ -235,10 +244,12 @@ def parse_ocds(data: bytes, filename: str) -> ParsedTenders:
         empty = [where for value, where in values if _is_empty_package(value)]
         if empty and len(empty) == len(values):
             result.file_warnings.extend(
-                ItemError(where, "no releases: the package is empty; nothing to import")
+                ItemError(where, msg("geen releases: het pakket is leeg; niets in te lezen"))
                 for where in empty)
         else:
-            result.file_errors.append(ItemError(filename, "no OCDS releases or records found"))
+            result.file_errors.append(ItemError(filename,
+                                                         msg("geen OCDS-releases of -records "
+                                                             "gevonden")))
     for ocid, releases in groups.items():
         for part in _by_buyer(releases):
             _merge_group(result, filename, ocid, part)
@@ -293,8 +304,9 @@ def _merge_group(result: ParsedTenders, filename: str, ocid: str,
     try:
         tender, errs = _tender(merged, ocid, location, publisher, value_date)
     except Exception as exc:  # one odd release never aborts the file
-        tender, errs = None, [ItemError(location, f"could not read this release "
-                                        f"({exc.__class__.__name__}: {exc})")]
+        tender, errs = None, [ItemError(location, msg("deze release kon niet worden gelezen "
+                                                      "({error})",
+                                                      error=crash_text(exc)))]
     if errs or tender is None:
         result.rejected.append(ItemOutcome(location, ocid, "rejected", errs))
     else:
@@ -368,8 +380,8 @@ def _title(r: dict[str, Any], tender: dict[str, Any], lots: list[dict[str, Any]]
         text = _text(value)
         if text:
             first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-            warnings.append(ItemError(loc, f"no tender.title; the title is taken from {where}",
-                                      "tender.title"))
+            warnings.append(ItemError(loc, msg("geen tender.title; de titel komt uit {where}",
+                                               where=where), "tender.title"))
             return first if len(first) <= 200 else first[:199].rstrip() + "…"
     return None
 
@@ -381,22 +393,25 @@ def _period(tender: dict[str, Any], loc: str, warnings: list[ItemError]
         return None, None
     field = "tender.contractPeriod"
     if not isinstance(period, dict):
-        warnings.append(ItemError(loc, f"contract period {period!r} is not a period (start "
-                                  "and end dates); left empty", field))
+        warnings.append(ItemError(loc, msg("contractperiode {period} is geen periode (begin- "
+                                           "en einddatum); leeg gelaten",
+                                           period=repr(period)), field))
         return None, None
     try:
         start = parse_date(period.get("startDate"))
         end = parse_date(period.get("endDate"))
-    except ValueError as exc:
-        warnings.append(ItemError(loc, f"{exc}; contract period left empty", field))
+    except DateError as exc:
+        warnings.append(ItemError(loc, msg("{error}; contractperiode leeg gelaten",
+                                           error=exc.message), field))
         return None, None
     days = period.get("durationInDays")
     if end is None and start is not None and isinstance(days, int | float) \
             and not isinstance(days, bool) and 0 < days < 365 * 100:
         end = add_duration(start, float(days), "DAY")
     if start and end and end < start:
-        warnings.append(ItemError(loc, f"contract period ends ({end}) before it starts "
-                                  f"({start}); left empty", field))
+        warnings.append(ItemError(loc, msg("contractperiode eindigt ({end}) voor ze begint "
+                                           "({start}); leeg gelaten", end=end, start=start),
+                                  field))
         return None, None
     return start, end
 
@@ -423,7 +438,8 @@ def _cpv(tender: dict[str, Any], loc: str, warnings: list[ItemError]) -> list[st
         try:
             cpv.append(normalise_cpv(c.get("id")))
         except CpvError as exc:
-            warnings.append(ItemError(loc, f"{exc}; left out", f"{where}.id"))
+            warnings.append(ItemError(loc, msg("{error}; weggelaten", error=cpv_error_text(exc)),
+                                      f"{where}.id"))
     return dedupe(cpv)
 
 
@@ -538,22 +554,23 @@ def _tender(r: dict[str, Any], ocid: str, loc: str, publisher: str | None = None
     warnings: list[ItemError] = []
     tender = r.get("tender")
     if not isinstance(tender, dict) or not tender:
-        return None, [ItemError(loc, "release has no tender", "tender")]
+        return None, [ItemError(loc, msg("release heeft geen tender"), "tender")]
     lots = [lot for lot in _list(tender.get("lots")) if isinstance(lot, dict)]
 
     title = _title(r, tender, lots, loc, warnings)
     buyer = _buyer(r, tender)
     if buyer is None and publisher:
         buyer = publisher
-        warnings.append(ItemError(loc, "no buyer (buyer.name, a party with role 'buyer' or "
-                                  "tender.procuringEntity); the package's publisher is "
-                                  "taken as the buyer", "buyer"))
+        warnings.append(ItemError(loc, msg("geen koper (buyer.name, een party met rol 'buyer' "
+                                           "of tender.procuringEntity); de uitgever van het "
+                                           "pakket is als koper genomen"), "buyer"))
     if buyer is None and title is None:
-        return None, [ItemError(loc, "neither a buyer nor a title or description: the "
-                                "tender cannot be identified", "tender.title")]
+        return None, [ItemError(loc, msg("geen koper en geen titel of omschrijving: de "
+                                         "aanbesteding is niet te herkennen"), "tender.title")]
     if buyer is None:
-        warnings.append(ItemError(loc, "no buyer (buyer.name, a party with role 'buyer' or "
-                                  "tender.procuringEntity); left empty", "buyer"))
+        warnings.append(ItemError(loc, msg("geen koper (buyer.name, een party met rol 'buyer' "
+                                           "of tender.procuringEntity); leeg gelaten"),
+                                  "buyer"))
     raw_buyer = r.get("buyer")
     party = _buyer_party(r, tender)
     buyer_id = (raw_buyer.get("id") if isinstance(raw_buyer, dict) else None) or (
@@ -563,11 +580,11 @@ def _tender(r: dict[str, Any], ocid: str, loc: str, publisher: str | None = None
     description = _text(tender.get("description")) or ""
     if not cpv and not (title or description):
         return None, [ItemError(
-            loc, "no subject: no CPV code (items[].classification with scheme CPV) and no "
-            "title or description", "tender.items[].classification")]
+            loc, msg("geen onderwerp: geen CPV-code (items[].classification met schema CPV) "
+                     "en geen titel of omschrijving"), "tender.items[].classification")]
     if not cpv:
-        warnings.append(ItemError(loc, "no CPV code (items[].classification with scheme "
-                                  "CPV); matched on its text only",
+        warnings.append(ItemError(loc, msg("geen CPV-code (items[].classification met schema "
+                                           "CPV); alleen op de tekst gematcht"),
                                   "tender.items[].classification"))
 
     # The value, converted at the rate of its release's date (else the tender period's).
@@ -583,8 +600,8 @@ def _tender(r: dict[str, Any], ocid: str, loc: str, publisher: str | None = None
                                         "tender.value", loc, warnings)
                              if isinstance(value, dict) else (None, None))
     if value is not None and not isinstance(value, dict) and not blank(value):
-        warnings.append(ItemError(loc, f"value {value!r} is not an amount with a currency; "
-                                  "left empty", "tender.value"))
+        warnings.append(ItemError(loc, msg("waarde {value} is geen bedrag met valuta; leeg "
+                                           "gelaten", value=repr(value)), "tender.value"))
 
     start, end = _period(tender, loc, warnings)
     place = resolve_places(_places(r, tender, party), loc, warnings)

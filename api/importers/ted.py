@@ -59,6 +59,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from api.importers.common import (
+    DateError,
     ItemError,
     ItemOutcome,
     NoticeValues,
@@ -66,6 +67,7 @@ from api.importers.common import (
     PlaceSource,
     TenderData,
     add_duration,
+    crash_text,
     dedupe,
     normalise_timestamp,
     parse_date,
@@ -73,7 +75,9 @@ from api.importers.common import (
     read_value,
     resolve_places,
 )
+from api.importers.interchange import cpv_error_text
 from api.importers.sroi_text import detect_sroi_in
+from api.messages import msg
 from matcher.refdata import CpvError, normalise_cpv
 
 SOURCE = "ted"
@@ -181,9 +185,10 @@ def _low(range_el: Element | None) -> Element | None:
 def _refusal(filename: str, what: str, why: str) -> ParsedTenders:
     result = ParsedTenders()
     result.file_errors.append(ItemError(
-        filename, f"unsupported TED notice: {what} ({why}); TED XML {SCHEMA} prior "
-        "information, contract, award and social-services notices (forms F01-F08, "
-        "F21-F25) are imported"))
+        filename, msg("niet ondersteunde TED-aankondiging: {what} ({why}); van TED XML "
+                      "{schema} worden vooraankondigingen, aankondigingen van opdrachten, "
+                      "gunningen en aankondigingen voor sociale diensten (formulieren "
+                      "F01-F08, F21-F25) ingelezen", what=what, why=why, schema=SCHEMA)))
     return result
 
 
@@ -234,13 +239,14 @@ def parse_ted(data: bytes, filename: str) -> ParsedTenders:
     loc = f"{filename}: TED notice {doc or '?'}"
     if doc is None:
         result.rejected.append(ItemOutcome(loc, None, "rejected", [ItemError(
-            loc, "no TED document number (DOC_ID, NO_DOC_OJS)", "DOC_ID")]))
+            loc, msg("geen TED-documentnummer (DOC_ID, NO_DOC_OJS)"), "DOC_ID")]))
         return result
     try:
         tender, errors = _tender(root, original, readable, forms, form, doc, loc)
     except Exception as exc:  # an odd notice is reported, never a traceback
-        tender, errors = None, [ItemError(loc, f"could not read this notice "
-                                          f"({exc.__class__.__name__}: {exc})")]
+        tender, errors = None, [ItemError(loc, msg("deze aankondiging kon niet worden "
+                                                   "gelezen ({error})",
+                                                   error=crash_text(exc)))]
     if errors or tender is None:
         result.rejected.append(ItemOutcome(loc, f"ted-{doc}", "rejected", errors))
     else:
@@ -254,7 +260,7 @@ def _cpv(code: str | None, where: str, loc: str, errors: list[ItemError]) -> str
     try:
         return normalise_cpv(code.strip())
     except CpvError as exc:
-        errors.append(ItemError(loc, str(exc), where))
+        errors.append(ItemError(loc, cpv_error_text(exc), where))
         return None
 
 
@@ -279,12 +285,13 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
         description = description or _text(lot.find("SHORT_DESCR"))
     title = " ".join(title.split())
     if not title:
-        errors.append(ItemError(loc, "the notice has no title", "OBJECT_CONTRACT/TITLE"))
+        errors.append(ItemError(loc, msg("de aankondiging heeft geen titel"),
+                                "OBJECT_CONTRACT/TITLE"))
 
     body = original.find("CONTRACTING_BODY/ADDRESS_CONTRACTING_BODY")
     buyer = " ".join((body.findtext("OFFICIALNAME") or "").split()) if body is not None else ""
     if not buyer:
-        errors.append(ItemError(loc, "no buyer organisation name",
+        errors.append(ItemError(loc, msg("geen naam van de aanbestedende organisatie"),
                                 "CONTRACTING_BODY/ADDRESS_CONTRACTING_BODY/OFFICIALNAME"))
 
     # CPV: the main code and every lot's additional codes; the coded data section's
@@ -315,12 +322,12 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
         # No subject to match on: the unknown codes are the reason, else there was none.
         errors.extend(w for w in warnings if w.field and "CPV" in w.field)
         if not errors:
-            errors.append(ItemError(loc, "no CPV code (CPV_MAIN) in the notice", "CPV_MAIN"))
+            errors.append(ItemError(loc, msg("geen CPV-code (CPV_MAIN) in de aankondiging"),
+                                    "CPV_MAIN"))
     else:
         for w in warnings:
-            if w.field and "CPV" in w.field and isinstance(w.reason, str) \
-                    and "left out" not in w.reason:
-                w.reason += "; left out, the other codes kept"
+            if w.field and "CPV" in w.field:
+                w.reason = msg("{error}; weggelaten, de andere codes behouden", error=w.reason)
 
     # Value: see the module docstring for the order. Amounts never refuse the notice: one
     # that cannot be read or converted is left empty with a warning (common.read_value).
@@ -370,8 +377,8 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
         try:
             s = parse_date(lot.findtext("DATE_START"))
             e = parse_date(lot.findtext("DATE_END"))
-        except ValueError as exc:
-            warnings.append(ItemError(loc, f"{exc}; period left empty",
+        except DateError as exc:
+            warnings.append(ItemError(loc, msg("{error}; periode leeg gelaten", error=exc.message),
                                       f"DATE_START/DATE_END lot {info['id']}"))
             continue
         dur = lot.find("DURATION")
@@ -383,11 +390,13 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
                 try:
                     e = add_duration(s, float(amount), unit)
                 except ValueError:
-                    warnings.append(ItemError(loc, f"duration {amount!r} is not a number; "
-                                              "left empty", f"DURATION lot {info['id']}"))
+                    warnings.append(ItemError(loc, msg("looptijd {value} is geen getal; leeg "
+                                                       "gelaten", value=repr(amount)),
+                                              f"DURATION lot {info['id']}"))
         if s and e and e < s:
-            warnings.append(ItemError(loc, f"the period ends ({e}) before it starts ({s}); "
-                                      "left empty", f"DATE_END lot {info['id']}"))
+            warnings.append(ItemError(loc, msg("de periode eindigt ({end}) voor ze begint "
+                                               "({start}); leeg gelaten", end=e, start=s),
+                                      f"DATE_END lot {info['id']}"))
             continue
         if s:
             starts.append(s)

@@ -176,9 +176,10 @@ def ledger_job_page(job_id: str, request: Request, user: LedgerUser,
                     session: SessionDep) -> Response:
     """The upload's progress while its job runs (the page refreshes itself), then the
     ledger (done) or every problem (failed: nothing was written)."""
-    t = translator(request_lang(request))
+    lang = request_lang(request)
+    t = translator(lang)
     job = import_jobs.get(session, job_id, user)
-    view = import_jobs.view(job)
+    view = import_jobs.view(job, lang=lang)  # its stored messages in the page's language
     report = view["report"] or {}
     if job.state == "done" and report.get("ledger"):
         if report.get("already_imported"):

@@ -21,7 +21,7 @@ from typing import Any
 
 from api.importers.common import ItemError, ItemOutcome
 from api.importers.interchange import KINDS, Issue, location_text
-from api.messages import Message, Text, msg, to_json
+from api.messages import Message, Text, msg, msgn, to_json
 from api.services.duplicates import Match
 
 
@@ -239,11 +239,15 @@ class FileReport:
             return kinds or [msg("niets in te lezen (geen records)")]
         if self.status == "duplicates":
             total = max(self.duplicates_total, len(self.duplicates))
-            return [msg("niet ingelezen: {n} waarschijnlijk dubbele onderneming(en); start "
-                        "opnieuw met --on-duplicate merge (de bestaande onderneming bijwerken) "
-                        "of --on-duplicate keep-both", n=total)]
-        return [msg("niet ingelezen: {n} probleem/problemen; de database is door dit bestand "
-                    "niet gewijzigd", n=len(self.issues))]
+            return [msgn("niet ingelezen: {n} waarschijnlijk dubbele onderneming; start "
+                         "opnieuw met --on-duplicate merge (de bestaande onderneming bijwerken) "
+                         "of --on-duplicate keep-both",
+                         "niet ingelezen: {n} waarschijnlijk dubbele ondernemingen; start "
+                         "opnieuw met --on-duplicate merge (de bestaande onderneming bijwerken) "
+                         "of --on-duplicate keep-both", total)]
+        return [msgn("niet ingelezen: {n} probleem; de database is door dit bestand niet "
+                     "gewijzigd", "niet ingelezen: {n} problemen; de database is door dit "
+                     "bestand niet gewijzigd", len(self.issues))]
 
     def to_dict(self, page: int | None = 1) -> dict[str, Any]:
         """JSON of the report; the changes and duplicates paged (PAGE per page; ``None``:

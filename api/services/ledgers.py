@@ -45,6 +45,7 @@ from api.importers.ledger import (
     parse_ledger,
 )
 from api.labels import LEDGER_PROBLEM_NL
+from api.messages import msgn
 from api.tables import (
     AllocationRow,
     EnterpriseRow,
@@ -88,8 +89,9 @@ class LedgerRefused(Invalid):
 
     def __init__(self, filename: str, problems: Sequence[LedgerProblem]) -> None:
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__("file", "{filename}: niet ingelezen, {n} probleem/problemen "
-                         "(niets opgeslagen).", filename=filename, n=len(errors))
+        super().__init__("file", "{filename}: niet ingelezen, {problems} (niets opgeslagen).",
+                         filename=filename,
+                         problems=msgn("{n} probleem", "{n} problemen", len(errors)))
         self.problems = list(problems)
 
 
@@ -315,12 +317,13 @@ def run_job(session: Session, files: Sequence[tuple[str, bytes]], params: Mappin
     except LedgerRefused as exc:
         session.rollback()
         errors = [p for p in exc.problems if p.severity == "error"]
-        return {"error": str(exc), "filename": name, "message": exc.message,
-                "params": exc.params, "problems": [problem_dict(p) for p in errors]}
+        # The message as stored JSON (api.messages): its values may be messages too.
+        return {"error": str(exc), "filename": name, "message": exc.as_message().to_json(),
+                "problems": [problem_dict(p) for p in errors]}
     except DomainError as exc:
         session.rollback()
-        return {"error": str(exc), "filename": name, "message": exc.message,
-                "params": exc.params, "problems": []}
+        return {"error": str(exc), "filename": name, "message": exc.as_message().to_json(),
+                "problems": []}
     return {"ledger": res.ledger.id, "filename": name, "lines": res.lines,
             "review": res.review, "notes": len(res.notes),
             "already_imported": res.already_imported}

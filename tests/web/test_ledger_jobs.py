@@ -94,7 +94,7 @@ def test_a_bad_line_deep_in_the_file_fails_the_job_and_writes_nothing(
     page = c.get(r.headers["location"])
     assert page.status_code == 200
     assert 'id="job-failed"' in page.text and "mislukt" in page.text
-    assert "groot.csv: niet ingelezen, 2 probleem/problemen (niets opgeslagen)." in page.text
+    assert "groot.csv: niet ingelezen, 2 problemen (niets opgeslagen)." in page.text
     assert "Rij 402" in page.text and "Bedrag &#39;twaalf&#39; is geen getal." in page.text
     assert "Rij 403" in page.text
     assert _count(LedgerRow) == 0 and _count(LedgerLineRow) == 0
