@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from sqlmodel import Session, col, func, select
 
 from api import access
@@ -16,7 +17,7 @@ from api.i18n import N_, request_lang, translator
 from api.labels import CODE_NL, TARGET_GROUP_NL, VETTING_NL
 from api.schemas import EnterpriseCreate, EnterpriseIn, EnterpriseOut, EnterprisePatch
 from api.serialize import enterprise_doc, enterprise_out
-from api.services import entity_edit
+from api.services import entity_edit, render_cache
 from api.services.capacity import capacity_states
 from api.services.enterprise_search import hit_to_dict, search
 from api.services.importing import enterprise_duplicates
@@ -42,10 +43,21 @@ router = APIRouter(tags=["pages"])
 @router.get("/enterprises", include_in_schema=False)
 def enterprise_search_page(request: Request, user: CurrentUser, session: SessionDep
                            ) -> Response:
-    params, errors = search_params(request.query_params)
-    result = search(session, params, restrict_vetted=not access.sees_all(user))
-    errors.update(result.errors)
+    """The results and facets are the same for every reader with the same query, language
+    and view of vetting (connectors and admins see every state; others vetted only): the
+    render cache keeps them per data version."""
     lang = request_lang(request)
+    sees_all = access.sees_all(user)
+    main_html = render_cache.shared(
+        session, "enterprise-search", (request.url.path, request.url.query, sees_all), lang,
+        lambda: _search_main(request, session, sees_all, lang))
+    return render(request, "enterprises/search.html", {"main_html": main_html})
+
+
+def _search_main(request: Request, session: Session, sees_all: bool, lang: str) -> Markup:
+    params, errors = search_params(request.query_params)
+    result = search(session, params, restrict_vetted=not sees_all)
+    errors.update(result.errors)
     t = translator(lang)
     errors = {k: t(v) for k, v in errors.items()}
     facets = {
@@ -59,15 +71,14 @@ def enterprise_search_page(request: Request, user: CurrentUser, session: Session
     }
     export_url = request.url.path + "/export.csv" + (
         "?" + request.url.query if request.url.query else "")
-    return render(request, "enterprises/search.html", {
+    return render_cache.fragment("enterprises/_search_main.html", {
         "params": params, "result": result, "facets": facets, "errors": errors,
         "tg_labels": TARGET_GROUP_NL, "vetting_labels": VETTING_NL,
-        "export_url": export_url, "show_vetting": access.sees_all(user),
-        "can_create": access.sees_all(user),
+        "export_url": export_url, "show_vetting": sees_all, "can_create": sees_all,
         "filters_active": any([params.q, params.cpv, params.municipality, params.target_groups,
                                params.certifications, params.vetting,
                                params.min_capacity_eur is not None]),
-    })
+    }, lang, url_of=request)
 
 
 CSV_COLUMNS = (

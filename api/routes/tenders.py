@@ -16,11 +16,14 @@ JSON (under /api/v1): ``GET /tenders/{ref}/matches`` and ``GET /tenders/{ref}/fe
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from pydantic import TypeAdapter
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 from sqlmodel import Session, col, func, or_, select
@@ -38,7 +41,7 @@ from api.schemas import (
     MatchesOut,
     WhyNotOut,
 )
-from api.services import matching, tender_form
+from api.services import matching, render_cache, tender_form
 from api.services.feasibility import TIGHT_MARGIN
 from api.services.matching import MatchView
 from api.services.policies import (
@@ -472,33 +475,21 @@ def _comparison(rows: list[dict[str, Any]], a: str | None, b: str | None, t: Any
             "for_lo": names([fd for fd in diffs if fd[1] < 0][:2])}
 
 
-@router.get("/tenders/{ref}", include_in_schema=False)
-def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionDep,
-                waarom: Annotated[str | None, Query(max_length=200)] = None,
-                a: Annotated[str | None, Query(max_length=40)] = None,
-                b: Annotated[str | None, Query(max_length=40)] = None) -> Response:
-    return _tender_view(request, session, user, _get(session, user, ref), "tenders/detail.html",
-                        waarom, a, b)
+@dataclass(frozen=True)
+class SharedTender:
+    """What the tender page shows every reader alike (``api.services.render_cache``): the
+    rendered summary (numbers, verdict, facts, map) and match tables, the rows the
+    "why is A above B" form chooses from, and whether obligations hang on the tender."""
+
+    summary: Markup
+    matches: Markup
+    rows: list[dict[str, Any]]
+    has_obligations: bool
 
 
-@router.get("/tenders/{ref}/matchrapport.pdf", include_in_schema=False)
-def tender_report_pdf(ref: str, request: Request, user: CurrentUser, session: SessionDep
-                      ) -> Response:
-    """The ranked matches as a PDF: the page's context in the report template."""
-    row = _get(session, user, ref)
-    if pdf.unavailable() is not None:
-        return pdf_unavailable_page(request)
-    page = _tender_view(request, session, user, row, "tenders/report.html", extra={
-        "report_date": format_date(today(), "long", request_lang(request))})
-    return pdf.pdf_response(bytes(page.body).decode(), f"matchrapport-{row.ref}.pdf")
-
-
-def _tender_view(request: Request, session: Session, user: User, row: TenderRow,
-                 template: str, waarom: str | None = None, a: str | None = None,
-                 b: str | None = None, extra: dict[str, Any] | None = None) -> Response:
-    lang = request_lang(request)
+def tender_context(session: Session, row: TenderRow, lang: str) -> dict[str, Any]:
+    """The tender's matches, verdict and facts in ``lang``: nothing of the reader."""
     t = translator(lang)
-    why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
     due = due_of(row)
     matches: list[dict[str, Any]] = []
     maybe: list[dict[str, Any]] = []
@@ -523,27 +514,75 @@ def _tender_view(request: Request, session: Session, user: User, row: TenderRow,
                  "n_suitable": x.matches.n_suitable} for x in ml.lots]
         verdict = _verdict(t, matching.tender_feasibility(session, row.ref))
     except DomainError as exc:
-        match_error = exc.render(request_lang(request))
-    muni = municipalities().get(row.municipality_code or "")
-    return render(request, template, {
-        **(extra or {}),
+        match_error = exc.render(lang)
+    return {
         "tr": row, "due": due, "due_text": due_text(t, due, row), "matches": matches,
         "rejected": rejected,
-        "why_not": why,
         "verdict": verdict, "n_candidates": n_candidates, "n_excluded": n_excluded,
         "n_suitable": n_suitable, "maybe": maybe, "place_judged": place_judged,
         "lots": lots, "match_error": match_error,
-        "municipality": muni, "status_labels": STATUS_NL, "basis_labels": BASIS_NL,
-        "tg_labels": TARGET_GROUP_NL, "can_edit": access.can_edit_tender(user, row),
-        "can_delete": delete_denial(session, user, row) is None,
+        "municipality": municipalities().get(row.municipality_code or ""),
+        "status_labels": STATUS_NL, "basis_labels": BASIS_NL,
+        "tg_labels": TARGET_GROUP_NL,
         "policy": (lambda p: p.label if p is not None else None)(row_policy(row)),
         "policy_explicit": bool(row.sroi_policy),
         "feature_labels": FEATURE_NL,
         "weights": active_weights(session),
-        "compare": _comparison(matches + maybe, a, b, t), "compare_refs": (a, b),
         "score_max": max([float(m["score"]) for m in matches + maybe] or [0.0]),
         "region_map": region_map.tender_map(session, row, matches or maybe),
+    }
+
+
+def _compare_row(m: dict[str, Any]) -> dict[str, Any]:
+    # What the comparison form and its answer read of a row (kept with the cached page).
+    return {k: m[k] for k in ("ref", "rank", "name", "score", "contributions") if k in m}
+
+
+def shared_tender(session: Session, row: TenderRow, lang: str) -> SharedTender:
+    """The tender page's shared part, rendered (``render_cache.fragment``)."""
+    ctx = tender_context(session, row, lang)
+    return SharedTender(
+        summary=render_cache.fragment("tenders/_summary.html", ctx, lang),
+        matches=render_cache.fragment("tenders/_matches.html", ctx, lang),
+        rows=[_compare_row(m) for m in ctx["matches"] + ctx["maybe"]],
+        has_obligations=_n_obligations(session, row.ref) > 0)
+
+
+@router.get("/tenders/{ref}", include_in_schema=False)
+def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionDep,
+                waarom: Annotated[str | None, Query(max_length=200)] = None,
+                a: Annotated[str | None, Query(max_length=40)] = None,
+                b: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    """The shared part comes from the render cache (one per tender, language and data
+    version); the head (what this user may do), the comparison and why-not answers are
+    rendered per request."""
+    row = _get(session, user, ref)
+    lang = request_lang(request)
+    t = translator(lang)
+    shared = render_cache.shared(session, "tender-page", (row.ref,), lang,
+                                 lambda: shared_tender(session, row, lang))
+    why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
+    can_edit = access.can_edit_tender(user, row)
+    return render(request, "tenders/detail.html", {
+        "tr": row, "shared": shared, "why_not": why, "status_labels": STATUS_NL,
+        "feature_labels": FEATURE_NL, "can_edit": can_edit,
+        "can_delete": can_edit and not shared.has_obligations,
+        "compare": _comparison(shared.rows, a, b, t), "compare_refs": (a, b),
     })
+
+
+@router.get("/tenders/{ref}/matchrapport.pdf", include_in_schema=False)
+def tender_report_pdf(ref: str, request: Request, user: CurrentUser, session: SessionDep
+                      ) -> Response:
+    """The ranked matches as a PDF: the page's context in the report template."""
+    row = _get(session, user, ref)
+    if pdf.unavailable() is not None:
+        return pdf_unavailable_page(request)
+    lang = request_lang(request)
+    page = render(request, "tenders/report.html", {
+        **tender_context(session, row, lang),
+        "report_date": format_date(today(), "long", lang)})
+    return pdf.pdf_response(bytes(page.body).decode(), f"matchrapport-{row.ref}.pdf")
 
 
 # ---------------------------------------------------------------- JSON API
@@ -556,28 +595,43 @@ def tender_matches(
     top: Annotated[int, Query(ge=1, le=200, description="How many of the best to rank")] = 20,
     page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> dict[str, Any]:
+) -> Response:
     """The best ``top`` enterprises passing the hard constraints (vetted, in range, capacity),
     best first, paginated."""
     row = _get(session, user, ref)
+    lang = api_lang(request)
+    body = render_cache.shared(
+        session, "tender-matches", (row.ref, top, page, per_page), lang,
+        lambda: _matches_json(session, row, top, page, per_page, lang))
+    return Response(content=body, media_type="application/json")
+
+
+_MATCHES_OUT = TypeAdapter(MatchesOut)
+
+
+def _matches_json(session: Session, row: TenderRow, top: int, page: int, per_page: int,
+                  lang: str) -> bytes:
+    """The answer as FastAPI would serialise it through ``response_model`` (validated,
+    by alias), so a cached answer is the same bytes as a fresh one."""
     try:
         ml = matching.cached_match(session, "tender", row.ref, top)
     except DomainError as exc:
         raise api_error(http_status(exc), exc.as_message(), exc.field) from None
-    lang = api_lang(request)
     items = match_rows(session, row, list(ml.results), lang)
     maybe = match_rows(session, row, list(ml.maybe), lang)
     start = (page - 1) * per_page
     for item in [*items[start:start + per_page], *maybe]:
         item["reasons"] = reasons.outs(item["reasons"], lang)
         item["excluded_by"] = reasons.outs(item["excluded_by"], lang)
-    return {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
-            "page": page, "per_page": per_page,
-            "pages": max(1, math.ceil(len(items) / per_page)),
-            "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded,
-            "rejected": [r.as_dict() for r in ml.rejected], "maybe": maybe,
-            "n_suitable": ml.n_suitable, "place_judged": ml.place_judged,
-            "lots": [_lot_out(session, row, x, lang) for x in ml.lots]}
+    out = {"tender": row.ref, "items": items[start:start + per_page], "total": len(items),
+           "page": page, "per_page": per_page,
+           "pages": max(1, math.ceil(len(items) / per_page)),
+           "n_candidates": ml.n_candidates, "n_excluded": ml.n_excluded,
+           "rejected": [r.as_dict() for r in ml.rejected], "maybe": maybe,
+           "n_suitable": ml.n_suitable, "place_judged": ml.place_judged,
+           "lots": [_lot_out(session, row, x, lang) for x in ml.lots]}
+    return _MATCHES_OUT.dump_json(_MATCHES_OUT.validate_python(out, from_attributes=True),
+                                  by_alias=True)
 
 
 def _lot_out(session: SessionDep, row: TenderRow, x: matching.LotMatches, lang: str

@@ -292,6 +292,13 @@ def _tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     return tokens
 
 
+def change_tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The change tokens of the registry, commitments, obligations, tenders and curation
+    decisions (memoised as :func:`_tokens` says), for caches of what is built from them
+    (``api.services.render_cache``)."""
+    return _tokens(session)
+
+
 def _query_tokens(session: Session) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     E, A, Ob, T, D = EnterpriseRow, AllocationRow, ObligationRow, TenderRow, CurationDecision
 

@@ -1,0 +1,204 @@
+"""What every reader of a page shares, rendered once per data version (issue #17 item 3).
+
+The tender page's match tables, verdict and map, the match API's answer and the search
+page's results are the same for everyone who may see them, in one language, until the
+data changes; building them (the engine, the verdict, the templates) was most of a
+request's CPU. This module keeps them in one process-local LRU, bounded in entries and
+bytes, under a key of
+
+* the resource and its parameters (tender ref, query string, page, ...),
+* the language, and whatever else of the reader the fragment depends on (the caller
+  says so in ``params``: e.g. whether the search shows vetting states),
+* the database, the reference date (``today()``), the shared data version
+  (``api.shared_state.data_version``: every writing ORM commit of every process bumps
+  it, read at most every 0.5 s, so a change made through another process is seen
+  within a second) and the matching change tokens (``matching.change_tokens``: writes
+  that bypass the ORM, within their memo's time-to-live).
+
+Only shared parts go in: navigation, the CSRF token, flashes and what a role may do
+(edit/delete buttons) are rendered per request around the cached fragment; fragments
+are rendered from a context without the user (``fragment``), so one cannot pick up
+anything of the user who happened to fill the entry.
+
+Consistency: a value is stored under the data version that the building session itself
+reads (its own snapshot on SQLite; on PostgreSQL at least that new), not the memo's
+number, and not at all when a commit happened in this process while it was built, so an
+entry never holds data older than its key says. A session holding its own unflushed or
+flushed writes neither reads nor fills the cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from api.clock import today
+from api.services import matching
+from api.services.change_tokens import generation, sees_only_committed
+from api.shared_state import TOPIC_DATA, data_version
+from api.tables import AppStateVersion
+
+T = TypeVar("T")
+
+MAX_ENTRIES = 4096
+# A tender page's fragments are 20-60 KB; 1,000 tenders in two languages fit.
+MAX_BYTES = 128 * 1024 * 1024
+
+
+@dataclass
+class Stats:
+    hits: int = 0
+    misses: int = 0
+    stored: int = 0
+    evicted: int = 0
+
+
+class LRU:
+    """Entries by key, least recently used dropped first beyond ``max_entries`` or
+    ``max_bytes`` (sizes as the caller measures them)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.stats = Stats()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None:
+                self.stats.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.stats.hits += 1
+            return hit[1]
+
+    def put(self, key: Hashable, value: Any, size: int) -> None:
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= old[0]
+            self._data[key] = (size, value)
+            self._bytes += size
+            self.stats.stored += 1
+            while len(self._data) > self.max_entries or self._bytes > self.max_bytes:
+                _, (n, _) = self._data.popitem(last=False)
+                self._bytes -= n
+                self.stats.evicted += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+
+_CACHE = LRU()
+
+
+def clear() -> None:
+    """Forget every entry (tests)."""
+    _CACHE.clear()
+
+
+def stats() -> Stats:
+    return _CACHE.stats
+
+
+def size_of(value: Any) -> int:
+    """Bytes a value holds, roughly: strings and bytes by length, containers summed."""
+    if isinstance(value, str | bytes):
+        return len(value) + 50
+    if isinstance(value, dict):
+        return sum(size_of(k) + size_of(v) for k, v in value.items()) + 64
+    if isinstance(value, list | tuple):
+        return sum(size_of(v) for v in value) + 56
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return sum(size_of(getattr(value, f)) for f in fields) + 56
+    return 32
+
+
+def _url(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _session_version(session: Session) -> int | None:
+    """The data version as ``session`` sees it (its own snapshot on SQLite)."""
+    try:
+        with session.no_autoflush:
+            value = session.execute(select(col(AppStateVersion.version)).where(
+                col(AppStateVersion.topic) == TOPIC_DATA)).scalar()
+    except Exception:  # a database not migrated yet: no counter, as data_version says
+        return None
+    return None if value is None else int(value)
+
+
+def shared(session: Session, resource: str, params: tuple[Hashable, ...], lang: str,
+           build: Callable[[], T], size: Callable[[T], int] = size_of) -> T:
+    """``build()``'s value for (resource, params, lang) at the current data version,
+    from the cache when another request built it already. ``params`` must hold every
+    input the value depends on besides the data and the language."""
+    if not sees_only_committed(session):
+        return build()
+    engine = session.get_bind().engine
+    base = (resource, params, lang, _url(session), today())
+    key = (*base, data_version(engine), matching.change_tokens(session))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    gen = generation()
+    version = _session_version(session)
+    tokens = matching.change_tokens(session)
+    value = build()
+    if generation() == gen and sees_only_committed(session):
+        _CACHE.put((*base, version, tokens), value, size(value))
+    return value
+
+
+class _UrlOnly:
+    """A request as a fragment may see it: its URL (for ``url_with`` links), nothing of
+    the session. The cache key must then hold the URL's query."""
+
+    def __init__(self, request: Any) -> None:
+        self.url = request.url
+        self.query_params = request.query_params
+
+
+def fragment(template: str, context: dict[str, Any], lang: str,
+             url_of: Any | None = None) -> Markup:
+    """Render ``template`` (a fragment meant for the cache) with only ``context`` and the
+    language's translators: no user, no CSRF token, no session, and of the request at
+    most the URL of ``url_of`` (for pagination and facet links). What it shows is then
+    the same for every reader of that URL by construction."""
+    from api import i18n
+    from api.templating import current_csrf, current_lang, current_request, env
+
+    request = _UrlOnly(url_of) if url_of is not None else None
+    tokens = (current_lang.set(lang), current_csrf.set(""), current_request.set(request))
+    try:
+        html = env.get_template(template).render({
+            **context, "request": request, "lang": lang, "t": i18n.translator(lang),
+            "tn": i18n.plural_translator(lang)})
+    finally:
+        current_lang.reset(tokens[0])
+        current_csrf.reset(tokens[1])
+        current_request.reset(tokens[2])
+    return Markup(html)
