@@ -114,13 +114,16 @@ def _n_obligations(session: Session, ref: str) -> int:
                             .where(ObligationRow.tender_ref == ref)).one())
 
 
-def delete_denial(session: Session, user: User, row: TenderRow) -> tuple[int, str] | None:
+def delete_denial(session: Session, user: User, row: TenderRow,
+                  has_obligations: bool | None = None) -> tuple[int, str] | None:
     """Officers may delete their own tenders, connectors/admins any; never one that has
-    obligations (the firms' plans and deliveries hang on it)."""
+    obligations (the firms' plans and deliveries hang on it). ``has_obligations``: when
+    the caller knows already (the tender page's cached part)."""
     if not access.can_edit_tender(user, row):
         return 403, "U kunt deze aanbesteding niet verwijderen."
-    n = _n_obligations(session, row.ref)
-    if n:
+    if has_obligations is None:
+        has_obligations = _n_obligations(session, row.ref) > 0
+    if has_obligations:
         return 409, ("Er hangen nog verplichtingen aan deze aanbesteding; verwijder die "
                      "eerst.")
     return None
@@ -562,11 +565,10 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
     shared = render_cache.shared(session, "tender-page", (row.ref,), lang,
                                  lambda: shared_tender(session, row, lang))
     why = why_not_view(session, row, waarom, lang) if waarom and waarom.strip() else None
-    can_edit = access.can_edit_tender(user, row)
     return render(request, "tenders/detail.html", {
         "tr": row, "shared": shared, "why_not": why, "status_labels": STATUS_NL,
-        "feature_labels": FEATURE_NL, "can_edit": can_edit,
-        "can_delete": can_edit and not shared.has_obligations,
+        "feature_labels": FEATURE_NL, "can_edit": access.can_edit_tender(user, row),
+        "can_delete": delete_denial(session, user, row, shared.has_obligations) is None,
         "compare": _comparison(shared.rows, a, b, t), "compare_refs": (a, b),
     })
 
