@@ -101,16 +101,18 @@ Km = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False,
                                description="A share from 0 to 1 (35 % is 0.35)")]
 Percentage = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-def _whole(value: Any) -> Any:
+def whole(value: Any) -> Any:
     # JSON Schema counts 3.0 as an integer, and so do the file checks; strict pydantic not.
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-Int = Annotated[int, BeforeValidator(_whole)]
-Count = Annotated[Int, Field(ge=0, le=MAX_COUNT)]
-Partners = Annotated[Int, Field(ge=1, le=MAX_COUNT)]
+Int = Annotated[int, BeforeValidator(whole)]
+# The bounds before the validator: on the int itself, so the document says "minimum" and
+# "maximum" (after it, pydantic wrote them as "ge"/"le", keywords JSON Schema does not know).
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT), BeforeValidator(whole)]
+Partners = Annotated[int, Field(ge=1, le=MAX_COUNT), BeforeValidator(whole)]
 
 CPV_PATTERN = r"^[0-9]{8}(-[0-9])?$"
 

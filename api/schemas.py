@@ -62,7 +62,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
     403: {"model": ErrorResponse, "description": "Not allowed for your role"},
     404: {"model": ErrorResponse, "description": "Not found (or not yours)"},
-    409: {"model": ErrorResponse, "description": "The ref already exists"},
+    409: {"model": ErrorResponse, "description": (
+        "Conflicts with the stored state (the request itself is valid): the ref already "
+        "exists or a likely duplicate does, or the state of what it acts on does not allow "
+        "it now (a Challenge's stage, a plan over the capacity left or already committed, "
+        "nothing to commit, a job already running or ended); `field` names what clashes")},
     422: {"model": ErrorResponse, "description": "Invalid input; `field` names the field"},
 }
 
@@ -638,7 +642,8 @@ class PilotOut(BaseModel):
 
 class StatusIn(BaseModel):
     status: Literal["intake", "call", "pitch", "pilot", "evaluation", "closed"]
-    reason: str = Field("", max_length=2000)
+    reason: str = Field("", max_length=2000, description="Required to go back to an "
+                                                        "earlier stage (409 without)")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"status": "pitch", "reason": "Vijf ondernemingen uitgenodigd voor de pitch"}]})
@@ -668,7 +673,8 @@ class DecisionIn(BaseModel):
     enterprise_ref: str = Field(max_length=100)
     decision: Literal["accept", "reject", "pin", "unpin"]
     reason: str = Field("", max_length=2000, description="Required when rejecting")
-    rank: int | None = Field(None, description="Rank shown; filled from the engine if absent")
+    rank: int | None = Field(None, ge=1, le=fields.MAX_COUNT,
+                             description="Rank shown; filled from the engine if absent")
     score: float | None = Field(None, description="Score shown; filled from the engine if "
                                                   "absent")
     features: dict[str, float] | None = Field(None, description="Feature scores shown")
@@ -805,13 +811,16 @@ class PlanOut(BaseModel):
 
 class PlanRowIn(BaseModel):
     # Strict, as api.schemas: a wrong JSON type is refused, not coerced.
-    model_config = ConfigDict(extra="forbid", strict=True)
-    enterprise: str = Field(examples=["E-036"], max_length=100)
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+    enterprise: fields.Ref = Field(examples=["E-036"], description="A vetted enterprise; "
+                                   "each enterprise once per kind in a plan")
     kind: Literal["purchase", "placement"] = "purchase"
+    # 0 is allowed for the other kind's field: GET …/plan gives both, and a client PUTs
+    # its rows back.
     amount_eur: float | None = Field(None, ge=0, description="Purchases: invoice euros "
-                                                             "(excl. VAT)", examples=[10000])
-    placements: int | None = Field(None, ge=0, le=10000, description="Placements: full-time "
-                                                                      "places for a year")
+                                     "(excl. VAT), more than 0", examples=[10000])
+    placements: Annotated[int, Field(ge=0, le=10000), BeforeValidator(fields.whole)] | None \
+        = Field(None, description="Placements: full-time places for a year, at least 1")
 
 
 class PlanIn(BaseModel):
@@ -841,9 +850,12 @@ class DeliveryIn(BaseModel):
 
 
 class UncommitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
-        "example": {"reason": "Onderneming kan de plaatsingen dit jaar niet leveren"}})
-    reason: str = Field(max_length=1000, description="Why the commitment is withdrawn")
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re",
+                              json_schema_extra={"example": {
+                                  "reason": "Onderneming kan de plaatsingen dit jaar niet "
+                                            "leveren"}})
+    reason: fields.text(1000, required=True) = Field(  # type: ignore[valid-type]
+        description="Why the commitment is withdrawn (not blank)")
 
 
 class PlanEventRowOut(BaseModel):
@@ -1124,7 +1136,7 @@ class VettingEventOut(BaseModel):
     enterprise_ref: str
     status: str
     valid_until: date | None
-    reason: str
+    reason: str | None = Field(description="Why; absent (null) for an approval without one")
     decided_by: str
     decided_at: datetime | None
 

@@ -9,12 +9,19 @@ invalid stays invalid (negative_data_rejection still sees every refusal).
 
 - ``x-vocabulary`` fields (``api.fields.vocabulary``): a CPV code or a municipality must be
   on the reference list; the schema gives the form (8 digits, a non-blank name), the list
-  is too long to enumerate. A code of the right form is replaced by one from the list.
+  is too long to enumerate. A code of the right form is replaced by one from the list;
+  the same for query parameters marked ``x-vocabulary`` (the search's municipality).
 - Pairs: ``lat`` and ``lon`` together (both or neither); ``end`` not before ``start``,
   ``deadline`` not before ``opened_on``, a vetting's ``valid_until`` not before ``on``.
 - Either-or: an enterprise needs a municipality or coordinates; an obligation needs
   ``amount_eur`` or ``tender``.
 - PUT: a ``ref`` in the body is the path's.
+- A curation decision: a reason when rejecting or overriding; a vetting: one when
+  rejecting or resetting to pending.
+- A ledger grant: one of connector and organisation.
+- A job: only its kind's parameters.
+- A plan's rows: a purchase's amount and a placement's count given, each enterprise once per
+  kind.
 - ``x-rule`` fields: a contact's phone number (its digit count) and web address (a host
   name) are replaced by valid ones.
 """
@@ -87,7 +94,8 @@ def repair(path: str, method: str, body: dict[str, Any], path_ref: str | None) -
         if isinstance(contact.get("website"), str):
             contact["website"] = "https://www.example.nl"
     lat, lon = body.get("lat"), body.get("lon")
-    if (lat is None) != (lon is None):
+    if (lat is None) != (lon is None) or ("lat" in body) != ("lon" in body):
+        # One of the pair (a PATCH's null clears it): both or neither.
         body.pop("lat", None)
         body.pop("lon", None)
     _order(body, "start", "end")
@@ -109,11 +117,90 @@ def repair(path: str, method: str, body: dict[str, Any], path_ref: str | None) -
         body["ref"] = unquote(path_ref)  # schemathesis keeps path parameters encoded
 
 
+def _vocabulary_query(case: schemathesis.Case) -> None:
+    # Query parameters with "x-vocabulary" (the search's municipality filter).
+    query = case.query
+    if not isinstance(query, dict):
+        return
+    for param in case.operation.query:
+        if param.definition.get("schema", {}).get("x-vocabulary") != "municipality":
+            continue
+        value = query.get(param.name)
+        if isinstance(value, str) and value.strip():
+            query[param.name] = _pick(_municipality_codes(), value)
+
+
+def _decision(body: dict[str, Any]) -> None:
+    # "Required when rejecting" and "needs a reason" (an override; a vetting that rejects
+    # or resets to pending): the reason in words.
+    reason = body.get("reason")
+    needs = body.get("decision") == "reject" or body.get("override") is True or \
+        body.get("status") in ("rejected", "pending")
+    if needs and (not isinstance(reason, str) or not reason.replace("\x00", "").strip()):
+        body["reason"] = "Reden"
+
+
+def _plan(body: dict[str, Any]) -> None:
+    # A purchase's amount more than 0, a placement's count at least 1, each enterprise
+    # once per kind (in words in the row's description).
+    rows, seen = body.get("rows"), set()
+    if not isinstance(rows, list):
+        return
+    keep = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        key = (row.get("enterprise"), row.get("kind", "purchase"))
+        if key in seen:
+            continue
+        seen.add(key)
+        if key[1] == "purchase" and not row.get("amount_eur"):
+            row["amount_eur"] = 1000.0
+        if key[1] == "placement" and not row.get("placements"):
+            row["placements"] = 1
+        keep.append(row)
+    body["rows"] = keep
+
+
+def _grant(body: dict[str, Any]) -> None:
+    # Exactly one of connector and organisation (the grant's docstring).
+    def given(key: str) -> bool:
+        value = body.get(key)
+        return isinstance(value, str) and bool(value.strip())
+
+    if given("connector") and given("organisation"):
+        body.pop("organisation")
+    elif not given("connector") and not given("organisation"):
+        body["connector"] = "verbinder@example.nl"
+
+
+JOB_PARAMS = {"allocate": {"top_k", "save"}, "learn": {"min_decisions"},
+              "rank_tenders": {"top_k"}}
+
+
+def _job(body: dict[str, Any]) -> None:
+    # Each kind its own parameters (JobParams' descriptions).
+    params = body.get("params")
+    if isinstance(params, dict):
+        allowed = JOB_PARAMS.get(body.get("kind", ""), set())
+        body["params"] = {k: v for k, v in params.items() if k in allowed}
+
+
 @schemathesis.hook
 def before_call(ctx: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
     if not case.meta or not case.meta.generation.mode.is_positive:
         return
+    _vocabulary_query(case)
     path = case.operation.path
+    if (path.endswith("/curation/decisions") or path.endswith("/vetting/{enterprise_ref}")) \
+            and isinstance(case.body, dict):
+        _decision(case.body)
+    if path.endswith("/plan") and case.method.upper() == "PUT" and isinstance(case.body, dict):
+        _plan(case.body)
+    if path.endswith("/ledgers/access") and isinstance(case.body, dict):
+        _grant(case.body)
+    if path.endswith("/jobs") and isinstance(case.body, dict):
+        _job(case.body)
     base = path.removesuffix("/{ref}")
     if not base.endswith(ENTITY_PATHS) or not isinstance(case.body, dict):
         return

@@ -28,9 +28,9 @@ pilots and evaluations ``api.services.challenge_flow``'s.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
@@ -477,13 +477,12 @@ def _raise(request: Request, session: Session, exc: DomainError) -> Exception:
                     "coalitions": [{"members": ["E-0042", "E-0107"], "score": 0.66,
                                     "capacity_eur": 310000}]}}}}})
 def api_matches(ref: str, request: Request, user: ApiUser, session: SessionDep,
-                top_k: int = 10) -> dict[str, Any]:
+                top_k: Annotated[int, Query(ge=1, le=50, description="How many to rank")] = 10,
+                ) -> dict[str, Any]:
     """The engine's diverse ranking of enterprises for the Challenge and the coalitions
     it proposes (complementary enterprises that cover more of its themes together).
     Every reason is ``{"code", "params", "text"}`` (text in the request's language)."""
     row = get_challenge(session, ref)
-    if not 1 <= top_k <= 50:
-        raise api_error(422, "top_k moet tussen 1 en 50 liggen", "top_k")
     try:
         result = cached_match(session, "challenge", row.ref, top_k)
     except NotFound as exc:
@@ -500,7 +499,8 @@ def api_status(ref: str, body: StatusIn, request: Request, user: ConnectorUser,
                session: SessionDep) -> dict[str, Any]:
     """intake → call → pitch → pilot → evaluation → closed, one stage at a time (409
     otherwise). Going back to an earlier stage is a reopening and needs a ``reason``
-    (422 without). Every change is appended to the Challenge's stage events."""
+    (409 without: whether it is one depends on the stage the Challenge is in). Every change
+    is appended to the Challenge's stage events."""
     row = get_challenge(session, ref)
     try:
         change_status(session, row, body.status, user.email, body.reason)

@@ -238,7 +238,8 @@ async def _job_answer(user: User, job_id: str, page: int, wait: float,
 async def import_api(
     request: Request,
     user: ApiUser,
-    files: Annotated[list[UploadFile], File(description="One or more interchange files")],
+    files: Annotated[list[UploadFile], File(min_length=1, max_length=MAX_FILES,
+                                            description="One or more interchange files")],
     on_duplicate: Annotated[OnDuplicate, Form(
         description="A likely duplicate enterprise: reject the file (ask), merge, keep both")]
     = "ask",
@@ -286,7 +287,8 @@ async def import_published_api(
     request: Request,
     fmt: PublishedFormat,
     user: ApiUser,
-    files: Annotated[list[UploadFile], File(description="One or more published tender files")],
+    files: Annotated[list[UploadFile], File(min_length=1, max_length=MAX_FILES,
+                                            description="One or more published tender files")],
     partial: Annotated[bool, Form(description="Write the valid items of a file that also "
                                                "holds refused ones")] = False,
     confirm: Annotated[bool, Form(description="Write (default: preview only)")] = False,

@@ -12,11 +12,11 @@ GET /api/v1/rankings/{tender_ref}: the stored batch ranking of one tender.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import get_engine
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
@@ -35,11 +35,25 @@ KIND_LABELS = {
 }
 
 
+if TYPE_CHECKING:
+    JobKind = str
+else:  # the services' kinds, as an enumeration in the OpenAPI document
+    JobKind = Literal[tuple(jobs.KINDS)]
+
+
+class JobParams(BaseModel):
+    """The parameters jobs take (``api.services.batch.check_params``); which kind takes
+    which is said in words (another kind's parameter is a 422)."""
+    model_config = ConfigDict(extra="forbid", strict=True)
+    top_k: int | None = Field(None, ge=1, le=200, description="allocate, rank_tenders")
+    save: bool | None = Field(None, description="allocate (default true)")
+    min_decisions: int | None = Field(None, ge=1, le=100_000, description="learn")
+
+
 class JobIn(BaseModel):
-    kind: str = Field(max_length=40, description="allocate | learn | rank_tenders")
-    params: dict[str, Any] = Field(default_factory=dict, description=(
-        "allocate: top_k (1-200), save (bool, default true); learn: min_decisions; "
-        "rank_tenders: top_k (1-200)"))
+    kind: JobKind = Field(description="allocate | learn | rank_tenders")
+    params: JobParams | None = Field(None, description=(
+        "allocate: top_k, save; learn: min_decisions; rank_tenders: top_k"))
 
 
 def _job_url(job_id: str) -> str:
@@ -99,7 +113,8 @@ def job_cancel(request: Request, user: ConnectorUser, job_id: str) -> Response:
     503: {"description": "The job queue cannot be reached: nothing was started"}})
 def api_job_start(body: JobIn, user: ConnectorUser) -> JSONResponse:
     """Start a background job; its state, progress and result are at `Location`."""
-    job = jobs.submit(get_engine(), user, body.kind, body.params)
+    job = jobs.submit(get_engine(), user, body.kind,
+                      body.params.model_dump(exclude_none=True) if body.params else {})
     return JSONResponse(jobs.view(job), status_code=202,
                         headers={"Location": _job_url(job.id)})
 

@@ -420,6 +420,8 @@ async def ledgers_upload_json(
 
 
 class GrantIn(BaseModel):
+    """Exactly one of ``connector`` and ``organisation`` (422 otherwise); one that names
+    no connector is 404."""
     connector: str | None = Field(default=None, description="a connector's e-mail address")
     organisation: str | None = Field(
         default=None, description="or an organisation: every connector working there")

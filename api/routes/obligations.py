@@ -162,6 +162,9 @@ class PlanLine:
     share: float | None = None
     capacity: CapacityState | None = None  # the enterprise's, after commitments elsewhere
     errors: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # The fields of ``errors`` that clash with the stored state (the registry, capacity,
+    # commitments) rather than being wrong as input: the API answers those 409.
+    conflicts: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {"enterprise": self.enterprise, "name": self.name, "kind": self.kind,
@@ -192,12 +195,18 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
         def err(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
             _ln.errors.setdefault(name, (msg, params))
 
+        def clash(name: str, msg: str, _ln: PlanLine = ln, **params: Any) -> None:
+            if name not in _ln.errors:
+                _ln.conflicts.add(name)
+            _ln.errors.setdefault(name, (msg, params))
+
         ent = ents.get(ln.enterprise)
         if not ln.enterprise:
             err("enterprise", "Kies een onderneming.")
             continue
         if ent is None or ent.vetting_status != "vetted":
-            err("enterprise", "Onbekende of niet gescreende onderneming {ref}.", ref=ln.enterprise)
+            clash("enterprise", "Onbekende of niet gescreende onderneming {ref}.",
+                  ref=ln.enterprise)
             continue
         ln.name = ent.name
         ln.capacity = states[ent.ref]
@@ -225,8 +234,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             ln.credit_eur = credit_for(policy, "purchase", on, amount_eur=amount,
                                        enterprise=engine_ent)
             if amount > free + 0.005:
-                err("amount", "Meer dan de vrije inkoopcapaciteit over de looptijd van {years} "
-                              "jaar ({free}).", free=Eur(free, 2), years=Num(years))
+                clash("amount", "Meer dan de vrije inkoopcapaciteit over de looptijd van "
+                                "{years} jaar ({free}).", free=Eur(free, 2), years=Num(years))
         else:
             try:
                 n_raw = parse_number(ln.placements_raw)
@@ -238,8 +247,8 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             n = int(n_raw)
             block = placement_block(policy, engine_ent.target_groups, prefer=ob.target_groups)
             if block is None:
-                err("kind", "De doelgroepen van deze onderneming tellen niet mee als plaatsing "
-                            "onder deze waarderingstabel.")
+                clash("kind", "De doelgroepen van deze onderneming tellen niet mee als "
+                              "plaatsing onder deze waarderingstabel.")
                 continue
             free_places = int(state.free_placements + 1e-9)
             ln.placements, ln.block = n, block.key
@@ -247,12 +256,16 @@ def price_lines(session: Session, row: ObligationRow, ob: Obligation, policy: Po
             ln.credit_eur = ln.amount_eur = credit_for(policy, "placement", on, placements=n,
                                                        block=block)
             if n > free_places:
-                err("placements", "Meer dan de vrije plaatsingen over de looptijd van {years} "
-                                  "jaar ({free}).", free=free_places, years=f"{years:g}")
+                clash("placements", "Meer dan de vrije plaatsingen over de looptijd van "
+                                    "{years} jaar ({free}).", free=free_places,
+                      years=f"{years:g}")
     page_field = {"amount_eur": "amount"}
     for r in plan_commit.clashes_with_committed(session, row.ref,
                                                 [(ln.enterprise, ln.kind) for ln in lines]):
-        lines[r.index].errors.setdefault(page_field.get(r.field, r.field), (r.message, r.params))
+        name = page_field.get(r.field, r.field)
+        if name not in lines[r.index].errors:
+            lines[r.index].conflicts.add(name)
+        lines[r.index].errors.setdefault(name, (r.message, r.params))
     return lines
 
 
@@ -942,10 +955,12 @@ def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
 def plan_put(ref: str, body: PlanIn, request: Request, user: ApiUser, session: SessionDep
              ) -> dict[str, Any]:
     """Replaces the obligation's planned rows (committed rows stay): every row is saved, or
-    none. Credits are computed from the policy; a row over the enterprise's free capacity,
-    or naming an enterprise and kind already committed for this obligation, refuses the
-    plan with ``detail.rows`` giving each faulty row's index, field and reason
-    (``detail.field`` is the first, e.g. ``rows[i].amount_eur``)."""
+    none. Credits are computed from the policy. A row that is wrong as input (the same
+    enterprise and kind twice) refuses the plan with 422; a row that clashes with the stored
+    state (an enterprise unknown or not vetted, over its free capacity, whose target groups
+    count for no placement under the policy, or already committed for this obligation with
+    that kind) with 409. Either way ``detail.rows`` gives each faulty row's index, field and
+    reason (``detail.field`` is the first, e.g. ``rows[i].amount_eur``)."""
     row = _row_or_404(session, user, ref)
     _edit_or_403(user, row)
     ov = overview(session, row)
@@ -960,7 +975,9 @@ def plan_put(ref: str, body: PlanIn, request: Request, user: ApiUser, session: S
         rows: list[dict[str, Any]] = [
             {"index": i, "field": api_name.get(name, name), "message": msg.format(**params)}
             for i, ln in bad for name, (msg, params) in list(ln.errors.items())[:1]]
-        error = api_error(422, str(rows[0]["message"]),
+        # 409 only when every refused row clashes with the stored state (see above).
+        state = all(next(iter(ln.errors)) in ln.conflicts for _, ln in bad)
+        error = api_error(409 if state else 422, str(rows[0]["message"]),
                           f"rows[{rows[0]['index']}].{rows[0]['field']}")
         error.detail["rows"] = rows  # type: ignore[index]
         raise error

@@ -7,15 +7,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api import access
+from api import access, fields
 from api.deps import ApiUser, SessionDep, api_error
-from api.messages import msg
 from api.schemas import ERROR_RESPONSES, CpvOut, SearchOut
 from api.services.cpv_search import search_cpv
 from api.services.enterprise_search import SearchParams, hit_to_dict, search
 from api.web.params import PageQuery
-from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS, VETTING_STATUSES
 from matcher.refdata import cpv_vocabulary
+
+# No filter, or 1 to 8 digits and an optional check digit (what cpv_prefix reads).
+CPV_PREFIX_PATTERN = r"^([0-9]{1,8}(-[0-9])?)?$"
 
 api_router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 
@@ -25,28 +26,27 @@ def search_enterprises(
     user: ApiUser,
     session: SessionDep,
     q: Annotated[str, Query(max_length=200, description="Words in name/description/CPV")] = "",
-    cpv: Annotated[str, Query(max_length=20, description="CPV code or prefix, e.g. 909")] = "",
-    municipality: Annotated[str, Query(max_length=100, description="CBS code or name")] = "",
+    cpv: Annotated[str, Query(pattern=CPV_PREFIX_PATTERN,
+                              description="CPV code or its first digits, e.g. 909")] = "",
+    municipality: Annotated[str, Query(
+        max_length=100, description="A 2023 municipality: its CBS code (GM0344) or its name",
+        json_schema_extra={"x-vocabulary": "municipality"})] = "",
     km: Annotated[float | None, Query(gt=0, le=500, description="Radius around municipality")]
     = None,
-    target_group: Annotated[list[str] | None, Query()] = None,
-    certification: Annotated[list[str] | None, Query()] = None,
-    vetting: Annotated[list[str] | None, Query()] = None,
+    target_group: Annotated[list[fields.TargetGroup] | None, Query()] = None,
+    certification: Annotated[list[fields.CertificationScheme] | None, Query()] = None,
+    vetting: Annotated[list[fields.VettingStatus] | None, Query()] = None,
     min_capacity_eur: Annotated[float | None, Query(ge=0)] = None,
     sort: Literal["relevance", "name", "distance", "capacity"] = "relevance",
     page: PageQuery = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, object]:
-    for name, values, allowed in (("target_group", target_group, TARGET_GROUPS),
-                                  ("certification", certification, CERTIFICATION_SCHEMES),
-                                  ("vetting", vetting, VETTING_STATUSES)):
-        for value in values or []:
-            if value not in allowed:
-                raise api_error(422, msg("{value} is geen geldige waarde; kies uit: {choices}",
-                                        value=repr(value), choices=", ".join(allowed)), name)
+    # The lists' values are the schema's enumerations (api.fields): others are a 422 there.
     params = SearchParams(q=q, cpv=cpv, municipality=municipality, km=km,
-                          target_groups=target_group or [], certifications=certification or [],
-                          vetting=vetting or [], min_capacity_eur=min_capacity_eur, sort=sort,
+                          target_groups=[v.value for v in target_group or []],
+                          certifications=[v.value for v in certification or []],
+                          vetting=[v.value for v in vetting or []],
+                          min_capacity_eur=min_capacity_eur, sort=sort,
                           page=page, per_page=per_page)
     result = search(session, params, restrict_vetted=not access.sees_all(user))
     if result.errors:

@@ -109,8 +109,9 @@ def check_move(session: Session, row: ChallengeRow, new: str, reason: str) -> No
         raise Invalid("reason", "De reden is te lang (hoogstens 2000 tekens).")
     if is_reopening(row.status, new):
         if not reason:
-            raise Invalid("reason", "Geef een reden om de challenge naar een eerdere fase "
-                                    "terug te zetten.")
+            # Whether a reason is needed depends on the stored stage: a conflict (409).
+            raise Conflict("reason", "Geef een reden om de challenge naar een eerdere fase "
+                                     "terug te zetten.")
         return
     following = next_stage(row.status)
     if new != following:

@@ -436,12 +436,13 @@ def grant_access(session: Session, firm: str, granted_by: str, *,
     if connector:
         user = session.exec(select(User).where(User.email == connector)).first()
         if user is None or user.role != "connector":
-            raise Invalid("connector", "{email} is geen verbinder.", email=connector)
+            # Not found (404 in the API): the grant names a connector that is not there.
+            raise NotFound("connector", "{email} is geen verbinder.", email=connector)
         stmt = stmt.where(LedgerAccess.connector_id == user.id)
         row = LedgerAccess(firm=firm, connector_id=user.id, granted_by=granted_by)
     else:
         if organisation not in connector_choices(session)[1]:
-            raise Invalid("organisation", "Geen verbinder werkt bij {organisation}.",
+            raise NotFound("organisation", "Geen verbinder werkt bij {organisation}.",
                           organisation=organisation)
         stmt = stmt.where(LedgerAccess.connector_org == organisation)
         row = LedgerAccess(firm=firm, connector_org=organisation, granted_by=granted_by)

@@ -121,10 +121,11 @@ def commit_plan(session: Session, ref: str, by: str) -> PlanEvent:
     """Turn the obligation's planned rows into committed ones, or refuse them all."""
     ob = _obligation(session, ref)
     if ob.status != "open":
-        raise Invalid(None, "Alleen het plan van een open verplichting kan worden toegezegd.")
+        # The obligation's state, not the request, is in the way: a conflict (409).
+        raise Conflict(None, "Alleen het plan van een open verplichting kan worden toegezegd.")
     planned = [a for a in _allocations(session, ref) if a.status == "planned"]
     if not planned:
-        raise Invalid(None, "Er is geen ontwerpplan om toe te zeggen: sla eerst een plan op.")
+        raise Conflict(None, "Er is geen ontwerpplan om toe te zeggen: sla eerst een plan op.")
     # Capacity now, in every calendar year of the obligation's term: what every other
     # obligation books there (committed and planned rows spread over their terms, or their
     # deliveries when more, accepted matches' holds) beside this row spread over this term,
@@ -197,7 +198,7 @@ def uncommit_plan(session: Session, ref: str, by: str, reason: str) -> PlanEvent
         raise Invalid("reason", "Geef een reden om de toezegging in te trekken.")
     committed = [a for a in _allocations(session, ref) if a.status == "committed"]
     if not committed:
-        raise Invalid(None, "Er is geen toegezegd plan om in te trekken.")
+        raise Conflict(None, "Er is geen toegezegd plan om in te trekken.")
     now = utcnow()
     for a in committed:
         a.status, a.updated_at = "planned", now

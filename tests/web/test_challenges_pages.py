@@ -236,9 +236,10 @@ def test_challenge_api_status_and_matches(client: TestClient, api_token: Headers
     assert r.status_code == 409 and "de volgende fase is Pilot" in r.json()["detail"]["message"]
     r = client.post("/api/v1/challenges/C-1/status", headers=h, json={"status": "pilot"})
     assert r.status_code == 409 and "minstens één pitch" in r.json()["detail"]["message"]
-    # Back without a reason: 422 on the reason; with one: recorded as a reopening.
+    # Back without a reason: refused on the reason; with one: recorded as a reopening.
     r = client.post("/api/v1/challenges/C-1/status", headers=h, json={"status": "call"})
-    assert r.status_code == 422 and r.json()["detail"]["field"] == "reason"
+    # A reopening without a reason: the Challenge's stage asks for one (a conflict).
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "reason"
     r = client.post("/api/v1/challenges/C-1/status", headers=h,
                     json={"status": "call", "reason": "Te weinig pitches"})
     assert r.status_code == 200 and r.json()["history"][-1]["reopen"] is True

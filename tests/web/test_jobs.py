@@ -108,13 +108,20 @@ def test_bad_job_requests_are_refused_clearly(
     with Session(get_engine()) as s:
         before = s.exec(select(func.count()).select_from(JobRow)).one()
     r = client.post("/api/v1/jobs", json={"kind": "sleep"}, headers=headers)
-    assert r.status_code == 422 and "Onbekende taak sleep" in r.json()["detail"]["message"]
+    # The kinds and the parameters are the document's (JobIn): refused with the field.
+    detail = r.json()["detail"]
+    assert r.status_code == 422 and detail["field"] == "kind"
+    assert "allocate" in detail["message"] and "rank_tenders" in detail["message"]
     r = client.post("/api/v1/jobs", json={"kind": "rank_tenders", "params": {"top_k": 0}},
                     headers=headers)
-    assert r.status_code == 422 and r.json()["detail"]["field"] == "top_k"
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "params.top_k"
     r = client.post("/api/v1/jobs", json={"kind": "allocate", "params": {"x": 1}},
                     headers=headers)
-    assert r.status_code == 422 and "Onbekende parameter x" in r.json()["detail"]["message"]
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "params.x"
+    # Another kind's parameter: the service says which it takes.
+    r = client.post("/api/v1/jobs", json={"kind": "allocate", "params": {"min_decisions": 5}},
+                    headers=headers)
+    assert r.status_code == 422 and "min_decisions" in r.json()["detail"]["message"]
     assert client.get("/api/v1/jobs/nope", headers=headers).status_code == 404
     assert client.post("/api/v1/jobs", json={"kind": "allocate"},
                        headers=api_token("firm")).status_code == 403

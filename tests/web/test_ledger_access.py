@@ -64,7 +64,7 @@ def test_connector_sees_a_ledger_only_with_the_firms_grant(
                 grant["id"]]
         # Granting to something that is not a connector is refused with the reason.
         r = c.post("/api/v1/ledgers/access", headers=firm, json={"connector": USERS["firm2"][0]})
-        assert r.status_code == 422 and "geen verbinder" in r.json()["detail"]["message"]
+        assert r.status_code == 404 and "geen verbinder" in r.json()["detail"]["message"]
         # Revoked: gone from the list and 404 again.
         assert c.delete(f"/api/v1/ledgers/access/{grant['id']}", headers=conn).status_code == 403
         assert c.delete(f"/api/v1/ledgers/access/{grant['id']}", headers=firm).status_code == 200

@@ -198,7 +198,7 @@ def test_plan_and_deliveries_api(client: TestClient, api_token: Any) -> None:
     too_much = client.put("/api/v1/obligations/O-1/plan", headers=headers, json={"rows": [
         {"enterprise": "E-012", "kind": "purchase", "amount_eur": 5000},
         {"enterprise": "E-012", "kind": "placement", "placements": 999}]})
-    assert too_much.status_code == 422
+    assert too_much.status_code == 409  # over the free capacity: the stored state's
     assert too_much.json()["detail"]["field"] == "rows[1].placements"
     unknown = client.put("/api/v1/obligations/O-1/plan", headers=headers,
                          json={"rows": [{"enterprise": "E-012", "amount": 1}]})

@@ -63,7 +63,7 @@ def test_save_refuses_a_row_already_committed_instead_of_dropping_it(
     before = _rows("O-1")
     r = _save(client, h, {"enterprise": "E-002", "kind": "purchase", "amount_eur": 1000},
               {"enterprise": "E-001", "kind": "purchase", "amount_eur": 2000})
-    assert r.status_code == 422, r.text
+    assert r.status_code == 409, r.text  # a clash with the stored commitments
     detail = r.json()["detail"]
     assert detail["field"] == "rows[1].enterprise"
     assert [(x["index"], x["field"]) for x in detail["rows"]] == [(1, "enterprise")]
@@ -131,10 +131,11 @@ def test_commit_books_capacity_for_every_replan(client: TestClient,
     r3 = client.put("/api/v1/obligations/O-3/plan", headers=api_token("firm2"),
                     json={"rows": [{"enterprise": "E-002", "kind": "purchase",
                                     "amount_eur": 1}]})
-    assert r3.status_code == 422 and r3.json()["detail"]["field"] == "rows[0].amount_eur"
+    # Over the capacity left: a clash with the stored commitments.
+    assert r3.status_code == 409 and r3.json()["detail"]["field"] == "rows[0].amount_eur"
     # Nothing planned is left to commit.
     again = client.post(PLAN + "/commit", headers=h)
-    assert again.status_code == 422 and "ontwerpplan" in again.json()["detail"]["message"]
+    assert again.status_code == 409 and "ontwerpplan" in again.json()["detail"]["message"]
 
 
 def test_commit_refused_per_row_when_capacity_is_gone(client: TestClient,
@@ -175,7 +176,7 @@ def test_uncommit_needs_a_reason_and_is_logged(client: TestClient,
     assert r.json()["action"] == "uncommit"
     assert {x["enterprise"] for x in r.json()["rows"]} == {"E-001", "E-006"}
     assert {st for st, _ in _rows("O-1").values()} == {"planned"}
-    assert client.post(url, headers=h, json={"reason": "nog eens"}).status_code == 422
+    assert client.post(url, headers=h, json={"reason": "nog eens"}).status_code == 409
     assert client.post(PLAN + "/commit", headers=h).status_code == 201
     with Session(get_engine()) as s:
         log = s.exec(select(PlanEvent).order_by(PlanEvent.id)).all()  # type: ignore[arg-type]
