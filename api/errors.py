@@ -46,6 +46,11 @@ class Conflict(DomainError):
     """The input is fine but clashes with the stored state."""
 
 
+class InvalidState(Invalid):
+    """What is stored cannot be used for this now (an obligation no valuation policy
+    applies to): a conflict for HTTP (409), an Invalid for the services that fall back."""
+
+
 class Unavailable(DomainError):
     """A service the request needs (e.g. the job queue) cannot be reached now; nothing
     was done, and the request may be repeated later."""

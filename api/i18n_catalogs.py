@@ -52,7 +52,7 @@ KEYWORDS: dict[str, Any] = {
     # Messages made in code and said at the boundary (api/messages.py), the services' errors
     # (api/errors.py: field first, then the message) and the API's (api/deps.py).
     "msg": None, "msgn": (1, 2), "DomainError": (2,), "Invalid": (2,), "NotFound": (2,),
-    "Forbidden": (2,), "Conflict": (2,), "api_error": (2,),
+    "Forbidden": (2,), "Conflict": (2,), "InvalidState": (2,), "api_error": (2,),
 }
 
 log = logging.getLogger(__name__)

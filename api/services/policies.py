@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from api.errors import Invalid
+from api.errors import Invalid, InvalidState
 from api.i18n import N_
 from matcher.model import Obligation, Tender
 from matcher.valuation import (
@@ -29,11 +29,12 @@ NO_POLICY_SENTENCE = N_("Geen beleid van toepassing in deze regio; kies er een."
 
 
 def no_policy_error(ref: str | None = None) -> Invalid:
+    # The stored obligation's state (its region and date), not the request: 409 in the API.
     if ref:
         # Written out (not joined from NO_POLICY) so the catalog extraction finds it.
-        return Invalid("policy", "{ref}: Geen beleid van toepassing in deze regio; kies er een.",
-                       ref=ref)
-    return Invalid("policy", NO_POLICY_SENTENCE)
+        return InvalidState("policy", "{ref}: Geen beleid van toepassing in deze regio; kies "
+                            "er een.", ref=ref)
+    return InvalidState("policy", NO_POLICY_SENTENCE)
 
 
 def obligation_policy(ob: Obligation) -> Policy:

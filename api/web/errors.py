@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from api.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
+from api.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    InvalidState,
+    NotFound,
+    Unavailable,
+)
 
 HTTP_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
+    InvalidState: 409,  # before Invalid in its MRO
     Invalid: 422,
     Unavailable: 503,
 }

@@ -80,7 +80,9 @@ def test_delivery_date_within_contract_and_policy(client: TestClient,
         s.commit()
     # No policy was in force for Utrecht on that start: the obligation asks for one (never
     # another table by default).
-    _refused(_post(client, h, on="2023-07-01"), "policy", "kies er een")
+    r = _post(client, h, on="2023-07-01")  # the obligation's state: a conflict
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "policy", r.text
+    assert "kies er een" in r.json()["detail"]["message"]
     with Session(get_engine()) as s:
         tender = s.exec(select(TenderRow).where(TenderRow.ref == "T-UTR-1")).one()
         tender.sroi_policy = "utrecht-2024"
