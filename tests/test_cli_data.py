@@ -235,6 +235,28 @@ def test_import_problems_in_the_chosen_language(use_db: str, tmp_path: Path,
     assert "geen KvK-nummer" not in out
 
 
+def test_a_command_error_in_dutch_and_in_english(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The command's own refusals (CliError) are messages too: Dutch by default, English
+    with --lang en, the same exit status; a counted one in the language's plural form."""
+    missing = tmp_path / "ontbreekt.csv"
+    assert main(["--lang", "nl", "import", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"sroi import: bestand niet gevonden: {missing} (niets ingelezen)" in err
+    assert main(["--lang", "en", "import", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"sroi import: file not found: {missing} (nothing imported)" in err
+    assert "niet gevonden" not in err
+
+    from api.messages import msgn
+
+    for n, nl, en in ((1, "1 onderbroken taak", "1 interrupted job queued again"),
+                      (3, "3 onderbroken taken", "3 interrupted jobs queued again")):
+        m = msgn("{n} onderbroken taak opnieuw in de wachtrij",
+                 "{n} onderbroken taken opnieuw in de wachtrij", n)
+        assert m.render("nl").startswith(nl) and m.render("en") == en
+
+
 def test_cli_language_default() -> None:
     from api.commands.lang import default_lang
 

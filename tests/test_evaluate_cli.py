@@ -13,6 +13,13 @@ from sqlmodel import Session
 from api.cli import main
 from api.services.importing import import_files
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the command's English (`SROI_LANG=en`; Dutch is the default)."""
+    monkeypatch.setenv("SROI_LANG", "en")
+
+
 VETTED = {"status": "vetted", "by": "connector", "on": "2026-01-10", "valid_until": "2027-12-31"}
 
 

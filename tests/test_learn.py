@@ -194,7 +194,7 @@ def test_learn_activates_only_an_improvement_and_rolls_back(session: Session) ->
 
     assert rollback(session, 1).active
     assert dict(active_weights(session).weights) == pytest.approx(dict(DEFAULT.weights))
-    with pytest.raises(WeightsError, match="no weight set version 42"):
+    with pytest.raises(WeightsError, match="geen gewichtenset met versie 42"):
         rollback(session, 42)
     assert sum(r.active for r in list_versions(session)) == 1
 
@@ -264,10 +264,10 @@ def test_cli_learn_list_rollback(use_db: str, capsys: pytest.CaptureFixture[str]
         Xs, ys = synthetic_log(40)
         add_log(s, Xs, ys)
 
-    assert main(["learn", "--min-decisions", "100000"]) == 1
-    assert "need at least 100000" in capsys.readouterr().err
+    assert main(["--lang", "en", "learn", "--min-decisions", "100000"]) == 1
+    assert "need at least 100,000" in capsys.readouterr().err
 
-    assert main(["learn", "--min-decisions", "20", "--json"]) == 0
+    assert main(["--lang", "en", "learn", "--min-decisions", "20", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "activated" and out["version"] == 2
     assert max(out["weights"], key=out["weights"].get) == "geo"
@@ -278,13 +278,13 @@ def test_cli_learn_list_rollback(use_db: str, capsys: pytest.CaptureFixture[str]
     assert [v["version"] for v in listing["versions"]] == [2, 1]
     assert listing["versions"][0]["change"].startswith("Distance")
 
-    assert main(["weights", "rollback", "1"]) == 0
+    assert main(["--lang", "en", "weights", "rollback", "1"]) == 0
     assert "default v1 is active again" in capsys.readouterr().out
-    assert main(["weights", "list"]) == 0
+    assert main(["--lang", "en", "weights", "list"]) == 0
     text = capsys.readouterr().out
     assert "* v1" in text and "  v2" in text
 
-    assert main(["weights", "rollback", "9"]) == 1
+    assert main(["--lang", "en", "weights", "rollback", "9"]) == 1
     err = capsys.readouterr().err
     assert "no weight set version 9" in err and "Traceback" not in err
 

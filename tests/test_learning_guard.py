@@ -98,7 +98,7 @@ def test_degenerate_learnt_set_is_refused_on_the_labelled_set(labelled_store: Se
     assert result.labelled_ndcg_active == pytest.approx(1.0)
     assert result.labelled_ndcg is not None
     assert result.labelled_ndcg < result.labelled_ndcg_active - MAX_LABELLED_DROP
-    assert "labelled set" in result.reason
+    assert "labelled set" in render_text(result.reason, "en")
     row = list_versions(s)[0]
     assert row.version == result.version and not row.active
     m = row.metrics
@@ -130,17 +130,17 @@ def test_cli_evaluate_save_and_rollback_force(use_db: str, labelled_store: Sessi
                                               capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "schoon.json"
     path.write_text(json.dumps(LABELS), encoding="utf-8")
-    assert main(["evaluate", str(path), "--on", ON.isoformat(), "--save"]) == 0
+    assert main(["--lang", "en", "evaluate", str(path), "--on", ON.isoformat(), "--save"]) == 0
     assert "saved schoon.json as the labelled set" in capsys.readouterr().err
     labelled_store.expire_all()
     assert latest_label_set(labelled_store) is not None
     result = learn_from_log(labelled_store, min_decisions=20, on=ON)
     assert result.status == "refused"
     v = str(result.version)
-    assert main(["weights", "rollback", v]) == 1
+    assert main(["--lang", "en", "weights", "rollback", v]) == 1
     assert "--force" in capsys.readouterr().err
-    assert main(["weights", "rollback", v, "--force"]) == 0
+    assert main(["--lang", "en", "weights", "rollback", v, "--force"]) == 0
     out = capsys.readouterr().out
     assert f"v{v} is now active" in out and "again" not in out
-    assert main(["weights", "rollback", "1"]) == 0
+    assert main(["--lang", "en", "weights", "rollback", "1"]) == 0
     assert "default v1 is active again" in capsys.readouterr().out

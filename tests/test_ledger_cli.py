@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from api.cli import main
+from api.i18n import format_number
 from fixtures import ledgers as G
 from tests.web.seed import FIRM_A, USERS, seed
 
@@ -36,7 +37,7 @@ def test_ledger_cli_round_trip(session: Session, use_db: str, tmp_path: Path,
     assert shown["converted_lines"] == sum(1 for g in GEN if g.currency != "EUR") > 0
     assert shown["foreign_lines"] == 0 and shown["converted_eur"] > 0
     assert main(["ledger", "show", str(lid), *firm]) == 0
-    assert "addressable" in capsys.readouterr().out
+    assert "beïnvloedbaar" in capsys.readouterr().out  # Dutch unless --lang en
     assert main(["ledger", "export", str(lid), *firm]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == len(GEN)
@@ -45,7 +46,7 @@ def test_ledger_cli_round_trip(session: Session, use_db: str, tmp_path: Path,
     assert "Onbekende regel" in capsys.readouterr().err
     assert line_id
     assert main(["ledger", "delete", str(lid), *firm]) == 0
-    assert f"{len(GEN)} lines" in capsys.readouterr().out
+    assert f"verwijderd met {format_number(len(GEN))} regels" in capsys.readouterr().out
     assert main(["ledger", "list", *firm, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
 
@@ -59,9 +60,9 @@ def test_ledger_cli_refuses_a_bad_file_with_every_problem(
     firm = ["--as", USERS["firm"][0]]
     assert main(["ledger", "import", str(path), *firm]) == 2
     err = capsys.readouterr().err
-    assert "row 2" in err and "row 3" in err and "refused, nothing imported" in err
+    assert "rij 2" in err and "rij 3" in err and "geweigerd, niets ingelezen" in err
     assert main(["ledger", "import", str(path), *firm, "--map", "nonsense"]) == 2
-    assert "FIELD=HEADER" in capsys.readouterr().err
+    assert "VELD=KOP" in capsys.readouterr().err
 
 
 def test_ledger_cli_acts_as_a_user_through_the_access_rules(
@@ -99,4 +100,4 @@ def test_ledger_cli_acts_as_a_user_through_the_access_rules(
     capsys.readouterr()
     assert main(["ledger", "show", lid, *conn]) == 2
     assert main(["ledger", "show", lid, "--as", "nobody@test.nl"]) == 2
-    assert "no such user" in capsys.readouterr().err
+    assert "deze gebruiker bestaat niet" in capsys.readouterr().err

@@ -81,7 +81,7 @@ def test_match_tender_table(db: Session, capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("Tender T-1: ")
-    assert " suitable of 6 candidate(s), 1 excluded" in lines[0]
+    assert " suitable of 6 candidates, 1 excluded" in lines[0]
     header = lines[1]
     assert "ref" in header and "score" in header and "strongest features" in header
     row1 = next(line for line in lines if "E-1" in line and "Schoon Werk" in line)

@@ -3,6 +3,7 @@ language at the boundary; every message in the code has an English translation."
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from datetime import date
@@ -72,3 +73,103 @@ def test_english_keeps_the_placeholders() -> None:
     assert len(ours) > 200
     for e in ours:
         assert set(names.findall(str(e.msgid))) == set(names.findall(str(e.msgstr))), e
+
+
+# --- texts said to a user from Python code ---------------------------------------------
+
+# Where a call takes the text a user reads: the command's refusal and output, an importer's
+# reason. (call name -> position and keyword of that text)
+_USER_TEXT = {"CliError": (0, "message"), "print": (0, None), "say": (0, "text"),
+              "ItemError": (1, "reason"), "DateError": (0, "message")}
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+# The program's name opens its lines in every language.
+_NOT_WORDS = {"sroi"}
+
+
+def _literal_words(node: ast.AST) -> list[str]:
+    """Words written in the code as part of a text (not values it formats): a string, an
+    f-string's literal parts and constant fields, a concatenation, ``str(exc)``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [w for w in _WORDS.findall(node.value) if w not in _NOT_WORDS]
+    if isinstance(node, ast.JoinedStr):
+        return [w for part in node.values
+                for w in _literal_words(part.value if isinstance(part, ast.FormattedValue)
+                                        else part)]
+    if isinstance(node, ast.BinOp):
+        return _literal_words(node.left) + _literal_words(node.right)
+    if isinstance(node, ast.IfExp):
+        return _literal_words(node.body) + _literal_words(node.orelse)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str":
+        return ["str(...)"]  # an exception's own (English) text
+    return []
+
+
+def bare_user_texts(source: str, where: str) -> list[str]:
+    """Texts for a user written as plain strings instead of ``msg(...)``/``msgn(...)``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name not in _USER_TEXT:
+                continue
+            pos, keyword = _USER_TEXT[name]
+            arg = (node.args[pos] if len(node.args) > pos else
+                   next((k.value for k in node.keywords if k.arg == keyword), None))
+            words = _literal_words(arg) if arg is not None else []
+            # A command may pass on a refusal that is already a message's text (str(exc)
+            # of an api.errors class renders Dutch); importers must not.
+            if words == ["str(...)"] and name == "CliError":
+                continue
+            if words:
+                found.append(f"{where}:{node.lineno}: {name}({' '.join(words)[:60]} …)")
+        elif (isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Attribute)
+              and node.target.attr == "reason" and _literal_words(node.value)):
+            found.append(f"{where}:{node.lineno}: reason += text")
+    return found
+
+
+def test_the_scan_finds_bare_texts() -> None:
+    """The scan below really sees a bare text (else it would pass on anything)."""
+    source = ('raise CliError(f"{path}: no such file")\n'
+              'print("saved " + name)\n'
+              'errors.append(ItemError(loc, str(exc), "BT-1"))\n'
+              'w.reason += "; left out"\n'
+              'raise CliError(msg("{path}: bestand bestaat niet", path=path))\n'
+              'print(json.dumps(out))\nprint(f"{m.rank:>3}  {m.ref}")\n'
+              'print(f"sroi {command}: {exc.render(lang)}")\n')
+    assert sorted(line.split(":")[1] for line in bare_user_texts(source, "x.py")) == [
+        "1", "2", "3", "4"]
+
+
+def test_commands_and_importers_say_messages_not_bare_strings() -> None:
+    """Every text the `sroi` commands and the published-notice importers give a user is a
+    message (msg/msgn: Dutch with English in the catalogs, said in the user's language),
+    never a plain English or Dutch string. Machine-readable output (JSON, CSV) and table
+    rows of values are not texts."""
+    files = [*sorted((ROOT / "api" / "commands").glob("*.py")), ROOT / "api" / "cli.py",
+             *(ROOT / "api" / "importers" / f"{name}.py"
+               for name in ("common", "ocds", "eforms", "ted"))]
+    bare = [hit for path in files
+            for hit in bare_user_texts(path.read_text(encoding="utf-8"),
+                                       str(path.relative_to(ROOT)))]
+    assert not bare, ("texts for a user as plain strings; write msg(\"Dutch {x}\", x=...) "
+                      "(api/messages.py) and add the English:\n" + "\n".join(bare))
+
+
+def test_counted_messages_have_both_forms_in_english() -> None:
+    """msgn() texts are extracted as plural entries and translated with both forms."""
+    found = {f.msgid: f.where for f in i18n_catalogs.extract()}
+    plural = ("{n} onderbroken taak opnieuw in de wachtrij",
+              "{n} onderbroken taken opnieuw in de wachtrij")
+    assert found[plural].startswith("api/commands/worker.py")
+    english = {e.msgid: e.msgstr for e in i18n_catalogs.entries()}
+    assert english[plural] == ("{n} interrupted job queued again",
+                               "{n} interrupted jobs queued again")
+    slashed = [f"{where}: {m!r}" for m, where in found.items()
+               if where.startswith(("api/services/ledgers.py", "api/services/import_report.py",
+                                    "api/commands/", "api/importers/"))
+               and any(re.search(r"\w\((en|s)\)|\b(\w{3,})\w*/\2\w*", text)
+                       for text in ((m,) if isinstance(m, str) else m))]
+    assert not slashed, "counted nouns as 'x/xen' or 'x(en)'; use msgn():\n" + "\n".join(
+        slashed)

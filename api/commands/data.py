@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from api.commands.errors import CliError
-from api.commands.lang import cli_lang
-from api.i18n import N_, translate
+from api.commands.lang import cli_lang, say, tr
+from api.i18n import N_, format_number, translate
 from api.importers import registry
 from api.importers.interchange import KINDS
-from api.messages import render_text, render_tree
+from api.messages import msg, msgn, render_tree
 
 if TYPE_CHECKING:
     from api.services.import_report import Change, FileReport, ImportReport
@@ -122,10 +122,11 @@ def _session() -> Any:
             has_tables = inspect(conn).has_table("enterprise")
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise CliError(f"cannot reach the database: {reason} (check DATABASE_URL)",
-                       status=1) from exc
+        raise CliError(msg("database niet bereikbaar: {reason} (controleer DATABASE_URL)",
+                           reason=reason), status=1) from exc
     if not has_tables:
-        raise CliError("the database has no tables yet; run `sroi init-db` first", status=1)
+        raise CliError(msg("de database heeft nog geen tabellen; voer eerst `sroi init-db` uit"),
+                       status=1)
     return Session(engine)
 
 
@@ -137,12 +138,13 @@ def _expand(paths: list[str], extensions: tuple[str, ...]) -> list[str]:
             found = sorted(str(x) for x in p.iterdir()
                            if x.is_file() and x.suffix.lower() in extensions)
             if not found:
-                raise CliError(f"{raw}: directory has no {' or '.join(extensions)} files")
+                raise CliError(msg("{path}: de map bevat geen bestanden {extensions}",
+                                   path=raw, extensions=", ".join(extensions)))
             out.extend(found)
         elif not p.exists():
-            raise CliError(f"file not found: {raw} (nothing imported)")
+            raise CliError(msg("bestand niet gevonden: {path} (niets ingelezen)", path=raw))
         elif not p.is_file():
-            raise CliError(f"{raw}: not a file")
+            raise CliError(msg("{path}: geen bestand", path=raw))
         else:
             out.append(raw)
     return out
@@ -176,76 +178,84 @@ def print_report(report: ImportReport, out: Any = None) -> None:
             for issue in f.issues[:MAX_ISSUES_SHOWN]:
                 print(f"  {issue.render(cli_lang())}", file=out)
             if len(f.issues) > MAX_ISSUES_SHOWN:
-                print(f"  … and {len(f.issues) - MAX_ISSUES_SHOWN} more (--json lists all)",
-                      file=out)
+                say(msg("  … en nog {n} (--json toont alles)",
+                        n=len(f.issues) - MAX_ISSUES_SHOWN), out)
             print(f"  {f.summary_lines()[0].render(lang)}", file=out)
     if report.has_duplicates and report.dry_run:
-        print("Likely duplicates were found; the import will ask to re-run with "
-              "--on-duplicate merge or --on-duplicate keep-both.", file=out)
+        say(msg("Er zijn waarschijnlijke dubbelen gevonden; het inlezen vraagt om opnieuw te "
+                "starten met --on-duplicate merge of --on-duplicate keep-both."), out)
     elif report.has_duplicates:
-        print("Likely duplicates were found; nothing is merged without your say. Re-run with "
-              "--on-duplicate merge (update the existing enterprise, keep its ref) or "
-              "--on-duplicate keep-both.", file=out)
+        say(msg("Er zijn waarschijnlijke dubbelen gevonden; zonder uw besluit wordt niets "
+                "samengevoegd. Start opnieuw met --on-duplicate merge (de bestaande onderneming "
+                "bijwerken, haar ref blijft) of --on-duplicate keep-both."), out)
 
 
 def _change_line(c: Change) -> str:
-    what = {"new": "new", "changed": "would change", "merged": f"merge into {c.into}",
-            "refused": "REFUSED"}.get(c.action, c.action)
-    line = f"  {c.kind} {c.ref}: {what}"
+    what = {"new": msg("nieuw"), "changed": msg("zou wijzigen"),
+            "merged": msg("samenvoegen met {ref}", ref=c.into), "refused": msg("GEWEIGERD")
+            }.get(c.action, c.action)
+    line = f"  {c.kind} {c.ref}: {tr(what)}"
     if c.reason:
-        line += f" ({render_text(c.reason, cli_lang())})"
+        line += f" ({tr(c.reason)})"
     for name, (old, new) in c.diff.items():
         line += f"\n      {name}: {old!r} -> {new!r}"
     for name, (old, new) in c.kept.items():
-        line += f"\n      {name}: keeps {old!r} (file: {new!r}, not applied)"
+        line += "\n      " + tr(msg("{name}: houdt {old} (bestand: {new}, niet toegepast)",
+                                   name=name, old=repr(old), new=repr(new)))
     return line
 
 
 def print_preview(f: FileReport, out: Any) -> None:
     counts = f.action_counts()
-    print(f"{f.file}: preview, nothing written — " + ", ".join(
-        f"{n} {a}" for a, n in counts.items() if n), file=out)
+    say(msg("{file}: voorbeeld, niets geschreven — {counts}", file=f.file,
+            counts=", ".join(f"{n} {a}" for a, n in counts.items() if n)), out)
     listed = [c for c in f.changes if c.action != "unchanged"]
     for c in listed[:MAX_ISSUES_SHOWN]:
         print(_change_line(c), file=out)
     if len(listed) > MAX_ISSUES_SHOWN:
-        print(f"  … and {len(listed) - MAX_ISSUES_SHOWN} more", file=out)
+        say(msg("  … en nog {n}", n=len(listed) - MAX_ISSUES_SHOWN), out)
     for d in f.duplicates[:MAX_ISSUES_SHOWN]:
         print("  " + translate("waarschijnlijk dubbel", cli_lang()) + ": "
               + d.describe().render(cli_lang()), file=out)
     if f.duplicates_total > MAX_ISSUES_SHOWN:
-        print(f"  … {f.duplicates_total} likely duplicate pairs in all", file=out)
+        say(msg("  … {n} waarschijnlijk dubbele paren in totaal", n=f.duplicates_total), out)
     for issue in f.issues[:MAX_ISSUES_SHOWN]:
         print(f"  {issue.render(cli_lang())}", file=out)
 
 
 def _notices_summary(r: FileReport) -> str:
-    lines = [
-        f"{r.file} ({r.format}): {r.created} created, {r.updated} updated, "
-        f"{r.unchanged} unchanged, {r.stale} older than stored, {r.rejected} rejected"
-    ]
+    lines = [tr(msg("{file} ({format}): {created} aangemaakt, {updated} bijgewerkt, "
+                    "{unchanged} ongewijzigd, {stale} ouder dan opgeslagen, {rejected} "
+                    "geweigerd", file=r.file, format=r.format, created=r.created,
+                    updated=r.updated, unchanged=r.unchanged, stale=r.stale,
+                    rejected=r.rejected))]
     lang = cli_lang()
     for err in r.file_errors:
-        lines.append(f"  file rejected: {err.render(lang)}")
+        lines.append(tr(msg("  bestand geweigerd: {reason}", reason=err.render(lang))))
     for warning in r.file_warnings:
-        lines.append(f"  warning: {warning.render(lang)}")
+        lines.append(tr(msg("  waarschuwing: {reason}", reason=warning.render(lang))))
     for issue in r.issues:  # a file that could not be read
-        lines.append(f"  file rejected: {issue.render(lang)}")
+        lines.append(tr(msg("  bestand geweigerd: {reason}", reason=issue.render(lang))))
     for item in r.items:
         for err in item.errors:
-            lines.append(f"  rejected: {err.render(lang)}")
+            lines.append(tr(msg("  geweigerd: {reason}", reason=err.render(lang))))
     shown = 0
     for item in r.items:
         for warning in item.warnings:
             if shown < MAX_ISSUES_SHOWN:
-                lines.append(f"  warning: {warning.render(lang)}")
+                lines.append(tr(msg("  waarschuwing: {reason}", reason=warning.render(lang))))
             shown += 1
     if shown > MAX_ISSUES_SHOWN:
-        lines.append(f"  … and {shown - MAX_ISSUES_SHOWN} more warning(s) (--json lists all)")
+        lines.append(tr(msgn("  … en nog {n} waarschuwing (--json toont alles)",
+                             "  … en nog {n} waarschuwingen (--json toont alles)",
+                             shown - MAX_ISSUES_SHOWN)))
     not_written = r.count("not written")
     if not_written:
-        lines.append(f"  nothing written from this file: {not_written} valid item(s) held back "
-                     "because of the errors above (fix them, or use --partial)")
+        lines.append(tr(msgn("  niets geschreven uit dit bestand: {n} geldig item "
+                             "tegengehouden door de fouten hierboven (herstel ze, of gebruik "
+                             "--partial)", "  niets geschreven uit dit bestand: {n} geldige "
+                             "items tegengehouden door de fouten hierboven (herstel ze, of "
+                             "gebruik --partial)", not_written)))
     return "\n".join(lines)
 
 
@@ -253,8 +263,10 @@ class ProgressLine:
     """``import_files``'s progress on stderr: one line rewritten in place on a terminal,
     otherwise a line when a step starts or ends and every few seconds (logs stay short)."""
 
-    UNITS = {"read": ("reading", "files"), "duplicates": ("checking duplicates", "new enterprises"),
-             "write": ("importing", "rows")}
+    # (step, unit) per import step, said in the command's language.
+    UNITS = {"read": (N_("lezen"), N_("bestanden")),
+             "duplicates": (N_("dubbelen controleren"), N_("nieuwe ondernemingen")),
+             "write": (N_("inlezen"), N_("rijen"))}
 
     def __init__(self, stream: Any = None, every_s: float = 5.0) -> None:
         self.stream = stream if stream is not None else sys.stderr
@@ -268,8 +280,10 @@ class ProgressLine:
         if not edge and now - self.last < self.every_s:
             return
         self.step, self.last = step, now
-        what, unit = self.UNITS.get(step, (step, "rows"))
-        text = f"{what}: {done:,}/{total:,} {unit}"
+        what, unit = self.UNITS.get(step, (step, N_("rijen")))
+        lang = cli_lang()
+        text = (f"{translate(what, lang)}: {format_number(done, lang=lang)}/"
+                f"{format_number(total, lang=lang)} {translate(unit, lang)}")
         if self.tty:
             self.stream.write("\r" + text.ljust(60))
             self.open = True
@@ -309,8 +323,8 @@ def run_import(args: argparse.Namespace) -> int:
                 report = import_paths(session, paths, args.on_duplicate, format=args.format,
                                       partial=args.partial, expect=expect, progress=progress)
     except SQLAlchemyError as exc:
-        raise CliError(f"database error: {exc.__class__.__name__}: "
-                       f"{str(exc).splitlines()[0]}", 1) from exc
+        raise CliError(msg("databasefout: {error}", error=f"{exc.__class__.__name__}: "
+                           + str(exc).splitlines()[0]), 1) from exc
     finally:
         progress.close()
     if args.json:
@@ -320,8 +334,11 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         print_report(report)
     if held:
-        print(f"Nothing written: {len(held)} stored record(s) would be overwritten (listed "
-              "above). Re-run with --confirm to write them.", file=sys.stderr)
+        say(msgn("Niets geschreven: {n} opgeslagen record zou worden overschreven (hierboven). "
+                 "Start opnieuw met --confirm om het te schrijven.",
+                 "Niets geschreven: {n} opgeslagen records zouden worden overschreven "
+                 "(hierboven). Start opnieuw met --confirm om ze te schrijven.", len(held)),
+            sys.stderr)
         return 1
     return 0 if report.ok else 1
 
@@ -331,7 +348,8 @@ def run_export(args: argparse.Namespace) -> int:
         return _export(args)
     except OSError as exc:
         where = exc.filename or args.output
-        raise CliError(f"cannot write {where}: {exc.strerror or exc}", status=1) from exc
+        raise CliError(msg("kan {path} niet schrijven: {reason}", path=where,
+                           reason=exc.strerror or repr(exc)), status=1) from exc
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -343,7 +361,7 @@ def _export(args: argparse.Namespace) -> int:
             text = dumps(export_document(session, kinds))
             if args.output:
                 Path(args.output).write_text(text, encoding="utf-8")
-                print(f"wrote {args.output}", file=sys.stderr)
+                say(msg("{path} geschreven", path=args.output), sys.stderr)
             else:
                 sys.stdout.write(text)
             return 0
@@ -353,15 +371,15 @@ def _export(args: argparse.Namespace) -> int:
             for kind in kinds:
                 target = out_dir / f"{kind}.csv"
                 target.write_text(export_csv(session, kind), encoding="utf-8")
-                print(f"wrote {target}", file=sys.stderr)
+                say(msg("{path} geschreven", path=str(target)), sys.stderr)
             return 0
         if len(kinds) > 1:
-            raise CliError("CSV holds one kind per file: give --kind KIND, or -o DIRECTORY "
-                           "for one file per kind")
+            raise CliError(msg("CSV bevat één soort per bestand: geef --kind SOORT, of "
+                               "-o MAP voor één bestand per soort"))
         text = export_csv(session, kinds[0])
         if args.output:
             Path(args.output).write_text(text, encoding="utf-8")
-            print(f"wrote {args.output}", file=sys.stderr)
+            say(msg("{path} geschreven", path=args.output), sys.stderr)
         else:
             sys.stdout.write(text)
     return 0
@@ -378,20 +396,23 @@ def run_load_fixtures(args: argparse.Namespace) -> int:
     with _session() as session:
         count = session.exec(select(func.count()).select_from(EnterpriseRow)).one()[0]
         if count:
-            print(f"fixtures already loaded, keeping your data ({count} enterprises)")
+            say(msgn("voorbeelddata al ingelezen, uw gegevens blijven ({n} onderneming)",
+                     "voorbeelddata al ingelezen, uw gegevens blijven ({n} ondernemingen)",
+                     count))
             return 0
         path = Path(args.path)
         if not path.is_file():
-            print(f"no fixtures at {path}; the database stays empty (import your own data "
-                  "with `sroi import FILE`)")
+            say(msg("geen voorbeelddata in {path}; de database blijft leeg (lees uw eigen "
+                    "gegevens in met `sroi import BESTAND`)", path=str(path)))
             return 0
         # Demo data is curated: near-identical names in it are meant as separate entries.
         report = import_paths(session, [str(path)], "keep-both")
         print_report(report)
         if report.ok and path.resolve() == FIXTURES.resolve() and not args.no_demo_activity:
             made = _demo_activity(session)
-            print(f"demo activity: {made} committed allocation(s) with deliveries and "
-                  "accepted matches")
+            say(msgn("demo-activiteit: {n} toegezegde toewijzing met leveringen en "
+                     "geaccepteerde matches", "demo-activiteit: {n} toegezegde toewijzingen met "
+                     "leveringen en geaccepteerde matches", made))
     return 0 if report.ok else 1
 
 

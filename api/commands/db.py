@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from api.commands.errors import CliError
+from api.messages import msg
 
 
 def register(subparsers: Any) -> None:
@@ -31,8 +32,8 @@ def init_db() -> str:
         raise CliError(str(exc), status=1) from exc
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise CliError(f"cannot reach the database: {reason} (check DATABASE_URL)",
-                       status=1) from exc
+        raise CliError(msg("database niet bereikbaar: {reason} (controleer DATABASE_URL)",
+                           reason=reason), status=1) from exc
 
 
 def run_init_db(args: argparse.Namespace) -> int:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from api.commands.errors import CliError
-from api.commands.lang import cli_lang
-from api.messages import render_text
+from api.commands.lang import cli_lang, say, tr
+from api.messages import msg, render_text
 
 DEFAULT_MIN_DECISIONS = 30
 
@@ -108,8 +108,8 @@ def _session() -> Iterator[Any]:
             yield session
     except (OperationalError, ProgrammingError) as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise CliError(f"database error: {reason} (run `sroi init-db` first, check "
-                       "DATABASE_URL)", status=1) from exc
+        raise CliError(msg("databasefout: {error} (voer eerst `sroi init-db` uit, controleer "
+                           "DATABASE_URL)", error=reason), status=1) from exc
 
 
 def _fmt(v: float | None) -> str:
@@ -124,14 +124,16 @@ def read_labels(path: str) -> Any:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CliError(f"{path}: no such file", status=2) from None
+        raise CliError(msg("{path}: bestand bestaat niet", path=path), status=2) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"{path}: cannot read: {exc}", status=2) from None
+        raise CliError(msg("{path}: kan niet lezen: {error}", path=path, error=str(exc)),
+                       status=2) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CliError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column "
-                       f"{exc.colno}", status=2) from None
+        raise CliError(msg("{path}: ongeldige JSON: {error} op regel {line} kolom {column}",
+                           path=path, error=exc.msg, line=str(exc.lineno),
+                           column=str(exc.colno)), status=2) from None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -155,22 +157,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
             try:
                 weights = weights_of_version(session, args.weights)
             except WeightsError as exc:
-                raise CliError(str(exc), status=1) from None
+                raise CliError(exc.message, status=1) from None
         try:
             if args.floor is not None and not 0.0 <= args.floor <= 1.0:
-                raise CliError(f"--floor must be between 0 and 1, got {args.floor}", status=2)
+                raise CliError(msg("--floor moet tussen 0 en 1 liggen, gekregen: {value}",
+                                   value=str(args.floor)), status=2)
             reports = run_evaluation(session, doc, on=on, weights=weights, floor=args.floor)
             if args.save:
                 from api.services.evaluation import save_label_set
 
                 saved = save_label_set(session, doc, Path(args.labels).name, "cli")
-                print(f"saved {saved.name} as the labelled set (id {saved.id})",
-                      file=sys.stderr)
+                say(msg("{name} opgeslagen als de gelabelde set (id {id})", name=saved.name,
+                        id=str(saved.id)), sys.stderr)
         except LabelError as exc:
             lines = str(exc).splitlines()
-            more = f"\n  ... and {len(lines) - 20} more" if len(lines) > 20 else ""
-            raise CliError(f"{args.labels}: invalid labels:\n  " + "\n  ".join(lines[:20])
-                           + more, status=1) from None
+            more = tr(msg("\n  ... en nog {n}", n=len(lines) - 20)) if len(lines) > 20 else ""
+            raise CliError(msg("{path}: ongeldige labels:\n  {lines}{more}", path=args.labels,
+                               lines="\n  ".join(lines[:20]), more=more), status=1) from None
     engine = reports.get("engine")
     calibration = None
     if args.calibrate and engine is not None:
@@ -190,20 +193,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
             out["calibration"] = calibration
         print(json.dumps(out, indent=2))
     else:
-        print(f"ranking quality on {args.labels} (reference date {on.isoformat()})\n")
+        say(msg("rangschikkingskwaliteit op {path} (peildatum {date})\n", path=args.labels,
+                date=on))
         print(format_table(reports), end="")
         if engine is not None and engine.judged:
             print("\n" + format_cut(engine), end="")
         if calibration is not None and engine is not None and engine.floor is not None:
-            print("\ncalibration of the suitable floor on the labelled tenders")
+            say(msg("\nijking van de geschiktheidsgrens op de gelabelde aanbestedingen"))
             print(format_calibration(calibration, engine.floor), end="")
         if engine is not None:
             reasons = engine.aggregate()["violation_reasons"]
             if reasons:
-                print(f"\nengine violations: {reasons}")
+                say(msg("\novertredingen van de engine: {reasons}", reasons=str(reasons)))
         for name, rep in reports.items():
             if name != "engine" and rep.aggregate()["violation_reasons"]:
-                print(f"{name} violations: {rep.aggregate()['violation_reasons']}")
+                say(msg("overtredingen van {name}: {reasons}", name=name,
+                        reasons=str(rep.aggregate()["violation_reasons"])))
     return 0
 
 
@@ -214,22 +219,25 @@ def run_learn(args: argparse.Namespace) -> int:
     from api.services.learning import engine_shown_candidates, learn_from_log
 
     if args.min_decisions < 1:
-        raise CliError("--min-decisions must be at least 1", status=2)
+        raise CliError(msg("--min-decisions moet minstens 1 zijn"), status=2)
     with _session() as session:
         result = learn_from_log(session, args.min_decisions,
                                 shown=engine_shown_candidates(session))
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(json.dumps(result.as_dict(cli_lang()), indent=2))
     else:
-        print(result.message)
+        say(result.message)
         if result.weights:
             before = result.active_before.get("weights", {})
-            print(f"\n{'feature':<15}{'active':>10}{'learnt':>10}")
+            head = [tr(msg(h)) for h in ("kenmerk", "actief", "geleerd")]
+            print(f"\n{head[0]:<15}{head[1]:>10}{head[2]:>10}")
             for f, w in result.weights.items():
                 print(f"{f:<15}{before.get(f, 0.0):>10.3f}{w:>10.3f}")
-            print(f"\n{result.decisions} decisions, {result.queries} queries "
-                  f"({result.train_queries} to learn, {result.heldout_queries} held out), "
-                  f"{result.pairs} preference pairs")
+            say(msg("\n{decisions} besluiten, {queries} zoekvragen ({train} om van te leren, "
+                    "{held} achtergehouden), {pairs} voorkeursparen",
+                    decisions=result.decisions, queries=result.queries,
+                    train=result.train_queries, held=result.heldout_queries,
+                    pairs=result.pairs))
     if result.status == "too_few":
         if args.json:
             return 1
@@ -250,15 +258,15 @@ def run_weights_list(args: argparse.Namespace) -> int:
         print(json.dumps({"active": active.to_dict(), "versions": rows}, indent=2))
         return 0
     if not rows:
-        print(f"no saved weight sets; the engine's default is in use: "
-              f"{dict(active.to_dict()['weights'])}")
+        say(msg("geen opgeslagen gewichtensets; de standaard van de engine is in gebruik: "
+                "{weights}", weights=str(dict(active.to_dict()["weights"]))))
         return 0
     for r in rows:
         mark = "*" if r["active"] else " "
         ndcg = r["metrics"].get("heldout_ndcg@10")
         weights = " ".join(f"{f}={w:.2f}" for f, w in r["weights"].items())
         print(f"{mark} v{r['version']:<4} {r['name']:<10} {(r['created_at'] or '')[:19]}  "
-              f"held-out NDCG@10 {_fmt(ndcg)}")
+              + tr(msg("NDCG@10 op achtergehouden besluiten {value}", value=_fmt(ndcg))))
         print(f"        {weights}")
         if r["note"]:
             print(f"        {r['note']}")
@@ -274,13 +282,17 @@ def run_weights_rollback(args: argparse.Namespace) -> int:
             again = before is not None and was_active(before)
             row = rollback(session, args.version, force=args.force)
         except WeightsError as exc:
-            raise CliError(str(exc), status=1) from None
+            raise CliError(exc.message, status=1) from None
         except RefusedSet as exc:
-            raise CliError(f"weight set v{args.version} was refused by learning: "
-                           f"{render_text(exc.params.get('reason'), cli_lang())}; use --force "
-                           "to activate it anyway", status=1) from None
-        print(f"weight set {row.name} v{row.version} is "
-              + ("active again" if again else "now active"))
+            raise CliError(msg("gewichtenset v{version} is bij het leren geweigerd: {reason}; "
+                               "gebruik --force om haar toch te activeren",
+                               version=str(args.version),
+                               reason=render_text(exc.params.get("reason"), cli_lang())),
+                           status=1) from None
+        say(msg("gewichtenset {name} v{version} is weer actief", name=row.name,
+                version=str(row.version)) if again else
+            msg("gewichtenset {name} v{version} is nu actief", name=row.name,
+                version=str(row.version)))
     return 0
 
 

@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from api.commands.errors import CliError
-from api.commands.lang import cli_lang
+from api.commands.lang import cli_lang, say, tr
 from api.errors import DomainError
+from api.i18n import Eur, Pct
+from api.messages import msg, msgn
 
 T = TypeVar("T")
 
@@ -109,7 +111,7 @@ def _actor(session: Any, email: str) -> Any:
 
     user = session.exec(select(User).where(User.email == email.strip())).first()
     if user is None:
-        raise CliError(f"--as {email}: no such user")
+        raise CliError(msg("--as {email}: deze gebruiker bestaat niet", email=email))
     return user
 
 
@@ -120,7 +122,7 @@ def _ledger(session: Any, user: Any, ledger_id: int) -> Any:
 
     row = session.get(LedgerRow, ledger_id)
     if row is None or not can_see_ledger(session, user, row.firm):
-        raise CliError(f"Onbekend grootboek {ledger_id} (unknown ledger {ledger_id})")
+        raise CliError(msg("Onbekend grootboek {id}", id=str(ledger_id)))
     return row
 
 
@@ -132,12 +134,12 @@ def run_import(args: argparse.Namespace) -> int:
     from api.services import ledgers as L
 
     if not args.file.is_file():
-        raise CliError(f"{args.file}: no such file")
+        raise CliError(msg("{path}: bestand bestaat niet", path=str(args.file)))
     mapping = {}
     for item in args.map:
         field, sep, header = item.partition("=")
         if not sep:
-            raise CliError(f"--map {item!r}: expected FIELD=HEADER")
+            raise CliError(msg("--map {item}: verwacht VELD=KOP", item=repr(item)))
         mapping[field.strip()] = header.strip()
 
     def go(session: Any) -> int:
@@ -152,18 +154,24 @@ def run_import(args: argparse.Namespace) -> int:
         except L.LedgerRefused as exc:
             for p in exc.problems:
                 if p.severity == "error":
-                    where = f"row {p.row}" if p.row else "file"
-                    col = f", column {p.column!r}" if p.column else ""
-                    print(f"{args.file.name}: {where}{col}: {p.message}", file=sys.stderr)
-            raise CliError(f"{args.file.name}: refused, nothing imported") from None
+                    where = msg("rij {row}", row=str(p.row)) if p.row else msg("bestand")
+                    if p.column:
+                        where = msg("{where}, kolom {column}", where=where,
+                                    column=repr(p.column))
+                    say(msg("{file}: {where}: {problem}", file=args.file.name, where=where,
+                            problem=L.problem_dict(p, cli_lang())["message"]), sys.stderr)
+            raise CliError(msg("{file}: geweigerd, niets ingelezen", file=args.file.name)
+                           ) from None
         out = {"ledger": res.ledger.id, "lines": res.lines, "review": res.review,
                "already_imported": res.already_imported, "notes": len(res.notes)}
         if args.json:
             print(json.dumps(out))
         else:
-            what = "already imported as" if res.already_imported else "imported as"
-            print(f"{args.file.name}: {what} ledger {res.ledger.id}: {res.lines} lines, "
-                  f"{res.review} for review, {len(res.notes)} notes")
+            say(msg("{file}: {what} grootboek {id}: {lines}, {review} ter controle, {notes} "
+                    "notities", file=args.file.name,
+                    what=msg("al ingelezen als") if res.already_imported else msg("ingelezen als"),
+                    id=str(res.ledger.id), lines=msgn("{n} regel", "{n} regels", res.lines),
+                    review=res.review, notes=len(res.notes)))
         return 0
 
     return _session(go)
@@ -205,24 +213,33 @@ def run_show(args: argparse.Namespace) -> int:
                             "options": [o.__dict__ for o in g.options]} for g in a.groups],
                 "registry": [r.__dict__ for r in a.registry]}))
             return 0
-        print(f"ledger {a.ledger.id} of {a.ledger.firm}: {a.lines} lines, "
-              f"spend € {a.total_eur:,.2f}, addressable € {a.addressable_eur:,.2f} "
-              f"({100 * a.addressable_share:.1f} %), for review € {a.review_eur:,.2f} "
-              f"({a.review_lines} lines)")
+        say(msg("grootboek {id} van {firm}: {lines}, uitgaven {total}, beïnvloedbaar "
+                "{addressable} ({share}), ter controle {review} ({review_lines})",
+                id=str(a.ledger.id), firm=a.ledger.firm,
+                lines=msgn("{n} regel", "{n} regels", a.lines), total=Eur(a.total_eur, 2),
+                addressable=Eur(a.addressable_eur, 2), share=Pct(a.addressable_share),
+                review=Eur(a.review_eur, 2),
+                review_lines=msgn("{n} regel", "{n} regels", a.review_lines)))
         if a.converted_lines or a.foreign_lines:
-            print(f"other currencies: {a.converted_lines} lines converted at the ECB monthly "
-                  f"rate (€ {a.converted_eur:,.2f}), {a.foreign_lines} without a rate for "
-                  "their month (not counted)")
-        print(f"\n{'cpv':<9} {'category':<44} {'spend €':>12}  addressable")
+            say(msg("andere valuta: {converted} omgerekend tegen de maandkoers van de ECB "
+                    "({eur}), {foreign} zonder koers voor hun maand (niet meegeteld)",
+                    converted=msgn("{n} regel", "{n} regels", a.converted_lines),
+                    eur=Eur(a.converted_eur, 2), foreign=a.foreign_lines))
+        head = [tr(msg(h)) for h in ("cpv", "categorie", "uitgaven €", "beïnvloedbaar")]
+        print(f"\n{head[0]:<9} {head[1]:<44} {head[2]:>12}  {head[3]}")
         for c in a.categories[:20]:
-            flag = "yes" if c.addressable else f"no ({c.reason})" if c.reason else "?"
+            flag = (tr(msg("ja")) if c.addressable else
+                    tr(msg("nee ({reason})", reason=c.reason)) if c.reason else "?")
             print(f"{c.cpv:<9} {c.label_en[:44]:<44} {c.spend_eur:>12,.2f}  {flag}")
         if a.groups:
-            print(f"\nswitches (obligation {a.obligation or '-'}, policy {a.policy or '-'}):")
+            say(msg("\noverstappen (verplichting {obligation}, beleid {policy}):",
+                    obligation=a.obligation or "-", policy=a.policy or "-"))
             for g in a.groups[:15]:
                 best = g.options[0] if g.options else None
-                who = (f"{best.name} (free € {best.free_purchase_eur:,.0f}/yr, credit € "
-                       f"{best.credit_eur or 0:,.2f})" if best else "no enterprise with capacity")
+                who = tr(msg("{name} (vrij {free}/jr, krediet {credit})", name=best.name,
+                             free=Eur(best.free_purchase_eur),
+                             credit=Eur(best.credit_eur or 0, 2))
+                         if best else msg("geen onderneming met capaciteit"))
                 print(f"  {g.label_en[:36]:<36} {g.supplier[:28]:<28} € {g.spend_eur:>10,.2f}"
                       f"  -> {who}")
         return 0
@@ -256,7 +273,8 @@ def run_correct(args: argparse.Namespace) -> int:
         user = _actor(session, args.actor)
         n = L.correct(session, _ledger(session, user, args.id), args.line, args.cpv, user.email,
                       user.role)
-        print(f"{n} line(s) of that supplier now {args.cpv}")
+        say(msgn("{n} regel van die leverancier is nu {cpv}",
+                 "{n} regels van die leverancier zijn nu {cpv}", n, cpv=args.cpv))
         return 0
 
     return _session(go)
@@ -267,7 +285,8 @@ def run_delete(args: argparse.Namespace) -> int:
 
     def go(session: Any) -> int:
         n = L.delete_ledger(session, _ledger(session, _actor(session, args.actor), args.id))
-        print(f"ledger {args.id} deleted with {n} lines")
+        say(msg("grootboek {id} verwijderd met {lines}", id=str(args.id),
+                lines=msgn("{n} regel", "{n} regels", n)))
         return 0
 
     return _session(go)
@@ -280,7 +299,8 @@ def run_access(args: argparse.Namespace) -> int:
     def go(session: Any) -> int:
         user = _actor(session, args.actor)
         if user.role not in ("firm", "connector", "admin"):
-            raise CliError("only firms, connectors and admins see who has access")
+            raise CliError(msg("alleen bedrijven, verbinders en beheerders zien wie toegang "
+                               "heeft"))
         grants = L.grants_of(session, ledger_grant_scope(session, user))
         if args.json:
             print(json.dumps([{"id": g.id, "firm": g.firm, "connector": g.email,
@@ -288,8 +308,10 @@ def run_access(args: argparse.Namespace) -> int:
                                "granted_at": g.granted_at.isoformat()} for g in grants]))
         else:
             for g in grants:
-                who = g.email or f"every connector of {g.organisation}"
-                print(f"{g.id:>5}  {g.firm:<32} {who:<40} by {g.granted_by}")
+                who = g.email or tr(msg("elke verbinder van {organisation}",
+                                        organisation=g.organisation))
+                by = tr(msg("door {who}", who=g.granted_by))
+                print(f"{g.id:>5}  {g.firm:<32} {who:<40} {by}")
         return 0
 
     return _session(go)
@@ -304,7 +326,8 @@ def run_grant(args: argparse.Namespace) -> int:
         firm = ledger_grant_firm(session, user)
         row = L.grant_access(session, firm, user.email, connector=args.connector,
                              organisation=args.organisation)
-        print(f"grant {row.id}: {args.connector or args.organisation} sees the ledgers of {firm}")
+        say(msg("toegang {id}: {who} ziet de grootboeken van {firm}", id=str(row.id),
+                who=args.connector or args.organisation, firm=firm))
         return 0
 
     return _session(go)
@@ -317,7 +340,7 @@ def run_revoke(args: argparse.Namespace) -> int:
     def go(session: Any) -> int:
         user = _actor(session, args.actor)
         L.revoke_access(session, ledger_grant_firm(session, user), args.grant)
-        print(f"grant {args.grant} revoked")
+        say(msg("toegang {id} ingetrokken", id=str(args.grant)))
         return 0
 
     return _session(go)

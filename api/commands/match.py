@@ -26,8 +26,10 @@ from typing import Any
 
 from api import reasons
 from api.commands.errors import CliError
-from api.commands.lang import cli_lang
+from api.commands.lang import cli_lang, say, tr
 from api.errors import DomainError
+from api.i18n import Eur
+from api.messages import Number, msg, msgn
 
 DEFAULT_TOP = {"tender": 20, "obligation": 20, "challenge": 10}
 KINDS = ("tender", "obligation", "challenge")
@@ -86,20 +88,22 @@ def _session_call(fn: Callable[[Any], Any]) -> Any:
         raise CliError(exc.render(cli_lang())) from None
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
-        hint = ""
+        error = f"{exc.__class__.__name__}: {first}"
         if "no such table" in first or "does not exist" in first:
-            hint = " (is the database initialised? run `sroi init-db`)"
-        raise CliError(f"database error: {exc.__class__.__name__}: {first}{hint}") from None
+            raise CliError(msg("databasefout: {error} (is de database ingericht? voer "
+                               "`sroi init-db` uit)", error=error)) from None
+        raise CliError(msg("databasefout: {error}", error=error)) from None
 
 
 def _top(value: str) -> int:
     try:
         k = int(value)
     except ValueError:
-        raise CliError(f"--top must be a whole number from 1 to {MAX_TOP}, "
-                       f"got {value!r}") from None
+        raise CliError(msg("--top moet een geheel getal van 1 tot {max} zijn, gekregen: "
+                           "{value}", max=str(MAX_TOP), value=repr(value))) from None
     if not 1 <= k <= MAX_TOP:
-        raise CliError(f"--top must be from 1 to {MAX_TOP}, got {k}")
+        raise CliError(msg("--top moet van 1 tot {max} zijn, gekregen: {value}",
+                           max=str(MAX_TOP), value=str(k)))
     return k
 
 
@@ -123,8 +127,10 @@ def _print_table(results: list[Any], lang: str, indent: str = "") -> None:
         return
     ref_w = max(3, *(len(m.ref) for m in results))
     name_w = min(32, max(4, *(len(m.name) for m in results)))
-    print(f"{indent}{'#':>3}  {'ref':<{ref_w}}  {'name':<{name_w}}  {'score':>5}  {'km':>6}  "
-          f"{'free €/yr':>10}  {'pl/yr':>5}  strongest features")
+    head = [tr(msg(h)) for h in ("ref", "naam", "score", "km", "vrij €/jr", "pl/jr",
+                                 "sterkste kenmerken")]
+    print(f"{indent}{'#':>3}  {head[0]:<{ref_w}}  {head[1]:<{name_w}}  {head[2]:>5}  "
+          f"{head[3]:>6}  {head[4]:>10}  {head[5]:>5}  {head[6]}")
     for m in results:
         km = "" if m.distance_km is None else f"{m.distance_km:.1f}"
         print(f"{indent}{m.rank:>3}  {m.ref:<{ref_w}}  {_clip(m.name, name_w):<{name_w}}  "
@@ -134,17 +140,20 @@ def _print_table(results: list[Any], lang: str, indent: str = "") -> None:
         if m.decision is not None:
             print(f"{indent}{'':>3}  * {_decision_text(m.decision.as_dict())}")
         for r in m.excluded_by:
-            print(f"{indent}{'':>3}  ! excluded: {reasons.render(r, lang)}")
+            say(msg("{indent}     ! uitgesloten: {reason}", indent=indent,
+                    reason=reasons.render(r, lang)))
         for r in m.reasons[:REASONS_SHOWN]:
             print(f"{indent}{'':>3}  - {reasons.render(r, lang)}")
 
 
 def _decision_text(d: dict[str, Any]) -> str:
     """'pinned by X: reason' — a connector's decision (store data, not an engine reason)."""
-    verb = {"pin": "pinned", "accept": "accepted", "reject": "rejected"}.get(
-        d["decision"], d["decision"])
-    text = f"{verb} by {d['decided_by']}" + (f": {d['reason']}" if d.get("reason") else "")
-    return text + (" (override of a hard constraint)" if d.get("override") else "")
+    verbs = {"pin": msg("vastgezet door {who}", who=d["decided_by"]),
+             "accept": msg("geaccepteerd door {who}", who=d["decided_by"]),
+             "reject": msg("afgewezen door {who}", who=d["decided_by"])}
+    text = tr(verbs.get(d["decision"], d["decision"]))
+    text += f": {d['reason']}" if d.get("reason") else ""
+    return text + (tr(msg(" (een harde eis opzij gezet)")) if d.get("override") else "")
 
 
 def run_match(args: argparse.Namespace) -> int:
@@ -162,52 +171,64 @@ def run_match(args: argparse.Namespace) -> int:
         _json(reasons.with_texts(cm.as_dict() if args.kind == "challenge" else ml.as_dict(),
                                  args.lang))
         return 0
-    label = "Challenge" if args.kind == "challenge" else args.kind.capitalize()
-    suitable = "" if ml.n_suitable is None else f"{ml.n_suitable} suitable of "
-    print(f"{label} {ml.ref}: {suitable}{ml.n_candidates} candidate(s), {ml.n_excluded} "
-          f"excluded by hard constraints; weights {ml.weights}"
-          + ("; diversified (different approaches first)" if args.kind == "challenge" else ""))
+    labels = {"challenge": msg("Challenge"), "tender": msg("Aanbesteding"),
+              "obligation": msg("Verplichting")}
+    candidates = msgn("{n} kandidaat", "{n} kandidaten", ml.n_candidates)
+    counted = candidates if ml.n_suitable is None else msg(
+        "{n} geschikt van {candidates}", n=ml.n_suitable, candidates=candidates)
+    say(msg("{label} {ref}: {counted}, {excluded} uitgesloten door harde eisen; gewichten "
+            "{weights}", label=labels.get(args.kind, args.kind), ref=ml.ref, counted=counted,
+            excluded=ml.n_excluded, weights=str(ml.weights))
+        if args.kind != "challenge" else
+        msg("{label} {ref}: {counted}, {excluded} uitgesloten door harde eisen; gewichten "
+            "{weights}; gespreid (verschillende aanpakken eerst)", label=labels["challenge"],
+            ref=ml.ref, counted=counted, excluded=ml.n_excluded, weights=str(ml.weights)))
     if not ml.place_judged:
-        print("No place of performance in the Netherlands: distance and region not judged.")
+        say(msg("Geen plaats van uitvoering in Nederland: afstand en regio niet beoordeeld."))
     if not ml.results and not ml.maybe:
-        print("No enterprise passes the hard constraints; ask `sroi why-not "
-              f"{args.kind} {ml.ref} ENTERPRISE` why a particular one is missing.")
+        say(msg("Geen onderneming voldoet aan de harde eisen; vraag met `sroi why-not {kind} "
+                "{ref} ONDERNEMING` waarom een bepaalde ontbreekt.", kind=args.kind,
+                ref=ml.ref))
         return 0
     if not ml.results:
-        print("No suitable enterprise: none does this work well enough. Nearest candidates "
-              "and what they lack:")
+        say(msg("Geen geschikte onderneming: geen enkele doet dit werk goed genoeg. De "
+                "dichtstbijzijnde kandidaten en wat ze missen:"))
     _print_table(ml.results, args.lang)
     if ml.maybe:
         if ml.results:
-            print("\nPossibly suitable (below the suitable floor, not in the results):")
+            say(msg("\nMogelijk geschikt (onder de geschiktheidsgrens, niet in de "
+                    "resultaten):"))
         _print_table(ml.maybe, args.lang, "  ")
     if ml.rejected:
-        print("\nRejected by a connector (not in the list):")
+        say(msg("\nAfgewezen door een verbinder (niet in de lijst):"))
         for rj in ml.rejected:
             print(f"  {rj.ref} {rj.name}: {_decision_text(rj.decision.as_dict())}")
     for lm in ml.lots:
         lot = lm.lot
-        codes = ", ".join(lot.cpv) or "the tender's codes"
-        value = "" if lot.value_eur is None else f", €{lot.value_eur:,.0f}"
-        print(f"\nLot {lot.id}{': ' + lot.title if lot.title else ''} ({codes}{value}): "
-              f"{lm.matches.n_suitable or 0} suitable")
+        codes = ", ".join(lot.cpv) or tr(msg("de codes van de aanbesteding"))
+        value = "" if lot.value_eur is None else ", " + Eur(lot.value_eur).localize(cli_lang())
+        title = f": {lot.title}" if lot.title else ""
+        say(msg("\nPerceel {lot}{title} ({codes}{value}): {n} geschikt", lot=lot.id,
+                title=title, codes=codes, value=value, n=lm.matches.n_suitable or 0))
         if lm.matches.results:
             _print_table(lm.matches.results[:5], args.lang, "  ")
         else:
-            print("  No suitable enterprise for this lot.")
+            say(msg("  Geen geschikte onderneming voor dit perceel."))
     if args.kind == "challenge":
         if not cm.coalitions:
-            print(f"\nNo coalitions (max_partners {cm.max_partners}, or no complementary "
-                  "candidates).")
+            say(msg("\nGeen coalities (max_partners {n}, of geen aanvullende kandidaten).",
+                    n=cm.max_partners))
         else:
-            print(f"\nCoalitions (up to {cm.max_partners} partners):")
+            say(msg("\nCoalities (tot {n} partners):", n=cm.max_partners))
             for i, c in enumerate(cm.coalitions, 1):
                 names = " + ".join(f"{m.name} ({m.ref})" for m in c.members)
-                print(f"{i:>3}. {names}: score {c.score:.3f}, "
-                      f"€{c.capacity_eur:,.0f} capacity left together")
+                say(msg("{i}. {names}: score {score}, samen nog {capacity} capaciteit",
+                        i=f"{i:>3}", names=names, score=Number(c.score, 3),
+                        capacity=Eur(c.capacity_eur)))
                 for m in c.members:
                     if c.brings.get(m.ref):
-                        print(f"       {m.name} brings: {', '.join(c.brings[m.ref])}")
+                        say(msg("       {name} brengt: {brings}", name=m.name,
+                                brings=", ".join(c.brings[m.ref])))
                 for r in c.reasons:
                     print(f"       - {reasons.render(r, args.lang)}")
     return 0
@@ -222,20 +243,24 @@ def run_why_not(args: argparse.Namespace) -> int:
         return 0
     who = f"{d['name']} ({d['ref']})"
     if d.get("decision"):
-        print(f"Connector's decision: {_decision_text(d['decision'])}")
+        say(msg("Besluit van de verbinder: {decision}", decision=_decision_text(d["decision"])))
     if d["excluded"]:
-        print(f"{who} is not proposed for {args.kind} {args.ref}: it fails "
-              f"{len(d['exclusions'])} hard constraint(s) ({d['n_candidates']} other "
-              "enterprise(s) pass them):")
+        say(msg("{who} wordt niet voorgesteld voor {kind} {ref}: {fails} ({others}):",
+                who=who, kind=args.kind, ref=args.ref,
+                fails=msgn("voldoet niet aan {n} harde eis", "voldoet niet aan {n} harde eisen",
+                           len(d["exclusions"])),
+                others=msgn("{n} andere onderneming voldoet er wel aan",
+                            "{n} andere ondernemingen voldoen er wel aan", d["n_candidates"])))
         for x in d["exclusions"]:
             print(f"  - [{x['code']}] {reasons.render(x, args.lang)}")
         return 0
-    print(f"{who} is candidate #{d['rank']} of {d['n_candidates']} for {args.kind} "
-          f"{args.ref}, score {d['score']:.3f}")
+    say(msg("{who} is kandidaat #{rank} van {n} voor {kind} {ref}, score {score}", who=who,
+            rank=str(d["rank"]), n=d["n_candidates"], kind=args.kind, ref=args.ref,
+            score=Number(d["score"], 3)))
     contributions = d.get("contributions") or {}
     if contributions:
-        print("  contributions: " + ", ".join(
-            f"{k} {v:.3f}" for k, v in sorted(contributions.items(), key=lambda kv: -kv[1])))
+        say(msg("  bijdragen: {parts}", parts=", ".join(
+            f"{k} {v:.3f}" for k, v in sorted(contributions.items(), key=lambda kv: -kv[1]))))
     for r in d.get("reasons") or ():
         print(f"  - {reasons.render(r, args.lang)}")
     return 0

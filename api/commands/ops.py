@@ -24,7 +24,9 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from api.commands.errors import CliError
+from api.commands.lang import say, tr
 from api.db import normalise_url
+from api.messages import msg
 from api.settings import get_settings
 
 
@@ -49,7 +51,7 @@ def _sqlite_path(url: str) -> Path | None:
     if u.get_backend_name() != "sqlite":
         return None
     if not u.database or u.database == ":memory:":
-        raise CliError("cannot back up an in-memory SQLite database")
+        raise CliError(msg("een SQLite-database in het geheugen kan niet worden geback-upt"))
     return Path(u.database)
 
 
@@ -62,7 +64,7 @@ def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
     if u.password:
         env["PGPASSWORD"] = u.password
     if not u.database:
-        raise CliError("DATABASE_URL names no database")
+        raise CliError(msg("DATABASE_URL noemt geen database"))
     # A search_path given in the URL (tests use one schema each) limits the dump to it.
     options = u.query.get("options")
     schema = None
@@ -77,21 +79,24 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
     import os
 
     if shutil.which(cmd[0]) is None:
-        raise CliError(f"{cmd[0]} is not installed; install the PostgreSQL client tools")
+        raise CliError(msg("{program} is niet geïnstalleerd; installeer de PostgreSQL-"
+                           "clientprogramma's", program=cmd[0]))
     proc = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise CliError(f"{cmd[0]} failed: {proc.stderr.strip()}", status=1)
+        raise CliError(msg("{program} is mislukt: {error}", program=cmd[0],
+                           error=proc.stderr.strip()), status=1)
 
 
 def backup(url: str, path: Path, force: bool = False) -> None:
     url = normalise_url(url)
     if path.exists() and not force:
-        raise CliError(f"{path} exists; pass --force to overwrite it")
+        raise CliError(msg("{path} bestaat al; geef --force om het te overschrijven",
+                           path=str(path)))
     path.parent.mkdir(parents=True, exist_ok=True)
     src_path = _sqlite_path(url)
     if src_path is not None:
         if not src_path.exists():
-            raise CliError(f"database file {src_path} does not exist")
+            raise CliError(msg("databasebestand {path} bestaat niet", path=str(src_path)))
         tmp = path.with_suffix(path.suffix + ".partial")
         src = sqlite3.connect(src_path)
         dst = sqlite3.connect(tmp)
@@ -111,14 +116,15 @@ def backup(url: str, path: Path, force: bool = False) -> None:
 def restore(url: str, path: Path) -> None:
     url = normalise_url(url)
     if not path.exists():
-        raise CliError(f"backup {path} does not exist")
+        raise CliError(msg("back-up {path} bestaat niet", path=str(path)))
     dst_path = _sqlite_path(url)
     if dst_path is not None:
         try:
             src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             src.execute("select count(*) from sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise CliError(f"{path} is not a SQLite backup: {exc}", status=1) from exc
+            raise CliError(msg("{path} is geen SQLite-back-up: {error}", path=str(path),
+                               error=str(exc)), status=1) from exc
         dst = sqlite3.connect(dst_path)
         try:
             src.backup(dst)  # replaces the whole database atomically for other readers
@@ -133,7 +139,7 @@ def restore(url: str, path: Path) -> None:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     backup(get_settings().database_url, args.path, force=args.force)
-    print(f"backup written to {args.path}")
+    say(msg("back-up geschreven naar {path}", path=args.path))
     return 0
 
 
@@ -142,13 +148,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
         import sys
 
         if not sys.stdin.isatty():
-            raise CliError("restore replaces all data; pass --yes to confirm")
-        answer = input(f"Replace all data in the database with {args.path}? [y/N] ")
+            raise CliError(msg("terugzetten vervangt alle gegevens; geef --yes om te "
+                               "bevestigen"))
+        answer = input(tr(msg("Alle gegevens in de database vervangen door {path}? [j/N] ",
+                              path=args.path)))
         if answer.strip().lower() not in {"y", "yes", "j", "ja"}:
-            print("restore cancelled; nothing changed")
+            say(msg("terugzetten geannuleerd; er is niets veranderd"))
             return 1
     restore(get_settings().database_url, args.path)
-    print(f"database restored from {args.path}")
+    say(msg("database teruggezet uit {path}", path=args.path))
     return 0
 
 
@@ -194,7 +202,8 @@ def audit_csv(session: Any, log: str) -> Iterator[str]:
         return export_csv(session)
     if log == "vetting":
         return vetting_csv(session)
-    raise CliError(f"unknown log {log!r}; choose one of {', '.join(AUDIT_LOGS)}")
+    raise CliError(msg("onbekend logboek {log}; kies uit {choices}", log=repr(log),
+                       choices=", ".join(AUDIT_LOGS)))
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
@@ -219,6 +228,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
                 tmp.unlink(missing_ok=True)
             except OSError:
                 pass  # the directory itself is not writable: nothing was written
-            raise CliError(f"cannot write {out}: {exc.strerror or exc}", status=1) from exc
-    print(f"wrote {out}", file=sys.stderr)
+            raise CliError(msg("kan {path} niet schrijven: {reason}", path=str(out),
+                               reason=exc.strerror or repr(exc)), status=1) from exc
+    say(msg("{path} geschreven", path=str(out)), sys.stderr)
     return 0

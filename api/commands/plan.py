@@ -17,8 +17,10 @@ from typing import Any
 
 from api import reasons
 from api.commands.errors import CliError
-from api.commands.lang import cli_lang
+from api.commands.lang import cli_lang, say, tr
 from api.errors import DomainError, NotFound
+from api.i18n import Eur
+from api.messages import Number, msg, msgn
 from matcher.plan import PlanRow
 
 
@@ -58,8 +60,10 @@ def _row_dict(r: PlanRow) -> dict[str, Any]:
 def _print_rows(rows: tuple[PlanRow, ...] | list[PlanRow]) -> None:
     if not rows:
         return
-    print(f"{'obligation':<16} {'enterprise':<16} {'kind':<10} {'amount €':>12} "
-          f"{'credit €':>12} {'places':>6} {'fit':>5}  block")
+    head = [tr(msg(h)) for h in ("verplichting", "onderneming", "soort", "bedrag €",
+                                 "krediet €", "plekken", "fit", "blok")]
+    print(f"{head[0]:<16} {head[1]:<16} {head[2]:<10} {head[3]:>12} "
+          f"{head[4]:>12} {head[5]:>6} {head[6]:>5}  {head[7]}")
     for r in rows:
         print(f"{r.obligation:<16} {r.enterprise:<16} {r.kind:<10} {r.amount_eur:>12,.2f} "
               f"{r.credit_eur:>12,.2f} {r.placements or '':>6} {r.fit:>5.2f}  {r.block or ''}")
@@ -78,8 +82,8 @@ def _session_call(fn: Any) -> Any:
     except DomainError as exc:
         raise CliError(exc.render(cli_lang())) from None
     except SQLAlchemyError as exc:
-        raise CliError(f"database error: {exc.__class__.__name__}: "
-                       f"{str(exc).splitlines()[0]}") from None
+        raise CliError(msg("databasefout: {error}", error=f"{exc.__class__.__name__}: "
+                           + str(exc).splitlines()[0])) from None
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -87,7 +91,7 @@ def run_plan(args: argparse.Namespace) -> int:
     from matcher.plan import FulfilmentPlanner
 
     if args.max_partners is not None and args.max_partners < 1:
-        raise CliError("--max-partners must be at least 1")
+        raise CliError(msg("--max-partners moet minstens 1 zijn"))
 
     def work(session: Any) -> Any:
         try:
@@ -96,7 +100,8 @@ def run_plan(args: argparse.Namespace) -> int:
                 planner=FulfilmentPlanner(max_partners=args.max_partners),
             )
         except NotFound:
-            raise CliError(f"unknown obligation {args.obligation!r}") from None
+            raise CliError(msg("onbekende verplichting {ref}", ref=repr(args.obligation))
+                           ) from None
         if args.save:
             save_plan(session, args.obligation, plan.rows)
         return plan
@@ -112,12 +117,14 @@ def run_plan(args: argparse.Namespace) -> int:
             "saved": bool(args.save),
         }, indent=2, ensure_ascii=False))
         return 0
-    print(f"Obligation {plan.obligation}: due €{plan.due_eur:,.2f}, planned credit "
-          f"€{plan.credit_eur:,.2f}, unmet €{plan.unmet_eur:,.2f}")
+    say(msg("Verplichting {ref}: verschuldigd {due}, gepland krediet {credit}, open {unmet}",
+            ref=plan.obligation, due=Eur(plan.due_eur, 2), credit=Eur(plan.credit_eur, 2),
+            unmet=Eur(plan.unmet_eur, 2)))
     _print_rows(plan.rows)
     print(reasons.sentence(plan.explanation, args.lang))
     if args.save:
-        print(f"saved {len(plan.rows)} planned row(s)")
+        say(msgn("{n} geplande regel opgeslagen", "{n} geplande regels opgeslagen",
+                 len(plan.rows)))
     return 0
 
 
@@ -144,15 +151,19 @@ def run_allocate(args: argparse.Namespace) -> int:
             "saved": bool(args.save),
         }, indent=2, ensure_ascii=False))
         return 0
-    print(f"{len(result.due_eur)} open obligation(s): due €{sum(result.due_eur.values()):,.2f}, "
-          f"allocated credit €{result.total_credit_eur:,.2f}, "
-          f"unmet €{result.total_unmet_eur:,.2f} ({result.solver}, {result.seconds:.2f} s)")
+    say(msg("{open}: verschuldigd {due}, toegewezen krediet {credit}, open {unmet} "
+            "({solver}, {seconds} s)",
+            open=msgn("{n} open verplichting", "{n} open verplichtingen", len(result.due_eur)),
+            due=Eur(sum(result.due_eur.values()), 2), credit=Eur(result.total_credit_eur, 2),
+            unmet=Eur(result.total_unmet_eur, 2), solver=result.solver,
+            seconds=Number(result.seconds, 2)))
     _print_rows(result.rows)
     short = [u for u in unmet if u["unmet_eur"] > 0]
     if short:
-        print("Unmet:")
+        say(msg("Open:"))
         for u in short:
             print(f"  {u['obligation']:<16} €{u['unmet_eur']:,.2f}")
     if args.save:
-        print(f"saved planned rows for {len(result.due_eur)} obligation(s)")
+        say(msgn("geplande regels opgeslagen voor {n} verplichting",
+                 "geplande regels opgeslagen voor {n} verplichtingen", len(result.due_eur)))
     return 0

@@ -12,8 +12,10 @@ from sqlmodel import Session, case, col, func, select
 
 import api.tables  # noqa: F401  (registers the tables for create_all)
 from api.commands.db import init_db
+from api.commands.lang import cli_lang, say, tr
 from api.db import get_engine
 from api.i18n import translate
+from api.messages import Text, msg
 
 # The accounts' one owner (the admin pages use it too); re-exported for the CLI's callers.
 from api.services.accounts import EMAIL_RE, ROLES, password_problem, upsert_user
@@ -34,8 +36,8 @@ def _ensure_schema() -> None:
     init_db()
 
 
-def _error(message: str) -> int:
-    print(f"sroi: {message}", file=sys.stderr)
+def _error(message: Text) -> int:
+    print(f"sroi: {tr(message)}", file=sys.stderr)
     return 2
 
 
@@ -77,24 +79,26 @@ def demo_accounts(session: Session) -> list[tuple[str, str, str | None, str]]:
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     if not EMAIL_RE.match(args.email):
-        return _error(f"'{args.email}' is not an e-mail address")
+        return _error(msg("'{email}' is geen e-mailadres", email=args.email))
     if args.role in ("officer", "firm") and not args.organisation:
-        return _error(f"role {args.role} needs --organisation (the buyer or firm they act for)")
+        return _error(msg("rol {role} vraagt --organisation (de aanbesteder of het bedrijf "
+                          "namens wie de gebruiker werkt)", role=args.role))
     password = args.password
     if password is None:
         if not sys.stdin.isatty():
             password = sys.stdin.readline().rstrip("\n")
         else:
-            password = getpass.getpass("Password: ")
+            password = getpass.getpass(tr(msg("Wachtwoord: ")))
     problem = password_problem(password, args.email)
     if problem:
-        return _error(translate(problem[0], "en", **problem[1]))
+        return _error(translate(problem[0], cli_lang(), **problem[1]))
     _ensure_schema()
     with Session(get_engine()) as session:
         created = upsert_user(session, args.email, args.role, args.organisation, password,
                               name=args.name or "")
-    print(f"{'created' if created else 'updated'} {args.email.lower()} ({args.role}"
-          f"{', ' + args.organisation if args.organisation else ''})")
+    who = f"{args.email.lower()} ({args.role}" + (f", {args.organisation})"
+                                                   if args.organisation else ")")
+    say(msg("{who} aangemaakt", who=who) if created else msg("{who} bijgewerkt", who=who))
     return 0
 
 
@@ -102,13 +106,14 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     _ensure_schema()
     with Session(get_engine()) as session:
         accounts = demo_accounts(session)
-        print(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
+        say(msg("Demo-accounts (wachtwoord van elk: {password}):", password=DEMO_PASSWORD))
         for email, role, org, name in accounts:
             created = upsert_user(session, email, role, org, DEMO_PASSWORD, name=name,
                                   keep_password=True)
-            state = "created" if created else "kept"
+            state = tr(msg("aangemaakt") if created else msg("behouden"))
             print(f"  {role:<10} {email:<26} {org or '':<32} ({state})")
-    print("Start the web app with `uvicorn api.app:app` and log in at http://127.0.0.1:8000/login")
+    say(msg("Start de webapp met `uvicorn api.app:app` en log in op "
+            "http://127.0.0.1:8000/login"))
     return 0
 
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from api.commands.errors import CliError
+from api.commands.lang import say
+from api.messages import msg, msgn
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,13 +32,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not 1 <= args.threads <= 32:
-        raise CliError("--threads must be between 1 and 32")
+        raise CliError(msg("--threads moet tussen 1 en 32 liggen"))
     why = job_queue.unreachable()
     if why is not None:
-        raise CliError(f"the job queue cannot be reached ({why}); start it or fix "
-                       "REDIS_URL / DATABASE_URL, then start the worker again", status=3)
+        raise CliError(msg("de takenwachtrij is niet bereikbaar ({why}); start haar of "
+                           "herstel REDIS_URL / DATABASE_URL en start de worker opnieuw",
+                           why=why), status=3)
     again, failed = jobs.recover(get_engine())
-    print(f"sroi worker: queue {job_queue.describe()}; {again} interrupted job(s) queued "
-          f"again, {failed} failed after their last attempt", flush=True)
+    say(msg("sroi worker: wachtrij {queue}; {again}, {failed}", queue=job_queue.describe(),
+            again=msgn("{n} onderbroken taak opnieuw in de wachtrij",
+                       "{n} onderbroken taken opnieuw in de wachtrij", again),
+            failed=msgn("{n} mislukt na de laatste poging", "{n} mislukt na de laatste poging",
+                        failed)), sys.stdout)
     job_queue.run_consumer(args.threads)
     return 0

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.db import get_engine
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
 from api.errors import DomainError
-from api.i18n import N_, request_lang, translator
+from api.i18n import N_, api_lang, request_lang, translator
+from api.messages import render_tree
 from api.schemas import ERROR_RESPONSES
 from api.services import batch, jobs
 
@@ -120,16 +121,18 @@ def api_job_start(body: JobIn, user: ConnectorUser) -> JSONResponse:
 
 
 @api_router.get("/jobs")
-def api_jobs(user: ConnectorUser, session: SessionDep) -> list[dict[str, Any]]:
-    """Recent jobs, newest first."""
-    return [jobs.view(j) for j in jobs.recent(session, user)]
+def api_jobs(request: Request, user: ConnectorUser, session: SessionDep
+             ) -> list[dict[str, Any]]:
+    """Recent jobs, newest first; the messages in their results in the client's language."""
+    return [render_tree(jobs.view(j), api_lang(request)) for j in jobs.recent(session, user)]
 
 
 @api_router.get("/jobs/{job_id}")
-def api_job(job_id: str, user: ConnectorUser, session: SessionDep) -> dict[str, Any]:
+def api_job(job_id: str, request: Request, user: ConnectorUser, session: SessionDep
+            ) -> dict[str, Any]:
     """A job: state (queued, running, done, failed, cancelled), step, done of total,
-    percent, result once done, error once failed."""
-    return jobs.view(jobs.get(session, job_id, user))
+    percent, result once done (its messages in the client's language), error once failed."""
+    return dict(render_tree(jobs.view(jobs.get(session, job_id, user)), api_lang(request)))
 
 
 @api_router.post("/jobs/{job_id}/cancel")

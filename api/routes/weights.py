@@ -22,7 +22,7 @@ from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
 from api.errors import DomainError
 from api.i18n import api_lang, request_lang, translator
 from api.labels import FEATURE_NL
-from api.messages import render_text
+from api.messages import render_text, render_tree
 from api.schemas import ERROR_RESPONSES
 from api.services import learning_jobs
 from api.services.weights import (
@@ -105,11 +105,13 @@ def weights_learn(request: Request, user: ConnectorUser, session: SessionDep) ->
 
 
 @api_router.get("/weights/learn")
-def weights_learn_status(user: ConnectorUser, session: SessionDep) -> dict[str, Any]:
+def weights_learn_status(request: Request, user: ConnectorUser, session: SessionDep
+                         ) -> dict[str, Any]:
     """Progress of the latest learning run (a background job, ``GET /api/v1/jobs/{id}``):
-    ``{"state": "none"}`` when none ran; else state, step, done/total and the result."""
+    ``{"state": "none"}`` when none ran; else state, step, done/total and the result (its
+    messages in the client's language)."""
     job = learning_jobs.status(session.get_bind().engine)
-    return job if job is not None else {"state": "none"}
+    return dict(render_tree(job, api_lang(request))) if job is not None else {"state": "none"}
 
 
 @api_router.get("/weights")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
-from api.messages import Message, Number, dumps, msg, render_text
+from api.messages import Message, Number, Text, dumps, msg, render_text, to_json
 from api.services.evaluation import labelled_ndcg, latest_label_set
 from api.services.weights import (
     LEARNED_NAME,
@@ -79,7 +79,7 @@ class PreferenceGroup:
 @dataclass
 class LearnResult:
     status: str  # activated | refused | too_few
-    message: str
+    message: Text  # a message (api.messages), said in the reader's language
     decisions: int = 0
     queries: int = 0
     train_queries: int = 0
@@ -92,11 +92,16 @@ class LearnResult:
     labelled_ndcg: float | None = None
     labelled_ndcg_active: float | None = None
     labelled_set: str | None = None
-    reason: str = ""
+    reason: Text = ""
     version: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
+        """The result as JSON: its messages stored (``to_json``, a job's result, rendered
+        at the page), or said in ``lang`` (the command's ``--json``)."""
+        out = dict(self.__dict__)
+        for key in ("message", "reason"):
+            out[key] = to_json(out[key]) if lang is None else render_text(out[key], lang)
+        return out
 
 
 def latest_decisions(session: Session) -> list[CurationDecision]:
@@ -182,14 +187,16 @@ def learn_from_log(
     n_dec = sum(1 for d in decisions if d.decision != "unpin")
     progress("decisions", n_dec, n_dec)
     if n_dec < min_decisions:
-        return LearnResult("too_few", f"only {n_dec} decisions in the curation log; need at "
-                           f"least {min_decisions} (--min-decisions)", decisions=n_dec,
+        return LearnResult("too_few", msg("slechts {n} besluiten in het curatielogboek; nodig "
+                                          "zijn er minstens {min} (--min-decisions)",
+                                          n=n_dec, min=min_decisions), decisions=n_dec,
                            active_before=active_info)
     groups = [g for g in preference_groups(decisions, shown, progress) if g.usable]
     if len(groups) < 2:
         return LearnResult(
-            "too_few", f"{len(groups)} queries have both a preferred and a passed-over "
-            "enterprise; need at least 2 (some to learn from, some to test on)",
+            "too_few", msg("{n} zoekvragen hebben zowel een gekozen als een gepasseerde "
+                           "onderneming; nodig zijn er minstens 2 (om van te leren en om op "
+                           "te toetsen)", n=len(groups)),
             decisions=n_dec, queries=len(groups), active_before=active_info)
     train, test = split_groups([g.key for g in groups], test_size, random_state)
     learner = PairwiseWeightLearner(C=C, random_state=random_state).fit(
@@ -249,16 +256,18 @@ def learn_from_log(
     progress("verdict", 1, 1)
     return LearnResult(
         "activated" if better else REFUSED,
-        # The command's and the job's summary (English, as the CLI speaks).
-        (f"new weight set v{row.version} is active: {verdict.render('en')}" if better else
-         f"saved v{row.version} as refused ({render_text(reason, 'en')}); kept {active.name} "
-         f"v{active.version} active: {verdict.render('en')}"),
+        # The command's and the job's summary, said in the reader's language.
+        (msg("nieuwe gewichtenset v{version} is actief: {verdict}", version=str(row.version),
+             verdict=verdict) if better else
+         msg("v{version} opgeslagen als geweigerd ({reason}); {name} v{active} blijft actief: "
+             "{verdict}", version=str(row.version), reason=reason or "", name=active.name,
+             active=str(active.version), verdict=verdict)),
         decisions=n_dec, queries=len(groups), train_queries=len(train), heldout_queries=len(test),
         pairs=learner.n_pairs_, weights=learnt, active_before=active_info,
         heldout_ndcg=ndcg_new, heldout_ndcg_active=ndcg_old,
         labelled_ndcg=lab_new, labelled_ndcg_active=lab_old,
         labelled_set=label_set.name if label_set is not None else None,
-        reason=render_text(reason, "en"),
+        reason=reason or "",
         version=row.version,
     )
 

@@ -42,7 +42,12 @@ REFUSED = "refused"  # metrics["status"] of a learnt set the guard did not activ
 
 
 class WeightsError(Exception):
-    """A weights operation a user asked for that cannot be done (message says why)."""
+    """A weights operation a user asked for that cannot be done; ``message`` says why, in
+    the reader's language (api.messages)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
 
 
 class RefusedSet(Conflict):
@@ -189,8 +194,9 @@ def save_version(
 def weights_of_version(session: Session, version: int) -> WeightSet:
     row = session.exec(select(WeightSetRow).where(WeightSetRow.version == version)).first()
     if row is None:
-        known = ", ".join(str(r.version) for r in list_versions(session)) or "none"
-        raise WeightsError(f"no weight set version {version} (saved versions: {known})")
+        known = ", ".join(str(r.version) for r in list_versions(session)) or "-"
+        raise WeightsError(msg("geen gewichtenset met versie {version} (opgeslagen versies: "
+                               "{known})", version=str(version), known=known))
     return row_to_weightset(row)
 
 
@@ -201,7 +207,8 @@ def rollback(session: Session, version: int, force: bool = False) -> WeightSetRo
     row = session.exec(select(WeightSetRow).where(WeightSetRow.version == version)).first()
     if row is None:
         known = ", ".join(str(r.version) for r in list_versions(session))
-        raise WeightsError(f"no weight set version {version} (saved versions: {known})")
+        raise WeightsError(msg("geen gewichtenset met versie {version} (opgeslagen versies: "
+                               "{known})", version=str(version), known=known))
     if is_refused(row) and not force:
         raise RefusedSet("force", "Versie {version} is bij het leren geweigerd: {reason}. "
                          "Bevestig om haar toch te activeren.", version=str(version),
