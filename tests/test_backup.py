@@ -60,7 +60,7 @@ def test_restore_of_missing_or_garbage_file_changes_nothing(
 ) -> None:
     _add(db_engine, "E-9")
     assert main(["restore", str(tmp_path / "nope.dump"), "--yes"]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "bestaat niet" in capsys.readouterr().err
     garbage = tmp_path / "garbage.dump"
     garbage.write_bytes(b"\x00not a backup at all" * 10)
     assert main(["restore", str(garbage), "--yes"]) != 0

@@ -543,4 +543,4 @@ def test_audit_export_to_an_unwritable_place_is_a_clean_error(
     blocker.write_text("x")
     assert main(["audit-export", "vetting", "-o", str(blocker / "sub" / "v.csv")]) == 1
     err = capsys.readouterr().err
-    assert "cannot write" in err and "Traceback" not in err
+    assert "niet schrijven" in err and "Traceback" not in err

@@ -93,7 +93,7 @@ def test_the_cli_and_the_tender_source_check_read_the_registry(
     out = json.loads(capsys.readouterr().out)
     assert out["format"] == "lines" and out["files"][0]["created"] == 2
     assert main(["import-lines", str(path)]) == 0
-    assert "a.lines (lines): 0 created, 0 updated, 2 unchanged" in capsys.readouterr().out
+    assert "a.lines (lines): 0 aangemaakt, 0 bijgewerkt, 2 ongewijzigd" in capsys.readouterr().out
     assert main(["import", "--format", "lines", str(tmp_path)]) == 0  # a directory: *.lines
 
     tender = {"ref": "T-1", "buyer": "B", "title": "T", "cpv": ["77310000"],

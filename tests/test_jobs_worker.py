@@ -160,7 +160,7 @@ def test_a_job_whose_worker_dies_every_time_fails_with_the_reason(
 
 def test_worker_refuses_to_start_without_its_queue(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-           "REDIS_URL": "redis://127.0.0.1:1/0"}
+           "REDIS_URL": "redis://127.0.0.1:1/0", "SROI_LANG": "en"}
     r = subprocess.run([sys.executable, "-m", "api.cli", "worker"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 3

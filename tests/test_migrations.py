@@ -77,7 +77,7 @@ def test_unreachable_database_is_a_clean_cli_error(
         api_settings.get_settings.cache_clear()
     err = capsys.readouterr().err
     assert status == 1
-    assert "cannot reach the database" in err and "Traceback" not in err
+    assert "database niet bereikbaar" in err and "Traceback" not in err
 
 
 def test_json_stage_history_moves_into_events(db_url: str) -> None:

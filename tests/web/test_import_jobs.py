@@ -293,9 +293,9 @@ def test_the_cli_prints_progress_and_every_format_has_a_dry_run(
                                                 for i in range(450)]}))
     assert main(["import", str(path), "--on-duplicate", "keep-both", "--dry-run"]) == 0
     err = capsys.readouterr().err
-    assert "reading: 1/1 files" in err
-    assert "checking duplicates: 450/450 new enterprises" in err
-    assert "importing: 450/450 rows" in err
+    assert "lezen: 1/1 bestanden" in err  # the command's language: Dutch by default
+    assert "dubbelen controleren: 450/450 nieuwe ondernemingen" in err
+    assert "inlezen: 450/450 rijen" in err
     for fmt in registry.names(published=True):  # each published format's command previews
         empty = tmp_path / f"empty{registry.get(fmt).extensions[0]}"
         empty.write_bytes(b"")

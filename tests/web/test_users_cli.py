@@ -17,7 +17,7 @@ def test_demo_users_are_idempotent(use_db: str, db_engine, capsys) -> None:  # t
                  "--organisation", "Gemeente Utrecht", "--password", "changed-pw-1"]) == 0
     assert main(["demo-users"]) == 0  # keeps the changed password
     out = capsys.readouterr().out
-    assert "demo-sroi-2026" in out and "(kept)" in out
+    assert "demo-sroi-2026" in out and "(behouden)" in out
     with Session(db_engine) as session:
         users = {u.role: u for u in session.exec(select(User))}
     assert set(users) == {"officer", "firm", "connector", "admin"}
