@@ -136,4 +136,7 @@ def test_learn_now_runs_in_the_background_with_progress(  # type: ignore[no-unty
     assert job["step"] == "decisions" and job["started_by"]
     result = job["result"]
     assert isinstance(result, dict) and result["status"] == "too_few"
-    assert "decisions" in str(result["message"])
+    # Its message in the client's language: Dutch by default, English when asked.
+    assert "besluiten" in str(result["message"])
+    english = client.get("/api/v1/weights/learn?lang=en").json()
+    assert "decisions in the curation log" in str(english["result"]["message"])
