@@ -30,7 +30,7 @@ import time
 from typing import Any, Protocol
 
 from sqlalchemy import delete, event, func, inspect, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col
 
@@ -47,6 +47,8 @@ CHECK_EVERY_S = 0.5
 # ------------------------------------------------------------------ data version
 
 _WROTE = "shared_state.wrote_in"
+_DEFER = "shared_state.defer_bump"  # Connection.info: see defer_bumps
+_OWED = "shared_state.bump_owed"
 _has_table: set[int] = set()  # ids of engines whose database has app_state_version
 _lock = threading.Lock()
 # engine id -> (version, time.monotonic() when read)
@@ -81,17 +83,54 @@ def _table_present(engine: Engine) -> bool:
 
 @event.listens_for(OrmSession, "before_commit")
 def _bump_on_commit(session: OrmSession) -> None:
-    """Bump ``data`` in the committing transaction when the session wrote anything."""
+    """Bump ``data`` in the committing transaction when the session wrote anything.
+
+    Only the outermost commit bumps. The bump takes the counter row's lock until the real
+    COMMIT; done inside a savepoint, that lock would be held for the rest of the outer
+    transaction, and any other connection of the same thread that commits meanwhile (a
+    job's progress row, say) would wait for it forever: a deadlock PostgreSQL cannot see.
+    A session's savepoints leave the bump to its own outer commit; a session joined to a
+    connection whose outer transaction its caller owns (:func:`defer_bumps`) leaves it to
+    that caller (:func:`bump_owed`)."""
     pending = bool(session.new or session.dirty or session.deleted)
     tx = session.get_transaction()
     if tx is None or not (pending or session.info.get(_WROTE) is tx):
         return
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint: the root transaction's commit bumps (_WROTE is the root)
+    conn = session.connection()
+    if conn.info.get(_DEFER):
+        conn.info[_OWED] = True
+        return
     engine = session.get_bind().engine
     if not _table_present(engine):
         return
-    session.execute(update(AppStateVersion).where(col(AppStateVersion.topic) == TOPIC_DATA)
-                    .values(version=AppStateVersion.version + 1)
-                    .execution_options(synchronize_session=False))
+    _bump(conn)
+
+
+def _bump(conn: Connection) -> None:
+    conn.execute(update(AppStateVersion).where(col(AppStateVersion.topic) == TOPIC_DATA)
+                 .values(version=AppStateVersion.version + 1))
+
+
+def defer_bumps(conn: Connection) -> None:
+    """The ORM sessions bound to ``conn`` commit savepoints of an outer transaction that
+    the caller commits itself (a job's work and its end state, ``api.services.jobs``):
+    their bump is owed to that commit; the caller calls :func:`bump_owed` just before it
+    and :func:`end_deferral` after it (pooled connections keep their ``info``)."""
+    conn.info[_DEFER] = True
+    conn.info.pop(_OWED, None)
+
+
+def bump_owed(conn: Connection) -> None:
+    """Bump in ``conn``'s outer transaction if a deferred session wrote anything."""
+    if conn.info.pop(_OWED, False) and _table_present(conn.engine):
+        _bump(conn)
+
+
+def end_deferral(conn: Connection) -> None:
+    conn.info.pop(_DEFER, None)
+    conn.info.pop(_OWED, None)
 
 
 @event.listens_for(OrmSession, "after_commit")

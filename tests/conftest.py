@@ -32,6 +32,11 @@ POSTGRES_URL = os.environ.get(
     "POSTGRES_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
+# The sroi command speaks the locale's language when it is English (api/commands/lang.py):
+# the tests read its Dutch default whatever the machine's LANG (tests that want English
+# set SROI_LANG or --lang themselves). Inherited by the servers and workers they start.
+os.environ["SROI_LANG"] = "nl"
+
 _pg_status: tuple[bool, str] | None = None
 
 

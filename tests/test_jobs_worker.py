@@ -130,7 +130,7 @@ def test_a_killed_worker_writes_nothing_and_the_next_one_runs_the_job(
         worker.wait(30)
     assert done.attempts == 2 and done.error == ""
     assert done.result["rows"] == _rows(store) > 0  # written once, whole
-    assert "1 interrupted job(s) queued again" in (tmp_path / "worker2.log").read_text()
+    assert "1 onderbroken taak opnieuw in de wachtrij" in (tmp_path / "worker2.log").read_text()
 
 
 def test_a_job_whose_worker_dies_every_time_fails_with_the_reason(

@@ -150,8 +150,11 @@ class InlineConsumer:
 
     def __init__(self, workers: int = 1) -> None:
         huey, _ = queue()
+        # shutdown_timeout: stop() waits at most this long for a job in hand, then leaves
+        # its (daemon) thread; an unbounded join hung a test run on a job that could not end.
         self.consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=False,
-                                 initial_delay=0.05, max_delay=0.5, check_worker_health=False)
+                                 initial_delay=0.05, max_delay=0.5, check_worker_health=False,
+                                 shutdown_timeout=60)
 
     def start(self) -> InlineConsumer:
         self.consumer.scheduler.start()

@@ -15,8 +15,7 @@
   nothing of it written.
 * **Progress** (step, done of total): written to the row at most once a second from the
   job's own progress callback, which also reads the cancel flag; so the page and the API
-  of any process see it. On SQLite a progress write that would wait for a lock is
-  skipped (it is informative only).
+  of any process see it. On SQLite only the cancel flag is read (see _Tracker._sync).
 * **Cancel** (:func:`cancel`): a queued job ends at once; a running one stops at its next
   progress step or, at the latest, just before its commit (rolled back: nothing written).
 * **Recover** (:func:`recover`, at a worker's start and whenever a job is looked at): a
@@ -41,6 +40,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api import shared_state
 from api.clock import utcnow
 from api.errors import Conflict, Invalid, NotFound, Unavailable
 from api.services import job_queue
@@ -179,22 +179,24 @@ class _Tracker:
     def _sync(self, step: str, done: int, total: int) -> None:
         try:
             with self.engine.connect() as conn:
-                if self.sqlite:  # never wait for the job's own write lock
-                    conn.exec_driver_sql("PRAGMA busy_timeout=200")
-                try:
-                    with Session(bind=conn) as s:
-                        row = s.get(JobRow, self.job_id)
-                        if row is None:
-                            return
-                        self.cancelled = self.cancelled or row.cancel_requested
-                        row.step, row.done, row.total = step[:40], done, total
-                        row.heartbeat_at = utcnow()
-                        s.add(row)
-                        s.commit()
-                finally:
-                    if self.sqlite:
-                        conn.rollback()
-                        conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+                asked = conn.execute(select(col(JobRow.cancel_requested)).where(
+                    col(JobRow.id) == self.job_id)).first()
+                if asked is None:
+                    return
+                self.cancelled = self.cancelled or bool(asked[0])
+                if self.sqlite:
+                    # No progress row on SQLite: a commit by another connection while the
+                    # job's transaction has read but not yet written ends its snapshot
+                    # (SQLITE_BUSY_SNAPSHOT) and the job would fail. The cancel flag,
+                    # read above, still works; progress there is informative only.
+                    conn.rollback()
+                    return
+                # Core statements, not an ORM session: a progress row is not data the
+                # caches depend on, so it does not bump the shared data version.
+                conn.execute(update(JobRow).where(col(JobRow.id) == self.job_id)
+                             .values(step=step[:40], done=done, total=total,
+                                     heartbeat_at=utcnow()))
+                conn.commit()
         except Exception as exc:  # informative only: the job goes on
             log.debug("progress of job %s not written: %s", self.job_id, exc)
 
@@ -238,6 +240,9 @@ def _run(job_id: str, engine: Engine | None) -> None:
                 # pysqlite opens a transaction only at the first write; without this
                 # BEGIN each savepoint's release would commit on its own.
                 conn.exec_driver_sql("BEGIN")
+            # The data version is bumped once, just before the outer commit: bumped at a
+            # savepoint, its row lock would block this job's own progress writes.
+            shared_state.defer_bumps(conn)
             try:
                 with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
                     s.info["job_id"] = job_id
@@ -252,10 +257,13 @@ def _run(job_id: str, engine: Engine | None) -> None:
                     row.error, row.finished_at = "", utcnow()
                     s.add(row)
                     s.commit()
+                shared_state.bump_owed(conn)
                 outer.commit()
             except BaseException:
                 outer.rollback()
                 raise
+            finally:
+                shared_state.end_deferral(conn)
     except JobCancelled:
         _finish(engine, job_id, "cancelled")
     except Exception as exc:  # shown on the job's page and in the API
