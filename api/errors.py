@@ -15,15 +15,22 @@ from api.messages import Message
 class DomainError(ValueError):
     """A user-fixable error, shown beside ``field`` (or as JSON {message, field})."""
 
-    def __init__(self, field: str | None, message: str, **params: Any) -> None:
-        super().__init__(message.format(**params) if params else message)
+    def __init__(self, field: str | None, message: str | Message, **params: Any) -> None:
+        # A counted message (api.messages.msgn) keeps its plural form and its count.
+        self.plural: str | None = None
+        if isinstance(message, Message):
+            params = {**message.params, **params}
+            self.plural = message.plural
+            message = message.text
         self.field = field
         self.message = message
         self.params = params
+        super().__init__(self.as_message().render("nl") if self.plural is not None
+                         else message.format(**params) if params else message)
 
     def as_message(self) -> Message:
         """The error as a message (api.messages), for a boundary to say in its language."""
-        return Message(self.message, self.params)
+        return Message(self.message, self.params, self.plural)
 
     def render(self, lang: str) -> str:
         """The message in ``lang``, its values formatted for it (api.messages)."""

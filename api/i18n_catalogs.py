@@ -47,7 +47,7 @@ MAPPING_FILE = ROOT / "babel.cfg"
 # mark a Dutch text that is translated later through a variable (label tables, messages
 # raised as exceptions). Babel's own gettext names are kept for {% trans %} and _().
 KEYWORDS: dict[str, Any] = {
-    "t": None, "tn": (1, 2), "N_": None, "translate": None,
+    "t": None, "tn": (1, 2), "N_": None, "translate": None, "translate_plural": (1, 2),
     "_": None, "gettext": None, "ngettext": (1, 2),
     # Messages made in code and said at the boundary (api/messages.py), the services' errors
     # (api/errors.py: field first, then the message) and the API's (api/deps.py).

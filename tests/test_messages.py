@@ -11,7 +11,7 @@ from pathlib import Path
 
 from api import i18n_catalogs
 from api.i18n import english
-from api.messages import from_json, msg, render_text, render_tree
+from api.messages import from_json, msg, msgn, render_text, render_tree
 from api.services.vetting_flow import event_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +173,17 @@ def test_counted_messages_have_both_forms_in_english() -> None:
                        for text in ((m,) if isinstance(m, str) else m))]
     assert not slashed, "counted nouns as 'x/xen' or 'x(en)'; use msgn():\n" + "\n".join(
         slashed)
+
+
+def test_a_counted_service_error_says_its_count_in_each_language() -> None:
+    """A service error made from msgn() keeps its plural form (api.errors.DomainError)."""
+    from api.services.plan_commit import PlanRefused
+
+    one = PlanRefused(msgn("Het plan is niet toegezegd: {n} regel past niet meer.",
+                           "Het plan is niet toegezegd: {n} regels passen niet meer.", 1), [])
+    three = PlanRefused(msgn("Het plan is niet toegezegd: {n} regel past niet meer.",
+                             "Het plan is niet toegezegd: {n} regels passen niet meer.", 3), [])
+    assert one.render("nl") == "Het plan is niet toegezegd: 1 regel past niet meer."
+    assert str(three) == "Het plan is niet toegezegd: 3 regels passen niet meer."
+    assert one.render("en") == "The plan was not committed: 1 row no longer fits."
+    assert three.render("en") == "The plan was not committed: 3 rows no longer fit."

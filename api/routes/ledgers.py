@@ -311,7 +311,6 @@ EXPORT_COLUMNS = (
              dependencies=[Depends(csrf_protect)])
 async def ledger_correct(ledger_id: RowId, line_id: RowId, request: Request, user: LedgerUser,
                          session: SessionDep) -> Response:
-    t = translator(request_lang(request))
     ledger = _ledger(session, user, ledger_id)
     form = await request.form()
     try:
@@ -320,7 +319,9 @@ async def ledger_correct(ledger_id: RowId, line_id: RowId, request: Request, use
     except DomainError as exc:
         flash(request, exc.render(request_lang(request)), "error")
     else:
-        flash(request, t("Gecorrigeerd: {n} regel(s) van deze leverancier.", n=n))
+        flash(request, translate_plural("Gecorrigeerd: {n} regel van deze leverancier.",
+                                        "Gecorrigeerd: {n} regels van deze leverancier.",
+                                        n, request_lang(request)))
     return RedirectResponse(f"/ledgers/{ledger_id}#review", status_code=303)
 
 

@@ -57,6 +57,7 @@ from api.i18n import (
     format_eur,
     month_label,
     request_lang,
+    translate_plural,
     translator,
 )
 from api.messages import Message
@@ -701,7 +702,6 @@ async def obligation_plan_post(ref: str, request: Request, user: CurrentUser,
     ov = overview(session, row)
     price_lines(session, row, ov.ob, ov.policy, lines, today())
     action = str(form.get("action") or "save")
-    t = translator(request_lang(request))
     if any(ln.errors for ln in lines):
         return _detail(request, session, user, row, lines=lines, status_code=422)
     if action != "save":
@@ -713,7 +713,9 @@ async def obligation_plan_post(ref: str, request: Request, user: CurrentUser,
             lines[r.index].errors.setdefault({"amount_eur": "amount"}.get(r.field, r.field),
                                              (r.message, r.params))
         return _detail(request, session, user, row, lines=lines, status_code=http_status(exc))
-    flash(request, t("Het plan is opgeslagen: {n} regel(s).", n=len(lines)))
+    flash(request, translate_plural("Het plan is opgeslagen: {n} regel.",
+                                    "Het plan is opgeslagen: {n} regels.",
+                                    len(lines), request_lang(request)))
     return RedirectResponse(f"/obligations/{ref}#plan", status_code=303)
 
 

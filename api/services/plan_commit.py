@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from api.clock import today, utcnow
 from api.errors import Conflict, Invalid, NotFound
+from api.messages import Message, msgn
 from api.services.capacity import commitments, period_of
 from api.services.curation_log import latest_states
 from api.services.progress import tender_of
@@ -52,7 +53,8 @@ class RowRefusal:
 class PlanRefused(Conflict):
     """The whole save or commit is refused; ``rows`` says why for each row at fault."""
 
-    def __init__(self, message: str, rows: Iterable[RowRefusal], **params: Any) -> None:
+    def __init__(self, message: str | Message, rows: Iterable[RowRefusal], **params: Any
+                 ) -> None:
         self.rows = tuple(rows)
         first = self.rows[0].path if self.rows else None
         super().__init__(first, message, **params)
@@ -175,8 +177,9 @@ def commit_plan(session: Session, ref: str, by: str) -> PlanEvent:
                     break
     if refusals:
         refusals.sort(key=lambda r: r.index)
-        raise PlanRefused("Het plan is niet toegezegd: {n} regel(s) passen niet meer.",
-                          refusals, n=len({r.index for r in refusals}))
+        raise PlanRefused(msgn("Het plan is niet toegezegd: {n} regel past niet meer.",
+                               "Het plan is niet toegezegd: {n} regels passen niet meer.",
+                               len({r.index for r in refusals})), refusals)
     now = utcnow()
     for a in planned:
         a.status, a.updated_at = "committed", now

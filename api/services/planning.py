@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from api.clock import today
 from api.convert import obligation_from_row
 from api.errors import Invalid, NotFound
+from api.messages import msgn
 from api.services.capacity import commitments, period_of
 from api.services.obligation_terms import obligation_terms
 from api.services.plan_commit import (
@@ -383,9 +384,10 @@ def save_plan(
     refusals += clashes_with_committed(session, ref, keys)
     refusals += rejected_by_curation(session, ref, keys)
     if refusals:
-        raise PlanRefused("Het plan is niet opgeslagen: {n} regel(s) kunnen niet worden "
-                          "bewaard.", sorted(refusals, key=lambda r: r.index),
-                          n=len({r.index for r in refusals}))
+        raise PlanRefused(msgn("Het plan is niet opgeslagen: {n} regel kan niet worden "
+                               "bewaard.", "Het plan is niet opgeslagen: {n} regels kunnen "
+                               "niet worden bewaard.", len({r.index for r in refusals})),
+                          sorted(refusals, key=lambda r: r.index))
     for a in session.exec(select(AllocationRow).where(AllocationRow.obligation_ref == ref,
                                                       AllocationRow.status == "planned")):
         session.delete(a)

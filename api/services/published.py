@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from api.clock import utcnow
 from api.importers import registry
 from api.importers.common import ItemError, ItemOutcome, ParsedTenders, TenderData
+from api.messages import msg
 from api.tables import TenderRow
 from matcher.refdata import fold
 
@@ -182,13 +183,16 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
             if len(ref) > _MAX["ref"]:
                 outcome.action = "rejected"
                 outcome.errors.append(ItemError(
-                    t.location, f"identifier {t.ref!r} is already used by another buyer's "
-                    f"tender ({row.buyer!r}), and with the buyer added it is longer than "
-                    f"{_MAX['ref']} characters", "ref"))
+                    t.location, msg("kenmerk '{ref}' is al in gebruik voor een aanbesteding "
+                                    "van een andere aanbesteder ('{buyer}'), en met de "
+                                    "aanbesteder erbij is het langer dan {max} tekens",
+                                    ref=t.ref, buyer=row.buyer, max=_MAX["ref"]), "ref"))
                 continue
             outcome.warnings.append(ItemError(
-                t.location, f"identifier {t.ref!r} is already used by another buyer's tender "
-                f"({row.buyer!r}); stored as a separate tender {ref!r}", "ref"))
+                t.location, msg("kenmerk '{ref}' is al in gebruik voor een aanbesteding van een "
+                                "andere aanbesteder ('{buyer}'); opgeslagen als aparte "
+                                "aanbesteding '{own}'", ref=t.ref, buyer=row.buyer, own=ref),
+                "ref"))
             t.extra = {**t.extra, "shared_ref": t.ref}
             t.ref = outcome.ref = ref
             row = rows.get(ref)
@@ -200,8 +204,8 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
                 row.buyer, only_buyer) else t.buyer
             outcome.errors.append(ItemError(
                 t.location,
-                f"the tender's buyer {other!r} is not your organisation {only_buyer!r}; "
-                "a connector can import it",
+                msg("de aanbesteder '{buyer}' is niet uw organisatie '{own}'; een verbinder "
+                    "kan deze aankondiging importeren", buyer=other, own=only_buyer),
                 "buyer",
             ))
             continue
@@ -209,19 +213,21 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
             outcome.action = "rejected"
             outcome.errors.append(ItemError(
                 t.location,
-                f"a tender with ref {t.ref!r} already exists from source {row.source!r}; "
-                "it is not overwritten by a published notice",
+                msg("er is al een aanbesteding met kenmerk '{ref}' uit bron '{source}'; een "
+                    "gepubliceerde aankondiging overschrijft die niet",
+                    ref=t.ref, source=row.source),
                 "ref",
             ))
             continue
         if t.update_only and row is None:
             outcome.action = "rejected"
-            kind = t.extra.get("notice_kind") or "change notice"
+            kind = t.extra.get("notice_kind") or msg("wijzigingsaankondiging")
             outcome.errors.append(ItemError(
                 t.location,
-                f"this {kind} changes tender {t.ref!r}, which is not stored; import the "
-                "notice that published the tender (contract notice, prior information or "
-                "award notice) first, then this one",
+                msg("deze {kind} wijzigt aanbesteding '{ref}', die niet is opgeslagen; "
+                    "importeer eerst de aankondiging die de aanbesteding publiceerde "
+                    "(aankondiging van een opdracht, vooraankondiging of gunning), dan deze",
+                    kind=kind, ref=t.ref),
                 "ref",
             ))
             continue
@@ -229,8 +235,9 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
         if row is not None and prev_as_of and t.as_of and t.as_of < prev_as_of:
             outcome.action = "stale"
             outcome.warnings.append(ItemError(
-                t.location, f"older than the stored version (this notice {t.as_of}, stored "
-                f"{prev_as_of}); not applied", "date"))
+                t.location, msg("ouder dan de opgeslagen versie (deze aankondiging {as_of}, "
+                                "opgeslagen {stored}); niet toegepast",
+                                as_of=t.as_of, stored=prev_as_of), "date"))
             continue
         values = _row_values(t)
         if t.update_only:

@@ -112,7 +112,7 @@ def test_an_officer_imports_only_their_own_buyers_tenders(client: TestClient,
                     files=_upload("other.json", with_buyer(AMSTERDAM), "application/json"))
     (report,) = r.json()["files"]
     assert report["written"] is False and report["rejected"] == 1
-    assert "is not your organisation" in json.dumps(report["items"])
+    assert "is niet uw organisatie" in json.dumps(report["items"])
     assert client.get(f"/api/v1/tenders/{ocid}", headers=api_token("connector")).status_code \
         == 404
     # Their own: imported, and theirs to see.
