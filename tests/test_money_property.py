@@ -40,7 +40,7 @@ from sqlmodel import Session, SQLModel, select
 from api import settings as api_settings
 from api.convert import enterprise_from_row
 from api.db import make_engine
-from api.errors import Invalid
+from api.errors import Conflict, Invalid
 from api.services import matching
 from api.services.plan_commit import PlanRefused, commit_plan
 from api.services.planning import allocate_all, plan_for_obligation, save_allocation, save_plan
@@ -341,7 +341,7 @@ def _run(s: Session, obs: list[Ob], deliveries: list[Delivery]) -> None:
     for ref in refs:
         try:
             commit_plan(s, ref, by="firm@test.nl")
-        except (PlanRefused, Invalid):
+        except (Conflict, Invalid):  # refused rows (PlanRefused), nothing planned (409)
             s.rollback()
     _assert_within_capacity(s, "after committing the allocation", drafts=True)
 

@@ -265,7 +265,7 @@ MATRIX: dict[str, Rule] = {
     "POST /ledgers/access/{grant_id}/revoke": R("/ledgers/access/1/revoke", "F"),
     "GET /api/v1/ledgers/access": R("/api/v1/ledgers/access", "FfCD"),
     "POST /api/v1/ledgers/access": R("/api/v1/ledgers/access", "Ff",
-                                     json={"connector": "nobody@test.nl"}),
+                                     json={"connector": USERS["connector"][0]}),
     "DELETE /api/v1/ledgers/access/{grant_id}": R("/api/v1/ledgers/access/1", "F"),
     # A ledger upload's job: only who started it (firm A here).
     "GET /ledgers/jobs/{job_id}": R("/ledgers/jobs/matrix-ledger-job", "F"),
