@@ -160,13 +160,12 @@ def shared(session: Session, resource: str, params: tuple[Hashable, ...], lang: 
         return build()
     engine = session.get_bind().engine
     base = (resource, params, lang, _url(session), today())
-    key = (*base, data_version(engine), matching.change_tokens(session))
-    hit = _CACHE.get(key)
+    tokens = matching.change_tokens(session)
+    hit = _CACHE.get((*base, data_version(engine), tokens))
     if hit is not None:
         return hit  # type: ignore[no-any-return]
     gen = generation()
     version = _session_version(session)
-    tokens = matching.change_tokens(session)
     value = build()
     if generation() == gen and sees_only_committed(session):
         _CACHE.put((*base, version, tokens), value, size(value))
