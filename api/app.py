@@ -29,7 +29,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from api import i18n, shared_state
 from api.deps import MESSAGE_PARAMS, LoginRequired, is_api, login_redirect_url, render
 from api.errors import DomainError
-from api.fields import PATTERN_MESSAGES
+from api.fields import (
+    NON_BLANK_PATTERN,
+    NUL_MESSAGE,
+    OTHER_PATTERN_MESSAGE,
+    PATTERN_MESSAGES,
+    TEXT_PATTERN,
+)
 from api.i18n import N_
 from api.messages import Message, msg, render_tree
 from api.openapi_links import with_links
@@ -146,7 +152,6 @@ VALIDATION_MESSAGES: dict[str, str] = {
     "string_type": msg("Geef tekst").text,
     "string_too_short": msg("Minstens {min_length} tekens").text,
     "string_too_long": msg("Hoogstens {max_length} tekens").text,
-    "string_pattern_mismatch": msg("Heeft niet de vorm {pattern}").text,
     "int_type": msg("Geef een geheel getal").text,
     "int_parsing": msg("Geef een geheel getal").text,
     "int_from_float": msg("Geef een geheel getal").text,
@@ -189,9 +194,13 @@ def _validation_message(err: Any) -> Message | str:
         # Our own validators' words (Dutch msgids, translated at the boundary).
         return msg.removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
+        # Said in words, never as the regular expression the field is checked with.
         pattern = str((err.get("ctx") or {}).get("pattern", ""))
-        if pattern in PATTERN_MESSAGES:
-            return Message(PATTERN_MESSAGES[pattern], {"input": str(err.get("input", ""))})
+        value = str(err.get("input", ""))
+        if "\x00" in value and pattern in (NON_BLANK_PATTERN, TEXT_PATTERN):
+            return Message(NUL_MESSAGE)
+        return Message(PATTERN_MESSAGES.get(pattern, OTHER_PATTERN_MESSAGE),
+                       {"input": value[:60]})
     if kind in VALIDATION_MESSAGES:
         ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
         return Message(VALIDATION_MESSAGES[kind], ctx)

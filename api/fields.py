@@ -128,7 +128,15 @@ PATTERN_MESSAGES: dict[str, str] = {
     ISO_DATE_PATTERN: N_("'{input}' is geen datum — schrijf JJJJ-MM-DD"),
     CPV_PATTERN: N_("'{input}' is geen CPV-code — 8 cijfers, eventueel met het "
                     "controlecijfer, zoals 90911200-8"),
+    # A required text refused for being blank (or holding a NUL: api.app tells them apart).
+    NON_BLANK_PATTERN: N_("Mag niet leeg zijn: geef tekst die niet alleen uit spaties bestaat"),
+    TEXT_PATTERN: N_("Mag geen NUL-teken bevatten"),
 }
+# The message of a text holding a NUL, whichever text pattern refused it.
+NUL_MESSAGE = PATTERN_MESSAGES[TEXT_PATTERN]
+# A pattern without its own message: said without the regular expression (the API
+# document gives it).
+OTHER_PATTERN_MESSAGE = N_("Heeft niet de vorm die dit veld vraagt (zie de API-documentatie)")
 CpvCode = vocabulary("cpv", CPV_PATTERN,
                      "A code of the CPV 2008 vocabulary: 8 digits, optionally with its check "
                      "digit (\"77310000-6\"; the check digit is not verified, answers give "

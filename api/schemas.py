@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from api import fields
+from api.i18n import N_
 from api.importers import registry
 from api.importers.interchange import (
     CONTACT_MAX,
@@ -35,6 +36,13 @@ from api.importers.interchange import (
 )
 
 T = TypeVar("T")
+
+# The contact patterns in words, for a refused value (api.app's validation messages).
+fields.PATTERN_MESSAGES.update({
+    EMAIL_RE.pattern: N_("'{input}' is geen e-mailadres — schrijf het als naam@domein.nl"),
+    PHONE_RE.pattern: N_("'{input}' is geen telefoonnummer — alleen cijfers, spaties, "
+                         "haakjes, punten, streepjes en een + vooraan"),
+})
 
 
 class RowError(BaseModel):

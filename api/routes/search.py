@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api import access, fields
 from api.deps import ApiUser, SessionDep, api_error
+from api.i18n import N_
 from api.schemas import ERROR_RESPONSES, CpvOut, SearchOut
 from api.services.cpv_search import search_cpv
 from api.services.enterprise_search import SearchParams, hit_to_dict, search
@@ -17,6 +18,8 @@ from matcher.refdata import cpv_vocabulary
 
 # No filter, or 1 to 8 digits and an optional check digit (what cpv_prefix reads).
 CPV_PREFIX_PATTERN = r"^([0-9]{1,8}(-[0-9])?)?$"
+fields.PATTERN_MESSAGES[CPV_PREFIX_PATTERN] = N_(
+    "'{input}' is geen (begin van een) CPV-code — 1 tot 8 cijfers, zoals 909")
 
 api_router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 

@@ -136,3 +136,37 @@ def test_vetting_history_names_the_file_not_the_server_path(client: TestClient, 
     r = client.get("/api/v1/vetting/E-LANG-9/events", headers={"Accept-Language": "en"})
     assert r.status_code == 200, r.text
     assert r.json()["items"][0]["reason"] == "imported from sroi_fixtures.json"
+
+
+def test_a_refused_pattern_is_said_in_words_not_as_a_regular_expression(
+        client: TestClient, api_token: Headers) -> None:
+    """A blank required text, a NUL, a malformed e-mail address or CPV prefix: the field's
+    rule in words in the client's language, never the pattern it is checked with."""
+    h = api_token("connector")
+    body = {k: v for k, v in BAD_KVK["enterprises"][0].items() if k != "kvk"}
+    said = {}
+    for lang in ("nl", "en"):
+        for name, value in (("name", "   "), ("description", "a\x00b")):
+            r = client.post("/api/v1/enterprises", headers={**h, "Accept-Language": lang},
+                            json={**body, "ref": "E-LANG-9", name: value})
+            assert r.status_code == 422, r.text
+            detail = r.json()["detail"]
+            assert detail["field"] == name, detail
+            said[lang, name] = detail["message"]
+        r = client.post("/api/v1/enterprises", headers={**h, "Accept-Language": lang},
+                        json={**body, "ref": "E-LANG-9", "contact": {"email": "geen adres"}})
+        assert r.status_code == 422, r.text
+        said[lang, "email"] = r.json()["detail"]["message"]
+        r = client.get("/api/v1/search?cpv=abc", headers={**h, "Accept-Language": lang})
+        assert r.status_code == 422, r.text
+        said[lang, "cpv"] = r.json()["detail"]["message"]
+    assert said["nl", "name"].startswith("Mag niet leeg zijn")
+    assert said["en", "name"].startswith("Must not be blank")
+    assert said["nl", "description"] == "Mag geen NUL-teken bevatten"
+    assert said["en", "description"] == "Must not contain a NUL character"
+    assert said["nl", "email"].startswith("'geen adres' is geen e-mailadres")
+    assert said["en", "email"].startswith("'geen adres' is not an e-mail address")
+    assert said["nl", "cpv"].startswith("'abc' is geen (begin van een) CPV-code")
+    assert said["en", "cpv"].startswith("'abc' is not (the start of) a CPV code")
+    for text in said.values():
+        assert "^" not in text and "[" not in text, text
