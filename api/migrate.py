@@ -25,13 +25,22 @@ from sqlmodel import SQLModel
 
 import api.tables  # noqa: F401  (registers the tables)
 from api.db import make_engine, normalise_url
+from api.messages import Message, msg, msgn
 from api.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class MigrationError(RuntimeError):
-    """The database cannot be migrated as it is; the message says what to do."""
+    """The database cannot be migrated as it is; the message (Dutch, rendered in the
+    reader's language: ``api.messages``) says what to do."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.render("nl"))
+        self.message = message
+
+    def render(self, lang: str) -> str:
+        return self.message.render(lang)
 
 
 @dataclass(frozen=True)
@@ -41,16 +50,21 @@ class UpgradeResult:
     after: str | None
     stamped: bool = False  # tables existed (made by create_all) and matched: adopted
 
-    def describe(self) -> str:
+    def describe(self) -> Message:
+        """What the upgrade did, a message for the reader's language (`sroi init-db`)."""
         where = _redact(self.url)
         if self.stamped:
-            return (f"{where}: existing tables match the models; marked as migrated "
-                    f"to revision {self.after}")
+            return msg("{where}: de bestaande tabellen komen overeen met de modellen; "
+                       "gemarkeerd als gemigreerd naar revisie {after}",
+                       where=where, after=self.after)
         if self.before == self.after:
-            return f"{where}: already at the latest revision ({self.after}); nothing to do"
+            return msg("{where}: al op de nieuwste revisie ({after}); niets te doen",
+                       where=where, after=self.after)
         if self.before is None:
-            return f"{where}: created the schema (revision {self.after})"
-        return f"{where}: upgraded from revision {self.before} to {self.after}"
+            return msg("{where}: schema aangemaakt (revisie {after})",
+                       where=where, after=self.after)
+        return msg("{where}: bijgewerkt van revisie {before} naar {after}",
+                   where=where, before=self.before, after=self.after)
 
 
 def _redact(url: str) -> str:
@@ -99,11 +113,14 @@ def upgrade(url: str | None = None, revision: str = "head") -> UpgradeResult:
             diff = schema_diff(conn) if before is None and existing else []
         if before is None and existing:
             if diff:
-                raise MigrationError(
-                    "the database has tables but no migration history, and they differ from "
-                    f"the models ({len(diff)} difference(s), first: {diff[0]!r}); back it up "
-                    "with `sroi export`, then start from an empty database"
-                )
+                raise MigrationError(msgn(
+                    "de database heeft tabellen maar geen migratiegeschiedenis, en ze wijken "
+                    "af van de modellen ({n} verschil, het eerste: {first}); maak een "
+                    "reservekopie met `sroi export` en begin dan met een lege database",
+                    "de database heeft tabellen maar geen migratiegeschiedenis, en ze wijken "
+                    "af van de modellen ({n} verschillen, het eerste: {first}); maak een "
+                    "reservekopie met `sroi export` en begin dan met een lege database",
+                    len(diff), first=repr(diff[0])))
             command.stamp(cfg, "head")
             return UpgradeResult(url, None, head_revision(), stamped=True)
         command.upgrade(cfg, revision)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -25,7 +27,8 @@ def test_upgrade_on_empty_database_creates_every_table(db_url: str) -> None:
     assert _tables(db_url) == set()
     result = upgrade(db_url)
     assert result.before is None and result.after == head_revision()
-    assert "created the schema" in result.describe()
+    assert "created the schema" in result.describe().render("en")
+    assert "schema aangemaakt" in result.describe().render("nl")
     assert _tables(db_url) == set(SQLModel.metadata.tables) | {"alembic_version"}
 
 
@@ -33,7 +36,7 @@ def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
     upgrade(db_url)
     again = upgrade(db_url)
     assert again.before == again.after == head_revision()
-    assert "nothing to do" in again.describe()
+    assert "nothing to do" in again.describe().render("en")
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
@@ -60,6 +63,39 @@ def test_database_made_by_create_all_is_adopted(db_url: str) -> None:
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
     engine.dispose()
+
+
+def test_tables_differing_from_the_models_are_refused_in_the_readers_language(
+        db_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Tables without a migration history that differ from the models: refused with what
+    to do, in Dutch or English (`sroi --lang`), never the upgrade's English."""
+    from api import settings as api_settings
+    from api.cli import main
+    from api.migrate import MigrationError
+
+    engine = make_engine(db_url)
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE login_attempt")
+    engine.dispose()
+    with pytest.raises(MigrationError) as refused:
+        upgrade(db_url)
+    assert refused.value.render("nl").startswith("de database heeft tabellen maar geen "
+                                                 "migratiegeschiedenis")
+    assert re.search(r"\(\d+ verschillen, het eerste: ", refused.value.render("nl"))
+    assert refused.value.render("en").startswith("the database has tables but no migration "
+                                                 "history")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    api_settings.get_settings.cache_clear()
+    try:
+        for lang, said in (("en", "back it up with `sroi export`"),
+                           ("nl", "maak een reservekopie met `sroi export`")):
+            assert main(["--lang", lang, "init-db"]) == 1
+            err = capsys.readouterr().err
+            assert said in err and "Traceback" not in err, err
+    finally:
+        api_settings.get_settings.cache_clear()
 
 
 @pytest.mark.parametrize("url", ["sqlite:///{tmp}/sub/missing-dir/x.db"])

@@ -392,7 +392,7 @@ def run_load_fixtures(args: argparse.Namespace) -> int:
     from api.services.importing import import_paths
     from api.tables import EnterpriseRow
 
-    print(init_db())
+    say(init_db())
     with _session() as session:
         count = session.exec(select(func.count()).select_from(EnterpriseRow)).one()[0]
         if count:

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from api.commands.errors import CliError
-from api.messages import msg
+from api.commands.lang import say
+from api.messages import Message, msg
 
 
 def register(subparsers: Any) -> None:
@@ -20,8 +21,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_init_db)
 
 
-def init_db() -> str:
-    """Upgrade the configured database to head; returns a one-line description."""
+def init_db() -> Message:
+    """Upgrade the configured database to head; returns a one-line description (a message
+    for the command's language)."""
     from sqlalchemy.exc import OperationalError
 
     from api.migrate import MigrationError, upgrade
@@ -29,7 +31,7 @@ def init_db() -> str:
     try:
         return upgrade().describe()
     except MigrationError as exc:
-        raise CliError(str(exc), status=1) from exc
+        raise CliError(exc.message, status=1) from exc
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise CliError(msg("database niet bereikbaar: {reason} (controleer DATABASE_URL)",
@@ -37,5 +39,5 @@ def init_db() -> str:
 
 
 def run_init_db(args: argparse.Namespace) -> int:
-    print(init_db())
+    say(init_db())
     return 0
