@@ -112,6 +112,14 @@ class LRU:
 
 _CACHE = LRU()
 
+# Single flight: while one request builds a key's value, the others asking for the same
+# key wait for it instead of building it too (50 users opening the same cold search page
+# at once each computed it: p95 of 15-18 s). A follower waits at most this long, then
+# builds on its own (a slow or failed leader never blocks anyone for good).
+FOLLOWER_WAIT_S = 15.0
+_inflight: dict[tuple[Hashable, ...], threading.Event] = {}
+_inflight_lock = threading.Lock()
+
 
 def clear() -> None:
     """Forget every entry (tests)."""
@@ -161,9 +169,30 @@ def shared(session: Session, resource: str, params: tuple[Hashable, ...], lang: 
     engine = session.get_bind().engine
     base = (resource, params, lang, _url(session), today())
     tokens = matching.change_tokens(session)
-    hit = _CACHE.get((*base, data_version(engine), tokens))
+    key = (*base, data_version(engine), tokens)
+    hit = _CACHE.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
+    with _inflight_lock:
+        running = _inflight.get(key)
+        if running is None:
+            _inflight[key] = done = threading.Event()
+    if running is not None:
+        running.wait(FOLLOWER_WAIT_S)
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        return _build_and_store(session, base, tokens, build, size)
+    try:
+        return _build_and_store(session, base, tokens, build, size)
+    finally:
+        with _inflight_lock:
+            _inflight.pop(key, None)
+        done.set()
+
+
+def _build_and_store(session: Session, base: tuple[Hashable, ...], tokens: Hashable,
+                     build: Callable[[], T], size: Callable[[T], int]) -> T:
     gen = generation()
     version = _session_version(session)
     value = build()

@@ -130,3 +130,40 @@ def test_languages_and_roles_do_not_share_content(client: TestClient, login: Any
     # Page links follow the request's own query, each query its own entry.
     page2 = client.get("/enterprises", params={"lang": "nl", "page": 2}).text
     assert page2 != firm and 'aria-current="page">2<' in page2
+
+
+def test_concurrent_misses_of_one_key_build_it_once(db_engine: Any) -> None:
+    """Single flight: while one request builds a key, the others asking for it wait and
+    get its value; a different key is not held up."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+    results: list[object] = []
+
+    def build(tag: str) -> str:
+        calls.append(tag)
+        if tag == "slow":
+            started.set()
+            release.wait(10)
+        return f"value of {tag}"
+
+    def ask(tag: str, key: str) -> None:
+        with Session(db_engine) as s:
+            results.append(render_cache.shared(s, "single-flight-test", (key,), "nl",
+                                               lambda: build(tag)))
+
+    leader = threading.Thread(target=ask, args=("slow", "k1"))
+    leader.start()
+    assert started.wait(10)
+    followers = [threading.Thread(target=ask, args=(f"follower{i}", "k1")) for i in range(3)]
+    for t in followers:
+        t.start()
+    ask("other", "k2")  # another key builds at once, while k1's leader still runs
+    assert calls == ["slow", "other"]
+    release.set()
+    leader.join(10)
+    for t in followers:
+        t.join(10)
+    assert calls == ["slow", "other"]  # the followers did not build k1 again
+    assert sorted(map(str, results)) == ["value of other"] + ["value of slow"] * 4
