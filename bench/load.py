@@ -299,6 +299,56 @@ async def run_users(base: str, emails: list[str], w: Workload, users: int, durat
             await c.aclose()
 
 
+def _warm_paths(action: str, w: Workload) -> list[tuple[str, dict[str, Any]]]:
+    """Every distinct request of ``action`` the run may make (its whole key space)."""
+    if action == "page: tender":
+        return [(f"/tenders/{t}", {}) for t in w.tender_refs]
+    if action == "matches: tender":
+        return [(f"/api/v1/tenders/{t}/matches", {"top": 10}) for t in w.tender_refs]
+    if action == "search: page":
+        return [("/enterprises", {"q": word}) for word in w.words]
+    return []
+
+
+async def warm_up(base: str, emails: list[str], w: Workload, users: int, passes: int,
+                  actions: set[str]) -> tuple[int, float]:
+    """``passes`` times, every distinct request of ``actions`` once, spread over the
+    users; each pass on new connections, so that with several worker processes each one
+    gets a share (a worker's cache is its own). Returns (requests, seconds)."""
+    import httpx
+
+    paths = [p for a in sorted(actions) for p in _warm_paths(a, w)]
+    t0, n = time.perf_counter(), 0
+    for k in range(passes):
+        clients = [httpx.AsyncClient(base_url=base, timeout=120.0, follow_redirects=False)
+                   for _ in range(users)]
+        try:
+            gate = asyncio.Semaphore(4)
+
+            async def login(i: int, clients: list[Any] = clients,
+                            gate: asyncio.Semaphore = gate) -> None:
+                async with gate:
+                    await _login(clients[i], emails[i % len(emails)])
+
+            await asyncio.gather(*(login(i) for i in range(users)))
+            order = paths[:]
+            random.Random(k).shuffle(order)
+
+            async def walk(i: int, clients: list[Any] = clients, order: list[Any] = order
+                           ) -> None:
+                for path, params in order[i::users]:
+                    r = await clients[i].get(path, params=params)
+                    if r.status_code >= 400:
+                        raise RuntimeError(f"warm-up {path}: {r.status_code}")
+
+            await asyncio.gather(*(walk(i) for i in range(users)))
+            n += len(order)
+        finally:
+            for c in clients:
+                await c.aclose()
+    return n, time.perf_counter() - t0
+
+
 def mounted_actions(base: str, cookies_email: str) -> set[str]:
     """Actions whose pages exist in this checkout (a page not written yet is left out)."""
     import httpx
@@ -387,6 +437,12 @@ def run_one(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 [chosen if args.actions else sorted(mounted)]
             # --rounds 2: each group again on the same server; the second round finds what
             # the first one cached (the steady state of a server that has run for a while).
+            if args.warm_passes:
+                n, secs = asyncio.run(warm_up(base, emails, w, args.users, args.warm_passes,
+                                              set(chosen or mounted)))
+                print(f"[{kind}] warm-up: {n:,} requests in {secs:.1f} s "
+                      f"({args.warm_passes} pass(es) over every tender / search word)",
+                      file=sys.stderr)
             for rnd in range(1, args.rounds + 1):
                 for group in groups:
                     wg = replace(w, samples=[])
@@ -460,6 +516,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=1,
                    help="run the actions this many times against the same server "
                         "(round 2 and later: caches warm)")
+    p.add_argument("--warm-passes", type=int, default=0,
+                   help="before measuring, request every tender page / match list / search "
+                        "word of the chosen actions this many times (a server that has run "
+                        "for a while; with --workers N, more passes reach every worker)")
     p.add_argument("--port", type=int, default=0, help="serve on this port (default: a free one)")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
