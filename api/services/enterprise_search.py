@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +27,7 @@ from api.capacity_view import capacity_fields
 from api.clock import today
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
+from api.services.lru import LRU
 from api.services.vetting_flow import vetting_state
 from api.tables import EnterpriseRow
 from matcher.capacity import CapacityState, free_amounts
@@ -127,38 +127,28 @@ class _Table:
         self.muni = np.array([muni_pos.get(it.municipality_code or "", -1) for it in items],
                              dtype=np.int64)
         self._lock = threading.Lock()
-        self._tokens: OrderedDict[str, NDArray[np.uint8]] = OrderedDict()
-        self._prefixes: OrderedDict[str, NDArray[np.bool_]] = OrderedDict()
+        self._tokens: LRU[NDArray[np.uint8]] = LRU(self.TOKEN_CACHE)
+        self._prefixes: LRU[NDArray[np.bool_]] = LRU(self.PREFIX_CACHE)
         self._certs: dict[date, tuple[list[str], NDArray[np.bool_]]] = {}
 
     def token_scores(self, tok: str) -> NDArray[np.float64]:
-        with self._lock:
-            codes = self._tokens.get(tok)
-            if codes is not None:
-                self._tokens.move_to_end(tok)
+        codes = self._tokens.get(tok)
         if codes is None:
             spaced = " " + tok
             codes = np.fromiter(
                 (3 if tok in it.name_folded else 2 if spaced in it.text_folded
                  else 1 if tok in it.text_folded else 0 for it in self.items),
                 dtype=np.uint8, count=len(self.items))
-            with self._lock:
-                self._tokens[tok] = codes
-                while len(self._tokens) > self.TOKEN_CACHE:
-                    self._tokens.popitem(last=False)
+            self._tokens.put(tok, codes)
         out: NDArray[np.float64] = self.SCORES[codes]
         return out
 
     def cpv_mask(self, prefix: str) -> NDArray[np.bool_]:
-        with self._lock:
-            mask = self._prefixes.get(prefix)
+        mask = self._prefixes.get(prefix)
         if mask is None:
             mask = np.fromiter((any(c.startswith(prefix) for c in it.cpv) for it in self.items),
                                dtype=bool, count=len(self.items))
-            with self._lock:
-                self._prefixes[prefix] = mask
-                while len(self._prefixes) > self.PREFIX_CACHE:
-                    self._prefixes.popitem(last=False)
+            self._prefixes.put(prefix, mask)
         return mask
 
     def valid_on(self, on: date) -> NDArray[np.bool_]:

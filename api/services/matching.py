@@ -37,7 +37,6 @@ import copy
 import hashlib
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -68,6 +67,7 @@ from api.services.feasibility import (
     not_applicable_reason,
     tender_candidates,
 )
+from api.services.lru import LRU
 from api.services.obligation_terms import obligation_terms
 from api.services.policies import applicable_policy
 from api.tables import (
@@ -255,9 +255,8 @@ def invalidate() -> None:
     with _lock:
         _cache.clear()
     _SHARED_TOKENS.clear()
-    with _results_lock:
-        _RESULTS.clear()
-        _FEASIBILITY.clear()
+    _RESULTS.clear()
+    _FEASIBILITY.clear()
 
 
 def _url(session: Session) -> str:
@@ -763,8 +762,7 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
     ws = _weights(session)
     key = (session.get_bind().engine.url.render_as_string(hide_password=True), ref)
     stamp = f"{ws.name} v{ws.version}|{row.updated_at}"
-    with _results_lock:
-        hit = _FEASIBILITY.get(key)
+    hit = _FEASIBILITY.get(key)
     if hit is not None and hit[0]() is index and hit[1] == stamp:
         return hit[2]
     tender = tender_from_row(row)
@@ -779,11 +777,7 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
                     years=term_years(tender.start, tender.end),
                     region_km=tender.sroi.region_km if tender.sroi else None,
                     placement_eur=value, not_applicable=not_applicable_reason(due))
-    with _results_lock:
-        _FEASIBILITY[key] = (_weak(index), stamp, result)
-        _FEASIBILITY.move_to_end(key)
-        while len(_FEASIBILITY) > _RESULTS_MAX:
-            _FEASIBILITY.popitem(last=False)
+    _FEASIBILITY.put(key, (_weak(index), stamp, result))
     return result
 
 
@@ -791,11 +785,11 @@ def tender_feasibility(session: Session, ref: str) -> Feasibility:
 
 # Results of the engine per query, reused while the index, weights and query row are
 # unchanged (the Challenge portfolio costs the engine far more than a page may take).
-_RESULTS: OrderedDict[tuple[str, str, str, int], tuple[Any, Any, str, str, Any]] = OrderedDict()
+# (url, kind, ref, top_k) -> (weak index, weak fit, capacity digest, stamp, result).
 _RESULTS_MAX = 256
+_RESULTS: LRU[tuple[Any, Any, str, str, Any]] = LRU(_RESULTS_MAX)
 # Feasibility verdicts per (url, tender ref): (weak index, weights|updated_at, verdict).
-_FEASIBILITY: OrderedDict[tuple[str, str], tuple[Any, str, Feasibility]] = OrderedDict()
-_results_lock = threading.Lock()
+_FEASIBILITY: LRU[tuple[Any, str, Feasibility]] = LRU(_RESULTS_MAX)
 _QUERY_TABLES: dict[str, Any] = {"tender": TenderRow, "obligation": ObligationRow,
                                  "challenge": ChallengeRow}
 
@@ -845,8 +839,7 @@ def cached_match(session: Session, kind: str, ref: str, top_k: int
     stamp = f"{ws.name} v{ws.version}|{updated}|{_decisions_token(session, kind, ref)}"
     fit = getattr(index, "unit_", None)
     digest = _capacity_digest(index)
-    with _results_lock:
-        hit = _RESULTS.get(key)
+    hit = _RESULTS.get(key)
     if hit is not None and hit[3] == stamp and (
             hit[0]() is index or (fit is not None and hit[1]() is fit and hit[2] == digest)):
         return hit[4]
@@ -857,9 +850,5 @@ def cached_match(session: Session, kind: str, ref: str, top_k: int
         result = match_obligation(session, ref, top_k=top_k)
     else:
         result = match_challenge(session, ref, top_k=top_k)
-    with _results_lock:
-        _RESULTS[key] = (_weak(index), _weak(fit), digest, stamp, result)
-        _RESULTS.move_to_end(key)
-        while len(_RESULTS) > _RESULTS_MAX:
-            _RESULTS.popitem(last=False)
+    _RESULTS.put(key, (_weak(index), _weak(fit), digest, stamp, result))
     return result

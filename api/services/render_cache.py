@@ -30,9 +30,7 @@ flushed writes neither reads nor fills the cache.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from markupsafe import Markup
@@ -42,6 +40,7 @@ from sqlmodel import Session, col
 from api.clock import today
 from api.services import matching
 from api.services.change_tokens import generation, sees_only_committed
+from api.services.lru import LRU, Stats
 from api.shared_state import TOPIC_DATA, data_version
 from api.tables import AppStateVersion
 
@@ -52,65 +51,7 @@ MAX_ENTRIES = 4096
 MAX_BYTES = 128 * 1024 * 1024
 
 
-@dataclass
-class Stats:
-    hits: int = 0
-    misses: int = 0
-    stored: int = 0
-    evicted: int = 0
-
-
-class LRU:
-    """Entries by key, least recently used dropped first beyond ``max_entries`` or
-    ``max_bytes`` (sizes as the caller measures them)."""
-
-    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._data: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.stats = Stats()
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is None:
-                self.stats.misses += 1
-                return None
-            self._data.move_to_end(key)
-            self.stats.hits += 1
-            return hit[1]
-
-    def put(self, key: Hashable, value: Any, size: int) -> None:
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._bytes -= old[0]
-            self._data[key] = (size, value)
-            self._bytes += size
-            self.stats.stored += 1
-            while len(self._data) > self.max_entries or self._bytes > self.max_bytes:
-                _, (n, _) = self._data.popitem(last=False)
-                self._bytes -= n
-                self.stats.evicted += 1
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    @property
-    def nbytes(self) -> int:
-        return self._bytes
-
-
-_CACHE = LRU()
+_CACHE: LRU[Any] = LRU(MAX_ENTRIES, MAX_BYTES)
 
 # Single flight: while one request builds a key's value, the others asking for the same
 # key wait for it instead of building it too (50 users opening the same cold search page
