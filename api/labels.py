@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from api.messages import Message
+
 # Target groups (doelgroepen), by the codes of matcher.model.TARGET_GROUPS.
 TARGET_GROUP_NL: Mapping[str, str] = {
     "participatiewet": "Participatiewet", "ww": "WW", "wajong": "Wajong", "wsw": "Wsw",
@@ -119,3 +121,37 @@ SPEND_SOURCE_NL: Mapping[str, str] = {
     "account_pattern": "andere regels op de rekening", "registry": "register",
     "correction": "correctie", "none": "onbekend",
 }
+
+
+# The progress steps of background jobs (the ``step`` column: a stable code), shown on the
+# job pages and in the API's ``step_label``. Imports and the ledger upload
+# (api.services.import_jobs; the ledger runner's own steps in api.services.ledgers and
+# api.importers.ledger):
+IMPORT_STEP_NL: Mapping[str, str] = {
+    "read": "bestanden lezen", "duplicates": "dubbelen zoeken", "write": "records verwerken",
+}
+LEDGER_STEP_NL: Mapping[str, str] = {
+    "read": "bestand lezen", "parse": "bestand lezen", "classify": "regels indelen",
+    "store": "regels opslaan",
+}
+# The queue's jobs by kind (api.services.batch, api.services.learning).
+JOB_STEP_NL: Mapping[str, Mapping[str, str]] = {
+    "allocate": {"allocate": "verplichtingen verdelen", "write": "verdeling opslaan"},
+    "rank_tenders": {"load": "register en aanbestedingen laden",
+                     "rank": "aanbestedingen rangschikken", "write": "ranglijsten opslaan"},
+    "learn": {"decisions": "Beslissingen gelezen", "candidates": "Kandidaten opnieuw gerangschikt",
+              "fitted": "Gewichten geschat", "heldout": "Getoetst op achtergehouden beslissingen",
+              "labelled": "Getoetst op de gelabelde set", "verdict": "Oordeel"},
+}
+ALLOCATE_STEP_NL = JOB_STEP_NL["allocate"]  # *_NL: tests/web/test_translations.py checks these
+RANK_STEP_NL = JOB_STEP_NL["rank_tenders"]
+LEARN_STEP_NL = JOB_STEP_NL["learn"]
+
+
+def step_label(step: str | None, labels: Mapping[str, str]) -> Message | str:
+    """A job's step for people (a message, rendered in the reader's language); a step
+    without a label as its code, none as ""."""
+    if not step:
+        return ""
+    label = labels.get(step)
+    return Message(label) if label is not None else step

@@ -112,11 +112,11 @@ def job_cancel(request: Request, user: ConnectorUser, job_id: str) -> Response:
 @api_router.post("/jobs", status_code=202, responses={
     202: {"description": "Queued: poll `Location` for its progress and result"},
     503: {"description": "The job queue cannot be reached: nothing was started"}})
-def api_job_start(body: JobIn, user: ConnectorUser) -> JSONResponse:
+def api_job_start(body: JobIn, request: Request, user: ConnectorUser) -> JSONResponse:
     """Start a background job; its state, progress and result are at `Location`."""
     job = jobs.submit(get_engine(), user, body.kind,
                       body.params.model_dump(exclude_none=True) if body.params else {})
-    return JSONResponse(jobs.view(job), status_code=202,
+    return JSONResponse(render_tree(jobs.view(job), api_lang(request)), status_code=202,
                         headers={"Location": _job_url(job.id)})
 
 
@@ -136,10 +136,11 @@ def api_job(job_id: str, request: Request, user: ConnectorUser, session: Session
 
 
 @api_router.post("/jobs/{job_id}/cancel")
-def api_job_cancel(job_id: str, user: ConnectorUser) -> dict[str, Any]:
+def api_job_cancel(job_id: str, request: Request, user: ConnectorUser) -> dict[str, Any]:
     """Cancel a job: a queued one ends now, a running one at its next step (nothing of it
     is written)."""
-    return jobs.view(jobs.cancel(get_engine(), job_id, user))
+    return dict(render_tree(jobs.view(jobs.cancel(get_engine(), job_id, user)),
+                            api_lang(request)))
 
 
 @api_router.get("/rankings/{tender_ref}")

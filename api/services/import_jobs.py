@@ -52,6 +52,7 @@ from api.clock import utcnow
 from api.errors import Conflict, NotFound
 from api.i18n import translate
 from api.importers import registry
+from api.labels import IMPORT_STEP_NL, LEDGER_STEP_NL, step_label
 from api.messages import msg, render_tree
 from api.services.import_report import page_of
 from api.services.importing import ON_DUPLICATE, ImportCancelled, import_files
@@ -346,6 +347,8 @@ def view(job: ImportJob, page: int = 1, lang: str = "nl") -> dict[str, Any]:
         "id": job.id, "state": job.state, "mode": job.mode, "format": job.format,
         "on_duplicate": job.on_duplicate, "partial": job.partial,
         "step": step, "rows_done": done, "rows_total": total,
+        "step_label": step_label(step, LEDGER_STEP_NL if job.format == "ledger"
+                                 else IMPORT_STEP_NL),
         "percent": round(100 * done / total) if total else 0,
         "error": translate(job.error, lang) if job.error else job.error,
         "cancel_requested": stopping,

@@ -43,6 +43,7 @@ from sqlmodel import Session, col, select
 from api import shared_state
 from api.clock import utcnow
 from api.errors import Conflict, Invalid, NotFound, Unavailable
+from api.labels import JOB_STEP_NL, step_label
 from api.services import job_queue
 from api.settings import get_settings
 from api.tables import JobRow, User
@@ -335,6 +336,8 @@ def view(job: JobRow) -> dict[str, Any]:
     """The job as the page and the API show it."""
     return {
         "id": job.id, "kind": job.kind, "state": job.state, "step": job.step,
+        # The step for people: a message (render_tree renders it for the API).
+        "step_label": step_label(job.step, JOB_STEP_NL.get(job.kind, {})),
         "done": job.done, "total": job.total,
         "percent": round(100 * job.done / job.total) if job.total else 0,
         "params": job.params, "result": job.result, "error": job.error,

@@ -144,6 +144,11 @@ def test_progress_is_visible_and_others_are_served_while_a_job_runs(
     api = client.get(f"/api/v1/import/jobs/{job_id}", headers=h).json()
     assert (api["state"], api["step"], api["rows_done"], api["rows_total"]) == (
         "running", "write", 400, 600)
+    # The step for people, in the client's language (the code stays in "step").
+    assert api["step_label"] == "records verwerken"
+    english = client.get(f"/api/v1/import/jobs/{job_id}",
+                         headers={**h, "Accept-Language": "en"}).json()
+    assert english["step_label"] == "processing records"
     # Other users are served meanwhile (the import holds no lock they need to read).
     start = time.monotonic()
     other = client.get("/api/v1/enterprises?per_page=5", headers=api_token("officer"))

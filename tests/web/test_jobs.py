@@ -52,6 +52,10 @@ def test_rank_tenders_job_stores_the_single_process_ranking(
     assert job["attempts"] == 1 and job["error"] == ""
     # Progress as the worker last reported it: the write step, all rows written.
     assert job["step"] == "write" and job["done"] == job["total"] == job["result"]["rows"]
+    # The step for people in the client's language; the job's page says it too.
+    assert job["step_label"] == "ranglijsten opslaan"
+    english = client.get(url, headers={**headers, "Accept-Language": "en"}).json()
+    assert english["step_label"] == "storing the rankings"
     with Session(get_engine()) as s:
         tenders = batch.open_tenders(s)
         index, ws = get_index(s), active_weights(s)

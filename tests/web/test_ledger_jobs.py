@@ -57,6 +57,9 @@ def test_upload_answers_the_job_page_with_progress_then_the_ledger(
         assert '<progress max="100000" value="5000"' in page.text
         english = c.get(job_url + "?lang=en").text
         assert "saving lines: 5" in english and "000 lines" in english
+        api = c.get(f"/api/v1/import/jobs/{job_id}", headers={"Accept-Language": "en"})
+        assert api.status_code == 200, api.text
+        assert api.json()["step"] == "store" and api.json()["step_label"] == "saving lines"
         with Session(get_engine()) as s:
             job = s.get(ImportJob, job_id)
             assert job is not None
