@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
+from api.importers.notice_kinds import notice_kind_text
 from api.messages import render_text
 from api.tables import TenderRow
 from tests.conftest import import_one
@@ -218,6 +219,11 @@ def test_other_root_element_is_refused(session: Session) -> None:
     report = import_one(session, "eforms", data, "bri.xml")
     text = render_text(report.file_errors[0].reason, "en")
     assert "BusinessRegistrationInformationNotice" in text
+    assert "(it registers an organisation and holds no tender)" in text
+    dutch = render_text(report.file_errors[0].reason, "nl")
+    assert dutch.startswith("niet ondersteunde soort aankondiging: "
+                            "BusinessRegistrationInformationNotice (pin-rtl, subtype 7) (zij "
+                            "registreert een organisatie en bevat geen aanbesteding)"), dutch
 
 
 def test_malformed_and_unsafe_xml(session: Session) -> None:
@@ -379,7 +385,11 @@ def test_change_notice_updates_the_stored_tender(session: Session) -> None:
     cn = imported(session, "cn_24_open.xml", sdk("cn_24_open.xml"))
     changed = imported(session, "change-cn_24_open_dates.xml", sdk("change-cn_24_open_dates.xml"))
     assert changed.ref == cn.ref and count(session) == 1
-    assert changed.extra["published"]["notice_kind"].startswith("change notice")
+    # Stored as a code (the form type), named in the reader's language when shown.
+    published = changed.extra["published"]
+    assert published["notice_kind"] == "change"
+    assert render_text(notice_kind_text(published), "en").startswith("change notice (")
+    assert render_text(notice_kind_text(published), "nl").startswith("wijzigingsaankondiging (")
     assert changed.extra["published"]["changes_notice"].startswith("c4c415ee")
 
 

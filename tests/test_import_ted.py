@@ -118,16 +118,20 @@ def test_concession_award_and_other_forms_import(session: Session) -> None:
     assert count(session) == 3
 
 
-@pytest.mark.parametrize(("name", "what", "todo"), [
-    ("21-363118-001-EXP.xml", "design contest notice (F12)", "import the contract notice"),
-    ("23-119901-001-EXP.xml", "corrigendum (F14)", "correct the tender on its page"),
+@pytest.mark.parametrize(("name", "what", "todo", "dutch"), [
+    ("21-363118-001-EXP.xml", "design contest notice (F12)", "import the contract notice",
+     "prijsvraagaankondiging (F12) (een prijsvraag kent een prijs toe"),
+    ("23-119901-001-EXP.xml", "corrigendum (F14)", "correct the tender on its page",
+     "rectificatie (F14) (zij noemt gewijzigde velden"),
 ])
 def test_refused_forms_say_what_and_what_to_do(session: Session, name: str, what: str,
-                                               todo: str) -> None:
+                                               todo: str, dutch: str) -> None:
     report = import_one(session, "ted", read(name), name)
     (err,) = report.file_errors
     text = render_text(err.reason, "en")
     assert f"unsupported TED notice: {what}" in text and todo in text
+    # In Dutch all through: the form's name and why it is refused, no English left.
+    assert f"niet ondersteunde TED-aankondiging: {dutch}" in render_text(err.reason, "nl")
     assert count(session) == 0
 
 

@@ -79,8 +79,19 @@ def test_english_keeps_the_placeholders() -> None:
 
 # Where a call takes the text a user reads: the command's refusal and output, an importer's
 # reason. (call name -> position and keyword of that text)
-_USER_TEXT = {"CliError": (0, "message"), "print": (0, None), "say": (0, "text"),
-              "ItemError": (1, "reason"), "DateError": (0, "message")}
+_USER_TEXT: dict[str, list[tuple[int, str | None]]] = {
+    "CliError": [(0, "message")], "print": [(0, None)], "say": [(0, "text")],
+    "ItemError": [(1, "reason")], "DateError": [(0, "message")],
+    # The migration's refusal (api/migrate.py), the TED importer's refusal of a file (what
+    # it is, why), an eForms notice kind's name and hint.
+    "MigrationError": [(0, "message")], "_refusal": [(1, "what"), (2, "why")],
+    "NoticeKind": [(1, "label"), (7, "hint")],
+    # A literal in Message() escapes the catalog extraction: msg() is the one to write.
+    "Message": [(0, "text")],
+}
+# A function saying something (its result annotated Message or Text) returns a message,
+# never a plain text.
+_SAYS = re.compile(r"\b(Message|Text)\b")
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 # The program's name opens its lines in every language.
 _NOT_WORDS = {"sroi"}
@@ -113,16 +124,22 @@ def bare_user_texts(source: str, where: str) -> list[str]:
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
             if name not in _USER_TEXT:
                 continue
-            pos, keyword = _USER_TEXT[name]
-            arg = (node.args[pos] if len(node.args) > pos else
-                   next((k.value for k in node.keywords if k.arg == keyword), None))
-            words = _literal_words(arg) if arg is not None else []
-            # A command may pass on a refusal that is already a message's text (str(exc)
-            # of an api.errors class renders Dutch); importers must not.
-            if words == ["str(...)"] and name == "CliError":
-                continue
-            if words:
-                found.append(f"{where}:{node.lineno}: {name}({' '.join(words)[:60]} …)")
+            for pos, keyword in _USER_TEXT[name]:
+                arg = (node.args[pos] if len(node.args) > pos else
+                       next((k.value for k in node.keywords if k.arg == keyword), None))
+                words = _literal_words(arg) if arg is not None else []
+                # A command may pass on a refusal that is already a message's text (str(exc)
+                # of an api.errors class renders Dutch); importers must not.
+                if words == ["str(...)"] and name == "CliError":
+                    continue
+                if words:
+                    found.append(f"{where}:{node.lineno}: {name}({' '.join(words)[:60]} …)")
+        elif (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns
+              and _SAYS.search(ast.unparse(node.returns))):
+            found += [f"{where}:{ret.lineno}: {node.name} returns a text"
+                      for ret in ast.walk(node)
+                      if isinstance(ret, ast.Return) and ret.value is not None
+                      and _literal_words(ret.value)]
         elif (isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Attribute)
               and node.target.attr == "reason" and _literal_words(node.value)):
             found.append(f"{where}:{node.lineno}: reason += text")
@@ -137,9 +154,15 @@ def test_the_scan_finds_bare_texts() -> None:
               'w.reason += "; left out"\n'
               'raise CliError(msg("{path}: bestand bestaat niet", path=path))\n'
               'print(json.dumps(out))\nprint(f"{m.rank:>3}  {m.ref}")\n'
-              'print(f"sroi {command}: {exc.render(lang)}")\n')
-    assert sorted(line.split(":")[1] for line in bare_user_texts(source, "x.py")) == [
-        "1", "2", "3", "4"]
+              'print(f"sroi {command}: {exc.render(lang)}")\n'
+              'raise MigrationError(f"{n} difference(s); back it up")\n'
+              'return _refusal(filename, f"form {form}", "not a form this importer reads")\n'
+              'kind = Message("change notice")\n'
+              'def describe(self) -> Message:\n    return f"{where}: created the schema"\n'
+              'def code(self) -> str:\n    return "ted"\n'
+              'return _refusal(filename, msg("formulier {form}", form=form), hint(form))\n')
+    assert sorted((line.split(":")[1] for line in bare_user_texts(source, "x.py")),
+                  key=int) == ["1", "2", "3", "4", "9", "10", "10", "11", "13"]
 
 
 def test_commands_and_importers_say_messages_not_bare_strings() -> None:
@@ -149,7 +172,12 @@ def test_commands_and_importers_say_messages_not_bare_strings() -> None:
     rows of values are not texts."""
     files = [*sorted((ROOT / "api" / "commands").glob("*.py")), ROOT / "api" / "cli.py",
              *(ROOT / "api" / "importers" / f"{name}.py"
-               for name in ("common", "ocds", "eforms", "ted"))]
+               for name in ("common", "ocds", "eforms", "ted", "notice_kinds", "ledger")),
+             # The migrations' outcomes and refusals, the published notices' store, the
+             # jobs and the ledger upload (their steps are labels: api/labels.py).
+             *(ROOT / "api" / f"{name}.py" for name in ("migrate", "labels")),
+             *(ROOT / "api" / "services" / f"{name}.py"
+               for name in ("published", "import_jobs", "jobs", "ledgers", "batch"))]
     bare = [hit for path in files
             for hit in bare_user_texts(path.read_text(encoding="utf-8"),
                                        str(path.relative_to(ROOT)))]

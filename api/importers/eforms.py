@@ -80,8 +80,9 @@ from api.importers.common import (
     resolve_places,
 )
 from api.importers.interchange import cpv_error_text
+from api.importers.notice_kinds import eforms_kind_text, hint
 from api.importers.sroi_text import detect_sroi_in
-from api.messages import msg
+from api.messages import Text, msg
 from matcher.refdata import CpvError, normalise_cpv
 
 SOURCE = "eforms"
@@ -94,38 +95,22 @@ NS = {
     "efbc": "http://data.europa.eu/p27/eforms-ubl-extension-basic-components/1",
     "efext": "http://data.europa.eu/p27/eforms-ubl-extensions/1",
 }
+# The notice kinds, by stable codes (``api.importers.notice_kinds`` names them for people,
+# in the reader's language): the root element's form type (BT-03) when read as it is.
 SUPPORTED_ROOTS = {
-    "PriorInformationNotice": "prior information notice",
-    "ContractNotice": "contract notice",
-    "ContractAwardNotice": "contract award notice",
+    "PriorInformationNotice": "planning",
+    "ContractNotice": "competition",
+    "ContractAwardNotice": "result",
 }
 SUPPORTED_FORM_TYPES = {"planning", "competition", "result"}
 # Form types / notice types that change a procedure already published: they update the
 # stored tender and never create one.
-UPDATE_FORM_TYPES = {"change": "change notice", "cont-modif": "contract modification notice",
-                     "completion": "completion notice"}
-UPDATE_NOTICE_TYPES = {"corr": "change notice", "can-modif": "contract modification notice",
-                       "compl": "completion notice"}
-# Refused, with what the notice is and what to do instead.
-REFUSED_NOTICE_TYPES = {
-    "cn-desg": ("design contest notice", "a design contest awards a prize for a plan or "
-                "design, not a contract; import the contract notice of the service "
-                "contract that follows it, if any"),
-    "can-desg": ("design contest result notice", "a design contest awards a prize for a "
-                 "plan or design, not a contract; import the contract notice of the "
-                 "service contract that follows it, if any"),
-    "veat": ("voluntary ex-ante transparency notice", "it announces a contract awarded "
-             "without a call for competition, so there is no tender to match enterprises "
-             "to; enter the tender by hand if social return applies to it"),
-    "pmc": ("preliminary market consultation notice", "there is no tender yet; import "
-            "the contract notice when it is published"),
-}
-_REFUSED_FORM_TYPES = {
-    "dir-awa-pre": REFUSED_NOTICE_TYPES["veat"],
-    "consultation": REFUSED_NOTICE_TYPES["pmc"],
-    "bri": ("business registration information notice", "it registers an organisation "
-            "and holds no tender"),
-}
+UPDATE_FORM_TYPES = {"change": "change", "cont-modif": "cont-modif", "completion": "completion"}
+UPDATE_NOTICE_TYPES = {"corr": "change", "can-modif": "cont-modif", "compl": "completion"}
+# Refused, with what the notice is and what to do instead (notice_kinds.hint).
+REFUSED_NOTICE_TYPES = {"cn-desg": "cn-desg", "can-desg": "can-desg", "veat": "veat",
+                        "pmc": "pmc"}
+_REFUSED_FORM_TYPES = {"dir-awa-pre": "veat", "consultation": "pmc", "bri": "bri"}
 LANGUAGE_PREFERENCE = ("NLD", "ENG")
 
 
@@ -196,13 +181,14 @@ class NoticeKind:
     """What a notice is (BT-02 notice type, BT-03 form type, OPP-070 subtype) and what the
     importer does with it."""
 
-    label: str  # "contract notice (cn-standard, subtype 16)"
+    code: str  # stored in extra["notice_kind"]: "competition" (notice_kinds.EFORMS_KIND_NL)
+    label: Text  # for people: "aankondiging van een opdracht (cn-standard, subtype 16)"
     notice_type: str | None
     form_type: str | None
     subtype: str | None
     supported: bool
     update_only: bool = False
-    hint: str = ""  # for a refused kind: why, and what to do instead
+    hint: Text | None = None  # for a refused kind: why, and what to do instead
 
 
 def notice_kind(root: Element) -> NoticeKind:
@@ -215,29 +201,32 @@ def notice_kind(root: Element) -> NoticeKind:
         if el.get("listName") == "notice-subtype":
             subtype = (el.text or "").strip()
             break
-    detail = ", ".join(x for x in (notice_type, f"subtype {subtype}" if subtype else None) if x)
-    suffix = f" ({detail})" if detail else ""
+
+    def kind(code: str, supported: bool, update_only: bool = False,
+             why: str | None = None) -> NoticeKind:
+        return NoticeKind(code, eforms_kind_text(code, notice_type, subtype), notice_type,
+                          form_type, subtype, supported, update_only, hint(why or code))
+
     if root_name not in SUPPORTED_ROOTS:
-        return NoticeKind(f"{root_name}{suffix}", notice_type, form_type, subtype, False,
-                          hint=_REFUSED_FORM_TYPES["bri"][1]
-                          if root_name.startswith("BusinessRegistration") else "")
+        # Another document (a business registration notice, or not a notice at all): named
+        # by its root element, as the file has it.
+        return kind(root_name, False,
+                    why="bri" if root_name.startswith("BusinessRegistration") else None)
     refused = (REFUSED_NOTICE_TYPES.get(notice_type or "")
                or _REFUSED_FORM_TYPES.get(form_type or ""))
     if refused is not None:
-        return NoticeKind(f"{refused[0]}{suffix}", notice_type, form_type, subtype, False,
-                          hint=refused[1])
+        return kind(refused, False)
     has_changes = next(root.iter(f"{{{NS['efac']}}}Changes"), None) is not None
     update = (UPDATE_NOTICE_TYPES.get(notice_type or "")
               or UPDATE_FORM_TYPES.get(form_type or "")
-              or ("change notice" if has_changes else None))
+              or ("change" if has_changes else None))
     if update is not None:
-        return NoticeKind(f"{update}{suffix}", notice_type, form_type, subtype, True,
-                          update_only=True)
+        return kind(update, True, update_only=True)
     if form_type is not None and form_type not in SUPPORTED_FORM_TYPES:
-        return NoticeKind(f"{form_type} notice{suffix}", notice_type, form_type, subtype,
-                          False)
-    return NoticeKind(f"{SUPPORTED_ROOTS[root_name]}{suffix}", notice_type, form_type,
-                      subtype, True)
+        return NoticeKind(form_type, eforms_kind_text(
+            msg("aankondiging van soort {form_type}", form_type=form_type), notice_type, subtype),
+            notice_type, form_type, subtype, False)
+    return kind(SUPPORTED_ROOTS[root_name], True)
 
 
 def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
@@ -252,12 +241,12 @@ def parse_eforms(data: bytes, filename: str) -> ParsedTenders:
         return parse_ted(data, filename)
     kind = notice_kind(root)
     if not kind.supported:
-        why = f" ({kind.hint})" if kind.hint else ""
+        what = msg("{kind} ({why})", kind=kind.label, why=kind.hint) if kind.hint else kind.label
         result.file_errors.append(ItemError(
-            filename, msg("niet ondersteunde soort aankondiging: {kind}{why}; "
+            filename, msg("niet ondersteunde soort aankondiging: {kind}; "
                           "vooraankondigingen, aankondigingen van opdrachten en van gegunde "
                           "opdrachten maken aanbestedingen, rectificaties en wijzigingen "
-                          "werken ze bij", kind=kind.label, why=why)))
+                          "werken ze bij", kind=what)))
         return result
 
     notice_id = _text_of(root, "cbc:ID")
@@ -614,7 +603,7 @@ def _tender(root: Element, ref: str, loc: str, kind: NoticeKind, notice_id: str 
     extra: dict[str, Any] = {
         "format": "eforms",
         "notice_id": notice_id,
-        "notice_kind": kind.label,
+        "notice_kind": kind.code,  # a code: notice_kinds.notice_kind_text names it
         "notice_type": kind.notice_type,
         "form_type": kind.form_type,
         "subtype": kind.subtype,

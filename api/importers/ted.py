@@ -76,43 +76,20 @@ from api.importers.common import (
     resolve_places,
 )
 from api.importers.interchange import cpv_error_text
+from api.importers.notice_kinds import hint, ted_kind_text
 from api.importers.sroi_text import detect_sroi_in
-from api.messages import msg
+from api.messages import Text, msg
 from matcher.refdata import CpvError, normalise_cpv
 
 SOURCE = "ted"
 SCHEMA = "R2.0.9"
 
-# Form -> what it is (imported).
-IMPORTED_FORMS = {
-    "F01": "prior information notice", "F02": "contract notice",
-    "F03": "contract award notice", "F04": "periodic indicative notice (utilities)",
-    "F05": "contract notice (utilities)", "F06": "contract award notice (utilities)",
-    "F07": "qualification system (utilities)",
-    "F08": "buyer profile notice (a prior information notice on the buyer's profile)",
-    "F21": "social and other specific services",
-    "F22": "social and other specific services (utilities)",
-    "F23": "social and other specific services (concessions)",
-    "F24": "concession notice", "F25": "concession award notice",
-}
+# The forms read; the refused ones (F12-F15, F20) are named with why in
+# ``api.importers.notice_kinds`` (TED_FORM_NL, KIND_HINTS), in the reader's language.
+IMPORTED_FORMS = {"F01", "F02", "F03", "F04", "F05", "F06", "F07", "F08", "F21", "F22", "F23",
+                  "F24", "F25"}
 AWARD_FORMS = {"F03", "F06", "F25"}
-# Form -> (what it is, why it is refused and what to do).
-REFUSED_FORMS = {
-    "F12": ("design contest notice", "a design contest awards a prize for a plan or "
-            "design, not a contract; import the contract notice of the service contract "
-            "that follows it, if any"),
-    "F13": ("design contest result notice", "a design contest awards a prize for a plan or "
-            "design, not a contract; import the contract notice of the service contract "
-            "that follows it, if any"),
-    "F14": ("corrigendum", "it lists changed fields of an earlier notice as old and new "
-            "text; import the corrected notice again if TED republished it, or correct "
-            "the tender on its page"),
-    "F15": ("voluntary ex-ante transparency notice", "it announces a contract awarded "
-            "without a call for competition, so there is no tender to match enterprises "
-            "to; enter the tender by hand if social return applies to it"),
-    "F20": ("contract modification notice", "it changes an awarded contract; correct the "
-            "tender's value or period on its page"),
-}
+REFUSED_FORMS = {"F12", "F13", "F14", "F15", "F20"}
 LANGUAGE_PREFERENCE = ("NL", "EN")
 _OJS_RE = re.compile(r"(\d{4})\s*/\s*S\s*\d+\s*-\s*(\d+)")
 
@@ -182,7 +159,7 @@ def _low(range_el: Element | None) -> Element | None:
     return low
 
 
-def _refusal(filename: str, what: str, why: str) -> ParsedTenders:
+def _refusal(filename: str, what: Text, why: Text) -> ParsedTenders:
     result = ParsedTenders()
     result.file_errors.append(ItemError(
         filename, msg("niet ondersteunde TED-aankondiging: {what} ({why}); van TED XML "
@@ -200,36 +177,42 @@ def parse_ted(data: bytes, filename: str) -> ParsedTenders:
     root_name = _local(root.tag)
     if root_name != "TED_EXPORT":
         if root.tag.startswith("{urn:oasis:names:specification:ubl:schema:xsd:"):
-            return _refusal(filename, f"{root_name} is an eForms notice",
-                            "import it with the eForms format (sroi import --format eforms), "
-                            "which also reads TED XML")
-        return _refusal(filename, f"the root element is {root_name}, not TED_EXPORT",
-                        "this is not a TED XML notice")
+            return _refusal(filename, msg("{root} is een eForms-aankondiging", root=root_name),
+                            msg("importeer haar met het eForms-formaat (sroi import --format "
+                                "eforms), dat ook TED XML leest"))
+        return _refusal(filename, msg("het hoofdelement is {root}, niet TED_EXPORT",
+                                      root=root_name),
+                        msg("dit is geen TED XML-aankondiging"))
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     version = root.get("VERSION") or ""
     if f"/{SCHEMA}/" not in namespace + "/" and not version.startswith(SCHEMA):
-        return _refusal(filename, f"TED XML schema {version or namespace or 'unknown'}",
-                        f"only schema {SCHEMA} (notices from 2014 to 2023) is read; "
-                        "download the notice again from TED, which serves "
-                        f"{SCHEMA} or eForms")
+        schema = (msg("TED XML-schema {version}", version=version or namespace)
+                  if version or namespace else msg("onbekend TED XML-schema"))
+        return _refusal(filename, schema,
+                        msg("alleen schema {schema} (aankondigingen van 2014 tot 2023) wordt "
+                            "gelezen; download de aankondiging opnieuw van TED, dat {schema} "
+                            "of eForms levert", schema=SCHEMA))
     _strip_namespaces(root)
     section = root.find("FORM_SECTION")
     # The forms, one per language; ``NOTICE_UUID`` and such siblings are not forms.
     forms = [f for f in section if isinstance(f.tag, str)
              and (f.get("CATEGORY") or f.tag.endswith("_2014"))] if section is not None else []
     if not forms:
-        return _refusal(filename, "no form in FORM_SECTION", "the notice is empty")
+        return _refusal(filename, msg("geen formulier in FORM_SECTION"),
+                        msg("de aankondiging is leeg"))
     form_tag = forms[0].tag
     m = re.fullmatch(r"(F\d\d)_2014", form_tag)
     if m is None:
-        return _refusal(filename, f"form {form_tag}", "not one of the 2014 standard forms "
-                        "(defence and other older forms are not read)")
+        return _refusal(filename, msg("formulier {form}", form=form_tag),
+                        msg("geen van de standaardformulieren van 2014 (defensie- en andere "
+                            "oudere formulieren worden niet gelezen)"))
     form = m.group(1)
-    if form in REFUSED_FORMS:
-        what, why = REFUSED_FORMS[form]
-        return _refusal(filename, f"{what} ({form})", why)
+    refused_hint = hint(form) if form in REFUSED_FORMS else None
+    if refused_hint is not None:
+        return _refusal(filename, ted_kind_text(form), refused_hint)
     if form not in IMPORTED_FORMS:
-        return _refusal(filename, f"form {form}", "not a form this importer reads")
+        return _refusal(filename, msg("formulier {form}", form=form),
+                        msg("geen formulier dat deze import leest"))
 
     original = next((f for f in forms if f.get("CATEGORY") == "ORIGINAL"), forms[0])
     by_lang = {(f.get("LG") or "").upper(): f for f in forms}
@@ -274,7 +257,6 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
     lots_text = readable.findall("OBJECT_CONTRACT/OBJECT_DESCR")
     notice_type_el = original.find("NOTICE")
     notice_type = notice_type_el.get("TYPE") if notice_type_el is not None else None
-    kind = IMPORTED_FORMS[form] + (f", {notice_type}" if notice_type else "")
     award = form in AWARD_FORMS or (notice_type or "").startswith("AWARD")
 
     title = _text(obj_text.find("TITLE") if obj_text is not None else None) or _text(
@@ -455,7 +437,7 @@ def _tender(root: Element, original: Element, readable: Element, forms: list[Ele
         "format": "ted",
         "schema": root.get("VERSION") or SCHEMA,
         "notice_id": doc,
-        "notice_kind": f"{kind} ({form})",
+        "notice_kind": form,  # a code: notice_kinds.notice_kind_text names it
         "form": form,
         "notice_type": notice_type,
         "previous_notice": previous,

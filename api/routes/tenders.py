@@ -34,7 +34,9 @@ from api.convert import tender_from_row
 from api.deps import ApiUser, CurrentUser, SessionDep, api_error, csrf_protect, flash, render
 from api.errors import DomainError
 from api.i18n import N_, api_lang, format_date, request_lang, translator
+from api.importers.notice_kinds import notice_kind_text
 from api.labels import FEATURE_NL, TARGET_GROUP_NL
+from api.messages import Text
 from api.schemas import (
     ERROR_RESPONSES,
     FeasibilityOut,
@@ -570,7 +572,14 @@ def tender_page(ref: str, request: Request, user: CurrentUser, session: SessionD
         "feature_labels": FEATURE_NL, "can_edit": access.can_edit_tender(user, row),
         "can_delete": delete_denial(session, user, row, shared.has_obligations) is None,
         "compare": _comparison(shared.rows, a, b, t), "compare_refs": (a, b),
+        "notice_kind": _notice_kind(row),
     })
+
+
+def _notice_kind(row: TenderRow) -> Text | None:
+    """What the published notice behind the tender is (eForms, TED), for the page."""
+    published = (row.extra or {}).get("published")
+    return notice_kind_text(published) if isinstance(published, dict) else None
 
 
 @router.get("/tenders/{ref}/matchrapport.pdf", include_in_schema=False)

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from api.clock import utcnow
 from api.importers import registry
 from api.importers.common import ItemError, ItemOutcome, ParsedTenders, TenderData
+from api.importers.notice_kinds import notice_kind_text
 from api.messages import msg
 from api.tables import TenderRow
 from matcher.refdata import fold
@@ -157,8 +158,9 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
         outcome = ItemOutcome(location=t.location, ref=t.ref, action="pending")
         if len(t.ref) > _MAX["ref"]:
             outcome.action = "rejected"
-            outcome.errors.append(ItemError(t.location, f"identifier longer than "
-                                            f"{_MAX['ref']} characters", "ref"))
+            outcome.errors.append(ItemError(t.location, msg(
+                "het kenmerk is langer dan {max} tekens", max=_MAX["ref"]),
+                "ref"))
         outcomes.append((t, outcome))
 
     wanted = {t.ref for t in parsed.tenders} | {own_ref(t.ref, t.buyer)
@@ -221,7 +223,7 @@ def stage_tenders(session: Session, parsed: ParsedTenders,
             continue
         if t.update_only and row is None:
             outcome.action = "rejected"
-            kind = t.extra.get("notice_kind") or msg("wijzigingsaankondiging")
+            kind = notice_kind_text(t.extra) or msg("wijzigingsaankondiging")
             outcome.errors.append(ItemError(
                 t.location,
                 msg("deze {kind} wijzigt aanbesteding '{ref}', die niet is opgeslagen; "

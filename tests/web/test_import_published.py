@@ -179,3 +179,38 @@ def test_tender_page_shows_the_rate_used_and_a_closed_status(
     assert "Cancelled" in cancelled and "it is not matched" in cancelled
     api = client.get("/api/v1/tenders/ocds-zw01-2024-001/matches", headers=h)
     assert api.status_code == 409 and api.json()["detail"]["field"] == "status"
+
+
+def test_tender_page_names_the_notice_kind_in_the_page_language(
+        client: TestClient, api_token: Headers, login: Callable[[str], TestClient]) -> None:
+    """The notice kind is stored as a code and named on the tender's page in the reader's
+    language; a tender stored before the codes (an English name) reads the same."""
+    from sqlmodel import Session, select
+
+    from api.db import get_engine
+    from api.tables import TenderRow
+
+    h = api_token("connector")
+    good = (EFORMS / "cn-social_24.xml").read_bytes()
+    r = client.post("/api/v1/import/eforms", data=CONFIRM, headers=h,
+                    files=_upload("cn-social_24.xml", good, "application/xml"))
+    assert r.status_code == 200 and r.json()["files"][0]["created"] == 1, r.text
+    with Session(get_engine()) as s:
+        row = s.exec(select(TenderRow).where(TenderRow.source == "eforms")).one()
+        ref, published = row.ref, dict((row.extra or {})["published"])
+    assert published["notice_kind"] == "competition"
+    page = login("connector")
+    detail = f"({published['notice_type']}, subtype {published['subtype']})"
+    nl = page.get(f"/tenders/{ref}?lang=nl").text
+    assert f"Gepubliceerd als aankondiging van een opdracht {detail}" in nl
+    en = page.get(f"/tenders/{ref}?lang=en").text
+    assert f"Published as contract notice {detail}" in en
+    # Stored before the codes: the English name reads in Dutch too.
+    with Session(get_engine()) as s:
+        row = s.exec(select(TenderRow).where(TenderRow.ref == ref)).one()
+        row.extra = {**(row.extra or {}), "published": {
+            **published, "notice_kind": f"contract notice {detail}"}}
+        s.add(row)
+        s.commit()
+    nl = page.get(f"/tenders/{ref}?lang=nl").text
+    assert f"Gepubliceerd als aankondiging van een opdracht {detail}" in nl
