@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, func, select
 
 from api.db import engine_for
+from api.messages import parse_stored, render_text
 from api.tables import JobRow, TenderRankingRow, User
 from tests.web.seed import USERS, seed
 
@@ -153,8 +154,12 @@ def test_a_job_whose_worker_dies_every_time_fails_with_the_reason(
     finally:
         lock.rollback()
         lock.close()
-    assert failed.error == f"de worker stopte {jobs.MAX_ATTEMPTS} keer tijdens deze taak; " \
-                           "er is niets van opgeslagen"
+    # Stored as a message, said in the reader's language.
+    said = parse_stored(failed.error)
+    assert render_text(said, "nl") == (f"de worker stopte {jobs.MAX_ATTEMPTS} keer tijdens "
+                                       "deze taak; er is niets van opgeslagen")
+    assert render_text(said, "en") == (f"the worker stopped {jobs.MAX_ATTEMPTS} times during "
+                                       "this job; nothing of it was saved")
     assert _rows(store) == 0
 
 

@@ -44,6 +44,7 @@ from api import shared_state
 from api.clock import utcnow
 from api.errors import Conflict, Invalid, NotFound, Unavailable
 from api.labels import JOB_STEP_NL, step_label
+from api.messages import Message, dumps, msg, msgn, parse_stored
 from api.services import job_queue
 from api.settings import get_settings
 from api.tables import JobRow, User
@@ -69,9 +70,15 @@ KINDS: dict[str, str] = {
 # At most one job of each of these kinds at a time (they replace what they write).
 SINGLE = frozenset(KINDS)
 
-INTERRUPTED = ("de worker stopte tijdens deze taak; er is niets van opgeslagen "
-               "(alles of niets)")
-GAVE_UP = "de worker stopte {n} keer tijdens deze taak; er is niets van opgeslagen"
+# Why a job failed or was started again: messages, stored as JSON in ``error``
+# (``api.messages.dumps``) and said in the reader's language by ``view``.
+INTERRUPTED = msg("de worker stopte tijdens deze taak; er is niets van opgeslagen "
+                  "(alles of niets)")
+
+
+def gave_up(n: int) -> Message:
+    return msgn("de worker stopte {n} keer tijdens deze taak; er is niets van opgeslagen",
+                "de worker stopte {n} keer tijdens deze taak; er is niets van opgeslagen", n)
 
 
 class JobCancelled(Exception):
@@ -274,12 +281,14 @@ def _run(job_id: str, engine: Engine | None) -> None:
 
 
 def _reason(exc: Exception) -> str:
+    """Why the job failed, a message stored as JSON: a service's refusal as its message,
+    anything else as the exception's own words (a program's error, not translated)."""
     from api.errors import DomainError
 
-    text = str(exc).splitlines()[0] if str(exc) else ""
     if isinstance(exc, DomainError):
-        return text[:500]
-    return f"{exc.__class__.__name__}: {text}"[:500]
+        return dumps(exc.as_message())
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return dumps(msg("onverwachte fout: {error}", error=f"{exc.__class__.__name__}: {text}"[:500]))
 
 
 def _after_write(engine: Engine) -> None:
@@ -340,7 +349,8 @@ def view(job: JobRow) -> dict[str, Any]:
         "step_label": step_label(job.step, JOB_STEP_NL.get(job.kind, {})),
         "done": job.done, "total": job.total,
         "percent": round(100 * job.done / job.total) if job.total else 0,
-        "params": job.params, "result": job.result, "error": job.error,
+        # A message (older rows: the Dutch text as stored); render_tree says it.
+        "params": job.params, "result": job.result, "error": parse_stored(job.error),
         "cancel_requested": job.cancel_requested, "attempts": job.attempts,
         "created_by": job.created_by_email,
         "created_at": job.created_at.isoformat(),
@@ -418,13 +428,13 @@ def recover_session(s: Session) -> tuple[list[str], int]:
             continue
         if job.attempts >= MAX_ATTEMPTS:
             job.state, job.step = "failed", ""
-            job.error = GAVE_UP.format(n=job.attempts)
+            job.error = dumps(gave_up(job.attempts))
             job.finished_at = utcnow()
             failed += 1
         elif job.cancel_requested:
             job.state, job.step, job.finished_at = "cancelled", "", utcnow()
         else:
-            job.state, job.step, job.error = "queued", "", INTERRUPTED
+            job.state, job.step, job.error = "queued", "", dumps(INTERRUPTED)
             again.append(job.id)
         s.add(job)
     s.commit()

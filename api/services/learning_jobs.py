@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.messages import parse_stored
 from api.services import jobs
 from api.tables import JobRow, User
 
@@ -26,7 +27,7 @@ def as_dict(job: JobRow) -> dict[str, Any]:
             "step": job.step or STEPS[0], "done": job.done, "total": job.total,
             "steps": list(STEPS), "started_by": job.created_by_email,
             "started_at": (job.started_at or job.created_at).isoformat(),
-            "result": job.result, "error": job.error}
+            "result": job.result, "error": parse_stored(job.error)}
 
 
 def status(engine: Engine) -> dict[str, Any] | None:

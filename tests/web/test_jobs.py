@@ -172,6 +172,10 @@ def test_a_failing_job_says_why(client: TestClient,
     job = client.get("/api/v1/jobs/broken-job", headers=headers).json()
     assert job["state"] == "failed"
     assert "min_decisions moet een geheel getal" in job["error"]
+    # Stored as a message: said in the client's language, and on the job's page.
+    english = client.get("/api/v1/jobs/broken-job",
+                         headers={**headers, "Accept-Language": "en"}).json()
+    assert "min_decisions must be a whole number" in english["error"], english["error"]
 
 
 def test_queue_unreachable_refuses_jobs_and_the_app_serves(
