@@ -27,6 +27,7 @@ from api.deps import ApiUser, SessionDep, api_error
 from api.importers import registry
 from api.messages import Message, msg
 from api.schemas import ERROR_RESPONSES, Page
+from api.services.free_text import clean_text
 from api.tables import User
 from api.web.params import PageQuery
 
@@ -145,6 +146,7 @@ def build_router(res: Resource) -> APIRouter:
     ) -> dict[str, Any]:
         stmt = res.visible(user, select(table))
         count_stmt = res.visible(user, select(func.count()).select_from(table))
+        q = clean_text(q)  # without NUL: PostgreSQL refuses one (a 500), and it finds nothing
         if q:
             cond = or_(*[col(getattr(table, c)).ilike(f"%{q}%") for c in res.search_columns])
             stmt = stmt.where(cond)

@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 
 from api.labels import VETTING_NL
 from api.services.enterprise_search import SORTS, SearchParams
+from api.services.free_text import clean_text
 from matcher.model import CERTIFICATION_SCHEMES, TARGET_GROUPS
 
 SEARCH_PER_PAGE = 20
@@ -36,7 +37,7 @@ def page_param(value: str | None) -> int:
 
 def list_params(query: Mapping[str, str]) -> tuple[str, str, int]:
     """A list page's search text (at most 100 characters), status filter and page."""
-    q = (query.get("q") or "").strip()[:100]
+    q = clean_text(query.get("q"))[:100]  # no NUL: PostgreSQL refuses one in a LIKE
     status = query.get("status") or ""
     return q, status, page_param(query.get("page"))
 
