@@ -207,6 +207,11 @@ def test_change_notice_without_its_tender_is_refused_naming_its_kind(session: Se
     report = import_one(session, "eforms", data, "change.xml")
     (err,) = report.errors
     assert "this change notice (corr, subtype 20) changes tender" in render_text(err.reason, "en")
+    # In Dutch all through: the place, the kind and the reason.
+    dutch = err.render("nl")
+    assert dutch.startswith("change.xml: aankondiging "), dutch
+    assert "deze wijzigingsaankondiging (corr, subtype 20) wijzigt aanbesteding" in dutch
+    assert err.render("en").startswith("change.xml: notice ")
     assert count(session) == 0
     imported(session, "cn-social_24.xml")
     report = import_one(session, "eforms", data, "change.xml")

@@ -45,12 +45,28 @@ from matcher.refdata import (
 HERE = Path(__file__).parent
 
 
+# A notice's place as the eForms and TED importers write it ("file.xml: notice 123",
+# "file.xml: TED notice 067028-2021"); location_text says it in the reader's language.
+_NOTICE_LOCATION = re.compile(r"^(?P<file>.*): (?P<ted>TED )?notice (?P<id>\S+)$")
+
+
+def location_text(location: str) -> Text:
+    """An item's place for the reader: a notice's (see above) as a message; a JSON path
+    (``releases[3] (ocid ocds-x-1)``) is the file's own words and stays as it is."""
+    m = _NOTICE_LOCATION.match(location)
+    if m is None:
+        return location
+    if m["ted"]:
+        return msg("{file}: TED-aankondiging {id}", file=m["file"], id=m["id"])
+    return msg("{file}: aankondiging {id}", file=m["file"], id=m["id"])
+
+
 @dataclass
 class ItemError:
     """One reason an item (release / notice) was rejected, or (as a warning) why one of
     its fields was left empty, with where it was found."""
 
-    location: str  # "file.json: releases[3] (ocid ocds-x-1)"
+    location: str  # "file.json: releases[3] (ocid ocds-x-1)"; said by location_text
     reason: Text  # a message (api.messages), rendered in the reader's language
     field: str | None = None
 
@@ -58,11 +74,13 @@ class ItemError:
         return self.render("nl")
 
     def render(self, lang: str) -> str:
-        where = f"{self.location}, {self.field}" if self.field else self.location
+        where = render_text(location_text(self.location), lang)
+        where = f"{where}, {self.field}" if self.field else where
         return f"{where}: {render_text(self.reason, lang)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"location": self.location, "reason": to_json(self.reason), "field": self.field}
+        return {"location": to_json(location_text(self.location)),
+                "reason": to_json(self.reason), "field": self.field}
 
 
 @dataclass

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from api.importers.common import ItemError, ItemOutcome
+from api.importers.common import location_text as published_location
 from api.importers.interchange import KINDS, Issue, location_text
 from api.messages import Message, Text, msg, msgn, to_json
 from api.services.duplicates import Match
@@ -269,7 +270,8 @@ class FileReport:
             "issues": [i.to_dict() for i in self.issues],
             "duplicates": [d.to_dict() for d in self.duplicates],
             "items": [
-                {"location": i.location, "ref": i.ref, "action": i.action,
+                {"location": to_json(published_location(i.location)), "ref": i.ref,
+                 "action": i.action,
                  "errors": [e.to_dict() for e in i.errors],
                  "warnings": [w.to_dict() for w in i.warnings]}
                 for i in self.items
