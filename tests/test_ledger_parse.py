@@ -158,10 +158,16 @@ def test_header_recognition_prefers_excl_btw() -> None:
     assert m["date"] == "Boekdatum" and m["kvk"] == "KvK" and m["account"] == "Grootboek"
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00\x01binary", b"a;b\n1;2\n"])
-def test_unreadable_files(data: bytes) -> None:
-    with pytest.raises(LedgerFileError):
+@pytest.mark.parametrize(("data", "nl", "en"), [
+    (b"", "het bestand is leeg", "the file is empty"),
+    (b"\x00\x01binary", "binair bestand", "binary file"),
+    (b"a;b\n1;2\n", "geen kopregel gevonden", "no header row found")])
+def test_unreadable_files(data: bytes, nl: str, en: str) -> None:
+    """Refused with why, in the reader's language."""
+    with pytest.raises(LedgerFileError) as refused:
         parse_ledger(data, "x.csv")
+    assert refused.value.message.render("nl").startswith(nl)
+    assert refused.value.message.render("en").startswith(en)
 
 
 def test_damaged_xlsx() -> None:

@@ -85,7 +85,7 @@ _USER_TEXT: dict[str, list[tuple[int, str | None]]] = {
     # The migration's refusal (api/migrate.py), the TED importer's refusal of a file (what
     # it is, why), an eForms notice kind's name and hint.
     "MigrationError": [(0, "message")], "_refusal": [(1, "what"), (2, "why")],
-    "NoticeKind": [(1, "label"), (7, "hint")],
+    "NoticeKind": [(1, "label"), (7, "hint")], "LedgerFileError": [(0, "message")],
     # A literal in Message() escapes the catalog extraction: msg() is the one to write.
     "Message": [(0, "text")],
 }

@@ -28,6 +28,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
+from api.messages import Message, msg
 from matcher.currency import CurrencyError, to_eur
 
 # The fields a ledger line has; the first three must be mapped. ``credit``: the credit
@@ -137,7 +138,12 @@ class ParsedLedger:
 
 
 class LedgerFileError(ValueError):
-    """The file cannot be read as a ledger at all (not CSV/xlsx, empty, no header)."""
+    """The file cannot be read as a ledger at all (not CSV/xlsx, empty, no header); the
+    message (Dutch, ``api.messages``) is said in the reader's language."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.render("nl"))
+        self.message = message
 
 
 def guess_mapping(header: Iterable[str]) -> dict[str, str]:
@@ -193,8 +199,8 @@ def _header_index(rows: list[list[Any]]) -> int:
     for i, row in enumerate(rows[:15]):
         if len(guess_mapping([str(c) for c in row if c is not None])) >= 2:
             return i
-    raise LedgerFileError("no header row found: expected columns such as Relatie, "
-                          "Omschrijving, Bedrag excl. btw and Datum in the first 15 rows")
+    raise LedgerFileError(msg("geen kopregel gevonden: verwacht kolommen zoals Relatie, "
+                              "Omschrijving, Bedrag excl. btw en Datum in de eerste 15 rijen"))
 
 
 def _decimal_comma(values: Iterable[str]) -> bool:
@@ -276,7 +282,8 @@ def read_rows(data: bytes, filename: str, max_rows: int | None = None
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a damaged zip
-            raise LedgerFileError(f"not a readable Excel workbook: {exc}") from None
+            raise LedgerFileError(msg("geen leesbare Excel-werkmap ({error})",
+                                      error=str(exc))) from None
         try:
             ws = wb.worksheets[0]
             rows = [list(r) for r in islice(ws.iter_rows(values_only=True), max_rows)]
@@ -284,10 +291,11 @@ def read_rows(data: bytes, filename: str, max_rows: int | None = None
             wb.close()
         return rows, "xlsx", "xlsx"
     if b"\x00" in data[:1024]:
-        raise LedgerFileError("binary file: expected CSV text or an Excel .xlsx workbook")
+        raise LedgerFileError(msg("binair bestand: verwacht CSV-tekst of een Excel-werkmap "
+                                  "(.xlsx)"))
     text, encoding = _decode(data)
     if not text.strip():
-        raise LedgerFileError("the file is empty")
+        raise LedgerFileError(msg("het bestand is leeg"))
     first, _, rest = text.partition("\n")
     hint = SEP_LINE.match(first.rstrip("\r"))
     if hint:
@@ -317,7 +325,8 @@ def parse_ledger(data: bytes, filename: str, mapping: Mapping[str, str] | None =
     if mapping:
         for f, h in mapping.items():
             if f not in FIELDS:
-                raise LedgerFileError(f"unknown ledger field {f!r}; fields: {', '.join(FIELDS)}")
+                raise LedgerFileError(msg("onbekend grootboekveld '{field}'; velden: {fields}",
+                                          field=f, fields=", ".join(FIELDS)))
             if h:
                 guessed = {k: v for k, v in guessed.items() if v != h}
                 guessed[f] = h

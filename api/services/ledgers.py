@@ -285,7 +285,8 @@ def _parse(session: Session, firm: str, data: bytes, filename: str,
                 parsed = parse_ledger(data, filename, remembered, max_rows=max_rows,
                                       progress=progress)
     except LedgerFileError as exc:
-        raise Invalid("file", "{filename}: {error}", filename=filename, error=str(exc)) from None
+        raise Invalid("file", "{filename}: {error}", filename=filename,
+                      error=exc.message) from None
     return parsed
 
 
