@@ -585,14 +585,18 @@ class ReasonOut(BaseModel):
 
 
 class PitchIn(BaseModel):
-    enterprise_ref: str = Field(max_length=100)
-    approach: str = Field(max_length=5000)
-    team: str = Field("", max_length=5000)
+    enterprise_ref: fields.Ref = Field(description="The pitching enterprise (404 if unknown)")
+    approach: fields.text(5000, required=True)  # type: ignore[valid-type]
+    team: fields.text(5000) = ""  # type: ignore[valid-type]
     budget_eur: float = Field(ge=0, allow_inf_nan=False)
-    themes: list[str] = []
-    partners: list[str] = Field([], description="Refs of partner enterprises")
+    themes: list[fields.Text] = Field(
+        [], description="Themes of the Challenge (another theme: 409)")
+    partners: list[fields.text(100)] = Field(  # type: ignore[valid-type]
+        [], description="Refs of partner enterprises (404 if unknown), not the pitching "
+                        "one; with it at most the Challenge's max_partners (409 if more)")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re", json_schema_extra={
+        "example": {
         "enterprise_ref": "E-0042", "approach": "Huisbezoeken door buurtkoks",
         "team": "Twee koks en een coordinator", "budget_eur": 20000,
         "themes": ["eenzaamheid"], "partners": ["E-0107"]}})
@@ -839,22 +843,30 @@ class PlanIn(BaseModel):
 
 
 class DeliveryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re",
+                              json_schema_extra={"examples": [
         {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "purchase",
          "amount_eur": 12500},
         {"enterprise_ref": "E-001", "on": "2026-05-15", "kind": "placement",
          "block": "participatiewet_lt2", "hours_per_week": 32, "months": 6}]})
-    enterprise_ref: str = Field(max_length=100)
-    on: IsoDate
+    # What the request says by itself is here (422 when broken); what depends on the
+    # stored state or today is a 409 (see the operation's description).
+    enterprise_ref: fields.Ref = Field(description="A stored enterprise (404 if unknown)")
+    on: IsoDate = Field(description="Not in the future, at most ten years back, within the "
+                                    "contract's term and the policy's validity (409)")
     kind: Literal["purchase", "placement"] = "purchase"
-    amount_eur: float = Field(0.0, ge=0, description="Purchase: invoice excl. VAT")
-    block: str | None = Field(None, description="Placement: building block key of the policy")
-    hours_per_week: float = Field(0.0, ge=0)
-    months: float = Field(0.0, ge=0)
-    note: str = Field("", max_length=1000)
+    amount_eur: float = Field(0.0, ge=0, le=1e9, description="Purchase: invoice excl. VAT, "
+                                                              "more than 0")
+    block: fields.text(100) | None = Field(  # type: ignore[valid-type]
+        None, description="Placement: building block key of the obligation's policy "
+                          "(required; another key: 409)")
+    hours_per_week: float = Field(0.0, ge=0, le=60, description="Placement: more than 0")
+    months: float = Field(0.0, ge=0, le=60, description="Placement: more than 0")
+    note: fields.text(1000) = ""  # type: ignore[valid-type]
     unplanned: bool = Field(False, description="The enterprise is neither in the plan nor "
                                                 "committed: say why in unplanned_reason")
-    unplanned_reason: str = Field("", max_length=1000)
+    unplanned_reason: fields.text(1000) = Field(  # type: ignore[valid-type]
+        "", description="Required (not blank) when unplanned")
 
 
 class UncommitIn(BaseModel):

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from api import fields
 from api.db import get_engine
 from api.deps import ConnectorUser, SessionDep, csrf_protect, flash, render
 from api.errors import DomainError
@@ -46,9 +47,13 @@ class JobParams(BaseModel):
     """The parameters jobs take (``api.services.batch.check_params``); which kind takes
     which is said in words (another kind's parameter is a 422)."""
     model_config = ConfigDict(extra="forbid", strict=True)
-    top_k: int | None = Field(None, ge=1, le=200, description="allocate, rank_tenders")
+    # 3.0 is an integer to JSON Schema: fields.whole reads it as 3 (strict pydantic would not).
+    top_k: Annotated[int, Field(ge=1, le=200), BeforeValidator(fields.whole)] | None = Field(
+        None, description="allocate, rank_tenders")
     save: bool | None = Field(None, description="allocate (default true)")
-    min_decisions: int | None = Field(None, ge=1, le=100_000, description="learn")
+    min_decisions: Annotated[int, Field(ge=1, le=100_000),
+                             BeforeValidator(fields.whole)] | None = Field(
+        None, description="learn")
 
 
 class JobIn(BaseModel):

@@ -1082,10 +1082,14 @@ def deliveries_post(ref: str, body: DeliveryIn, request: Request, user: ApiUser,
     """The credit is computed from the obligation's policy: a purchase at the share for the
     enterprise's certificates on that date, a placement by building block, hours and months.
 
-    Refused (422, with the field) unless the enterprise is in the plan or the commitments
-    (or ``unplanned`` with an ``unplanned_reason``), the date lies within the contract term
-    and the policy's validity, the enterprise was vetted that day, and a purchase fits in
-    what the enterprise can still deliver that year."""
+    Refused with 409 (the error envelope, with the field) unless the enterprise is in the
+    plan or the commitments (or ``unplanned``), the date is not in the future nor more than
+    ten years back and lies within the contract term and the policy's validity, the
+    enterprise was vetted that day, the block is in the obligation's policy, and the
+    purchase or placement fits in what the enterprise can still deliver that year; an
+    unknown enterprise is 404. 422 is for the request by itself: the schema, and the
+    rules in its descriptions (a purchase's amount, a placement's block, hours and months,
+    the reason of an unplanned delivery)."""
     row = _row_or_404(session, user, ref)
     _edit_or_403(user, row)
     data = progress.DeliveryInput(

@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.clock import utcnow
-from api.errors import Conflict, Invalid, NotFound
+from api.errors import Conflict, Invalid, InvalidState, NotFound
 from api.i18n import Eur
 from api.services.challenge_board import change_status
 from api.services.free_text import clean_text
@@ -82,20 +82,21 @@ def submit_pitch(session: Session, row: ChallengeRow, data: PitchInput, by: str
     if not lead:
         raise Invalid("enterprise_ref", "Kies de onderneming die de pitch indient.")
     if not _enterprise_exists(session, lead):
-        raise Invalid("enterprise_ref", "Onderneming {ref} bestaat niet.", ref=lead)
+        raise NotFound("enterprise_ref", "Onderneming {ref} bestaat niet.", ref=lead)
     partners = list(dict.fromkeys(clean_text(p) for p in data.partners if clean_text(p)))
     for p in partners:
         if p == lead:
             raise Invalid("partners", "De indiener is geen partner van zichzelf.")
         if not _enterprise_exists(session, p):
-            raise Invalid("partners", "Onderneming {ref} bestaat niet.", ref=p)
+            raise NotFound("partners", "Onderneming {ref} bestaat niet.", ref=p)
+    # The Challenge's own limits (stored): a conflict with it, not a malformed request.
     if 1 + len(partners) > row.max_partners:
-        raise Invalid("partners", "Deze challenge staat hoogstens {n} partners toe (de "
+        raise InvalidState("partners", "Deze challenge staat hoogstens {n} partners toe (de "
                                   "indiener meegeteld).", n=row.max_partners)
     themes = list(dict.fromkeys(clean_text(t) for t in data.themes if clean_text(t)))
     unknown = [t for t in themes if row.themes and t not in row.themes]
     if unknown:
-        raise Invalid("themes", "Geen thema van deze challenge: {themes}.",
+        raise InvalidState("themes", "Geen thema van deze challenge: {themes}.",
                       themes=", ".join(unknown))
     if session.exec(select(ChallengePitch.id).where(
             ChallengePitch.challenge_ref == row.ref,
@@ -130,7 +131,7 @@ def select_pilot(session: Session, row: ChallengeRow, pitch_id: int, start: date
         raise Conflict("pitch_id", "Deze pitch is al als pilot gekozen.")
     if row.budget_eur is not None and budget + sum(p.budget_eur for p in chosen) \
             > row.budget_eur + 0.005:
-        raise Invalid("budget_eur", "De pilots samen gaan over het budget van de challenge "
+        raise InvalidState("budget_eur", "De pilots samen gaan over het budget van de challenge "
                                     "({budget}).", budget=Eur(row.budget_eur))
     pilot = ChallengePilot(challenge_ref=row.ref, pitch_id=pitch_id, start=start,
                            weeks=PILOT_WEEKS, budget_eur=budget, selected_by=by)

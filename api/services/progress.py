@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.convert import enterprise_from_row, obligation_from_row
-from api.errors import Conflict, Invalid, NotFound
+from api.errors import Conflict, Invalid, InvalidState, NotFound
 from api.services.capacity import delivered_state, period_of
 from api.services.policies import obligation_policy
 from api.services.vetting_flow import vetted_on
@@ -65,7 +65,7 @@ def _check_planned(session: Session, obligation: ObligationRow, ent_ref: str,
     if planned is not None:
         return ""
     if not data.unplanned:
-        raise Invalid("enterprise_ref", "Deze onderneming staat niet in het plan of de "
+        raise InvalidState("enterprise_ref", "Deze onderneming staat niet in het plan of de "
                                         "toezeggingen; meld de levering als ongepland, met "
                                         "een reden.")
     reason = data.unplanned_reason.strip()[:1000]
@@ -78,12 +78,12 @@ def _check_date(obligation: ObligationRow, tender: TenderRow | None, policy: Pol
                 on: date, today: date) -> None:
     start, end = period_of(obligation, tender, today)
     if not start <= on <= end:
-        raise Invalid("on", "De datum ligt buiten de looptijd van het contract ({start} tot "
+        raise InvalidState("on", "De datum ligt buiten de looptijd van het contract ({start} tot "
                             "en met {end}).", start=start, end=end)
     if not policy.is_valid(on):
         # Dates stay dates: the boundary writes them for the reader (api.messages).
         until: date | str = policy.valid_until or "–"
-        raise Invalid("on", "De datum ligt buiten de geldigheid van waarderingstabel {policy} "
+        raise InvalidState("on", "De datum ligt buiten de geldigheid van waarderingstabel {policy} "
                             "({start} tot en met {end}).", policy=policy.name,
                       start=policy.valid_from, end=until)
 
@@ -92,25 +92,33 @@ def record_delivery(
     session: Session, obligation: ObligationRow, data: DeliveryInput, today: date,
     recorded_by: str = "",
 ) -> DeliveryRow:
-    """Validate, compute the credit, append the delivery, commit."""
+    """Validate, compute the credit, append the delivery, commit.
+
+    Invalid (422) is what the request gets wrong by itself; a rule that depends on what is
+    stored or on the date today (the plan, the contract's term, the policy's validity, the
+    vetting, the capacity left) is InvalidState (409 in the API), an unknown enterprise
+    NotFound."""
     if data.kind not in DELIVERY_KINDS:
         raise Invalid("kind", "Kies inkoop of plaatsing.")
     if data.on > today:
-        raise Invalid("on", "Een levering kan niet in de toekomst liggen.")
+        raise InvalidState("on", "Een levering kan niet in de toekomst liggen.")
     if data.on < today - timedelta(days=10 * 366):
-        raise Invalid("on", "Deze datum ligt te ver terug.")
+        raise InvalidState("on", "Deze datum ligt te ver terug.")
+    if not data.enterprise_ref.strip():
+        raise Invalid("enterprise_ref", "Kies een onderneming.")
     ent = session.exec(
         select(EnterpriseRow).where(EnterpriseRow.ref == data.enterprise_ref)
     ).first()
     if ent is None:
-        raise Invalid("enterprise_ref", "Kies een onderneming.")
+        raise NotFound("enterprise_ref", "Onderneming {ref} bestaat niet.",
+                       ref=data.enterprise_ref)
     tender = tender_of(session, obligation)
     ob = obligation_from_row(obligation, tender)
     policy = obligation_policy(ob)
     unplanned_reason = _check_planned(session, obligation, ent.ref, data)
     _check_date(obligation, tender, policy, data.on, today)
     if not vetted_on(session, ent, data.on):
-        raise Invalid("enterprise_ref", "{name} was op {on} niet (geldig) gescreend.",
+        raise InvalidState("enterprise_ref", "{name} was op {on} niet (geldig) gescreend.",
                       name=ent.name, on=data.on)
     note = data.note.strip()[:1000]
     if data.kind == "purchase":
@@ -120,21 +128,24 @@ def record_delivery(
             raise Invalid("amount_eur", "Dit bedrag is onwaarschijnlijk groot.")
         free = delivered_state(session, ent, data.on.year, obligation.ref).free_purchase_eur
         if data.amount_eur > free + 0.005:
-            raise Invalid("amount_eur", "Meer dan de inkoopcapaciteit die {name} in {year} nog "
-                                        "heeft ({free_eur}).", name=ent.name,
-                          year=data.on.year, free_eur=round(free, 2))
+            raise InvalidState("amount_eur", "Meer dan de inkoopcapaciteit die {name} in "
+                                             "{year} nog heeft ({free_eur}).", name=ent.name,
+                               year=data.on.year, free_eur=round(free, 2))
         credit = credit_for(policy, "purchase", data.on, amount_eur=data.amount_eur,
                             enterprise=enterprise_from_row(ent))
         amount = data.amount_eur
     else:
-        if not data.block or data.block not in policy.blocks:
+        if not data.block:
             raise Invalid("block", "Kies een bouwblok uit de waarderingstabel.")
+        if data.block not in policy.blocks:
+            raise InvalidState("block", "Bouwblok {block} staat niet in waarderingstabel "
+                                        "{policy}.", block=data.block, policy=policy.name)
         if not 0 < data.hours_per_week <= 60:
             raise Invalid("hours_per_week", "Vul het aantal uren per week in (1 tot 60).")
         if not 0 < data.months <= 60:
             raise Invalid("months", "Vul het aantal maanden in (1 tot 60).")
         if delivered_state(session, ent, data.on.year, obligation.ref).free_placements < 1:
-            raise Invalid("enterprise_ref", "{name} heeft in {year} geen vrije plaatsingen "
+            raise InvalidState("enterprise_ref", "{name} heeft in {year} geen vrije plaatsingen "
                                             "meer.", name=ent.name, year=data.on.year)
         credit = credit_for(policy, "placement", data.on, placements=1, block=data.block,
                             hours_per_week=data.hours_per_week, months=data.months)

@@ -76,11 +76,17 @@ def test_pitches_pilots_evaluation_close_api(client: TestClient, api_token: Head
     assert r.status_code == 409 and r.json()["detail"]["field"] == "status"
     assert client.post("/api/v1/challenges/C-1/status", headers=h,
                        json={"status": "call"}).status_code == 200
-    for bad, field in ((dict(pitch, enterprise_ref="E-999"), "enterprise_ref"),
-                       (dict(pitch, themes=["sport"]), "themes"),
-                       (dict(pitch, partners=["E-002", "E-003", "E-004"]), "partners")):
+    # An unknown enterprise is 404; the Challenge's themes and partner limit are stored
+    # (409); a pitch's own fault is 422 (issue #18).
+    for bad, field, status in ((dict(pitch, enterprise_ref="E-999"), "enterprise_ref", 404),
+                               (dict(pitch, partners=["E-998"]), "partners", 404),
+                               (dict(pitch, themes=["sport"]), "themes", 409),
+                               (dict(pitch, partners=["E-002", "E-003", "E-004"]), "partners",
+                                409),
+                               (dict(pitch, partners=["E-001"]), "partners", 422),
+                               (dict(pitch, approach=" "), "approach", 422)):
         r = client.post("/api/v1/challenges/C-1/pitches", headers=h, json=bad)
-        assert r.status_code == 422 and r.json()["detail"]["field"] == field, r.text
+        assert r.status_code == status and r.json()["detail"]["field"] == field, r.text
     r = client.post("/api/v1/challenges/C-1/pitches", headers=api_token("firm"), json=pitch)
     assert r.status_code == 403
     r = client.post("/api/v1/challenges/C-1/pitches", headers=h, json=pitch)

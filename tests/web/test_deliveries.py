@@ -37,11 +37,17 @@ def _post(client: TestClient, h: dict[str, str], **body: Any) -> Any:
                                              "amount_eur": 1000, **body})
 
 
-def _refused(r: Any, field: str, words: str) -> None:
-    assert r.status_code == 422, r.text
+def _refused(r: Any, field: str, words: str, status: int = 422) -> None:
+    assert r.status_code == status, r.text
     detail = r.json()["detail"]
     assert detail["field"] == field, detail
     assert words in detail["message"], detail
+
+
+def _conflict(r: Any, field: str, words: str) -> None:
+    # The request is well formed; what is stored (the plan, the term, the vetting, the
+    # capacity left) is in the way: 409 (issue #18).
+    _refused(r, field, words, status=409)
 
 
 def _total(client: TestClient, h: dict[str, str]) -> float:
@@ -57,7 +63,7 @@ def test_delivery_must_name_a_planned_enterprise_or_say_why(
         client: TestClient, api_token: Headers) -> None:
     h = api_token("firm")
     n = _count()
-    _refused(_post(client, h, enterprise_ref="E-002"), "enterprise_ref", "niet in het plan")
+    _conflict(_post(client, h, enterprise_ref="E-002"), "enterprise_ref", "niet in het plan")
     _refused(_post(client, h, enterprise_ref="E-002", unplanned=True), "unplanned_reason",
              "reden")
     assert _count() == n
@@ -71,7 +77,7 @@ def test_delivery_must_name_a_planned_enterprise_or_say_why(
 def test_delivery_date_within_contract_and_policy(client: TestClient,
                                                   api_token: Headers) -> None:
     h = api_token("firm")
-    _refused(_post(client, h, on="2025-12-31"), "on", "looptijd")
+    _conflict(_post(client, h, on="2025-12-31"), "on", "looptijd")
     # A contract that started before the policy did: the policy's validity refuses.
     with Session(get_engine()) as s:
         tender = s.exec(select(TenderRow).where(TenderRow.ref == "T-UTR-1")).one()
@@ -88,7 +94,7 @@ def test_delivery_date_within_contract_and_policy(client: TestClient,
         tender.sroi_policy = "utrecht-2024"
         s.add(tender)
         s.commit()
-    _refused(_post(client, h, on="2023-07-01"), "on", "utrecht-2024")
+    _conflict(_post(client, h, on="2023-07-01"), "on", "utrecht-2024")
     assert _post(client, h, on="2026-01-02").status_code == 201
 
 
@@ -100,8 +106,8 @@ def test_delivery_needs_an_enterprise_vetted_on_that_date(client: TestClient,
                            decided_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC)))
         s.commit()
     h = api_token("firm")
-    _refused(_post(client, h, enterprise_ref="E-006", on="2026-05-01"), "enterprise_ref",
-             "gescreend")
+    _conflict(_post(client, h, enterprise_ref="E-006", on="2026-05-01"), "enterprise_ref",
+              "gescreend")
     assert _post(client, h, enterprise_ref="E-006", on="2026-03-15").status_code == 201
     # Before its first vetting an enterprise was not vetted either.
     with Session(get_engine()) as s:
@@ -109,18 +115,18 @@ def test_delivery_needs_an_enterprise_vetted_on_that_date(client: TestClient,
         tender.start = date(2025, 1, 1)
         s.add(tender)
         s.commit()
-    _refused(_post(client, h, on="2025-02-01"), "enterprise_ref", "gescreend")
+    _conflict(_post(client, h, on="2025-02-01"), "enterprise_ref", "gescreend")
 
 
 def test_delivery_within_the_capacity_left_that_year(client: TestClient,
                                                      api_token: Headers) -> None:
     h = api_token("firm")
     n = _count()
-    _refused(_post(client, h, amount_eur=999_999_999), "amount_eur", "inkoopcapaciteit")
-    _refused(_post(client, h, amount_eur=45_000.01), "amount_eur", "€ 45.000")
+    _conflict(_post(client, h, amount_eur=999_999_999), "amount_eur", "inkoopcapaciteit")
+    _conflict(_post(client, h, amount_eur=45_000.01), "amount_eur", "€ 45.000")
     assert _count() == n
     assert _post(client, h, amount_eur=45_000).status_code == 201
-    _refused(_post(client, h, amount_eur=1), "amount_eur", "inkoopcapaciteit")
+    _conflict(_post(client, h, amount_eur=1), "amount_eur", "inkoopcapaciteit")
 
 
 def test_page_shows_each_refusal_beside_its_field(client: TestClient, login: Any) -> None:
