@@ -212,7 +212,9 @@ def test_plan_and_deliveries_api(client: TestClient, api_token: Any) -> None:
     assert new.status_code == 201 and new.json()["credit_eur"] == 1000.0
     bad = client.post("/api/v1/obligations/O-1/deliveries", headers=headers, json={
         "enterprise_ref": "E-001", "on": "2026-05-01", "kind": "placement", "block": "nope"})
-    assert bad.status_code == 422 and bad.json()["detail"]["field"] == "block"
+    # A block the obligation's policy does not have: the stored policy's (409, issue #18).
+    assert bad.status_code == 409 and bad.json()["detail"]["field"] == "block"
+    assert "nope" in bad.json()["detail"]["message"]
     # JSON has no dates: a number is not read as Unix time, a string is not a number.
     for wrong in ({"on": 0}, {"on": "15-05-2026"}, {"amount_eur": "1000"}):
         r = client.post("/api/v1/obligations/O-1/deliveries", headers=headers, json={
