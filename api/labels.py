@@ -155,3 +155,18 @@ def step_label(step: str | None, labels: Mapping[str, str]) -> Message | str:
         return ""
     label = labels.get(step)
     return Message(label) if label is not None else step
+
+
+# The words of `sroi evaluate`'s tables (matcher.evaluate.TABLE_WORDS, English there: the
+# engine imports nothing of ours), in Dutch; the command passes them in its language.
+EVALUATE_WORDS_NL: Mapping[str, str] = {
+    "honest cut of {name} (suitable floor {floor})":
+        "eerlijke afkap van {name} (geschiktheidsgrens {floor})",
+    "case": "geval", "queries": "vragen", "no-fit": "geen-fit", "empty": "leeg",
+    "good": "goed", "cut": "afgekapt", "acc.": "redel.", "results": "resultaten",
+    "all": "alle", "floor": "grens", "no-fit empty": "geen-fit leeg",
+    "good cut": "goed afgekapt", "acc. cut": "redel. afgekapt", "case {case}": "geval {case}",
+    "overall": "totaal", "tender": "aanbesteding", "challenge": "Challenge",
+    "{title} ({n} queries)": "{title} ({n} vragen)", "ranker": "rangschikker",
+    "violations@10": "overtredingen@10",
+}

@@ -648,43 +648,71 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.0f} %"
 
 
-def format_cut(rep: RankerReport) -> str:
+# The words of the tables below, by their English text (the default). A caller that shows
+# them in another language passes ``words``: English text -> that language's template
+# (the CLI takes them from ``api.labels.EVALUATE_WORDS_NL``); placeholders are filled here.
+TABLE_WORDS: tuple[str, ...] = (
+    "honest cut of {name} (suitable floor {floor})", "case", "queries", "no-fit", "empty",
+    "good", "cut", "acc.", "results", "all", "floor", "no-fit empty", "good cut",
+    "acc. cut", "case {case}", "overall", "tender", "challenge", "{title} ({n} queries)",
+    "ranker", "violations@10",
+)
+Words = Mapping[str, str] | None
+
+
+def _w(words: Words, text: str, **params: Any) -> str:
+    out = (words or {}).get(text, text)
+    return out.format(**params) if params else out
+
+
+def _col(words: Words, text: str, width: int) -> str:
+    """A right-aligned header: at least ``width`` wide, wider for a longer word."""
+    word = _w(words, text)
+    return word.rjust(max(width, len(word) + 1))
+
+
+def format_cut(rep: RankerReport, words: Words = None) -> str:
     """The engine's honest cut, overall and per case: no-fit queries returning nothing,
     good answers (grade >= 2) and acceptable ones (grade 1) cut below the floor."""
     if not rep.judged or rep.floor is None:
         return ""
-    lines = [f"honest cut of {rep.name} (suitable floor {rep.floor:g})",
-             "case".ljust(14) + "queries".rjust(9) + "NDCG@10".rjust(9) + "no-fit".rjust(8)
-             + "empty".rjust(8) + "good".rjust(7) + "cut".rjust(7) + "acc.".rjust(7)
-             + "cut".rjust(7) + "results".rjust(9)]
+    cols = [("queries", 9), ("NDCG@10", 9), ("no-fit", 8), ("empty", 8), ("good", 7),
+            ("cut", 7), ("acc.", 7), ("cut", 7), ("results", 9)]
+    heads = [_col(words, text, width) for text, width in cols]
+    widths = [len(h) for h in heads]
+    lines = [_w(words, "honest cut of {name} (suitable floor {floor})", name=rep.name,
+                floor=f"{rep.floor:g}"),
+             _w(words, "case").ljust(14) + "".join(heads)]
     for case in [None, *rep.cases()]:
         a = rep.aggregate(case=case)
         nd = a.get("ndcg@10")
-        lines.append((case or "all").ljust(14) + str(a["queries"]).rjust(9)
-                     + ("-" if nd is None else f"{nd:.3f}").rjust(9)
-                     + str(a["no_fit"]).rjust(8) + _pct(a["no_fit_empty"]).rjust(8)
-                     + str(a["relevant"]).rjust(7) + _pct(a["relevant_cut"]).rjust(7)
-                     + str(a["acceptable"]).rjust(7) + _pct(a["acceptable_cut"]).rjust(7)
-                     + ("-" if a["mean_results"] is None
-                        else f"{a['mean_results']:.1f}").rjust(9))
+        cells = [str(a["queries"]), "-" if nd is None else f"{nd:.3f}", str(a["no_fit"]),
+                 _pct(a["no_fit_empty"]), str(a["relevant"]), _pct(a["relevant_cut"]),
+                 str(a["acceptable"]), _pct(a["acceptable_cut"]),
+                 "-" if a["mean_results"] is None else f"{a['mean_results']:.1f}"]
+        lines.append((case or _w(words, "all")).ljust(14)
+                     + "".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
     return "\n".join(lines) + "\n"
 
 
-def format_calibration(rows: Sequence[Mapping[str, Any]], chosen: float) -> str:
-    lines = ["floor".rjust(7) + "no-fit empty".rjust(14) + "good cut".rjust(10)
-             + "acc. cut".rjust(10) + "NDCG@10".rjust(9) + "results".rjust(9)]
+def format_calibration(rows: Sequence[Mapping[str, Any]], chosen: float,
+                       words: Words = None) -> str:
+    cols = [("floor", 7), ("no-fit empty", 14), ("good cut", 10), ("acc. cut", 10),
+            ("NDCG@10", 9), ("results", 9)]
+    heads = [_col(words, text, width) for text, width in cols]
+    widths = [len(h) for h in heads]
+    lines = ["".join(heads)]
     for r in rows:
         nd = r.get("ndcg@10")
-        lines.append(f"{r['floor']:7.3f}" + _pct(r["no_fit_empty"]).rjust(14)
-                     + _pct(r["relevant_cut"]).rjust(10) + _pct(r["acceptable_cut"]).rjust(10)
-                     + ("-" if nd is None else f"{nd:.3f}").rjust(9)
-                     + ("-" if r["mean_results"] is None
-                        else f"{r['mean_results']:.1f}").rjust(9)
+        cells = [f"{r['floor']:.3f}", _pct(r["no_fit_empty"]), _pct(r["relevant_cut"]),
+                 _pct(r["acceptable_cut"]), "-" if nd is None else f"{nd:.3f}",
+                 "-" if r["mean_results"] is None else f"{r['mean_results']:.1f}"]
+        lines.append("".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
                      + ("   <- SUITABLE_FLOOR" if abs(r["floor"] - chosen) < 1e-9 else ""))
     return "\n".join(lines) + "\n"
 
 
-def format_table(reports: Mapping[str, RankerReport]) -> str:
+def format_table(reports: Mapping[str, RankerReport], words: Words = None) -> str:
     """A plain-text table: one block per scope (overall, tender, challenge, each case
     other than ``regular``), one row per ranker."""
     scopes: list[tuple[str | None, str | None]] = [(None, None)]
@@ -693,24 +721,27 @@ def format_table(reports: Mapping[str, RankerReport]) -> str:
     first = next(iter(reports.values())) if reports else None
     if first is not None and first.cases() != ["regular"]:
         scopes += [(None, c) for c in first.cases()]
-    name_w = max([len("ranker")] + [len(n) for n in reports]) + 2
+    name_w = max([len(_w(words, "ranker"))] + [len(n) for n in reports]) + 2
     lines: list[str] = []
     for scope, case in scopes:
         n = first.aggregate(scope, case)["queries"] if first is not None else 0
-        title = f"case {case}" if case else (scope or "overall")
-        lines.append(f"{title} ({n} queries)")
-        lines.append("ranker".ljust(name_w) + "".join(_HEADERS[c].rjust(15) for c in TABLE_COLUMNS))
+        title = (_w(words, "case {case}", case=case) if case
+                 else _w(words, scope or "overall"))
+        lines.append(_w(words, "{title} ({n} queries)", title=title, n=n))
+        lines.append(_w(words, "ranker").ljust(name_w)
+                     + "".join(_col(words, _HEADERS[c], 15) for c in TABLE_COLUMNS))
+        widths = [len(_col(words, _HEADERS[c], 15)) for c in TABLE_COLUMNS]
         for name, rep in reports.items():
             agg = rep.aggregate(scope, case)
             cells = []
-            for c in TABLE_COLUMNS:
+            for c, width in zip(TABLE_COLUMNS, widths, strict=True):
                 v = agg[c]
                 if v is None:
-                    cells.append("-".rjust(15))
+                    cells.append("-".rjust(width))
                 elif c == "violations@10":
-                    cells.append(str(v).rjust(15))
+                    cells.append(str(v).rjust(width))
                 else:
-                    cells.append(f"{v:.3f}".rjust(15))
+                    cells.append(f"{v:.3f}".rjust(width))
             lines.append(name.ljust(name_w) + "".join(cells))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -100,7 +100,7 @@ def test_evaluate_table_and_json(store: str, tmp_path: Path,
     path = write(tmp_path, LABELS)
     assert main(["evaluate", path, "--on", "2026-06-01"]) == 0
     out = capsys.readouterr().out
-    for needle in ("overall (2 queries)", "tender (1 queries)", "challenge (1 queries)",
+    for needle in ("overall (2 queries)", "tender (1 queries)", "Challenge (1 queries)",
                    "NDCG@10", "violations@10", "engine", "BM25", "CPV-overlap"):
         assert needle in out
 
@@ -224,3 +224,24 @@ def test_evaluate_reports_the_honest_cut_per_case_and_calibrates(
     assert floors == sorted(floors) and res["calibration"][0]["no_fit_empty"] == 0.0
     assert main(["evaluate", path, "--floor", "2"]) == 2
     assert "--floor must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_evaluate_tables_speak_the_command_language(
+        store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables built in matcher/ (English there) are in the command's language: Dutch by
+    default, with headers as wide as their words."""
+    labels = {"queries": [*LABELS["queries"],
+                          {"tender": "T-2", "case": "no_fit", "relevant": {}}]}
+    path = write(tmp_path, labels)
+    monkeypatch.setenv("SROI_LANG", "nl")
+    assert main(["evaluate", path, "--on", "2026-06-01", "--calibrate"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("totaal (3 vragen)", "aanbesteding (2 vragen)", "geval no_fit (1 vragen)",
+                   "rangschikker", "overtredingen@10", "eerlijke afkap van engine",
+                   "goed afgekapt", "geen-fit leeg"):
+        assert needle in out, needle
+    for english in ("overall", "queries", "ranker ", "honest cut", "violations@10"):
+        assert english not in out, english
+    header = next(line for line in out.splitlines() if line.startswith("rangschikker"))
+    assert "overtredingen@10" in header.split()  # a column of its own, not run together

@@ -136,6 +136,14 @@ def read_labels(path: str) -> Any:
                            column=str(exc.colno)), status=2) from None
 
 
+def evaluate_words(lang: str) -> dict[str, str]:
+    """The evaluation tables' words (``matcher.evaluate.TABLE_WORDS``) in ``lang``."""
+    from api.i18n import translate
+    from api.labels import EVALUATE_WORDS_NL
+
+    return {en: translate(nl, lang) for en, nl in EVALUATE_WORDS_NL.items()}
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from api.clock import today
     from api.services.evaluation import run_evaluation
@@ -195,12 +203,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         say(msg("rangschikkingskwaliteit op {path} (peildatum {date})\n", path=args.labels,
                 date=on))
-        print(format_table(reports), end="")
+        words = evaluate_words(cli_lang())
+        print(format_table(reports, words), end="")
         if engine is not None and engine.judged:
-            print("\n" + format_cut(engine), end="")
+            print("\n" + format_cut(engine, words), end="")
         if calibration is not None and engine is not None and engine.floor is not None:
             say(msg("\nijking van de geschiktheidsgrens op de gelabelde aanbestedingen"))
-            print(format_calibration(calibration, engine.floor), end="")
+            print(format_calibration(calibration, engine.floor, words), end="")
         if engine is not None:
             reasons = engine.aggregate()["violation_reasons"]
             if reasons:
