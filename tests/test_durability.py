@@ -506,7 +506,8 @@ def test_no_route_can_delete_or_change_the_audit_logs(  # noqa: F811
                 continue
             for ref in ("E-001", "E-005", "T-UTR-1", "O-1", "C-1"):
                 concrete = path.replace("{ref:path}", ref).replace("{ref}", ref)
-                concrete = concrete.replace("{enterprise_ref}", ref)
+                concrete = concrete.replace("{enterprise_ref:path}", ref).replace(
+                    "{enterprise_ref}", ref)
                 c.request(method, concrete, headers={"Authorization": f"Bearer {token}"},
                           json={} if method != "DELETE" else None)
     after = {t: v for t, v in full_dump(engine).items() if t in AUDIT_TABLES}

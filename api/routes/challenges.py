@@ -462,7 +462,7 @@ def _raise(request: Request, session: Session, exc: DomainError) -> Exception:
     return api_error(http_status(exc), exc.as_message(), exc.field)
 
 
-@api_router.get("/{ref}/matches", summary="Portfolio and coalitions for a Challenge",
+@api_router.get("/{ref:path}/matches", summary="Portfolio and coalitions for a Challenge",
                 responses={200: {"content": {"application/json": {"example": {
                     "challenge": "C-2026-01", "status": "call",
                     "results": {"results": [{"rank": 1, "ref": "E-0042",
@@ -491,9 +491,9 @@ def api_matches(ref: str, request: Request, user: ApiUser, session: SessionDep,
     return {"challenge": row.ref, "status": row.status, **out}
 
 
-@api_router.patch("/{ref}/status", response_model=StatusOut,
+@api_router.patch("/{ref:path}/status", response_model=StatusOut,
                   summary="Move a Challenge to the next stage, or reopen an earlier one")
-@api_router.post("/{ref}/status", response_model=StatusOut,
+@api_router.post("/{ref:path}/status", response_model=StatusOut,
                  summary="Move a Challenge to the next stage, or reopen an earlier one")
 def api_status(ref: str, body: StatusIn, request: Request, user: ConnectorUser,
                session: SessionDep) -> dict[str, Any]:
@@ -509,14 +509,14 @@ def api_status(ref: str, body: StatusIn, request: Request, user: ConnectorUser,
     return _status_out(session, row)
 
 
-@api_router.get("/{ref}/pitches", response_model=list[PitchOut],
+@api_router.get("/{ref:path}/pitches", response_model=list[PitchOut],
                 summary="The pitches submitted to a Challenge")
 def api_pitches(ref: str, user: ApiUser, session: SessionDep) -> list[dict[str, Any]]:
     row = get_challenge(session, ref)
     return [flow.pitch_dict(p) for p in flow.pitches(session, row.ref)]
 
 
-@api_router.post("/{ref}/pitches", response_model=PitchOut, status_code=201,
+@api_router.post("/{ref:path}/pitches", response_model=PitchOut, status_code=201,
                  summary="Submit a pitch during the call")
 def api_pitch_create(ref: str, body: PitchIn, request: Request, user: ConnectorUser,
                      session: SessionDep) -> dict[str, Any]:
@@ -531,7 +531,7 @@ def api_pitch_create(ref: str, body: PitchIn, request: Request, user: ConnectorU
         raise _raise(request, session, exc) from None
 
 
-@api_router.get("/{ref}/pilots", response_model=list[PilotOut],
+@api_router.get("/{ref:path}/pilots", response_model=list[PilotOut],
                 summary="The pilots of a Challenge with their clocks and evaluations")
 def api_pilots(ref: str, user: ApiUser, session: SessionDep) -> list[dict[str, Any]]:
     row = get_challenge(session, ref)
@@ -539,7 +539,7 @@ def api_pilots(ref: str, user: ApiUser, session: SessionDep) -> list[dict[str, A
     return [flow.pilot_dict(p, on) for p in flow.pilots(session, row.ref)]
 
 
-@api_router.post("/{ref}/pilots", response_model=PilotOut, status_code=201,
+@api_router.post("/{ref:path}/pilots", response_model=PilotOut, status_code=201,
                  summary="Select a pitch as pilot")
 def api_pilot_create(ref: str, body: PilotIn, request: Request, user: ConnectorUser,
                      session: SessionDep) -> dict[str, Any]:
@@ -553,7 +553,7 @@ def api_pilot_create(ref: str, body: PilotIn, request: Request, user: ConnectorU
     return flow.pilot_dict(pilot, today())
 
 
-@api_router.post("/{ref}/pilots/{pilot_id}/evaluation", response_model=PilotOut,
+@api_router.post("/{ref:path}/pilots/{pilot_id}/evaluation", response_model=PilotOut,
                  summary="Evaluate a pilot: outcome, score 1-10, note")
 def api_pilot_evaluate(ref: str, pilot_id: RowId, body: EvaluationIn, request: Request,
                        user: ConnectorUser, session: SessionDep) -> dict[str, Any]:

@@ -928,7 +928,7 @@ def _names(session: Session, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@api_router.get("/obligations/{ref}/plan", response_model=PlanOut,
+@api_router.get("/obligations/{ref:path}/plan", response_model=PlanOut,
                 summary="The engine's fulfilment plan proposal for an obligation")
 def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
              saved: Annotated[bool, Query(description="Return the saved plan instead of a "
@@ -952,7 +952,7 @@ def plan_get(ref: str, request: Request, user: ApiUser, session: SessionDep,
                                      api_lang(request)))
 
 
-@api_router.put("/obligations/{ref}/plan", response_model=PlanOut,
+@api_router.put("/obligations/{ref:path}/plan", response_model=PlanOut,
                 summary="Save a (possibly adjusted) fulfilment plan")
 def plan_put(ref: str, body: PlanIn, request: Request, user: ApiUser, session: SessionDep
              ) -> dict[str, Any]:
@@ -999,7 +999,7 @@ def _event_out(ev: Any) -> dict[str, Any]:
             "rows": ev.rows}
 
 
-@api_router.post("/obligations/{ref}/plan/commit", response_model=PlanEventOut,
+@api_router.post("/obligations/{ref:path}/plan/commit", response_model=PlanEventOut,
                  status_code=201, summary="Commit the saved plan (books the capacity)")
 def plan_commit_post(ref: str, request: Request, user: ApiUser, session: SessionDep
                      ) -> dict[str, Any]:
@@ -1018,7 +1018,7 @@ def plan_commit_post(ref: str, request: Request, user: ApiUser, session: Session
     return _event_out(event)
 
 
-@api_router.post("/obligations/{ref}/plan/uncommit", response_model=PlanEventOut,
+@api_router.post("/obligations/{ref:path}/plan/uncommit", response_model=PlanEventOut,
                  status_code=201, summary="Withdraw the plan's commitment, with a reason")
 def plan_uncommit_post(ref: str, body: UncommitIn, request: Request, user: ApiUser,
                        session: SessionDep) -> dict[str, Any]:
@@ -1054,7 +1054,7 @@ def _api_error(exc: DomainError, lang: str) -> Exception:
     return api_error(http_status(exc), _error_text(translator(lang), exc, lang), exc.field)
 
 
-@api_router.get("/obligations/{ref}/deliveries", response_model=DeliveriesPage,
+@api_router.get("/obligations/{ref:path}/deliveries", response_model=DeliveriesPage,
                 summary="Deliveries recorded against an obligation, with progress")
 def deliveries_get(
     ref: str, user: ApiUser, session: SessionDep,
@@ -1075,7 +1075,7 @@ def deliveries_get(
             "pages": max(1, math.ceil(len(items) / per_page)), "progress": series.as_dict()}
 
 
-@api_router.post("/obligations/{ref}/deliveries", response_model=DeliveryOut, status_code=201,
+@api_router.post("/obligations/{ref:path}/deliveries", response_model=DeliveryOut, status_code=201,
                  summary="Record a delivery (a purchase or a placement)")
 def deliveries_post(ref: str, body: DeliveryIn, request: Request, user: ApiUser,
                     session: SessionDep) -> dict[str, Any]:
@@ -1104,7 +1104,7 @@ def deliveries_post(ref: str, body: DeliveryIn, request: Request, user: ApiUser,
     return _delivery_out(saved)
 
 
-@api_router.post("/obligations/{ref}/deliveries/{delivery_id}/reversal",
+@api_router.post("/obligations/{ref:path}/deliveries/{delivery_id}/reversal",
                  response_model=DeliveryOut, status_code=201,
                  summary="Correct a delivery: append its reversal (amounts negated)")
 def reversal_post(ref: str, delivery_id: RowId, body: ReversalIn, request: Request,
@@ -1120,7 +1120,7 @@ def reversal_post(ref: str, delivery_id: RowId, body: ReversalIn, request: Reque
     return _delivery_out(saved)
 
 
-@api_router.post("/obligations/{ref}/deliveries/{delivery_id}/evidence",
+@api_router.post("/obligations/{ref:path}/deliveries/{delivery_id}/evidence",
                  response_model=EvidenceOut, status_code=201,
                  summary="Attach evidence (an invoice or contract: PDF, PNG or JPEG, 5 MB)")
 async def evidence_post(ref: str, delivery_id: RowId, request: Request, user: ApiUser,
@@ -1140,7 +1140,7 @@ async def evidence_post(ref: str, delivery_id: RowId, request: Request, user: Ap
     return _evidence_out(ev, row.ref)
 
 
-@api_router.get("/obligations/{ref}/evidence/{evidence_id}", response_class=Response,
+@api_router.get("/obligations/{ref:path}/evidence/{evidence_id}", response_class=Response,
                 summary="Download one evidence file of an obligation's delivery")
 def evidence_get(ref: str, evidence_id: RowId, request: Request, user: ApiUser,
                  session: SessionDep) -> Response:

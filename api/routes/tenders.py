@@ -599,7 +599,7 @@ def tender_report_pdf(ref: str, request: Request, user: CurrentUser, session: Se
 # ---------------------------------------------------------------- JSON API
 
 
-@api_router.get("/tenders/{ref}/matches", response_model=MatchesOut,
+@api_router.get("/tenders/{ref:path}/matches", response_model=MatchesOut,
                 summary="Ranked vetted enterprises for a tender, with reasons")
 def tender_matches(
     ref: str, request: Request, user: ApiUser, session: SessionDep,
@@ -657,7 +657,7 @@ def _lot_out(session: SessionDep, row: TenderRow, x: matching.LotMatches, lang: 
             "n_suitable": x.matches.n_suitable, "n_candidates": x.matches.n_candidates}
 
 
-@api_router.get("/tenders/{ref}/why-not/{enterprise_ref}", response_model=WhyNotOut,
+@api_router.get("/tenders/{ref:path}/why-not/{enterprise_ref:path}", response_model=WhyNotOut,
                 summary="Why is an enterprise (not) in a tender's list?")
 def tender_why_not(ref: str, enterprise_ref: str, request: Request, user: ApiUser,
                    session: SessionDep) -> dict[str, Any]:
@@ -672,7 +672,7 @@ def tender_why_not(ref: str, enterprise_ref: str, request: Request, user: ApiUse
     return dict(reasons.with_texts(out, api_lang(request)))
 
 
-@api_router.get("/tenders/{ref}/feasibility", response_model=FeasibilityOut,
+@api_router.get("/tenders/{ref:path}/feasibility", response_model=FeasibilityOut,
                 summary="Can the region deliver this tender's social return?")
 def tender_feasibility_json(ref: str, user: ApiUser, session: SessionDep) -> dict[str, Any]:
     """The verdict: the vetted capacity of the enterprises passing the tender's hard

@@ -247,7 +247,7 @@ def api_queue(
             "counts": counts}
 
 
-@api_router.get("/{enterprise_ref}/events", response_model=EventsPage,
+@api_router.get("/{enterprise_ref:path}/events", response_model=EventsPage,
                 summary="Vetting history of one enterprise")
 def api_events(
     enterprise_ref: str, request: Request, user: ConnectorUser, session: SessionDep,
@@ -265,7 +265,7 @@ def api_events(
             "pages": max(1, math.ceil(total / per_page))}
 
 
-@api_router.post("/{enterprise_ref}", response_model=VettingOut,
+@api_router.post("/{enterprise_ref:path}", response_model=VettingOut,
                  summary="Approve, reject or re-queue an enterprise")
 def api_decide(enterprise_ref: str, body: VettingIn, request: Request, user: ConnectorUser,
                session: SessionDep) -> dict[str, Any]:

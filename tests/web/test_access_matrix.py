@@ -154,9 +154,9 @@ MATRIX: dict[str, Rule] = {
     "PUT /api/v1/tenders/{ref:path}": R("/api/v1/tenders/T-UTR-3", "OCD", json=TENDER),
     "PATCH /api/v1/tenders/{ref:path}": R("/api/v1/tenders/T-UTR-3", "OCD", json={}),
     "DELETE /api/v1/tenders/{ref:path}": R("/api/v1/tenders/T-UTR-3", "OCD"),  # own buyer
-    "GET /api/v1/tenders/{ref}/matches": R("/api/v1/tenders/T-UTR-3/matches", "OCD"),
-    "GET /api/v1/tenders/{ref}/feasibility": R("/api/v1/tenders/T-UTR-3/feasibility", "OCD"),
-    "GET /api/v1/tenders/{ref}/why-not/{enterprise_ref}": R(
+    "GET /api/v1/tenders/{ref:path}/matches": R("/api/v1/tenders/T-UTR-3/matches", "OCD"),
+    "GET /api/v1/tenders/{ref:path}/feasibility": R("/api/v1/tenders/T-UTR-3/feasibility", "OCD"),
+    "GET /api/v1/tenders/{ref:path}/why-not/{enterprise_ref:path}": R(
         "/api/v1/tenders/T-UTR-3/why-not/E-001", "OCD"),
     # --- obligations: O-1 is firm A's, under Utrecht's T-UTR-1
     "GET /obligations": R("/obligations", USERS_ALL),
@@ -175,21 +175,21 @@ MATRIX: dict[str, Rule] = {
     "POST /obligations/{ref}/commit": R("/obligations/O-1/commit", "FCD"),
     "POST /obligations/{ref}/uncommit": R("/obligations/O-1/uncommit", "FCD",
                                           form={"reason": "capaciteit vervallen"}),
-    "POST /api/v1/obligations/{ref}/plan/commit": R("/api/v1/obligations/O-1/plan/commit",
+    "POST /api/v1/obligations/{ref:path}/plan/commit": R("/api/v1/obligations/O-1/plan/commit",
                                                     "FCD"),
-    "POST /api/v1/obligations/{ref}/plan/uncommit": R(
+    "POST /api/v1/obligations/{ref:path}/plan/uncommit": R(
         "/api/v1/obligations/O-1/plan/uncommit", "FCD", json={"reason": "capaciteit vervallen"}),
     "GET /obligations/{ref}/deliveries.csv": R("/obligations/O-1/deliveries.csv", "OFCD"),
     # Delivery 1 is O-1's first (E-001); evidence 1 is kept with it (the world fixture).
     "POST /obligations/{ref}/deliveries/{delivery_id}/reversal": R(
         "/obligations/O-1/deliveries/1/reversal", "FCD", form={"reason": "dubbel ingevoerd"}),
     "GET /obligations/{ref}/evidence/{evidence_id}": R("/obligations/O-1/evidence/1", "OFCD"),
-    "POST /api/v1/obligations/{ref}/deliveries/{delivery_id}/reversal": R(
+    "POST /api/v1/obligations/{ref:path}/deliveries/{delivery_id}/reversal": R(
         "/api/v1/obligations/O-1/deliveries/1/reversal", "FCD",
         json={"reason": "dubbel ingevoerd"}),
-    "POST /api/v1/obligations/{ref}/deliveries/{delivery_id}/evidence": R(
+    "POST /api/v1/obligations/{ref:path}/deliveries/{delivery_id}/evidence": R(
         "/api/v1/obligations/O-1/deliveries/1/evidence", "FCD", files=True, file_field="file"),
-    "GET /api/v1/obligations/{ref}/evidence/{evidence_id}": R(
+    "GET /api/v1/obligations/{ref:path}/evidence/{evidence_id}": R(
         "/api/v1/obligations/O-1/evidence/1", "OFCD"),
     "GET /api/v1/obligations": R("/api/v1/obligations", USERS_ALL),
     "GET /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "OFCD"),
@@ -200,12 +200,12 @@ MATRIX: dict[str, Rule] = {
     "PUT /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "OCD", json=OBLIGATION),
     "PATCH /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", "OFCD", json={}),
     "DELETE /api/v1/obligations/{ref:path}": R("/api/v1/obligations/O-1", STAFF),
-    "GET /api/v1/obligations/{ref}/plan": R("/api/v1/obligations/O-1/plan", "OFCD"),
-    "PUT /api/v1/obligations/{ref}/plan": R("/api/v1/obligations/O-1/plan", "FCD",
+    "GET /api/v1/obligations/{ref:path}/plan": R("/api/v1/obligations/O-1/plan", "OFCD"),
+    "PUT /api/v1/obligations/{ref:path}/plan": R("/api/v1/obligations/O-1/plan", "FCD",
                                             json={"rows": []}),
-    "GET /api/v1/obligations/{ref}/deliveries": R("/api/v1/obligations/O-1/deliveries",
+    "GET /api/v1/obligations/{ref:path}/deliveries": R("/api/v1/obligations/O-1/deliveries",
                                                   "OFCD"),
-    "POST /api/v1/obligations/{ref}/deliveries": R(
+    "POST /api/v1/obligations/{ref:path}/deliveries": R(
         "/api/v1/obligations/O-1/deliveries", "FCD",
         json={"enterprise_ref": "E-001", "on": "2026-05-15", "amount_eur": 100}),
     # --- connectors' work: curation, vetting, weights
@@ -223,8 +223,8 @@ MATRIX: dict[str, Rule] = {
     "GET /vetting/{ref}/history.csv": R("/vetting/E-001/history.csv", STAFF),
     "POST /vetting/{ref}": R("/vetting/E-005", STAFF),
     "GET /api/v1/vetting/queue": R("/api/v1/vetting/queue", STAFF),
-    "GET /api/v1/vetting/{enterprise_ref}/events": R("/api/v1/vetting/E-001/events", STAFF),
-    "POST /api/v1/vetting/{enterprise_ref}": R("/api/v1/vetting/E-005", STAFF, json={}),
+    "GET /api/v1/vetting/{enterprise_ref:path}/events": R("/api/v1/vetting/E-001/events", STAFF),
+    "POST /api/v1/vetting/{enterprise_ref:path}": R("/api/v1/vetting/E-005", STAFF, json={}),
     "GET /weights": R("/weights", STAFF),
     "POST /weights/{version}/activate": R("/weights/1/activate", STAFF),
     "GET /api/v1/weights": R("/api/v1/weights", STAFF),
@@ -282,10 +282,10 @@ MATRIX: dict[str, Rule] = {
     "PUT /api/v1/challenges/{ref:path}": R("/api/v1/challenges/C-1", "OCD", json=CHALLENGE),
     "PATCH /api/v1/challenges/{ref:path}": R("/api/v1/challenges/C-1", "OCD", json={}),
     "DELETE /api/v1/challenges/{ref:path}": R("/api/v1/challenges/C-1", STAFF),
-    "GET /api/v1/challenges/{ref}/matches": R("/api/v1/challenges/C-1/matches", USERS_ALL),
-    "PATCH /api/v1/challenges/{ref}/status": R("/api/v1/challenges/C-1/status", STAFF,
+    "GET /api/v1/challenges/{ref:path}/matches": R("/api/v1/challenges/C-1/matches", USERS_ALL),
+    "PATCH /api/v1/challenges/{ref:path}/status": R("/api/v1/challenges/C-1/status", STAFF,
                                                json={}),
-    "POST /api/v1/challenges/{ref}/status": R("/api/v1/challenges/C-1/status", STAFF,
+    "POST /api/v1/challenges/{ref:path}/status": R("/api/v1/challenges/C-1/status", STAFF,
                                               json={}),
     # The workflow: connectors run it (users are not linked to enterprises, so a pitch is
     # entered by a connector on the enterprise's behalf); everyone reads it.
@@ -298,13 +298,13 @@ MATRIX: dict[str, Rule] = {
     "POST /challenges/{ref}/pilots/{pilot_id}/evaluation": R(
         "/challenges/C-1/pilots/1/evaluation", STAFF),
     "POST /challenges/{ref}/close": R("/challenges/C-1/close", STAFF),
-    "GET /api/v1/challenges/{ref}/pitches": R("/api/v1/challenges/C-1/pitches", USERS_ALL),
-    "POST /api/v1/challenges/{ref}/pitches": R("/api/v1/challenges/C-1/pitches", STAFF,
+    "GET /api/v1/challenges/{ref:path}/pitches": R("/api/v1/challenges/C-1/pitches", USERS_ALL),
+    "POST /api/v1/challenges/{ref:path}/pitches": R("/api/v1/challenges/C-1/pitches", STAFF,
                                                json={}),
-    "GET /api/v1/challenges/{ref}/pilots": R("/api/v1/challenges/C-1/pilots", USERS_ALL),
-    "POST /api/v1/challenges/{ref}/pilots": R("/api/v1/challenges/C-1/pilots", STAFF,
+    "GET /api/v1/challenges/{ref:path}/pilots": R("/api/v1/challenges/C-1/pilots", USERS_ALL),
+    "POST /api/v1/challenges/{ref:path}/pilots": R("/api/v1/challenges/C-1/pilots", STAFF,
                                               json={}),
-    "POST /api/v1/challenges/{ref}/pilots/{pilot_id}/evaluation": R(
+    "POST /api/v1/challenges/{ref:path}/pilots/{pilot_id}/evaluation": R(
         "/api/v1/challenges/C-1/pilots/1/evaluation", STAFF, json={}),
 }
 

@@ -171,6 +171,27 @@ def test_challenges_crud(client: TestClient, api_token: Headers) -> None:
     assert client.get("/api/v1/challenges", headers=api_token("firm")).json()["total"] == 2
 
 
+def test_a_ref_with_a_slash_reaches_its_sub_resources(client: TestClient,
+                                                      api_token: Headers) -> None:
+    # A ref may hold "/" (the schema allows it, the CRUD routes take it): the operations
+    # under a created thing take it too (they answered 405, found by the contract run).
+    h = api_token("connector")
+    body = {"ref": "C/9", "municipality": "Utrecht", "title": "Armoede",
+            "question": "Hoe helpen we gezinnen in armoede?", "opened_on": "2026-03-01"}
+    assert client.post("/api/v1/challenges", headers=h, json=body).status_code == 201
+    for path in ("C%2F9", "C%2F9/pitches", "C%2F9/pilots", "C%2F9/matches"):
+        r = client.get(f"/api/v1/challenges/{path}", headers=h)
+        assert r.status_code == 200, (path, r.text)
+    r = client.post("/api/v1/challenges/C%2F9/status", headers=h, json={"status": "call"})
+    assert r.status_code == 200, r.text
+    r = client.post("/api/v1/obligations", headers=h, json={
+        "ref": "O/9", "firm": "Bouwbedrijf De Vries B.V.", "tender": "T-UTR-1"})
+    assert r.status_code == 201, r.text
+    for path in ("O%2F9/plan", "O%2F9/deliveries"):
+        r = client.get(f"/api/v1/obligations/{path}", headers=h)
+        assert r.status_code == 200, (path, r.text)
+
+
 def test_export_is_scoped(client: TestClient, api_token: Headers) -> None:
     r = client.get("/api/v1/export?kind=tenders&kind=obligations", headers=api_token("firm"))
     assert r.status_code == 200
