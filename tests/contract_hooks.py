@@ -2,10 +2,10 @@
 that the OpenAPI document states in words, not in JSON Schema, applied to the requests
 schemathesis generates as *valid*, so that "valid by the schema" means "accepted".
 
-Loaded by ``tests/test_fuzz_api.py`` (import) and by ``make contract``
-(``SCHEMATHESIS_HOOKS=tests.contract_hooks``). Only positive cases are touched, and only
-values that already have the schema's type and form are replaced, so a case generated as
-invalid stays invalid (negative_data_rejection still sees every refusal).
+Loaded by ``tests/test_contract.py`` (import), which ``make contract`` runs too. Only
+positive cases are touched, and only values that already have the schema's type and form
+are replaced, so a case generated as invalid stays invalid (negative_data_rejection still
+sees every refusal).
 
 - ``x-vocabulary`` fields (``api.fields.vocabulary``): a CPV code or a municipality must be
   on the reference list; the schema gives the form (8 digits, a non-blank name), the list

@@ -3,8 +3,12 @@ every phase (examples, coverage, fuzzing, stateful), every role, on SQLite and o
 PostgreSQL, and the checks not_a_server_error, status_code_conformance,
 content_type_conformance, response_schema_conformance, negative_data_rejection and
 positive_data_acceptance (a request the schema allows is not refused: 2xx, or 401/403/404/
-409 where the document says so; a clash with the stored state is a 409; not yet in the
-stateful phase, see ``_Workflow``).
+409 where the document says so), in every phase. The rule behind the last: 422 is for a
+request that breaks the schema (so the schema can say it: pattern, enumeration, bounds,
+format, or a rule in a field's description that ``tests/contract_hooks.py`` keeps); a
+refusal that depends on what is stored or on today (a delivery outside the contract's
+term, a reference to something in the wrong state) is a 409 with the error envelope, an
+unknown reference a 404.
 
 Each generated request is sent once per role (a bearer token each), so the roles share the
 generation cost. The stateful phase follows the document's links (``api/openapi_links``):
@@ -12,10 +16,11 @@ create, then read, change, deliver, evaluate, delete what was created.
 ``tests/contract_hooks.py`` keeps schemathesis' valid requests to the rules the document
 states in words (vocabularies, dates in order, lat with lon); its docstring says which.
 
-CI runs few examples per operation (``CONTRACT_EXAMPLES``, default 2; the coverage phase's
-boundary cases come on top); ``make contract`` runs the schemathesis CLI with many more
-(see the Makefile). The schema is loaded at module level (``from_asgi``): schemathesis 4's
-pytest fixture loader breaks under pytest 9 (shared/README.md).
+CI runs few examples per operation (``CONTRACT_EXAMPLES``, default 2, and 5 times as many
+stateful scenarios per role; the coverage phase's boundary cases come on top);
+``make contract`` runs this module with 40 (see the Makefile). The schema is loaded at
+module level (``from_asgi``): schemathesis 4's pytest fixture loader breaks under pytest 9
+(shared/README.md).
 """
 
 from __future__ import annotations
