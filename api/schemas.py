@@ -898,9 +898,11 @@ class PlanEventOut(BaseModel):
 
 
 class ReversalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
-        "example": {"reason": "Factuur 17 dubbel ingevoerd"}})
-    reason: str = Field(max_length=1000, description="Why the delivery is corrected")
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re",
+                              json_schema_extra={
+                                  "example": {"reason": "Factuur 17 dubbel ingevoerd"}})
+    reason: fields.text(1000, required=True) = Field(  # type: ignore[valid-type]
+        description="Why the delivery is corrected (not blank)")
 
 
 class EvidenceOut(BaseModel):

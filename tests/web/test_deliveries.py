@@ -160,7 +160,7 @@ def test_reversal_nets_out_and_happens_once(client: TestClient, api_token: Heade
     assert _total(client, h) == before + 2000
     assert _listed_delivered(client) != listed  # the new delivery shows on both
     r = client.post(f"{URL}/{did}/reversal", headers=h, json={"reason": "  "})
-    _refused(r, "reason", "reden")
+    _refused(r, "reason", "niet leeg")  # the schema's non-blank pattern (issue #18)
     rev = client.post(f"{URL}/{did}/reversal", headers=h, json={"reason": "dubbel ingevoerd"})
     assert rev.status_code == 201, rev.text
     body = rev.json()
