@@ -65,6 +65,26 @@ def validate_entity(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+# Dates that must not come before another (the later one names the error). A PATCH that
+# changes one of a pair and clashes with the other as stored is a conflict with the stored
+# state (409); with both in the request, or with a PUT or POST, the request is wrong (422).
+ORDERED_PAIRS = {"end": "start", "deadline": "opened_on"}
+
+
+def validate_patch(kind: str, merged: dict[str, Any], changes: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """validate_entity for a PATCH's merged document (see ORDERED_PAIRS)."""
+    values, errors = entity_errors(kind, merged)
+    if values is not None:
+        return values
+    stored_pair = all(
+        e.get("field") in ORDERED_PAIRS
+        and (e["field"] in changes) != (ORDERED_PAIRS[e["field"]] in changes)
+        for e in errors)
+    raise HTTPException(status_code=409 if stored_pair else 422,
+                        detail={**errors[0], "errors": errors})
+
+
 def clean_payload(model: BaseModel, exclude_unset: bool = False) -> dict[str, Any]:
     """A schema instance as an interchange dict (ISO dates, absent fields left out)."""
     data = model.model_dump(mode="json", exclude_unset=exclude_unset)
@@ -230,7 +250,7 @@ def build_router(res: Resource) -> APIRouter:
             # A new municipality moves the place: its centroid replaces the old coordinates.
             merged.pop("lat", None)
             merged.pop("lon", None)
-        values = validate_entity(res.kind, merged)
+        values = validate_patch(res.kind, merged, changes)
         _deny(res.check_write(session, user, values, row))
         return res.to_out(store(session, user, row, values, before))
 

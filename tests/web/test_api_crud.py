@@ -192,6 +192,21 @@ def test_a_ref_with_a_slash_reaches_its_sub_resources(client: TestClient,
         assert r.status_code == 200, (path, r.text)
 
 
+def test_patch_clashing_with_a_stored_date_is_a_conflict(client: TestClient,
+                                                         api_token: Headers) -> None:
+    # T-UTR-1 runs 2026-01-01 to 2029-12-31. A start after the stored end: the request is
+    # fine by itself, the stored end is in the way (409); both dates given wrong: 422.
+    h = api_token("admin")
+    r = client.patch("/api/v1/tenders/T-UTR-1", headers=h, json={"start": "2031-01-01"})
+    assert r.status_code == 409 and r.json()["detail"]["field"] == "end", r.text
+    r = client.patch("/api/v1/tenders/T-UTR-1", headers=h,
+                     json={"start": "2031-01-01", "end": "2030-01-01"})
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "end", r.text
+    r = client.patch("/api/v1/enterprises/E-001", headers=h,
+                     json={"contact": {"email": "a\x00b@example.nl"}})
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "contact.email", r.text
+
+
 def test_export_is_scoped(client: TestClient, api_token: Headers) -> None:
     r = client.get("/api/v1/export?kind=tenders&kind=obligations", headers=api_token("firm"))
     assert r.status_code == 200
