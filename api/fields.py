@@ -50,6 +50,7 @@ TEXT_PATTERN = r"^[^\x00]*$"
 # \x1c-\x1f and \x85 for \s.
 _SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+SPACE = _SPACE  # for a character class elsewhere (the e-mail pattern)
 KVK_PATTERN = r"^[0-9]{8}$"
 POSTCODE_PATTERN = r"^ *([1-9][0-9]{3}) *([A-Za-z]{2}) *$"
 ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

@@ -30,6 +30,7 @@ from api.importers.interchange import (
     EMAIL_RE,
     EXTRA_COLUMNS,
     EXTRA_ENUMS,
+    EXTRA_MAX_LEN,
     PHONE_RE,
     SINGULAR,
     TENDER_SOURCES,
@@ -182,6 +183,8 @@ def _extra_model(kind: str) -> Any:
             typ = list[fields.Text]
         elif choices:
             typ = Literal[choices]  # type: ignore[valid-type]
+        elif (kind, key) in EXTRA_MAX_LEN:
+            typ = fields.text(EXTRA_MAX_LEN[(kind, key)])
         else:
             typ = fields.Text
         props[key] = (typ | None, None)

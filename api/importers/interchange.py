@@ -44,6 +44,7 @@ from api.fields import (
     MAX_COUNT,
     MAX_LEN,
     POSTCODE_PATTERN,
+    SPACE,
     TENDER_REF_MAX,
     TEXT_PATTERN,
 )
@@ -116,6 +117,8 @@ EXTRA_COLUMNS: dict[str, dict[str, tuple[str, Any]]] = {
     "obligations": {"status": ("status", "open")},
     "enterprises": {},
 }
+# Text columns carried in ``extra`` that are shorter than free text (the table's length).
+EXTRA_MAX_LEN = {("tenders", "nuts3"): 5}
 # A tender's source is one of these or a published format of api.importers.registry.
 TENDER_SOURCES = ("interchange", "form")
 EXTRA_ENUMS = {
@@ -134,7 +137,9 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d+,\d+$")
 # Contact details: an address with one @ and a domain with a dot; a phone number of
 # digits with the usual separators (checked for its digit count below); a web address.
-EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\x00]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+# White space spelt out (fields.SPACE: what Python's \s takes; a JSON Schema generator's
+# \s may not take \x1c-\x1f and \x85), and no NUL.
+EMAIL_RE = re.compile(r"^[^@<>(),;:\"\x00" + SPACE + r"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
 PHONE_RE = re.compile(r"^\+?[\d\s().-]+$")
 _HOST_RE = re.compile(r"^(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+"
@@ -927,9 +932,15 @@ def _extra_columns(c: _Checker, kind: str, extra: dict[str, Any]) -> dict[str, A
             value = default
         else:
             allowed = _extra_enum(c, kind, key)
+            longest = EXTRA_MAX_LEN.get((kind, key))
             if allowed and value not in allowed:
                 c.error(p, msg("{value} is geen geldige {key}", value=_short(value), key=key),
                         _one_of(None, allowed), "choice", choices=", ".join(allowed))
+                value = default
+            elif longest is not None and len(value) > longest:
+                # PostgreSQL refuses a longer value for the column (was a 500 there).
+                c.error(p, msg("{key} is te lang (hoogstens {n} tekens)", key=key, n=longest),
+                        msg("schrijf een NUTS3-code zoals NL310"))
                 value = default
         out[column] = value
     return out
