@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from api.clock import utcnow
-from api.errors import Invalid, NotFound
+from api.errors import Invalid, InvalidState, NotFound
 from api.messages import Text, msg
 from api.tables import EnterpriseRow, VettingEvent
 
@@ -196,10 +196,11 @@ def decide(
     if status == "vetted":
         if valid_until is None:
             valid_until = today + timedelta(days=DEFAULT_VALIDITY_DAYS)
+        # Measured from today, not from the request: InvalidState (409 in the API).
         if valid_until <= today:
-            raise Invalid("valid_until", "Geldig tot moet na vandaag liggen.")
+            raise InvalidState("valid_until", "Geldig tot moet na vandaag liggen.")
         if valid_until > today + timedelta(days=3 * 366):
-            raise Invalid("valid_until", "Een toetsing geldt hoogstens drie jaar.")
+            raise InvalidState("valid_until", "Een toetsing geldt hoogstens drie jaar.")
     else:
         valid_until = None
     row = session.exec(select(EnterpriseRow).where(EnterpriseRow.ref == enterprise_ref)).first()

@@ -155,6 +155,11 @@ def test_vetting_api(client: TestClient, api_token: Headers) -> None:
     assert r.json()["detail"]["message"] == "Geef een reden."
     r = client.post("/api/v1/vetting/E-015", headers=h, json={"status": "approved"})
     assert r.status_code == 422 and r.json()["detail"]["field"] == "status"
+    # A validity measured from today (not in the request itself): 409 (issue #18).
+    for until in ("2026-01-01", "2099-01-01"):
+        r = client.post("/api/v1/vetting/E-015", headers=h,
+                        json={"status": "vetted", "valid_until": until})
+        assert r.status_code == 409 and r.json()["detail"]["field"] == "valid_until", r.text
     r = client.post("/api/v1/vetting/E-999", headers=h, json={"status": "vetted"})
     assert r.status_code == 404 and r.json()["detail"]["field"] == "ref"
     r = client.post("/api/v1/vetting/E-015", headers=api_token("officer"),
