@@ -252,8 +252,10 @@ def test_sigkill_during_a_large_import_leaves_the_database_as_before(
     else:
         server_url = f"{db_url}&application_name={app_name}"
     port = _free_port()
+    # The import runs on the job queue; JOBS_INLINE: its consumer is this server's, so the
+    # kill below kills the worker in the middle of the import.
     env = {**os.environ, "DATABASE_URL": server_url, "TODAY": "2026-06-01",
-           "SECRET_KEY": uuid.uuid4().hex}
+           "SECRET_KEY": uuid.uuid4().hex, "JOBS_INLINE": "true"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -201,8 +201,12 @@ async def _job_answer(user: User, job_id: str, page: int, wait: float,
     """The report if the job ended within ``wait`` seconds, else 202 and where to look.
     Waiting is a sleep on the event loop: it holds up no one else."""
     deadline = time.monotonic() + wait
-    while import_jobs.running(job_id) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    engine = get_engine()
+    # The job runs on a worker (api.services.jobs): its state is read every 0.1 s, off
+    # the event loop.
+    while time.monotonic() < deadline and await anyio.to_thread.run_sync(
+            import_jobs.active, engine, job_id):
+        await asyncio.sleep(0.1)
 
     def read() -> tuple[dict[str, Any], dict[str, Any] | None]:
         with Session(get_engine()) as s:

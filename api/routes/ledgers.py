@@ -42,7 +42,15 @@ from api.access import (
 from api.db import get_engine
 from api.deps import SessionDep, csrf_protect, flash, render, require_roles
 from api.errors import DomainError, Invalid, NotFound
-from api.i18n import N_, api_lang, format_pct, request_lang, translate_plural, translator
+from api.i18n import (
+    N_,
+    api_lang,
+    format_pct,
+    request_lang,
+    translate,
+    translate_plural,
+    translator,
+)
 from api.importers.ledger import FIELDS
 from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL, SPEND_SOURCE_NL
 from api.schemas import ERROR_RESPONSES
@@ -387,7 +395,25 @@ def ledgers_json(user: LedgerUser, session: SessionDep) -> list[dict[str, Any]]:
     return [_ledger_dict(r) for r in L.ledgers_of(session, ledger_firms(session, user))]
 
 
-@api_router.post("/ledgers")
+def _api_job_url(job_id: str) -> str:
+    return f"/api/v1/ledgers/jobs/{job_id}"
+
+
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted: the whole file is imported by a background job; poll "
+                         "`Location` (`GET /api/v1/ledgers/jobs/{job_id}`) for its progress, "
+                         "then the ledger or every problem",
+          "headers": {"Location": {"description": "The job's address",
+                                   "schema": {"type": "string"}}}},
+    422: {"description": "Refused at once (nothing stored, no job): a mapping that is not "
+                         "JSON, a firm you may not upload for, or a file whose columns or "
+                         "first rows cannot be read (`detail.problems`: every one)"},
+    503: {"description": "The job queue cannot be reached: nothing was started"},
+}
+
+
+@api_router.post("/ledgers", status_code=202, responses=UPLOAD_RESPONSES,
+                 summary="Import a purchase ledger (a background job)")
 async def ledgers_upload_json(
     request: Request, user: LedgerUser, session: SessionDep,
     file: Annotated[UploadFile, File(description="CSV (; or ,) or .xlsx purchase ledger")],
@@ -395,7 +421,10 @@ async def ledgers_upload_json(
     firm: Annotated[str | None, Form(description="connectors: the firm")] = None,
     obligation: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """Import a ledger, all or nothing: 201 with the ledger, or 422 with every problem."""
+    """Import a ledger, all or nothing. The columns and the first rows are checked at
+    once (422 with every problem); the whole file then goes to a background job: 202 with
+    the job at `Location`, which ends `done` with the ledger or `failed` with every
+    problem (nothing written)."""
     name, data = await _read(file)
     given: dict[str, str] | None = None
     if mapping:
@@ -406,18 +435,84 @@ async def ledgers_upload_json(
         if not isinstance(raw, dict):
             raise Invalid("mapping", "De kolomindeling is geen JSON-object.")
         given = {str(k): str(v) for k, v in raw.items()}
+    lang = api_lang(request)
+    the_firm = ledger_upload_firm(session, user, firm)
+    if obligation:
+        L.check_obligation(session, the_firm, obligation)
     try:
-        res = L.import_ledger(session, ledger_upload_firm(session, user, firm), data, name,
-                              user.email, mapping=given, obligation_ref=obligation or None)
+        L.check_upload(session, the_firm, data, name, given)
     except L.LedgerRefused as exc:
-        lang = api_lang(request)
         return JSONResponse({"detail": {"message": exc.render(lang), "field": "file",
                                         "problems": [L.problem_dict(p, lang)
                                                      for p in exc.problems]}},
                             status_code=422, headers={"Content-Language": lang})
-    return JSONResponse({"ledger": _ledger_dict(res.ledger), "lines": res.lines,
-                         "review": res.review, "already_imported": res.already_imported,
-                         "notes": res.notes}, status_code=200 if res.already_imported else 201)
+    params = {"firm": the_firm, "mapping": given, "obligation": obligation or None,
+              "uploaded_by": user.email}
+    session.close()  # the job's transaction is another connection's
+    job_id = await anyio.to_thread.run_sync(bind(
+        import_jobs.submit, get_engine(), user, [(name, data)], format="ledger", write=True,
+        params=params))
+
+    def answer() -> dict[str, Any]:
+        with Session(get_engine()) as s:
+            return _job_answer(s, import_jobs.get(s, job_id, user), lang)
+
+    return JSONResponse(await anyio.to_thread.run_sync(answer), status_code=202,
+                        headers={"Location": _api_job_url(job_id),
+                                 "Content-Language": lang})
+
+
+def _job_answer(session: Session, job: Any, lang: str) -> dict[str, Any]:
+    """A ledger upload's job as the API shows it: state and progress; once done the
+    ledger (``ledger``, ``lines``, ``review``, ``already_imported``), once failed the
+    message and every problem in ``lang``."""
+    view = import_jobs.view(job, lang=lang)
+    report = view.pop("report") or {}
+    for key in ("mode", "on_duplicate", "partial", "writable"):
+        view.pop(key, None)
+    view["ledger"] = None
+    if job.state == "done" and report.get("ledger"):
+        row = session.get(LedgerRow, report["ledger"])
+        view["ledger"] = _ledger_dict(row) if row is not None else None
+        view.update(lines=report.get("lines"), review=report.get("review"),
+                    already_imported=bool(report.get("already_imported")))
+    elif job.state == "failed" and "problems" in report:
+        view["message"] = report.get("message") or view["error"]
+        view["problems"] = [_problem_in(p, lang) for p in report.get("problems") or []]
+    return view
+
+
+def _problem_in(p: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A stored problem (the parser's English) in ``lang`` by its code."""
+    out = dict(p)
+    if p.get("code") in LEDGER_PROBLEM_NL:
+        try:
+            out["message"] = translate(LEDGER_PROBLEM_NL[p["code"]], lang,
+                                       **dict(p.get("params") or {}))
+        except (KeyError, IndexError, ValueError):
+            pass
+    return out
+
+
+@api_router.get("/ledgers/jobs/{job_id}", summary="A ledger upload's job",
+                description="`state`: queued, running (`step`, `rows_done` of "
+                "`rows_total`), done (`ledger`, `lines`, `review`, `already_imported`), "
+                "failed (`error`, `message`, `problems`: nothing was written) or cancelled.")
+def ledger_job_json(job_id: str, request: Request, user: LedgerUser,
+                    session: SessionDep) -> dict[str, Any]:
+    return _job_answer(session, import_jobs.get(session, job_id, user), api_lang(request))
+
+
+@api_router.delete("/ledgers/jobs/{job_id}", summary="Cancel a ledger upload's job",
+                   description="A queued job ends at once; a running one stops at its next "
+                   "step and writes nothing (202 until it has).",
+                   responses={202: {"description": "Stopping"}})
+def ledger_job_cancel_json(job_id: str, request: Request, user: LedgerUser) -> JSONResponse:
+    job = import_jobs.cancel(get_engine(), job_id, user)
+    with Session(get_engine()) as s:
+        view = _job_answer(s, job, api_lang(request))
+    return JSONResponse(view, status_code=200 if job.state in import_jobs.ENDED else 202,
+                        headers={"Location": _api_job_url(job_id)})
 
 
 class GrantIn(BaseModel):

@@ -14,46 +14,53 @@ turns it into mode "write". A job created with ``write=True`` (the API's ``confi
 writes straight away. The whole report is kept with the job and shown a page at a time
 (``api.services.import_report.page_of``), so paging never re-runs the import.
 
+The job runs on the job queue (``api.services.jobs``, message ``import:<id>``), in any
+worker process: ``sroi worker``, or the web process's own consumer (JOBS_INLINE). Its
+dispatch, claim (one conditional UPDATE: a message delivered twice runs once), progress,
+cancel and liveness are ``api.services.jobs``'s; this module keeps what is the import's:
+the files, preview and write, the report. Submitting stores the job with its files and
+queues it; a queue that cannot be reached refuses the job (``Unavailable``, nothing kept).
+
 One import runs at a time per process (the others wait, ``queued``): SQLite has one
 writer, and two 10,000-row imports at once would double the memory. The write of each
-file is one transaction, so a job stopped by a cancel or by the process dying never leaves
-a half-written file: ``recover`` (at start-up, and whenever a job is looked at) marks a
-job whose process is gone as failed.
+file is one transaction, so a job stopped by a cancel or by its worker dying never leaves
+a half-written file: ``recover`` (at a worker's start, at the web process's, and whenever
+a job is looked at) marks a running job whose worker is gone as failed (not run again:
+the files before the one it was on are written).
 
-Progress lives in this process (``_live``) and, on PostgreSQL, is copied to the row about
-once a second, so another worker process sees it too. On SQLite the row is not written
-while the import holds the database's one write lock (the page reads the process's copy;
-with several worker processes a job's page shows its progress only in the one running it).
-A cancel sets a flag the import's progress callback checks (``ImportCancelled``).
+Progress: the worker's process shows it at once (``jobs.local_progress``); on PostgreSQL
+it is also copied to the row about once a second, so every process sees it. On SQLite the
+row is not written while the import holds the database's one write lock (a job's page
+shows its progress in the process running it: with JOBS_INLINE, the web process). A
+cancel stops the job at its next progress step (``ImportCancelled``): at once when asked
+in the process running it, else through the row's flag, read with the progress.
 
-A job of a ``RUNNER_FORMATS`` format (the ledger page's upload, ``format="ledger"``) runs
-its runner instead of ``import_files`` (``api.services.ledgers.run_job``), written at once
-(no preview), with its ``params``; everything else above holds for it too.
+A job of a ``RUNNER_FORMATS`` format (the ledger upload, ``format="ledger"``) runs its
+runner instead of ``import_files`` (``api.services.ledgers.run_job``), written at once
+(no preview), with its ``params``: the runner's work and the job's end state are one
+transaction (``jobs.one_transaction``), so a worker dying in it writes nothing of it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import socket
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.clock import utcnow
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, Unavailable
 from api.i18n import translate
 from api.importers import registry
 from api.labels import IMPORT_STEP_NL, LEDGER_STEP_NL, step_label
 from api.messages import msg, render_tree
+from api.services import jobs
 from api.services.import_report import page_of
 from api.services.importing import ON_DUPLICATE, ImportCancelled, import_files
 from api.tables import ImportJob, ImportJobFile, User
@@ -71,32 +78,20 @@ ACTIVE = ("queued", "running")
 ENDED = ("done", "failed", "cancelled")
 # A preview nobody confirms or cancels is dropped (with its files) after this long.
 PREVIEW_MAX_AGE = timedelta(hours=1)
-SYNC_EVERY_S = 1.0
 # Stored with the job in Dutch (the msgid); ``view`` says it in the reader's language.
 INTERRUPTED = msg("de server stopte terwijl dit inlezen liep; niets uit het bestand dat werd "
                  "ingelezen is opgeslagen (elk bestand is één transactie); start het opnieuw"
                  ).text
 
 
-@dataclass
-class _Live:
-    """A job this process runs: its progress, and the cancel flag."""
+FAMILY = "import"  # the queue's message: "import:<id>" (api.services.jobs.FAMILIES)
+PROGRESS_COLUMNS = ("step", "rows_done", "rows_total")
 
-    step: str = ""
-    done: int = 0
-    total: int = 0
-    cancel: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    synced: float = 0.0
-
-
-_lock = threading.Lock()
-_live: dict[str, _Live] = {}
 _run_lock = threading.Lock()  # one import at a time in this process
 
 
 def runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return jobs.runner_id()
 
 
 # ------------------------------------------------------------------ starting
@@ -106,83 +101,71 @@ def submit(engine: Engine, user: User, files: Sequence[tuple[str, bytes]], *,
            format: str = registry.DEFAULT, on_duplicate: str = "ask", partial: bool = False,
            only_buyer: str | None = None, write: bool = False,
            expect: Sequence[str] | None = None, params: dict[str, Any] | None = None) -> str:
-    """Keep the files with a new job and start it; its id. ``write``: write straight away
+    """Keep the files with a new job and queue it; its id. ``write``: write straight away
     (with ``expect``: only files whose change set is still the one previewed). ``params``:
-    what a runner job (``RUNNER_FORMATS``) needs besides its files."""
+    what a runner job (``RUNNER_FORMATS``) needs besides its files. ``Unavailable``
+    (nothing kept) when the queue cannot take it."""
     if format not in RUNNER_FORMATS:
         registry.get(format)  # UnknownFormat before anything is stored
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}")
     job_id = secrets.token_urlsafe(18)
-    live = _register(job_id)  # before the row exists: never taken for an orphan
     with Session(engine) as s:
         _expire_previews(s)
         s.add(ImportJob(id=job_id, created_by=user.id or 0, format=format,
                         on_duplicate=on_duplicate, partial=partial, only_buyer=only_buyer,
                         mode="write" if write else "preview", state="queued",
-                        fingerprints=list(expect or []), runner=runner_id(),
-                        params=dict(params or {})))
+                        fingerprints=list(expect or []), params=dict(params or {})))
         for i, (name, data) in enumerate(files):
             s.add(ImportJobFile(job_id=job_id, position=i, name=name[:255], data=data))
-        try:
+        s.commit()
+    try:
+        jobs.enqueue(job_id, FAMILY)
+    except Unavailable:
+        with Session(engine) as s:  # refused, not kept: nobody will run it
+            s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job_id))
+            s.execute(delete(ImportJob).where(col(ImportJob.id) == job_id))
             s.commit()
-        except Exception:
-            _unregister(job_id)
-            raise
-    _start(engine, job_id, live)
+        raise
     return job_id
 
 
-def _register(job_id: str) -> _Live:
-    live = _Live()
-    with _lock:
-        _live[job_id] = live
-    return live
+# ------------------------------------------------------------------ run (in a worker)
 
 
-def _unregister(job_id: str, live: _Live | None = None) -> None:
-    with _lock:
-        if live is None or _live.get(job_id) is live:
-            _live.pop(job_id, None)
-
-
-def _start(engine: Engine, job_id: str, live: _Live) -> None:
-    live.thread = threading.Thread(target=_run, args=(engine, job_id, live),
-                                   name=f"import-{job_id[:8]}", daemon=True)
-    live.thread.start()
-
-
-def _run(engine: Engine, job_id: str, live: _Live) -> None:
-    try:
-        with _run_lock:
-            _run_locked(engine, job_id, live)
-    except Exception as exc:  # shown on the job's page; the thread must not die silently
-        log.exception("import job %s failed", job_id)
+def run(job_id: str, engine: Engine) -> None:
+    """Run a queued import job (``api.services.jobs.run`` with its message): claim it,
+    import its files (or run its runner), end it."""
+    with _run_lock:
+        if not jobs.claim(engine, ImportJob, job_id, step="read", rows_done=0,
+                          rows_total=0):
+            return  # cancelled while it waited, or another worker has it
+        tracker = jobs.Tracker(engine, job_id, ImportJob, PROGRESS_COLUMNS, ImportCancelled)
         try:
-            with Session(engine) as s:
-                job = s.get(ImportJob, job_id)
-                if job is not None and job.state not in ENDED:
-                    _end(s, job, "failed", f"{exc.__class__.__name__}: "
-                                           f"{str(exc).splitlines()[0] if str(exc) else ''}"
-                                           [:500])
-        except Exception:
-            log.exception("could not mark import job %s as failed", job_id)
-    finally:
-        _unregister(job_id, live)
+            _run_claimed(engine, job_id, tracker)
+        except Exception as exc:  # shown on the job's page; the worker goes on
+            log.exception("import job %s failed", job_id)
+            try:
+                with Session(engine) as s:
+                    job = s.get(ImportJob, job_id)
+                    if job is not None and job.state not in ENDED:
+                        _end(s, job, "failed", f"{exc.__class__.__name__}: "
+                                               f"{str(exc).splitlines()[0] if str(exc) else ''}"
+                                               [:500])
+            except Exception:
+                log.exception("could not mark import job %s as failed", job_id)
+        finally:
+            tracker.close()
 
 
-def _run_locked(engine: Engine, job_id: str, live: _Live) -> None:
+def _run_claimed(engine: Engine, job_id: str, tracker: jobs.Tracker) -> None:
     with Session(engine) as s:
         job = s.get(ImportJob, job_id)
-        if job is None or job.state != "queued":
-            return  # cancelled while it waited
-        if job.cancel_requested or live.cancel.is_set():
+        if job is None:
+            return
+        if job.cancel_requested:
             _end(s, job, "cancelled")
             return
-        job.state, job.step, job.rows_done, job.rows_total = "running", "read", 0, 0
-        job.started_at, job.runner = utcnow(), runner_id()
-        s.add(job)
-        s.commit()
         files = [(f.name, f.data) for f in s.exec(
             select(ImportJobFile).where(ImportJobFile.job_id == job_id)
             .order_by(col(ImportJobFile.position)))]
@@ -193,33 +176,22 @@ def _run_locked(engine: Engine, job_id: str, live: _Live) -> None:
             else None}
         on_duplicate, mode = job.on_duplicate, job.mode
         fmt, job_params = job.format, dict(job.params or {})
-    is_sqlite = engine.dialect.name == "sqlite"
-
-    def progress(step: str, done: int, total: int) -> None:
-        live.step, live.done, live.total = step, done, total
-        if live.cancel.is_set():
-            raise ImportCancelled
-        now = time.monotonic()
-        if now - live.synced >= SYNC_EVERY_S:
-            live.synced = now
-            _sync(engine, job_id, live, write=not is_sqlite)
-            if live.cancel.is_set():
-                raise ImportCancelled
-
     if fmt in RUNNER_FORMATS:
-        _run_runner(engine, job_id, live, fmt, files, job_params, progress)
+        _run_runner(engine, job_id, tracker, fmt, files, job_params)
         return
+    # Each file (a batch of published ones) is its own transaction (import_files).
     with Session(engine) as s:
-        report = import_files(s, files, on_duplicate, progress=progress,  # type: ignore[arg-type]
+        report = import_files(s, files, on_duplicate, progress=tracker,  # type: ignore[arg-type]
                               **params)
     del files
     whole = report.to_dict(None)
+    _, done, total = tracker.last
     with Session(engine) as s:
         job = s.get(ImportJob, job_id)
         if job is None:
             return
         job.report = whole
-        job.rows_done, job.rows_total = live.done, live.total
+        job.rows_done, job.rows_total = done, total
         if report.cancelled:
             _end(s, job, "cancelled")
         elif mode == "preview":
@@ -240,47 +212,31 @@ def _runner(fmt: str) -> Callable[..., dict[str, Any]]:
     raise ValueError(f"no runner for job format {fmt!r}")
 
 
-def _run_runner(engine: Engine, job_id: str, live: _Live, fmt: str,
-                files: list[tuple[str, bytes]], params: dict[str, Any],
-                progress: Callable[[str, int, int], None]) -> None:
-    """A runner job (``RUNNER_FORMATS``): one transaction of the runner's, then the end
-    state: done, failed with the runner's message, or cancelled."""
-    cancelled = False
+def _run_runner(engine: Engine, job_id: str, tracker: jobs.Tracker, fmt: str,
+                files: list[tuple[str, bytes]], params: dict[str, Any]) -> None:
+    """A runner job (``RUNNER_FORMATS``): the runner's work and the end state (done, or
+    failed with the runner's message) in one transaction; a cancel rolls it back."""
     try:
-        with Session(engine) as s:
-            report = _runner(fmt)(s, files, params, progress)
-    except ImportCancelled:
-        cancelled, report = True, {}
-    with Session(engine) as s:
-        job = s.get(ImportJob, job_id)
-        if job is None:
-            return
-        job.report = report
-        job.rows_done, job.rows_total = live.done, live.total
-        if cancelled:
-            _end(s, job, "cancelled")
-        elif report.get("error"):
-            _end(s, job, "failed", str(report["error"])[:2000])
-        else:
-            _end(s, job, "done")
-
-
-def _sync(engine: Engine, job_id: str, live: _Live, write: bool) -> None:
-    """Pick up a cancel asked through another process; on PostgreSQL also copy the
-    progress to the row (on SQLite that write would wait for the import's own lock)."""
-    try:
-        with Session(engine) as s:
+        with jobs.one_transaction(engine, job_id) as s:
+            report = _runner(fmt)(s, files, params, tracker)
+            if not report.get("error"):
+                tracker.final_check()
             job = s.get(ImportJob, job_id)
             if job is None:
-                return
-            if job.cancel_requested:
-                live.cancel.set()
-            if write:
-                job.step, job.rows_done, job.rows_total = live.step, live.done, live.total
-                s.add(job)
-                s.commit()
-    except Exception:  # progress is informative only; the import goes on
-        log.warning("could not update the progress of import job %s", job_id, exc_info=True)
+                raise ImportCancelled
+            s.refresh(job)
+            job.report = report
+            _, job.rows_done, job.rows_total = tracker.last
+            if report.get("error"):
+                _end(s, job, "failed", str(report["error"])[:2000])
+            else:
+                _end(s, job, "done")
+    except ImportCancelled:
+        with Session(engine) as s:
+            job = s.get(ImportJob, job_id)
+            if job is not None and job.state not in ENDED:
+                _, job.rows_done, job.rows_total = tracker.last
+                _end(s, job, "cancelled")
 
 
 def _end(s: Session, job: ImportJob, state: str, error: str = "") -> None:
@@ -312,7 +268,7 @@ def get(session: Session, job_id: str, user: User) -> ImportJob:
     job = session.get(ImportJob, job_id)
     if job is None or not _visible(job, user):
         raise NotFound("job", "Deze import bestaat niet (meer).")
-    if job.state in ACTIVE and not _alive(job):
+    if job.state == "running" and not _alive(job):
         _end(session, job, "failed", INTERRUPTED)
         session.refresh(job)
     return job
@@ -336,13 +292,10 @@ def writable(report: dict[str, Any]) -> bool:
 def view(job: ImportJob, page: int = 1, lang: str = "nl") -> dict[str, Any]:
     """The job as the page and the API show it: state, progress, and one page of the
     report once there is one, its messages in ``lang``."""
-    with _lock:
-        live = _live.get(job.id)
-        step, done, total = (live.step, live.done, live.total) if live else (
-            job.step, job.rows_done, job.rows_total)
-        stopping = job.cancel_requested or (live is not None and live.cancel.is_set())
-    if job.state not in ACTIVE:
-        step = job.step
+    step, done, total = job.step, job.rows_done, job.rows_total
+    if job.state == "running":
+        step, done, total = jobs.local_progress(job.id) or (step, done, total)
+    stopping = job.cancel_requested or jobs.local_cancelled(job.id)
     out: dict[str, Any] = {
         "id": job.id, "state": job.state, "mode": job.mode, "format": job.format,
         "on_duplicate": job.on_duplicate, "partial": job.partial,
@@ -369,26 +322,37 @@ def view(job: ImportJob, page: int = 1, lang: str = "nl") -> dict[str, Any]:
 
 
 def confirm(engine: Engine, job_id: str, user: User) -> ImportJob:
-    """Write a previewed job (exactly the change set previewed)."""
+    """Write a previewed job (exactly the change set previewed): queued again, in mode
+    write. ``Unavailable`` (the preview kept) when the queue cannot take it."""
     with Session(engine) as s:
         job = get(s, job_id, user)
-        if job.state != "preview_ready" or running(job_id):
+        if job.state != "preview_ready":
             raise Conflict(None, "Deze import wacht niet op een bevestiging (status: {state}).",
                            state=job.state)
         if not writable(job.report):
             raise Conflict(None, "Zo kan niets worden ingelezen: los eerst de problemen op.")
-        job.mode, job.state, job.step = "write", "queued", ""
-        job.rows_done, job.finished_at, job.runner = 0, None, runner_id()
-        live = _register(job_id)
-        s.add(job)
-        try:
+        res = s.execute(update(ImportJob).where(col(ImportJob.id) == job_id,
+                                                col(ImportJob.state) == "preview_ready")
+                        .values(mode="write", state="queued", step="", rows_done=0,
+                                finished_at=None, runner=""))
+        s.commit()
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            s.refresh(job)
+            raise Conflict(None, "Deze import wacht niet op een bevestiging (status: {state}).",
+                           state=job.state)
+    try:
+        jobs.enqueue(job_id, FAMILY)
+    except Unavailable:
+        with Session(engine) as s:  # not queued: the preview waits again
+            s.execute(update(ImportJob).where(col(ImportJob.id) == job_id,
+                                              col(ImportJob.state) == "queued")
+                      .values(mode="preview", state="preview_ready", finished_at=utcnow()))
             s.commit()
-        except Exception:
-            _unregister(job_id)
-            raise
-        s.refresh(job)
-    _start(engine, job_id, live)
-    return job
+        raise
+    with Session(engine) as s:
+        row = s.get(ImportJob, job_id)
+        assert row is not None
+        return row
 
 
 def cancel(engine: Engine, job_id: str, user: User) -> ImportJob:
@@ -399,19 +363,19 @@ def cancel(engine: Engine, job_id: str, user: User) -> ImportJob:
         if job.state in ENDED:
             raise Conflict(None, "Deze import is al afgelopen (status: {state}).",
                            state=job.state)
-        with _lock:
-            live = _live.get(job_id)
-        if live is not None:
-            live.cancel.set()
         if job.state in ("queued", "preview_ready"):
-            _end(s, job, "cancelled")
-        elif live is None or engine.dialect.name != "sqlite":
-            # Running in another process: it reads the flag within a second. (On SQLite
-            # in this process the flag above is enough, and this write would wait for
-            # the import's write lock.)
-            job.cancel_requested = True
-            s.add(job)
-            s.commit()
+            res = s.execute(update(ImportJob).where(
+                col(ImportJob.id) == job_id,
+                col(ImportJob.state).in_(("queued", "preview_ready")))
+                .values(state="cancelled", step="", finished_at=utcnow(),
+                        cancel_requested=True))
+            if res.rowcount == 1:  # type: ignore[attr-defined]
+                s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job_id))
+                s.commit()
+                s.refresh(job)
+                return job
+        s.rollback()  # running (or just claimed): its worker stops it
+        jobs.request_cancel(engine, ImportJob, job_id)
         s.refresh(job)
         return job
 
@@ -420,44 +384,36 @@ def cancel(engine: Engine, job_id: str, user: User) -> ImportJob:
 
 
 def _alive(job: ImportJob) -> bool:
-    host, _, pid_text = job.runner.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return bool(job.runner)  # another machine's: it cannot be checked from here
-    pid = int(pid_text)
-    if pid == os.getpid():
-        with _lock:
-            return job.id in _live
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return jobs.alive(job.id, job.runner, None)
 
 
 def recover(engine: Engine) -> int:
-    """Mark the queued or running jobs whose process is gone as failed (at start-up:
-    a restart interrupted them). How many."""
+    """Mark the running jobs whose worker is gone as failed (at a worker's start and the
+    web process's: a restart interrupted them). How many. (Queued ones wait on the queue;
+    a worker's start queues them again: ``jobs.recover``.)"""
     n = 0
     with Session(engine) as s:
-        for job in s.exec(select(ImportJob).where(col(ImportJob.state).in_(ACTIVE))):
+        for job in s.exec(select(ImportJob).where(ImportJob.state == "running")):
             if not _alive(job):
                 _end(s, job, "failed", INTERRUPTED)
                 n += 1
     return n
 
 
-def running(job_id: str) -> bool:
-    """Is this process still running (or about to run) the job?"""
-    with _lock:
-        return job_id in _live
+def queued_ids(engine: Engine) -> list[str]:
+    with Session(engine) as s:
+        return list(s.exec(select(ImportJob.id).where(ImportJob.state == "queued")))
+
+
+def active(engine: Engine, job_id: str) -> bool:
+    """Is the job still queued or running (one primary-key read)?"""
+    with engine.connect() as conn:
+        state = conn.execute(select(col(ImportJob.state)).where(
+            col(ImportJob.id) == job_id)).scalar()
+    return state in ACTIVE
 
 
 def wait_idle(timeout_s: float = 60.0) -> None:
-    """Wait for every import thread (tests and shutdown: before the database under a job
-    is replaced or dropped)."""
-    with _lock:
-        threads = [j.thread for j in _live.values() if j.thread is not None]
-    for t in threads:
-        t.join(timeout_s)
+    """Wait until this process's consumer has no job in hand (tests and shutdown: before
+    the database under a job is replaced or dropped)."""
+    jobs.wait_idle(timeout_s)

@@ -21,6 +21,16 @@
 * **Recover** (:func:`recover`, at a worker's start and whenever a job is looked at): a
   running job whose worker is gone (same host: its pid; another host: no heartbeat for
   STALE) is queued again from scratch, or failed with the reason after MAX_ATTEMPTS.
+
+Imports and ledger uploads (``api.services.import_jobs``, table ``ImportJob``) go on the
+same queue as ``import:<id>`` (:data:`FAMILIES`) and use this module's claim
+(:func:`claim`), progress and cancel flag (:class:`Tracker`), cancel
+(:func:`request_cancel`) and liveness (:func:`alive`); what differs is theirs: an import
+commits each file on its own, so a dead worker's import is failed, not run again.
+
+While a job runs in this process its progress and cancel flag also live here
+(:func:`local_progress`): the page and the API of this process show its progress at once,
+also on SQLite, where the row is not written while the job runs.
 """
 
 from __future__ import annotations
@@ -32,8 +42,9 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -69,6 +80,9 @@ KINDS: dict[str, str] = {
 }
 # At most one job of each of these kinds at a time (they replace what they write).
 SINGLE = frozenset(KINDS)
+# Jobs of other tables on the same queue: the message is "<family>:<id>" (ids have no
+# ":"), run by "module:function" (job_id, engine).
+FAMILIES: dict[str, str] = {"import": "api.services.import_jobs:run"}
 
 # Why a job failed or was started again: messages, stored as JSON in ``error``
 # (``api.messages.dumps``) and said in the reader's language by ``view``.
@@ -95,6 +109,35 @@ def runner_id() -> str:
 # ------------------------------------------------------------------ submit
 
 
+def message(job_id: str, family: str = "") -> str:
+    """What the queue carries for a job: its id, prefixed by its family if not a JobRow."""
+    return f"{family}:{job_id}" if family else job_id
+
+
+def enqueue(job_id: str, family: str = "") -> None:
+    """Put a stored job on the queue (and start this process's consumer when
+    JOBS_INLINE); ``Unavailable`` when the queue cannot take it."""
+    if family and family not in FAMILIES:
+        raise ValueError(f"unknown job family {family!r}")
+    msg_ = message(job_id, family)
+    inline = get_settings().jobs_inline
+    if inline:
+        try:
+            which = id(job_queue.queue()[0])
+        except Exception:  # not even built: enqueue below says why
+            which = 0
+        with _running_lock:
+            _sent[job_id] = which
+    try:
+        job_queue.enqueue(msg_)
+    except Unavailable:
+        with _running_lock:
+            _sent.pop(job_id, None)
+        raise
+    if inline:
+        start_inline()
+
+
 def submit(engine: Engine, user: User, kind: str, params: dict[str, Any] | None = None
            ) -> JobRow:
     """Store a job and queue it; the job. Conflict while one of that kind is active;
@@ -118,9 +161,7 @@ def submit(engine: Engine, user: User, kind: str, params: dict[str, Any] | None 
                      created_by_email=user.email, state="queued"))
         s.commit()
     try:
-        job_queue.enqueue(job_id)
-        if get_settings().jobs_inline:
-            start_inline()
+        enqueue(job_id)
     except Unavailable:
         with Session(engine) as s:  # refused, not kept: nobody will run it
             row = s.get(JobRow, job_id)
@@ -142,53 +183,112 @@ def _handler(kind: str) -> Callable[[Session, dict[str, Any], Progress], dict[st
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
+def claim(engine: Engine, table: Any, job_id: str, **values: Any) -> bool:
+    """Take a queued job of ``table`` (JobRow, ImportJob): one conditional UPDATE to
+    running with this worker as its runner (and ``values``); False when it is not queued
+    (ended, cancelled, or another worker has it: a message delivered twice runs once)."""
+    with engine.connect() as conn:
+        res = conn.execute(update(table).where(table.id == job_id, table.state == "queued")
+                           .values(state="running", runner=runner_id(),
+                                   started_at=utcnow(), **values))
+        conn.commit()
+        return bool(res.rowcount == 1)
+
+
 def _claim(engine: Engine, job_id: str) -> JobRow | None:
-    now = utcnow()
+    if not claim(engine, JobRow, job_id, heartbeat_at=utcnow(),
+                 attempts=JobRow.attempts + 1, step="", done=0, total=0):
+        return None
     with Session(engine) as s:
-        res = s.execute(update(JobRow).where(col(JobRow.id) == job_id,
-                                             col(JobRow.state) == "queued")
-                        .values(state="running", runner=runner_id(), started_at=now,
-                                heartbeat_at=now, attempts=JobRow.attempts + 1,
-                                step="", done=0, total=0))
-        s.commit()
-        if res.rowcount != 1:  # type: ignore[attr-defined]
-            return None  # ended, or another worker has it
         return s.get(JobRow, job_id)
 
 
-class _Tracker:
-    """The job's progress callback: the row's step/done/total and heartbeat at most once
-    a second, and the cancel flag read at the same time."""
+class _Local:
+    """A job this process runs: its progress as last reported, and its cancel flag."""
 
-    def __init__(self, engine: Engine, job_id: str) -> None:
-        self.engine, self.job_id = engine, job_id
+    def __init__(self) -> None:
+        self.progress: tuple[str, int, int] = ("", 0, 0)
+        self.cancel = threading.Event()
+
+
+_local_lock = threading.Lock()
+_local: dict[str, _Local] = {}
+
+
+def local_progress(job_id: str) -> tuple[str, int, int] | None:
+    """(step, done, total) of a job this process runs now, else None."""
+    with _local_lock:
+        hit = _local.get(job_id)
+        return hit.progress if hit is not None else None
+
+
+def local_cancelled(job_id: str) -> bool:
+    """Was a job this process runs asked to stop here?"""
+    with _local_lock:
+        hit = _local.get(job_id)
+    return hit is not None and hit.cancel.is_set()
+
+
+def local_cancel(job_id: str) -> bool:
+    """Ask a job this process runs to stop (at its next progress step); False when this
+    process does not run it."""
+    with _local_lock:
+        hit = _local.get(job_id)
+    if hit is None:
+        return False
+    hit.cancel.set()
+    return True
+
+
+class Tracker:
+    """A job's progress callback: the progress in this process at once (``_local``), and
+    at most once a second the row's step/done/total (and heartbeat) with the cancel flag
+    read at the same time. ``table``: JobRow or ImportJob; ``columns``: its (step, done,
+    total) columns; ``stop``: the exception a cancel raises."""
+
+    def __init__(self, engine: Engine, job_id: str, table: Any = JobRow,
+                 columns: tuple[str, str, str] = ("step", "done", "total"),
+                 stop: type[Exception] = JobCancelled) -> None:
+        self.engine, self.job_id, self.table = engine, job_id, table
+        self.columns, self.stop = columns, stop
+        self.step_len = table.__table__.c[columns[0]].type.length or 40
+        self.heartbeat = "heartbeat_at" in table.__table__.c
         self.synced = 0.0
         self.last: tuple[str, int, int] = ("", 0, 0)
         self.cancelled = False
         self.sqlite = engine.dialect.name == "sqlite"
+        self.local = _Local()
+        with _local_lock:
+            _local[job_id] = self.local
+
+    def close(self) -> None:
+        with _local_lock:
+            if _local.get(self.job_id) is self.local:
+                del _local[self.job_id]
 
     def __call__(self, step: str, done: int, total: int) -> None:
         new_step = step != self.last[0]
-        self.last = (step, done, total)
+        self.last = self.local.progress = (step, done, total)
         now = time.monotonic()
         if new_step or now - self.synced >= SYNC_EVERY_S:  # a new step is always shown
             self.synced = now
             self._sync(step, done, total)
-        if self.cancelled:
-            raise JobCancelled
+        if self.cancelled or self.local.cancel.is_set():
+            raise self.stop
 
     def final_check(self) -> None:
         """Just before the commit: a cancel asked now still rolls everything back."""
         self.synced = time.monotonic()
         self._sync(*self.last)
-        if self.cancelled:
-            raise JobCancelled
+        if self.cancelled or self.local.cancel.is_set():
+            raise self.stop
 
     def _sync(self, step: str, done: int, total: int) -> None:
+        table = self.table
         try:
             with self.engine.connect() as conn:
-                asked = conn.execute(select(col(JobRow.cancel_requested)).where(
-                    col(JobRow.id) == self.job_id)).first()
+                asked = conn.execute(select(table.cancel_requested).where(
+                    table.id == self.job_id)).first()
                 if asked is None:
                     return
                 self.cancelled = self.cancelled or bool(asked[0])
@@ -196,14 +296,17 @@ class _Tracker:
                     # No progress row on SQLite: a commit by another connection while the
                     # job's transaction has read but not yet written ends its snapshot
                     # (SQLITE_BUSY_SNAPSHOT) and the job would fail. The cancel flag,
-                    # read above, still works; progress there is informative only.
+                    # read above, still works; this process shows the progress (_local).
                     conn.rollback()
                     return
                 # Core statements, not an ORM session: a progress row is not data the
-                # caches depend on, so it does not bump the shared data version.
-                conn.execute(update(JobRow).where(col(JobRow.id) == self.job_id)
-                             .values(step=step[:40], done=done, total=total,
-                                     heartbeat_at=utcnow()))
+                # caches depend on, so it does not bump the shared data version. Never
+                # a row the job's own open transaction has written (it would wait on it).
+                values: dict[str, Any] = dict(zip(
+                    self.columns, (step[:self.step_len], done, total), strict=True))
+                if self.heartbeat:
+                    values["heartbeat_at"] = utcnow()
+                conn.execute(update(table).where(table.id == self.job_id).values(**values))
                 conn.commit()
         except Exception as exc:  # informative only: the job goes on
             log.debug("progress of job %s not written: %s", self.job_id, exc)
@@ -211,18 +314,38 @@ class _Tracker:
 
 _running_lock = threading.Lock()
 _running: set[str] = set()  # jobs this process is running (wait_idle)
+# Jobs this process queued for its own inline consumer and that have not run yet: the
+# queue's count misses a message taken off the queue but not yet run (wait_idle).
+_sent: dict[str, int] = {}  # job id -> id() of the queue it was put on
 
 
-def run(job_id: str, engine: Engine | None = None) -> None:
-    """Run a queued job (the queue's task): claim it, run its kind's function in one
-    transaction with its end state."""
+def run(message: str, engine: Engine | None = None) -> None:
+    """Run a queued job (the queue's task, ``message`` as :func:`message` made it): a
+    JobRow is claimed and its kind's function run in one transaction with its end state;
+    a job of another family is run by that family's function."""
+    family, _, job_id = message.rpartition(":")
     with _running_lock:
         _running.add(job_id)
     try:
-        _run(job_id, engine)
+        if family:
+            module, _, name = FAMILIES[family].partition(":")
+            if engine is None:
+                from api.db import get_engine
+
+                engine = get_engine()
+            getattr(importlib.import_module(module), name)(job_id, engine)
+        else:
+            _run(job_id, engine)
     finally:
         with _running_lock:
             _running.discard(job_id)
+            _sent.pop(job_id, None)
+
+
+def running_here(job_id: str) -> bool:
+    """Is this process running the job now?"""
+    with _running_lock:
+        return job_id in _running
 
 
 job_queue.set_runner(run)
@@ -236,48 +359,60 @@ def _run(job_id: str, engine: Engine | None) -> None:
     job = _claim(engine, job_id)
     if job is None:
         return
-    tracker = _Tracker(engine, job_id)
+    tracker = Tracker(engine, job_id)
     if job.cancel_requested:
+        tracker.close()
         _finish(engine, job_id, "cancelled")
         return
     try:
         handler = _handler(job.kind)
-        with engine.connect() as conn:
-            outer = conn.begin()
-            if engine.dialect.name == "sqlite":
-                # pysqlite opens a transaction only at the first write; without this
-                # BEGIN each savepoint's release would commit on its own.
-                conn.exec_driver_sql("BEGIN")
-            # The data version is bumped once, just before the outer commit: bumped at a
-            # savepoint, its row lock would block this job's own progress writes.
-            shared_state.defer_bumps(conn)
-            try:
-                with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
-                    s.info["job_id"] = job_id
-                    result = handler(s, dict(job.params), tracker)
-                    tracker.final_check()
-                    row = s.get(JobRow, job_id)
-                    if row is None:
-                        raise JobCancelled
-                    s.refresh(row)
-                    row.state, row.result = "done", result
-                    row.step, row.done, row.total = tracker.last
-                    row.error, row.finished_at = "", utcnow()
-                    s.add(row)
-                    s.commit()
-                shared_state.bump_owed(conn)
-                outer.commit()
-            except BaseException:
-                outer.rollback()
-                raise
-            finally:
-                shared_state.end_deferral(conn)
+        with one_transaction(engine, job_id) as s:
+            result = handler(s, dict(job.params), tracker)
+            tracker.final_check()
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise JobCancelled
+            s.refresh(row)
+            row.state, row.result = "done", result
+            row.step, row.done, row.total = tracker.last
+            row.error, row.finished_at = "", utcnow()
+            s.add(row)
+            s.commit()
     except JobCancelled:
         _finish(engine, job_id, "cancelled")
     except Exception as exc:  # shown on the job's page and in the API
         log.exception("job %s (%s) failed", job_id, job.kind)
         _finish(engine, job_id, "failed", _reason(exc))
+    finally:
+        tracker.close()
     _after_write(engine)
+
+
+@contextmanager
+def one_transaction(engine: Engine, job_id: str) -> Iterator[Session]:
+    """A session whose ``commit()`` calls are savepoints of one outer transaction,
+    committed when the block ends without an exception (rolled back with one): a job's
+    work and its end state written together. The data version is bumped once, just
+    before the outer commit: bumped at a savepoint, its row lock would block this job's
+    own progress writes on their other connection."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        if engine.dialect.name == "sqlite":
+            # pysqlite opens a transaction only at the first write; without this
+            # BEGIN each savepoint's release would commit on its own.
+            conn.exec_driver_sql("BEGIN")
+        shared_state.defer_bumps(conn)
+        try:
+            with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
+                s.info["job_id"] = job_id
+                yield s
+            shared_state.bump_owed(conn)
+            outer.commit()
+        except BaseException:
+            outer.rollback()
+            raise
+        finally:
+            shared_state.end_deferral(conn)
 
 
 def _reason(exc: Exception) -> str:
@@ -342,13 +477,17 @@ def recent(session: Session, user: User, limit: int = 20) -> list[JobRow]:
 
 
 def view(job: JobRow) -> dict[str, Any]:
-    """The job as the page and the API show it."""
+    """The job as the page and the API show it (a job this process runs: its progress
+    now)."""
+    step, done, total = job.step, job.done, job.total
+    if job.state == "running":
+        step, done, total = local_progress(job.id) or (step, done, total)
     return {
-        "id": job.id, "kind": job.kind, "state": job.state, "step": job.step,
+        "id": job.id, "kind": job.kind, "state": job.state, "step": step,
         # The step for people: a message (render_tree renders it for the API).
-        "step_label": step_label(job.step, JOB_STEP_NL.get(job.kind, {})),
-        "done": job.done, "total": job.total,
-        "percent": round(100 * job.done / job.total) if job.total else 0,
+        "step_label": step_label(step, JOB_STEP_NL.get(job.kind, {})),
+        "done": done, "total": total,
+        "percent": round(100 * done / total) if total else 0,
         # A message (older rows: the Dutch text as stored); render_tree says it.
         "params": job.params, "result": job.result, "error": parse_stored(job.error),
         "cancel_requested": job.cancel_requested, "attempts": job.attempts,
@@ -376,22 +515,41 @@ def cancel(engine: Engine, job_id: str, user: User) -> JobRow:
             if res.rowcount == 1:  # type: ignore[attr-defined]
                 s.refresh(job)
                 return job
-        s.execute(update(JobRow).where(col(JobRow.id) == job_id)
-                  .values(cancel_requested=True))
-        s.commit()
+        s.rollback()
+        request_cancel(engine, JobRow, job_id)
         s.refresh(job)
         return job
+
+
+def request_cancel(engine: Engine, table: Any, job_id: str) -> None:
+    """Ask a running job of ``table`` to stop: at once when this process runs it (its
+    flag here), and through the row's ``cancel_requested``, which its worker reads with
+    its progress. (On SQLite a job run here is not sent the row's flag: that write would
+    wait for the job's own write lock.)"""
+    here = local_cancel(job_id)
+    if here and engine.dialect.name == "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.execute(update(table).where(table.id == job_id).values(cancel_requested=True))
+        conn.commit()
 
 
 # ------------------------------------------------------------------ restarts
 
 
 def _alive(job: JobRow) -> bool:
-    host, _, pid_text = job.runner.rpartition(":")
+    return alive(job.id, job.runner, job.heartbeat_at or job.started_at)
+
+
+def alive(job_id: str, runner: str, beat: datetime | None) -> bool:
+    """Is the worker that runs this job still there? Same host: its pid (this process:
+    does it run the job now); another host: a heartbeat (``beat``) within STALE, or,
+    for a table without one (``beat`` None), assumed alive."""
+    host, _, pid_text = runner.rpartition(":")
     if host == socket.gethostname() and pid_text.isdigit():
         pid = int(pid_text)
         if pid == os.getpid():
-            return True  # this process runs it (it ends the job itself)
+            return running_here(job_id)  # this process ends the jobs it runs itself
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -399,9 +557,8 @@ def _alive(job: JobRow) -> bool:
         except PermissionError:
             return True
         return _not_zombie(pid)
-    beat = job.heartbeat_at or job.started_at
     if beat is None:
-        return False
+        return bool(runner)
     if beat.tzinfo is None:
         from datetime import UTC
 
@@ -450,12 +607,19 @@ def recover(engine: Engine) -> tuple[int, int]:
     """At a worker's start: jobs interrupted by a dead worker are queued again (or
     failed), and every job still marked queued is put on the queue again (its message
     may have been lost with the worker; a job runs once). (queued again, failed)"""
+    from api.services import import_jobs
+
     with Session(engine) as s:
         again, failed = recover_session(s)
         queued = [j.id for j in s.exec(select(JobRow).where(JobRow.state == "queued"))]
     for job_id in queued:
         if job_id not in again:
             job_queue.enqueue(job_id)
+    # Imports: a dead worker's is failed (files before the one it was on are written);
+    # the queued ones are queued again like the others.
+    failed += import_jobs.recover(engine)
+    for job_id in import_jobs.queued_ids(engine):
+        job_queue.enqueue(message(job_id, "import"))
     return len(again), failed
 
 
@@ -467,6 +631,11 @@ def start_inline(workers: int = 1) -> job_queue.InlineConsumer:
     """A consumer in this process (JOBS_INLINE=true, tests): see job_queue.InlineConsumer."""
     global _inline
     with _inline_lock:
+        huey, _ = job_queue.queue()
+        if _inline is not None and _inline.consumer.huey is not huey:
+            # The settings changed (tests switch databases): consume the queue they name.
+            _inline.stop()
+            _inline = None
         if _inline is None:
             _inline = job_queue.InlineConsumer(workers).start()
         return _inline
@@ -478,6 +647,8 @@ def stop_inline() -> None:
         if _inline is not None:
             _inline.stop()
             _inline = None
+        with _running_lock:
+            _sent.clear()
 
 
 def wait_idle(timeout_s: float = 30.0) -> None:
@@ -489,9 +660,9 @@ def wait_idle(timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with _running_lock:
-            busy = bool(_running)
+            busy = bool(_running) or id(huey) in _sent.values()
         if not busy and huey.pending_count() == 0:
             with _running_lock:  # a message taken but its run not yet registered
-                if not _running:
+                if not _running and id(huey) not in _sent.values():
                     return
         time.sleep(0.05)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -41,6 +43,23 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     jobs.wait_idle()  # and the jobs of the inline consumer
     jobs.stop_inline()
     job_queue.reset()
+
+
+def upload_ledger(c: TestClient, headers: dict[str, str], **kw: Any) -> dict[str, Any]:
+    """POST /api/v1/ledgers answers 202 with its job at Location: polled until it ends;
+    the ended job (``ledger``, ``lines``… once done)."""
+    r = c.post("/api/v1/ledgers", headers=headers, **kw)
+    assert r.status_code == 202, r.text[:300]
+    location = r.headers["location"]
+    assert location == f"/api/v1/ledgers/jobs/{r.json()['id']}", location
+    deadline = time.monotonic() + 120
+    while True:
+        job = c.get(location, headers=headers)
+        assert job.status_code == 200, job.text[:300]
+        if job.json()["state"] not in ("queued", "running"):
+            return dict(job.json())
+        assert time.monotonic() < deadline, job.json()
+        time.sleep(0.05)
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:

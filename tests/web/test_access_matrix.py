@@ -270,6 +270,8 @@ MATRIX: dict[str, Rule] = {
     # A ledger upload's job: only who started it (firm A here).
     "GET /ledgers/jobs/{job_id}": R("/ledgers/jobs/matrix-ledger-job", "F"),
     "POST /ledgers/jobs/{job_id}/cancel": R("/ledgers/jobs/matrix-ledger-job/cancel", "F"),
+    "GET /api/v1/ledgers/jobs/{job_id}": R("/api/v1/ledgers/jobs/matrix-ledger-job", "F"),
+    "DELETE /api/v1/ledgers/jobs/{job_id}": R("/api/v1/ledgers/jobs/matrix-ledger-job", "F"),
     # --- Challenges: public calls, readable by every user; C-1 is Utrecht's
     "GET /challenges": R("/challenges", USERS_ALL),
     "GET /challenges/export.csv": R("/challenges/export.csv", USERS_ALL),

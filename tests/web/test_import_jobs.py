@@ -205,7 +205,7 @@ def test_cancel_a_running_job_writes_nothing(client: TestClient, api_token: Head
     assert r.status_code == 202 and r.json()["cancel_requested"] is True
     g.release.set()
     job = poll(client, h, location, ("done", "failed", "cancelled"))
-    assert job["state"] == "cancelled", job
+    assert job["state"] == "cancelled", job["error"]
     (f,) = job["report"]["files"]
     assert f["written"] is False and "afgebroken" in f["issues"][0]["reason"]
     assert client.get("/api/v1/enterprises/E-JOB-0001", headers=h).status_code == 404

@@ -15,7 +15,7 @@ from api.security import hash_password
 from api.services import import_jobs
 from api.tables import LedgerAccess, LedgerLineRow, LedgerRow, User
 from fixtures import ledgers as G
-from tests.web.conftest import csrf_of, do_login
+from tests.web.conftest import csrf_of, do_login, upload_ledger
 from tests.web.seed import FIRM_A, PASSWORD, USERS
 
 GEN = G.generate(G.SEED, lang="en")
@@ -35,9 +35,12 @@ def test_connector_sees_a_ledger_only_with_the_firms_grant(
         app, api_token: Callable[[str], dict[str, str]]) -> None:  # type: ignore[no-untyped-def]
     with TestClient(app, follow_redirects=False) as c:
         firm, conn, admin = api_token("firm"), api_token("connector"), api_token("admin")
-        r = c.post("/api/v1/ledgers", headers=firm, files={"file": ("en.csv", EN, "text/csv")})
-        assert r.status_code == 201, r.text[:300]
-        lid = r.json()["ledger"]["id"]
+        job = upload_ledger(c, firm, files={"file": ("en.csv", EN, "text/csv")})
+        assert job["state"] == "done" and not job["already_imported"], job
+        lid = job["ledger"]["id"]
+        assert job["lines"] == len(GEN)
+        # The job is its starter's: the connector (not granted yet) does not see it.
+        assert c.get(f"/api/v1/ledgers/jobs/{job['id']}", headers=conn).status_code == 404
         # Without a grant: 404 on the ledger, its lines, its deletion; not in the list.
         for path in (f"/api/v1/ledgers/{lid}", f"/api/v1/ledgers/{lid}/lines"):
             assert c.get(path, headers=conn).status_code == 404

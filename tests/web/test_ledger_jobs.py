@@ -5,13 +5,14 @@ middle fails the job with every problem and writes nothing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from api.db import get_engine
-from api.services import import_jobs
+from api.services import import_jobs, jobs
 from api.tables import ImportJob, LedgerLineRow, LedgerRow
 from fixtures import ledgers as G
 from tests.web.conftest import csrf_of
@@ -42,14 +43,20 @@ def test_upload_answers_the_job_page_with_progress_then_the_ledger(
         page = c.get(job_url)
         assert page.status_code == 200
         assert 'http-equiv="refresh"' in page.text and 'id="job-state"' in page.text
-        # What the page shows while the job runs: the step and rows done of the total.
+        # What the page shows while the job runs: the step and rows done of the total
+        # (as its worker writes them to the row; the worker's own process shows them
+        # from jobs.local_progress). Running in this process: the queue's thread waits
+        # for the lock held here.
         job_id = job_url.rsplit("/", 1)[1]
-        live = import_jobs._live[job_id]
-        live.step, live.done, live.total = "store", 5_000, 100_000
+        deadline = time.monotonic() + 30
+        while not jobs.running_here(job_id):  # the queue's thread has it, waits for the lock
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         with Session(get_engine()) as s:
             job = s.get(ImportJob, job_id)
-            assert job is not None and job.format == "ledger"
-            job.state = "running"
+            assert job is not None and job.format == "ledger" and job.state == "queued"
+            job.state, job.runner = "running", import_jobs.runner_id()
+            job.step, job.rows_done, job.rows_total = "store", 5_000, 100_000
             s.add(job)
             s.commit()
         page = c.get(job_url)
@@ -63,7 +70,7 @@ def test_upload_answers_the_job_page_with_progress_then_the_ledger(
         with Session(get_engine()) as s:
             job = s.get(ImportJob, job_id)
             assert job is not None
-            job.state = "queued"
+            job.state, job.runner = "queued", ""
             s.add(job)
             s.commit()
     import_jobs.wait_idle()

@@ -12,7 +12,7 @@ from api.i18n import translate
 from api.labels import LEDGER_PROBLEM_NL
 from api.services import import_jobs
 from fixtures import ledgers as G
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, upload_ledger
 from tests.web.csv_read import read_csv
 
 GEN = G.generate(G.SEED, lang="nl")
@@ -88,11 +88,15 @@ def test_api_upload_analysis_correction_and_privacy(
     with TestClient(app) as c:
         firm, other, conn, officer = (api_token("firm"), api_token("firm2"),
                                       api_token("connector"), api_token("officer"))
-        r = c.post("/api/v1/ledgers", headers=firm,
-                   files={"file": ("ledger.xlsx", XLSX, "application/octet-stream")})
-        assert r.status_code == 201, r.text[:300]
-        lid = r.json()["ledger"]["id"]
-        assert r.json()["lines"] == len(GEN)
+        job = upload_ledger(c, firm, files={"file": ("ledger.xlsx", XLSX,
+                                                     "application/octet-stream")})
+        assert job["state"] == "done" and job["ledger"]["firm"], job
+        lid = job["ledger"]["id"]
+        assert job["lines"] == len(GEN) and job["rows_total"] == len(GEN)
+        # The same file again: the job ends at once with the existing ledger.
+        again = upload_ledger(c, firm, files={"file": ("ledger.xlsx", XLSX,
+                                                       "application/octet-stream")})
+        assert again["already_imported"] and again["ledger"]["id"] == lid
         a = c.get(f"/api/v1/ledgers/{lid}", headers=firm).json()
         assert 0 < a["addressable_share"] < 1
         assert {x["not_addressable_reason"] for x in a["categories"]} >= {"energy", "rent"}
