@@ -299,7 +299,8 @@ def _start_jobs() -> None:
         why = job_queue.unreachable()
         if why is not None:
             log.error("JOB QUEUE UNREACHABLE (%s): the app serves, but background jobs "
-                      "(allocation, learning, batch ranking) are refused until it is back",
+                      "(imports, ledger uploads, allocation, learning, batch ranking) are refused "
+                      "until it is back",
                       why)
             return
         log.info("job queue: %s", job_queue.describe())

@@ -193,3 +193,117 @@ def test_a_running_job_cancelled_writes_nothing(store: Engine, tmp_path: Path) -
         worker.send_signal(signal.SIGINT)
         worker.wait(30)
     assert stopped.result == {} and _rows(store) == 0  # rolled back whole
+
+
+# ------------------------------------------------------------------ imports on a worker
+
+
+def _import_job(engine: Engine, job_id: str) -> Any:
+    from api.tables import ImportJob
+
+    with Session(engine) as s:
+        job = s.get(ImportJob, job_id)
+        assert job is not None
+        return job
+
+
+def _until_import(engine: Engine, job_id: str, ok: Any, what: str, tmp_path: Path,
+                  timeout_s: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = _import_job(engine, job_id)
+        if ok(job):
+            return job
+        time.sleep(0.05)
+    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log"))
+    raise AssertionError(f"import job never {what}: {_import_job(engine, job_id)}\n{logs}")
+
+
+def _import_file(n: int, tag: str) -> list[tuple[str, bytes]]:
+    import json
+
+    doc = {"enterprises": [{"ref": f"E-W{tag}-{i:04d}", "name": f"Werkbedrijf {tag} {i}",
+                            "kvk": f"{60000000 + i}", "description": "Leerwerkbedrijf.",
+                            "cpv": ["90911200"], "municipality": "Utrecht"}
+                           for i in range(n)]}
+    return [(f"{tag}.json", json.dumps(doc).encode())]
+
+
+def _enterprises(engine: Engine, tag: str) -> int:
+    from api.tables import EnterpriseRow
+
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(EnterpriseRow).where(
+            EnterpriseRow.ref.startswith(f"E-W{tag}-"))).one())  # type: ignore[attr-defined]
+
+
+def test_an_import_runs_on_a_worker_shows_progress_and_a_killed_one_is_failed(
+        store: Engine, tmp_path: Path) -> None:
+    """An import job goes to `sroi worker` (another process): its progress reaches the
+    row (every process sees it); killed in the middle of the file's write, the file is not
+    written and the job is marked failed, never left running; the next one runs whole."""
+    from api.services import import_jobs
+
+    job_id = import_jobs.submit(store, _connector(store), _import_file(300, "K"),
+                                on_duplicate="keep-both", write=True)
+    lock = store.connect()
+    lock.begin()
+    lock.exec_driver_sql("LOCK TABLE enterprise IN EXCLUSIVE MODE")  # its write waits here
+    worker = _worker(tmp_path, 1)
+    try:
+        running = _until_import(store, job_id, lambda j: j.state == "running"
+                                and j.step == "write", "writing", tmp_path)
+        assert running.rows_total == 300 and running.runner.endswith(f":{worker.pid}")
+        time.sleep(0.3)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+        lock.rollback()
+        lock.close()
+    assert _import_job(store, job_id).state == "running"  # what the killed worker left
+    assert import_jobs.recover(store) == 1
+    failed = _import_job(store, job_id)
+    assert failed.state == "failed" and "niets uit het bestand" in failed.error
+    assert _enterprises(store, "K") == 0  # nothing of the file written
+    # The next job runs whole on the next worker (started after the job was queued).
+    again = import_jobs.submit(store, _connector(store), _import_file(300, "K"),
+                               on_duplicate="keep-both", write=True)
+    worker = _worker(tmp_path, 2)
+    try:
+        done = _until_import(store, again, lambda j: j.state in ("done", "failed"), "done",
+                             tmp_path)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(30)
+    assert done.state == "done" and (done.rows_done, done.rows_total) == (300, 300)
+    assert _enterprises(store, "K") == 300
+
+
+def test_an_import_on_a_worker_cancelled_from_another_process_writes_nothing(
+        store: Engine, tmp_path: Path) -> None:
+    from api.services import import_jobs
+
+    user = _connector(store)
+    job_id = import_jobs.submit(store, user, _import_file(300, "C"),
+                                on_duplicate="keep-both", write=True)
+    lock = store.connect()
+    lock.begin()
+    # Not even read: the job waits at its first look at the registry (running, "read").
+    lock.exec_driver_sql("LOCK TABLE enterprise IN ACCESS EXCLUSIVE MODE")
+    worker = _worker(tmp_path, 1)
+    try:
+        _until_import(store, job_id, lambda j: j.state == "running", "running", tmp_path)
+        time.sleep(0.3)
+        stopping = import_jobs.cancel(store, job_id, user)  # this process: the row's flag
+        assert stopping.state == "running" and stopping.cancel_requested
+        lock.rollback()  # the job goes on, reaches its next step, reads the flag
+        ended = _until_import(store, job_id, lambda j: j.state not in ("queued", "running"),
+                              "ended", tmp_path)
+    finally:
+        if lock.in_transaction():
+            lock.rollback()
+        lock.close()
+        worker.send_signal(signal.SIGINT)
+        worker.wait(30)
+    assert ended.state == "cancelled", ended
+    assert _enterprises(store, "C") == 0

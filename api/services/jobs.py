@@ -268,9 +268,12 @@ class Tracker:
 
     def __call__(self, step: str, done: int, total: int) -> None:
         new_step = step != self.last[0]
+        # A step's end is always synced too: a cancel asked since still stops what the
+        # step did before it is committed (an import's file).
+        end = 0 < total == done and self.last != (step, done, total)
         self.last = self.local.progress = (step, done, total)
         now = time.monotonic()
-        if new_step or now - self.synced >= SYNC_EVERY_S:  # a new step is always shown
+        if new_step or end or now - self.synced >= SYNC_EVERY_S:  # a new step is shown
             self.synced = now
             self._sync(step, done, total)
         if self.cancelled or self.local.cancel.is_set():

@@ -8,14 +8,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from api.db import get_engine
+from api.i18n import translate
+from api.labels import LEDGER_PROBLEM_NL
 from api.services import import_jobs, jobs
 from api.tables import ImportJob, LedgerLineRow, LedgerRow
 from fixtures import ledgers as G
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, upload_ledger
 
 GEN = G.generate(G.SEED, lang="nl")
 NL = G.write_nl_csv(GEN)
@@ -114,3 +117,62 @@ def test_a_bad_line_deep_in_the_file_fails_the_job_and_writes_nothing(
     assert r.status_code == 422 and "kort.csv is niet ingelezen" in r.text
     assert _count(LedgerRow) == 0
     assert "Row 402" in c.get(failed_url + "?lang=en").text
+
+
+def test_api_upload_is_a_job_a_late_refusal_fails_it_with_every_problem(
+        client: TestClient, api_token: Callable[[str], dict[str, str]]) -> None:
+    """POST /api/v1/ledgers answers 202 with the job at Location (the whole file is read by
+    the job); a line refused deep in the file fails the job with every problem, in the
+    caller's language, and nothing is written."""
+    good = "".join(f"{1 + i % 28:02d}-01-2025;Koerier B;koerier rit;{10 + i},00\n"
+                   for i in range(400))
+    data = ("Datum;Relatie;Omschrijving;Bedrag excl. btw\n" + good
+            + "03-02-2025;Koerier B;koerier rit;twaalf\n").encode()
+    firm = {**api_token("firm"), "Accept-Language": "en"}
+    job = upload_ledger(client, firm, files={"file": ("groot.csv", data, "text/csv")})
+    assert job["state"] == "failed" and job["ledger"] is None, job
+    assert [(p["row"], p["code"]) for p in job["problems"]] == [(402, "bad_amount")]
+    assert job["problems"][0]["message"] == translate(LEDGER_PROBLEM_NL["bad_amount"], "en",
+                                                      value="twaalf")
+    assert "groot.csv" in job["message"] and "niet ingelezen" not in job["message"]
+    assert _count(LedgerRow) == 0 and _count(LedgerLineRow) == 0
+    # Ended: no cancel.
+    assert client.delete(f"/api/v1/ledgers/jobs/{job['id']}", headers=firm).status_code == 409
+
+
+def test_api_upload_cancelled_while_queued_writes_nothing(
+        client: TestClient, api_token: Callable[[str], dict[str, str]]) -> None:
+    firm = api_token("firm")
+    with import_jobs._run_lock:  # the queue's thread takes it and waits: still queued
+        r = client.post("/api/v1/ledgers", headers=firm,
+                        files={"file": ("ledger_nl.csv", NL, "text/csv")})
+        assert r.status_code == 202, r.text[:300]
+        location = r.headers["location"]
+        assert r.json()["state"] == "queued" and r.json()["rows_total"] == 0
+        r = client.delete(location, headers=firm)
+        assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    import_jobs.wait_idle()
+    job = client.get(location, headers=firm).json()
+    assert job["state"] == "cancelled" and job["ledger"] is None
+    assert _count(LedgerRow) == 0 and _count(LedgerLineRow) == 0
+
+
+def test_api_upload_refused_when_the_queue_is_unreachable(
+        client: TestClient, api_token: Callable[[str], dict[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import settings as api_settings
+    from api.services import job_queue
+
+    firm = api_token("firm")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    api_settings.get_settings.cache_clear()
+    job_queue.reset()
+    try:
+        r = client.post("/api/v1/ledgers", headers=firm,
+                        files={"file": ("ledger_nl.csv", NL, "text/csv")})
+    finally:
+        monkeypatch.delenv("REDIS_URL")
+        api_settings.get_settings.cache_clear()
+        job_queue.reset()
+    assert r.status_code == 503 and "niet bereikbaar" in r.json()["detail"]["message"]
+    assert _count(ImportJob) == 0  # refused, not kept
