@@ -15,7 +15,7 @@
   nothing of it written.
 * **Progress** (step, done of total): written to the row at most once a second from the
   job's own progress callback, which also reads the cancel flag; so the page and the API
-  of any process see it. On SQLite only the cancel flag is read (see _Tracker._sync).
+  of any process see it. On SQLite only the cancel flag is read (see Tracker._sync).
 * **Cancel** (:func:`cancel`): a queued job ends at once; a running one stops at its next
   progress step or, at the latest, just before its commit (rolled back: nothing written).
 * **Recover** (:func:`recover`, at a worker's start and whenever a job is looked at): a
