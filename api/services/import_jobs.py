@@ -400,9 +400,12 @@ def recover(engine: Engine) -> int:
     return n
 
 
-def queued_ids(engine: Engine) -> list[str]:
+def recover_at_start(engine: Engine) -> tuple[int, list[str]]:
+    """At a worker's start (``jobs.recover``): (running jobs of dead workers marked
+    failed, the ids of the queued jobs, to be queued again: a lost message loses no job)."""
+    failed = recover(engine)
     with Session(engine) as s:
-        return list(s.exec(select(ImportJob.id).where(ImportJob.state == "queued")))
+        return failed, list(s.exec(select(ImportJob.id).where(ImportJob.state == "queued")))
 
 
 def active(engine: Engine, job_id: str) -> bool:

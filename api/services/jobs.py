@@ -83,6 +83,14 @@ SINGLE = frozenset(KINDS)
 # Jobs of other tables on the same queue: the message is "<family>:<id>" (ids have no
 # ":"), run by "module:function" (job_id, engine).
 FAMILIES: dict[str, str] = {"import": "api.services.import_jobs:run"}
+# At a worker's start, each family's "module:function" (engine) -> (failed, ids to queue
+# again): its dead workers' jobs failed or queued again, its queued ones.
+FAMILY_RECOVER: dict[str, str] = {"import": "api.services.import_jobs:recover_at_start"}
+
+
+def _resolve(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 # Why a job failed or was started again: messages, stored as JSON in ``error``
 # (``api.messages.dumps``) and said in the reader's language by ``view``.
@@ -331,12 +339,11 @@ def run(message: str, engine: Engine | None = None) -> None:
         _running.add(job_id)
     try:
         if family:
-            module, _, name = FAMILIES[family].partition(":")
             if engine is None:
                 from api.db import get_engine
 
                 engine = get_engine()
-            getattr(importlib.import_module(module), name)(job_id, engine)
+            _resolve(FAMILIES[family])(job_id, engine)
         else:
             _run(job_id, engine)
     finally:
@@ -610,19 +617,19 @@ def recover(engine: Engine) -> tuple[int, int]:
     """At a worker's start: jobs interrupted by a dead worker are queued again (or
     failed), and every job still marked queued is put on the queue again (its message
     may have been lost with the worker; a job runs once). (queued again, failed)"""
-    from api.services import import_jobs
-
     with Session(engine) as s:
         again, failed = recover_session(s)
         queued = [j.id for j in s.exec(select(JobRow).where(JobRow.state == "queued"))]
     for job_id in queued:
         if job_id not in again:
             job_queue.enqueue(job_id)
-    # Imports: a dead worker's is failed (files before the one it was on are written);
-    # the queued ones are queued again like the others.
-    failed += import_jobs.recover(engine)
-    for job_id in import_jobs.queued_ids(engine):
-        job_queue.enqueue(message(job_id, "import"))
+    # Other families (imports: a dead worker's is failed, the files before the one it
+    # was on being written); their queued ones are queued again like the others.
+    for family, path in FAMILY_RECOVER.items():
+        n, ids = _resolve(path)(engine)
+        failed += n
+        for job_id in ids:
+            job_queue.enqueue(message(job_id, family))
     return len(again), failed
 
 
