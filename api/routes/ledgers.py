@@ -53,7 +53,7 @@ from api.i18n import (
 )
 from api.importers.ledger import FIELDS
 from api.labels import LEDGER_PROBLEM_NL, SPEND_NOT_ADDRESSABLE_NL, SPEND_SOURCE_NL
-from api.schemas import ERROR_RESPONSES
+from api.schemas import ERROR_RESPONSES, ErrorResponse
 from api.services import import_jobs
 from api.services import ledgers as L
 from api.tables import LedgerRow, User
@@ -405,10 +405,12 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
                          "then the ledger or every problem",
           "headers": {"Location": {"description": "The job's address",
                                    "schema": {"type": "string"}}}},
-    422: {"description": "Refused at once (nothing stored, no job): a mapping that is not "
+    422: {"model": ErrorResponse,
+          "description": "Refused at once (nothing stored, no job): a mapping that is not "
                          "JSON, a firm you may not upload for, or a file whose columns or "
                          "first rows cannot be read (`detail.problems`: every one)"},
-    503: {"description": "The job queue cannot be reached: nothing was started"},
+    503: {"model": ErrorResponse,
+          "description": "The job queue cannot be reached: nothing was started"},
 }
 
 
