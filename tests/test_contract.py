@@ -97,8 +97,19 @@ def contract_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             conn.execute(text(f'CREATE SCHEMA "{pg_schema}"'))
         sep = "&" if "?" in POSTGRES_URL else "?"
         url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{pg_schema}"
+    from api.services import jobs
+
     with seeded_api_database(url, ROLES, _TOKENS):
-        yield url
+        # Imports and ledger uploads run on the job queue: this process consumes it, as the
+        # web process does with JOBS_INLINE=true (the ASGI app here runs no lifespan), so an
+        # import asked to wait gets its report instead of waiting out its `wait` for a
+        # worker that does not exist.
+        jobs.start_inline()
+        try:
+            yield url
+        finally:
+            jobs.wait_idle()
+            jobs.stop_inline()
     if pg_schema is not None:
         admin = make_engine(POSTGRES_URL)
         with admin.begin() as conn:
