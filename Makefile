@@ -24,6 +24,7 @@ install: $(STAMP)
 # shares the rate limiter and cache invalidation through the database or Redis
 # (api/shared_state.py). WEB_THREADS handler threads each (default 8), keep-alive 30 s.
 WORKERS ?= $(if $(filter sqlite%,$(DATABASE_URL)),1,$(shell nproc 2>/dev/null || echo 1))
+JOBS_INLINE ?= $(if $(filter sqlite%,$(DATABASE_URL)),true,false)
 run: $(STAMP)
 	@# A random SECRET_KEY in .env (gitignored), written once: the served app refuses the
 	@# public default (api/settings.py check_serving).
@@ -31,11 +32,19 @@ run: $(STAMP)
 	$(BIN)/sroi load-fixtures
 	$(BIN)/sroi demo-users
 	@echo "Serving on http://$(HOST):$(PORT) with $(WORKERS) web worker(s)  (Ctrl-C to stop)"
-	@# One job worker beside the web server (allocation, learning, batch ranking run
-	@# there, off the queue: api/services/job_queue.py); it stops with the server.
-	$(BIN)/sroi worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT) --timeout-keep-alive 30 \
-		--workers $(WORKERS)
+	@# Background jobs (imports, ledger uploads, allocation, learning, batch ranking: the job
+	@# queue, api/services/job_queue.py). SQLite: consumed inside the one web process
+	@# (JOBS_INLINE), so a running job's progress shows on its page (SQLite lets no other
+	@# process read it while the job writes). PostgreSQL: one `sroi worker` beside the web
+	@# workers; it stops with the server.
+	@if [ "$(JOBS_INLINE)" = true ]; then \
+		JOBS_INLINE=true $(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT) \
+			--timeout-keep-alive 30 --workers $(WORKERS); \
+	else \
+		$(BIN)/sroi worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/uvicorn api.app:app --host $(HOST) --port $(PORT) --timeout-keep-alive 30 \
+			--workers $(WORKERS); \
+	fi
 
 test: $(STAMP)
 	$(BIN)/ruff check matcher api tests bench fixtures
