@@ -24,7 +24,7 @@ from sqlmodel import Session, SQLModel, func, select
 
 from api.db import engine_for
 from api.messages import parse_stored, render_text
-from api.tables import JobRow, TenderRankingRow, User
+from api.tables import ImportJob, JobRow, TenderRankingRow, User
 from tests.web.seed import USERS, seed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,23 +62,24 @@ def _worker(tmp_path: Path, n: int) -> subprocess.Popen[bytes]:
                             env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
 
 
-def _job(engine: Engine, job_id: str) -> JobRow:
+def _job(engine: Engine, job_id: str, table: Any = JobRow) -> Any:
     with Session(engine) as s:
-        job = s.get(JobRow, job_id)
+        job = s.get(table, job_id)
         assert job is not None
         return job
 
 
 def _until(engine: Engine, job_id: str, ok: Any, what: str, tmp_path: Path,
-           timeout_s: float = 90.0) -> JobRow:
+           timeout_s: float = 90.0, table: Any = JobRow, poll_s: float = 0.1) -> Any:
+    """The job (of ``table``) once ``ok(job)``; else fail with the workers' logs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        job = _job(engine, job_id)
+        job = _job(engine, job_id, table)
         if ok(job):
             return job
-        time.sleep(0.1)
+        time.sleep(poll_s)
     logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log"))
-    raise AssertionError(f"job never {what}: {_job(engine, job_id)}\n{logs}")
+    raise AssertionError(f"job never {what}: {_job(engine, job_id, table)}\n{logs}")
 
 
 def _kill_while_writing(engine: Engine, job_id: str, tmp_path: Path, n: int) -> None:
@@ -198,25 +199,10 @@ def test_a_running_job_cancelled_writes_nothing(store: Engine, tmp_path: Path) -
 # ------------------------------------------------------------------ imports on a worker
 
 
-def _import_job(engine: Engine, job_id: str) -> Any:
-    from api.tables import ImportJob
-
-    with Session(engine) as s:
-        job = s.get(ImportJob, job_id)
-        assert job is not None
-        return job
-
-
 def _until_import(engine: Engine, job_id: str, ok: Any, what: str, tmp_path: Path,
                   timeout_s: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = _import_job(engine, job_id)
-        if ok(job):
-            return job
-        time.sleep(0.05)
-    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log"))
-    raise AssertionError(f"import job never {what}: {_import_job(engine, job_id)}\n{logs}")
+    return _until(engine, job_id, ok, f"(import) {what}", tmp_path, timeout_s,
+                  table=ImportJob, poll_s=0.05)
 
 
 def _import_file(n: int, tag: str) -> list[tuple[str, bytes]]:
@@ -260,9 +246,9 @@ def test_an_import_runs_on_a_worker_shows_progress_and_a_killed_one_is_failed(
         worker.wait(30)
         lock.rollback()
         lock.close()
-    assert _import_job(store, job_id).state == "running"  # what the killed worker left
+    assert _job(store, job_id, ImportJob).state == "running"  # what the killed worker left
     assert import_jobs.recover(store) == 1
-    failed = _import_job(store, job_id)
+    failed = _job(store, job_id, ImportJob)
     assert failed.state == "failed" and "niets uit het bestand" in failed.error
     assert _enterprises(store, "K") == 0  # nothing of the file written
     # The next job runs whole on the next worker (started after the job was queued).

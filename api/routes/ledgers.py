@@ -47,7 +47,6 @@ from api.i18n import (
     api_lang,
     format_pct,
     request_lang,
-    translate,
     translate_plural,
     translator,
 )
@@ -486,14 +485,8 @@ def _job_answer(session: Session, job: Any, lang: str) -> dict[str, Any]:
 
 def _problem_in(p: dict[str, Any], lang: str) -> dict[str, Any]:
     """A stored problem (the parser's English) in ``lang`` by its code."""
-    out = dict(p)
-    if p.get("code") in LEDGER_PROBLEM_NL:
-        try:
-            out["message"] = translate(LEDGER_PROBLEM_NL[p["code"]], lang,
-                                       **dict(p.get("params") or {}))
-        except (KeyError, IndexError, ValueError):
-            pass
-    return out
+    return {**p, "message": L.problem_message(str(p.get("code")), p.get("params") or {},
+                                              p.get("message", ""), lang)}
 
 
 @api_router.get("/ledgers/jobs/{job_id}", summary="A ledger upload's job",

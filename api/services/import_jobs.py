@@ -149,9 +149,7 @@ def run(job_id: str, engine: Engine) -> None:
                 with Session(engine) as s:
                     job = s.get(ImportJob, job_id)
                     if job is not None and job.state not in ENDED:
-                        _end(s, job, "failed", f"{exc.__class__.__name__}: "
-                                               f"{str(exc).splitlines()[0] if str(exc) else ''}"
-                                               [:500])
+                        _end(s, job, "failed", jobs.exception_text(exc))
             except Exception:
                 log.exception("could not mark import job %s as failed", job_id)
         finally:

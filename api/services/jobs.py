@@ -187,8 +187,7 @@ def submit(engine: Engine, user: User, kind: str, params: dict[str, Any] | None 
 
 
 def _handler(kind: str) -> Callable[[Session, dict[str, Any], Progress], dict[str, Any]]:
-    module, _, name = KINDS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return _resolve(KINDS[kind])  # type: ignore[no-any-return]
 
 
 def claim(engine: Engine, table: Any, job_id: str, **values: Any) -> bool:
@@ -432,8 +431,13 @@ def _reason(exc: Exception) -> str:
 
     if isinstance(exc, DomainError):
         return dumps(exc.as_message())
+    return dumps(msg("onverwachte fout: {error}", error=exception_text(exc)))
+
+
+def exception_text(exc: BaseException) -> str:
+    """An unexpected error in a line: its class and the first line of its words."""
     text = str(exc).splitlines()[0] if str(exc) else ""
-    return dumps(msg("onverwachte fout: {error}", error=f"{exc.__class__.__name__}: {text}"[:500]))
+    return f"{exc.__class__.__name__}: {text}"[:500]
 
 
 def _after_write(engine: Engine) -> None:

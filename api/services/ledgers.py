@@ -107,15 +107,21 @@ class ImportResult:
 def problem_dict(p: LedgerProblem, lang: str | None = None) -> dict[str, Any]:
     """A problem as stored (``lang=None``: the parser's English ``message``, the pages
     render ``code``) or as an API answer in ``lang`` (the pages' Dutch text by its code)."""
-    message = p.message
-    if lang is not None and p.code in LEDGER_PROBLEM_NL:
-        try:
-            message = translate(LEDGER_PROBLEM_NL[p.code], lang, **p.params)
-        except (KeyError, IndexError, ValueError):
-            # A code whose text needs a value this problem lacks keeps the parser's words.
-            message = p.message
+    message = p.message if lang is None else problem_message(p.code, p.params, p.message, lang)
     return {"row": p.row, "column": p.column, "code": p.code, "severity": p.severity,
             "message": message, "params": dict(p.params)}
+
+
+def problem_message(code: str, params: Mapping[str, Any], english: str, lang: str) -> str:
+    """A problem's words in ``lang`` by its code (the pages' Dutch text, translated); a
+    code without a text, or whose text needs a value the problem lacks, keeps the parser's
+    ``english``."""
+    if code not in LEDGER_PROBLEM_NL:
+        return english
+    try:
+        return translate(LEDGER_PROBLEM_NL[code], lang, **params)
+    except (KeyError, IndexError, ValueError):
+        return english
 
 
 # ---------------------------------------------------------------- mapping
