@@ -467,6 +467,9 @@ class ImportJob(SQLModel, table=True):
     # files (the ledger's firm, column mapping, obligation).
     params: dict[str, Any] = json_dict()
     runner: str = Field(default="", max_length=200)  # host:pid of the process running it
+    # Written with its progress (api.services.jobs.Tracker): a worker on another host is
+    # known dead only by its silence, its pid being out of reach.
+    heartbeat_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     started_at: datetime | None = None
     finished_at: datetime | None = None

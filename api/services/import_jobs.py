@@ -382,7 +382,7 @@ def cancel(engine: Engine, job_id: str, user: User) -> ImportJob:
 
 
 def _alive(job: ImportJob) -> bool:
-    return jobs.alive(job.id, job.runner, None)
+    return jobs.alive(job.id, job.runner, job.heartbeat_at or job.started_at)
 
 
 def recover(engine: Engine) -> int:

@@ -194,16 +194,19 @@ def claim(engine: Engine, table: Any, job_id: str, **values: Any) -> bool:
     """Take a queued job of ``table`` (JobRow, ImportJob): one conditional UPDATE to
     running with this worker as its runner (and ``values``); False when it is not queued
     (ended, cancelled, or another worker has it: a message delivered twice runs once)."""
+    now = utcnow()
+    if "heartbeat_at" in table.__table__.c:  # the first beat: alive from the start
+        values.setdefault("heartbeat_at", now)
     with engine.connect() as conn:
         res = conn.execute(update(table).where(table.id == job_id, table.state == "queued")
                            .values(state="running", runner=runner_id(),
-                                   started_at=utcnow(), **values))
+                                   started_at=now, **values))
         conn.commit()
         return bool(res.rowcount == 1)
 
 
 def _claim(engine: Engine, job_id: str) -> JobRow | None:
-    if not claim(engine, JobRow, job_id, heartbeat_at=utcnow(),
+    if not claim(engine, JobRow, job_id,
                  attempts=JobRow.attempts + 1, step="", done=0, total=0):
         return None
     with Session(engine) as s:

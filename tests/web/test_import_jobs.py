@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.services import import_jobs
+from api.clock import utcnow
+from api.services import import_jobs, jobs
 from api.tables import ImportJob, ImportJobFile
 from tests.web.conftest import csrf_of
 
@@ -238,21 +240,28 @@ def test_a_restart_marks_interrupted_jobs_failed(client: TestClient, login,  # t
             "dead-process": f"{host}:{_dead_pid()}",  # its server was killed
             "this-process": f"{host}:{os.getpid()}",  # this process, but no thread runs it
             "live-process": f"{host}:{os.getppid()}",  # another process that still runs
+            # Workers on another host: known only by their heartbeat (jobs.STALE).
+            "silent-host": "other-host.example:4242",
+            "beating-host": "other-host.example:4243",
         }
+        beats = {"silent-host": utcnow() - jobs.STALE - timedelta(minutes=1),
+                 "beating-host": utcnow() - timedelta(seconds=30)}
         for job_id, runner in rows.items():
             s.add(ImportJob(id=job_id, created_by=uid or 0, format="interchange",
                             state="running", step="write", rows_done=5, rows_total=9,
-                            runner=runner))
+                            runner=runner, heartbeat_at=beats.get(job_id)))
             s.add(ImportJobFile(job_id=job_id, name="x.json", data=b"{}"))
         s.commit()
-    assert import_jobs.recover(engine) == 2
+    assert import_jobs.recover(engine) == 3
     with Session(engine) as s:
         state = {j.id: (j.state, j.error) for j in s.exec(select(ImportJob))}
         files = {f.job_id for f in s.exec(select(ImportJobFile))}
     assert state["dead-process"][0] == state["this-process"][0] == "failed"
+    assert state["silent-host"][0] == "failed" and state["beating-host"][0] == "running"
     assert "niets uit het bestand" in state["dead-process"][1]  # Dutch, said in the
     # reader's language when shown (import_jobs.view)
-    assert state["live-process"][0] == "running" and files == {"live-process"}
+    assert state["live-process"][0] == "running"
+    assert files == {"live-process", "beating-host"}
     login("connector")
     page = client.get("/import/jobs/dead-process")
     assert page.status_code == 200 and "mislukt" in page.text

@@ -178,6 +178,34 @@ def test_a_failing_job_says_why(client: TestClient,
     assert "min_decisions must be a whole number" in english["error"], english["error"]
 
 
+def test_a_job_on_another_host_is_judged_by_its_heartbeat(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker on another host cannot be asked for its pid: silent for longer than
+    jobs.STALE, its job runs again (or fails after the last attempt); beating, it is left."""
+    from datetime import timedelta
+
+    from api import settings as api_settings
+    from api.clock import utcnow
+    from api.services import jobs
+
+    monkeypatch.setenv("JOBS_INLINE", "false")  # nothing here runs the re-queued job
+    api_settings.get_settings.cache_clear()
+    stale = utcnow() - jobs.STALE - timedelta(minutes=1)
+    rows = {"silent": (stale, 1), "silent-last-try": (stale, jobs.MAX_ATTEMPTS),
+            "beating": (utcnow() - timedelta(seconds=20), 1)}
+    with Session(get_engine()) as s:
+        for job_id, (beat, attempts) in rows.items():
+            s.add(JobRow(id=job_id, kind="learn", created_by=0, state="running",
+                         runner=f"other-host.example:{4000 + attempts}", attempts=attempts,
+                         heartbeat_at=beat, started_at=stale))
+        s.commit()
+        again, failed = jobs.recover_session(s)
+    assert again == ["silent"] and failed == 1
+    with Session(get_engine()) as s:
+        state = {j.id: j.state for j in s.exec(select(JobRow)) if j.id in rows}
+    assert state == {"silent": "queued", "silent-last-try": "failed", "beating": "running"}
+
+
 def test_queue_unreachable_refuses_jobs_and_the_app_serves(
         client: TestClient, login: Callable[[str], TestClient],
         api_token: Callable[[str], dict[str, str]], monkeypatch: pytest.MonkeyPatch,
