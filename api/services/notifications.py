@@ -39,6 +39,7 @@ from api.clock import utcnow
 from api.i18n import N_
 from api.services import vetting_flow
 from api.services.challenge_board import STAGES, deadline_of
+from api.shared_state import data_version
 from api.tables import (
     AllocationRow,
     ChallengeRow,
@@ -212,12 +213,14 @@ def unread_count(session: Session, user: User, on: date | None = None) -> int:
     return sum(1 for n in for_user(session, user, on) if not n.read)
 
 
-# The header shows the count on every page: kept for COUNT_TTL_S seconds per (database,
-# user, day) so a page costs one computation per half minute, not one per request. A
-# cache only: it may be that much behind another process's change; marking as read here
-# clears it at once.
+# The header shows the count on every page: kept per (database, user, day) under the
+# shared data version (``api.shared_state``: every writing commit of every process bumps
+# it, read at most every 0.5 s), so a page costs one computation per change, and a change
+# made through another process (a screening renewed, a notification marked read there)
+# shows within a second. COUNT_TTL_S bounds what a write that bypasses the ORM (a bulk
+# import) can leave behind, and is the only rule where the database has no counter yet.
 COUNT_TTL_S = 30.0
-_counts: dict[tuple[str, int, date], tuple[float, int]] = {}
+_counts: dict[tuple[str, int, date], tuple[float, int | None, int]] = {}
 _counts_lock = threading.Lock()
 
 
@@ -226,19 +229,20 @@ def _cache_key(session: Session, user: User, day: date) -> tuple[str, int, date]
 
 
 def header_count(session: Session, user: User) -> int:
-    """``unread_count`` for the header, cached briefly (see ``COUNT_TTL_S``)."""
+    """``unread_count`` for the header, cached until the data changes (see above)."""
     day = clock_today()
     key = _cache_key(session, user, day)
+    version = data_version(session.get_bind().engine)
     now = time.monotonic()
     with _counts_lock:
         hit = _counts.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None and hit[0] > now and hit[1] == version:
+            return hit[2]
     count = unread_count(session, user, day)
     with _counts_lock:
         if len(_counts) > 10_000:
             _counts.clear()
-        _counts[key] = (now + COUNT_TTL_S, count)
+        _counts[key] = (now + COUNT_TTL_S, version, count)
     return count
 
 

@@ -113,6 +113,24 @@ def test_page_header_count_and_mark_read(client: TestClient, login) -> None:  # 
     assert _reads() == before + 1
 
 
+@pytest.mark.usefixtures("events")
+def test_header_count_follows_a_change_made_by_another_process(
+        client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    """The header's count is cached per data version, not for a fixed time: a notification
+    marked read through another process (a commit on another connection, this process's
+    own cache untouched) shows at the next version check."""
+    from api import shared_state
+
+    login("firm2")
+    assert re.search(r'id="notification-count">2<', client.get("/meldingen").text)
+    with Session(get_engine()) as s:  # as another process would: no forget_count here
+        firm2 = s.exec(select(User).where(User.email == USERS["firm2"][0])).one()
+        s.add(NotificationRead(user_id=firm2.id, key="obligation-due:O-3:2026-05-01"))
+        s.commit()
+    shared_state.forget_versions()  # the 0.5 s between version checks, skipped
+    assert re.search(r'id="notification-count">1<', client.get("/meldingen").text)
+
+
 def _reads() -> int:
     with Session(get_engine()) as s:
         return int(s.exec(select(func.count()).select_from(NotificationRead)).one())
