@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from api.importers.ledger import LedgerFileError, guess_mapping, parse_amount, parse_ledger
+from api.importers.ledger import (
+    LedgerFileError,
+    guess_mapping,
+    parse_amount,
+    parse_date,
+    parse_ledger,
+)
 from fixtures import ledgers as G
 from matcher.currency import CurrencyError, rate_table, to_eur
 
@@ -168,6 +174,32 @@ def test_unreadable_files(data: bytes, nl: str, en: str) -> None:
         parse_ledger(data, "x.csv")
     assert refused.value.message.render("nl").startswith(nl)
     assert refused.value.message.render("en").startswith(en)
+
+
+def test_unicode_text_export_and_month_names() -> None:
+    """Excel's "Unicode text" export (UTF-16 with a byte order mark, tab-separated) and
+    dates written with a Dutch or English month name, as some packages print them."""
+    text = ("Datum\tLeverancier\tOmschrijving\tBedrag excl. btw\r\n"
+            "3 jan 2026\tGlans B.V.\tschoonmaak wk 1\t1.234,56\r\n"
+            "04-mrt-2026\tDrukkerij Één\tvisitekaartjes\t99,50\r\n"
+            "15 mei 2026\tGlans B.V.\tschoonmaak\t10,00\r\n"
+            "1 October 2026\tGlans B.V.\tcleaning\t5,00\r\n")
+    for encoding in ("utf-16", "utf-16-be"):
+        data = text.encode(encoding)
+        if encoding == "utf-16-be":
+            data = b"\xfe\xff" + data
+        parsed = parse_ledger(data, "export.txt")
+        assert parsed.ok, parsed.errors
+        assert [ln.booked_on for ln in parsed.lines] == [
+            date(2026, 1, 3), date(2026, 3, 4), date(2026, 5, 15), date(2026, 10, 1)]
+        assert parsed.lines[1].supplier == "Drukkerij Één"
+        assert parsed.lines[0].amount_eur == 1234.56
+    with pytest.raises(LedgerFileError) as refused:  # an odd byte: not UTF-16 after all
+        parse_ledger(b"\xff\xfe" + text.encode("utf-16-le")[:-1], "export.txt")
+    assert refused.value.message.render("en").startswith("the file says it is UTF-16")
+    for bad in ("31 feb 2026", "3 foo 2026"):
+        with pytest.raises(ValueError):
+            parse_date(bad)
 
 
 def test_damaged_xlsx() -> None:

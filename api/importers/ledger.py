@@ -174,6 +174,13 @@ def guess_mapping(header: Iterable[str]) -> dict[str, str]:
 def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export: UTF-16 with its byte order mark, tab-separated.
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise LedgerFileError(msg("het bestand zegt UTF-16 te zijn, maar is dat niet "
+                                      "overal")) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -240,12 +247,36 @@ _DATE_FORMATS = ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%y", "%Y
                  "%d/%m/%y", "%Y%m%d")
 
 
+# Month names as bookkeeping packages print them ("3 jan 2025", "03-mrt-2025",
+# "3 januari 2025"), Dutch and English, by their first three letters ("sept" too).
+_MONTHS = {m: i for i, names in enumerate((
+    ("jan",), ("feb",), ("mrt", "maa", "mar"), ("apr",), ("mei", "may"), ("jun",),
+    ("jul",), ("aug",), ("sep",), ("okt", "oct"), ("nov",), ("dec",)), start=1)
+    for m in names}
+_NAMED_DATE = re.compile(r"(\d{1,2})[-\s./]+([a-z]{3,9})\.?[-\s./]+(\d{4}|\d{2})\b")
+
+
+def _named_date(s: str) -> date | None:
+    m = _NAMED_DATE.match(s.lower())
+    if m is None or m.group(2)[:3] not in _MONTHS:
+        return None
+    year = int(m.group(3))
+    year += 2000 if year < 100 else 0
+    try:
+        return date(year, _MONTHS[m.group(2)[:3]], int(m.group(1)))
+    except ValueError:
+        return None
+
+
 def parse_date(raw: object) -> date:
     if isinstance(raw, datetime):
         return raw.date()
     if isinstance(raw, date):
         return raw
     s = str(raw).strip()
+    named = _named_date(s)
+    if named is not None:
+        return named
     if " " in s:  # "03-01-2025 00:00:00" from spreadsheets saved as CSV
         s = s.split(" ", 1)[0]
     elif len(s) > 10 and s[10] == "T":  # "2026-01-03T00:00:00" (ISO with a time)
@@ -290,7 +321,7 @@ def read_rows(data: bytes, filename: str, max_rows: int | None = None
         finally:
             wb.close()
         return rows, "xlsx", "xlsx"
-    if b"\x00" in data[:1024]:
+    if b"\x00" in data[:1024] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise LedgerFileError(msg("binair bestand: verwacht CSV-tekst of een Excel-werkmap "
                                   "(.xlsx)"))
     text, encoding = _decode(data)
