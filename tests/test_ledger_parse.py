@@ -202,6 +202,24 @@ def test_unicode_text_export_and_month_names() -> None:
             parse_date(bad)
 
 
+def test_account_number_and_name_columns_are_read_together() -> None:
+    """Most packages export the ledger account's number and name as two columns; the line
+    carries both ("4330 Schoonmaakkosten"), the name alone where there is no number."""
+    text = ("Datum;Crediteurnaam;Omschrijving;Grootboekrekening;Omschrijving grootboek;"
+            "Bedrag excl. btw\n"
+            "3-1-2026;Glans B.V.;wk 1;4330;Schoonmaakkosten;100,00\n"
+            "4-1-2026;Glans B.V.;wk 2;4330;4330 Schoonmaakkosten;100,00\n"
+            "5-1-2026;Glans B.V.;wk 3;;Schoonmaakkosten;100,00\n")
+    parsed = parse_ledger(text.encode(), "x.csv")
+    assert parsed.ok, parsed.errors
+    assert parsed.mapping["account"] == "Grootboekrekening"
+    assert parsed.mapping["account_name"] == "Omschrijving grootboek"
+    assert [ln.account for ln in parsed.lines] == ["4330 Schoonmaakkosten"] * 2 + [
+        "Schoonmaakkosten"]
+    assert guess_mapping(["Date", "Vendor", "GL account", "GL account name", "Net amount"]
+                         )["account_name"] == "GL account name"
+
+
 def test_damaged_xlsx() -> None:
     with pytest.raises(LedgerFileError, match="Excel"):
         parse_ledger(b"PK\x03\x04garbage", "x.xlsx")

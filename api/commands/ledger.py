@@ -34,6 +34,7 @@ from api.commands.errors import CliError
 from api.commands.lang import cli_lang, say, tr
 from api.errors import DomainError
 from api.i18n import Eur, Pct
+from api.importers.ledger import FIELDS
 from api.messages import msg, msgn
 
 T = TypeVar("T")
@@ -53,8 +54,7 @@ def register(subparsers: Any) -> None:
     i.add_argument("--firm", help="connectors: the firm whose ledger it is")
     i.add_argument("--obligation", help="the obligation whose policy values the credit")
     i.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER",
-                   help="map a field to a column header (supplier, description, account, "
-                        "amount, date, kvk, place, currency, amount_currency)")
+                   help="map a field to a column header (" + ", ".join(FIELDS) + ")")
     i.add_argument("--json", action="store_true")
     i.set_defaults(handler=run_import)
     ls = sub.add_parser("list", parents=[actor], help="list the ledgers the user sees")

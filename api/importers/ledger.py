@@ -35,8 +35,8 @@ from matcher.currency import CurrencyError, to_eur
 # column of a file that splits amounts into Debet and Credit (amount = debet - credit);
 # ``dc``: a D/C indicator column (C makes the amount negative).
 REQUIRED = ("supplier", "amount", "date")
-FIELDS = ("supplier", "description", "account", "amount", "date", "kvk", "place", "currency",
-          "amount_currency", "credit", "dc")
+FIELDS = ("supplier", "description", "account", "account_name", "amount", "date", "kvk",
+          "place", "currency", "amount_currency", "credit", "dc")
 
 # Recognised headers per field, normalised (lower case, letters and digits only), best first:
 # "bedrag excl. btw" beats a plain "bedrag", which beats "bedrag incl. btw". The headers of
@@ -53,9 +53,17 @@ HEADERS: dict[str, tuple[str, ...]] = {
                     "omschrijvingboeking", "mutatieomschrijving", "regelomschrijving",
                     "boekingstekst", "tekst", "description", "memo", "narrative", "details"),
     "account": ("grootboekrekening", "grootboek", "grootboekrek", "gbrekening", "gbrek",
-                "gbnaam", "grootboeknaam", "omschrijvinggrootboek", "rekening",
-                "kostenrekening", "kostensoort", "categorie", "glaccount", "ledgeraccount",
-                "generalledger", "account", "category", "gl"),
+                "rekening", "kostenrekening", "kostensoort", "categorie", "glaccount",
+                "ledgeraccount", "generalledger", "account", "category", "gl"),
+    # Most packages export the account's number and its name as two columns ("4330" and
+    # "Schoonmaakkosten"); the name is what says what was bought, so both are read.
+    "account_name": ("grootboeknaam", "gbnaam", "omschrijvinggrootboek",
+                     "omschrijvinggrootboekrekening", "grootboekrekeningomschrijving",
+                     "grootboekomschrijving", "naamgrootboekrekening", "naamgrootboek",
+                     "grootboekreknaam", "omschrijvinggbrekening", "rekeningnaam",
+                     "rekeningomschrijving", "kostensoortnaam", "kostensoortomschrijving",
+                     "accountname", "glaccountname", "glname", "accountdescription",
+                     "ledgeraccountname"),
     "amount": ("bedragexclbtw", "bedragexbtw", "exclbtw", "nettobedrag", "bedragexcl",
                "bedrageur", "bedrag", "netamount", "amountexclvat", "amountexvat", "netto",
                "amount", "bedragdebet", "debetbedrag", "debet", "debit", "debitamount"),
@@ -295,6 +303,16 @@ def _kvk(raw: object) -> str | None:
     return s if len(s) == 8 else None
 
 
+def _account(number: str, name: str) -> str:
+    """The account as one text, "4330 Schoonmaakkosten", from its number and name columns
+    (either may be absent or repeat the other)."""
+    if not name or name == number:
+        return number
+    if not number or name.startswith(number):
+        return name
+    return f"{number} {name}"
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -419,6 +437,7 @@ def parse_ledger(data: bytes, filename: str, mapping: Mapping[str, str] | None =
     dates: dict[Any, date | None] = {}
     kvks: dict[str, str | None] = {}
     i_sup, i_desc, i_acc = col["supplier"], col.get("description"), col.get("account")
+    i_acc_name = col.get("account_name")
     i_amt, i_date = col["amount"], col["date"]
     i_kvk, i_place, i_cur, i_fx = (col.get("kvk"), col.get("place"), col.get("currency"),
                                    col.get("amount_currency"))
@@ -551,7 +570,8 @@ def parse_ledger(data: bytes, filename: str, mapping: Mapping[str, str] | None =
         assert booked is not None
         out.lines.append(LedgerLine(
             row=rownum, supplier=supplier, description=desc,
-            account=cell_at(row, i_acc), amount_eur=amount, booked_on=booked, kvk=kvk,
+            account=_account(cell_at(row, i_acc), cell_at(row, i_acc_name)),
+            amount_eur=amount, booked_on=booked, kvk=kvk,
             place=cell_at(row, i_place), currency=currency, amount_currency=amount_currency))
     if not out.lines and not out.errors:
         out.problems.append(LedgerProblem(None, None, "no_lines", "error",

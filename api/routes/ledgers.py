@@ -68,7 +68,8 @@ LedgerUser = Annotated[User, Depends(require_roles("firm", "connector"))]
 GrantsUser = Annotated[User, Depends(require_roles("firm", "connector", "admin"))]
 MAX_BYTES = 50 * 1024 * 1024
 FIELD_LABELS = {"supplier": "Leverancier", "description": "Omschrijving",
-                "account": "Grootboekrekening", "amount": "Bedrag excl. btw", "date": "Datum",
+                "account": "Grootboekrekening", "account_name": "Naam grootboekrekening",
+                "amount": "Bedrag excl. btw", "date": "Datum",
                 "kvk": "KvK-nummer", "place": "Plaats", "currency": "Valuta",
                 "amount_currency": "Bedrag in valuta", "credit": "Credit (naast Debet)",
                 "dc": "Debet/credit-teken (D/C)"}
