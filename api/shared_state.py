@@ -17,6 +17,9 @@ workers or on several hosts, so nothing two requests must agree on lives in one 
   in the ``login_attempt`` table. Redis unreachable at start-up: one clear log line and
   the database limiter (degraded, still correct); Redis failing later: each call falls back
   to the database. :func:`status` says which backend serves (``/health``).
+* **Rendered fragments** every reader shares: ``api.services.render_cache`` in each
+  process, behind it ``api.services.shared_cache`` (Redis through :func:`redis_client`,
+  else a table on PostgreSQL).
 * **Sessions** are signed cookies (``api.security``): nothing server-side to share.
   **Job state** lives in the database (``api.services.import_jobs``).
 """
@@ -309,6 +312,37 @@ def _redacted(url: str) -> str:
         return url.split("://", 1)[0] + "://…"
 
 
+_redis: dict[str, tuple[Any | None, str]] = {}  # REDIS_URL -> (client or None, status)
+_redis_lock = threading.Lock()
+
+
+def redis_client(redis_url: str) -> Any | None:
+    """This process's one Redis client for ``redis_url`` (a thread-safe connection pool,
+    shared by the login rate limit and the render cache's shared level), or None when
+    Redis did not answer a PING at its first use: said once, clearly; the callers keep
+    their state in the database until a restart."""
+    with _redis_lock:
+        known = _redis.get(redis_url)
+        if known is not None:
+            return known[0]
+        import redis
+
+        try:
+            client = redis.Redis.from_url(redis_url, socket_connect_timeout=1.0,
+                                          socket_timeout=1.0)
+            client.ping()
+        except (redis.RedisError, ValueError) as exc:
+            log.error("REDIS_URL is set (%s) but Redis does not answer (%s: %s): the login "
+                      "rate limit is kept in the database instead (correct, one more query "
+                      "per login), and the render cache's shared level too on PostgreSQL. "
+                      "Start Redis or fix REDIS_URL, then restart.",
+                      _redacted(redis_url), type(exc).__name__, exc)
+            _redis[redis_url] = (None, f"unreachable at start-up ({type(exc).__name__})")
+            return None
+        _redis[redis_url] = (client, "ok")
+        return client
+
+
 def login_limiter(per_minute: int, redis_url: str | None, prefix: str = "sroi:"
                   ) -> LoginLimiter:
     """The limiter for this process: Redis when ``redis_url`` is set and answers a PING,
@@ -317,19 +351,9 @@ def login_limiter(per_minute: int, redis_url: str | None, prefix: str = "sroi:"
     if not redis_url:
         _status.update(backend="database", redis="not configured")
         return db
-    import redis
-
-    try:
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1.0,
-                                      socket_timeout=1.0)
-        client.ping()
-    except (redis.RedisError, ValueError) as exc:
-        log.error("REDIS_URL is set (%s) but Redis does not answer (%s: %s): the login rate "
-                  "limit is kept in the database instead (correct, one more query per "
-                  "login). Start Redis or fix REDIS_URL, then restart.",
-                  _redacted(redis_url), type(exc).__name__, exc)
-        _status.update(backend="database",
-                       redis=f"unreachable at start-up ({type(exc).__name__})")
+    client = redis_client(redis_url)
+    if client is None:
+        _status.update(backend="database", redis=_redis[redis_url][1])
         return db
     _status.update(backend="redis", redis="ok")
     return RedisLoginLimiter(client, per_minute, db, prefix=prefix)

@@ -585,6 +585,21 @@ class LoginAttempt(SQLModel, table=True):
     key: str = Field(index=True, max_length=64)
     at: float = Field(index=True)
 
+class RenderCacheEntry(SQLModel, table=True):
+    """A rendered fragment every reader shares (``api.services.shared_cache``: the render
+    cache's level shared by the web processes on PostgreSQL without Redis). ``key`` is a
+    hash of everything the fragment depends on (data version included), so an entry is
+    never wrong, only unused once the data moved on; ``version`` and ``stored_at`` (Unix
+    seconds) let writers drop such entries. A cache: the table may be emptied at any time
+    (on PostgreSQL it is UNLOGGED, not in the write-ahead log)."""
+
+    __tablename__ = "render_cache_entry"
+
+    key: str = Field(primary_key=True, max_length=64)
+    version: int = Field(index=True)
+    stored_at: float = Field(index=True)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
 # --- append-only audit tables ------------------------------------------------------------
 
 class AppendOnlyError(RuntimeError):

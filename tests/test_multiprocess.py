@@ -6,7 +6,9 @@ hosts behind a load balancer would.
 * the login rate limit counts failures made through either process;
 * a curation decision made through one shows in the other's match list within a second;
 * two connectors saving the same enterprise at once through the two processes: one save
-  wins, the other is refused with a message (no lost update).
+  wins, the other is refused with a message (no lost update);
+* a tender page rendered through one is served by the other from the render cache's
+  shared level.
 """
 
 from __future__ import annotations
@@ -302,4 +304,51 @@ def test_two_saves_of_one_enterprise_at_once_lose_no_update(two: tuple[str, str]
     else:
         assert stored["description"].startswith("Omschrijving gewijzigd via B")
         assert stored["name"] != "Naam gewijzigd via A"
+    jar.close()
+
+
+def test_a_page_built_through_one_process_is_served_by_the_other_from_the_shared_level(
+        two: tuple[str, str], store: str) -> None:
+    """The render cache's shared level (``api.services.shared_cache``, the table on
+    PostgreSQL): B serves the tender page A built, from the table, without building it.
+    Seen by a mark the test puts into the stored entry: B's page shows it."""
+    import dataclasses
+
+    from markupsafe import Markup
+
+    import api.routes.tenders  # noqa: F401  (registers the tender page's value)
+    from api.services import shared_cache
+    from api.tables import RenderCacheEntry
+
+    a, b = two
+    jar = httpx.Client(base_url=a, timeout=60)
+    token = CSRF_RE.search(jar.get("/login").text)
+    assert token
+    assert jar.post("/login", data={"email": USERS["connector"][0], "password": PASSWORD,
+                                    "csrf_token": token.group(1), "next": "/"}
+                    ).status_code == 303
+    time.sleep(1.0)  # both processes see the data version the login left
+    path = "/tenders/T-UTR-2?lang=nl"
+    assert jar.get(path).status_code == 200  # A builds it and shares it
+    mark = Markup('<p id="from-the-shared-level">gedeeld</p>')
+    engine = make_engine(store)
+    try:
+        with engine.begin() as conn:
+            rows = conn.execute(select(RenderCacheEntry.key, RenderCacheEntry.value)).all()
+            marked = 0
+            for key, value in rows:
+                shared = shared_cache.decode(value)
+                if type(shared).__name__ == "SharedTender":  # the only tender page asked
+                    marked += 1
+                    conn.execute(RenderCacheEntry.__table__.update()  # type: ignore[attr-defined]
+                                 .where(RenderCacheEntry.key == key).values(
+                                     value=shared_cache.encode(dataclasses.replace(
+                                         shared, summary=shared.summary + mark))))
+        assert marked == 1
+    finally:
+        engine.dispose()
+    with httpx.Client(base_url=b, cookies=jar.cookies, timeout=60) as c:
+        page = c.get(path)
+    assert page.status_code == 200
+    assert 'id="from-the-shared-level"' in page.text  # B did not build it
     jar.close()

@@ -480,6 +480,7 @@ def _comparison(rows: list[dict[str, Any]], a: str | None, b: str | None, t: Any
             "for_lo": names([fd for fd in diffs if fd[1] < 0][:2])}
 
 
+@render_cache.shareable
 @dataclass(frozen=True)
 class SharedTender:
     """What the tender page shows every reader alike (``api.services.render_cache``): the

@@ -25,6 +25,14 @@ reads (its own snapshot on SQLite; on PostgreSQL at least that new), not the mem
 number, and not at all when a commit happened in this process while it was built, so an
 entry never holds data older than its key says. A session holding its own unflushed or
 flushed writes neither reads nor fills the cache.
+
+Two levels: the process-local LRU first, then the level the web processes share
+(``api.services.shared_cache``: Redis when configured, else a table on PostgreSQL, none
+on SQLite), under the same key and filled under the same rules. A value one worker built
+is then a hit for the others (a tender page built: ~35 ms of CPU; from the shared level:
+a read and a decode). Values kept there must be plain (strings, ``Markup``, bytes,
+numbers, lists, tuples, dicts) or dataclasses marked :func:`shareable`; anything else
+stays in its process.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from api.clock import today
-from api.services import matching
+from api.services import matching, shared_cache
 from api.services.change_tokens import generation, sees_only_committed
 from api.services.lru import LRU, Stats
 from api.shared_state import TOPIC_DATA, data_version
@@ -63,8 +71,16 @@ _inflight_lock = threading.Lock()
 
 
 def clear() -> None:
-    """Forget every entry (tests)."""
+    """Forget every entry of this process (tests): as a process that has not built
+    anything yet, which still finds what others shared."""
     _CACHE.clear()
+
+
+def shareable(cls: type[T]) -> type[T]:
+    """Class decorator: this dataclass's values may go in the shared level (their fields
+    must be plain values or such dataclasses)."""
+    shared_cache.register(cls)
+    return cls
 
 
 def stats() -> Stats:
@@ -125,6 +141,11 @@ def shared(session: Session, resource: str, params: tuple[Hashable, ...], lang: 
             return hit  # type: ignore[no-any-return]
         return _build_and_store(session, base, tokens, build, size)
     try:
+        # The leader asks the shared level (its followers get what it finds from the LRU).
+        hit = shared_cache.get(engine, key) if key[-2] is not None else None
+        if hit is not None:
+            _CACHE.put(key, hit, size(hit))
+            return hit  # type: ignore[no-any-return]
         return _build_and_store(session, base, tokens, build, size)
     finally:
         with _inflight_lock:
@@ -138,7 +159,10 @@ def _build_and_store(session: Session, base: tuple[Hashable, ...], tokens: Hasha
     version = _session_version(session)
     value = build()
     if generation() == gen and sees_only_committed(session):
-        _CACHE.put((*base, version, tokens), value, size(value))
+        key = (*base, version, tokens)
+        _CACHE.put(key, value, size(value))
+        if version is not None:  # a database without the counter shares nothing
+            shared_cache.put(session.get_bind().engine, key, version, value)
     return value
 
 

@@ -6,18 +6,30 @@ role, CSRF token, language) reaches another."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.clock import utcnow
 from api.db import get_engine
-from api.services import render_cache
+from api.services import render_cache, shared_cache
 from api.tables import CurationDecision, EnterpriseRow
 from tests.web.conftest import CSRF_RE, do_login
 
 TENDER = "/tenders/T-UTR-1"
+
+
+@pytest.fixture(autouse=True)
+def _process_level_only() -> Iterator[None]:
+    """The process-local level alone: "a fresh render" here is one (the level shared by
+    processes: tests/web/test_shared_cache.py)."""
+    shared_cache.reset()
+    shared_cache.override(None)
+    yield
+    shared_cache.reset()
 
 
 def _section(page: str, section_id: str) -> str:
