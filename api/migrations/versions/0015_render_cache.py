@@ -2,8 +2,8 @@
 """render cache: the rendered fragments every reader shares, shared by the web processes
 (api/services/shared_cache.py, on PostgreSQL without Redis)
 
-Revision ID: 0014_render_cache
-Revises: 0012_shared_state
+Revision ID: 0015_render_cache
+Revises: 0014_import_heartbeat
 Create Date: 2026-12-03 20:05:00
 """
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0014_render_cache'
-down_revision: str | Sequence[str] | None = '0012_shared_state'
+revision: str = '0015_render_cache'
+down_revision: str | Sequence[str] | None = '0014_import_heartbeat'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
