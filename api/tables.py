@@ -530,6 +530,23 @@ class ImportJobFile(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class HeldUpload(SQLModel, table=True):
+    """A file held between a refused upload and the user's next try (the ledger's column
+    mapping), so the file is not asked for again: in the database, because that next
+    request may reach another web process or host (``api.web.upload_store``)."""
+
+    __tablename__ = "held_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(index=True, max_length=40)  # random, kept in the signed session
+    user_id: int = Field(index=True)
+    purpose: str = Field(max_length=20)  # which flow holds it ("ledger")
+    position: int = 0
+    name: str = Field(max_length=255)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
 

@@ -73,7 +73,7 @@ FIELD_LABELS = {"supplier": "Leverancier", "description": "Omschrijving",
                 "kvk": "KvK-nummer", "place": "Plaats", "currency": "Valuta",
                 "amount_currency": "Bedrag in valuta", "credit": "Credit (naast Debet)",
                 "dc": "Debet/credit-teken (D/C)"}
-UPLOAD_MARK = "ledger"  # upload_store's on_duplicate slot names the ledger flow
+UPLOAD_MARK = "ledger"  # the flow holding an upload (api.web.upload_store)
 
 
 def _ledger(session: Session, user: User, ledger_id: int) -> LedgerRow:
@@ -149,12 +149,12 @@ async def ledgers_upload(request: Request, user: LedgerUser, session: SessionDep
     firm_field = str(form.get("firm") or "") or None
     obligation = str(form.get("obligation") or "").strip() or None
     mapping = {f: str(form.get(f"map_{f}") or "") for f in FIELDS if f"map_{f}" in form}
+    fresh = isinstance(upload, StarletteUpload) and bool(upload.filename)
     if isinstance(upload, StarletteUpload) and upload.filename:
         name, data = await _read(upload)
-        upload_store.save(request, [(name, data)], UPLOAD_MARK)
     else:
-        kept = upload_store.load(request)
-        if kept is None or kept.on_duplicate != UPLOAD_MARK:
+        kept = upload_store.load(request, session, user)
+        if kept is None or kept.purpose != UPLOAD_MARK:
             flash(request, t("Kies een bestand om in te lezen."), "error")
             return RedirectResponse("/ledgers", status_code=303)
         name, data = kept.files[0]
@@ -166,6 +166,8 @@ async def ledgers_upload(request: Request, user: LedgerUser, session: SessionDep
         # whole file then goes to a background job whose page shows its progress.
         L.check_upload(session, firm, data, name, mapping or None)
     except L.LedgerRefused as exc:
+        if fresh:  # held for the next try: the user fixes the mapping, not the file
+            upload_store.save(request, session, user, [(name, data)], UPLOAD_MARK)
         header = _header_of(data, name)
         return _index(request, session, user, problems=exc.problems, refused=name,
                       header=header, mapping=_mapping_of(data, name, mapping),
@@ -175,7 +177,7 @@ async def ledgers_upload(request: Request, user: LedgerUser, session: SessionDep
     job_id = await anyio.to_thread.run_sync(bind(
         import_jobs.submit, get_engine(), user, [(name, data)], format="ledger", write=True,
         params=params))
-    upload_store.discard(request)
+    upload_store.discard(request, session)
     return RedirectResponse(f"/ledgers/jobs/{job_id}", status_code=303)
 
 

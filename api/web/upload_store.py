@@ -1,99 +1,86 @@
-"""Uploaded files kept between a preview and its confirmation (the ledger upload; the
-import page keeps its files with its job instead, ``api.services.import_jobs``).
+"""Uploaded files held between a refused upload and the user's next try (the ledger
+upload's column mapping: the user fixes the mapping without choosing the file again).
 
-The files go to a private temporary directory named by a random token; the token lives in
-the user's (signed) session cookie only, so one user can never confirm another's upload.
-Files on disk, not in the session or in memory: an upload may be up to 20 files of the
-interchange size limit. Uploads older than ``MAX_AGE_S`` are removed on the next save.
+In the database (``HeldUpload``), not on the web process's disk: with several processes
+or hosts behind a load balancer the next request may reach another one (issue #17). The
+token lives in the user's signed session cookie and the rows name the user, so one user
+can never use another's upload. Written with plain statements on their own connection:
+a held file is not data the caches depend on, so it does not bump the shared data
+version. Uploads older than ``MAX_AGE`` are removed on the next save.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-import shutil
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from datetime import timedelta
 
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 from starlette.requests import Request
 
-SESSION_KEY = "import_upload"
-MAX_AGE_S = 3600
+from api.clock import utcnow
+from api.tables import HeldUpload, User
+
+SESSION_KEY = "held_upload"
+MAX_AGE = timedelta(hours=1)
 
 
 @dataclass
 class Upload:
     token: str
     files: list[tuple[str, bytes]]
-    on_duplicate: str
-    fingerprints: list[str]
+    purpose: str
 
 
-def _root() -> Path:
-    root = Path(tempfile.gettempdir()) / "sroi-import-uploads"
-    root.mkdir(mode=0o700, exist_ok=True)
-    return root
+def _engine(session: Session) -> Engine:
+    return session.get_bind().engine
 
 
-def _expire(root: Path) -> None:
-    cutoff = time.time() - MAX_AGE_S
-    for d in root.iterdir():
-        try:
-            if d.stat().st_mtime < cutoff:
-                shutil.rmtree(d, ignore_errors=True)
-        except OSError:
-            pass
-
-
-def save(request: Request, files: list[tuple[str, bytes]], on_duplicate: str) -> Upload:
-    """Keep the files for this session's user (replacing an earlier pending upload)."""
-    discard(request)
-    root = _root()
-    _expire(root)
-    token = secrets.token_urlsafe(24)
-    folder = root / token
-    folder.mkdir(mode=0o700)
-    for i, (_, data) in enumerate(files):
-        (folder / str(i)).write_bytes(data)
-    meta = {"names": [n for n, _ in files], "on_duplicate": on_duplicate, "fingerprints": []}
-    (folder / "meta.json").write_text(json.dumps(meta))
-    request.session[SESSION_KEY] = token
-    return Upload(token, files, on_duplicate, [])
-
-
-def _folder(request: Request) -> Path | None:
+def _token(request: Request) -> str | None:
     token = request.session.get(SESSION_KEY)
-    if not isinstance(token, str) or not token.replace("-", "").replace("_", "").isalnum():
+    return token if isinstance(token, str) and 0 < len(token) <= 40 else None
+
+
+def save(request: Request, session: Session, user: User, files: list[tuple[str, bytes]],
+         purpose: str) -> Upload:
+    """Hold the files for this session's user (replacing an earlier held upload)."""
+    token = secrets.token_urlsafe(24)
+    old = _token(request)
+    table = HeldUpload.__table__  # type: ignore[attr-defined]
+    with _engine(session).begin() as conn:
+        conn.execute(delete(table).where(col(HeldUpload.created_at) < utcnow() - MAX_AGE))
+        if old is not None:
+            conn.execute(delete(table).where(col(HeldUpload.token) == old))
+        conn.execute(insert(table), [
+            {"token": token, "user_id": int(user.id or 0), "purpose": purpose, "position": i,
+             "name": name[:255], "data": data, "created_at": utcnow()}
+            for i, (name, data) in enumerate(files)])
+    request.session[SESSION_KEY] = token
+    return Upload(token, files, purpose)
+
+
+def load(request: Request, session: Session, user: User) -> Upload | None:
+    """This session's held upload, or None (none, expired, or not this user's)."""
+    token = _token(request)
+    if token is None:
         return None
-    folder = _root() / token
-    return folder if (folder / "meta.json").is_file() else None
-
-
-def load(request: Request) -> Upload | None:
-    """This session's pending upload, or None (none, or expired)."""
-    folder = _folder(request)
-    if folder is None:
+    with _engine(session).connect() as conn:
+        rows = conn.execute(
+            select(col(HeldUpload.name), col(HeldUpload.data), col(HeldUpload.purpose))
+            .where(col(HeldUpload.token) == token, col(HeldUpload.user_id) == int(user.id or 0),
+                   col(HeldUpload.created_at) >= utcnow() - MAX_AGE)
+            .order_by(col(HeldUpload.position))).all()
+    if not rows:
         return None
-    meta: dict[str, Any] = json.loads((folder / "meta.json").read_text())
-    files = [(name, (folder / str(i)).read_bytes()) for i, name in enumerate(meta["names"])]
-    return Upload(folder.name, files, meta["on_duplicate"], list(meta["fingerprints"]))
+    return Upload(token, [(r[0], bytes(r[1])) for r in rows], rows[0][2])
 
 
-def remember_preview(request: Request, fingerprints: list[str]) -> None:
-    """The change set the user is shown: the confirmation writes only this one."""
-    folder = _folder(request)
-    if folder is None:
-        return
-    meta = json.loads((folder / "meta.json").read_text())
-    meta["fingerprints"] = fingerprints
-    (folder / "meta.json").write_text(json.dumps(meta))
-
-
-def discard(request: Request) -> None:
-    folder = _folder(request)
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+def discard(request: Request, session: Session) -> None:
+    token = _token(request)
+    if token is not None:
+        table = HeldUpload.__table__  # type: ignore[attr-defined]
+        with _engine(session).begin() as conn:
+            conn.execute(delete(table).where(col(HeldUpload.token) == token))
     request.session.pop(SESSION_KEY, None)

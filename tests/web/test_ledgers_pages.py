@@ -14,6 +14,7 @@ from api.services import import_jobs
 from fixtures import ledgers as G
 from tests.web.conftest import csrf_of, upload_ledger
 from tests.web.csv_read import read_csv
+from tests.web.seed import USERS
 
 GEN = G.generate(G.SEED, lang="nl")
 NL = G.write_nl_csv(GEN)
@@ -71,6 +72,9 @@ def test_mapping_fix_on_the_page_is_remembered(login: Callable[[str], TestClient
     r = _upload(c, data.encode(), "a.csv")
     assert r.status_code == 422
     assert "Geen kolom voor Datum" in r.text and 'id="mapping-form"' in r.text
+    # Held in the database, not on this process's disk: the next request may reach
+    # another process or host (#17).
+    assert _held() == [("a.csv", data.encode())]
     token = csrf_of(c, "/ledgers")
     r = c.post("/ledgers", data={"csrf_token": token, "map_date": "Wanneer",
                                  "map_supplier": "Crediteur", "map_description": "Tekst",
@@ -79,8 +83,54 @@ def test_mapping_fix_on_the_page_is_remembered(login: Callable[[str], TestClient
     import_jobs.wait_idle()
     r = c.get(r.headers["location"])
     assert r.status_code == 303 and r.headers["location"].startswith("/ledgers/")
+    assert _held() == []  # the job has the file now
     r = _upload(c, data.replace("30,00", "31,00").encode(), "b.csv")
     assert r.status_code == 303  # the remembered mapping reads the next file
+    assert _held() == []  # a file read at once is never held
+
+
+def _held() -> list[tuple[str, bytes]]:
+    from sqlmodel import Session, select
+
+    from api.db import get_engine
+    from api.tables import HeldUpload
+
+    with Session(get_engine()) as s:
+        return [(h.name, h.data) for h in s.exec(select(HeldUpload))]
+
+
+def test_a_held_upload_is_its_users_only(app) -> None:  # type: ignore[no-untyped-def]
+    """The token in one user's session does not give another user the file; an old one
+    is gone."""
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+    from starlette.requests import Request
+
+    from api.db import get_engine
+    from api.tables import HeldUpload, User
+    from api.web import upload_store
+
+    with Session(get_engine()) as s:
+        firm, firm2 = (s.exec(select(User).where(User.email == USERS[w][0])).one()
+                       for w in ("firm", "firm2"))
+        mine = Request({"type": "http", "session": {}})
+        upload_store.save(mine, s, firm, [("a.csv", b"x;y\n")], "ledger")
+        held = upload_store.load(mine, s, firm)
+        assert held is not None and held.files == [("a.csv", b"x;y\n")]
+        assert upload_store.load(mine, s, firm2) is None  # the same token, another user
+        theirs = Request({"type": "http", "session": dict(mine.session)})
+        assert upload_store.load(theirs, s, firm2) is None
+        # A new upload replaces the held one; an expired one is not given back.
+        upload_store.save(mine, s, firm, [("b.csv", b"z\n")], "ledger")
+        assert [h.name for h in s.exec(select(HeldUpload))] == ["b.csv"]
+        row = s.exec(select(HeldUpload)).one()
+        row.created_at = row.created_at - upload_store.MAX_AGE - timedelta(minutes=1)
+        s.add(row)
+        s.commit()
+        assert upload_store.load(mine, s, firm) is None
+        upload_store.discard(mine, s)
+        assert s.exec(select(HeldUpload)).all() == [] and not mine.session
 
 
 def test_api_upload_analysis_correction_and_privacy(
