@@ -3,8 +3,8 @@
 database instead of the web process's disk (issue #17: the next request may reach another
 process or host)
 
-Revision ID: 0015_held_upload
-Revises: 0014_import_heartbeat
+Revision ID: 0016_held_upload
+Revises: 0015_render_cache
 Create Date: 2026-12-03 20:20:00
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0015_held_upload'
-down_revision: str | Sequence[str] | None = '0014_import_heartbeat'
+revision: str = '0016_held_upload'
+down_revision: str | Sequence[str] | None = '0015_render_cache'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
