@@ -194,7 +194,8 @@ def test_login_rate_limit_holds_across_processes_with_redis(store: str, tmp_path
     prefix = f"sroi-test-{uuid.uuid4().hex[:8]}:"
     try:
         for a, b in _servers(store, tmp_path, {"REDIS_URL": url, "REDIS_PREFIX": prefix}):
-            assert httpx.get(f"{a}/health").json()["shared_state"]["backend"] == "redis"
+            shared = httpx.get(f"{a}/health").json()["shared_state"]
+            assert shared["backend"] == "redis" and shared["render_cache"] == "redis"
             _limit_holds(a, b, USERS["officer2"][0])
     finally:
         client = redis.Redis.from_url(url)
@@ -209,6 +210,7 @@ def test_unreachable_redis_is_said_at_start_up_and_the_database_keeps_the_limit(
         health = httpx.get(f"{a}/health").json()
         assert health["status"] == "degraded"
         assert health["shared_state"]["backend"] == "database"
+        assert health["shared_state"]["render_cache"] == "database"  # the table, then
         assert health["shared_state"]["redis"].startswith("unreachable at start-up")
         _limit_holds(a, b, USERS["firm2"][0])
     logs = "".join(p.read_text() for p in tmp_path.glob("server-*.log"))

@@ -76,6 +76,14 @@ def clear() -> None:
     _CACHE.clear()
 
 
+def shared_level() -> str:
+    """Which level the processes share for the app's database: redis, database or none
+    (``/health``)."""
+    from api.db import get_engine
+
+    return shared_cache.status(get_engine())
+
+
 def shareable(cls: type[T]) -> type[T]:
     """Class decorator: this dataclass's values may go in the shared level (their fields
     must be plain values or such dataclasses)."""

@@ -303,3 +303,10 @@ def test_pages_from_the_shared_level_are_fresh_renders(
     finally:
         shared_cache.reset()
         render_cache.clear()
+
+
+def test_health_says_which_level_the_processes_share(client: TestClient,
+                                                     db_engine: Engine) -> None:
+    shared_cache.reset()
+    expected = "database" if db_engine.dialect.name == "postgresql" else "none"
+    assert client.get("/health").json()["shared_state"]["render_cache"] == expected
