@@ -114,9 +114,13 @@ SPEND_NOT_ADDRESSABLE_NL: Mapping[str, str] = {
     "insurance": "Verzekeringen en financiële diensten", "licences": "Licenties en software",
     "telecom": "Telefonie en internet", "professional": "Accountancy, advies en juridisch",
     "taxes": "Overheid en belastingen",
+    "materials": "Bouwmaterialen en bouwmachines", "construction": "Gespecialiseerd bouwwerk",
+    "vehicles": "Voertuigen en hun lease", "medical": "Medische producten en zorgpersoneel",
+    "travel": "Reizen (trein, vliegtuig, hotel)", "memberships": "Contributies en lidmaatschappen",
 }
 SPEND_SOURCE_NL: Mapping[str, str] = {
     "supplier": "bekende leverancier", "keyword": "trefwoord", "account": "grootboekrekening",
+    "supplier_name": "naam van de leverancier",
     "text": "tekstclassificatie", "supplier_pattern": "andere regels van de leverancier",
     "account_pattern": "andere regels op de rekening", "registry": "register",
     "correction": "correctie", "none": "onbekend",

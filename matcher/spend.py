@@ -56,6 +56,29 @@ NON_ADDRESSABLE: dict[str, str] = {
     "792": "professional",  # accounting, auditing, legal
     "791": "professional",
     "751": "taxes",  # public administration
+    # Goods and works a social enterprise does not supply, by their nature: building
+    # materials and machinery, specialised building trades, vehicles, medical products
+    # and staff, travel, memberships. An empty reason marks an exception inside such a
+    # prefix (painting, small building repairs, bicycles, client transport by taxi).
+    "43": "materials",  # construction machinery
+    "44": "materials",  # construction materials and structures
+    "45": "construction",  # building trades
+    "45442": "",  # painting and protective coatings
+    "45453": "",  # overhaul and refurbishment
+    "341": "vehicles",  # motor vehicles and their lease
+    "342": "vehicles",  # vehicle bodies, trailers
+    "343": "vehicles",  # vehicle parts
+    "33": "medical",  # medical equipment, pharmaceuticals, care products
+    "3376": "",  # toilet paper, hand towels and napkins
+    "79624": "medical",  # supply of nursing personnel
+    "79625": "medical",  # supply of medical personnel
+    "602": "travel",  # rail
+    "604": "travel",  # air
+    "5511": "travel",  # hotels
+    "724": "licences",  # internet and hosting services
+    "7960": "professional",  # recruitment
+    "7961": "professional",  # placement of personnel
+    "981": "memberships",  # membership organisations
 }
 
 # Bookkeeping words (Dutch and English) -> CPV. A stem matches a word that starts with it,
@@ -122,10 +145,95 @@ LEXICON: dict[str, str] = {
     "accountant": "79211000", "jaarrekening": "79211000", "administratie": "79211000",
     "boekhoud": "79211000", "bookkeeping": "79211000", "accountancy": "79211000",
     "audit": "79212000", "advocaat": "79110000", "juridisch": "79110000",
+    "advocat": "79110000", "jurist": "79110000", "jaarwerk": "79211000",
+    "loonadministratie": "79211000",
+    "salarisadministratie": "79211000", "advies": "79400000", "consultancy": "79400000",
+    # banking
+    "rente": "66110000", "provisie": "66110000", "transactiekost": "66110000",
+    # building materials, building trades and their equipment
+    "bouwmateria": "44111000", "bouwstof": "44111000", "building material": "44111000",
+    "cement": "44111000", "mortel": "44111000", "kalkzandsteen": "44111000",
+    "isolatie": "44111000", "insulation": "44111000", "beton": "44114000",
+    "concrete": "44114000", "wapening": "44200000", "houthandel": "44191000",
+    "balken": "44191000", "timber": "44191000", "hout": "44191000", "kozijn": "44221000",
+    "dakpan": "44112000", "gereedschap": "44510000", "tools": "44510000",
+    "onderaannem": "45000000", "stucwerk": "45410000", "stukadoor": "45410000",
+    "pleisterwerk": "45410000", "schilderwerk": "45442100", "schilder": "45442100",
+    "tegelwerk": "45431000", "tegelzet": "45431000", "loodgieter": "45330000",
+    "sanitair": "45330000", "plumbing": "45330000", "elektrotechn": "45310000",
+    "groepenkast": "45310000", "installatiebedr": "45300000", "installatiewerk": "45300000",
+    "steiger": "45262100", "scaffold": "45262100", "kraanverhuur": "45510000",
+    "mobiele kraan": "45510000", "hijskraan": "45510000", "crane": "45510000",
+    "minigraver": "45500000", "graafmachine": "45500000", "verreiker": "45500000",
+    "bouwmachine": "45500000", "huur materieel": "45500000", "grondverzet": "45112000",
+    "ontgraven": "45112000", "grondwerk": "45112000", "sloopwerk": "45111000",
+    "cv-ketel": "50720000", "cv ketel": "50720000", "ketelonderhoud": "50720000",
+    "liften": "50750000", "liftonderh": "50750000", "liftservice": "50750000",
+    "onderhoud install": "50700000", "onderhoud gebouw": "50700000",
+    "puin": "90500000", "bouwafval": "90500000", "sloopafval": "90500000",
+    # vehicles, their lease and repair
+    "bestelbus": "34136000", "bestelauto": "34136000", "bestelwagen": "34136000",
+    "leaseauto": "34110000", "lease auto": "34110000", "autolease": "34110000",
+    "leasekosten auto": "34110000", "leasewagen": "34110000", "car lease": "34110000",
+    "autobedrijf": "50112000", "garage": "50112000", "apk": "50112000",
+    "autorepar": "50112000", "onderhoud auto": "50112000", "banden": "50112000",
+    # computers, hosting, software by name
+    "laptop": "30213100", "notebook": "30213100", "monitor": "30231000",
+    "beeldscherm": "30231000", "docking": "30200000", "hardware": "30200000",
+    "toner": "30192000", "hosting": "72415000", "vps": "72415000", "server": "72415000",
+    "microsoft": "48000000", "office 365": "48000000", "m365": "48000000",
+    "subscription": "48000000", "users": "48000000", "seats": "48000000",
+    "telefonie": "64210000",
+    # design, marketing, events, gifts
+    "huisstijl": "79822500", "grafisch ontwerp": "79822500", "graphic design": "79822500",
+    "vormgeving": "79822500", "reclame": "79341000", "advertentie": "79341000",
+    "adverti": "79341000", "campagne": "79341000", "bouwbord": "79341000",
+    "marketing": "79342000", "evenement": "79952000", "event": "79952000",
+    "teamdag": "79952000", "personeelsuit": "79952000", "bedrijfsuit": "79952000",
+    "beurs": "79956000", "standbouw": "79956000", "exhibition": "79956000",
+    "kerstpakket": "18530000", "relatiegeschenk": "18530000", "geschenk": "18530000",
+    "attentie": "18530000", "gift": "18530000",
+    "kerstdiner": "55520000", "kerstlunch": "55520000", "diner": "55520000",
+    "dinner": "55520000", "brunch": "55520000",
+    # staff, recruitment, training, travel
+    "uitzend": "79620000", "inhuur": "79620000", "detachering": "79620000",
+    "temp staff": "79620000", "werving": "79600000", "recruitment": "79600000",
+    "headhunt": "79600000", "training": "80500000", "cursus": "80500000",
+    "opleiding": "80500000", "scholing": "80500000", "course": "80500000",
+    "workshop": "80500000", "vca": "80550000", "bhv": "80550000", "ehbo": "80550000",
+    "hotel": "55110000", "overnachting": "55110000", "vlucht": "60410000",
+    "vliegti": "60410000", "flight": "60410000", "trein": "60210000",
+    "ns business card": "60210000", "ov-chip": "60210000", "ovchip": "60210000",
+    "train ticket": "60210000",
+    # workwear and protective gear
+    "veiligheidsschoen": "18830000", "werkschoen": "18830000", "werkbroek": "18100000",
+    "werkjas": "18100000", "zorgtuniek": "18100000", "pbm": "18143000",
+    # care, food, personal services
+    "apotheek": "33600000", "geneesmiddel": "33600000", "medicijn": "33600000",
+    "baxter": "33600000", "pharmac": "33600000", "incontinentie": "33141000",
+    "medisch": "33140000", "medical supplies": "33140000",
+    "levensmiddel": "15000000", "boodschappen": "15000000", "groceries": "15000000",
+    "voeding": "15000000", "brood": "15810000", "banket": "15810000",
+    "bakkerij": "15810000", "kapper": "98321000", "kapsalon": "98321000",
+    "haircut": "98321000", "pedicure": "98320000", "manicure": "98320000",
+    "muziek": "92000000", "concert": "92000000", "voorstelling": "92000000",
+    # memberships, periodicals, fees
+    "contributie": "98100000", "lidmaatschap": "98100000", "membership": "98100000",
+    "vakblad": "22200000", "tijdschrift": "22200000", "magazine": "22200000",
+    "leges": "75100000", "omgevingsvergunning": "75100000", "precario": "75100000",
+    "tankbeurt": "09134100", "tanken": "09134100", "tankpas": "09134100",
+    "vastgoed": "70220000", "verhuis": "98392000", "beveiliging": "79710000",
+    "bewaking": "79710000", "security": "79710000",
 }
 
+# Stems that count as whole words only ("rent" is not "rente", "hout" not "houten"...).
+WHOLE: frozenset[str] = frozenset({
+    "gas", "rent", "hout", "vps", "m365", "apk", "pbm", "vca", "bhv", "ehbo", "tools",
+    "users", "seats", "event", "gift", "diner", "trein", "puin", "beurs"})
+
 _LEGAL = re.compile(r"\b(b ?v|n ?v|v ?o ?f|vof|bv|nv|cv|holding|en zn|zn|co)\b")
-_DIGITS = re.compile(r"\d+")
+# A number on its own (invoice, week, year, quantity): "m365" and "a4" keep theirs.
+_DIGITS = re.compile(r"\b\d+\b")
 _ABBREV = re.compile(r"\b([a-zà-ÿ]{3,})\.")
 _WORD = re.compile(r"[a-z]{3,}")
 
@@ -143,8 +251,8 @@ def addressable(cpv: str) -> bool:
 def non_addressable_reason(cpv: str) -> str | None:
     for n in range(len(cpv), 1, -1):
         reason = NON_ADDRESSABLE.get(cpv[:n])
-        if reason:
-            return reason
+        if reason is not None:
+            return reason or None
     return None
 
 
@@ -160,7 +268,8 @@ class SpendLine:
 class SpendLabel:
     cpv: str
     confidence: float  # 0..1
-    # "supplier", "keyword", "account", "text", "supplier_pattern", "account_pattern", "none"
+    # "supplier", "keyword", "supplier_name", "account", "text", "supplier_pattern",
+    # "account_pattern", "none"
     source: str
     needs_review: bool
 
@@ -189,7 +298,10 @@ _NOISE: frozenset[str] = frozenset("""
     january february march may june july august october
     jan feb mrt apr jun jul aug sep sept okt oct nov dec
     wk week weeks kw kwartaal quarter periode period maand month termijn
-    creditnota credit note factuur invoice nr no st stuks""".split())
+    creditnota credit note factuur invoice nr no st stuks
+    fact fac fa factuurnr inkoopfactuur inkoopfact creditfactuur nota ref order bestelling
+    voorschot diversen div overig proj project abonnement abonnementen incl excl btw pers
+    yearly annual jaarlijks""".split())
 
 
 @lru_cache(maxsize=65536)
@@ -200,7 +312,8 @@ def normalise(text: str) -> str:
         return ""
     words = _words()
     low = text.lower()
-    low = _ABBREV.sub(lambda m: words.get(fast_fold(m.group(1)), m.group(1)) + " ", low)
+    low = _ABBREV.sub(lambda m: m.group(1) + " " if m.group(1) in _NOISE else
+                      words.get(fast_fold(m.group(1)), m.group(1)) + " ", low)
     return " ".join(w for w in _DIGITS.sub(" ", fast_fold(low)).split() if w not in _NOISE)
 
 
@@ -210,7 +323,7 @@ def _lexicon_patterns() -> tuple[tuple[str, str, bool], ...]:
     out = []
     for stem, cpv in LEXICON.items():
         s = stem.strip()
-        out.append((s, cpv, len(s) >= 5 and " " not in s))
+        out.append((s, cpv, len(s) >= 5 and " " not in s and s not in WHOLE))
     out.sort(key=lambda x: -len(x[0]))
     return tuple(out)
 
@@ -219,26 +332,61 @@ def _lexicon_patterns() -> tuple[tuple[str, str, bool], ...]:
 # stem matches ("coffee delivery" is coffee).
 WEAK: frozenset[str] = frozenset({
     "bezorging", "delivery", "container", "post", "power", "water", "tank", "pand", "premie",
-    "premium", "reiniging", "papier", "administratie", "abonnement software", "refuse"})
+    "premium", "reiniging", "papier", "administratie", "abonnement software", "refuse",
+    "advies", "consultancy", "users", "seats", "subscription", "tools", "hardware",
+    "medisch", "voeding", "onderhoud gebouw", "onderhoud install",
+    # how it was had, or what it was for, rather than what was bought ("lease 3x bestelbus",
+    # "fietskoerier", "huur steiger"): they decide only when nothing else is named
+    "huur", "lease", "fiets", "bike", "cycle", "bicycle", "rijwiel"})
+
+
+def keyword(text: str) -> str | None:
+    """The CPV code of the longest lexicon stem in (normalised) ``text``, weak words last."""
+    return keyword_hit(text)[0]
 
 
 @lru_cache(maxsize=65536)
-def keyword(text: str) -> str | None:
-    """The CPV code of the longest lexicon stem in (normalised) ``text``, weak words last."""
+def keyword_hit(text: str) -> tuple[str | None, bool]:
+    """(CPV code, whether only a weak word said it) of the longest lexicon stem in
+    (normalised) ``text``."""
     if not text:
-        return None
+        return None, False
     padded = f" {text} "
     weak: str | None = None
+    best: tuple[int, str] | None = None  # (word index, cpv) of the first word with a stem
     for stem, cpv, inside in _lexicon_patterns():
-        if (inside and stem in text) or f" {stem}" in padded:
-            # "gas" must be a whole word: "gast" is not gas
-            if stem == "gas" and " gas " not in padded:
-                continue
-            if stem in WEAK:
-                weak = weak or cpv
-                continue
-            return cpv
-    return weak or _typo_keyword(text)
+        # a whole word only: "gast" is not gas, "rente" is not rent
+        at = padded.find(f" {stem} " if stem in WHOLE else f" {stem}")
+        if at >= 0:
+            word = padded.count(" ", 0, at)
+        elif inside and (at := text.find(stem)) >= 0:
+            word = text.count(" ", 0, at)
+        else:
+            continue
+        if stem in WEAK:
+            weak = weak or cpv
+            continue
+        # The first word that names something wins ("lunchvoorziening teamdag" is lunch,
+        # "schilderwerk kozijnen" painting); within a word the longest stem (patterns
+        # come longest first: "fietskoerier" is a courier, "schoonmaakmiddel" a product).
+        if best is None or word < best[0]:
+            best = (word, cpv)
+            if word == 0:
+                break
+    if best is not None:
+        return best[1], False
+    if weak:
+        return weak, True
+    return _typo_keyword(text), False
+
+
+@lru_cache(maxsize=65536)
+def supplier_keyword(name: str) -> str | None:
+    """What a supplier's name says it sells ("Schoonmaakbedrijf De Glans",
+    "Drukkerij Het Vel", "Houthandel Eikenrood"), legal form dropped; None for a name
+    that says nothing ("Van den Berg Holding")."""
+    cpv, weak = keyword_hit(fold_supplier(name))
+    return None if weak else cpv
 
 
 def _typo_keyword(text: str) -> str | None:
@@ -288,7 +436,11 @@ class SpendClassifier:
     classifier should trust (the registry's social enterprises).
     """
 
-    RULE_CONFIDENCE = {"supplier": 0.98, "keyword": 0.9, "account": 0.75}
+    # "weak": a description whose only lexicon word says how rather than what ("advies",
+    # "users"); "conflict": the description's word and the supplier's name point at
+    # different divisions ("elektra" from an electrical contractor): a person decides.
+    RULE_CONFIDENCE = {"supplier": 0.98, "keyword": 0.9, "supplier_name": 0.8, "account": 0.75,
+                       "weak": 0.7, "conflict": 0.5}
 
     def __init__(self, review_threshold: float = 0.6, ngram_range: tuple[int, int] = (3, 5),
                  temperature: float = 0.04, top_k: int = 5, pattern_share: float = 0.7,
@@ -394,17 +546,31 @@ class SpendClassifier:
                 out[i] = self._label(sup, "supplier")
                 continue
             desc = normalise(line.description)
-            hit = keyword(desc) if self.use_lexicon else None
-            if hit:
-                out[i] = self._label(hit, "keyword")
+            hit, weak = keyword_hit(desc) if self.use_lexicon else (None, False)
+            named = supplier_keyword(line.supplier) if self.use_lexicon else None
+            if hit and not weak:
+                if named and named[:2] != hit[:2]:
+                    out[i] = self._label(hit, "keyword", self.RULE_CONFIDENCE["conflict"])
+                else:
+                    out[i] = self._label(hit, "keyword")
+                continue
+            if named:
+                out[i] = self._label(named, "supplier_name")
                 continue
             acc_key = line.account.strip().lower()
             acc = self.account_cpv_.get(acc_key) or (
                 self.account_cpv_.get(acc_key.split()[0]) if acc_key else None)
-            if acc is None and self.use_lexicon and not desc:
-                acc = keyword(_account_name(line.account))
-            if acc and not desc:
+            if acc is None and self.use_lexicon:
+                acc = keyword_hit(_account_name(line.account))[0]
+            if acc and (not desc or weak):
                 out[i] = self._label(acc, "account")
+                continue
+            if hit:
+                out[i] = self._label(hit, "keyword", self.RULE_CONFIDENCE["weak"])
+                continue
+            if acc:
+                # The description says nothing the lexicon knows; the account's name does.
+                out[i] = self._label(acc, "account", self.RULE_CONFIDENCE["weak"])
                 continue
             text = self._text(line)
             if text:
@@ -412,17 +578,39 @@ class SpendClassifier:
             else:
                 out[i] = SpendLabel("", 0.0, "none", True)
         if pending:
-            texts = list(pending)
-            top, prob = self._text_scores(texts)
-            for t, row_top, row_p in zip(texts, top, prob, strict=True):
-                label = self._label(str(self.classes_[row_top[0]]), "text", float(row_p[0]))
-                for i in pending[t]:
-                    out[i] = label
+            self._text_labels(X, pending, out)
         for i, line in enumerate(X):
             if out[i] is None:
                 out[i] = out[done[line]]
         labels = [x if x is not None else SpendLabel("", 0.0, "none", True) for x in out]
         return self._patterns(X, labels)
+
+    def _text_labels(self, X: Sequence[SpendLine], pending: Mapping[str, list[int]],
+                     out: list[SpendLabel | None]) -> None:
+        """The text model's label for each pending line. Its softmax alone says little (on
+        the dev ledgers a text guess is right at division level about 60 % of the time
+        at any confidence), so the confidence is scaled by how many of the line's other
+        views (the description alone, the account's name alone, the supplier's name)
+        the model puts in the same division: a guess no other view backs goes to
+        review."""
+        texts = list(pending)
+        views: dict[int, tuple[str, ...]] = {}
+        for t in texts:
+            for i in pending[t]:
+                ln = X[i]
+                each = (normalise(ln.description), _account_name(ln.account),
+                        normalise(fold_supplier(ln.supplier)))
+                views[i] = tuple(dict.fromkeys(v for v in each if v and v != t))
+        every = list(dict.fromkeys([*texts, *(v for vs in views.values() for v in vs)]))
+        top, prob = self._text_scores(every)
+        best = {t: (str(self.classes_[row_top[0]]), float(row_p[0]))
+                for t, row_top, row_p in zip(every, top, prob, strict=True)}
+        for t in texts:
+            cpv, p = best[t]
+            for i in pending[t]:
+                vs = views[i]
+                share = (sum(best[v][0][:2] == cpv[:2] for v in vs) / len(vs)) if vs else 1.0
+                out[i] = self._label(cpv, "text", p * (0.5 + 0.5 * share))
 
     def _label(self, cpv: str, source: str, confidence: float | None = None) -> SpendLabel:
         conf = self.RULE_CONFIDENCE[source] if confidence is None else confidence
@@ -447,6 +635,10 @@ class SpendClassifier:
                 # own lines know better ("Kantinekosten" holds coffee and catering).
                 weak_guess = source == "supplier_pattern" and lab.source == "account"
                 if not lab.needs_review and not weak_guess:
+                    continue
+                if lab.source == "keyword" and source == "account_pattern":
+                    # Its words and its supplier's name disagree: the supplier's other
+                    # lines may settle it, an account (broader) does not.
                     continue
                 if not key or key not in votes:
                     continue

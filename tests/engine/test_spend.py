@@ -18,6 +18,7 @@ from matcher.spend import (
     non_addressable_reason,
     normalise,
     score,
+    supplier_keyword,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ledgers"
@@ -133,8 +134,77 @@ def test_empty_description_takes_the_suppliers_category_over_the_account_name() 
     lines = [SpendLine("Cateraar X", "lunchbuffet", "4700 Kantinekosten"),
              SpendLine("Cateraar X", "broodjes overleg", "4700 Kantinekosten"),
              SpendLine("Cateraar X", "", "4700 Kantinekosten"),
-             SpendLine("Koffie Y", "", "4700 Kantinekosten")]
+             SpendLine("Groep Y", "", "4700 Kantinekosten"),
+             SpendLine("Koffie Z", "", "4700 Kantinekosten")]
     labs = SpendClassifier().fit().classify(lines)
     assert labs[2].cpv == "55520000" and labs[2].source == "supplier_pattern"
-    # Nothing else known about the supplier: the account's name decides.
+    # Nothing else known about the supplier, and its name says nothing: the account's
+    # name decides.
     assert (labs[3].cpv, labs[3].source) == ("55510000", "account")
+    # A name that says what it sells comes before the account's name.
+    assert (labs[4].cpv, labs[4].source) == ("15861000", "supplier_name")
+
+
+# -- rules learnt from the hand-written ledgers (bench/data/ledgers_hand) -----------------
+
+@pytest.mark.parametrize(("text", "cpv"), [
+    ("rente en provisie jan", "66110000"),  # "rente" is interest, not rent
+    ("lunchvoorziening teamdag", "55520000"),  # the first word that names something
+    ("tankbeurt bestelauto", "09134100"),
+    ("huur steiger mrt", "45262100"),  # hire says how it was had; scaffolding what
+    ("lease 3x bestelbus jan", "34136000"),
+    ("onderhoud leasefietsen", "50000000"),
+    ("huur kantoor maart", "70220000"),  # nothing else named: hire of premises
+    ("m365 mrt", "48000000"),  # a number inside a word is kept
+    ("schilderwerk kozijnen blok a", "45442100"),
+])
+def test_keyword_rules(text: str, cpv: str) -> None:
+    assert keyword(normalise(text)) == cpv
+
+
+def test_invoice_words_are_noise_not_abbreviations() -> None:
+    # "Fact." is an invoice, not "facturering"; what is left says nothing.
+    assert normalise("Fact. 10442") == ""
+    assert normalise("Inkoopfactuur 25-0077") == ""
+    assert normalise("Voorschot jan") == ""
+
+
+def test_supplier_name_says_what_it_sells(clf: SpendClassifier) -> None:
+    assert supplier_keyword("Drukkerij Het Vel B.V.") == "79810000"
+    assert supplier_keyword("Houthandel Eikenrood") == "44191000"
+    assert supplier_keyword("Van den Berg Holding") is None
+    assert supplier_keyword("Fietsenwerkplaats Trapkracht") is None  # a weak word only
+    lab = clf.classify([SpendLine("Bouwstoffen Noordkade B.V.", "Inkoopfactuur 25-0077",
+                                  "7000 Inkoop materialen")])[0]
+    assert (lab.cpv, lab.source, lab.needs_review) == ("44111000", "supplier_name", False)
+
+
+def test_words_and_name_disagreeing_go_to_review(clf: SpendClassifier) -> None:
+    # "elektra" is mostly power; from an electrical contractor it is the wiring.
+    lab = clf.classify([SpendLine("Elektrotechniek Vonk B.V.", "Termijn 1 elektra Molenweg",
+                                  "7100 Uitbesteed werk")])[0]
+    assert lab.needs_review and lab.source == "keyword"
+    # The supplier's own sure lines settle it.
+    labs = clf.classify([SpendLine("Elektrotechniek Vonk B.V.", "Termijn 1 elektra Molenweg",
+                                   "7100 Uitbesteed werk"),
+                         SpendLine("Elektrotechniek Vonk B.V.", "Meerwerk groepenkast",
+                                   "7100 Uitbesteed werk")])
+    assert [(x.cpv, x.needs_review) for x in labs] == [("45310000", False)] * 2
+
+
+def test_weak_description_defers_to_the_account(clf: SpendClassifier) -> None:
+    lab = clf.classify([SpendLine("Pandbeheer X", "Huur loods + kantoor jan 2025",
+                                  "4110 Huur bedrijfsruimte")])[0]
+    assert (lab.cpv, lab.source) == ("70220000", "account")
+
+
+@pytest.mark.parametrize(("cpv", "reason"), [
+    ("44111000", "materials"), ("45310000", "construction"), ("45442100", None),
+    ("34136000", "vehicles"), ("34430000", None), ("34927100", None),
+    ("33600000", "medical"), ("33760000", None), ("79624000", "medical"),
+    ("79620000", None), ("60210000", "travel"), ("60130000", None),
+    ("55110000", "travel"), ("72415000", "licences"), ("98100000", "memberships"),
+])
+def test_more_spend_no_social_enterprise_takes(cpv: str, reason: str | None) -> None:
+    assert non_addressable_reason(cpv) == reason
+    assert addressable(cpv) is (reason is None)
