@@ -290,3 +290,24 @@ def test_king_like_debit_credit_sign_totals_and_formats() -> None:
     assert [p.row for p in parsed.notes if p.code == "totals_row"] == [9, 10]
     skipped = [p for p in parsed.notes if p.code == "skipped_rows"]
     assert [p.params["rows"] for p in skipped] == ["1"]
+
+
+def test_xlsx_reports_progress_while_the_workbook_is_read() -> None:
+    # Reading the sheet is most of an .xlsx import: it says how far it is every 10,000
+    # rows, as the CSV parse does, instead of nothing until every row is in memory.
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Datum", "Relatie", "Omschrijving", "Bedrag excl. btw"])
+    for i in range(21_000):
+        ws.append([date(2025, 1, 1 + i % 28), "Drukkerij Het Vel", "drukwerk", 10.0])
+    buf = io.BytesIO()
+    wb.save(buf)
+    calls: list[tuple[str, int, int]] = []
+    parsed = parse_ledger(buf.getvalue(), "big.xlsx",
+                          progress=lambda step, done, total: calls.append((step, done, total)))
+    assert len(parsed.lines) == 21_000
+    assert [c for c in calls if c[0] == "read"] == [("read", n, 21_001)
+                                                   for n in (0, 10_000, 20_000)]
+    assert ("parse", 20_000, 21_000) in calls

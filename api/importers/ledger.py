@@ -321,10 +321,14 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_rows(data: bytes, filename: str, max_rows: int | None = None
+def read_rows(data: bytes, filename: str, max_rows: int | None = None,
+              progress: Callable[[str, int, int], None] | None = None
               ) -> tuple[list[list[Any]], str, str]:
     """The file's rows (cells as read), its encoding and delimiter (xlsx: ``"xlsx"``);
-    ``max_rows``: only the first ones (a quick look before the whole file is read)."""
+    ``max_rows``: only the first ones (a quick look before the whole file is read).
+    ``progress("read", rows read, rows)`` every 10,000 rows of a workbook, whose reading
+    (openpyxl unzips and parses the sheet's XML) takes most of its import; the total is
+    the sheet's recorded dimension (0 when the workbook does not say)."""
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
@@ -335,7 +339,12 @@ def read_rows(data: bytes, filename: str, max_rows: int | None = None
                                       error=str(exc))) from None
         try:
             ws = wb.worksheets[0]
-            rows = [list(r) for r in islice(ws.iter_rows(values_only=True), max_rows)]
+            total = (ws.max_row or 0) if max_rows is None else max_rows
+            rows: list[list[Any]] = []
+            for r in islice(ws.iter_rows(values_only=True), max_rows):
+                if progress is not None and len(rows) % 10_000 == 0:
+                    progress("read", len(rows), max(total, len(rows)))
+                rows.append(list(r))
         finally:
             wb.close()
         return rows, "xlsx", "xlsx"
@@ -367,7 +376,7 @@ def parse_ledger(data: bytes, filename: str, mapping: Mapping[str, str] | None =
     ``max_rows``: the first rows only (the page's quick check of the columns before the
     whole file goes to a background job); ``progress(step, rows done, rows)`` every
     10,000 rows."""
-    rows, encoding, delim = read_rows(data, filename, max_rows)
+    rows, encoding, delim = read_rows(data, filename, max_rows, progress)
     hi = _header_index(rows)
     header = [_cell(c) for c in rows[hi]]
     guessed = guess_mapping(header)
