@@ -117,6 +117,7 @@ SPEND_NOT_ADDRESSABLE_NL: Mapping[str, str] = {
     "materials": "Bouwmaterialen en bouwmachines", "construction": "Gespecialiseerd bouwwerk",
     "vehicles": "Voertuigen en hun lease", "medical": "Medische producten en zorgpersoneel",
     "travel": "Reizen (trein, vliegtuig, hotel)", "memberships": "Contributies en lidmaatschappen",
+    "hardware": "Computers",
 }
 SPEND_SOURCE_NL: Mapping[str, str] = {
     "supplier": "bekende leverancier", "keyword": "trefwoord", "account": "grootboekrekening",

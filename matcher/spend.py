@@ -76,6 +76,7 @@ NON_ADDRESSABLE: dict[str, str] = {
     "604": "travel",  # air
     "5511": "travel",  # hotels
     "724": "licences",  # internet and hosting services
+    "3021": "hardware",  # computers (screens and refurbished kit: 3023, addressable)
     "7960": "professional",  # recruitment
     "7961": "professional",  # placement of personnel
     "981": "memberships",  # membership organisations
@@ -197,7 +198,8 @@ LEXICON: dict[str, str] = {
     "dinner": "55520000", "brunch": "55520000",
     # staff, recruitment, training, travel
     "uitzend": "79620000", "inhuur": "79620000", "detachering": "79620000",
-    "temp staff": "79620000", "werving": "79600000", "recruitment": "79600000",
+    "temp staff": "79620000", "verpleegk": "79624000", "zorgpersoneel": "79624000",
+    "nursing staff": "79624000", "werving": "79600000", "recruitment": "79600000",
     "headhunt": "79600000", "training": "80500000", "cursus": "80500000",
     "opleiding": "80500000", "scholing": "80500000", "course": "80500000",
     "workshop": "80500000", "vca": "80550000", "bhv": "80550000", "ehbo": "80550000",
@@ -337,7 +339,7 @@ WEAK: frozenset[str] = frozenset({
     "medisch", "voeding", "onderhoud gebouw", "onderhoud install",
     # how it was had, or what it was for, rather than what was bought ("lease 3x bestelbus",
     # "fietskoerier", "huur steiger"): they decide only when nothing else is named
-    "huur", "lease", "fiets", "bike", "cycle", "bicycle", "rijwiel"})
+    "huur", "lease", "inhuur", "fiets", "bike", "cycle", "bicycle", "rijwiel"})
 
 
 def keyword(text: str) -> str | None:

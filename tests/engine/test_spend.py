@@ -157,6 +157,7 @@ def test_empty_description_takes_the_suppliers_category_over_the_account_name() 
     ("huur kantoor maart", "70220000"),  # nothing else named: hire of premises
     ("m365 mrt", "48000000"),  # a number inside a word is kept
     ("schilderwerk kozijnen blok a", "45442100"),
+    ("Inhuur verpleegk. wk 1-2", "79624000"),  # hired in: who, not how, decides
 ])
 def test_keyword_rules(text: str, cpv: str) -> None:
     assert keyword(normalise(text)) == cpv
@@ -204,6 +205,7 @@ def test_weak_description_defers_to_the_account(clf: SpendClassifier) -> None:
     ("33600000", "medical"), ("33760000", None), ("79624000", "medical"),
     ("79620000", None), ("60210000", "travel"), ("60130000", None),
     ("55110000", "travel"), ("72415000", "licences"), ("98100000", "memberships"),
+    ("30213100", "hardware"), ("30231000", None), ("30192000", None),
 ])
 def test_more_spend_no_social_enterprise_takes(cpv: str, reason: str | None) -> None:
     assert non_addressable_reason(cpv) == reason
