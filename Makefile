@@ -72,7 +72,8 @@ bench: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m bench.load
 
-# Spend classification of generated purchase ledgers (dev and held-out), issue #15.
+# Spend classification of generated and hand-written purchase ledgers (dev and held-out,
+# bench/data/ledgers_hand), issue #15.
 .PHONY: ledger-eval
 ledger-eval: $(STAMP)
 	$(BIN)/python -m bench.ledger_eval

@@ -31,7 +31,8 @@ from matcher.spend import SpendClassifier, SpendLabel, SpendLine, fold_supplier,
 HAND_DIR = Path(__file__).resolve().parent / "data" / "ledgers_hand"
 # file -> pool; the held-out ledger is measured, never tuned on.
 HAND_LEDGERS = {"bouw_twinfield.csv": "dev", "ict_afas.xlsx": "dev",
-                "zorg_eboekhouden.csv": "dev", "gemeente_unit4.csv": "heldout"}
+                "zorg_eboekhouden.csv": "dev", "hotel_exact.csv": "dev",
+                "gemeente_unit4.csv": "heldout"}
 
 
 def _lines(layout: str, seed: int, pool: str) -> tuple[list[SpendLine], list[str],

@@ -75,6 +75,7 @@ NON_ADDRESSABLE: dict[str, str] = {
     "602": "travel",  # rail
     "604": "travel",  # air
     "5511": "travel",  # hotels
+    "635": "travel",  # travel agencies and booking sites
     "724": "licences",  # internet and hosting services
     "3021": "hardware",  # computers (screens and refurbished kit: 3023, addressable)
     "7960": "professional",  # recruitment
@@ -226,12 +227,30 @@ LEXICON: dict[str, str] = {
     "tankbeurt": "09134100", "tanken": "09134100", "tankpas": "09134100",
     "vastgoed": "70220000", "verhuis": "98392000", "beveiliging": "79710000",
     "bewaking": "79710000", "security": "79710000",
+    # hospitality: bookings, taxes, textiles, hygiene, decoration, pests, rights
+    "boekingssite": "63510000", "booking commission": "63510000", "bookings": "63510000",
+    "reisbureau": "63510000", "travel agency": "63510000", "belasting": "75100000",
+    "heffing": "75100000", "badlaken": "39512000", "kussensloop": "39512000",
+    "beddengoed": "39512000", "bedlinnen": "39512000", "dekbed": "39512000",
+    "toiletpapier": "33760000", "handdoekrol": "33760000", "zeep": "39830000",
+    "vaatwasmiddel": "39830000", "afwasmiddel": "39830000", "reinigingsmiddel": "39830000",
+    "bloem": "03121000", "flowers": "03121000", "ongedierte": "90922000",
+    "pest control": "90922000", "auteursrecht": "92000000", "muzieklicentie": "92000000",
+    "ramen": "90911300", "verf": "44810000", "paint": "44810000", "kwast": "44810000",
+    "bouwmarkt": "44000000",
 }
 
 # Stems that count as whole words only ("rent" is not "rente", "hout" not "houten"...).
 WHOLE: frozenset[str] = frozenset({
     "gas", "rent", "hout", "vps", "m365", "apk", "pbm", "vca", "bhv", "ehbo", "tools",
-    "users", "seats", "event", "gift", "diner", "trein", "puin", "beurs"})
+    "users", "seats", "event", "gift", "diner", "trein", "puin", "beurs", "ramen", "zeep",
+    "verf", "paint"})
+# English words are not the parts of Dutch compounds: "kwasten" holds no waste.
+NOT_INSIDE: frozenset[str] = frozenset({
+    "waste", "cycle", "power", "towel", "phone", "course", "tools", "users",
+    "seats", "crane", "audit", "refuse", "parcel", "mobile", "window", "grounds", "server",
+    "monitor", "haircut", "timber", "flight", "folder", "bookings", "flowers", "water",
+    "delivery", "premium"})
 
 _LEGAL = re.compile(r"\b(b ?v|n ?v|v ?o ?f|vof|bv|nv|cv|holding|en zn|zn|co)\b")
 # A number on its own (invoice, week, year, quantity): "m365" and "a4" keep theirs.
@@ -325,7 +344,8 @@ def _lexicon_patterns() -> tuple[tuple[str, str, bool], ...]:
     out = []
     for stem, cpv in LEXICON.items():
         s = stem.strip()
-        out.append((s, cpv, len(s) >= 5 and " " not in s and s not in WHOLE))
+        out.append((s, cpv, len(s) >= 5 and " " not in s and s not in WHOLE
+                    and s not in NOT_INSIDE))
     out.sort(key=lambda x: -len(x[0]))
     return tuple(out)
 
@@ -348,9 +368,10 @@ def keyword(text: str) -> str | None:
 
 
 @lru_cache(maxsize=65536)
-def keyword_hit(text: str) -> tuple[str | None, bool]:
+def keyword_hit(text: str, typos: bool = True) -> tuple[str | None, bool]:
     """(CPV code, whether only a weak word said it) of the longest lexicon stem in
-    (normalised) ``text``."""
+    (normalised) ``text``; ``typos``: a stem one edit away counts too (not in names:
+    "Branchevereniging" is no typo of "brunch")."""
     if not text:
         return None, False
     padded = f" {text} "
@@ -379,7 +400,7 @@ def keyword_hit(text: str) -> tuple[str | None, bool]:
         return best[1], False
     if weak:
         return weak, True
-    return _typo_keyword(text), False
+    return (_typo_keyword(text) if typos else None), False
 
 
 @lru_cache(maxsize=65536)
@@ -387,7 +408,7 @@ def supplier_keyword(name: str) -> str | None:
     """What a supplier's name says it sells ("Schoonmaakbedrijf De Glans",
     "Drukkerij Het Vel", "Houthandel Eikenrood"), legal form dropped; None for a name
     that says nothing ("Van den Berg Holding")."""
-    cpv, weak = keyword_hit(fold_supplier(name))
+    cpv, weak = keyword_hit(fold_supplier(name), typos=False)
     return None if weak else cpv
 
 
@@ -564,7 +585,7 @@ class SpendClassifier:
                 self.account_cpv_.get(acc_key.split()[0]) if acc_key else None)
             if acc is None and self.use_lexicon:
                 acc = keyword_hit(_account_name(line.account))[0]
-            if acc and (not desc or weak):
+            if acc and (not desc or (weak and hit and hit[:2] == acc[:2])):
                 out[i] = self._label(acc, "account")
                 continue
             if hit:

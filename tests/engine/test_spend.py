@@ -158,6 +158,10 @@ def test_empty_description_takes_the_suppliers_category_over_the_account_name() 
     ("m365 mrt", "48000000"),  # a number inside a word is kept
     ("schilderwerk kozijnen blok a", "45442100"),
     ("Inhuur verpleegk. wk 1-2", "79624000"),  # hired in: who, not how, decides
+    ("Verf en kwasten", "44810000"),  # English is not inside Dutch words: no "waste"
+    ("Paasbrunch bewoners", "55520000"),  # a loanword inside a Dutch compound still is
+    ("Toeristenbelasting Q2", "75100000"),
+    ("Commission bookings March", "63510000"),
 ])
 def test_keyword_rules(text: str, cpv: str) -> None:
     assert keyword(normalise(text)) == cpv
@@ -175,6 +179,8 @@ def test_supplier_name_says_what_it_sells(clf: SpendClassifier) -> None:
     assert supplier_keyword("Houthandel Eikenrood") == "44191000"
     assert supplier_keyword("Van den Berg Holding") is None
     assert supplier_keyword("Fietsenwerkplaats Trapkracht") is None  # a weak word only
+    # A name is no typo: "Branche..." is not one edit from "brunch".
+    assert supplier_keyword("Branchevereniging Digitaal Ondernemen") is None
     lab = clf.classify([SpendLine("Bouwstoffen Noordkade B.V.", "Inkoopfactuur 25-0077",
                                   "7000 Inkoop materialen")])[0]
     assert (lab.cpv, lab.source, lab.needs_review) == ("44111000", "supplier_name", False)
