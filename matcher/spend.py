@@ -585,8 +585,13 @@ class SpendClassifier:
                 self.account_cpv_.get(acc_key.split()[0]) if acc_key else None)
             if acc is None and self.use_lexicon:
                 acc = keyword_hit(_account_name(line.account))[0]
-            if acc and (not desc or (weak and hit and hit[:2] == acc[:2])):
+            if acc and not desc:
                 out[i] = self._label(acc, "account")
+                continue
+            if acc and hit and hit[:2] == acc[:2]:
+                # A weak word the account's name backs ("Huur januari" on "Huur
+                # kantoorruimte"): the line's own words, as sure as the account.
+                out[i] = self._label(acc, "keyword", self.RULE_CONFIDENCE["account"])
                 continue
             if hit:
                 out[i] = self._label(hit, "keyword", self.RULE_CONFIDENCE["weak"])

@@ -311,3 +311,15 @@ def test_xlsx_reports_progress_while_the_workbook_is_read() -> None:
     assert [c for c in calls if c[0] == "read"] == [("read", n, 21_001)
                                                    for n in (0, 10_000, 20_000)]
     assert ("parse", 20_000, 21_000) in calls
+
+
+def test_afas_account_name_beside_its_number() -> None:
+    # AFAS Profit names the ledger account "Omschrijving rekening" beside "Rekeningnummer"
+    # (a number, not mapped: elsewhere that header is a bank account).
+    m = guess_mapping(["Rekeningnummer", "Omschrijving rekening", "Datum boeking",
+                       "Nummer crediteur", "Naam crediteur", "Omschrijving boeking",
+                       "Bedrag debet", "Bedrag credit"])
+    assert m["account_name"] == "Omschrijving rekening"
+    assert m["description"] == "Omschrijving boeking"
+    assert m["supplier"] == "Naam crediteur"
+    assert "account" not in m

@@ -199,10 +199,20 @@ def test_words_and_name_disagreeing_go_to_review(clf: SpendClassifier) -> None:
     assert [(x.cpv, x.needs_review) for x in labs] == [("45310000", False)] * 2
 
 
-def test_weak_description_defers_to_the_account(clf: SpendClassifier) -> None:
-    lab = clf.classify([SpendLine("Pandbeheer X", "Huur loods + kantoor jan 2025",
-                                  "4110 Huur bedrijfsruimte")])[0]
-    assert (lab.cpv, lab.source) == ("70220000", "account")
+def test_weak_description_and_the_account(clf: SpendClassifier) -> None:
+    # Backed by the account's name: the line's own words, not overruled by the
+    # supplier's other lines (this landlord also bills the energy).
+    labs = clf.classify([SpendLine("Pandbeheer X", "Huur januari", "Huur kantoorruimte"),
+                         SpendLine("Pandbeheer X", "Servicekosten energie Q1",
+                                   "Energiekosten"),
+                         SpendLine("Pandbeheer X", "Servicekosten energie Q2",
+                                   "Energiekosten")])
+    assert (labs[0].cpv, labs[0].source, labs[0].needs_review) == (
+        "70220000", "keyword", False)
+    # Against the account's name, the weak word keeps its own division.
+    lab = clf.classify([SpendLine("Waterbedrijf X", "Water voorschot Q1",
+                                  "4120 Energiekosten")])[0]
+    assert lab.cpv == "65110000"
 
 
 @pytest.mark.parametrize(("cpv", "reason"), [
