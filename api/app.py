@@ -42,6 +42,7 @@ from api.openapi_links import with_links
 from api.routes import docs
 from api.schemas import ERROR_RESPONSES
 from api.security import session_middleware_options
+from api.services import heap
 from api.settings import InsecureSettings, check_serving, get_settings
 from api.templating import STATIC_DIR
 from api.web.errors import http_status
@@ -272,6 +273,10 @@ def _warm_data() -> None:
             matching.warm(session)
     except Exception as exc:  # only a warm-up (e.g. a database not migrated yet)
         log.warning("warming the search table and match index failed: %s", exc)
+    # What start-up built lives as long as the data: out of the full collections
+    # (api/services/heap.py says why).
+    if heap.enabled():
+        heap.settle()
 
 
 def _recover_import_jobs() -> None:
@@ -318,6 +323,7 @@ async def _serving_lifespan(app: FastAPI) -> AsyncIterator[None]:
     # did best with 8.
     anyio.to_thread.current_default_thread_limiter().total_tokens = max(
         1, get_settings().web_threads)
+    heap.enable()
     _recover_import_jobs()
     _start_jobs()
     thread = threading.Thread(target=_warm_data, name="warm-data", daemon=True)
@@ -328,6 +334,7 @@ async def _serving_lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Let a running warm-up finish its query before the server goes on to close the
         # database; a daemon thread, so a long build does not hold up the shutdown.
         await anyio.to_thread.run_sync(thread.join, 5.0)
+        heap.disable()
         from api.services import jobs
 
         await anyio.to_thread.run_sync(jobs.stop_inline)

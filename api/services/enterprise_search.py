@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from api.capacity_view import capacity_fields
 from api.clock import today
+from api.services import heap
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
 from api.services.lru import LRU
@@ -218,6 +219,7 @@ def _table(session: Session) -> _Table:
         if hit and hit[0] == stamp:  # built by the request we waited for
             return hit[1]
         table = _Table(_read_items(session))
+        heap.settle_soon()  # long-lived, like the match index
         with _cache_lock:
             _cache[url] = (stamp, table)
     return table

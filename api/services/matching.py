@@ -57,7 +57,7 @@ from api.convert import (
 )
 from api.errors import Conflict, Invalid, NotFound
 from api.importers.common import CLOSED_STATUSES
-from api.services import curation_log
+from api.services import curation_log, heap
 from api.services.capacity import commitments
 from api.services.change_tokens import TokenMemo, cached_token
 from api.services.curation_log import DecisionInput, latest_states
@@ -369,6 +369,7 @@ def get_index(session: Session) -> EnterpriseIndex:
             index.set_committed(commitments(session).by_enterprise)
         else:
             index = _build(session, on, commitments(session).by_enterprise)
+            heap.settle_soon()  # the old index's objects go, the new one's stay
         with _lock:
             _cache[url] = (ent_token, com_token, on, index)
     return index
