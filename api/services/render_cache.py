@@ -37,7 +37,6 @@ stays in its process.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -49,6 +48,7 @@ from api.clock import today
 from api.services import matching, shared_cache
 from api.services.change_tokens import generation, sees_only_committed
 from api.services.lru import LRU, Stats
+from api.services.single_flight import SingleFlight
 from api.shared_state import TOPIC_DATA, data_version
 from api.tables import AppStateVersion
 
@@ -61,13 +61,10 @@ MAX_BYTES = 128 * 1024 * 1024
 
 _CACHE: LRU[Any] = LRU(MAX_ENTRIES, MAX_BYTES)
 
-# Single flight: while one request builds a key's value, the others asking for the same
-# key wait for it instead of building it too (50 users opening the same cold search page
-# at once each computed it: p95 of 15-18 s). A follower waits at most this long, then
-# builds on its own (a slow or failed leader never blocks anyone for good).
+# 50 users opening the same cold search page at once each computed it (p95 of 15-18 s):
+# one build per key, the others wait for it (at most FOLLOWER_WAIT_S).
 FOLLOWER_WAIT_S = 15.0
-_inflight: dict[tuple[Hashable, ...], threading.Event] = {}
-_inflight_lock = threading.Lock()
+_FLIGHT = SingleFlight(FOLLOWER_WAIT_S)
 
 
 def clear() -> None:
@@ -138,27 +135,16 @@ def shared(session: Session, resource: str, params: tuple[Hashable, ...], lang: 
     hit = _CACHE.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
-    with _inflight_lock:
-        running = _inflight.get(key)
-        if running is None:
-            _inflight[key] = done = threading.Event()
-    if running is not None:
-        running.wait(FOLLOWER_WAIT_S)
-        hit = _CACHE.get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
-        return _build_and_store(session, base, tokens, build, size)
-    try:
+
+    def lead() -> T:
         # The leader asks the shared level (its followers get what it finds from the LRU).
         hit = shared_cache.get(engine, key) if key[-2] is not None else None
         if hit is not None:
             _CACHE.put(key, hit, size(hit))
             return hit  # type: ignore[no-any-return]
         return _build_and_store(session, base, tokens, build, size)
-    finally:
-        with _inflight_lock:
-            _inflight.pop(key, None)
-        done.set()
+
+    return _FLIGHT.run(key, lead, lambda: _CACHE.get(key))
 
 
 def _build_and_store(session: Session, base: tuple[Hashable, ...], tokens: Hashable,

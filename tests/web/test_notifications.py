@@ -150,3 +150,58 @@ def test_json_list(client: TestClient, api_token) -> None:  # type: ignore[no-un
     assert [(n["key"], n["read"], n["on"]) for n in r.json()] == \
         [("obligation-due:O-3:2026-05-01", False, "2026-05-01")]
     assert r.json()[0]["label"] == "Deadline passed"
+
+
+@pytest.mark.usefixtures("events")
+def test_an_expired_count_is_computed_once_while_the_others_answer_with_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the TTL ran out (the data version is the same): one thread recomputes, the
+    others answer with the count they have instead of each computing it (a 1 s stall of
+    the tender page every 30 s under load). After a change, nobody gets the old count."""
+    import threading
+
+    from api import shared_state
+
+    with Session(get_engine()) as s:
+        user = s.exec(select(User).where(User.email == USERS["connector"][0])).one()
+        first = notifications.header_count(s, user)
+        key = notifications._cache_key(s, user, notifications.clock_today())
+        deadline, version, count = notifications._counts[key]
+        assert count == first
+        notifications._counts[key] = (0.0, version, count)  # the TTL ran out
+
+        computing, release = threading.Event(), threading.Event()
+        computed: list[int] = []
+        real = notifications.unread_count
+
+        def slow_count(*args, **kwargs):  # type: ignore[no-untyped-def]
+            computed.append(1)
+            computing.set()
+            release.wait(10)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(notifications, "unread_count", slow_count)
+
+        def lead() -> None:
+            with Session(get_engine()) as s2:
+                notifications.header_count(s2, user)
+
+        leader = threading.Thread(target=lead)
+        leader.start()
+        assert computing.wait(10)
+        try:
+            assert [notifications.header_count(s, user) for _ in range(5)] == [first] * 5
+        finally:
+            release.set()
+            leader.join(10)
+        assert len(computed) == 1
+        assert notifications._counts[key][0] > 0.0  # the leader stored a fresh one
+
+        # A change: the old count is not answered, whoever computes.
+        notifications._counts[key] = (0.0, version, count)
+        e = s.exec(select(EnterpriseRow).where(EnterpriseRow.ref == "E-002")).one()
+        e.vetting_valid_until = date(2026, 6, 25)
+        s.add(e)
+        s.commit()
+        shared_state.forget_versions()
+        assert notifications.header_count(s, user) == first + 1
