@@ -42,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 PG_BASE = os.environ.get("POSTGRES_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "load-test-password-1"
+SERVER_TIMING_RE = re.compile(r"\bapp;dur=([0-9.]+)")
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -193,6 +194,8 @@ class Sample:
     ms: float
     status: int  # 0: transport error
     error: str = ""  # the transport error's class name
+    server_ms: float | None = None  # the app's own Server-Timing: handler, not the queue
+    at: float = 0.0  # when it was sent (time.perf_counter())
 
 
 @dataclass
@@ -264,13 +267,23 @@ async def _user(i: int, client: Any, w: Workload, deadline: float, budget: list[
         action = rng.choices(names, weights)[0]
         path, params = _request_for(action, w, rng)
         t0 = time.perf_counter()
-        error = ""
+        error, server = "", None
         try:
             r = await client.get(path, params=params)
             status = r.status_code
+            server = server_ms(r.headers.get("server-timing", ""))
         except httpx.HTTPError as exc:
             status, error = 0, type(exc).__name__
-        w.samples.append(Sample(action, (time.perf_counter() - t0) * 1000, status, error))
+        w.samples.append(Sample(action, (time.perf_counter() - t0) * 1000, status, error,
+                                server, t0))
+
+
+def server_ms(header: str) -> float | None:
+    """The ``app;dur=`` of a Server-Timing header: from the app's middleware to its response
+    (the handler, and its wait for a handler thread), without the time before the worker's
+    event loop got to the request. Total minus this is queueing outside the app."""
+    m = SERVER_TIMING_RE.search(header)
+    return float(m.group(1)) if m else None
 
 
 async def run_users(base: str, emails: list[str], w: Workload, users: int, duration: float,
@@ -454,7 +467,26 @@ def run_one(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                         label += f" (round {rnd})"
                     runs.append((label, wg, elapsed))
         log_text = log_path.read_text(errors="replace")
+    if args.samples:
+        write_samples(args.samples, runs)
     return [_result(label, wg, elapsed, info, log_text) for label, wg, elapsed in runs]
+
+
+def write_samples(path: Path, runs: list[tuple[str, Workload, float]]) -> None:
+    """Every request of every run as CSV (seconds since its run's first request), to see
+    when the slow ones happened."""
+    import csv
+
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        out = csv.writer(f)
+        if new:
+            out.writerow(["run", "action", "sent_s", "ms", "server_ms", "status"])
+        for label, wg, _ in runs:
+            start = min((s.at for s in wg.samples), default=0.0)
+            for s in wg.samples:
+                out.writerow([label, s.action, f"{s.at - start:.3f}", f"{s.ms:.1f}",
+                              "" if s.server_ms is None else f"{s.server_ms:.1f}", s.status])
 
 
 def _result(kind: str, w: Workload, elapsed: float, info: dict[str, Any], log_text: str
@@ -462,8 +494,11 @@ def _result(kind: str, w: Workload, elapsed: float, info: dict[str, Any], log_te
     samples = w.samples
     errors = [s for s in samples if s.status == 0 or s.status >= 400]
     by_action: dict[str, list[float]] = defaultdict(list)
+    server_by_action: dict[str, list[float]] = defaultdict(list)
     for s in samples:
         by_action[s.action].append(s.ms)
+        if s.server_ms is not None:
+            server_by_action[s.action].append(s.server_ms)
     ms = [s.ms for s in samples]
     return {
         "db": kind, "requests": len(samples), "seconds": elapsed,
@@ -472,7 +507,11 @@ def _result(kind: str, w: Workload, elapsed: float, info: dict[str, Any], log_te
         "errors": len(errors), "error_statuses": sorted({e.status for e in errors}),
         "transport_errors": sorted({e.error for e in errors if e.error}),
         "by_action": {a: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95),
-                          "p99": pct(v, 99)} for a, v in sorted(by_action.items())},
+                          "p99": pct(v, 99),
+                          "server_p50": pct(server_by_action[a], 50),
+                          "server_p95": pct(server_by_action[a], 95),
+                          "server_p99": pct(server_by_action[a], 99)}
+                      for a, v in sorted(by_action.items())},
         "import_seconds": info["import_seconds"],
         "server_errors_logged": log_text.count("Traceback"),
     }
@@ -488,10 +527,12 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
               f"{r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {r['errors']} |")
     for r in results:
         print(f"\n{r['db']}: per action (import took {r['import_seconds']:.1f} s)\n")
-        print("| action | requests | p50 ms | p95 ms | p99 ms |")
-        print("|---|---:|---:|---:|---:|")
+        print("| action | requests | p50 ms | p95 ms | p99 ms "
+              "| in the app: p50 ms | p95 ms | p99 ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for action, a in r["by_action"].items():
-            print(f"| {action} | {a['n']:,} | {a['p50']:.0f} | {a['p95']:.0f} | {a['p99']:.0f} |")
+            print(f"| {action} | {a['n']:,} | {a['p50']:.0f} | {a['p95']:.0f} | {a['p99']:.0f} "
+                  f"| {a['server_p50']:.0f} | {a['server_p95']:.0f} | {a['server_p99']:.0f} |")
         if r["errors"]:
             print(f"\nerror statuses: {r['error_statuses']} {r['transport_errors']}; tracebacks "
                   f"in the server log: {r['server_errors_logged']}")
@@ -522,6 +563,9 @@ def main(argv: list[str] | None = None) -> int:
                         "for a while; with --workers N, more passes reach every worker)")
     p.add_argument("--port", type=int, default=0, help="serve on this port (default: a free one)")
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument("--samples", type=Path,
+                   help="append every request (run, action, when sent, ms, server ms, status) "
+                        "to this CSV file")
     args = p.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results = [r for kind in kinds for r in run_one(kind, args)]
