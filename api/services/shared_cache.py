@@ -220,6 +220,35 @@ class Backend(Protocol):
     def put(self, key: str, version: int, value: bytes) -> None: ...
 
 
+def redis_memory_advice(client: Any) -> str | None:
+    """What is wrong with how Redis bounds its memory for this level, or None.
+
+    Our entries expire after :data:`TTL_S`, but within that time nothing bounds their
+    number: Redis must have a ``maxmemory`` and evict only keys with an expiry
+    (``volatile-lru``/``volatile-lfu``/``volatile-ttl``). An ``allkeys-*`` policy could
+    evict the job queue's keys (no expiry) when the queue lives in the same Redis.
+    A Redis that does not let us read its configuration (managed services may refuse
+    ``CONFIG``) gets no advice."""
+    try:
+        config = client.config_get("maxmemory*")
+    except Exception:  # noqa: BLE001  (CONFIG refused or failing: nothing to say)
+        return None
+    maxmemory = int(config.get("maxmemory", 0) or 0)
+    policy = str(config.get("maxmemory-policy", "noeviction"))
+    if maxmemory == 0:
+        return ("Redis has no maxmemory: the render cache's entries are bounded only by "
+                f"their {TTL_S // 60}-minute expiry. Set maxmemory and maxmemory-policy "
+                "volatile-lru.")
+    if policy.startswith("allkeys"):
+        return (f"Redis evicts with {policy}: it may evict the job queue's keys. Use "
+                "maxmemory-policy volatile-lru (only keys with an expiry, as the render "
+                "cache's are).")
+    if policy == "noeviction":
+        return ("Redis has maxmemory-policy noeviction: once it reaches maxmemory, every "
+                "write fails, the job queue's too. Use maxmemory-policy volatile-lru.")
+    return None
+
+
 class RedisBackend:
     """Entries as Redis strings that expire after ``ttl_s``."""
 
@@ -324,6 +353,9 @@ def choose(engine: Engine) -> Backend | None:
         client = redis_client(settings.redis_url)
         if client is not None:
             backend = RedisBackend(client, settings.redis_prefix)
+            advice = redis_memory_advice(client)
+            if advice:
+                log.warning("%s", advice)
     if backend is None and engine.dialect.name == "postgresql":
         backend = TableBackend(engine)
     with _lock:

@@ -277,6 +277,35 @@ def test_the_redis_level(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> No
         engine_for.cache_clear()
 
 
+class _Config:
+    def __init__(self, config: dict[str, str] | None) -> None:
+        self.config = config
+
+    def config_get(self, pattern: str) -> dict[str, str]:
+        assert pattern == "maxmemory*"
+        if self.config is None:
+            raise PermissionError("CONFIG is disabled")
+        return self.config
+
+
+@pytest.mark.parametrize(("config", "says"), [
+    ({"maxmemory": "0", "maxmemory-policy": "noeviction"}, "no maxmemory"),
+    ({"maxmemory": "268435456", "maxmemory-policy": "allkeys-lru"}, "job queue's keys"),
+    ({"maxmemory": "268435456", "maxmemory-policy": "noeviction"}, "every write fails"),
+    ({"maxmemory": "268435456", "maxmemory-policy": "volatile-lru"}, None),
+    ({"maxmemory": "268435456", "maxmemory-policy": "volatile-ttl"}, None),
+    (None, None),  # a managed Redis that refuses CONFIG: nothing to say
+])
+def test_redis_memory_advice(config: dict[str, str] | None, says: str | None) -> None:
+    """The Redis level's entries are bounded only by their expiry unless Redis has a
+    maxmemory and evicts keys with an expiry only (never the job queue's)."""
+    advice = shared_cache.redis_memory_advice(_Config(config))
+    if says is None:
+        assert advice is None
+    else:
+        assert advice is not None and says in advice and "volatile-lru" in advice
+
+
 def test_pages_from_the_shared_level_are_fresh_renders(
         client: TestClient, login: Any, db_engine: Engine) -> None:
     """The tender page, the match API and the search page, served to a process that has
