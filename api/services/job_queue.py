@@ -77,9 +77,16 @@ def _key(settings: Settings) -> str:
 def _build(settings: Settings) -> Huey:
     common: dict[str, Any] = {"results": False, "utc": True}
     if settings.redis_url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url,
-                         socket_connect_timeout=CONNECT_TIMEOUT_S,
-                         socket_timeout=CONNECT_TIMEOUT_S * 5, **common)
+        import redis
+
+        # Huey takes a URL or connection parameters, not both ("over-determined"): the
+        # timeouts go on a pool made from the URL. Under REDIS_PREFIX, like our other keys,
+        # so deployments (and test runs) sharing one Redis keep their queues apart.
+        pool = redis.ConnectionPool.from_url(
+            settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=CONNECT_TIMEOUT_S * 5)
+        return RedisHuey(f"{settings.redis_prefix}{QUEUE_NAME}", connection_pool=pool,
+                         **common)
     url = normalise_url(settings.database_url)
     if url.startswith("postgresql"):
         dsn = "postgresql://" + url.split("://", 1)[1]  # libpq's spelling, options kept

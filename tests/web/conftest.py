@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +61,18 @@ def upload_ledger(c: TestClient, headers: dict[str, str], **kw: Any) -> dict[str
             return dict(job.json())
         assert time.monotonic() < deadline, job.json()
         time.sleep(0.05)
+
+
+def redis_url_or_skip() -> str:
+    """A Redis for tests (REDIS_TEST_URL, else the local default), or skip saying why."""
+    import redis
+
+    url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {url}: {type(exc).__name__}")
+    return url
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:

@@ -241,3 +241,43 @@ def test_queue_unreachable_refuses_jobs_and_the_app_serves(
         with TestClient(create_app(serving=True)) as served:
             assert served.get("/login").status_code == 200
     assert any("JOB QUEUE UNREACHABLE" in m and "127.0.0.1:1" in m for m in caplog.messages)
+
+
+def test_jobs_run_on_a_redis_queue(client: TestClient,
+                                   api_token: Callable[[str], dict[str, str]],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With REDIS_URL the queue is Redis (RedisHuey under REDIS_PREFIX): a job is taken off
+    it and run. Huey refused the first way we configured it (a URL and timeouts together),
+    so every job of a Redis deployment was refused as "queue unreachable"."""
+    import uuid
+
+    from api import settings as api_settings
+    from api.services import job_queue, jobs
+    from tests.web.conftest import redis_url_or_skip
+
+    url = redis_url_or_skip()
+    prefix = f"sroi-test-{uuid.uuid4().hex[:8]}:"
+    headers = api_token("connector")
+    jobs.stop_inline()
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("REDIS_PREFIX", prefix)
+    api_settings.get_settings.cache_clear()
+    job_queue.reset()
+    try:
+        assert job_queue.unreachable() is None
+        huey, _ = job_queue.queue()
+        assert type(huey).__name__ == "RedisHuey"
+        assert prefix.replace("-", "").replace(":", "") in huey.storage.queue_key
+        r = client.post("/api/v1/jobs", json={"kind": "rank_tenders", "params": {"top_k": 3}},
+                        headers=headers)
+        assert r.status_code == 202, r.text
+        job = _wait(client, r.headers["location"], headers)
+        assert job["state"] == "done" and job["error"] == "", job
+        assert huey.pending_count() == 0  # taken off the Redis queue
+    finally:
+        jobs.wait_idle()
+        jobs.stop_inline()
+        huey, _ = job_queue.queue()
+        huey.storage.flush_all()
+        job_queue.reset()
+        api_settings.get_settings.cache_clear()

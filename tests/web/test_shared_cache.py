@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,7 @@ from api.services import render_cache, shared_cache
 from api.services.change_tokens import generation
 from api.shared_state import data_version, forget_versions
 from api.tables import AppStateVersion, RenderCacheEntry
+from tests.web.conftest import redis_url_or_skip
 
 TENDER = "/tenders/T-UTR-1"
 
@@ -224,17 +224,6 @@ def test_choosing_the_level(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) 
         shared_cache.reset()
 
 
-def _redis_url() -> str:
-    import redis
-
-    url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at {url}: {type(exc).__name__}")
-    return url
-
-
 def test_the_redis_level(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """With REDIS_URL the level is Redis (the client of ``shared_state.redis_client``),
     its entries expire, and a value built once is served without building."""
@@ -244,7 +233,7 @@ def test_the_redis_level(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> No
     from api import settings as api_settings
     from api.db import engine_for
 
-    url = _redis_url()
+    url = redis_url_or_skip()
     prefix = f"sroi-test-{uuid.uuid4().hex[:8]}:"
     monkeypatch.setenv("REDIS_URL", url)
     monkeypatch.setenv("REDIS_PREFIX", prefix)
