@@ -275,8 +275,7 @@ def _warm_data() -> None:
         log.warning("warming the search table and match index failed: %s", exc)
     # What start-up built lives as long as the data: out of the full collections
     # (api/services/heap.py says why).
-    if heap.enabled():
-        heap.settle()
+    heap.settle_soon(0.0)
 
 
 def _recover_import_jobs() -> None:

@@ -38,10 +38,11 @@ def enable() -> None:
 
 def disable() -> None:
     """Stop freezing, and give what was frozen back to the collector (a process that stops
-    serving, e.g. a test's app, must not keep cycles for good)."""
+    serving, e.g. a test's app, must not keep cycles for good). Waits for a settle that is
+    running, so none freezes after this."""
     with _lock:
         _state["enabled"] = False
-    gc.unfreeze()
+        gc.unfreeze()
 
 
 def enabled() -> bool:
@@ -78,11 +79,12 @@ def settle_soon(delay_s: float = SETTLE_DELAY_S) -> bool:
 
 
 def _settle_pending() -> None:
+    # Under the lock: disable() cannot unfreeze between the check and the freeze.
     with _lock:
         _state["pending"] = False
         if not _state["enabled"]:  # the process stopped serving meanwhile
             return
-    try:
-        settle()
-    except Exception as exc:  # never let the collector's thread take anything down
-        log.warning("settling the heap failed: %s", exc)
+        try:
+            settle()
+        except Exception as exc:  # never let the collector's thread take anything down
+            log.warning("settling the heap failed: %s", exc)
