@@ -196,6 +196,36 @@ def test_a_running_job_cancelled_writes_nothing(store: Engine, tmp_path: Path) -
     assert stopped.result == {} and _rows(store) == 0  # rolled back whole
 
 
+def test_a_worker_process_takes_jobs_off_a_redis_queue(
+        store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With REDIS_URL the web process queues on Redis and a separate ``sroi worker`` takes
+    the job from there and runs it (the production layout with Redis)."""
+    import uuid
+
+    from api import settings as api_settings
+    from api.services import job_queue, jobs
+    from tests.web.conftest import redis_url_or_skip
+
+    monkeypatch.setenv("REDIS_URL", redis_url_or_skip())
+    monkeypatch.setenv("REDIS_PREFIX", f"sroi-test-{uuid.uuid4().hex[:8]}:")
+    api_settings.get_settings.cache_clear()
+    job_queue.reset()
+    job = jobs.submit(store, _connector(store), "rank_tenders")
+    huey, _ = job_queue.queue()
+    assert type(huey).__name__ == "RedisHuey" and huey.pending_count() == 1
+    worker = _worker(tmp_path, 1)
+    try:
+        ended = _until(store, job.id, lambda j: j.state in ("done", "failed"), "ended",
+                       tmp_path)
+        assert ended.state == "done", ended.error
+        assert _rows(store) == ended.result["rows"] > 0
+        assert huey.pending_count() == 0
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(30)
+        huey.storage.flush_all()
+
+
 # ------------------------------------------------------------------ imports on a worker
 
 
