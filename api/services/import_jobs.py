@@ -267,7 +267,7 @@ def get(session: Session, job_id: str, user: User) -> ImportJob:
     if job is None or not _visible(job, user):
         raise NotFound("job", "Deze import bestaat niet (meer).")
     if job.state == "running" and not _alive(job):
-        _end(session, job, "failed", INTERRUPTED)
+        _fail_interrupted(session, job)
         session.refresh(job)
     return job
 
@@ -391,11 +391,22 @@ def recover(engine: Engine) -> int:
     a worker's start queues them again: ``jobs.recover``.)"""
     n = 0
     with Session(engine) as s:
-        for job in s.exec(select(ImportJob).where(ImportJob.state == "running")):
-            if not _alive(job):
-                _end(s, job, "failed", INTERRUPTED)
+        for job in list(s.exec(select(ImportJob).where(ImportJob.state == "running"))):
+            if not _alive(job) and _fail_interrupted(s, job):
                 n += 1
     return n
+
+
+def _fail_interrupted(s: Session, job: ImportJob) -> bool:
+    """A job whose worker is gone is failed, and its files dropped, unless its worker
+    ended it meanwhile (``jobs.update_if_still_running`` says why that matters)."""
+    if not jobs.update_if_still_running(s, ImportJob, job, state="failed", step="",
+                                        error=INTERRUPTED, finished_at=utcnow()):
+        s.rollback()
+        return False
+    s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job.id))
+    s.commit()
+    return True
 
 
 def recover_at_start(engine: Engine) -> tuple[int, list[str]]:

@@ -592,25 +592,39 @@ def _not_zombie(pid: int) -> bool:
         return True
 
 
+def update_if_still_running(s: Session, table: Any, job: Any, **values: Any) -> bool:
+    """Change a job judged dead (its worker gone) only if it is still as judged: running,
+    by the same runner. One conditional UPDATE in ``s``'s transaction (the caller commits);
+    False when it no longer is.
+
+    Why: between reading a job as running and writing it, its worker may end it (commit
+    done or cancelled, then leave :func:`running_here`). Written back through the ORM,
+    the stale row overwrote that end state: a cancelled import was shown failed, a
+    finished job could be queued and run again."""
+    res = s.execute(update(table).where(table.id == job.id, table.state == "running",
+                                        table.runner == job.runner).values(**values))
+    return bool(getattr(res, "rowcount", 0) == 1)  # a CursorResult for an UPDATE
+
+
 def recover_session(s: Session) -> tuple[list[str], int]:
     """Running jobs whose worker is gone: queued again (to be put on the queue by the
     caller) or failed after MAX_ATTEMPTS. (ids to queue, number failed)"""
     again: list[str] = []
     failed = 0
-    for job in s.exec(select(JobRow).where(JobRow.state == "running")):
+    for job in list(s.exec(select(JobRow).where(JobRow.state == "running"))):
         if _alive(job):
             continue
         if job.attempts >= MAX_ATTEMPTS:
-            job.state, job.step = "failed", ""
-            job.error = dumps(gave_up(job.attempts))
-            job.finished_at = utcnow()
-            failed += 1
+            if update_if_still_running(s, JobRow, job, state="failed", step="",
+                                       error=dumps(gave_up(job.attempts)),
+                                       finished_at=utcnow()):
+                failed += 1
         elif job.cancel_requested:
-            job.state, job.step, job.finished_at = "cancelled", "", utcnow()
-        else:
-            job.state, job.step, job.error = "queued", "", dumps(INTERRUPTED)
+            update_if_still_running(s, JobRow, job, state="cancelled", step="",
+                                    finished_at=utcnow())
+        elif update_if_still_running(s, JobRow, job, state="queued", step="",
+                                     error=dumps(INTERRUPTED)):
             again.append(job.id)
-        s.add(job)
     s.commit()
     for job_id in again:
         try:

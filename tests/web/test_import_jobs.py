@@ -344,3 +344,43 @@ def test_an_unconfirmed_preview_expires_after_an_hour(client: TestClient,
         assert {f.job_id for f in s.exec(select(ImportJobFile))} >= {"fresh-preview"}
         assert not s.exec(select(ImportJobFile).where(
             ImportJobFile.job_id == "old-preview")).first()
+
+
+@pytest.mark.parametrize("ended", ["cancelled", "done"])
+def test_a_job_its_worker_ends_while_it_is_judged_dead_keeps_its_end_state(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, ended: str) -> None:
+    """The worker commits the job's end state between a reader's look at the row (still
+    running) and its verdict (the worker is gone: this process's job is no longer in
+    hand). The end state stays: before, the stale row was written back as failed, the
+    rare "failed" of test_cancel_a_running_job_writes_nothing."""
+    from sqlalchemy import update
+
+    from api.tables import User
+
+    engine = import_jobs_engine()
+    with Session(engine) as s:
+        uid = s.exec(select(User.id).where(User.role == "connector")).first()
+        assert uid is not None
+        s.add(ImportJob(id="racing", created_by=uid, format="interchange",
+                        state="running", step="write", rows_done=5, rows_total=9,
+                        runner=f"{socket.gethostname()}:{os.getpid()}",
+                        heartbeat_at=utcnow()))
+        s.commit()
+
+    def worker_ends_it_now(job: ImportJob) -> bool:
+        with engine.connect() as conn:  # the worker's own commit, on its own connection
+            conn.execute(update(ImportJob).where(ImportJob.id == job.id)  # type: ignore[arg-type]
+                         .values(state=ended, step=""))
+            conn.commit()
+        return False  # and it has left jobs.running_here
+
+    monkeypatch.setattr(import_jobs, "_alive", worker_ends_it_now)
+    with Session(engine) as s:
+        user = s.get(User, uid)
+        assert user is not None
+        seen = import_jobs.get(s, "racing", user)
+        assert seen.state == ended and seen.error == ""
+    assert import_jobs.recover(engine) == 0
+    with Session(engine) as s:
+        job = s.get(ImportJob, "racing")
+        assert job is not None and job.state == ended

@@ -281,3 +281,36 @@ def test_jobs_run_on_a_redis_queue(client: TestClient,
         huey.storage.flush_all()
         job_queue.reset()
         api_settings.get_settings.cache_clear()
+
+
+def test_a_job_its_worker_ends_while_it_is_judged_dead_is_not_run_again(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recovery reads a running job whose worker looks gone, but the worker commits the
+    job's end state before recovery writes: the job stays done (before, the stale row was
+    written back as queued, and the job would have run a second time)."""
+    from sqlalchemy import update
+
+    from api.services import jobs
+    from api.tables import User
+
+    with Session(get_engine()) as s:
+        uid = s.exec(select(User.id).where(User.role == "connector")).first()
+        assert uid is not None
+        s.add(JobRow(id="racing-job", kind="allocate", created_by=uid,
+                     state="running", runner="other-host.example:1", attempts=1))
+        s.commit()
+
+    def worker_ends_it_now(job: JobRow) -> bool:
+        with get_engine().connect() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job.id)  # type: ignore[arg-type]
+                         .values(state="done", step="", result={"ok": True}))
+            conn.commit()
+        return False
+
+    monkeypatch.setattr(jobs, "_alive", worker_ends_it_now)
+    with Session(get_engine()) as s:
+        again, failed = jobs.recover_session(s)
+    assert again == [] and failed == 0
+    with Session(get_engine()) as s:
+        job = s.get(JobRow, "racing-job")
+        assert job is not None and job.state == "done" and job.result == {"ok": True}
