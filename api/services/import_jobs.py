@@ -82,6 +82,8 @@ PREVIEW_MAX_AGE = timedelta(hours=1)
 INTERRUPTED = msg("de server stopte terwijl dit inlezen liep; niets uit het bestand dat werd "
                  "ingelezen is opgeslagen (elk bestand is één transactie); start het opnieuw"
                  ).text
+PREVIEW_EXPIRED = msg("de voorvertoning is niet binnen een uur bevestigd; er is niets "
+                      "ingelezen; start het inlezen opnieuw").text
 
 
 FAMILY = "import"  # the queue's message: "import:<id>" (api.services.jobs.FAMILIES)
@@ -248,9 +250,17 @@ def _end(s: Session, job: ImportJob, state: str, error: str = "") -> None:
 
 def _expire_previews(s: Session) -> None:
     cutoff = utcnow() - PREVIEW_MAX_AGE
-    for job in s.exec(select(ImportJob).where(ImportJob.state == "preview_ready",
-                                              col(ImportJob.finished_at) < cutoff)):
-        _end(s, job, "cancelled", "the preview was not confirmed within an hour")
+    stale = list(s.exec(select(ImportJob.id).where(ImportJob.state == "preview_ready",
+                                                   col(ImportJob.finished_at) < cutoff)))
+    for job_id in stale:
+        # Conditional, as confirm's: a preview confirmed at this moment is not cancelled.
+        res = s.execute(update(ImportJob).where(col(ImportJob.id) == job_id,
+                                                col(ImportJob.state) == "preview_ready")
+                        .values(state="cancelled", step="", finished_at=utcnow(),
+                                error=PREVIEW_EXPIRED))
+        if res.rowcount == 1:  # type: ignore[attr-defined]
+            s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job_id))
+        s.commit()
 
 
 # ------------------------------------------------------------------ looking at a job

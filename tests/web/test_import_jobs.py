@@ -340,10 +340,15 @@ def test_an_unconfirmed_preview_expires_after_an_hour(client: TestClient,
         old, fresh = s.get(ImportJob, "old-preview"), s.get(ImportJob, "fresh-preview")
         assert old is not None and fresh is not None
         assert (old.state, fresh.state) == ("cancelled", "preview_ready")
-        assert "within an hour" in old.error
+        assert old.error == import_jobs.PREVIEW_EXPIRED  # stored in Dutch, shown translated
         assert {f.job_id for f in s.exec(select(ImportJobFile))} >= {"fresh-preview"}
         assert not s.exec(select(ImportJobFile).where(
             ImportJobFile.job_id == "old-preview")).first()
+    assert "niet binnen een uur bevestigd" in client.get(
+        "/api/v1/import/jobs/old-preview", headers=h).json()["error"]
+    assert "not confirmed within an hour" in client.get(
+        "/api/v1/import/jobs/old-preview", headers={**h, "Accept-Language": "en"}
+    ).json()["error"]
 
 
 @pytest.mark.parametrize("ended", ["cancelled", "done"])
@@ -384,3 +389,4 @@ def test_a_job_its_worker_ends_while_it_is_judged_dead_keeps_its_end_state(
     with Session(engine) as s:
         job = s.get(ImportJob, "racing")
         assert job is not None and job.state == ended
+
