@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
@@ -128,7 +129,21 @@ class Analyzer:
         self.ngram_max = ngram_max
         self.min_token_len = min_token_len
         self._stemmer = _dutch_stemmer()
+        # Snowball's stemmers keep the word being stemmed in the object: two threads
+        # stemming at once (web requests ranking new text) corrupt each other's word,
+        # which raised IndexError or, silently, gave wrong stems. Only a word the
+        # cache has not seen takes the lock.
+        self._stem_lock = threading.Lock()
         self._cache: dict[str, str | None] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_stem_lock"]  # a lock does not pickle (an index sent to a cluster)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._stem_lock = threading.Lock()
 
     def stem(self, tok: str) -> str | None:
         """One folded token's stem, None for stopwords, digits and short tokens."""
@@ -137,7 +152,8 @@ class Analyzer:
             if len(tok) < self.min_token_len or tok in STOPWORDS or tok.isdigit():
                 st = None
             else:
-                st = self._stemmer.stemWord(tok)
+                with self._stem_lock:
+                    st = self._stemmer.stemWord(tok)
             self._cache[tok] = st
         return st
 
