@@ -50,16 +50,14 @@ def enabled() -> bool:
         return _state["enabled"]
 
 
-def settle() -> float:
-    """Collect everything once (frozen objects too), then freeze what survived; returns the
-    milliseconds the collection paused the process for."""
+def settle() -> None:
+    """Collect everything once (frozen objects too), then freeze what survived."""
     started = time.perf_counter()
     gc.unfreeze()
     gc.collect()
     gc.freeze()
     ms = (time.perf_counter() - started) * 1000
     log.info("heap settled: %d objects frozen, %.0f ms", gc.get_freeze_count(), ms)
-    return ms
 
 
 def settle_soon(delay_s: float = SETTLE_DELAY_S) -> bool:

@@ -125,7 +125,7 @@ def submit(engine: Engine, user: User, files: Sequence[tuple[str, bytes]], *,
         jobs.enqueue(job_id, FAMILY)
     except Unavailable:
         with Session(engine) as s:  # refused, not kept: nobody will run it
-            s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job_id))
+            _drop_files(s, job_id)
             s.execute(delete(ImportJob).where(col(ImportJob.id) == job_id))
             s.commit()
         raise
@@ -239,12 +239,17 @@ def _run_runner(engine: Engine, job_id: str, tracker: jobs.Tracker, fmt: str,
                 _end(s, job, "cancelled")
 
 
+def _drop_files(s: Session, job_id: str) -> None:
+    """A job's uploaded files, in ``s``'s transaction (an ended job keeps none)."""
+    s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job_id))
+
+
 def _end(s: Session, job: ImportJob, state: str, error: str = "") -> None:
     """A job ends: its state, and its files are dropped (a preview keeps them)."""
     job.state, job.step, job.error = state, "", error or job.error
     job.finished_at = utcnow()
     s.add(job)
-    s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job.id))
+    _drop_files(s, job.id)
     s.commit()
 
 
@@ -259,8 +264,8 @@ def _expire_previews(s: Session) -> None:
                         .values(state="cancelled", step="", finished_at=utcnow(),
                                 error=PREVIEW_EXPIRED))
         if res.rowcount == 1:  # type: ignore[attr-defined]
-            s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job_id))
-        s.commit()
+            _drop_files(s, job_id)
+    s.commit()
 
 
 # ------------------------------------------------------------------ looking at a job
@@ -378,7 +383,7 @@ def cancel(engine: Engine, job_id: str, user: User) -> ImportJob:
                 .values(state="cancelled", step="", finished_at=utcnow(),
                         cancel_requested=True))
             if res.rowcount == 1:  # type: ignore[attr-defined]
-                s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job_id))
+                _drop_files(s, job_id)
                 s.commit()
                 s.refresh(job)
                 return job
@@ -414,7 +419,7 @@ def _fail_interrupted(s: Session, job: ImportJob) -> bool:
                                         error=INTERRUPTED, finished_at=utcnow()):
         s.rollback()
         return False
-    s.execute(delete(ImportJobFile).where(col(ImportJobFile.job_id) == job.id))
+    _drop_files(s, job.id)
     s.commit()
     return True
 
